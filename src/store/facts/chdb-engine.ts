@@ -1,0 +1,68 @@
+import { mkdirSync } from 'node:fs';
+import { Session } from 'chdb';
+import { type FactsEngine, FactsQueryError, type InsertOptions, QUERY_SETTINGS, type QueryParams } from './engine.js';
+
+interface ChdbError extends Error {
+  clickhouseCode?: number;
+}
+
+function wrap(error: unknown, sql: string): FactsQueryError {
+  const e = error as ChdbError;
+  return new FactsQueryError(e.message ?? String(error), e.clickhouseCode, sql);
+}
+
+const connectionArgs = Object.entries(QUERY_SETTINGS).map(([k, v]) => `--${k}=${v}`);
+
+/** The in-process ClickHouse engine. chdb allows one data directory per process. */
+export async function openChdbEngine(dataDir: string, database: string): Promise<FactsEngine> {
+  mkdirSync(dataDir, { recursive: true });
+  const session = new Session(dataDir, { connectionArgs });
+  await session.queryAsync(`CREATE DATABASE IF NOT EXISTS ${database}`);
+  await session.queryAsync(`USE ${database}`);
+  let closed = false;
+
+  return {
+    kind: 'chdb',
+    database,
+    async query<Row>(sql: string, params: QueryParams = {}): Promise<Row[]> {
+      try {
+        const result = await session.queryBindAsync(sql, params, { format: 'JSONEachRow' });
+        const text = result.text();
+        if (text.length === 0) return [];
+        return text
+          .split('\n')
+          .filter((line) => line.length > 0)
+          .map((line) => JSON.parse(line) as Row);
+      } catch (error) {
+        throw wrap(error, sql);
+      }
+    },
+    async command(sql: string, params: QueryParams = {}): Promise<void> {
+      try {
+        await session.queryBindAsync(sql, params, { format: 'Null' });
+      } catch (error) {
+        throw wrap(error, sql);
+      }
+    },
+    async insertJsonEachRow(table: string, rows: Buffer | string, options: InsertOptions = {}): Promise<void> {
+      const settings: Record<string, string | number> = { date_time_input_format: 'best_effort' };
+      if (options.deduplicationToken) settings.insert_deduplication_token = options.deduplicationToken;
+      try {
+        await session.insert({
+          table,
+          values: rows,
+          format: 'JSONEachRow',
+          settings,
+          ...(options.columns ? { columns: options.columns } : {}),
+        });
+      } catch (error) {
+        throw wrap(error, `INSERT INTO ${table}`);
+      }
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      session.close();
+    },
+  };
+}

@@ -1,0 +1,44 @@
+/** Bound query parameters: `{name:Type}` placeholders in the SQL, values here. Never concatenated into SQL. */
+export type QueryParams = Record<string, unknown>;
+
+export interface InsertOptions {
+  /** Same token + same payload twice → stored once (ClickHouse insert deduplication). */
+  deduplicationToken?: string;
+  columns?: readonly string[];
+}
+
+/**
+ * One interface over ClickHouse SQL. The same SQL text runs on the in-process engine (chdb) and on a
+ * ClickHouse server over HTTP; table names are unqualified and resolve in the engine's database.
+ */
+export interface FactsEngine {
+  readonly kind: 'chdb' | 'http';
+  readonly database: string;
+  /** Runs a SELECT and returns its rows (JSONEachRow). */
+  query<Row = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<Row[]>;
+  /** Runs a statement that returns nothing (DDL, mutations). */
+  command(sql: string, params?: QueryParams): Promise<void>;
+  /** Inserts newline-separated JSON rows; the payload is passed through as bytes. */
+  insertJsonEachRow(table: string, rows: Buffer | string, options?: InsertOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** An error the engine reported for a query, with ClickHouse's numeric code when known. */
+export class FactsQueryError extends Error {
+  override name = 'FactsQueryError';
+  constructor(
+    message: string,
+    readonly clickhouseCode: number | undefined,
+    readonly sql: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Settings both engines apply to every query so that results have one shape everywhere. */
+export const QUERY_SETTINGS = {
+  output_format_json_quote_64bit_integers: 0,
+  output_format_json_quote_decimals: 0,
+  date_time_input_format: 'best_effort',
+  insert_deduplicate: 1,
+} as const;

@@ -1,0 +1,80 @@
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { type ClickHouseClient, createClient } from '@clickhouse/client';
+import { type FactsEngine, FactsQueryError, type InsertOptions, QUERY_SETTINGS, type QueryParams } from './engine.js';
+
+export interface HttpEngineOptions {
+  url: string;
+  database: string;
+  username?: string;
+  password?: string;
+}
+
+function wrap(error: unknown, sql: string): FactsQueryError {
+  const e = error as Error & { code?: string };
+  const code = e.code !== undefined && /^\d+$/.test(e.code) ? Number(e.code) : undefined;
+  return new FactsQueryError(e.message ?? String(error), code, sql);
+}
+
+/** A ClickHouse server (or cluster front) over its HTTP interface through the official client. */
+export async function openHttpEngine(options: HttpEngineOptions): Promise<FactsEngine> {
+  const bootstrap = createClient({
+    url: options.url,
+    username: options.username ?? 'default',
+    password: options.password ?? '',
+  });
+  try {
+    await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${options.database}` });
+  } catch (error) {
+    throw wrap(error, 'CREATE DATABASE');
+  } finally {
+    await bootstrap.close();
+  }
+  const client: ClickHouseClient = createClient({
+    url: options.url,
+    database: options.database,
+    username: options.username ?? 'default',
+    password: options.password ?? '',
+    clickhouse_settings: { ...QUERY_SETTINGS },
+  });
+
+  return {
+    kind: 'http',
+    database: options.database,
+    async query<Row>(sql: string, params: QueryParams = {}): Promise<Row[]> {
+      try {
+        const result = await client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
+        return await result.json<Row>();
+      } catch (error) {
+        throw wrap(error, sql);
+      }
+    },
+    async command(sql: string, params: QueryParams = {}): Promise<void> {
+      try {
+        await client.command({ query: sql, query_params: params });
+      } catch (error) {
+        throw wrap(error, sql);
+      }
+    },
+    async insertJsonEachRow(table: string, rows: Buffer | string, options: InsertOptions = {}): Promise<void> {
+      const columns = options.columns ? ` (${options.columns.join(', ')})` : '';
+      try {
+        // The payload goes through as bytes: the WAL record is already the insert body.
+        const result = await client.exec({
+          query: `INSERT INTO ${table}${columns} FORMAT JSONEachRow`,
+          values: Readable.from([typeof rows === 'string' ? Buffer.from(rows) : rows]),
+          clickhouse_settings: options.deduplicationToken
+            ? { insert_deduplication_token: options.deduplicationToken }
+            : {},
+        });
+        result.stream.resume();
+        await finished(result.stream);
+      } catch (error) {
+        throw wrap(error, `INSERT INTO ${table}`);
+      }
+    },
+    async close(): Promise<void> {
+      await client.close();
+    },
+  };
+}

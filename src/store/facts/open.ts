@@ -1,0 +1,20 @@
+import { join } from 'node:path';
+import type { Config } from '../../config/config.js';
+import { openChdbEngine } from './chdb-engine.js';
+import type { FactsEngine } from './engine.js';
+import { openHttpEngine } from './http-engine.js';
+
+/** Opens the facts engine the configuration asks for: a ClickHouse server when CLICKHOUSE_URL is set, else chdb. */
+export async function openFactsEngine(
+  config: Pick<Config, 'dataDir' | 'clickhouseUrl' | 'clickhouseDatabase' | 'clickhouseUser' | 'clickhousePassword'>,
+): Promise<FactsEngine> {
+  if (config.clickhouseUrl) {
+    return openHttpEngine({
+      url: config.clickhouseUrl,
+      database: config.clickhouseDatabase,
+      ...(config.clickhouseUser !== undefined ? { username: config.clickhouseUser } : {}),
+      ...(config.clickhousePassword !== undefined ? { password: config.clickhousePassword } : {}),
+    });
+  }
+  return openChdbEngine(join(config.dataDir, 'facts'), config.clickhouseDatabase);
+}
