@@ -84,7 +84,8 @@ function readConfigFile(path: string): Record<string, unknown> {
  * then environment variables, then explicit overrides. Throws ConfigError naming each invalid field.
  */
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
-  const filePath = env.PULSELOOP_CONFIG ?? (existsSync('pulseloop.config.json') ? 'pulseloop.config.json' : undefined);
+  const filePath =
+    env.PULSELOOP_CONFIG ?? (existsSync('pulseloop.config.json') ? 'pulseloop.config.json' : undefined);
   const file = filePath ? readConfigFile(filePath) : {};
   const merged = {
     ...defaults,

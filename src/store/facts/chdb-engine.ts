@@ -1,6 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { Session } from 'chdb';
-import { type FactsEngine, FactsQueryError, type InsertOptions, QUERY_SETTINGS, type QueryParams } from './engine.js';
+import {
+  type FactsEngine,
+  FactsQueryError,
+  type InsertOptions,
+  QUERY_SETTINGS,
+  type QueryParams,
+} from './engine.js';
 
 interface ChdbError extends Error {
   clickhouseCode?: number;
@@ -44,7 +50,11 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
         throw wrap(error, sql);
       }
     },
-    async insertJsonEachRow(table: string, rows: Buffer | string, options: InsertOptions = {}): Promise<void> {
+    async insertJsonEachRow(
+      table: string,
+      rows: Buffer | string,
+      options: InsertOptions = {},
+    ): Promise<void> {
       const settings: Record<string, string | number> = { date_time_input_format: 'best_effort' };
       if (options.deduplicationToken) settings.insert_deduplication_token = options.deduplicationToken;
       try {

@@ -1,7 +1,13 @@
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
-import { type FactsEngine, FactsQueryError, type InsertOptions, QUERY_SETTINGS, type QueryParams } from './engine.js';
+import {
+  type FactsEngine,
+  FactsQueryError,
+  type InsertOptions,
+  QUERY_SETTINGS,
+  type QueryParams,
+} from './engine.js';
 
 export interface HttpEngineOptions {
   url: string;
@@ -56,7 +62,11 @@ export async function openHttpEngine(options: HttpEngineOptions): Promise<FactsE
         throw wrap(error, sql);
       }
     },
-    async insertJsonEachRow(table: string, rows: Buffer | string, options: InsertOptions = {}): Promise<void> {
+    async insertJsonEachRow(
+      table: string,
+      rows: Buffer | string,
+      options: InsertOptions = {},
+    ): Promise<void> {
       const columns = options.columns ? ` (${options.columns.join(', ')})` : '';
       try {
         // The payload goes through as bytes: the WAL record is already the insert body.

@@ -23,10 +23,13 @@ export async function migrateFacts(
       continue;
     }
     for (const statement of migration.statements) await engine.command(statement);
-    await engine.command('INSERT INTO schema_migrations (version, name) VALUES ({version:UInt32}, {name:String})', {
-      version: migration.version,
-      name: migration.name,
-    });
+    await engine.command(
+      'INSERT INTO schema_migrations (version, name) VALUES ({version:UInt32}, {name:String})',
+      {
+        version: migration.version,
+        name: migration.name,
+      },
+    );
     report.applied.push(migration.version);
   }
   return report;

@@ -6,7 +6,10 @@ import { openHttpEngine } from './http-engine.js';
 
 /** Opens the facts engine the configuration asks for: a ClickHouse server when CLICKHOUSE_URL is set, else chdb. */
 export async function openFactsEngine(
-  config: Pick<Config, 'dataDir' | 'clickhouseUrl' | 'clickhouseDatabase' | 'clickhouseUser' | 'clickhousePassword'>,
+  config: Pick<
+    Config,
+    'dataDir' | 'clickhouseUrl' | 'clickhouseDatabase' | 'clickhouseUser' | 'clickhousePassword'
+  >,
 ): Promise<FactsEngine> {
   if (config.clickhouseUrl) {
     return openHttpEngine({

@@ -1,0 +1,154 @@
+/**
+ * Every error a person can cause: a stable code, the HTTP status it maps to, and what to tell the
+ * person in English and Chinese. `{name}` in a message is filled from the error's details.
+ */
+export const ERRORS = {
+  // configuration and set-up
+  invalid_config: { status: 500, en: 'Invalid configuration: {detail}', zh: '配置无效：{detail}' },
+
+  // authentication
+  missing_write_key: {
+    status: 401,
+    en: 'No write key: send it as the Basic-auth user name with an empty password, or as "writeKey" in the body.',
+    zh: '缺少写入密钥：请将其作为 Basic 认证的用户名（密码留空）发送，或在请求体中提供 "writeKey"。',
+  },
+  unknown_write_key: {
+    status: 401,
+    en: 'Unknown or revoked write key. Create one with `pulseloop keys create`.',
+    zh: '写入密钥不存在或已被吊销。请使用 `pulseloop keys create` 创建新密钥。',
+  },
+  rate_limited: {
+    status: 429,
+    en: 'Too many requests for this write key; retry after {retryAfterSeconds} s.',
+    zh: '该写入密钥的请求过多，请在 {retryAfterSeconds} 秒后重试。',
+  },
+  overloaded: {
+    status: 503,
+    en: 'The server cannot store more events right now; retry after {retryAfterSeconds} s. Nothing of this request was kept.',
+    zh: '服务器暂时无法存储更多事件，请在 {retryAfterSeconds} 秒后重试。本次请求未保存任何内容。',
+  },
+
+  // request bodies
+  invalid_json: {
+    status: 400,
+    en: 'The body is not valid JSON: {detail}',
+    zh: '请求体不是有效的 JSON：{detail}',
+  },
+  body_not_object: {
+    status: 400,
+    en: 'The body must be a JSON object.',
+    zh: '请求体必须是 JSON 对象。',
+  },
+  request_too_large: {
+    status: 400,
+    en: 'The request is {size} bytes; the limit is {limit} bytes. Split it into smaller batches.',
+    zh: '请求大小为 {size} 字节，上限为 {limit} 字节。请拆分为更小的批次。',
+  },
+  batch_too_many_events: {
+    status: 400,
+    en: 'The batch holds {count} events; the limit is {limit}. Split it into smaller batches.',
+    zh: '该批次包含 {count} 个事件，上限为 {limit} 个。请拆分为更小的批次。',
+  },
+  batch_not_array: {
+    status: 400,
+    en: '"batch" must be an array of events.',
+    zh: '"batch" 必须是事件数组。',
+  },
+  unsupported_encoding: {
+    status: 400,
+    en: 'Content-Encoding "{encoding}" is not supported; send gzip, deflate or an uncompressed body.',
+    zh: '不支持的 Content-Encoding "{encoding}"；请发送 gzip、deflate 或未压缩的请求体。',
+  },
+  corrupt_body: {
+    status: 400,
+    en: 'The compressed body could not be decompressed: {detail}',
+    zh: '压缩的请求体无法解压：{detail}',
+  },
+
+  // single events (also the quarantine reasons of events in a batch)
+  event_too_large: {
+    status: 400,
+    en: 'The event is {size} bytes; the limit is {limit} bytes.',
+    zh: '该事件大小为 {size} 字节，上限为 {limit} 字节。',
+  },
+  missing_id: {
+    status: 400,
+    en: 'The event needs a userId or an anonymousId.',
+    zh: '事件必须包含 userId 或 anonymousId。',
+  },
+  invalid_field: {
+    status: 400,
+    en: 'Field "{field}" is invalid: {detail}',
+    zh: '字段 "{field}" 无效：{detail}',
+  },
+  invalid_timestamp: {
+    status: 400,
+    en: 'Field "{field}" is not a parseable time: {value}',
+    zh: '字段 "{field}" 不是可解析的时间：{value}',
+  },
+  future_timestamp: {
+    status: 400,
+    en: 'Field "{field}" lies more than {limitHours} hours in the future after clock-skew correction.',
+    zh: '字段 "{field}" 经时钟偏差校正后超出未来 {limitHours} 小时。',
+  },
+  too_deep: {
+    status: 400,
+    en: 'The event nests objects more than {limit} levels deep.',
+    zh: '事件中的对象嵌套超过 {limit} 层。',
+  },
+  unknown_type: {
+    status: 400,
+    en: 'Unknown call type "{value}": use track, identify, page, screen, group or alias.',
+    zh: '未知的调用类型 "{value}"：请使用 track、identify、page、screen、group 或 alias。',
+  },
+
+  // metadata
+  invalid_time_zone: {
+    status: 400,
+    en: 'Unknown time zone "{value}": use an IANA name such as Asia/Shanghai.',
+    zh: '未知时区 "{value}"：请使用 IANA 时区名，例如 Asia/Shanghai。',
+  },
+  invalid_currency: {
+    status: 400,
+    en: 'Unknown currency "{value}": use an ISO 4217 code such as CNY.',
+    zh: '未知货币 "{value}"：请使用 ISO 4217 代码，例如 CNY。',
+  },
+  not_found: { status: 404, en: '{what} "{id}" was not found.', zh: '未找到{what} "{id}"。' },
+  invalid_request: { status: 400, en: 'Invalid request: {detail}', zh: '请求无效：{detail}' },
+} as const satisfies Record<string, { status: number; en: string; zh: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+export type Details = Record<string, string | number>;
+
+function fill(template: string, details: Details): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    details[name] === undefined ? whole : String(details[name]),
+  );
+}
+
+/** An error a person caused, with a stable code, status and messages in both languages. */
+export class PulseloopError extends Error {
+  override name = 'PulseloopError';
+  readonly status: number;
+  readonly zh: string;
+
+  constructor(
+    readonly code: ErrorCode,
+    readonly details: Details = {},
+  ) {
+    const entry = ERRORS[code];
+    super(fill(entry.en, details));
+    this.status = entry.status;
+    this.zh = fill(entry.zh, details);
+  }
+
+  /** The JSON body an HTTP route answers with. */
+  toJSON(): { error: { code: ErrorCode; message: string; message_zh: string; details: Details } } {
+    return { error: { code: this.code, message: this.message, message_zh: this.zh, details: this.details } };
+  }
+}
+
+/** The message for a code in the given language, without raising. */
+export function errorMessage(code: ErrorCode, details: Details = {}, lang: 'en' | 'zh' = 'en'): string {
+  return fill(ERRORS[code][lang], details);
+}
