@@ -1,0 +1,93 @@
+import { type Migration, Migrator, sql } from 'kysely';
+import type { MetadataStore } from './open.js';
+
+/**
+ * Every metadata migration, keyed by a zero-padded number and a name; they run in key order and
+ * are never edited once committed: a change is a new entry. Written with Kysely's schema builder so
+ * one definition creates the same tables on SQLite and PostgreSQL (`text` and `integer` on both).
+ */
+export const METADATA_MIGRATIONS: Record<string, Migration> = {
+  '0001_organisations_projects_sources_write_keys': {
+    async up(db) {
+      await db.schema
+        .createTable('organisations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('projects')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('organisation_id', 'text', (c) => c.notNull().references('organisations.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('time_zone', 'text', (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('projects_organisation_id')
+        .on('projects')
+        .column('organisation_id')
+        .execute();
+
+      await db.schema
+        .createTable('sources')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('sources_project_id').on('sources').column('project_id').execute();
+
+      // The primary key on `key` is the index every ingestion request looks up.
+      await db.schema
+        .createTable('write_keys')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('source_id', 'text', (c) => c.notNull().references('sources.id'))
+        .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id'))
+        .addColumn('rate_limit_per_second', 'integer')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'text')
+        .execute();
+      await db.schema.createIndex('write_keys_project_id').on('write_keys').column('project_id').execute();
+      await db.schema.createIndex('write_keys_source_id').on('write_keys').column('source_id').execute();
+    },
+  },
+};
+
+/**
+ * Applies every metadata migration not yet recorded in `metadata_migrations` and returns the names
+ * of those it ran (empty when the store is up to date). Safe to run at every start, and from
+ * several processes at once: Kysely's migrator takes a lock first.
+ */
+export async function migrateMetadata(
+  store: MetadataStore,
+  migrations: Record<string, Migration> = METADATA_MIGRATIONS,
+): Promise<string[]> {
+  const migrator = new Migrator({
+    db: store.db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: 'metadata_migrations',
+    migrationLockTableName: 'metadata_migrations_lock',
+    // Without a schema Kysely would find a `metadata_migrations` table in any schema of the database;
+    // pinning it to the connection's own schema keeps isolated schemas (tests, tenants) apart.
+    ...(store.dialect === 'postgres' && { migrationTableSchema: await currentSchema(store) }),
+  });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`Metadata migration ${failed ?? ''} failed: ${(error as Error).message ?? error}`, {
+      cause: error,
+    });
+  }
+  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+async function currentSchema(store: MetadataStore): Promise<string> {
+  const { rows } = await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(store.db);
+  const schema = rows[0]?.schema;
+  if (!schema) throw new Error('PostgreSQL has no current schema: check the search_path of the connection.');
+  return schema;
+}

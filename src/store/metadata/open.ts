@@ -1,0 +1,74 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../../config/config.js';
+import { PulseloopError } from '../../errors/registry.js';
+import type { MetadataDatabase } from './schema.js';
+
+export type MetadataDialect = 'sqlite' | 'postgres';
+
+/** An open metadata database; every facade takes one as its first argument. */
+export interface MetadataStore {
+  db: Kysely<MetadataDatabase>;
+  dialect: MetadataDialect;
+  close(): Promise<void>;
+}
+
+export interface OpenMetadataOptions {
+  /** PostgreSQL only: keep every table in this schema (created if missing), e.g. to isolate a test run. */
+  postgresSchema?: string;
+}
+
+const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** Opens PostgreSQL when `databaseUrl` is set, otherwise the SQLite file `<dataDir>/metadata.sqlite`. */
+export async function openMetadataStore(
+  config: Pick<Config, 'dataDir' | 'databaseUrl'>,
+  options: OpenMetadataOptions = {},
+): Promise<MetadataStore> {
+  if (config.databaseUrl) return openPostgres(config.databaseUrl, options.postgresSchema);
+  return openSqlite(config.dataDir);
+}
+
+function openSqlite(dataDir: string): MetadataStore {
+  mkdirSync(dataDir, { recursive: true });
+  const database = new SqliteDatabase(join(dataDir, 'metadata.sqlite'));
+  // WAL lets readers run while a writer commits; busy_timeout makes a second process wait, not fail.
+  database.pragma('journal_mode = WAL');
+  database.pragma('foreign_keys = ON');
+  database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  const db = new Kysely<MetadataDatabase>({ dialect: new SqliteDialect({ database }) });
+  return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+async function openPostgres(databaseUrl: string, schema: string | undefined): Promise<MetadataStore> {
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+    throw new PulseloopError('invalid_request', {
+      detail: `PostgreSQL schema name "${schema}" must be letters, digits and underscores, not starting with a digit.`,
+    });
+  }
+  const pool = new pg.Pool({ connectionString: databaseUrl });
+  if (schema !== undefined) {
+    try {
+      await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+  }
+  const db = new Kysely<MetadataDatabase>({
+    dialect: new PostgresDialect({
+      pool,
+      // Kysely awaits this once per new pooled connection, before its first query.
+      ...(schema !== undefined && {
+        onCreateConnection: async (connection) => {
+          await connection.executeQuery(CompiledQuery.raw(`SET search_path TO "${schema}"`));
+        },
+      }),
+    }),
+  });
+  return { db, dialect: 'postgres', close: () => db.destroy() };
+}
