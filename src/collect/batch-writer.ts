@@ -1,0 +1,300 @@
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { FactsEngine } from '../store/facts/engine.js';
+import { FACTS_TABLES, type FactsTable } from '../store/facts/schema.js';
+import {
+  comparePositions,
+  type DecodedFrame,
+  formatPosition,
+  listSegments,
+  readSegment,
+  type Wal,
+  type WalPosition,
+  type WalRecord,
+} from './wal.js';
+
+/**
+ * Moves acknowledged records from the write-ahead log into the facts store.
+ *
+ * Exactly-once into the store: before inserting the range [from, to) of the log, the writer records
+ * that range as in flight in the checkpoint file, and inserts each table's rows with the insert
+ * deduplication token `wal:<from>-<to>:<table>`. If the process dies mid-insert, the restart re-inserts
+ * exactly that range with the same tokens, and ClickHouse drops the blocks it already has.
+ */
+
+interface Checkpoint {
+  committed: WalPosition;
+  inflight?: { from: WalPosition; to: WalPosition };
+}
+
+export interface BatchWriterOptions {
+  flushIntervalMs: number;
+  /** Flush early when this many rows are waiting. */
+  maxBatchRows?: number;
+  logger?: Logger;
+}
+
+export interface BatchWriterStats {
+  pendingRows: number;
+  pendingBytes: number;
+  /** Age of the oldest acknowledged record not yet in the store. */
+  lagMs: number;
+  insertedRows: number;
+  lastError: string | undefined;
+}
+
+export interface BatchWriter {
+  /** Hands over records that are durable in the log up to `end`. */
+  enqueue(records: WalRecord[], end: WalPosition): void;
+  stats(): BatchWriterStats;
+  /** Inserts everything waiting now. */
+  flush(): Promise<void>;
+  /** Stops the timer after draining everything waiting. */
+  close(): Promise<void>;
+}
+
+const CHECKPOINT_FILE = 'checkpoint.json';
+
+function readCheckpoint(dir: string): Checkpoint {
+  const path = join(dir, CHECKPOINT_FILE);
+  if (!existsSync(path)) {
+    const first = listSegments(dir)[0] ?? 1;
+    return { committed: { segment: first, offset: 0 } };
+  }
+  return JSON.parse(readFileSync(path, 'utf8')) as Checkpoint;
+}
+
+/** Atomically replaces the checkpoint: write a temporary file, fsync it, rename, fsync the directory. */
+function writeCheckpoint(dir: string, checkpoint: Checkpoint): void {
+  const path = join(dir, CHECKPOINT_FILE);
+  const temporary = `${path}.tmp`;
+  writeFileSync(temporary, JSON.stringify(checkpoint));
+  const fd = openSync(temporary, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, path);
+  const dirFd = openSync(dir, 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+}
+
+function groupByTable(records: readonly WalRecord[]): Map<FactsTable, { rows: Buffer; rowCount: number }> {
+  const parts = new Map<FactsTable, { buffers: Buffer[]; rowCount: number }>();
+  for (const record of records) {
+    const part = parts.get(record.table) ?? { buffers: [], rowCount: 0 };
+    part.buffers.push(record.rows);
+    part.rowCount += record.rowCount;
+    parts.set(record.table, part);
+  }
+  const out = new Map<FactsTable, { rows: Buffer; rowCount: number }>();
+  for (const table of FACTS_TABLES) {
+    const part = parts.get(table);
+    if (part) out.set(table, { rows: Buffer.concat(part.buffers), rowCount: part.rowCount });
+  }
+  return out;
+}
+
+/** Inserts one range of the log into the store, recording it as in flight first. */
+async function insertRange(
+  engine: FactsEngine,
+  dir: string,
+  from: WalPosition,
+  to: WalPosition,
+  records: readonly WalRecord[],
+): Promise<number> {
+  writeCheckpoint(dir, { committed: from, inflight: { from, to } });
+  let rows = 0;
+  for (const [table, part] of groupByTable(records)) {
+    await engine.insertJsonEachRow(table, part.rows, {
+      deduplicationToken: `wal:${formatPosition(from)}-${formatPosition(to)}:${table}`,
+    });
+    rows += part.rowCount;
+  }
+  writeCheckpoint(dir, { committed: to });
+  return rows;
+}
+
+function readFrames(dir: string, from: WalPosition, to?: WalPosition): DecodedFrame[] {
+  const frames: DecodedFrame[] = [];
+  for (const segment of listSegments(dir)) {
+    if (segment < from.segment || (to && segment > to.segment)) continue;
+    const start = segment === from.segment ? from.offset : 0;
+    for (const frame of readSegment(dir, segment, start).frames) {
+      if (to && comparePositions(frame.end, to) > 0) return frames;
+      frames.push(frame);
+    }
+  }
+  return frames;
+}
+
+export interface ReplayReport {
+  rows: number;
+  frames: number;
+}
+
+/**
+ * Puts into the store whatever the log holds beyond the checkpoint: first the range that was in
+ * flight (same tokens), then the rest in chunks. Runs before the server accepts traffic.
+ */
+export async function replayWal(
+  engine: FactsEngine,
+  dir: string,
+  onProgress?: (done: number, total: number) => void,
+  chunkRows = 200_000,
+): Promise<ReplayReport> {
+  if (!existsSync(dir)) return { rows: 0, frames: 0 };
+  const checkpoint = readCheckpoint(dir);
+  let committed = checkpoint.committed;
+  let rows = 0;
+  let frameCount = 0;
+  if (checkpoint.inflight) {
+    const frames = readFrames(dir, checkpoint.inflight.from, checkpoint.inflight.to);
+    rows += await insertRange(engine, dir, checkpoint.inflight.from, checkpoint.inflight.to, frames);
+    frameCount += frames.length;
+    committed = checkpoint.inflight.to;
+  }
+  const rest = readFrames(dir, committed);
+  const total = rest.reduce((sum, f) => sum + f.rowCount, 0);
+  let chunk: DecodedFrame[] = [];
+  let chunkCount = 0;
+  let done = 0;
+  const flushChunk = async () => {
+    const last = chunk.at(-1);
+    if (!last) return;
+    rows += await insertRange(engine, dir, committed, last.end, chunk);
+    frameCount += chunk.length;
+    done += chunkCount;
+    onProgress?.(done, total);
+    committed = last.end;
+    chunk = [];
+    chunkCount = 0;
+  };
+  for (const frame of rest) {
+    chunk.push(frame);
+    chunkCount += frame.rowCount;
+    if (chunkCount >= chunkRows) await flushChunk();
+  }
+  await flushChunk();
+  return { rows, frames: frameCount };
+}
+
+interface Queued {
+  records: WalRecord[];
+  end: WalPosition;
+  bytes: number;
+  rows: number;
+  enqueuedAt: number;
+}
+
+/** Starts the writer; `start` is where the store's contents end in the log (after replay). */
+export function startBatchWriter(
+  engine: FactsEngine,
+  wal: Wal,
+  start: WalPosition,
+  options: BatchWriterOptions,
+): BatchWriter {
+  const maxBatchRows = options.maxBatchRows ?? 100_000;
+  let committed = start;
+  let queue: Queued[] = [];
+  let pendingRows = 0;
+  let pendingBytes = 0;
+  let insertedRows = 0;
+  let lastError: string | undefined;
+  let running: Promise<void> | undefined;
+  let failures = 0;
+  let retryCount = 0;
+  let closed = false;
+
+  /** Inserts everything queued now as one range; arrivals during the insert wait for the next round. */
+  async function insertQueued(): Promise<void> {
+    if (queue.length === 0) return;
+    // After a failure, retry exactly the failed range so that its deduplication tokens match.
+    const batch = retryCount > 0 ? queue.slice(0, retryCount) : queue.slice();
+    const last = batch.at(-1)!;
+    const from = committed;
+    try {
+      const rows = await insertRange(
+        engine,
+        wal.dir,
+        from,
+        last.end,
+        batch.flatMap((q) => q.records),
+      );
+      // Only now does the batch leave the queue: a failed insert is retried over the same range.
+      queue = queue.slice(batch.length);
+      committed = last.end;
+      insertedRows += rows;
+      for (const q of batch) {
+        pendingRows -= q.rows;
+        pendingBytes -= q.bytes;
+      }
+      failures = 0;
+      retryCount = 0;
+      lastError = undefined;
+      wal.removeSegmentsBefore(committed);
+    } catch (error) {
+      failures += 1;
+      retryCount = batch.length;
+      lastError = (error as Error).message;
+      options.logger?.error({ err: error, failures }, 'batch writer could not insert into the facts store');
+      await new Promise((r) => setTimeout(r, Math.min(30_000, 100 * 2 ** failures)));
+    }
+  }
+
+  function flush(): Promise<void> {
+    running ??= insertQueued().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  const timer = setInterval(() => {
+    if (queue.length > 0) void flush();
+  }, options.flushIntervalMs);
+  timer.unref();
+
+  return {
+    enqueue(records: WalRecord[], end: WalPosition): void {
+      let bytes = 0;
+      let rows = 0;
+      for (const r of records) {
+        bytes += r.rows.length;
+        rows += r.rowCount;
+      }
+      queue.push({ records, end, bytes, rows, enqueuedAt: Date.now() });
+      pendingRows += rows;
+      pendingBytes += bytes;
+      if (pendingRows >= maxBatchRows && !running && !closed) void flush();
+    },
+    stats(): BatchWriterStats {
+      const oldest = queue[0];
+      return {
+        pendingRows,
+        pendingBytes,
+        lagMs: oldest ? Date.now() - oldest.enqueuedAt : 0,
+        insertedRows,
+        lastError,
+      };
+    },
+    flush: async () => {
+      if (running) await running;
+      await flush();
+    },
+    async close(): Promise<void> {
+      closed = true;
+      clearInterval(timer);
+      // Drain: keep trying while the store accepts; what is left stays in the log for the next start.
+      for (let attempt = 0; queue.length > 0 && attempt < 5; attempt += 1) {
+        if (running) await running;
+        await flush();
+      }
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FactsEngine } from '../store/facts/engine.js';
+import { FACTS_TABLES } from '../store/facts/schema.js';
+import { listSegments, type WalPosition } from './wal.js';
+
+export interface StoreStatus {
+  engine: string;
+  tables: Array<{ table: string; rows: number; bytesOnDisk: number }>;
+  /** Bytes of the write-ahead log not yet moved into the facts store. */
+  walLagBytes: number;
+  walSegments: number;
+}
+
+/** Bytes of the log beyond the batch writer's checkpoint. */
+export function walLagBytes(walDir: string): { bytes: number; segments: number } {
+  if (!existsSync(walDir)) return { bytes: 0, segments: 0 };
+  const segments = listSegments(walDir);
+  const checkpointPath = join(walDir, 'checkpoint.json');
+  const committed: WalPosition = existsSync(checkpointPath)
+    ? (JSON.parse(readFileSync(checkpointPath, 'utf8')) as { committed: WalPosition }).committed
+    : { segment: segments[0] ?? 1, offset: 0 };
+  let bytes = 0;
+  for (const segment of segments) {
+    if (segment < committed.segment) continue;
+    const size = statSync(join(walDir, `${String(segment).padStart(10, '0')}.wal`)).size;
+    bytes += segment === committed.segment ? Math.max(0, size - committed.offset) : size;
+  }
+  return { bytes, segments: segments.length };
+}
+
+/** Row counts and sizes of every facts table, and the log's lag. */
+export async function storeStatus(facts: FactsEngine, walDir: string): Promise<StoreStatus> {
+  const parts = await facts.query<{ table: string; rows: number; bytes: number }>(
+    `SELECT table, sum(rows) AS rows, sum(bytes_on_disk) AS bytes
+     FROM system.parts
+     WHERE database = currentDatabase() AND active
+     GROUP BY table`,
+  );
+  const byTable = new Map(parts.map((p) => [p.table, p]));
+  const lag = walLagBytes(walDir);
+  return {
+    engine: facts.kind,
+    tables: FACTS_TABLES.map((table) => ({
+      table,
+      rows: Number(byTable.get(table)?.rows ?? 0),
+      bytesOnDisk: Number(byTable.get(table)?.bytes ?? 0),
+    })),
+    walLagBytes: lag.bytes,
+    walSegments: lag.segments,
+  };
+}

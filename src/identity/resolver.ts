@@ -1,0 +1,358 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { FactsEngine } from '../store/facts/engine.js';
+import type { IdentityLogRow, IdentityRow, PersonRow } from '../store/facts/rows.js';
+
+/**
+ * The identity graph: every distinct id (anonymous id, user id, platform open id, unionid, phone or
+ * e-mail hash) points to one person.
+ *
+ * Rules (the same as product-analytics users expect):
+ * - ids seen together in one message belong to one person;
+ * - a person known only by anonymous or platform ids is merged into the person of a user id it meets;
+ * - two persons that each carry a different user id are never merged: the attempt is recorded in
+ *   `identity_log` as a conflict and both stay as they are;
+ * - `alias(previousId → userId)` merges like identify, and additionally lets a user id be renamed
+ *   when the previous id is that person's only user id.
+ * Every change is returned as rows for the facts store, which the caller writes to the log with the
+ * event that caused it; the latest `version` of an identity row wins.
+ */
+
+export type IdType = 'anonymous' | 'user' | 'openid' | 'unionid' | 'phone_hash' | 'email_hash' | 'platform';
+
+export interface DistinctId {
+  id: string;
+  type: IdType;
+}
+
+export interface IdentityInput {
+  projectId: string;
+  messageId: string;
+  at: number;
+  userId?: string;
+  anonymousId?: string;
+  /** Other ids this message vouches for (platform ids, hashed phone/e-mail). */
+  linkedIds?: DistinctId[];
+  /** alias: the id being merged into userId. */
+  previousId?: string;
+  /** identify: traits to set (latest value wins). */
+  traits?: Record<string, unknown>;
+}
+
+export interface IdentityChanges {
+  personId: string;
+  identities: IdentityRow[];
+  log: IdentityLogRow[];
+  persons: PersonRow[];
+}
+
+interface Person {
+  id: string;
+  userIds: Set<string>;
+  distinctIds: Set<string>;
+  traits: Record<string, unknown>;
+  createdAt: number;
+}
+
+interface ProjectGraph {
+  personOf: Map<string, Person>;
+  idTypeOf: Map<string, IdType>;
+  persons: Map<string, Person>;
+}
+
+export interface IdentityResolver {
+  resolve(input: IdentityInput): IdentityChanges;
+  /** Looks up a distinct id without changing anything. */
+  personOf(projectId: string, distinctId: string): string | undefined;
+  traitsOf(projectId: string, personId: string): Record<string, unknown> | undefined;
+  stats(): { projects: number; distinctIds: number; persons: number };
+  /** Loads a stored identity (start-up). */
+  restoreIdentity(
+    projectId: string,
+    distinctId: string,
+    idType: IdType,
+    personId: string,
+    version: number,
+  ): void;
+  /** Loads a stored person's traits (start-up). */
+  restorePerson(
+    projectId: string,
+    personId: string,
+    traits: Record<string, unknown>,
+    createdAt: number,
+  ): void;
+}
+
+/** Hashes a phone number or e-mail so it can join identities without being stored in plain text. */
+export function hashContact(kind: 'phone' | 'email', value: string): string {
+  const normalised = kind === 'email' ? value.trim().toLowerCase() : value.replace(/[^\d+]/g, '');
+  return createHash('sha256').update(`${kind}:${normalised}`).digest('hex').slice(0, 40);
+}
+
+export function createIdentityResolver(newPersonId: () => string = randomUUID): IdentityResolver {
+  const graphs = new Map<string, ProjectGraph>();
+  let lastVersion = 0;
+  const nextVersion = (at: number) => {
+    lastVersion = Math.max(lastVersion + 1, at * 1000);
+    return lastVersion;
+  };
+
+  function graphOf(projectId: string): ProjectGraph {
+    let graph = graphs.get(projectId);
+    if (!graph) {
+      graph = { personOf: new Map(), idTypeOf: new Map(), persons: new Map() };
+      graphs.set(projectId, graph);
+    }
+    return graph;
+  }
+
+  return {
+    personOf: (projectId, distinctId) => graphs.get(projectId)?.personOf.get(distinctId)?.id,
+    traitsOf: (projectId, personId) => graphs.get(projectId)?.persons.get(personId)?.traits,
+    stats() {
+      let distinctIds = 0;
+      let persons = 0;
+      for (const g of graphs.values()) {
+        distinctIds += g.personOf.size;
+        persons += g.persons.size;
+      }
+      return { projects: graphs.size, distinctIds, persons };
+    },
+    restoreIdentity(projectId, distinctId, idType, personId, version) {
+      const graph = graphOf(projectId);
+      const person = restoredPerson(graph, personId, 0);
+      graph.personOf.set(distinctId, person);
+      graph.idTypeOf.set(distinctId, idType);
+      person.distinctIds.add(distinctId);
+      if (idType === 'user') person.userIds.add(distinctId);
+      lastVersion = Math.max(lastVersion, version);
+    },
+    restorePerson(projectId, personId, traits, createdAt) {
+      const person = restoredPerson(graphOf(projectId), personId, createdAt);
+      person.traits = traits;
+      person.createdAt = createdAt;
+    },
+
+    resolve(input: IdentityInput): IdentityChanges {
+      const graph = graphOf(input.projectId);
+      const changes: IdentityChanges = { personId: '', identities: [], log: [], persons: [] };
+      const touched = new Set<Person>();
+
+      const link = (person: Person, distinct: DistinctId) => {
+        graph.personOf.set(distinct.id, person);
+        graph.idTypeOf.set(distinct.id, distinct.type);
+        person.distinctIds.add(distinct.id);
+        if (distinct.type === 'user') person.userIds.add(distinct.id);
+        changes.identities.push({
+          project_id: input.projectId,
+          distinct_id: distinct.id,
+          id_type: distinct.type,
+          person_id: person.id,
+          version: nextVersion(input.at),
+          is_deleted: 0,
+          updated_at: input.at,
+        });
+        touched.add(person);
+      };
+
+      const createPerson = (): Person => {
+        const person: Person = {
+          id: newPersonId(),
+          userIds: new Set(),
+          distinctIds: new Set(),
+          traits: {},
+          createdAt: input.at,
+        };
+        graph.persons.set(person.id, person);
+        touched.add(person);
+        return person;
+      };
+
+      const record = (
+        kind: 'merge' | 'conflict',
+        a: Person,
+        b: Person,
+        idA: string,
+        idB: string,
+        reason: string,
+      ) =>
+        changes.log.push({
+          project_id: input.projectId,
+          at: input.at,
+          kind,
+          person_id: a.id,
+          other_person_id: b.id,
+          distinct_id: idA,
+          other_distinct_id: idB,
+          reason,
+          message_id: input.messageId,
+        });
+
+      /** Moves every id of `from` into `into`; `from` is then deleted. */
+      const merge = (into: Person, from: Person, idInto: string, idFrom: string, reason: string) => {
+        for (const id of from.distinctIds) link(into, { id, type: graph.idTypeOf.get(id) ?? 'anonymous' });
+        into.traits = { ...from.traits, ...into.traits };
+        into.createdAt = Math.min(into.createdAt, from.createdAt);
+        touched.delete(from);
+        graph.persons.delete(from.id);
+        changes.persons.push(personRow(input.projectId, from, input.at, nextVersion(input.at), 1));
+        record('merge', into, from, idInto, idFrom, reason);
+      };
+
+      // The anchor is the person of the user id when there is one, else of the first known id.
+      const ids: DistinctId[] = [];
+      if (input.userId) ids.push({ id: input.userId, type: 'user' });
+      if (input.anonymousId && input.anonymousId !== input.userId)
+        ids.push({ id: input.anonymousId, type: 'anonymous' });
+      for (const linked of input.linkedIds ?? []) ids.push(linked);
+
+      // An alias to a brand-new user id renames: the previous id's person is the anchor.
+      const known =
+        ids.find((d) => graph.personOf.has(d.id)) ??
+        (input.previousId && graph.personOf.has(input.previousId) ? { id: input.previousId } : undefined);
+      let anchor: Person = (known && graph.personOf.get(known.id)) || createPerson();
+      let anchorId = known?.id ?? ids[0]?.id ?? '';
+
+      if (input.previousId && input.userId && input.previousId !== input.userId) {
+        const previous = graph.personOf.get(input.previousId);
+        if (!previous) {
+          link(anchor, { id: input.previousId, type: 'anonymous' });
+        } else if (previous !== anchor) {
+          const renamesOnlyUser = previous.userIds.size === 1 && previous.userIds.has(input.previousId);
+          const anchorForeignUser = [...anchor.userIds].some((u) => u !== input.userId);
+          if ((previous.userIds.size === 0 || renamesOnlyUser) && !anchorForeignUser) {
+            merge(anchor, previous, anchorId, input.previousId, 'alias');
+          } else {
+            record(
+              'conflict',
+              anchor,
+              previous,
+              anchorId,
+              input.previousId,
+              'alias joins two different known users',
+            );
+          }
+        }
+      }
+
+      for (const d of ids) {
+        const current = graph.personOf.get(d.id);
+        if (current === anchor) continue;
+        if (!current) {
+          const renaming = input.previousId !== undefined && anchor.userIds.has(input.previousId);
+          if (d.type === 'user' && anchor.userIds.size > 0 && !anchor.userIds.has(d.id) && !renaming) {
+            // The anchor is another known user (e.g. a shared device): this user gets a person of their own.
+            const own = createPerson();
+            link(own, d);
+            record('conflict', own, anchor, d.id, anchorId, 'id already belongs to a different known user');
+            continue;
+          }
+          link(anchor, d);
+          continue;
+        }
+        const bothKnown =
+          current.userIds.size > 0 &&
+          anchor.userIds.size > 0 &&
+          ![...current.userIds].some((u) => anchor.userIds.has(u));
+        if (bothKnown) {
+          record('conflict', anchor, current, anchorId, d.id, 'two different known users');
+        } else if (current.userIds.size > 0 && anchor.userIds.size === 0) {
+          // Keep the known user's person; fold the anonymous anchor into it.
+          merge(current, anchor, d.id, anchorId, 'identified');
+          anchor = current;
+          anchorId = d.id;
+        } else {
+          merge(anchor, current, anchorId, d.id, 'identified');
+        }
+      }
+
+      if (input.traits && Object.keys(input.traits).length > 0) {
+        anchor.traits = { ...anchor.traits, ...input.traits };
+        touched.add(anchor);
+      }
+      for (const person of touched) {
+        changes.persons.push(personRow(input.projectId, person, input.at, nextVersion(input.at), 0));
+      }
+      // The event belongs to its sender: the user id's person when a user id was given.
+      changes.personId = (input.userId ? graph.personOf.get(input.userId) : undefined)?.id ?? anchor.id;
+      return changes;
+    },
+  };
+}
+
+function personRow(
+  projectId: string,
+  person: Person,
+  at: number,
+  version: number,
+  isDeleted: 0 | 1,
+): PersonRow {
+  return {
+    project_id: projectId,
+    person_id: person.id,
+    traits: JSON.stringify(person.traits),
+    consent: '{}',
+    created_at: person.createdAt,
+    updated_at: at,
+    version,
+    is_deleted: isDeleted,
+  };
+}
+
+function restoredPerson(graph: ProjectGraph, personId: string, createdAt: number): Person {
+  let person = graph.persons.get(personId);
+  if (!person) {
+    person = { id: personId, userIds: new Set(), distinctIds: new Set(), traits: {}, createdAt };
+    graph.persons.set(personId, person);
+  }
+  return person;
+}
+
+/** Rebuilds the in-memory graph from the facts store (after the log has been replayed into it). */
+export async function loadIdentityGraph(
+  resolver: IdentityResolver,
+  engine: FactsEngine,
+): Promise<{ identities: number; persons: number }> {
+  const identities = await engine.query<{
+    project_id: string;
+    distinct_id: string;
+    id_type: IdType;
+    person_id: string;
+    version: number;
+  }>(
+    `SELECT project_id, distinct_id, argMax(id_type, version) AS id_type, argMax(person_id, version) AS person_id,
+            max(version) AS version
+     FROM identities
+     GROUP BY project_id, distinct_id
+     HAVING argMax(is_deleted, version) = 0`,
+  );
+  for (const row of identities) {
+    resolver.restoreIdentity(
+      row.project_id,
+      row.distinct_id,
+      row.id_type,
+      row.person_id,
+      Number(row.version),
+    );
+  }
+  const persons = await engine.query<{
+    project_id: string;
+    person_id: string;
+    traits: string;
+    created_ms: number;
+  }>(
+    `SELECT project_id, person_id, argMax(traits, version) AS traits,
+            toUnixTimestamp64Milli(argMax(created_at, version)) AS created_ms
+     FROM persons
+     GROUP BY project_id, person_id
+     HAVING argMax(is_deleted, version) = 0`,
+  );
+  for (const row of persons) {
+    resolver.restorePerson(
+      row.project_id,
+      row.person_id,
+      JSON.parse(row.traits) as Record<string, unknown>,
+      Number(row.created_ms),
+    );
+  }
+  return { identities: identities.length, persons: persons.length };
+}

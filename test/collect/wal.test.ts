@@ -1,0 +1,157 @@
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replayWal, startBatchWriter } from '../../src/collect/batch-writer.js';
+import { listSegments, openWal, readSegment, type WalRecord } from '../../src/collect/wal.js';
+import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
+import type { FactsEngine } from '../../src/store/facts/engine.js';
+import { migrateFacts } from '../../src/store/facts/migrate.js';
+
+const root = mkdtempSync(join(tmpdir(), 'pulseloop-wal-'));
+let engine: FactsEngine;
+let dirCounter = 0;
+const newDir = () => join(root, `wal-${++dirCounter}`);
+
+function quarantineRecord(project: string, ids: string[]): WalRecord {
+  const lines = ids.map((id) =>
+    JSON.stringify({
+      project_id: project,
+      id,
+      received_at: 1_700_000_000_000,
+      origin: 'http',
+      reason: 'test',
+      raw: id,
+    }),
+  );
+  return { table: 'quarantine', rows: Buffer.from(`${lines.join('\n')}\n`), rowCount: ids.length };
+}
+
+async function storedIds(project: string): Promise<string[]> {
+  const rows = await engine.query<{ id: string }>(
+    'SELECT id FROM quarantine WHERE project_id = {p:String} ORDER BY id',
+    { p: project },
+  );
+  return rows.map((r) => r.id);
+}
+
+beforeAll(async () => {
+  engine = await openChdbEngine(join(root, 'facts'), 'wal_test');
+  await migrateFacts(engine);
+});
+afterAll(async () => {
+  await engine.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('write-ahead log', () => {
+  it('reads back every appended record after reopening', async () => {
+    const dir = newDir();
+    const wal = await openWal(dir);
+    await wal.append([quarantineRecord('p', ['a', 'b'])]);
+    await wal.append([quarantineRecord('p', ['c'])]);
+    await wal.close();
+    const frames = readSegment(dir, 1).frames;
+    expect(frames.map((f) => f.rowCount)).toEqual([2, 1]);
+    expect(frames[1]!.rows.toString()).toContain('"id":"c"');
+  });
+
+  it('commits concurrent appends in groups and resolves each with a growing position', async () => {
+    const wal = await openWal(newDir());
+    const ends = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => wal.append([quarantineRecord('p', [`x${i}`])])),
+    );
+    for (let i = 1; i < ends.length; i += 1)
+      expect(ends[i]!.offset).toBeGreaterThanOrEqual(ends[i - 1]!.offset);
+    expect(wal.end()).toEqual(ends.at(-1));
+    await wal.close();
+  });
+
+  it('cuts off a torn write at the end and keeps appending after the last whole frame', async () => {
+    const dir = newDir();
+    const wal = await openWal(dir);
+    const end = await wal.append([quarantineRecord('p', ['whole'])]);
+    await wal.close();
+    appendFileSync(join(dir, '0000000001.wal'), Buffer.from([0xff, 0x10, 0, 0, 1, 2, 3]));
+    const reopened = await openWal(dir);
+    expect(reopened.end()).toEqual(end);
+    await reopened.append([quarantineRecord('p', ['after'])]);
+    await reopened.close();
+    expect(readSegment(dir, 1).frames.map((f) => f.rowCount)).toEqual([1, 1]);
+  });
+
+  it('stops reading at a frame whose checksum does not match', async () => {
+    const dir = newDir();
+    const wal = await openWal(dir);
+    await wal.append([quarantineRecord('p', ['good'])]);
+    await wal.append([quarantineRecord('p', ['bad'])]);
+    await wal.close();
+    const path = join(dir, '0000000001.wal');
+    const { readFileSync } = await import('node:fs');
+    const data = readFileSync(path);
+    data[data.length - 3] ^= 0xff;
+    writeFileSync(path, data);
+    expect(readSegment(dir, 1).frames).toHaveLength(1);
+  });
+
+  it('rotates into a new segment past the size limit', async () => {
+    const dir = newDir();
+    const wal = await openWal(dir, { segmentBytes: 200 });
+    for (let i = 0; i < 5; i += 1) await wal.append([quarantineRecord('p', [`r${i}`])]);
+    await wal.close();
+    expect(listSegments(dir).length).toBeGreaterThan(1);
+  });
+});
+
+describe('batch writer and replay', () => {
+  it('moves acknowledged records into the store and deletes finished segments', async () => {
+    const dir = newDir();
+    const wal = await openWal(dir, { segmentBytes: 300 });
+    const writer = startBatchWriter(engine, wal, wal.end(), { flushIntervalMs: 10_000 });
+    for (let i = 0; i < 6; i += 1) {
+      const record = quarantineRecord('moved', [`m${i}`]);
+      writer.enqueue([record], await wal.append([record]));
+    }
+    await writer.flush();
+    expect(await storedIds('moved')).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    expect(writer.stats()).toMatchObject({ pendingRows: 0, pendingBytes: 0, insertedRows: 6 });
+    expect(listSegments(dir).length).toBe(1);
+    await writer.close();
+    await wal.close();
+  });
+
+  it('replays what the log holds beyond the checkpoint, once', async () => {
+    const dir = newDir();
+    const wal = await openWal(dir);
+    await wal.append([quarantineRecord('replay', ['r1', 'r2'])]);
+    await wal.append([quarantineRecord('replay', ['r3'])]);
+    await wal.close();
+    expect(await replayWal(engine, dir)).toMatchObject({ rows: 3 });
+    expect(await replayWal(engine, dir)).toMatchObject({ rows: 0 });
+    expect(await storedIds('replay')).toEqual(['r1', 'r2', 'r3']);
+  });
+
+  it('re-inserts an in-flight range after a crash without duplicating what was already stored', async () => {
+    const dir = newDir();
+    const wal = await openWal(dir);
+    const writer = startBatchWriter(engine, wal, wal.end(), { flushIntervalMs: 10_000 });
+    const record = quarantineRecord('crash', ['c1', 'c2']);
+    const end = await wal.append([record]);
+    writer.enqueue([record], end);
+    await writer.flush();
+    await wal.close();
+    // As if the process died after the insert but before the checkpoint said so.
+    writeFileSync(
+      join(dir, 'checkpoint.json'),
+      JSON.stringify({
+        committed: { segment: 1, offset: 0 },
+        inflight: { from: { segment: 1, offset: 0 }, to: end },
+      }),
+    );
+    await replayWal(engine, dir);
+    const [row] = await engine.query<{ n: number }>(
+      "SELECT count() AS n FROM quarantine WHERE project_id = 'crash'",
+    );
+    expect(Number(row!.n)).toBe(2);
+  });
+});

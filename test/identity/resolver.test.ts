@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { linkedIdsOf } from '../../src/identity/linked-ids.js';
+import { createIdentityResolver, type IdentityInput } from '../../src/identity/resolver.js';
+
+function resolverWithCounter() {
+  let n = 0;
+  return createIdentityResolver(() => `p${++n}`);
+}
+
+const base = (fields: Partial<IdentityInput>): IdentityInput => ({
+  projectId: 'proj',
+  messageId: `m${Math.random()}`,
+  at: 1_700_000_000_000,
+  ...fields,
+});
+
+describe('identity resolution', () => {
+  it('gives a new anonymous visitor a person of their own', () => {
+    const r = resolverWithCounter();
+    const changes = r.resolve(base({ anonymousId: 'a1' }));
+    expect(changes.personId).toBe('p1');
+    expect(changes.identities.map((i) => [i.distinct_id, i.id_type, i.person_id])).toEqual([
+      ['a1', 'anonymous', 'p1'],
+    ]);
+    expect(changes.persons).toHaveLength(1);
+  });
+
+  it('keeps a returning visitor on the same person without writing anything', () => {
+    const r = resolverWithCounter();
+    r.resolve(base({ anonymousId: 'a1' }));
+    const again = r.resolve(base({ anonymousId: 'a1' }));
+    expect(again.personId).toBe('p1');
+    expect(again.identities).toEqual([]);
+    expect(again.persons).toEqual([]);
+  });
+
+  it('joins an anonymous id to the user id it identifies as, keeping the earlier person', () => {
+    const r = resolverWithCounter();
+    r.resolve(base({ anonymousId: 'a1' }));
+    const changes = r.resolve(base({ anonymousId: 'a1', userId: 'u1', traits: { name: 'Li' } }));
+    expect(changes.personId).toBe('p1');
+    expect(r.personOf('proj', 'u1')).toBe('p1');
+    expect(r.traitsOf('proj', 'p1')).toEqual({ name: 'Li' });
+  });
+
+  it('merges an anonymous-only person into the known user it meets and records the merge', () => {
+    const r = resolverWithCounter();
+    r.resolve(base({ userId: 'u1' })); // p1
+    r.resolve(base({ anonymousId: 'phone-device' })); // p2
+    const changes = r.resolve(base({ anonymousId: 'phone-device', userId: 'u1' }));
+    expect(changes.personId).toBe('p1');
+    expect(r.personOf('proj', 'phone-device')).toBe('p1');
+    expect(changes.log).toMatchObject([{ kind: 'merge', person_id: 'p1', other_person_id: 'p2' }]);
+    expect(changes.persons.find((p) => p.person_id === 'p2')?.is_deleted).toBe(1);
+  });
+
+  it('never merges two different known users: the conflict is recorded and both stay apart', () => {
+    const r = resolverWithCounter();
+    r.resolve(base({ userId: 'u1', anonymousId: 'shared-tablet' })); // p1
+    const changes = r.resolve(base({ userId: 'u2', anonymousId: 'shared-tablet' }));
+    expect(r.personOf('proj', 'u1')).toBe('p1');
+    expect(r.personOf('proj', 'u2')).not.toBe('p1');
+    expect(changes.personId).toBe(r.personOf('proj', 'u2'));
+    expect(changes.log.map((l) => l.kind)).toEqual(['conflict']);
+  });
+
+  it('renames a user id through alias, keeping the same person', () => {
+    const r = resolverWithCounter();
+    r.resolve(base({ userId: 'old-id', anonymousId: 'a' }));
+    const changes = r.resolve(base({ userId: 'new-id', previousId: 'old-id' }));
+    expect(changes.personId).toBe('p1');
+    expect(r.personOf('proj', 'new-id')).toBe('p1');
+    expect(changes.log).toEqual([]);
+  });
+
+  it("merges through alias when the previous id is the other person's only user id, and records it", () => {
+    const r = resolverWithCounter();
+    r.resolve(base({ userId: 'u1' }));
+    r.resolve(base({ userId: 'u2' }));
+    const changes = r.resolve(base({ userId: 'u2', previousId: 'u1' }));
+    expect(changes.log.map((l) => l.kind)).toEqual(['merge']);
+    expect(r.personOf('proj', 'u1')).toBe(r.personOf('proj', 'u2'));
+  });
+
+  it('records a conflict instead of merging when an alias would join two persons with other user ids', () => {
+    const r = resolverWithCounter();
+    r.resolve(base({ userId: 'u1' }));
+    r.resolve(base({ userId: 'u1-renamed', previousId: 'u1' })); // p1 now holds two user ids
+    r.resolve(base({ userId: 'u2' }));
+    const changes = r.resolve(base({ userId: 'u2', previousId: 'u1-renamed' }));
+    expect(changes.log.map((l) => l.kind)).toEqual(['conflict']);
+    expect(r.personOf('proj', 'u1')).not.toBe(r.personOf('proj', 'u2'));
+  });
+
+  it('merges persons across platforms through a shared unionid', () => {
+    const r = resolverWithCounter();
+    const wechatMiniProgram = linkedIdsOf(
+      { unionid: 'UNION-1', openid: 'o-mini', platform: 'wechat_miniprogram' },
+      {},
+    );
+    const wechatChannels = linkedIdsOf(
+      { unionid: 'UNION-1', openid: 'o-channels', platform: 'wechat_channels' },
+      {},
+    );
+    r.resolve(base({ anonymousId: 'mini-device', linkedIds: wechatMiniProgram }));
+    r.resolve(base({ anonymousId: 'channels-device', linkedIds: wechatChannels }));
+    expect(r.personOf('proj', 'mini-device')).toBe(r.personOf('proj', 'channels-device'));
+  });
+
+  it('hashes phone numbers and e-mails so the plain value is never an id', () => {
+    const ids = linkedIdsOf({ phone: '+86 138-0013-8000', email: 'Li@Example.com' }, {});
+    expect(ids.map((i) => i.type).sort()).toEqual(['email_hash', 'phone_hash']);
+    expect(JSON.stringify(ids)).not.toContain('13800138000');
+    expect(JSON.stringify(ids)).not.toContain('example.com');
+    expect(linkedIdsOf({ email: ' li@example.com ' }, {})).toEqual(
+      linkedIdsOf({ email: 'LI@EXAMPLE.COM' }, {}),
+    );
+  });
+
+  it('keeps traits with their latest values', () => {
+    const r = resolverWithCounter();
+    r.resolve(base({ userId: 'u1', traits: { city: '上海', tier: 'gold' } }));
+    r.resolve(base({ userId: 'u1', traits: { city: '杭州' } }));
+    expect(r.traitsOf('proj', 'p1')).toEqual({ city: '杭州', tier: 'gold' });
+  });
+
+  it('keeps projects apart', () => {
+    const r = resolverWithCounter();
+    r.resolve(base({ userId: 'u1' }));
+    r.resolve({ ...base({ userId: 'u1' }), projectId: 'other' });
+    expect(r.personOf('proj', 'u1')).not.toBe(r.personOf('other', 'u1'));
+  });
+
+  it('writes identity versions that only grow, so the latest mapping wins in the store', () => {
+    const r = resolverWithCounter();
+    const first = r.resolve(base({ anonymousId: 'a' }));
+    const second = r.resolve(base({ anonymousId: 'a', userId: 'u', at: 1_600_000_000_000 }));
+    const versions = [...first.identities, ...second.identities].map((i) => i.version);
+    expect([...versions].sort((a, b) => a - b)).toEqual(versions);
+  });
+});
