@@ -63,6 +63,19 @@ function fromEnv(env: Env): Record<string, unknown> {
   set('clickhouseUser', env.CLICKHOUSE_USER);
   set('clickhousePassword', env.CLICKHOUSE_PASSWORD);
   set('databaseUrl', env.DATABASE_URL);
+  const ingest: Record<string, unknown> = {};
+  const number = (value: string | undefined) =>
+    value === undefined || value === '' ? undefined : Number(value);
+  for (const [key, name] of [
+    ['maxPendingBytes', 'PULSELOOP_MAX_PENDING_BYTES'],
+    ['flushIntervalMs', 'PULSELOOP_FLUSH_INTERVAL_MS'],
+    ['rateLimitPerKey', 'PULSELOOP_RATE_LIMIT_PER_KEY'],
+    ['dedupeWindowHours', 'PULSELOOP_DEDUPE_WINDOW_HOURS'],
+  ] as const) {
+    const value = number(env[name]);
+    if (value !== undefined) ingest[key] = value;
+  }
+  if (Object.keys(ingest).length > 0) out.ingest = ingest;
   return out;
 }
 
@@ -92,7 +105,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     ...file,
     ...fromEnv(env),
     ...overrides,
-    ingest: { ...defaults.ingest, ...(file.ingest as object | undefined), ...overrides.ingest },
+    ingest: {
+      ...defaults.ingest,
+      ...(file.ingest as object | undefined),
+      ...(fromEnv(env).ingest as object | undefined),
+      ...overrides.ingest,
+    },
   };
   const errors = [...Value.Errors(ConfigSchema, merged)];
   if (errors.length > 0) {

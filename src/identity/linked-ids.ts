@@ -33,8 +33,7 @@ export function linkedIdsOf(traits: unknown, context: unknown): DistinctId[] {
     const phone = text(t.phone);
     if (phone) ids.push({ id: `phone:${hashContact('phone', phone)}`, type: 'phone_hash' });
     const email = text(t.email);
-    if (email?.includes('@'))
-      ids.push({ id: `email:${hashContact('email', email)}`, type: 'email_hash' });
+    if (email?.includes('@')) ids.push({ id: `email:${hashContact('email', email)}`, type: 'email_hash' });
   }
   const external = (context as { externalIds?: unknown } | undefined)?.externalIds;
   if (Array.isArray(external)) {

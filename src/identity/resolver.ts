@@ -317,10 +317,10 @@ export async function loadIdentityGraph(
     distinct_id: string;
     id_type: IdType;
     person_id: string;
-    version: number;
+    max_version: number;
   }>(
     `SELECT project_id, distinct_id, argMax(id_type, version) AS id_type, argMax(person_id, version) AS person_id,
-            max(version) AS version
+            max(version) AS max_version
      FROM identities
      GROUP BY project_id, distinct_id
      HAVING argMax(is_deleted, version) = 0`,

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,9 +87,8 @@ describe('write-ahead log', () => {
     await wal.append([quarantineRecord('p', ['bad'])]);
     await wal.close();
     const path = join(dir, '0000000001.wal');
-    const { readFileSync } = await import('node:fs');
     const data = readFileSync(path);
-    data[data.length - 3] ^= 0xff;
+    data.writeUInt8(data.readUInt8(data.length - 3) ^ 0xff, data.length - 3);
     writeFileSync(path, data);
     expect(readSegment(dir, 1).frames).toHaveLength(1);
   });

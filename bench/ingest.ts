@@ -1,0 +1,100 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runIngestLoad } from './ingest-load.js';
+import { CLI_ENTRY, type ServerProcess, startServerProcess } from './server-process.js';
+
+export interface IngestBenchResult {
+  eventsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  failedRequests: number;
+  statusCounts: Record<string, number>;
+  ackToQueryableMs: { median: number; max: number };
+  peakRssBytes: number;
+}
+
+function cli(dataDir: string, ...args: string[]): string {
+  return execFileSync(process.execPath, [CLI_ENTRY, ...args], {
+    env: { ...process.env, PULSELOOP_DATA: dataDir, LOG_LEVEL: 'warn' },
+    encoding: 'utf8',
+  }).trim();
+}
+
+async function storedEvents(server: ServerProcess): Promise<number> {
+  const status = (await (await fetch(`${server.url}/status`)).json()) as {
+    tables: Array<{ table: string; rows: number }>;
+  };
+  return status.tables.find((t) => t.table === 'events')?.rows ?? 0;
+}
+
+/** Time from a 200 to the event being visible to queries, with no other load. */
+async function ackToQueryable(server: ServerProcess, writeKey: string): Promise<number> {
+  const before = await storedEvents(server);
+  const response = await fetch(`${server.url}/v1/track`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`,
+    },
+    body: JSON.stringify({ userId: 'probe', event: 'probe' }),
+  });
+  const acknowledgedAt = performance.now();
+  if (response.status !== 200) throw new Error(`probe refused: ${response.status}`);
+  while ((await storedEvents(server)) <= before) await new Promise((r) => setTimeout(r, 10));
+  return performance.now() - acknowledgedAt;
+}
+
+/**
+ * Sustained ingestion through /v1/batch: 100 events per request over loopback keep-alive
+ * connections, durability on (every 200 is fsynced), against `pulseloop serve` in its own process.
+ */
+export async function benchIngestion(
+  options: { durationMs?: number; concurrency?: number; log?: (line: string) => void } = {},
+): Promise<IngestBenchResult> {
+  const log = options.log ?? (() => {});
+  const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-bench-ingest-'));
+  try {
+    const projectId = cli(dataDir, 'projects', 'create', '--name', 'Bench');
+    const writeKey = cli(dataDir, 'keys', 'create', '--project', projectId);
+    const server = await startServerProcess(dataDir, { PULSELOOP_RATE_LIMIT_PER_KEY: '1000000' });
+    try {
+      log('warming up');
+      await runIngestLoad({
+        url: server.url,
+        writeKey,
+        durationMs: 3000,
+        eventsPerRequest: 100,
+        concurrency: 8,
+      });
+      log('measuring sustained ingestion');
+      const load = await runIngestLoad({
+        url: server.url,
+        writeKey,
+        durationMs: options.durationMs ?? 20_000,
+        eventsPerRequest: 100,
+        concurrency: options.concurrency ?? 16,
+      });
+      const peakRssBytes = server.memory().peakRss;
+      // Let the backlog drain before measuring latency to queryable.
+      await new Promise((r) => setTimeout(r, 3000));
+      const samples: number[] = [];
+      for (let i = 0; i < 7; i += 1) samples.push(await ackToQueryable(server, writeKey));
+      samples.sort((a, b) => a - b);
+      return {
+        eventsPerSecond: load.eventsPerSecond,
+        p50Ms: load.latencyMs.p50,
+        p99Ms: load.latencyMs.p99,
+        failedRequests: load.failedRequests,
+        statusCounts: load.statusCounts,
+        ackToQueryableMs: { median: samples[3]!, max: samples.at(-1)! },
+        peakRssBytes,
+      };
+    } finally {
+      await server.stop('SIGTERM');
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,133 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { benchIngestion } from './ingest.js';
+import { CLI_ENTRY, startServerProcess } from './server-process.js';
+
+/**
+ * `npm run bench`: measures the targets of the issues and writes them to BENCHMARKS.md with the
+ * machine and date. Each section is independent; pass section names to run only some
+ * (`npm run bench -- ingestion`).
+ */
+
+interface Row {
+  metric: string;
+  value: string;
+  target: string;
+  met: boolean;
+}
+
+const MiB = 1024 * 1024;
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+async function ingestionSection(): Promise<Row[]> {
+  const r = await benchIngestion({ log });
+  return [
+    {
+      metric: 'Sustained ingestion, /v1/batch, 100 events/request, durability on',
+      value: `${Math.round(r.eventsPerSecond).toLocaleString('en-US')} events/s (${JSON.stringify(r.statusCounts)})`,
+      target: '≥ 100,000 events/s',
+      met: r.eventsPerSecond >= 100_000,
+    },
+    {
+      metric: 'Request latency under that load (p50 / p99)',
+      value: `${r.p50Ms.toFixed(1)} ms / ${r.p99Ms.toFixed(1)} ms`,
+      target: 'p99 ≤ 100 ms',
+      met: r.p99Ms <= 100,
+    },
+    {
+      metric: 'Acknowledgement → queryable (median / max of 7)',
+      value: `${r.ackToQueryableMs.median.toFixed(0)} ms / ${r.ackToQueryableMs.max.toFixed(0)} ms`,
+      target: '≤ 2 s',
+      met: r.ackToQueryableMs.max <= 2000,
+    },
+    {
+      metric: 'Server RSS at peak ingestion',
+      value: `${(r.peakRssBytes / MiB).toFixed(0)} MiB`,
+      target: '≤ 2 GB',
+      met: r.peakRssBytes <= 2 * 1024 * MiB,
+    },
+  ];
+}
+
+async function demoSection(): Promise<Row[]> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-bench-demo-'));
+  try {
+    log('building the demo world at scale 1');
+    const output = execFileSync(process.execPath, [CLI_ENTRY, 'demo', '--no-serve', '--bench'], {
+      env: { ...process.env, PULSELOOP_DATA: dataDir, LOG_LEVEL: 'warn' },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const generation = JSON.parse(/BENCH (\{.*\})/.exec(output)?.[1] ?? '{}') as {
+      events?: number;
+      seconds?: number;
+    };
+    const rate = (generation.events ?? 0) / (generation.seconds ?? Number.POSITIVE_INFINITY);
+    log('measuring idle memory with the demo world loaded');
+    const server = await startServerProcess(dataDir);
+    await new Promise((r) => setTimeout(r, 5000));
+    const idle = server.memory().rss;
+    await server.stop('SIGTERM');
+    return [
+      {
+        metric: 'Demo world generation into the store (scale 1)',
+        value: `${Math.round(rate).toLocaleString('en-US')} events/s (${(generation.events ?? 0).toLocaleString('en-US')} events in ${(generation.seconds ?? 0).toFixed(1)} s)`,
+        target: '≥ 500,000 events/s',
+        met: rate >= 500_000,
+      },
+      {
+        metric: 'Server RSS, idle, demo world loaded',
+        value: `${(idle / MiB).toFixed(0)} MiB`,
+        target: '≤ 0.5 GB',
+        met: idle <= 512 * MiB,
+      },
+    ];
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const SECTIONS: Record<string, () => Promise<Row[]>> = {
+  ingestion: ingestionSection,
+  demo: demoSection,
+};
+
+function machine(): string {
+  const cpu = cpus();
+  return `${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Linux ${release()}, Node.js ${process.version}`;
+}
+
+/** Replaces (or appends) one section of BENCHMARKS.md, keeping the others. */
+function writeSection(name: string, rows: Row[]): void {
+  const path = 'BENCHMARKS.md';
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    text = '# Benchmarks\n\nMeasured by `npm run bench`; each section is rewritten when it runs.\n';
+  }
+  const body = [
+    `## ${name}`,
+    '',
+    `${new Date().toISOString().slice(0, 10)} · ${machine()}`,
+    '',
+    '| metric | measured | target | met |',
+    '|---|---|---|---|',
+    ...rows.map((r) => `| ${r.metric} | ${r.value} | ${r.target} | ${r.met ? 'yes' : '**no**'} |`),
+    '',
+  ].join('\n');
+  const pattern = new RegExp(`## ${name}\\n[\\s\\S]*?(?=\\n## |$)`);
+  text = pattern.test(text) ? text.replace(pattern, body.trimEnd()) : `${text.trimEnd()}\n\n${body}`;
+  writeFileSync(path, `${text.trimEnd()}\n`);
+}
+
+const wanted = process.argv.slice(2);
+for (const [name, run] of Object.entries(SECTIONS)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  log(`section ${name}`);
+  const rows = await run();
+  for (const r of rows) log(`${r.met ? 'ok  ' : 'MISS'} ${r.metric}: ${r.value} (target ${r.target})`);
+  writeSection(name, rows);
+}

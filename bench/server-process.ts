@@ -1,0 +1,81 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repositoryRoot = here.split('/').includes('dist') ? join(here, '..', '..') : join(here, '..');
+
+/** The built CLI entry point (benchmarks and process-level tests run the real `pulseloop serve`). */
+export const CLI_ENTRY = join(repositoryRoot, 'dist', 'src', 'cli', 'main.js');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess;
+  /** Resident memory now and at its peak, from /proc (bytes). */
+  memory(): { rss: number; peakRss: number };
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `pulseloop serve` in its own process on a free port and waits until it is ready. */
+export async function startServerProcess(
+  dataDir: string,
+  env: Record<string, string> = {},
+  entry = CLI_ENTRY,
+): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [entry, 'serve'], {
+    env: { ...process.env, PULSELOOP_DATA: dataDir, PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`pulseloop serve exited with ${child.exitCode}:\n${output}`);
+    const ok = await fetch(`${url}/readyz`)
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (ok) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`pulseloop serve did not become ready:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    child,
+    memory() {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const field = (name: string) =>
+        Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+      return { rss: field('VmRSS'), peakRss: field('VmHWM') };
+    },
+    stop(signal: NodeJS.Signals = 'SIGTERM') {
+      return new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve(child.exitCode);
+        child.once('exit', (code) => resolve(code));
+        child.kill(signal);
+      });
+    },
+  };
+}

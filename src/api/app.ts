@@ -1,0 +1,91 @@
+import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { PulseloopError } from '../errors/registry.js';
+import { type CollectRouteDeps, registerCollectRoutes } from './routes/collect.js';
+import { type HealthDeps, registerHealthRoutes } from './routes/health.js';
+
+export interface AppDeps extends CollectRouteDeps, HealthDeps {
+  logger: Logger;
+  /** Largest accepted raw (possibly compressed) body. */
+  bodyLimitBytes: number;
+}
+
+/** Builds the HTTP application: collection API, health, OpenAPI document. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimitBytes,
+    trustProxy: true,
+    disableRequestLogging: true,
+    // Route schemas describe bodies for the OpenAPI document; collection routes validate each event
+    // themselves so that one bad event in a batch does not reject the others.
+    ajv: { customOptions: { strict: false } },
+  });
+
+  // Bodies arrive as bytes: the collection API decompresses and parses them itself (gzip, limits,
+  // hostile JSON), and browsers' sendBeacon posts JSON as text/plain.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.setErrorHandler((error: FastifyError | PulseloopError, request, reply) => {
+    if (error instanceof PulseloopError) {
+      if (error.code === 'rate_limited' || error.code === 'overloaded') {
+        reply.header('Retry-After', String(error.details.retryAfterSeconds ?? 1));
+      }
+      return reply.status(error.status).send(error.toJSON());
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const size = Number(request.headers['content-length'] ?? 0);
+      const e = new PulseloopError('request_too_large', {
+        size: size || `> ${deps.bodyLimitBytes}`,
+        limit: deps.bodyLimitBytes,
+      });
+      return reply.status(e.status).send(e.toJSON());
+    }
+    if (error.validation) {
+      const e = new PulseloopError('invalid_request', { detail: error.message });
+      return reply.status(e.status).send(e.toJSON());
+    }
+    if (typeof error.statusCode === 'number' && error.statusCode < 500) {
+      const e = new PulseloopError('invalid_request', { detail: error.message });
+      return reply.status(error.statusCode).send(e.toJSON());
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply
+      .status(500)
+      .send({ error: { code: 'internal', message: 'Internal error; see the server log.' } });
+  });
+
+  await app.register(cors, {
+    origin: true,
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Content-Encoding'],
+    maxAge: 86_400,
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Pulseloop API',
+        version: '0.1.0',
+        description: 'Collection API (Segment-compatible), health and operations.',
+      },
+      components: {
+        securitySchemes: {
+          writeKey: {
+            type: 'http',
+            scheme: 'basic',
+            description: 'The write key as the user name, empty password.',
+          },
+        },
+      },
+    },
+  });
+
+  registerHealthRoutes(app, deps);
+  registerCollectRoutes(app, deps);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,118 @@
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { type BatchWriter, replayWal, startBatchWriter } from '../collect/batch-writer.js';
+import { createMessageIdWindow, loadMessageIdWindow } from '../collect/dedupe.js';
+import { createRateLimiter } from '../collect/rate-limit.js';
+import { MAX_BATCH_BYTES } from '../collect/segment/limits.js';
+import { storeStatus } from '../collect/status.js';
+import { openWal, type Wal } from '../collect/wal.js';
+import { createWriteKeyCache } from '../collect/write-keys.js';
+import type { Config } from '../config/config.js';
+import { createIdentityResolver, loadIdentityGraph } from '../identity/resolver.js';
+import type { FactsEngine } from '../store/facts/engine.js';
+import { migrateFacts } from '../store/facts/migrate.js';
+import { openFactsEngine } from '../store/facts/open.js';
+import { migrateMetadata } from '../store/metadata/migrate.js';
+import { type MetadataStore, openMetadataStore } from '../store/metadata/open.js';
+import { buildApp } from './app.js';
+
+export interface Server {
+  url: string;
+  app: FastifyInstance;
+  facts: FactsEngine;
+  metadata: MetadataStore;
+  wal: Wal;
+  writer: BatchWriter;
+  logger: Logger;
+  /** Stops accepting requests, drains the log into the store, closes the stores. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Reports start-up work that takes a while (log replay). */
+  onProgress?: (phase: string, done: number, total: number) => void;
+  /** Already open stores to use (the CLI's demo opens them first). */
+  facts?: FactsEngine;
+  metadata?: MetadataStore;
+}
+
+/**
+ * Starts Pulseloop: opens and migrates both stores, replays the write-ahead log into the facts store,
+ * rebuilds the identity graph and the dedupe window, starts the batch writer, then listens.
+ */
+export async function startServer(config: Config, options: StartOptions = {}): Promise<Server> {
+  const logger = options.logger ?? pino({ level: config.logLevel });
+  const facts = options.facts ?? (await openFactsEngine(config));
+  await migrateFacts(facts);
+  const metadata = options.metadata ?? (await openMetadataStore(config));
+  await migrateMetadata(metadata);
+
+  const walDir = join(config.dataDir, 'wal');
+  const replay = await replayWal(facts, walDir, (done, total) => options.onProgress?.('replay', done, total));
+  if (replay.rows > 0)
+    logger.info({ rows: replay.rows, frames: replay.frames }, 'replayed the write-ahead log');
+  const wal = await openWal(walDir);
+  const writer = startBatchWriter(facts, wal, wal.end(), {
+    flushIntervalMs: config.ingest.flushIntervalMs,
+    logger,
+  });
+
+  const identity = createIdentityResolver();
+  const graph = await loadIdentityGraph(identity, facts);
+  const dedupe = createMessageIdWindow(config.ingest.dedupeWindowHours);
+  const remembered = await loadMessageIdWindow(dedupe, facts, config.ingest.dedupeWindowHours, Date.now());
+  logger.info({ ...graph, messageIds: remembered }, 'identity graph and dedupe window loaded');
+
+  const app = await buildApp({
+    logger,
+    bodyLimitBytes: MAX_BATCH_BYTES * 2,
+    ingest: { wal, writer, dedupe, identity, maxPendingBytes: config.ingest.maxPendingBytes, logger },
+    writeKeys: createWriteKeyCache(metadata),
+    rateLimiter: createRateLimiter(),
+    defaultRateLimitPerKey: config.ingest.rateLimitPerKey,
+    status: () => storeStatus(facts, walDir),
+    async readiness() {
+      const checks: Record<string, string> = {};
+      try {
+        await facts.query('SELECT 1');
+        checks.facts = 'ok';
+      } catch (error) {
+        checks.facts = (error as Error).message;
+      }
+      try {
+        await metadata.db.selectFrom('projects').select('id').limit(1).execute();
+        checks.metadata = 'ok';
+      } catch (error) {
+        checks.metadata = (error as Error).message;
+      }
+      const lag = writer.stats();
+      checks.wal = lag.lastError ? `store writes failing: ${lag.lastError}` : 'ok';
+      return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
+    },
+  });
+  const address = await app.listen({ port: config.port, host: config.host });
+  const url = address.replace('[::1]', 'localhost');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    app,
+    facts,
+    metadata,
+    wal,
+    writer,
+    logger,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await writer.close();
+        await wal.close();
+        await metadata.close();
+        await facts.close();
+      })();
+      return closing;
+    },
+  };
+}

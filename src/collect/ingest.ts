@@ -1,0 +1,183 @@
+import type { Logger } from 'pino';
+import { PulseloopError } from '../errors/registry.js';
+import { linkedIdsOf } from '../identity/linked-ids.js';
+import type { IdentityResolver } from '../identity/resolver.js';
+import type { EventRow, QuarantineRow } from '../store/facts/rows.js';
+import type { FactsTable } from '../store/facts/schema.js';
+import type { BatchWriter } from './batch-writer.js';
+import type { MessageIdWindow } from './dedupe.js';
+import { MAX_BATCH_EVENTS } from './segment/limits.js';
+import { toEventRow } from './segment/normalise.js';
+import { toQuarantineRow } from './segment/quarantine.js';
+import { type CallType, type SegmentMessage, validateMessage } from './segment/validate.js';
+import type { Wal, WalRecord } from './wal.js';
+
+/**
+ * The ingestion pipeline for one request:
+ *   validate → normalise → drop re-deliveries → resolve identity → append to the log → acknowledge.
+ * Each step is a small function; this module only routes their outcomes. Valid events of a batch
+ * are kept even when others are invalid; every invalid one goes to quarantine with its reason.
+ */
+
+export interface IngestDeps {
+  wal: Wal;
+  writer: BatchWriter;
+  dedupe: MessageIdWindow;
+  identity: IdentityResolver;
+  /** Acknowledged-but-not-stored bytes above which requests are refused with 503. */
+  maxPendingBytes: number;
+  logger?: Logger;
+}
+
+export interface IngestRequest {
+  callType: CallType | 'batch';
+  body: Record<string, unknown>;
+  projectId: string;
+  sourceId: string;
+  receivedAt: number;
+  ip: string;
+}
+
+export interface ItemError {
+  index: number;
+  code: string;
+  message: string;
+}
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  quarantined: number;
+  errors: ItemError[];
+}
+
+/** Rows of one request, grouped by table, serialised once: the log record is the insert payload. */
+class RowBuffers {
+  private readonly parts = new Map<FactsTable, { lines: string[] }>();
+  add(table: FactsTable, row: object): void {
+    let part = this.parts.get(table);
+    if (!part) {
+      part = { lines: [] };
+      this.parts.set(table, part);
+    }
+    part.lines.push(JSON.stringify(row));
+  }
+  records(): WalRecord[] {
+    return [...this.parts].map(([table, part]) => ({
+      table,
+      rows: Buffer.from(`${part.lines.join('\n')}\n`),
+      rowCount: part.lines.length,
+    }));
+  }
+}
+
+function itemsOf(request: IngestRequest): { items: unknown[]; batchContext?: Record<string, unknown> } {
+  if (request.callType !== 'batch') return { items: [request.body] };
+  const batch = request.body.batch;
+  if (!Array.isArray(batch)) throw new PulseloopError('batch_not_array');
+  if (batch.length > MAX_BATCH_EVENTS) {
+    throw new PulseloopError('batch_too_many_events', { count: batch.length, limit: MAX_BATCH_EVENTS });
+  }
+  const context = request.body.context;
+  return {
+    items: batch,
+    ...(context && typeof context === 'object' && !Array.isArray(context)
+      ? { batchContext: context as Record<string, unknown> }
+      : {}),
+  };
+}
+
+function callTypeOf(item: unknown, requestType: IngestRequest['callType']): CallType | string {
+  if (requestType !== 'batch') return requestType;
+  const type = (item as { type?: unknown } | null)?.type;
+  return typeof type === 'string' ? type : '';
+}
+
+function identityOf(message: SegmentMessage, projectId: string, at: number) {
+  const m = message as SegmentMessage & {
+    userId?: string;
+    anonymousId?: string;
+    previousId?: string;
+    traits?: Record<string, unknown>;
+    context?: Record<string, unknown>;
+  };
+  const traits = m.type === 'identify' ? m.traits : undefined;
+  return {
+    projectId,
+    messageId: m.messageId,
+    at,
+    ...(m.userId ? { userId: m.userId } : {}),
+    ...(m.anonymousId ? { anonymousId: m.anonymousId } : {}),
+    ...(m.type === 'alias' && m.previousId ? { previousId: m.previousId } : {}),
+    ...(traits ? { traits } : {}),
+    linkedIds: linkedIdsOf(traits, m.context),
+  };
+}
+
+export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<IngestResult> {
+  const stats = deps.writer.stats();
+  if (stats.pendingBytes > deps.maxPendingBytes) {
+    throw new PulseloopError('overloaded', { retryAfterSeconds: 5 });
+  }
+  const { items, batchContext } = itemsOf(request);
+  const buffers = new RowBuffers();
+  const result: IngestResult = { accepted: 0, duplicates: 0, quarantined: 0, errors: [] };
+  const claimed: string[] = [];
+  let singleError: PulseloopError | undefined;
+
+  const quarantine = (error: PulseloopError, raw: unknown, index: number) => {
+    const row: QuarantineRow = toQuarantineRow(error, raw, {
+      projectId: request.projectId,
+      sourceId: request.sourceId,
+      receivedAt: request.receivedAt,
+      origin: 'http',
+      rowNumber: index,
+    });
+    buffers.add('quarantine', row);
+    result.quarantined += 1;
+    result.errors.push({ index, code: error.code, message: error.message });
+    singleError ??= error;
+  };
+
+  items.forEach((item, index) => {
+    const validated = validateMessage(item, callTypeOf(item, request.callType) as CallType);
+    if (!validated.ok) return quarantine(validated.error, item, index);
+    const message = validated.message;
+    const normalised = toEventRow(message, {
+      projectId: request.projectId,
+      sourceId: request.sourceId,
+      receivedAt: request.receivedAt,
+      ip: request.ip,
+      ...(batchContext ? { batchContext } : {}),
+    });
+    if (!normalised.ok) return quarantine(normalised.error, item, index);
+    const row: EventRow = normalised.row;
+    if (!deps.dedupe.claim(request.projectId, row.message_id, request.receivedAt)) {
+      result.duplicates += 1;
+      return;
+    }
+    claimed.push(row.message_id);
+    const changes = deps.identity.resolve(identityOf(message, request.projectId, row.timestamp));
+    row.person_id = changes.personId;
+    for (const r of changes.identities) buffers.add('identities', r);
+    for (const r of changes.log) buffers.add('identity_log', r);
+    for (const r of changes.persons) buffers.add('persons', r);
+    buffers.add('events', row);
+    result.accepted += 1;
+  });
+
+  const records = buffers.records();
+  if (records.length > 0) {
+    try {
+      const end = await deps.wal.append(records);
+      deps.writer.enqueue(records, end);
+    } catch (error) {
+      // Not durable, so not acknowledged: the sender must retry, and a retry must not look like a duplicate.
+      for (const id of claimed) deps.dedupe.release(request.projectId, id);
+      deps.logger?.error({ err: error }, 'write-ahead log append failed');
+      throw new PulseloopError('overloaded', { retryAfterSeconds: 5 });
+    }
+  }
+  if (request.callType !== 'batch' && singleError) throw singleError;
+  return result;
+}

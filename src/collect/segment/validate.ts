@@ -1,0 +1,392 @@
+import { randomUUID } from 'node:crypto';
+import { PulseloopError } from '../../errors/registry.js';
+import { isPlainObject } from './body.js';
+import {
+  MAX_BATCH_EVENTS,
+  MAX_DEPTH,
+  MAX_EVENT_BYTES,
+  MAX_EVENT_NAME_LENGTH,
+  MAX_ID_LENGTH,
+  MAX_MESSAGE_ID_LENGTH,
+} from './limits.js';
+
+/**
+ * The validate step of the Segment pipeline: one parsed call in, a typed `SegmentMessage` or the
+ * error that says what was wrong out. Nothing here throws for bad input; each event of a batch is
+ * judged on its own so the route can store the good ones and quarantine the rest.
+ */
+
+export type CallType = 'track' | 'identify' | 'page' | 'screen' | 'group' | 'alias';
+
+export const CALL_TYPES: readonly CallType[] = ['track', 'identify', 'page', 'screen', 'group', 'alias'];
+
+export function isCallType(value: unknown): value is CallType {
+  return typeof value === 'string' && (CALL_TYPES as readonly string[]).includes(value);
+}
+
+/** Generated messageIds start with this, so they can be told from the senders' own. */
+export const GENERATED_MESSAGE_ID_PREFIX = 'pl-';
+
+export type JsonObject = Record<string, unknown>;
+
+/** The fields every validated call has. Ids are strings (numbers were converted), times are UTC ms. */
+export interface MessageCommon {
+  messageId: string;
+  /** True when the sender gave no messageId; a retry of such a call cannot be deduplicated. */
+  messageIdGenerated: boolean;
+  userId?: string;
+  anonymousId?: string;
+  /** As sent, before clock-skew correction (normalise corrects it). */
+  timestamp?: number;
+  originalTimestamp?: number;
+  sentAt?: number;
+  /** `{}` when absent; `__proto__` keys removed. */
+  context: JsonObject;
+  /** Bytes of the call as serialised JSON, as counted against MAX_EVENT_BYTES. */
+  sizeBytes: number;
+}
+
+export interface TrackMessage extends MessageCommon {
+  type: 'track';
+  event: string;
+  properties: JsonObject;
+}
+
+export interface PageMessage extends MessageCommon {
+  type: 'page' | 'screen';
+  name?: string;
+  category?: string;
+  properties: JsonObject;
+}
+
+export interface IdentifyMessage extends MessageCommon {
+  type: 'identify';
+  traits: JsonObject;
+}
+
+export interface GroupMessage extends MessageCommon {
+  type: 'group';
+  groupId: string;
+  traits: JsonObject;
+}
+
+export interface AliasMessage extends MessageCommon {
+  type: 'alias';
+  previousId: string;
+}
+
+/** A call that passed validation, typed by its call type. */
+export type SegmentMessage = TrackMessage | PageMessage | IdentifyMessage | GroupMessage | AliasMessage;
+
+export type ValidationResult = { ok: true; message: SegmentMessage } | { ok: false; error: PulseloopError };
+
+// ---------------------------------------------------------------------------------------------
+// Shapes of JSON values
+
+/**
+ * How deeply a value nests objects and arrays: a scalar is 0, `{}` is 1, `{"a":[]}` is 2. Stops
+ * walking once `limit` is passed, so it is cheap and stack-safe on any input.
+ */
+export function nestingDepth(value: unknown, limit: number = MAX_DEPTH): number {
+  function walk(node: unknown, level: number): number {
+    if (typeof node !== 'object' || node === null) return level - 1;
+    if (level > limit) return level;
+    let deepest = level;
+    for (const child of Object.values(node)) {
+      const depth = walk(child, level + 1);
+      if (depth > deepest) deepest = depth;
+      if (deepest > limit) return deepest;
+    }
+    return deepest;
+  }
+  return walk(value, 1);
+}
+
+const PROTO_KEY = '__proto__';
+
+function hasProtoKey(node: unknown): boolean {
+  if (typeof node !== 'object' || node === null) return false;
+  if (!Array.isArray(node) && Object.hasOwn(node, PROTO_KEY)) return true;
+  return Object.values(node).some(hasProtoKey);
+}
+
+function copyWithoutProtoKeys(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(copyWithoutProtoKeys);
+  if (typeof node !== 'object' || node === null) return node;
+  const out: JsonObject = {};
+  for (const [key, child] of Object.entries(node)) {
+    if (key !== PROTO_KEY) out[key] = copyWithoutProtoKeys(child);
+  }
+  return out;
+}
+
+/**
+ * The value with every own `__proto__` key removed (JSON.parse makes them plain data, but any
+ * later `Object.assign` or naive merge would turn them into prototype changes). Returns the same
+ * value when there is none, which is nearly always.
+ */
+export function withoutProtoKeys<T>(value: T): T {
+  return hasProtoKey(value) ? (copyWithoutProtoKeys(value) as T) : value;
+}
+
+/** A short, safe rendering of a sent value for an error message. */
+export function describeValue(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 100 ? `${text.slice(0, 100)}…` : text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Times
+
+// 2024-05-01, 2024-05-01T08:30Z, 2024-05-01 08:30:00.123+08:00, 2015-2-02T00:30:08.276Z (Segment's own docs)
+const ISO_8601 =
+  /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(?:([Zz])|([+-])(\d{2}):?(\d{2})?)?$/;
+
+/** Largest time a JavaScript Date can hold (±100,000,000 days from the epoch). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * Reads a time: an ISO 8601 string (a missing offset means UTC) or a number of milliseconds since
+ * the epoch. Undefined when it is neither.
+ */
+export function parseTimestamp(value: unknown): number | undefined {
+  if (typeof value === 'number') {
+    return Number.isFinite(value) && Math.abs(value) <= MAX_DATE_MS ? value : undefined;
+  }
+  if (typeof value !== 'string' || value.length > 64) return undefined;
+  const m = ISO_8601.exec(value.trim());
+  if (!m) return undefined;
+  const [year, month, day, hour = 0, minute = 0, second = 0] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(
+    (part) => (part === undefined ? undefined : Number(part)),
+  ) as [number, number, number, number?, number?, number?];
+  const ms = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
+  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day); // not Date.UTC, which reads years 0–99 as 1900–1999
+  date.setUTCHours(hour, minute, second, ms);
+  // 31 February rolls over into March; a real date survives the round trip.
+  if (date.getUTCDate() !== day) return undefined;
+  const local = date.getTime();
+  if (m[9] === undefined) return local;
+  const offsetHours = Number(m[10]);
+  const offsetMinutes = Number(m[11] ?? 0);
+  if (offsetHours > 23 || offsetMinutes > 59) return undefined;
+  const offsetMs = (offsetHours * 60 + offsetMinutes) * 60_000;
+  return m[9] === '+' ? local - offsetMs : local + offsetMs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fields
+
+function invalidField(field: string, detail: string): PulseloopError {
+  return new PulseloopError('invalid_field', { field, detail });
+}
+
+/** A user, anonymous, previous or group id: a string or a number, '' and null meaning absent. */
+function readId(raw: JsonObject, field: string): string | undefined {
+  const value = raw[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw invalidField(field, 'must be a string or a finite number');
+    if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      throw invalidField(field, 'is a number above 2^53 and has lost precision; send it as a string');
+    }
+    return String(value);
+  }
+  if (typeof value !== 'string') throw invalidField(field, 'must be a string or a number');
+  if (value.trim() === '') return undefined;
+  if (value.length > MAX_ID_LENGTH) throw invalidField(field, `is longer than ${MAX_ID_LENGTH} characters`);
+  return value;
+}
+
+function requireId(raw: JsonObject, field: string, callType: CallType): string {
+  const id = readId(raw, field);
+  if (id === undefined) throw invalidField(field, `is required for ${callType} calls`);
+  return id;
+}
+
+function readMessageId(raw: JsonObject): { messageId: string; messageIdGenerated: boolean } {
+  const value = raw.messageId;
+  if (value === undefined || value === null || value === '') {
+    return { messageId: `${GENERATED_MESSAGE_ID_PREFIX}${randomUUID()}`, messageIdGenerated: true };
+  }
+  if (typeof value !== 'string') throw invalidField('messageId', 'must be a string');
+  if (value.length > MAX_MESSAGE_ID_LENGTH) {
+    throw invalidField('messageId', `is longer than ${MAX_MESSAGE_ID_LENGTH} characters`);
+  }
+  return { messageId: value, messageIdGenerated: false };
+}
+
+/** An event, page or screen name: a string of bounded length. */
+function readName(raw: JsonObject, field: string, required: boolean): string | undefined {
+  const value = raw[field];
+  if (value === undefined || value === null) {
+    if (required) throw invalidField(field, 'is required: the name of the action, e.g. "Order Completed"');
+    return undefined;
+  }
+  if (typeof value !== 'string') throw invalidField(field, 'must be a string');
+  if (required && value.trim() === '') throw invalidField(field, 'must not be empty');
+  if (value.length > MAX_EVENT_NAME_LENGTH) {
+    throw invalidField(field, `is longer than ${MAX_EVENT_NAME_LENGTH} characters`);
+  }
+  return value;
+}
+
+/** properties, traits or context: an object, `{}` when absent. */
+function readObject(raw: JsonObject, field: string): JsonObject {
+  const value = raw[field];
+  if (value === undefined || value === null) return {};
+  if (!isPlainObject(value)) throw invalidField(field, 'must be a JSON object');
+  return value;
+}
+
+function readTime(raw: JsonObject, field: string): number | undefined {
+  const value = raw[field];
+  if (value === undefined || value === null) return undefined;
+  const ms = parseTimestamp(value);
+  if (ms === undefined) throw new PulseloopError('invalid_timestamp', { field, value: describeValue(value) });
+  return ms;
+}
+
+function serialisedBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value));
+}
+
+function readCommon(raw: JsonObject): MessageCommon {
+  const sizeBytes = serialisedBytes(raw);
+  if (sizeBytes > MAX_EVENT_BYTES) {
+    throw new PulseloopError('event_too_large', { size: sizeBytes, limit: MAX_EVENT_BYTES });
+  }
+  const userId = readId(raw, 'userId');
+  const anonymousId = readId(raw, 'anonymousId');
+  if (userId === undefined && anonymousId === undefined) throw new PulseloopError('missing_id');
+  const common: MessageCommon = {
+    ...readMessageId(raw),
+    context: readObject(raw, 'context'),
+    sizeBytes,
+  };
+  if (userId !== undefined) common.userId = userId;
+  if (anonymousId !== undefined) common.anonymousId = anonymousId;
+  for (const field of ['timestamp', 'originalTimestamp', 'sentAt'] as const) {
+    const ms = readTime(raw, field);
+    if (ms !== undefined) common[field] = ms;
+  }
+  return common;
+}
+
+function readCall(raw: JsonObject, callType: CallType, common: MessageCommon): SegmentMessage {
+  switch (callType) {
+    case 'track':
+      return {
+        ...common,
+        type: 'track',
+        event: readName(raw, 'event', true)!,
+        properties: readObject(raw, 'properties'),
+      };
+    case 'page':
+    case 'screen': {
+      const message: PageMessage = { ...common, type: callType, properties: readObject(raw, 'properties') };
+      const name = readName(raw, 'name', false);
+      const category = readName(raw, 'category', false);
+      if (name !== undefined) message.name = name;
+      if (category !== undefined) message.category = category;
+      return message;
+    }
+    case 'identify':
+      return { ...common, type: 'identify', traits: readObject(raw, 'traits') };
+    case 'group':
+      return {
+        ...common,
+        type: 'group',
+        groupId: requireId(raw, 'groupId', 'group'),
+        traits: readObject(raw, 'traits'),
+      };
+    case 'alias':
+      return { ...common, type: 'alias', previousId: requireId(raw, 'previousId', 'alias') };
+  }
+}
+
+/**
+ * Validates one call for the given call type (the endpoint's, or the item's `type` in a batch):
+ * an object of at most 32 KB and 32 levels, with a userId or anonymousId, a messageId (generated
+ * when absent), the fields its type needs, object-valued properties/traits/context and parseable
+ * times. Never throws for bad input.
+ */
+export function validateMessage(raw: unknown, callType: CallType): ValidationResult {
+  try {
+    if (!isCallType(callType))
+      throw new PulseloopError('unknown_type', { value: describeCallType(callType) });
+    if (!isPlainObject(raw)) throw new PulseloopError('body_not_object');
+    if (nestingDepth(raw) > MAX_DEPTH) throw new PulseloopError('too_deep', { limit: MAX_DEPTH });
+    const clean = withoutProtoKeys(raw);
+    return { ok: true, message: readCall(clean, callType, readCommon(clean)) };
+  } catch (error) {
+    if (error instanceof PulseloopError) return { ok: false, error };
+    throw error;
+  }
+}
+
+/** The sent call type for an `unknown_type` message. */
+function describeCallType(type: unknown): string {
+  return type === undefined || type === null || type === ''
+    ? '(missing)'
+    : describeValue(type).replace(/^"|"$/g, '');
+}
+
+/** Validates one event of a batch: its own `type` field decides the call type (`unknown_type` otherwise). */
+export function validateBatchItem(raw: unknown): ValidationResult {
+  if (!isPlainObject(raw)) {
+    return {
+      ok: false,
+      error: invalidField('batch', `each event must be a JSON object, not ${describeValue(raw)}`),
+    };
+  }
+  return validateMessage(raw, raw.type as CallType);
+}
+
+/** The parts of a `POST /v1/batch` body the pipeline uses. */
+export interface BatchEnvelope {
+  /** The events, not yet validated: give each to `validateBatchItem`. */
+  items: unknown[];
+  /** Batch-level context, merged into each event by normalise (the event wins). */
+  context?: JsonObject;
+  /** Batch-level sentAt (UTC ms), used for events that carry none (analytics-node sends it here). */
+  sentAt?: number;
+}
+
+export type BatchEnvelopeResult =
+  | { ok: true; envelope: BatchEnvelope }
+  | { ok: false; error: PulseloopError };
+
+/**
+ * Checks the envelope of a batch body: `batch` is an array of at most 2,500 events; the batch
+ * `context` is an object and the batch `sentAt` a time when present. Errors here refuse the whole
+ * request; errors in single events are found later, one by one.
+ */
+export function readBatchEnvelope(body: JsonObject): BatchEnvelopeResult {
+  try {
+    const items = body.batch;
+    if (!Array.isArray(items)) throw new PulseloopError('batch_not_array');
+    if (items.length > MAX_BATCH_EVENTS) {
+      throw new PulseloopError('batch_too_many_events', { count: items.length, limit: MAX_BATCH_EVENTS });
+    }
+    const envelope: BatchEnvelope = { items };
+    if (body.context !== undefined && body.context !== null) {
+      const context = readObject(body, 'context');
+      // The batch context sits one level below each event's root once merged.
+      if (nestingDepth(context) > MAX_DEPTH - 1) throw new PulseloopError('too_deep', { limit: MAX_DEPTH });
+      envelope.context = withoutProtoKeys(context);
+    }
+    const sentAt = readTime(body, 'sentAt');
+    if (sentAt !== undefined) envelope.sentAt = sentAt;
+    return { ok: true, envelope };
+  } catch (error) {
+    if (error instanceof PulseloopError) return { ok: false, error };
+    throw error;
+  }
+}
