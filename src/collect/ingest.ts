@@ -9,7 +9,12 @@ import type { MessageIdWindow } from './dedupe.js';
 import { MAX_BATCH_EVENTS } from './segment/limits.js';
 import { toEventRow } from './segment/normalise.js';
 import { toQuarantineRow } from './segment/quarantine.js';
-import { type CallType, type SegmentMessage, validateMessage } from './segment/validate.js';
+import {
+  type CallType,
+  type SegmentMessage,
+  validateBatchItem,
+  validateMessage,
+} from './segment/validate.js';
 import type { Wal, WalRecord } from './wal.js';
 
 /**
@@ -87,12 +92,6 @@ function itemsOf(request: IngestRequest): { items: unknown[]; batchContext?: Rec
   };
 }
 
-function callTypeOf(item: unknown, requestType: IngestRequest['callType']): CallType | string {
-  if (requestType !== 'batch') return requestType;
-  const type = (item as { type?: unknown } | null)?.type;
-  return typeof type === 'string' ? type : '';
-}
-
 function identityOf(message: SegmentMessage, projectId: string, at: number) {
   const m = message as SegmentMessage & {
     userId?: string;
@@ -139,9 +138,13 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
     singleError ??= error;
   };
 
-  items.forEach((item, index) => {
-    const validated = validateMessage(item, callTypeOf(item, request.callType) as CallType);
-    if (!validated.ok) return quarantine(validated.error, item, index);
+  for (const [index, item] of items.entries()) {
+    const validated =
+      request.callType === 'batch' ? validateBatchItem(item) : validateMessage(item, request.callType);
+    if (!validated.ok) {
+      quarantine(validated.error, item, index);
+      continue;
+    }
     const message = validated.message;
     const normalised = toEventRow(message, {
       projectId: request.projectId,
@@ -150,11 +153,14 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
       ip: request.ip,
       ...(batchContext ? { batchContext } : {}),
     });
-    if (!normalised.ok) return quarantine(normalised.error, item, index);
+    if (!normalised.ok) {
+      quarantine(normalised.error, item, index);
+      continue;
+    }
     const row: EventRow = normalised.row;
     if (!deps.dedupe.claim(request.projectId, row.message_id, request.receivedAt)) {
       result.duplicates += 1;
-      return;
+      continue;
     }
     claimed.push(row.message_id);
     const changes = deps.identity.resolve(identityOf(message, request.projectId, row.timestamp));
@@ -164,7 +170,7 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
     for (const r of changes.persons) buffers.add('persons', r);
     buffers.add('events', row);
     result.accepted += 1;
-  });
+  }
 
   const records = buffers.records();
   if (records.length > 0) {

@@ -331,7 +331,7 @@ export async function loadIdentityGraph(
       row.distinct_id,
       row.id_type,
       row.person_id,
-      Number(row.version),
+      Number(row.max_version),
     );
   }
   const persons = await engine.query<{

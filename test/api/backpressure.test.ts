@@ -28,7 +28,7 @@ describe('back-pressure', () => {
       const refused = await send('second');
       expect(refused.status).toBe(503);
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
-      expect((await refused.json()).error.code).toBe('overloaded');
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('overloaded');
       await slow.settle();
       const ids = await slow.server.facts.query<{ message_id: string }>(
         'SELECT message_id FROM events WHERE project_id = {p:String}',

@@ -302,7 +302,7 @@ describe('collection API: rate limits', () => {
       statuses.push(r.status);
       if (r.status === 429) {
         retryAfter = r.headers.get('retry-after');
-        expect((await r.json()).error.code).toBe('rate_limited');
+        expect(((await r.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
       }
     }
     expect(statuses.slice(0, 4)).toEqual([200, 200, 200, 200]);
