@@ -6,11 +6,12 @@ import type { EventRow, QuarantineRow } from '../store/facts/rows.js';
 import type { FactsTable } from '../store/facts/schema.js';
 import type { BatchWriter } from './batch-writer.js';
 import type { MessageIdWindow } from './dedupe.js';
-import { MAX_BATCH_EVENTS } from './segment/limits.js';
 import { toEventRow } from './segment/normalise.js';
 import { toQuarantineRow } from './segment/quarantine.js';
 import {
   type CallType,
+  type JsonObject,
+  readBatchEnvelope,
   type SegmentMessage,
   validateBatchItem,
   validateMessage,
@@ -76,19 +77,19 @@ class RowBuffers {
   }
 }
 
-function itemsOf(request: IngestRequest): { items: unknown[]; batchContext?: Record<string, unknown> } {
+function itemsOf(request: IngestRequest): {
+  items: unknown[];
+  batchContext?: JsonObject;
+  batchSentAt?: number;
+} {
   if (request.callType !== 'batch') return { items: [request.body] };
-  const batch = request.body.batch;
-  if (!Array.isArray(batch)) throw new PulseloopError('batch_not_array');
-  if (batch.length > MAX_BATCH_EVENTS) {
-    throw new PulseloopError('batch_too_many_events', { count: batch.length, limit: MAX_BATCH_EVENTS });
-  }
-  const context = request.body.context;
+  const read = readBatchEnvelope(request.body);
+  if (!read.ok) throw read.error;
+  const { items, context, sentAt } = read.envelope;
   return {
-    items: batch,
-    ...(context && typeof context === 'object' && !Array.isArray(context)
-      ? { batchContext: context as Record<string, unknown> }
-      : {}),
+    items,
+    ...(context ? { batchContext: context } : {}),
+    ...(sentAt !== undefined ? { batchSentAt: sentAt } : {}),
   };
 }
 
@@ -118,7 +119,7 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
   if (stats.pendingBytes > deps.maxPendingBytes) {
     throw new PulseloopError('overloaded', { retryAfterSeconds: 5 });
   }
-  const { items, batchContext } = itemsOf(request);
+  const { items, batchContext, batchSentAt } = itemsOf(request);
   const buffers = new RowBuffers();
   const result: IngestResult = { accepted: 0, duplicates: 0, quarantined: 0, errors: [] };
   const claimed: string[] = [];
@@ -152,6 +153,7 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
       receivedAt: request.receivedAt,
       ip: request.ip,
       ...(batchContext ? { batchContext } : {}),
+      ...(batchSentAt !== undefined ? { batchSentAt } : {}),
     });
     if (!normalised.ok) {
       quarantine(normalised.error, item, index);
