@@ -19,6 +19,29 @@ function wrap(error: unknown, sql: string): FactsQueryError {
 
 const connectionArgs = Object.entries(QUERY_SETTINGS).map(([k, v]) => `--${k}=${v}`);
 
+/**
+ * Writes the parameter values that chdb's binder formats differently from @clickhouse/client the
+ * way the client does, so a parameter means the same on both engines: chdb would drop a Date's
+ * milliseconds and bind `true` as text that UInt8 refuses.
+ */
+function bindable(params: QueryParams): QueryParams {
+  const out: QueryParams = {};
+  for (const [name, value] of Object.entries(params)) {
+    if (value instanceof Date) out[name] = unixSeconds(value);
+    else if (typeof value === 'boolean') out[name] = value ? 1 : 0;
+    else out[name] = value;
+  }
+  return out;
+}
+
+/** Unix seconds with milliseconds (ClickHouse reads it without a time zone), padded as the client pads it. */
+function unixSeconds(date: Date): string {
+  const seconds = Math.floor(date.getTime() / 1000);
+  const millis = date.getUTCMilliseconds();
+  const whole = String(seconds).padStart(10, '0');
+  return millis === 0 ? whole : `${whole}.${String(millis).padStart(3, '0')}`;
+}
+
 /** The in-process ClickHouse engine. chdb allows one data directory per process. */
 export async function openChdbEngine(dataDir: string, database: string): Promise<FactsEngine> {
   mkdirSync(dataDir, { recursive: true });
@@ -32,7 +55,7 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
     database,
     async query<Row>(sql: string, params: QueryParams = {}): Promise<Row[]> {
       try {
-        const result = await session.queryBindAsync(sql, params, { format: 'JSONEachRow' });
+        const result = await session.queryBindAsync(sql, bindable(params), { format: 'JSONEachRow' });
         const text = result.text();
         if (text.length === 0) return [];
         return text
@@ -45,7 +68,7 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
     },
     async command(sql: string, params: QueryParams = {}): Promise<void> {
       try {
-        await session.queryBindAsync(sql, params, { format: 'Null' });
+        await session.queryBindAsync(sql, bindable(params), { format: 'Null' });
       } catch (error) {
         throw wrap(error, sql);
       }

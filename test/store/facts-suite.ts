@@ -1,0 +1,351 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FactsEngine, FactsQueryError } from '../../src/store/facts/engine.js';
+import { type MigrationReport, migrateFacts } from '../../src/store/facts/migrate.js';
+import type { EventRow } from '../../src/store/facts/rows.js';
+import { FACTS_MIGRATIONS, FACTS_TABLES } from '../../src/store/facts/schema.js';
+
+/** 2024-03-01 08:30:15.123 UTC, in epoch milliseconds as ingestion writes it. */
+const T0 = Date.UTC(2024, 2, 1, 8, 30, 15, 123);
+
+/** A project no other test writes to: tests share one database and never see each other's rows. */
+function newProject(): string {
+  return `project-${randomUUID()}`;
+}
+
+function eventRow(fields: Pick<EventRow, 'project_id' | 'message_id'> & Partial<EventRow>): EventRow {
+  return {
+    type: 'track',
+    event: 'Order Completed',
+    timestamp: T0,
+    received_at: T0 + 1_000,
+    distinct_id: 'user-1',
+    anonymous_id: 'anon-1',
+    user_id: 'user-1',
+    person_id: '',
+    session_id: 'session-1',
+    source_id: 'web',
+    platform: 'web',
+    channel: 'organic',
+    utm_source: '',
+    utm_medium: '',
+    utm_campaign: '',
+    utm_content: '',
+    utm_term: '',
+    campaign_id: '',
+    content_id: '',
+    sharer_id: '',
+    revenue: 0,
+    currency: 'CNY',
+    ip: '',
+    user_agent: '',
+    locale: 'zh-CN',
+    country: 'CN',
+    region: '',
+    city: '',
+    device_type: 'mobile',
+    os: 'iOS',
+    browser: '',
+    app_version: '',
+    page_url: '',
+    page_path: '',
+    referrer: '',
+    properties: '{}',
+    context: '{}',
+    ...fields,
+  };
+}
+
+function jsonEachRow(rows: readonly object[]): string {
+  return `${rows.map((row) => JSON.stringify(row)).join('\n')}\n`;
+}
+
+/** `{v:<type>}` bound to `value` must come back from the engine as `back`. */
+interface BindingCase {
+  says: string;
+  type: string;
+  value: unknown;
+  back: unknown;
+}
+
+const TRICKY_TEXT = `抖音'"\\ a\nb\tc 😀`;
+
+const BINDINGS: BindingCase[] = [
+  {
+    says: 'a String with quotes, backslashes, a newline, a tab and unicode',
+    type: 'String',
+    value: TRICKY_TEXT,
+    back: TRICKY_TEXT,
+  },
+  {
+    says: 'an Array(String) whose items need escaping',
+    type: 'Array(String)',
+    value: ["it's", 'C:\\path', 'line\nbreak', '抖音', ''],
+    back: ["it's", 'C:\\path', 'line\nbreak', '抖音', ''],
+  },
+  { says: 'an empty Array(String)', type: 'Array(String)', value: [], back: [] },
+  {
+    says: 'a DateTime64(3) given as UTC text, to the millisecond',
+    type: "DateTime64(3, 'UTC')",
+    value: '2024-03-01 08:30:15.123',
+    back: '2024-03-01 08:30:15.123',
+  },
+  {
+    says: 'a DateTime64(3) given as a Date, to the millisecond',
+    type: "DateTime64(3, 'UTC')",
+    value: new Date(T0),
+    back: '2024-03-01 08:30:15.123',
+  },
+  {
+    says: 'a DateTime64(3) given as a Date on a whole second',
+    type: "DateTime64(3, 'UTC')",
+    value: new Date(Date.UTC(2024, 2, 1, 8, 30, 15)),
+    back: '2024-03-01 08:30:15.000',
+  },
+  { says: 'a Float64 without rounding', type: 'Float64', value: 0.1 + 0.2, back: 0.30000000000000004 },
+  {
+    says: 'the most negative safe integer as Int64',
+    type: 'Int64',
+    value: -9007199254740991,
+    back: -9007199254740991,
+  },
+  { says: 'null as Nullable(String)', type: 'Nullable(String)', value: null, back: null },
+  { says: 'a number as Nullable(Int32)', type: 'Nullable(Int32)', value: 42, back: 42 },
+  { says: 'a boolean as UInt8', type: 'UInt8', value: true, back: 1 },
+  { says: 'a boolean as Bool', type: 'Bool', value: false, back: false },
+];
+
+/** A query the engine refuses, with the ClickHouse error code it must carry. */
+interface FailureCase {
+  says: string;
+  sql: string;
+  code: number;
+}
+
+const FAILURES: FailureCase[] = [
+  { says: 'an unknown column', sql: 'SELECT no_such_column FROM events', code: 47 },
+  { says: 'an unknown table', sql: 'SELECT count() FROM no_such_table', code: 60 },
+  { says: 'a syntax error', sql: 'SELEC 1', code: 62 },
+];
+
+async function rejection(promise: Promise<unknown>): Promise<FactsQueryError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(FactsQueryError);
+  return error as FactsQueryError;
+}
+
+/**
+ * The facts engine's behaviour, run against a real engine. `open` is called once and must give an
+ * engine on an empty database; the suite migrates it and closes it at the end.
+ */
+export function describeFactsSuite(name: string, open: () => Promise<FactsEngine>): void {
+  describe(`facts engine on ${name}`, () => {
+    let engine: FactsEngine;
+    let firstMigration: MigrationReport;
+
+    beforeAll(async () => {
+      engine = await open();
+      firstMigration = await migrateFacts(engine);
+    });
+
+    afterAll(async () => {
+      await engine?.close();
+    });
+
+    describe('migrations', () => {
+      const versions = FACTS_MIGRATIONS.map((migration) => migration.version);
+
+      it('create every facts table on an empty database', async () => {
+        expect(firstMigration).toEqual({ applied: versions, alreadyApplied: [] });
+        const tables = await engine.query<{ name: string }>(
+          'SELECT name FROM system.tables WHERE database = {database:String}',
+          { database: engine.database },
+        );
+        expect(tables.map((table) => table.name)).toEqual(
+          expect.arrayContaining([...FACTS_TABLES, 'schema_migrations']),
+        );
+      });
+
+      it('apply nothing when run a second time', async () => {
+        expect(await migrateFacts(engine)).toEqual({ applied: [], alreadyApplied: versions });
+      });
+    });
+
+    describe('bound parameters', () => {
+      for (const binding of BINDINGS) {
+        it(`round-trip ${binding.says}`, async () => {
+          const rows = await engine.query(`SELECT {v:${binding.type}} AS v`, { v: binding.value });
+          expect(rows).toEqual([{ v: binding.back }]);
+        });
+      }
+
+      it('bind a UInt64 above 2^53 exactly, from a bigint or from its digits', async () => {
+        const rows = await engine.query(
+          'SELECT toString({big:UInt64}) AS big, toString({digits:UInt64}) AS digits',
+          { big: 18446744073709551615n, digits: '9007199254740993' },
+        );
+        expect(rows).toEqual([{ big: '18446744073709551615', digits: '9007199254740993' }]);
+      });
+
+      // Decision: 64-bit integers come back as JSON numbers (QUERY_SETTINGS), which JavaScript
+      // rounds above 2^53. Counts and sums stay far below that; a query that needs an exact id
+      // selects toString(x).
+      it('return a UInt64 above 2^53 as a rounded number, so exact values are selected with toString()', async () => {
+        const rows = await engine.query('SELECT {u:UInt64} AS u, toString({u:UInt64}) AS exact', {
+          u: 9007199254740993n,
+        });
+        expect(rows).toEqual([{ u: 9007199254740992, exact: '9007199254740993' }]);
+      });
+
+      it('treat a value that looks like SQL injection as data', async () => {
+        const project = newProject();
+        await engine.insertJsonEachRow(
+          'events',
+          jsonEachRow([eventRow({ project_id: project, message_id: 'm1' })]),
+        );
+        const injection = "x' OR '1'='1'; DROP TABLE events; --";
+        const rows = await engine.query(
+          'SELECT {s:String} AS s, count() AS n FROM events WHERE project_id = {s:String}',
+          { s: injection },
+        );
+        expect(rows).toEqual([{ s: injection, n: 0 }]);
+        expect(await engine.query('EXISTS TABLE events')).toEqual([{ result: 1 }]);
+      });
+    });
+
+    describe('events', () => {
+      it('are inserted as JSONEachRow and read back with FINAL', async () => {
+        const project = newProject();
+        const properties = JSON.stringify({ title: '抖音 "直播"', price: 99.5 });
+        await engine.insertJsonEachRow(
+          'events',
+          jsonEachRow([
+            eventRow({ project_id: project, message_id: 'm1', revenue: 99.5, properties }),
+            eventRow({ project_id: project, message_id: 'm2', type: 'page', event: '$pageview' }),
+          ]),
+        );
+        const rows = await engine.query(
+          `SELECT message_id, event, timestamp, revenue, properties
+           FROM events FINAL WHERE project_id = {project:String} ORDER BY message_id`,
+          { project },
+        );
+        expect(rows).toEqual([
+          {
+            message_id: 'm1',
+            event: 'Order Completed',
+            timestamp: '2024-03-01 08:30:15.123',
+            revenue: 99.5,
+            properties,
+          },
+          {
+            message_id: 'm2',
+            event: '$pageview',
+            timestamp: '2024-03-01 08:30:15.123',
+            revenue: 0,
+            properties: '{}',
+          },
+        ]);
+      });
+
+      it('accept an empty payload and store nothing', async () => {
+        await engine.insertJsonEachRow('events', '');
+        await engine.insertJsonEachRow('events', Buffer.alloc(0));
+      });
+
+      it('are stored once when the same payload is inserted twice with the same deduplication token', async () => {
+        const project = newProject();
+        const payload = Buffer.from(
+          jsonEachRow([
+            eventRow({ project_id: project, message_id: 'm1' }),
+            eventRow({ project_id: project, message_id: 'm2' }),
+          ]),
+        );
+        const deduplicationToken = `wal-segment-${project}`;
+        await engine.insertJsonEachRow('events', payload, { deduplicationToken });
+        await engine.insertJsonEachRow('events', payload, { deduplicationToken });
+        // Without FINAL: the second insert never reached the table.
+        const rows = await engine.query(
+          'SELECT count() AS n FROM events WHERE project_id = {project:String}',
+          {
+            project,
+          },
+        );
+        expect(rows).toEqual([{ n: 2 }]);
+      });
+
+      it('are counted once under FINAL when the same event is re-delivered without a token', async () => {
+        const project = newProject();
+        const first = eventRow({ project_id: project, message_id: 'm1', received_at: T0 + 1_000 });
+        const again = { ...first, received_at: T0 + 5_000 };
+        await engine.insertJsonEachRow('events', jsonEachRow([first]));
+        await engine.insertJsonEachRow('events', jsonEachRow([again]));
+        const rows = await engine.query(
+          `SELECT count() AS n, any(received_at) AS received_at
+           FROM events FINAL WHERE project_id = {project:String}`,
+          { project },
+        );
+        expect(rows).toEqual([{ n: 1, received_at: '2024-03-01 08:30:20.123' }]);
+      });
+    });
+
+    it('inserts only the named columns and leaves the others at their defaults', async () => {
+      const project = newProject();
+      const columns = ['project_id', 'distinct_id', 'id_type', 'person_id', 'version', 'updated_at'];
+      await engine.insertJsonEachRow(
+        'identities',
+        jsonEachRow([
+          {
+            project_id: project,
+            distinct_id: 'anon-1',
+            id_type: 'anonymous',
+            person_id: 'person-1',
+            version: 1,
+            updated_at: T0,
+          },
+        ]),
+        { columns },
+      );
+      const rows = await engine.query(
+        'SELECT distinct_id, person_id, is_deleted FROM identities FINAL WHERE project_id = {project:String}',
+        { project },
+      );
+      expect(rows).toEqual([{ distinct_id: 'anon-1', person_id: 'person-1', is_deleted: 0 }]);
+    });
+
+    it('returns [] for a query without rows', async () => {
+      const rows = await engine.query(
+        'SELECT message_id FROM events FINAL WHERE project_id = {project:String}',
+        {
+          project: newProject(),
+        },
+      );
+      expect(rows).toEqual([]);
+    });
+
+    describe('a refused statement', () => {
+      for (const failure of FAILURES) {
+        it(`rejects ${failure.says} with FactsQueryError code ${failure.code} and the SQL`, async () => {
+          const error = await rejection(engine.query(failure.sql));
+          expect(error.clickhouseCode).toBe(failure.code);
+          expect(error.sql).toBe(failure.sql);
+          expect(error.message).not.toBe('');
+        });
+      }
+
+      it('rejects a command on an unknown table with code 60', async () => {
+        const error = await rejection(engine.command('DROP TABLE no_such_table'));
+        expect(error.clickhouseCode).toBe(60);
+        expect(error.sql).toBe('DROP TABLE no_such_table');
+      });
+
+      it('rejects an insert into an unknown table with code 60', async () => {
+        const error = await rejection(engine.insertJsonEachRow('no_such_table', '{"a":1}\n'));
+        expect(error.clickhouseCode).toBe(60);
+        expect(error.sql).toBe('INSERT INTO no_such_table');
+      });
+    });
+  });
+}
