@@ -20,6 +20,8 @@ function text(value: unknown): string | undefined {
  *   e.g. a WeChat mini-program's openid), `phone` and `email` (hashed: never stored in plain text).
  */
 export function linkedIdsOf(traits: unknown, context: unknown): DistinctId[] {
+  const c = context as { traits?: unknown; externalIds?: unknown } | undefined;
+  if (traits === undefined && c?.traits === undefined && c?.externalIds === undefined) return [];
   const ids: DistinctId[] = [];
   const sources = [traits, (context as { traits?: unknown } | undefined)?.traits];
   for (const source of sources) {

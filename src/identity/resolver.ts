@@ -134,6 +134,8 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
 
     resolve(input: IdentityInput): IdentityChanges {
       const graph = graphOf(input.projectId);
+      const returning = knownSender(graph, input);
+      if (returning) return { personId: returning.id, identities: NONE, log: NONE, persons: NONE };
       const changes: IdentityChanges = { personId: '', identities: [], log: [], persons: [] };
       const touched = new Set<Person>();
 
@@ -296,6 +298,28 @@ function personRow(
     version,
     is_deleted: isDeleted,
   };
+}
+
+const NONE: never[] = [];
+
+/**
+ * The common case, answered without allocating: a returning sender whose ids all point to one person
+ * already, with nothing new to link or record.
+ */
+function knownSender(graph: ProjectGraph, input: IdentityInput): Person | undefined {
+  if (input.previousId !== undefined || input.traits !== undefined || (input.linkedIds?.length ?? 0) > 0)
+    return undefined;
+  const byUser = input.userId !== undefined ? graph.personOf.get(input.userId) : undefined;
+  const byAnonymous = input.anonymousId !== undefined ? graph.personOf.get(input.anonymousId) : undefined;
+  if (input.userId !== undefined && byUser === undefined) return undefined;
+  if (
+    input.anonymousId !== undefined &&
+    input.anonymousId !== input.userId &&
+    byAnonymous !== (byUser ?? byAnonymous)
+  ) {
+    return undefined;
+  }
+  return byUser ?? byAnonymous;
 }
 
 function restoredPerson(graph: ProjectGraph, personId: string, createdAt: number): Person {
