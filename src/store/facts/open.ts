@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import type { Config } from '../../config/config.js';
-import { openChdbEngine } from './chdb-engine.js';
 import type { FactsEngine } from './engine.js';
 import { openHttpEngine } from './http-engine.js';
 
@@ -19,5 +18,7 @@ export async function openFactsEngine(
       ...(config.clickhousePassword !== undefined ? { password: config.clickhousePassword } : {}),
     });
   }
+  // Loaded on demand: the embedded engine is a large native library that a server-backed set-up never needs.
+  const { openChdbEngine } = await import('./chdb-engine.js');
   return openChdbEngine(join(config.dataDir, 'facts'), config.clickhouseDatabase);
 }

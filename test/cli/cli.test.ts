@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI_ENTRY } from '../../bench/server-process.js';
+
+// The built `pulseloop` command, as a user runs it (`npm test` builds first).
+const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-cli-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+function pulseloop(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [CLI_ENTRY, ...args], {
+    env: { ...process.env, PULSELOOP_DATA: dataDir, LOG_LEVEL: 'warn', ...env },
+    encoding: 'utf8',
+  });
+  return { code: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
+}
+
+describe('pulseloop CLI', () => {
+  it('explains every command with --help', () => {
+    const help = pulseloop(['--help']);
+    expect(help.code).toBe(0);
+    for (const command of ['serve', 'demo', 'migrate', 'keys', 'status', 'projects']) expect(help.stdout).toContain(command);
+    const keys = pulseloop(['keys', '--help']);
+    expect(keys.stdout).toContain('revoke');
+  });
+
+  it('migrates both stores, and a second run changes nothing', () => {
+    const first = pulseloop(['migrate']);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('facts     1');
+    const second = pulseloop(['migrate']);
+    expect(second.stdout).toBe(first.stdout);
+  });
+
+  it('creates a project, creates, lists and revokes write keys', () => {
+    const projectId = pulseloop(['projects', 'create', '--name', 'CLI brand']).stdout;
+    expect(projectId).toMatch(/^[0-9a-f-]{36}$/);
+    const key = pulseloop(['keys', 'create', '--project', 'CLI brand', '--name', 'Mini-program', '--kind', 'mini_program']);
+    expect(key.code).toBe(0);
+    expect(key.stdout).toMatch(/^pl_wk_[A-Za-z0-9]{32}$/);
+    expect(pulseloop(['keys', 'list', '--project', projectId]).stdout).toContain(key.stdout);
+    expect(pulseloop(['keys', 'revoke', key.stdout]).code).toBe(0);
+    const listed = pulseloop(['keys', 'list', '--project', projectId]).stdout;
+    expect(listed.split('\n').find((line) => line.startsWith(key.stdout))).toMatch(/\d{4}-\d{2}-\d{2}T.*\d{4}-\d{2}-\d{2}T/);
+  });
+
+  it('says what to do when a project is ambiguous or unknown', () => {
+    pulseloop(['projects', 'create', '--name', 'Second brand']);
+    const ambiguous = pulseloop(['keys', 'create']);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toContain('--project');
+    const unknown = pulseloop(['keys', 'create', '--project', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('nope');
+  });
+
+  it('refuses an invalid time zone with a message in both languages', () => {
+    const result = pulseloop(['projects', 'create', '--name', 'Bad', '--time-zone', 'Mars/Olympus']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Mars/Olympus');
+    expect(result.stderr).toContain('时区');
+  });
+
+  it('reports counts, sizes and log lag with status', () => {
+    const result = pulseloop(['status']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('events');
+    expect(result.stdout).toContain('write-ahead log');
+  });
+
+  it('names the invalid setting when the configuration is wrong', () => {
+    const result = pulseloop(['status'], { PORT: 'eighty' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('/port');
+  });
+});
