@@ -57,6 +57,19 @@ export interface IngestResult {
   errors: ItemError[];
 }
 
+/**
+ * The row without its empty strings, zeros and nulls: the store fills omitted columns with exactly
+ * those defaults, and a typical event leaves half its columns empty, so the log and the store's
+ * parser see a third fewer bytes.
+ */
+function withoutDefaults(row: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) {
+    if (value !== '' && value !== 0 && value !== null) out[key] = value;
+  }
+  return out;
+}
+
 /** Rows of one request, grouped by table, serialised once: the log record is the insert payload. */
 class RowBuffers {
   private readonly parts = new Map<FactsTable, { lines: string[] }>();
@@ -66,7 +79,7 @@ class RowBuffers {
       part = { lines: [] };
       this.parts.set(table, part);
     }
-    part.lines.push(JSON.stringify(row));
+    part.lines.push(JSON.stringify(withoutDefaults(row)));
   }
   records(): WalRecord[] {
     return [...this.parts].map(([table, part]) => ({
