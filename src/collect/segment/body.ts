@@ -1,5 +1,6 @@
 import { gunzipSync, inflateRawSync, inflateSync, type ZlibOptions } from 'node:zlib';
 import { PulseloopError } from '../../errors/registry.js';
+import { type JsonScan, scanJson } from './json-scan.js';
 import { MAX_BODY_DEPTH } from './limits.js';
 
 /**
@@ -76,32 +77,10 @@ export function decodeBody(raw: Buffer, contentEncoding: string | undefined, lim
 
 /**
  * The deepest nesting of `[`/`{` in JSON text, found by one pass over the bytes (brackets inside
- * strings do not count). Stops counting once `stopAbove` is passed. UTF-8 multi-byte sequences never
- * contain ASCII bytes, so scanning bytes is exact.
+ * strings do not count). Stops counting once `stopAbove` is passed.
  */
 export function jsonNestingDepth(buf: Uint8Array, stopAbove: number = MAX_BODY_DEPTH): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < buf.length; i++) {
-    const byte = buf[i]!;
-    if (inString) {
-      if (byte === 0x5c)
-        i++; // backslash: skip the escaped byte
-      else if (byte === 0x22) inString = false;
-    } else if (byte === 0x22) {
-      inString = true;
-    } else if (byte === 0x5b || byte === 0x7b) {
-      depth++;
-      if (depth > deepest) {
-        deepest = depth;
-        if (deepest > stopAbove) return deepest;
-      }
-    } else if (byte === 0x5d || byte === 0x7d) {
-      depth--;
-    }
-  }
-  return deepest;
+  return scanJson(buf, stopAbove).depth;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -114,12 +93,24 @@ function describeParseError(error: unknown): { detail: string; position?: number
   return match ? { detail, position: Number(match[1]) } : { detail };
 }
 
+/** A parsed request body, and what the byte scan before parsing learned about its text. */
+export interface ParsedBody {
+  body: Record<string, unknown>;
+  /** Hand `scan.batch` to `readBatchEnvelope` and `scan.root` to `validateMessage`, to spare them work. */
+  scan: JsonScan;
+}
+
 /**
  * Parses a request body into a JSON object. Answers `invalid_json` (not UTF-8, empty, malformed,
  * with JSON.parse's own explanation and position), `too_deep` (nesting beyond MAX_BODY_DEPTH, found
  * before parsing) and `body_not_object` (an array or a scalar).
  */
 export function parseJsonBody(buf: Buffer): Record<string, unknown> {
+  return parseJsonBodyScanned(buf).body;
+}
+
+/** `parseJsonBody`, also answering what the byte scan learned about the text (see `scanJson`). */
+export function parseJsonBodyScanned(buf: Buffer): ParsedBody {
   let text: string;
   try {
     text = utf8.decode(buf); // also drops a leading byte-order mark
@@ -127,7 +118,8 @@ export function parseJsonBody(buf: Buffer): Record<string, unknown> {
     throw new PulseloopError('invalid_json', { detail: 'the body is not UTF-8 text' });
   }
   if (text.trim() === '') throw new PulseloopError('invalid_json', { detail: 'the body is empty' });
-  if (jsonNestingDepth(buf) > MAX_BODY_DEPTH) throw new PulseloopError('too_deep', { limit: MAX_BODY_DEPTH });
+  const scan = scanJson(buf, MAX_BODY_DEPTH);
+  if (scan.depth > MAX_BODY_DEPTH) throw new PulseloopError('too_deep', { limit: MAX_BODY_DEPTH });
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -136,7 +128,7 @@ export function parseJsonBody(buf: Buffer): Record<string, unknown> {
     throw new PulseloopError('invalid_json', position === undefined ? { detail } : { detail, position });
   }
   if (!isPlainObject(value)) throw new PulseloopError('body_not_object');
-  return value;
+  return { body: value, scan };
 }
 
 /** True for `{…}` objects (not arrays, null, class instances). */

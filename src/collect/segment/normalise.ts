@@ -124,58 +124,103 @@ export function storedProperties(message: SegmentMessage): JsonObject {
 // ---------------------------------------------------------------------------------------------
 // Reading loosely typed JSON
 
-/** The text at a path of nested objects: strings as they are, finite numbers as decimal text. */
-function textAt(root: unknown, path: readonly string[]): string {
-  let node = root;
-  for (const key of path) {
-    if (!isPlainObject(node) || !Object.hasOwn(node, key)) return '';
-    node = node[key];
-  }
-  if (typeof node === 'string') return node;
-  if (typeof node === 'number' && Number.isFinite(node)) return String(node);
+/** The own value at `key` of a plain object; undefined for anything else. */
+function ownValue(node: unknown, key: string): unknown {
+  if (!isPlainObject(node)) return undefined;
+  const value = node[key];
+  // Only a defined value needs the own-property check (an inherited one must not count).
+  return value !== undefined && Object.hasOwn(node, key) ? value : undefined;
+}
+
+/** Strings as they are, finite numbers as decimal text, '' for anything else. */
+function textOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   return '';
 }
 
-/** The first non-empty text among the paths. */
-function firstText(root: unknown, paths: readonly (readonly string[])[]): string {
-  for (const path of paths) {
-    const text = textAt(root, path);
-    if (text !== '') return text;
-  }
-  return '';
+/** The text at `key`, or at `key.nested` when `nested` is given, of nested objects. */
+function textAt(root: unknown, key: string, nested?: string): string {
+  const value = ownValue(root, key);
+  return textOf(nested === undefined ? value : ownValue(value, nested));
 }
 
-/** Reads context fields and remembers which went to columns, so the stored context can omit them. */
-function contextReader(context: JsonObject) {
-  const taken: string[][] = [];
-  return {
-    take(...path: string[]): string {
-      const text = textAt(context, path);
-      if (text !== '') taken.push(path);
-      return text;
-    },
-    taken,
-  };
+/**
+ * Reads context fields and remembers which went to columns, so the stored context can omit them.
+ * Paths are the constants below, so reading allocates nothing but the list of taken ones.
+ */
+interface ContextReader {
+  context: JsonObject;
+  taken: (readonly string[])[];
 }
+
+/** The text at a one- or two-key path of the context, remembered as taken when it is not empty. */
+function take(reader: ContextReader, path: readonly [string] | readonly [string, string]): string {
+  const text = textAt(reader.context, path[0], path[1]);
+  if (text !== '') reader.taken.push(path);
+  return text;
+}
+
+const PAGE_URL = ['page', 'url'] as const;
+const PAGE_PATH = ['page', 'path'] as const;
+const PAGE_REFERRER = ['page', 'referrer'] as const;
+const REFERRER_URL = ['referrer', 'url'] as const;
+const CAMPAIGN_ID = ['campaign', 'id'] as const;
+const PLATFORM = ['platform'] as const;
+const USER_AGENT = ['userAgent'] as const;
+const IP = ['ip'] as const;
+const SESSION_ID = ['sessionId'] as const;
+const LOCALE = ['locale'] as const;
+const COUNTRY = ['location', 'country'] as const;
+const REGION = ['location', 'region'] as const;
+const CITY = ['location', 'city'] as const;
+const DEVICE_TYPE = ['device', 'type'] as const;
+const OS_NAME = ['os', 'name'] as const;
+const APP_VERSION = ['app', 'version'] as const;
 
 /** A copy of the object without the given paths; objects left empty by the removal go too. */
 export function withoutPaths(object: JsonObject, paths: readonly (readonly string[])[]): JsonObject {
-  if (paths.length === 0) return object;
-  const out: JsonObject = { ...object };
-  const nested = new Map<string, string[][]>();
-  for (const [head, ...rest] of paths) {
-    if (head === undefined) continue;
-    if (rest.length === 0) delete out[head];
-    else nested.set(head, [...(nested.get(head) ?? []), rest]);
-  }
-  for (const [head, rest] of nested) {
-    const child = out[head];
-    if (!isPlainObject(child)) continue;
-    const trimmed = withoutPaths(child, rest);
-    if (Object.keys(trimmed).length === 0) delete out[head];
-    else out[head] = trimmed;
+  return paths.length === 0 ? object : withoutPathsFrom(object, paths, 0);
+}
+
+/** `withoutPaths` for an object found at `depth` keys down the paths (all of which lead through it). */
+function withoutPathsFrom(
+  object: JsonObject,
+  paths: readonly (readonly string[])[],
+  depth: number,
+): JsonObject {
+  const out: JsonObject = {};
+  for (const key of Object.keys(object)) {
+    let removed = false;
+    let through: (readonly string[])[] | undefined; // the paths that continue below this key
+    for (const path of paths) {
+      if (path[depth] !== key) continue;
+      if (path.length === depth + 1) {
+        removed = true;
+      } else {
+        through ??= [];
+        through.push(path);
+      }
+    }
+    if (removed) continue;
+    const value = object[key];
+    if (through === undefined || !isPlainObject(value)) {
+      setOwn(out, key, value);
+      continue;
+    }
+    const trimmed = withoutPathsFrom(value, through, depth + 1);
+    if (Object.keys(trimmed).length > 0) setOwn(out, key, trimmed);
   }
   return out;
+}
+
+/** Sets a data property, even one named `__proto__` (an assignment would change the prototype). */
+function setOwn(object: JsonObject, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    object[key] = value;
+  }
 }
 
 /** A URL, absolute or relative to a site root; undefined when it cannot be read. */
@@ -190,6 +235,13 @@ function parseUrl(text: string): { url: URL; absolute: boolean } | undefined {
       return undefined;
     }
   }
+}
+
+type ParsedUrl = NonNullable<ReturnType<typeof parseUrl>>;
+
+/** A query parameter of the page URL, '' when absent or when there is no URL. */
+function urlParameter(url: ParsedUrl | undefined, name: string): string {
+  return url?.url.searchParams.get(name) ?? '';
 }
 
 function hostOf(text: string): string {
@@ -316,25 +368,42 @@ export function platformOf(input: PlatformInput): Platform {
   return 'other';
 }
 
+const BROWSER_RULES: readonly (readonly [RegExp, string])[] = [
+  [/MicroMessenger/i, 'wechat'],
+  [/aweme|BytedanceWebview|ToutiaoMicroApp/i, 'douyin'],
+  [/Kwai|Kuaishou/i, 'kuaishou'],
+  [/discover\/[\d.]+.*xhs|XiaoHongShu/i, 'xiaohongshu'],
+  [/Weibo/i, 'weibo'],
+  [/BiliApp/i, 'bilibili'],
+  [/Edg(e|A|iOS)?\//, 'edge'],
+  [/OPR\/|Opera/, 'opera'],
+  [/SamsungBrowser/, 'samsung'],
+  [/UCBrowser/, 'uc'],
+  [/QQBrowser/, 'qq'],
+  [/Firefox\/|FxiOS/, 'firefox'],
+  [/Chrome\/|CriOS/, 'chrome'],
+  [/Version\/[\d.]+.*Safari\//, 'safari'],
+];
+
+/**
+ * Browser families of user agents seen lately. A source sends few distinct user agents, and trying
+ * fourteen patterns on each event costs more than the rest of normalise; the bounds keep hostile
+ * input (a new long user agent per event) from growing it.
+ */
+const browserCache = new Map<string, string>();
+const BROWSER_CACHE_ENTRIES = 1000;
+const BROWSER_CACHE_MAX_LENGTH = 512;
+
 /** The browser family named by a user agent, '' when none is recognised. */
 export function browserOf(userAgent: string): string {
-  const rules: [RegExp, string][] = [
-    [/MicroMessenger/i, 'wechat'],
-    [/aweme|BytedanceWebview|ToutiaoMicroApp/i, 'douyin'],
-    [/Kwai|Kuaishou/i, 'kuaishou'],
-    [/discover\/[\d.]+.*xhs|XiaoHongShu/i, 'xiaohongshu'],
-    [/Weibo/i, 'weibo'],
-    [/BiliApp/i, 'bilibili'],
-    [/Edg(e|A|iOS)?\//, 'edge'],
-    [/OPR\/|Opera/, 'opera'],
-    [/SamsungBrowser/, 'samsung'],
-    [/UCBrowser/, 'uc'],
-    [/QQBrowser/, 'qq'],
-    [/Firefox\/|FxiOS/, 'firefox'],
-    [/Chrome\/|CriOS/, 'chrome'],
-    [/Version\/[\d.]+.*Safari\//, 'safari'],
-  ];
-  return rules.find(([pattern]) => pattern.test(userAgent))?.[1] ?? '';
+  const cached = browserCache.get(userAgent);
+  if (cached !== undefined) return cached;
+  const browser = BROWSER_RULES.find(([pattern]) => pattern.test(userAgent))?.[1] ?? '';
+  if (userAgent.length <= BROWSER_CACHE_MAX_LENGTH) {
+    if (browserCache.size >= BROWSER_CACHE_ENTRIES) browserCache.clear();
+    browserCache.set(userAgent, browser);
+  }
+  return browser;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -561,19 +630,27 @@ export function deriveChannel(input: ChannelInput): Channel {
 // ---------------------------------------------------------------------------------------------
 // The row
 
+/** The utm_* columns (also the names of the page URL parameters) and their context.campaign paths. */
 const UTM_FIELDS = [
-  ['source', 'utm_source'],
-  ['medium', 'utm_medium'],
-  ['name', 'utm_campaign'],
-  ['content', 'utm_content'],
-  ['term', 'utm_term'],
+  ['utm_source', ['campaign', 'source']],
+  ['utm_medium', ['campaign', 'medium']],
+  ['utm_campaign', ['campaign', 'name']],
+  ['utm_content', ['campaign', 'content']],
+  ['utm_term', ['campaign', 'term']],
 ] as const;
 
-type Utm = Record<(typeof UTM_FIELDS)[number][1], string>;
+type Utm = Record<(typeof UTM_FIELDS)[number][0], string>;
 
-function utmFrom(read: (campaignField: string, urlParameter: string) => string): Utm {
+/**
+ * The utm_* values: from context.campaign when it gives any of them (taking those it gives),
+ * else from the page URL's parameters.
+ */
+function utmOf(reader: ContextReader, url: ParsedUrl | undefined): Utm {
+  const fromCampaign = UTM_FIELDS.some(([, path]) => textAt(reader.context, path[0], path[1]) !== '');
   const utm = {} as Utm;
-  for (const [campaignField, column] of UTM_FIELDS) utm[column] = read(campaignField, column);
+  for (const [column, path] of UTM_FIELDS) {
+    utm[column] = fromCampaign ? take(reader, path) : urlParameter(url, column);
+  }
   return utm;
 }
 
@@ -589,47 +666,48 @@ function propertiesOf(message: SegmentMessage): JsonObject {
  * columns, platform, channel, campaign/content/sharer ids and revenue.
  */
 export function toEventRow(message: SegmentMessage, env: NormaliseEnv): NormaliseResult {
-  const time = eventTime({ ...message, sentAt: message.sentAt ?? env.batchSentAt }, env.receivedAt);
+  const time = eventTime(
+    {
+      timestamp: message.timestamp,
+      originalTimestamp: message.originalTimestamp,
+      sentAt: message.sentAt ?? env.batchSentAt,
+    },
+    env.receivedAt,
+  );
   const timeError = checkEventTime(time, env.receivedAt);
   if (timeError) return { ok: false, error: timeError };
 
   const context = env.batchContext ? safeMerge(env.batchContext, message.context) : message.context;
-  const ctx = contextReader(context);
+  const ctx: ContextReader = { context, taken: [] };
   const properties = propertiesOf(message);
   const isPage = message.type === 'page';
   const event = eventName(message);
 
-  const pageUrl = (isPage ? textAt(properties, ['url']) : '') || ctx.take('page', 'url');
+  const pageUrl = (isPage ? textAt(properties, 'url') : '') || take(ctx, PAGE_URL);
   const url = parseUrl(pageUrl);
-  const urlParameter = (name: string) => url?.url.searchParams.get(name) ?? '';
   const pagePath =
-    (isPage ? textAt(properties, ['path']) : '') ||
-    ctx.take('page', 'path') ||
+    (isPage ? textAt(properties, 'path') : '') ||
+    take(ctx, PAGE_PATH) ||
     (url?.absolute ? url.url.pathname : '');
   const referrer =
-    (isPage ? textAt(properties, ['referrer']) : '') ||
-    ctx.take('page', 'referrer') ||
-    ctx.take('referrer', 'url');
+    (isPage ? textAt(properties, 'referrer') : '') || take(ctx, PAGE_REFERRER) || take(ctx, REFERRER_URL);
 
-  const campaignGiven = UTM_FIELDS.some(([field]) => textAt(context, ['campaign', field]) !== '');
-  const utm = campaignGiven
-    ? utmFrom((field) => ctx.take('campaign', field))
-    : utmFrom((_field, parameter) => urlParameter(parameter));
+  const utm = utmOf(ctx, url);
 
-  const sentPlatform = textAt(context, ['platform']) || textAt(properties, ['platform']);
-  if (sentPlatform !== '' && knownPlatform(sentPlatform)) ctx.take('platform');
-  const userAgent = ctx.take('userAgent');
+  const sentPlatform = textAt(context, 'platform') || textAt(properties, 'platform');
+  if (sentPlatform !== '' && knownPlatform(sentPlatform)) take(ctx, PLATFORM);
+  const userAgent = take(ctx, USER_AGENT);
   const platform = platformOf({
     type: message.type,
     sent: sentPlatform,
-    libraryName: textAt(context, ['library', 'name']),
+    libraryName: textAt(context, 'library', 'name'),
     userAgent,
     hasApp: isPlainObject(context.app),
   });
 
   const sharerId =
-    firstText(properties, [['sharer_id']]) || urlParameter('share_from') || urlParameter('sharer');
-  const contextIp = ctx.take('ip');
+    textAt(properties, 'sharer_id') || urlParameter(url, 'share_from') || urlParameter(url, 'sharer');
+  const contextIp = take(ctx, IP);
 
   const row: EventRow = {
     project_id: env.projectId,
@@ -642,7 +720,8 @@ export function toEventRow(message: SegmentMessage, env: NormaliseEnv): Normalis
     anonymous_id: message.anonymousId ?? '',
     user_id: message.userId ?? '',
     person_id: env.personId ?? '',
-    session_id: ctx.take('sessionId') || firstText(properties, [['$session_id'], ['session_id']]),
+    session_id:
+      take(ctx, SESSION_ID) || textAt(properties, '$session_id') || textAt(properties, 'session_id'),
     source_id: env.sourceId,
     platform,
     channel: deriveChannel({
@@ -652,22 +731,27 @@ export function toEventRow(message: SegmentMessage, env: NormaliseEnv): Normalis
       pageUrl,
       sharerId,
     }),
-    ...utm,
-    campaign_id: firstText(properties, [['campaign_id']]) || ctx.take('campaign', 'id'),
-    content_id: firstText(properties, [['content_id'], ['video_id'], ['post_id']]),
+    utm_source: utm.utm_source,
+    utm_medium: utm.utm_medium,
+    utm_campaign: utm.utm_campaign,
+    utm_content: utm.utm_content,
+    utm_term: utm.utm_term,
+    campaign_id: textAt(properties, 'campaign_id') || take(ctx, CAMPAIGN_ID),
+    content_id:
+      textAt(properties, 'content_id') || textAt(properties, 'video_id') || textAt(properties, 'post_id'),
     sharer_id: sharerId,
     revenue: revenueOf(event, properties),
-    currency: textAt(properties, ['currency']).trim().toUpperCase(),
+    currency: textAt(properties, 'currency').trim().toUpperCase(),
     ip: contextIp || env.ip,
     user_agent: userAgent,
-    locale: ctx.take('locale'),
-    country: ctx.take('location', 'country'),
-    region: ctx.take('location', 'region'),
-    city: ctx.take('location', 'city'),
-    device_type: ctx.take('device', 'type'),
-    os: ctx.take('os', 'name'),
+    locale: take(ctx, LOCALE),
+    country: take(ctx, COUNTRY),
+    region: take(ctx, REGION),
+    city: take(ctx, CITY),
+    device_type: take(ctx, DEVICE_TYPE),
+    os: take(ctx, OS_NAME),
     browser: browserOf(userAgent),
-    app_version: ctx.take('app', 'version'),
+    app_version: take(ctx, APP_VERSION),
     page_url: pageUrl,
     page_path: pagePath,
     referrer,

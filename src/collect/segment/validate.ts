@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PulseloopError } from '../../errors/registry.js';
 import { isPlainObject } from './body.js';
+import type { CompactText, JsonScan } from './json-scan.js';
 import {
   MAX_BATCH_EVENTS,
   MAX_DEPTH,
@@ -83,31 +84,53 @@ export type ValidationResult = { ok: true; message: SegmentMessage } | { ok: fal
 // ---------------------------------------------------------------------------------------------
 // Shapes of JSON values
 
+/** What one walk over a parsed value finds. */
+interface TreeShape {
+  /** As `nestingDepth` measures it; the walk stops once it passes the limit. */
+  depth: number;
+  /** Keys of all objects inside, counted to tell whether a key was sent twice (see `CompactText`). */
+  keyCount: number;
+  hasProtoKey: boolean;
+}
+
+const PROTO_KEY = '__proto__';
+
+/**
+ * Walks a value once for its depth, its keys and any own `__proto__` key. Own enumerable keys only,
+ * as Object.values would give them, but read with for-in so that no array is allocated per object.
+ */
+function shapeOf(value: unknown, limit: number): TreeShape {
+  const shape: TreeShape = { depth: 0, keyCount: 0, hasProtoKey: false };
+  shape.depth = walkShape(value, 1, limit, shape);
+  return shape;
+}
+
+function walkShape(node: unknown, level: number, limit: number, shape: TreeShape): number {
+  if (typeof node !== 'object' || node === null) return level - 1;
+  if (level > limit) return level;
+  const isArray = Array.isArray(node);
+  let deepest = level;
+  for (const key in node) {
+    if (!Object.hasOwn(node, key)) continue;
+    if (!isArray) {
+      shape.keyCount++;
+      if (key === PROTO_KEY) shape.hasProtoKey = true;
+    }
+    const depth = walkShape((node as JsonObject)[key], level + 1, limit, shape);
+    if (depth > deepest) {
+      deepest = depth;
+      if (deepest > limit) return deepest;
+    }
+  }
+  return deepest;
+}
+
 /**
  * How deeply a value nests objects and arrays: a scalar is 0, `{}` is 1, `{"a":[]}` is 2. Stops
  * walking once `limit` is passed, so it is cheap and stack-safe on any input.
  */
 export function nestingDepth(value: unknown, limit: number = MAX_DEPTH): number {
-  function walk(node: unknown, level: number): number {
-    if (typeof node !== 'object' || node === null) return level - 1;
-    if (level > limit) return level;
-    let deepest = level;
-    for (const child of Object.values(node)) {
-      const depth = walk(child, level + 1);
-      if (depth > deepest) deepest = depth;
-      if (deepest > limit) return deepest;
-    }
-    return deepest;
-  }
-  return walk(value, 1);
-}
-
-const PROTO_KEY = '__proto__';
-
-function hasProtoKey(node: unknown): boolean {
-  if (typeof node !== 'object' || node === null) return false;
-  if (!Array.isArray(node) && Object.hasOwn(node, PROTO_KEY)) return true;
-  return Object.values(node).some(hasProtoKey);
+  return shapeOf(value, limit).depth;
 }
 
 function copyWithoutProtoKeys(node: unknown): unknown {
@@ -126,7 +149,7 @@ function copyWithoutProtoKeys(node: unknown): unknown {
  * value when there is none, which is nearly always.
  */
 export function withoutProtoKeys<T>(value: T): T {
-  return hasProtoKey(value) ? (copyWithoutProtoKeys(value) as T) : value;
+  return shapeOf(value, Number.POSITIVE_INFINITY).hasProtoKey ? (copyWithoutProtoKeys(value) as T) : value;
 }
 
 /** A short, safe rendering of a sent value for an error message. */
@@ -159,6 +182,62 @@ export function parseTimestamp(value: unknown): number | undefined {
     return Number.isFinite(value) && Math.abs(value) <= MAX_DATE_MS ? value : undefined;
   }
   if (typeof value !== 'string' || value.length > 64) return undefined;
+  return parseUtcIsoTime(value) ?? parseIsoTime(value);
+}
+
+/** The value of the `count` decimal digits at `start`, or -1 when one of them is not a digit. */
+function digitsAt(text: string, start: number, count: number): number {
+  let value = 0;
+  for (let i = start; i < start + count; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+}
+
+/**
+ * The shape nearly every SDK sends (`Date.prototype.toISOString`): `YYYY-MM-DDTHH:MM:SSZ` or
+ * `YYYY-MM-DDTHH:MM:SS.sssZ`, a valid time in the years 100–9999. Read with character checks
+ * instead of the general pattern and Date objects, because every event carries one or two. Undefined
+ * for anything else, which `parseIsoTime` then reads (or refuses) as before.
+ */
+function parseUtcIsoTime(text: string): number | undefined {
+  const length = text.length;
+  if (length !== 20 && length !== 24) return undefined;
+  if (
+    text.charCodeAt(4) !== 0x2d || // -
+    text.charCodeAt(7) !== 0x2d ||
+    text.charCodeAt(10) !== 0x54 || // T
+    text.charCodeAt(13) !== 0x3a || // :
+    text.charCodeAt(16) !== 0x3a ||
+    text.charCodeAt(length - 1) !== 0x5a || // Z
+    (length === 24 && text.charCodeAt(19) !== 0x2e) // .
+  ) {
+    return undefined;
+  }
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 2);
+  const day = digitsAt(text, 8, 2);
+  const hour = digitsAt(text, 11, 2);
+  const minute = digitsAt(text, 14, 2);
+  const second = digitsAt(text, 17, 2);
+  const ms = length === 24 ? digitsAt(text, 20, 3) : 0;
+  // Years 0–99 would be read as 1900–1999 by Date.UTC; negative values are non-digits.
+  if (year < 100 || month < 1 || month > 12 || day < 1 || hour < 0 || minute < 0 || second < 0 || ms < 0) {
+    return undefined;
+  }
+  if (day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+}
+
+/** Any ISO 8601 time `ISO_8601` accepts. */
+function parseIsoTime(value: string): number | undefined {
   const m = ISO_8601.exec(value.trim());
   if (!m) return undefined;
   const [year, month, day, hour = 0, minute = 0, second = 0] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(
@@ -210,16 +289,15 @@ function requireId(raw: JsonObject, field: string, callType: CallType): string {
   return id;
 }
 
-function readMessageId(raw: JsonObject): { messageId: string; messageIdGenerated: boolean } {
+/** The sent messageId; undefined when none was sent, so that one is generated. */
+function readMessageId(raw: JsonObject): string | undefined {
   const value = raw.messageId;
-  if (value === undefined || value === null || value === '') {
-    return { messageId: `${GENERATED_MESSAGE_ID_PREFIX}${randomUUID()}`, messageIdGenerated: true };
-  }
+  if (value === undefined || value === null || value === '') return undefined;
   if (typeof value !== 'string') throw invalidField('messageId', 'must be a string');
   if (value.length > MAX_MESSAGE_ID_LENGTH) {
     throw invalidField('messageId', `is longer than ${MAX_MESSAGE_ID_LENGTH} characters`);
   }
-  return { messageId: value, messageIdGenerated: false };
+  return value;
 }
 
 /** An event, page or screen name: a string of bounded length. */
@@ -257,57 +335,84 @@ function serialisedBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value));
 }
 
-function readCommon(raw: JsonObject): MessageCommon {
-  const sizeBytes = serialisedBytes(raw);
+/**
+ * The bytes of the event as serialised JSON. The byte scan of the body already knows them when the
+ * event was sent compactly and no key was repeated (its keys are all still there), which spares
+ * serialising every event again; otherwise, and after `__proto__` keys were dropped, count them.
+ */
+function eventBytes(clean: JsonObject, shape: TreeShape, text: CompactText | undefined): number {
+  if (text !== undefined && !shape.hasProtoKey && shape.keyCount === text.keyCount) return text.bytes;
+  return serialisedBytes(clean);
+}
+
+function readCommon(raw: JsonObject, sizeBytes: number): MessageCommon {
   if (sizeBytes > MAX_EVENT_BYTES) {
     throw new PulseloopError('event_too_large', { size: sizeBytes, limit: MAX_EVENT_BYTES });
   }
   const userId = readId(raw, 'userId');
   const anonymousId = readId(raw, 'anonymousId');
   if (userId === undefined && anonymousId === undefined) throw new PulseloopError('missing_id');
+  const sentMessageId = readMessageId(raw);
   const common: MessageCommon = {
-    ...readMessageId(raw),
+    messageId: sentMessageId ?? `${GENERATED_MESSAGE_ID_PREFIX}${randomUUID()}`,
+    messageIdGenerated: sentMessageId === undefined,
     context: readObject(raw, 'context'),
     sizeBytes,
   };
   if (userId !== undefined) common.userId = userId;
   if (anonymousId !== undefined) common.anonymousId = anonymousId;
-  for (const field of ['timestamp', 'originalTimestamp', 'sentAt'] as const) {
-    const ms = readTime(raw, field);
-    if (ms !== undefined) common[field] = ms;
-  }
+  const timestamp = readTime(raw, 'timestamp');
+  if (timestamp !== undefined) common.timestamp = timestamp;
+  const originalTimestamp = readTime(raw, 'originalTimestamp');
+  if (originalTimestamp !== undefined) common.originalTimestamp = originalTimestamp;
+  const sentAt = readTime(raw, 'sentAt');
+  if (sentAt !== undefined) common.sentAt = sentAt;
   return common;
 }
 
+/**
+ * Adds the fields of its call type to the common fields. The common object becomes the message
+ * (no copy per event); it is new and nobody else holds it.
+ */
 function readCall(raw: JsonObject, callType: CallType, common: MessageCommon): SegmentMessage {
   switch (callType) {
-    case 'track':
-      return {
-        ...common,
-        type: 'track',
-        event: readName(raw, 'event', true)!,
-        properties: readObject(raw, 'properties'),
-      };
+    case 'track': {
+      const message = common as TrackMessage;
+      message.type = 'track';
+      message.event = readName(raw, 'event', true)!;
+      message.properties = readObject(raw, 'properties');
+      return message;
+    }
     case 'page':
     case 'screen': {
-      const message: PageMessage = { ...common, type: callType, properties: readObject(raw, 'properties') };
+      const message = common as PageMessage;
+      message.type = callType;
+      message.properties = readObject(raw, 'properties');
       const name = readName(raw, 'name', false);
       const category = readName(raw, 'category', false);
       if (name !== undefined) message.name = name;
       if (category !== undefined) message.category = category;
       return message;
     }
-    case 'identify':
-      return { ...common, type: 'identify', traits: readObject(raw, 'traits') };
-    case 'group':
-      return {
-        ...common,
-        type: 'group',
-        groupId: requireId(raw, 'groupId', 'group'),
-        traits: readObject(raw, 'traits'),
-      };
-    case 'alias':
-      return { ...common, type: 'alias', previousId: requireId(raw, 'previousId', 'alias') };
+    case 'identify': {
+      const message = common as IdentifyMessage;
+      message.type = 'identify';
+      message.traits = readObject(raw, 'traits');
+      return message;
+    }
+    case 'group': {
+      const message = common as GroupMessage;
+      message.type = 'group';
+      message.groupId = requireId(raw, 'groupId', 'group');
+      message.traits = readObject(raw, 'traits');
+      return message;
+    }
+    case 'alias': {
+      const message = common as AliasMessage;
+      message.type = 'alias';
+      message.previousId = requireId(raw, 'previousId', 'alias');
+      return message;
+    }
   }
 }
 
@@ -315,16 +420,19 @@ function readCall(raw: JsonObject, callType: CallType, common: MessageCommon): S
  * Validates one call for the given call type (the endpoint's, or the item's `type` in a batch):
  * an object of at most 32 KB and 32 levels, with a userId or anonymousId, a messageId (generated
  * when absent), the fields its type needs, object-valued properties/traits/context and parseable
- * times. Never throws for bad input.
+ * times. Never throws for bad input. `text` is what the byte scan of the body learned about the
+ * call's JSON text (`scan.root` for a single call), when the caller has it.
  */
-export function validateMessage(raw: unknown, callType: CallType): ValidationResult {
+export function validateMessage(raw: unknown, callType: CallType, text?: CompactText): ValidationResult {
   try {
     if (!isCallType(callType))
       throw new PulseloopError('unknown_type', { value: describeCallType(callType) });
     if (!isPlainObject(raw)) throw new PulseloopError('body_not_object');
-    if (nestingDepth(raw) > MAX_DEPTH) throw new PulseloopError('too_deep', { limit: MAX_DEPTH });
-    const clean = withoutProtoKeys(raw);
-    return { ok: true, message: readCall(clean, callType, readCommon(clean)) };
+    const shape = shapeOf(raw, MAX_DEPTH);
+    if (shape.depth > MAX_DEPTH) throw new PulseloopError('too_deep', { limit: MAX_DEPTH });
+    const clean = shape.hasProtoKey ? (copyWithoutProtoKeys(raw) as JsonObject) : raw;
+    const common = readCommon(clean, eventBytes(clean, shape, text));
+    return { ok: true, message: readCall(clean, callType, common) };
   } catch (error) {
     if (error instanceof PulseloopError) return { ok: false, error };
     throw error;
@@ -338,15 +446,18 @@ function describeCallType(type: unknown): string {
     : describeValue(type).replace(/^"|"$/g, '');
 }
 
-/** Validates one event of a batch: its own `type` field decides the call type (`unknown_type` otherwise). */
-export function validateBatchItem(raw: unknown): ValidationResult {
+/**
+ * Validates one event of a batch: its own `type` field decides the call type (`unknown_type`
+ * otherwise). `text` is the event's entry in the envelope's `itemTexts`, when there is one.
+ */
+export function validateBatchItem(raw: unknown, text?: CompactText): ValidationResult {
   if (!isPlainObject(raw)) {
     return {
       ok: false,
       error: invalidField('batch', `each event must be a JSON object, not ${describeValue(raw)}`),
     };
   }
-  return validateMessage(raw, raw.type as CallType);
+  return validateMessage(raw, raw.type as CallType, text);
 }
 
 /** The parts of a `POST /v1/batch` body the pipeline uses. */
@@ -357,6 +468,8 @@ export interface BatchEnvelope {
   context?: JsonObject;
   /** Batch-level sentAt (UTC ms), used for events that carry none (analytics-node sends it here). */
   sentAt?: number;
+  /** What the byte scan of the body learned about each item's text, in the order of `items`. */
+  itemTexts?: (CompactText | undefined)[];
 }
 
 export type BatchEnvelopeResult =
@@ -366,9 +479,10 @@ export type BatchEnvelopeResult =
 /**
  * Checks the envelope of a batch body: `batch` is an array of at most 2,500 events; the batch
  * `context` is an object and the batch `sentAt` a time when present. Errors here refuse the whole
- * request; errors in single events are found later, one by one.
+ * request; errors in single events are found later, one by one. `scanned` is the `batch` of the
+ * body's byte scan (`parseJsonBodyScanned`), when the caller has it.
  */
-export function readBatchEnvelope(body: JsonObject): BatchEnvelopeResult {
+export function readBatchEnvelope(body: JsonObject, scanned?: JsonScan['batch']): BatchEnvelopeResult {
   try {
     const items = body.batch;
     if (!Array.isArray(items)) throw new PulseloopError('batch_not_array');
@@ -384,6 +498,7 @@ export function readBatchEnvelope(body: JsonObject): BatchEnvelopeResult {
     }
     const sentAt = readTime(body, 'sentAt');
     if (sentAt !== undefined) envelope.sentAt = sentAt;
+    if (scanned !== undefined && scanned.length === items.length) envelope.itemTexts = scanned.items;
     return { ok: true, envelope };
   } catch (error) {
     if (error instanceof PulseloopError) return { ok: false, error };

@@ -6,8 +6,10 @@ import {
   isPlainObject,
   jsonNestingDepth,
   parseJsonBody,
+  parseJsonBodyScanned,
   safeMerge,
 } from '../../../src/collect/segment/body.js';
+import { scanJson } from '../../../src/collect/segment/json-scan.js';
 import { MAX_BATCH_BYTES, MAX_BODY_DEPTH, requestLimitBytes } from '../../../src/collect/segment/limits.js';
 import { PulseloopError } from '../../../src/errors/registry.js';
 
@@ -171,6 +173,16 @@ describe('parseJsonBody', () => {
     const parsed = parseJsonBody(Buffer.from('{"__proto__":{"polluted":true},"a":1}'));
     expect(Object.getPrototypeOf(parsed)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('parseJsonBodyScanned', () => {
+  it('gives the body parseJsonBody gives, and the scan of its text', () => {
+    const text = Buffer.from('{"batch":[{"type":"track","userId":"u"}],"sentAt":"2024-05-01T08:30:00.000Z"}');
+    const { body, scan } = parseJsonBodyScanned(text);
+    expect(body).toEqual(parseJsonBody(text));
+    expect(scan).toEqual(scanJson(text));
+    expect(scan.batch).toEqual({ length: 1, items: [{ bytes: 29, keyCount: 2 }] });
   });
 });
 

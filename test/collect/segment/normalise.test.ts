@@ -528,6 +528,20 @@ describe('browser', () => {
   ])('names %s as %j', (userAgent, browser) => {
     expect(browserOf(userAgent)).toBe(browser);
   });
+
+  it('names a user agent the same way every time, however many others came between', () => {
+    const wechat = 'Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.47';
+    expect(browserOf(wechat)).toBe('wechat');
+    for (let n = 0; n < 2500; n++) browserOf(`Mozilla/5.0 Firefox/${n}`);
+    expect(browserOf(wechat)).toBe('wechat');
+    expect(browserOf('Mozilla/5.0 Firefox/7')).toBe('firefox');
+  });
+
+  it('names a user agent far longer than any real one', () => {
+    const long = `Mozilla/5.0 ${'x'.repeat(10_000)} Chrome/120.0`;
+    expect(browserOf(long)).toBe('chrome');
+    expect(browserOf(long)).toBe('chrome');
+  });
 });
 
 describe('channel', () => {

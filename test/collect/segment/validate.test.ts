@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseJsonBodyScanned } from '../../../src/collect/segment/body.js';
 import {
   MAX_BATCH_EVENTS,
   MAX_DEPTH,
@@ -49,6 +50,20 @@ function trackOfSize(bytes: number): Record<string, unknown> {
   const overhead = Buffer.byteLength(JSON.stringify(call));
   call.properties.pad = 'x'.repeat(bytes - overhead);
   return call;
+}
+
+/** A batch event whose JSON text is exactly `bytes` long. */
+function batchItemOfSize(bytes: number): Record<string, unknown> {
+  const item = { type: 'track', userId: 'u1', event: 'Big', properties: { pad: '' } };
+  item.properties.pad = 'x'.repeat(bytes - Buffer.byteLength(JSON.stringify(item)));
+  return item;
+}
+
+/** A result with a generated messageId made comparable. */
+function comparable(result: ValidationResult): unknown {
+  if (!result.ok) return { code: result.error.code, details: result.error.details };
+  const { messageId, ...rest } = result.message;
+  return { ...rest, messageId: result.message.messageIdGenerated ? 'generated' : messageId };
 }
 
 describe('validateMessage: what every call needs', () => {
@@ -231,6 +246,76 @@ describe('validateMessage: size and depth', () => {
   });
 });
 
+describe('validateMessage: the scanned text of a call', () => {
+  it('takes the size from the scanned text instead of serialising the call again', () => {
+    const call = { userId: 'u1', event: 'x' };
+    expect(accepted(validateMessage(call, 'track', { bytes: 1234, keyCount: 2 })).sizeBytes).toBe(1234);
+  });
+
+  it.each([
+    ['a key was sent twice', '{"userId":"u","event":"x","userId":"v"}', { userId: 'v', event: 'x' }],
+    [
+      'a __proto__ key was dropped',
+      '{"userId":"u","event":"x","__proto__":{"a":1}}',
+      { userId: 'u', event: 'x' },
+    ],
+  ])('serialises the call when %s', (_name, text, kept) => {
+    const { body, scan } = parseJsonBodyScanned(Buffer.from(text));
+    expect(scan.root).toBeDefined();
+    const message = accepted(validateMessage(body, 'track', scan.root));
+    expect(message.sizeBytes).toBe(Buffer.byteLength(JSON.stringify(kept)));
+  });
+
+  it.each([
+    ['written compactly', undefined],
+    ['pretty-printed', 2],
+  ])('accepts a batch event of exactly 32 KB and refuses one byte more, %s', (_name, indent) => {
+    const batch = [batchItemOfSize(MAX_EVENT_BYTES), batchItemOfSize(MAX_EVENT_BYTES + 1)];
+    const { body, scan } = parseJsonBodyScanned(Buffer.from(JSON.stringify({ batch }, null, indent)));
+    const read = readBatchEnvelope(body, scan.batch);
+    if (!read.ok) throw read.error;
+    const { items, itemTexts } = read.envelope;
+    expect(itemTexts?.[0]).toEqual(indent === undefined ? expect.anything() : undefined);
+    expect(accepted(validateBatchItem(items[0], itemTexts?.[0])).sizeBytes).toBe(MAX_EVENT_BYTES);
+    const error = refused(validateBatchItem(items[1], itemTexts?.[1]));
+    expect(error.code).toBe('event_too_large');
+    expect(error.details).toEqual({ size: MAX_EVENT_BYTES + 1, limit: MAX_EVENT_BYTES });
+  });
+
+  it('gives the same answer with or without the scanned text, for any call', () => {
+    const field = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.string(), fc.integer(), fc.double());
+    const call = fc.record(
+      {
+        type: fc.oneof(fc.constantFrom(...CALL_TYPES), field),
+        userId: field,
+        anonymousId: field,
+        messageId: field,
+        event: field,
+        timestamp: field,
+        properties: field,
+        context: field,
+        traits: field,
+        groupId: field,
+        previousId: field,
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.array(call, { maxLength: 5 }), fc.constantFrom(undefined, 1), (batch, indent) => {
+        const { body, scan } = parseJsonBodyScanned(Buffer.from(JSON.stringify({ batch }, null, indent)));
+        const read = readBatchEnvelope(body, scan.batch);
+        if (!read.ok) throw read.error;
+        const { items, itemTexts } = read.envelope;
+        items.forEach((item, index) => {
+          expect(comparable(validateBatchItem(item, itemTexts?.[index]))).toEqual(
+            comparable(validateBatchItem(item)),
+          );
+        });
+      }),
+    );
+  });
+});
+
 describe('validateMessage: times', () => {
   it.each([
     ['2024-05-01T08:30:00.000Z', Date.UTC(2024, 4, 1, 8, 30)],
@@ -243,6 +328,8 @@ describe('validateMessage: times', () => {
     ['2024-05-01T08:30:00.5Z', Date.UTC(2024, 4, 1, 8, 30, 0, 500)],
     ['2015-2-02T00:30:08.276Z', Date.UTC(2015, 1, 2, 0, 30, 8, 276)], // as in Segment's batch example
     ['2024-02-29T00:00:00Z', Date.UTC(2024, 1, 29)],
+    ['2000-02-29T00:00:00.000Z', Date.UTC(2000, 1, 29)],
+    ['2024-12-31T23:59:59.999Z', Date.UTC(2024, 11, 31, 23, 59, 59, 999)],
     ['0050-01-01T00:00:00Z', -60589296000000],
     [1714552200000, 1714552200000],
     [0, 0],
@@ -256,6 +343,10 @@ describe('validateMessage: times', () => {
     ['2023-02-29T00:00:00Z'],
     ['2024-05-01T24:00:00Z'],
     ['2024-05-01T08:60:00Z'],
+    ['2024-05-01T08:30:60.000Z'],
+    ['1900-02-29T00:00:00.000Z'],
+    ['2024-04-31T00:00:00.000Z'],
+    ['2024-05-01T08:30:00.00xZ'],
     ['2024-05-01T08:30:00+25:00'],
     ['1714552200'],
     [''],
@@ -266,6 +357,33 @@ describe('validateMessage: times', () => {
     [{}],
   ])('does not read %j as a time', (value) => {
     expect(parseTimestamp(value)).toBeUndefined();
+  });
+
+  it('reads any toISOString time, with or without milliseconds', () => {
+    const date = fc.date({
+      min: new Date('0000-01-01T00:00:00.000Z'),
+      max: new Date('9999-12-31T23:59:59.999Z'),
+      noInvalidDate: true,
+    });
+    fc.assert(
+      fc.property(date, (value) => {
+        const text = value.toISOString();
+        expect(parseTimestamp(text)).toBe(value.getTime());
+        expect(parseTimestamp(text.replace(/\.\d{3}Z$/, 'Z'))).toBe(
+          value.getTime() - value.getUTCMilliseconds(),
+        );
+      }),
+    );
+  });
+
+  it('reads the toISOString shape as the general ISO 8601 reader does, valid or not', () => {
+    // With "+00:00" instead of "Z", the same time takes the general path.
+    const usual = fc.stringMatching(/^\d{4}-(0\d|1[0-3])-[0-3]\d[T](\d{2}:){2}\d{2}(\.\d{3})?Z$/);
+    fc.assert(
+      fc.property(usual, (text) => {
+        expect(parseTimestamp(text)).toBe(parseTimestamp(`${text.slice(0, -1)}+00:00`));
+      }),
+    );
   });
 
   it.each(['timestamp', 'originalTimestamp', 'sentAt'])(
@@ -384,6 +502,14 @@ describe('readBatchEnvelope', () => {
     expect(readBatchEnvelope({ batch: new Array(MAX_BATCH_EVENTS).fill({}) }).ok).toBe(true);
     const error = refused(readBatchEnvelope({ batch: new Array(2501).fill({}) }));
     expect(error.details).toEqual({ count: 2501, limit: 2500 });
+  });
+
+  it('passes on the scanned texts of the items only when the scan saw as many items', () => {
+    const texts = { length: 2, items: [{ bytes: 2, keyCount: 0 }, undefined] };
+    const read = readBatchEnvelope({ batch: [{}, 1] }, texts);
+    expect(read.ok && read.envelope.itemTexts).toEqual(texts.items);
+    const miscounted = readBatchEnvelope({ batch: [{}, 1] }, { ...texts, length: 3 });
+    expect(miscounted.ok && miscounted.envelope.itemTexts).toBeUndefined();
   });
 
   it('drops __proto__ keys from the batch context', () => {
