@@ -1,0 +1,232 @@
+import {
+  APP_SCREENS,
+  APP_VERSIONS,
+  BRAND,
+  CITIES,
+  COUPONS,
+  DEVICES,
+  PLATFORMS,
+  PRODUCTS,
+  SEARCH_QUERIES,
+  SOURCE_BY_PLATFORM,
+  WEB_PAGES,
+} from './catalogue.js';
+import type { ContentWorld } from './content.js';
+import { EVENT, EVENT_NAMES, PAYLOAD_CODES, PRODUCT_PAGE_BASE, RECORD_BYTES } from './event-plan.js';
+import { EXPERIMENT_MODEL } from './models.js';
+import type { TouchCatalogue } from './touches.js';
+
+/**
+ * ClickHouse side of the event plan: a staging table that holds visits (one row per visit, its
+ * events packed in `r`), and the INSERT … SELECT that unpacks them into `events` rows. Catalogue
+ * values (event names, UTM parameters, post ids, product JSON) are bound as array parameters and
+ * looked up by index.
+ */
+
+export const LOCALES = ['zh-CN', 'en-US'] as const;
+
+/** UTC month boundaries (ms) from `startMs` to `endMs`, open at both ends: the writer expands one month at a time. */
+export function monthBoundaries(startMs: number, endMs: number): number[] {
+  const first = new Date(startMs);
+  const bounds = [0];
+  let year = first.getUTCFullYear();
+  let month = first.getUTCMonth();
+  for (;;) {
+    month++;
+    if (month === 12) [year, month] = [year + 1, 0];
+    const next = Date.UTC(year, month, 1);
+    if (next >= endMs) break;
+    bounds.push(next);
+  }
+  // The last range stays open: a visit that starts before the end may run past midnight.
+  bounds.push(Number.MAX_SAFE_INTEGER);
+  return bounds;
+}
+
+/** The staging table for one generation run; a Memory table, dropped when the run ends. */
+export function stagingTableName(projectId: string, seed: number): string {
+  let h = 2166136261;
+  for (const ch of `${projectId}:${seed}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  return `demo_visit_staging_${h.toString(16)}`;
+}
+
+export function createStagingSql(table: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${table} (
+    i UInt64,
+    p String,
+    a String,
+    u String DEFAULT '',
+    ix UInt16 DEFAULT 65535,
+    w UInt8 DEFAULT 0,
+    ts Int64,
+    pl UInt8,
+    tc UInt16 DEFAULT 0,
+    sh String DEFAULT '',
+    dv UInt8 DEFAULT 0,
+    g UInt8 DEFAULT 0,
+    lc UInt8 DEFAULT 0,
+    v UInt8 DEFAULT 0,
+    r String,
+    x Array(String) DEFAULT []
+  ) ENGINE = Memory`;
+}
+
+/**
+ * Unpacks the staged visits that start in [{fromMs}, {toMs}) into events. The writer calls it once
+ * per calendar month (UTC): `events` is partitioned by month, and an insert whose rows all fall in
+ * one partition is about three times cheaper than one ClickHouse must split.
+ *
+ * Settings: deduplication and merge-on-insert are off because every row is new and unique (message
+ * ids are distinct by construction); blocks are squashed to 300k rows, which writes fewer parts
+ * than unsquashed blocks and copies less than the default of 1M rows.
+ */
+export function expandVisitsSql(table: string): string {
+  const e = EVENT;
+  return `INSERT INTO events (
+    project_id, message_id, type, event, timestamp, received_at, distinct_id, anonymous_id, user_id,
+    person_id, session_id, source_id, platform, channel, utm_source, utm_medium, utm_campaign,
+    utm_content, utm_term, campaign_id, content_id, sharer_id, revenue, currency, locale, country,
+    region, city, device_type, os, browser, app_version, page_url, page_path, referrer, properties
+  )
+  SETTINGS insert_deduplicate = 0, optimize_on_insert = 0, max_insert_threads = 2,
+    min_insert_block_size_rows = 300000, min_insert_block_size_bytes = 0
+  SELECT
+    {projectId:String},
+    concat(session_id, '-', toString(n)),
+    multiIf(code = ${e.pageview}, 'page', code = ${e.screen}, 'screen', code = ${e.identify}, 'identify', 'track'),
+    {eventNames:Array(String)}[code + 1],
+    fromUnixTimestamp64Milli(event_ms, 'UTC'),
+    -- SDK events arrive within seconds; platform connectors deliver hours later.
+    fromUnixTimestamp64Milli(event_ms + if(w = 1, 40 + cityHash64(i, n) % 2500, 3600000 + cityHash64(i, n) % 14400000), 'UTC'),
+    sender,
+    if(w = 1, a, ''),
+    if(n >= ix, u, ''),
+    p,
+    session_id,
+    {sources:Array(String)}[pl + 1],
+    {platforms:Array(String)}[pl + 1],
+    {touchChannel:Array(String)}[tc + 1],
+    {touchSource:Array(String)}[tc + 1],
+    {touchMedium:Array(String)}[tc + 1],
+    {touchCampaign:Array(String)}[tc + 1],
+    {touchContent:Array(String)}[tc + 1],
+    {touchTerm:Array(String)}[tc + 1],
+    {touchCampaignId:Array(String)}[tc + 1],
+    if(w = 0 AND code IN (${e.videoPlayed}, ${e.postViewed}, ${e.contentLiked}, ${e.commentPosted}, ${e.accountFollowed}, ${e.contentShared}),
+      {contentIds:Array(String)}[obj + 1], ''),
+    if(code = ${e.contentShared}, sender, sh),
+    if(code = ${e.orderCompleted}, toDecimal64(JSONExtractFloat(payload, 'revenue'), 4), toDecimal64(0, 4)),
+    if(code IN (${e.productViewed}, ${e.addToCart}, ${e.checkoutStarted}, ${e.orderCompleted}), {currency:String}, ''),
+    {locales:Array(String)}[lc + 1],
+    {countries:Array(String)}[g + 1],
+    {regions:Array(String)}[g + 1],
+    {cities:Array(String)}[g + 1],
+    {deviceTypes:Array(String)}[dv + 1],
+    {oses:Array(String)}[dv + 1],
+    if(pl = 0, {browsers:Array(String)}[dv + 1], ''),
+    if(v > 0, {appVersions:Array(String)}[v], ''),
+    if(code = ${e.pageview}, concat('https://', {domain:String}, page_path, if(n = 0, {touchQuery:Array(String)}[tc + 1], '')), ''),
+    if(code = ${e.pageview}, page_path, ''),
+    if(n = 0 AND pl = 0, {touchReferrer:Array(String)}[tc + 1], ''),
+    multiIf(
+      px > 0, payload,
+      code = ${e.screen}, concat('{"name":"', if(obj >= ${PRODUCT_PAGE_BASE}, 'Product', {screens:Array(String)}[obj + 1]), '"}'),
+      code = ${e.videoPlayed}, concat('{"duration_seconds":', toString(duration), ',"watch_seconds":', toString(round(duration * val / 100)), ',"completion":', toString(val / 100), '}'),
+      code = ${e.productViewed}, concat({productJson:Array(String)}[obj + 1], '}'),
+      code = ${e.addToCart}, concat({productJson:Array(String)}[obj + 1], ',"quantity":', toString(val), '}'),
+      code = ${e.productsSearched}, concat('{"query":', {searchJson:Array(String)}[obj + 1], '}'),
+      code = ${e.couponClaimed}, concat('{"coupon_code":"', {coupons:Array(String)}[obj + 1], '"}'),
+      code = ${e.experimentExposure}, concat('{"experiment":"', {experimentKey:String}, '","variant":"', {variants:Array(String)}[obj + 1], '"}'),
+      code = ${e.surveyAnswered}, concat('{"survey_id":"nps","score":', toString(val), '}'),
+      code = ${e.signedUp}, '{"method":"phone"}',
+      '')
+  FROM (
+    SELECT
+      i, p, a, u, ix, w, pl, tc, sh, dv, g, lc, v, session_id, code, val, obj, px, n,
+      if(n >= ix, u, a) AS sender,
+      toInt64(ts + offset_ds * 100) AS event_ms,
+      if(px > 0, x[px], '') AS payload,
+      if(code = ${e.videoPlayed}, {contentDurations:Array(Float64)}[obj + 1], 0) AS duration,
+      if(obj >= ${PRODUCT_PAGE_BASE}, concat('/products/', {productSlugs:Array(String)}[obj - ${PRODUCT_PAGE_BASE - 1}]), {pagePaths:Array(String)}[obj + 1]) AS page_path
+    FROM (
+      SELECT
+        i, p, a, u, ix, w, ts, pl, tc, sh, dv, g, lc, v, x,
+        concat('s_', lower(hex(cityHash64({seed:UInt32}, i)))) AS session_id,
+        base64Decode(r) AS bytes,
+        range(intDiv(length(bytes), ${RECORD_BYTES})) AS positions,
+        arrayMap(j -> reinterpretAsUInt8(substring(bytes, j * ${RECORD_BYTES} + 1, 1)), positions) AS codes,
+        arrayMap(j -> reinterpretAsUInt8(substring(bytes, j * ${RECORD_BYTES} + 2, 1)), positions) AS vals,
+        arrayMap(j -> reinterpretAsUInt16(substring(bytes, j * ${RECORD_BYTES} + 3, 2)), positions) AS objs,
+        arrayCumSum(arrayMap(j -> toUInt64(reinterpretAsUInt16(substring(bytes, j * ${RECORD_BYTES} + 5, 2))), positions)) AS offsets,
+        -- The n-th event with a payload reads x[n]; other events read nothing.
+        arrayMap((c, k) -> if(has({payloadCodes:Array(UInt8)}, c), k, 0), codes, arrayCumSum(arrayMap(c -> toUInt32(has({payloadCodes:Array(UInt8)}, c)), codes))) AS payload_slots
+      FROM ${table}
+      WHERE ts >= {fromMs:Int64} AND ts < {toMs:Int64}
+    )
+    ARRAY JOIN codes AS code, vals AS val, objs AS obj, offsets AS offset_ds, payload_slots AS px, positions AS n
+  )`;
+}
+
+/** The bound parameters of `expandVisitsSql`: every catalogue value the events refer to by index. */
+export function expansionParams(
+  projectId: string,
+  seed: number,
+  touches: TouchCatalogue,
+  content: ContentWorld,
+): Record<string, unknown> {
+  const t = touches.touches;
+  return {
+    projectId,
+    seed,
+    eventNames: EVENT_NAMES,
+    payloadCodes: PAYLOAD_CODES,
+    platforms: PLATFORMS,
+    sources: PLATFORMS.map((p) => SOURCE_BY_PLATFORM[p]),
+    touchChannel: t.map((x) => x.channel),
+    touchSource: t.map((x) => x.utmSource),
+    touchMedium: t.map((x) => x.utmMedium),
+    touchCampaign: t.map((x) => x.utmCampaign),
+    touchContent: t.map((x) => x.utmContent),
+    touchTerm: t.map((x) => x.utmTerm),
+    touchCampaignId: t.map((x) => x.campaignId),
+    touchReferrer: t.map((x) => x.referrer),
+    touchQuery: t.map(utmQuery),
+    contentIds: content.posts.map((p) => p.contentId),
+    contentDurations: content.posts.map((p) => p.durationSeconds),
+    currency: BRAND.currency,
+    domain: BRAND.domain,
+    locales: LOCALES,
+    countries: CITIES.map((c) => c.country),
+    regions: CITIES.map((c) => c.region),
+    cities: CITIES.map((c) => c.city),
+    deviceTypes: DEVICES.map((d) => d.deviceType),
+    oses: DEVICES.map((d) => d.os),
+    browsers: DEVICES.map((d) => d.browser),
+    appVersions: APP_VERSIONS.map((v) => v.version),
+    pagePaths: WEB_PAGES.map((p) => p.path),
+    screens: APP_SCREENS,
+    productSlugs: PRODUCTS.map((p) => p.sku.toLowerCase()),
+    productJson: PRODUCTS.map((p) =>
+      JSON.stringify({ sku: p.sku, name: p.name, category: p.category, price: p.price }).slice(0, -1),
+    ),
+    searchJson: SEARCH_QUERIES.map((q) => JSON.stringify(q)),
+    coupons: COUPONS.map((c) => c.code),
+    experimentKey: EXPERIMENT_MODEL.key,
+    variants: EXPERIMENT_MODEL.variants,
+  };
+}
+
+function utmQuery(touch: TouchCatalogue['touches'][number]): string {
+  if (touch.utmSource === '') return '';
+  const parts: [string, string][] = [
+    ['utm_source', touch.utmSource],
+    ['utm_medium', touch.utmMedium],
+    ['utm_campaign', touch.utmCampaign],
+    ['utm_content', touch.utmContent],
+    ['utm_term', touch.utmTerm],
+  ];
+  return `?${parts
+    .filter(([, value]) => value !== '')
+    .map(([key, value]) => `${key}=${encodeURIComponent(value)}`)
+    .join('&')}`;
+}

@@ -1,0 +1,76 @@
+import type { FactsEngine } from '../store/facts/engine.js';
+import type { ByteSink } from './byte-sink.js';
+import { createStagingSql, expandVisitsSql } from './event-expansion.js';
+
+/**
+ * Sends the world to the facts engine. Writes run one at a time, in order, while JavaScript goes
+ * on generating (the engine works on its own threads). A batch of visits waits only for the batch
+ * of visits before it, so at most one is in flight and memory stays bounded.
+ */
+export class FactsWriter {
+  private queue: Promise<void> = Promise.resolve();
+  private previousVisits: Promise<void> = Promise.resolve();
+  private failure: unknown;
+
+  constructor(
+    private readonly engine: FactsEngine,
+    private readonly stagingTable: string,
+    private readonly expansionParams: Record<string, unknown>,
+    /** UTC month boundaries: visits are expanded one month at a time. */
+    private readonly months: number[],
+  ) {}
+
+  async prepare(): Promise<void> {
+    await this.engine.command(`DROP TABLE IF EXISTS ${this.stagingTable}`);
+    await this.engine.command(createStagingSql(this.stagingTable));
+  }
+
+  /** Queues staged visits: insert them, expand them into events, empty the staging table. */
+  async writeVisits(sink: ByteSink): Promise<void> {
+    if (sink.lines === 0) return;
+    await this.previousVisits;
+    this.throwIfFailed();
+    const payload = sink.take();
+    this.previousVisits = this.enqueue(async () => {
+      await this.engine.insertJsonEachRow(this.stagingTable, payload);
+      for (let m = 0; m + 1 < this.months.length; m++) {
+        const range = { fromMs: this.months[m], toMs: this.months[m + 1] };
+        await this.engine.command(expandVisitsSql(this.stagingTable), { ...this.expansionParams, ...range });
+      }
+      await this.engine.command(`TRUNCATE TABLE ${this.stagingTable}`);
+    });
+  }
+
+  /** Queues JSONEachRow lines for a facts table. */
+  writeRows(table: string, rows: ByteSink | string[]): void {
+    if (Array.isArray(rows) ? rows.length === 0 : rows.lines === 0) return;
+    const payload = Array.isArray(rows) ? Buffer.from(rows.join('\n')) : rows.take();
+    this.enqueue(() => this.engine.insertJsonEachRow(table, payload));
+  }
+
+  /** Waits for everything queued, then drops the staging table. */
+  async finish(): Promise<void> {
+    await this.queue;
+    this.throwIfFailed();
+    await this.engine.command(`DROP TABLE IF EXISTS ${this.stagingTable}`);
+  }
+
+  /** Drops the staging table after a failure, without masking the original error. */
+  async abandon(): Promise<void> {
+    await this.queue;
+    await this.engine.command(`DROP TABLE IF EXISTS ${this.stagingTable}`).catch(() => undefined);
+  }
+
+  // Each step runs after the previous one; a failure skips the rest and is reported at the next wait.
+  private enqueue(step: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(() => (this.failure === undefined ? step() : undefined));
+    this.queue = run.catch((error: unknown) => {
+      this.failure ??= error;
+    });
+    return this.queue;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
