@@ -32,7 +32,11 @@ export const RESPONSE_CURVES: Record<AdPlatform, ResponseCurve> = {
   baidu: { platform: 'baidu', alpha: 0.75, k: 0.07, cpm: [60, 110], ctr: [0.03, 0.07] },
 };
 
-/** Share of the campaign budgets (given at full size) the demo brand actually spends per unit of scale. */
+/**
+ * Share of the campaign budgets the demo brand actually spends. Spend does not grow with `scale`:
+ * the ad platforms' audience is not the tracked persons, and small worlds keep enough conversions
+ * for the response curves to show.
+ */
 const BUDGET_FACTOR = 0.3;
 const AVERAGE_ORDER_VALUE_CNY = 175;
 
@@ -57,12 +61,7 @@ export interface AdSpendPlan {
 }
 
 /** Plans every ad spend row of the world as JSONEachRow lines. */
-export function planAdSpend(
-  calendar: WorldCalendar,
-  projectId: string,
-  seed: number,
-  scale: number,
-): AdSpendPlan {
+export function planAdSpend(calendar: WorldCalendar, projectId: string, seed: number): AdSpendPlan {
   const days = calendar.days.length;
   const rows: string[] = [];
   const dailySpend = new Map<string, Float64Array>();
@@ -79,7 +78,7 @@ export function planAdSpend(
         const calendarDay = calendar.days[day]!;
         // Budgets pace with the weekday rhythm and wobble a little from day to day.
         const dayBudget =
-          budget * BUDGET_FACTOR * scale * WEEKDAY_WEIGHTS[calendarDay.weekday]! * rng.logNormal(1, 0.12);
+          budget * BUDGET_FACTOR * WEEKDAY_WEIGHTS[calendarDay.weekday]! * rng.logNormal(1, 0.12);
         for (const creative of creatives) {
           const spend = round2(dayBudget * creative.share * rng.logNormal(1, 0.1));
           if (spend <= 0) continue;
@@ -165,7 +164,7 @@ function adSpendRow(
     project_id: projectId,
     date,
     platform,
-    account_id: `adv_${platform}_shanlan`,
+    account_id: `adv_${platform}_camellia`,
     campaign_id: campaign.id,
     campaign_name: campaign.name,
     ad_group_id: creative.adGroupId,

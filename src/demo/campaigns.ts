@@ -37,7 +37,7 @@ export const PAID_CAMPAIGNS: readonly PaidCampaign[] = [
     startFraction: 0,
     endFraction: 1,
     dailyBudget: { douyin: 3000, kuaishou: 2000, weibo: 1200, baidu: 1000 },
-    keywords: ['山岚茶', '茶叶品牌'],
+    keywords: ['山茶集', '茶叶品牌'],
   },
   {
     id: 'cmp_cold_brew_summer',

@@ -4,9 +4,9 @@
  */
 
 export const BRAND = {
-  name: 'Shanlan Tea',
-  nameZh: '山岚茶',
-  domain: 'shop.shanlantea.com',
+  name: 'Camellia Tea',
+  nameZh: '山茶集',
+  domain: 'shop.camelliatea.cn',
   currency: 'CNY',
 } as const;
 
@@ -35,8 +35,8 @@ export const SOCIAL_PLATFORMS: readonly SocialPlatform[] = [
 export interface SocialPlatformInfo {
   /** Share of social-first persons whose main platform this is. */
   popularity: number;
-  /** id_type of the platform's user id in `identities`. */
-  idType: string;
+  /** id_type of the platform's user id in `identities` (the identity graph's vocabulary). */
+  idType: 'openid' | 'platform';
   /** Typical video length range in seconds. */
   videoSeconds: [number, number];
   /** Share of posts that are images/notes rather than videos. */
@@ -50,50 +50,50 @@ export interface SocialPlatformInfo {
 export const SOCIAL_PLATFORM_INFO: Record<SocialPlatform, SocialPlatformInfo> = {
   douyin: {
     popularity: 0.34,
-    idType: 'douyin_openid',
+    idType: 'openid',
     videoSeconds: [8, 90],
     imagePostShare: 0.05,
-    accounts: ['shanlan_official', 'shanlan_tea_lab'],
+    accounts: ['camellia_official', 'camellia_tea_lab'],
     postsPerWeek: 5,
   },
   kuaishou: {
     popularity: 0.14,
-    idType: 'kuaishou_openid',
+    idType: 'openid',
     videoSeconds: [10, 120],
     imagePostShare: 0.03,
-    accounts: ['shanlan_official'],
+    accounts: ['camellia_official'],
     postsPerWeek: 4,
   },
   xiaohongshu: {
     popularity: 0.2,
-    idType: 'xiaohongshu_openid',
+    idType: 'openid',
     videoSeconds: [15, 240],
     imagePostShare: 0.5,
-    accounts: ['shanlan_official', 'shanlan_tea_notes'],
+    accounts: ['camellia_official', 'camellia_tea_notes'],
     postsPerWeek: 4,
   },
   wechat_channels: {
     popularity: 0.16,
-    idType: 'wechat_openid',
+    idType: 'openid',
     videoSeconds: [15, 180],
     imagePostShare: 0.1,
-    accounts: ['shanlan_official'],
+    accounts: ['camellia_official'],
     postsPerWeek: 3,
   },
   bilibili: {
     popularity: 0.08,
-    idType: 'bilibili_mid',
+    idType: 'platform',
     videoSeconds: [60, 900],
     imagePostShare: 0.05,
-    accounts: ['shanlan_official'],
+    accounts: ['camellia_official'],
     postsPerWeek: 2,
   },
   weibo: {
     popularity: 0.08,
-    idType: 'weibo_uid',
+    idType: 'platform',
     videoSeconds: [10, 300],
     imagePostShare: 0.45,
-    accounts: ['shanlan_official'],
+    accounts: ['camellia_official'],
     postsPerWeek: 4,
   },
 };
@@ -135,7 +135,7 @@ export interface Product {
 
 export const PRODUCTS: readonly Product[] = [
   {
-    sku: 'SL-LJ-250',
+    sku: 'CT-LJ-250',
     name: 'West Lake Longjing 250g',
     nameZh: '明前西湖龙井',
     category: 'green_tea',
@@ -143,7 +143,7 @@ export const PRODUCTS: readonly Product[] = [
     weight: 10,
   },
   {
-    sku: 'SL-BLC-100',
+    sku: 'CT-BLC-100',
     name: 'Biluochun 100g',
     nameZh: '洞庭碧螺春',
     category: 'green_tea',
@@ -151,7 +151,7 @@ export const PRODUCTS: readonly Product[] = [
     weight: 5,
   },
   {
-    sku: 'SL-DHP-200',
+    sku: 'CT-DHP-200',
     name: 'Da Hong Pao 200g',
     nameZh: '武夷大红袍',
     category: 'oolong',
@@ -159,7 +159,7 @@ export const PRODUCTS: readonly Product[] = [
     weight: 7,
   },
   {
-    sku: 'SL-TGY-250',
+    sku: 'CT-TGY-250',
     name: 'Tieguanyin 250g',
     nameZh: '安溪铁观音',
     category: 'oolong',
@@ -167,7 +167,7 @@ export const PRODUCTS: readonly Product[] = [
     weight: 6,
   },
   {
-    sku: 'SL-BHY-100',
+    sku: 'CT-BHY-100',
     name: 'Silver Needle White Tea 100g',
     nameZh: '白毫银针',
     category: 'white_tea',
@@ -175,7 +175,7 @@ export const PRODUCTS: readonly Product[] = [
     weight: 4,
   },
   {
-    sku: 'SL-PE-357',
+    sku: 'CT-PE-357',
     name: 'Ripe Pu-erh Cake 357g',
     nameZh: '熟普洱茶饼',
     category: 'dark_tea',
@@ -183,7 +183,7 @@ export const PRODUCTS: readonly Product[] = [
     weight: 4,
   },
   {
-    sku: 'SL-ML-100',
+    sku: 'CT-ML-100',
     name: 'Jasmine Pearls 100g',
     nameZh: '茉莉龙珠',
     category: 'scented_tea',
@@ -191,7 +191,7 @@ export const PRODUCTS: readonly Product[] = [
     weight: 8,
   },
   {
-    sku: 'SL-CP-20',
+    sku: 'CT-CP-20',
     name: 'Cold Brew Sachets ×20',
     nameZh: '冷泡茶袋 20包',
     category: 'cold_brew',
@@ -199,7 +199,7 @@ export const PRODUCTS: readonly Product[] = [
     weight: 12,
   },
   {
-    sku: 'SL-HG-15',
+    sku: 'CT-HG-15',
     name: 'Fruit Tea Sampler ×15',
     nameZh: '花果茶组合 15包',
     category: 'cold_brew',
@@ -207,7 +207,7 @@ export const PRODUCTS: readonly Product[] = [
     weight: 9,
   },
   {
-    sku: 'SL-GIFT-1',
+    sku: 'CT-GIFT-1',
     name: 'Four Seasons Gift Box',
     nameZh: '四季礼盒',
     category: 'gift',
@@ -215,7 +215,7 @@ export const PRODUCTS: readonly Product[] = [
     weight: 3,
   },
   {
-    sku: 'SL-TW-1',
+    sku: 'CT-TW-1',
     name: 'Travel Tea Set',
     nameZh: '便携旅行茶具',
     category: 'teaware',
@@ -223,7 +223,7 @@ export const PRODUCTS: readonly Product[] = [
     weight: 2,
   },
   {
-    sku: 'SL-TRY-5',
+    sku: 'CT-TRY-5',
     name: 'Taster Pack ×5',
     nameZh: '尝鲜装 5款',
     category: 'sampler',
@@ -314,7 +314,7 @@ export const DEVICES: readonly Device[] = [
 ];
 
 export const WEB_PAGES: readonly { path: string; title: string }[] = [
-  { path: '/', title: '山岚茶 Shanlan Tea' },
+  { path: '/', title: '山茶集 Camellia Tea' },
   { path: '/collections/green-tea', title: '绿茶 Green tea' },
   { path: '/collections/oolong', title: '乌龙茶 Oolong' },
   { path: '/collections/cold-brew', title: '冷泡茶 Cold brew' },

@@ -69,7 +69,7 @@ export function backgroundCommentRows(
               comment_id: `${commentId}_r`,
               parent_id: commentId,
               author_id: post.accountId,
-              author_name: '山岚茶官方',
+              author_name: '山茶集官方',
               text: BRAND_REPLY,
               created_at: replyAt,
               like_count: rng.int(5),

@@ -111,7 +111,7 @@ export function planContent(calendar: WorldCalendar, seed: number, viralDay: num
     }
   }
   const viralRng = rngFor(seed, 'content:viral');
-  const viral = planPost(viralRng, calendar, 'weibo', 'shanlan_official', viralDay, posts.length);
+  const viral = planPost(viralRng, calendar, 'weibo', 'camellia_official', viralDay, posts.length);
   makeViral(viral, calendar, viralDay);
   posts.push(viral);
   return { posts, viralPost: viral.index, tables: buildTables(posts, days) };

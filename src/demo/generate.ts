@@ -86,7 +86,7 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
   const calendar = buildCalendar(settings.endDate, settings.days);
   const days = calendar.days.length;
   const viralDay = dayRange(ANOMALY_MODEL.dayFraction, ANOMALY_MODEL.dayFraction, days)[0];
-  const adSpend = planAdSpend(calendar, projectId, seed, scale);
+  const adSpend = planAdSpend(calendar, projectId, seed);
   const touches = buildTouches(days, adSpend);
   const content = planContent(calendar, seed, viralDay);
   const sessionWorld = buildSessionWorld(calendar, touches, seed, viralDay);

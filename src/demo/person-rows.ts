@@ -38,7 +38,7 @@ export function identityRows(
     if (seen === undefined) continue;
     socialPlatformsUsed++;
     add(person.platformIds[platform]!, SOCIAL_PLATFORM_INFO[platform].idType, seen);
-    if (platform === 'wechat_channels') add(person.wechatUnionId, 'wechat_unionid', seen);
+    if (platform === 'wechat_channels') add(person.wechatUnionId, 'unionid', seen);
   }
   // A phone number (hashed) comes with a sign-up or a platform shop order; it links the platforms.
   if (

@@ -64,7 +64,7 @@ export function emitPurchase(
   const coupon = chooseCoupon(ctx, subtotal);
   const discount = coupon < 0 ? 0 : COUPONS[coupon]!.discount;
   const amount = Math.round((subtotal - discount) * 100) / 100;
-  const orderId = `SL${session.startMs.toString(36).toUpperCase()}${(ctx.counters.orders++).toString().padStart(7, '0')}`;
+  const orderId = `CT${session.startMs.toString(36).toUpperCase()}${(ctx.counters.orders++).toString().padStart(7, '0')}`;
   const couponCode = coupon < 0 ? '' : COUPONS[coupon]!.code;
   const itemsJson = `[${items.join(',')}]`;
   if (pageCode !== undefined) recorder.add(pageCode, pause(rng, 3, 20), PAGE.cart);

@@ -3,6 +3,7 @@ import { DAY_MS, sampleTimeOfDayMs, WEEKDAY_WEIGHTS } from './calendar.js';
 import { campaignIntensity, dayRange } from './campaigns.js';
 import { CHANNELS, type Channel, type Platform, SOCIAL_PLATFORMS, type SocialPlatform } from './catalogue.js';
 import {
+  ACQUISITION_MIX,
   CHURN_MODEL,
   type ChurnFeatureName,
   CONVERSION_MODEL,
@@ -245,11 +246,13 @@ function visits(
 ): SessionPlan[] {
   return starts.map((startMs) => {
     const day = Math.floor((startMs - world.calendar.startMs) / DAY_MS);
-    const channel =
+    const wanted =
       state.firstSessionDone || person.existing
         ? returnChannel(rng, person, world, state, day)
-        : person.acquisitionChannel;
-    const touch = pickTouch(rng, world.touches, channel, day, person.socialPlatforms);
+        : acquisitionChannel(rng, person, world, day);
+    const touch = pickTouch(rng, world.touches, wanted, day, person.socialPlatforms);
+    // The touch decides the channel the events carry (direct when nothing of the channel runs).
+    const channel = world.touches.touches[touch]!.channel;
     const platform = landingPlatform(rng, person, world, touch);
     return visit(rng, person, state, day, startMs, channel, touch, platform);
   });
@@ -332,6 +335,18 @@ function decidePurchase(rng: Rng, state: PassState, session: SessionPlan): void 
   const crm = session.channel === 'email' || session.channel === 'sms';
   if (rng.chance(crm ? CONVERSION_MODEL.repurchasePerCrmSession : CONVERSION_MODEL.repurchasePerSession))
     session.purchase = 2;
+}
+
+/** The person's way in, or another one when theirs does not run that day (no KOL post live, say). */
+function acquisitionChannel(rng: Rng, person: PersonProfile, world: SessionWorld, day: number): Channel {
+  // Nobody can have sent a share link before the first day.
+  const runs = (channel: Channel, i: number): boolean =>
+    world.runnable[day]![i]! && !(channel === 'share' && day === 0);
+  if (runs(person.acquisitionChannel, CHANNELS.indexOf(person.acquisitionChannel)))
+    return person.acquisitionChannel;
+  return CHANNELS[
+    rng.weighted(CHANNELS.map((channel, i) => (runs(channel, i) ? ACQUISITION_MIX[channel] : 0)))
+  ]!;
 }
 
 function returnChannel(
