@@ -2,7 +2,7 @@ import { ByteSink } from './byte-sink.js';
 import { APP_VERSIONS, BRAND, PLATFORMS, SHOP_BY_PLATFORM, type SocialPlatform } from './catalogue.js';
 import { LOCALES } from './event-expansion.js';
 import { type SessionRecorder, type VisitHeader, writeVisit } from './event-plan.js';
-import { identityRows, personRow } from './person-rows.js';
+import { personRow, writeIdentities } from './person-rows.js';
 import { rngFor } from './prng.js';
 import type { PersonPlan, SessionPlan } from './sessions.js';
 import { type ExperimentTally, emitShopVisit } from './shop-visit.js';
@@ -103,9 +103,13 @@ export function emitPerson(
     for (const comment of ctx.comments) line(out.comments, commentRow(ctx, comment));
     memory.lastEventMs = Math.max(memory.lastEventMs, recorder.timesMs[recorder.count - 1]!);
   }
-  const identities = identityRows(world.projectId, person, memory);
-  for (const row of identities.rows) line(out.identities, row);
-  if (identities.socialPlatformsUsed >= 2) out.multiPlatformPersons++;
+  const socialPlatformsUsed = writeIdentities(
+    out.identities,
+    JSON.stringify(world.projectId),
+    person,
+    memory,
+  );
+  if (socialPlatformsUsed >= 2) out.multiPlatformPersons++;
   line(out.persons, personRow(rng, world.projectId, world.calendar.startMs, person, memory));
 }
 

@@ -17,8 +17,8 @@ export class ByteSink {
   ascii(text: string): void {
     const n = text.length;
     this.reserve(n);
-    // A plain loop beats Buffer.write, which checks its arguments on every call, for short text.
-    if (n > 256) {
+    // A plain loop beats Buffer.write, which checks its arguments on every call, for short text (ids).
+    if (n > 40) {
       this.length += this.buffer.write(text, this.length, 'latin1');
       return;
     }
@@ -34,9 +34,27 @@ export class ByteSink {
     this.length += this.buffer.write(text, this.length, 'utf8');
   }
 
-  /** Writes a non-negative integer in decimal. */
+  /** Writes a non-negative integer (below 2^53) in decimal. */
   int(value: number): void {
-    this.ascii(String(value));
+    // Digits straight into the buffer: no string per number.
+    this.reserve(16);
+    const out = this.buffer;
+    let start = this.length;
+    let v = Math.floor(value);
+    if (v === 0) {
+      out[this.length++] = 0x30;
+      return;
+    }
+    while (v > 0) {
+      const digit = v % 10;
+      out[this.length++] = 0x30 + digit;
+      v = (v - digit) / 10;
+    }
+    for (let end = this.length - 1; start < end; start++, end--) {
+      const t = out[start]!;
+      out[start] = out[end]!;
+      out[end] = t;
+    }
   }
 
   /** Ends the current line. */

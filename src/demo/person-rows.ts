@@ -1,3 +1,4 @@
+import type { ByteSink } from './byte-sink.js';
 import { CITIES, SOCIAL_PLATFORM_INFO, SOCIAL_PLATFORMS } from './catalogue.js';
 import type { PersonProfile } from './persons.js';
 import type { Rng } from './prng.js';
@@ -9,21 +10,28 @@ import type { PersonMemory } from './visit-context.js';
  * the link a shop order or sign-up gives, which is how one person is known across platforms.
  */
 
-export interface IdentityOutcome {
-  rows: string[];
-  socialPlatformsUsed: number;
-}
-
-export function identityRows(
-  projectId: string,
+/**
+ * Writes the person's identity rows into `sink`; returns how many social platforms their events
+ * came from. `projectJson` is the project id as a JSON string.
+ */
+export function writeIdentities(
+  sink: ByteSink,
+  projectJson: string,
   person: PersonProfile,
   memory: PersonMemory,
-): IdentityOutcome {
-  const rows: string[] = [];
+): number {
   const add = (distinctId: string, idType: string, atMs: number): void => {
-    rows.push(
-      `{"project_id":${JSON.stringify(projectId)},"distinct_id":"${distinctId}","id_type":"${idType}","person_id":"${person.personId}","version":1,"updated_at":${atMs}}`,
-    );
+    sink.utf8(`{"project_id":${projectJson}`);
+    sink.ascii(',"distinct_id":"');
+    sink.ascii(distinctId);
+    sink.ascii('","id_type":"');
+    sink.ascii(idType);
+    sink.ascii('","person_id":"');
+    sink.ascii(person.personId);
+    sink.ascii('","version":1,"updated_at":');
+    sink.int(atMs);
+    sink.ascii('}');
+    sink.endLine();
   };
   const web = memory.firstSeenMs.get('web');
   if (web !== undefined) add(person.webAnonymousId, 'anonymous', web);
@@ -47,7 +55,7 @@ export function identityRows(
   ) {
     add(person.phoneHash, 'phone_hash', firstSeen);
   }
-  return { rows, socialPlatformsUsed };
+  return socialPlatformsUsed;
 }
 
 export function personRow(

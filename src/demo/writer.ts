@@ -5,7 +5,9 @@ import { createStagingSql, expandVisitsSql } from './event-expansion.js';
 /**
  * Sends the world to the facts engine. Writes run one at a time, in order, while JavaScript goes
  * on generating (the engine works on its own threads). A batch of visits waits only for the batch
- * of visits before it, so at most one is in flight and memory stays bounded.
+ * of visits before it, so at most one is in flight. Staged visits are expanded into events in a
+ * few large steps: fewer, larger inserts write fewer parts, which the engine would otherwise merge
+ * in the background while generation runs.
  */
 export class FactsWriter {
   private queue: Promise<void> = Promise.resolve();
@@ -25,18 +27,29 @@ export class FactsWriter {
     await this.engine.command(createStagingSql(this.stagingTable));
   }
 
-  /** Queues staged visits: insert them, expand them into events, empty the staging table. */
-  async writeVisits(sink: ByteSink): Promise<void> {
+  /** Queues visits for the staging table; waits while the previous batch is still being inserted. */
+  async stageVisits(sink: ByteSink): Promise<void> {
     if (sink.lines === 0) return;
     await this.previousVisits;
     this.throwIfFailed();
     const payload = sink.take();
-    this.previousVisits = this.enqueue(async () => {
-      await this.engine.insertJsonEachRow(this.stagingTable, payload);
+    this.previousVisits = this.enqueue(() => this.engine.insertJsonEachRow(this.stagingTable, payload));
+  }
+
+  /**
+   * Queues the expansion of everything staged into `events`, one month at a time and the months
+   * side by side (the engine then keeps both cores busy), then empties the staging table.
+   */
+  expandStaged(): void {
+    this.enqueue(async () => {
+      const months: Promise<void>[] = [];
       for (let m = 0; m + 1 < this.months.length; m++) {
         const range = { fromMs: this.months[m], toMs: this.months[m + 1] };
-        await this.engine.command(expandVisitsSql(this.stagingTable), { ...this.expansionParams, ...range });
+        months.push(
+          this.engine.command(expandVisitsSql(this.stagingTable), { ...this.expansionParams, ...range }),
+        );
       }
+      await Promise.all(months);
       await this.engine.command(`TRUNCATE TABLE ${this.stagingTable}`);
     });
   }
