@@ -23,6 +23,10 @@ export const PLATFORMS = [
 export type Platform = (typeof PLATFORMS)[number];
 export type SocialPlatform = Exclude<Platform, 'web' | 'app'>;
 
+export function isSocialPlatform(platform: Platform): platform is SocialPlatform {
+  return platform !== 'web' && platform !== 'app';
+}
+
 export const SOCIAL_PLATFORMS: readonly SocialPlatform[] = [
   'douyin',
   'kuaishou',

@@ -1,19 +1,13 @@
 import type { WorldCalendar } from './calendar.js';
 import { DAY_MS, sampleTimeOfDayMs, WEEKDAY_WEIGHTS } from './calendar.js';
 import { campaignIntensity, dayRange } from './campaigns.js';
-import { CHANNELS, type Channel, type Platform, SOCIAL_PLATFORMS, type SocialPlatform } from './catalogue.js';
-import {
-  ACQUISITION_MIX,
-  CHURN_MODEL,
-  type ChurnFeatureName,
-  CONVERSION_MODEL,
-  logistic,
-  RETURN_MIX,
-  SOCIAL_RETURN_BOOST,
-} from './models.js';
+import { CHANNELS, type Channel, isSocialPlatform, type Platform, type SocialPlatform } from './catalogue.js';
+import { churnFeatures, featureDefiningDay } from './churn-features.js';
+import { CHURN_MODEL, type ChurnFeatureName, CONVERSION_MODEL, logistic } from './models.js';
 import type { PersonProfile } from './persons.js';
 import { type Rng, rngFor } from './prng.js';
 import { pickTouch, type TouchCatalogue } from './touches.js';
+import { acquisitionChannel, landingPlatform, returnChannel } from './visit-channels.js';
 
 /**
  * When each person visits, through which channel and on which platform, and what the visit
@@ -248,7 +242,7 @@ function visits(
     const day = Math.floor((startMs - world.calendar.startMs) / DAY_MS);
     const wanted =
       state.firstSessionDone || person.existing
-        ? returnChannel(rng, person, world, state, day)
+        ? returnChannel(rng, person, world, state.signedUp, day)
         : acquisitionChannel(rng, person, world, day);
     const touch = pickTouch(rng, world.touches, wanted, day, person.socialPlatforms);
     // The touch decides the channel the events carry (direct when nothing of the channel runs).
@@ -337,52 +331,6 @@ function decidePurchase(rng: Rng, state: PassState, session: SessionPlan): void 
     session.purchase = 2;
 }
 
-/** The person's way in, or another one when theirs does not run that day (no KOL post live, say). */
-function acquisitionChannel(rng: Rng, person: PersonProfile, world: SessionWorld, day: number): Channel {
-  // Nobody can have sent a share link before the first day.
-  const runs = (channel: Channel, i: number): boolean =>
-    world.runnable[day]![i]! && !(channel === 'share' && day === 0);
-  if (runs(person.acquisitionChannel, CHANNELS.indexOf(person.acquisitionChannel)))
-    return person.acquisitionChannel;
-  return CHANNELS[
-    rng.weighted(CHANNELS.map((channel, i) => (runs(channel, i) ? ACQUISITION_MIX[channel] : 0)))
-  ]!;
-}
-
-function returnChannel(
-  rng: Rng,
-  person: PersonProfile,
-  world: SessionWorld,
-  state: PassState,
-  day: number,
-): Channel {
-  const runnable = world.runnable[day]!;
-  const weights = CHANNELS.map((channel, i) => {
-    if (!runnable[i]) return 0;
-    if (channel === 'email' && !(state.signedUp && person.emailOptIn)) return 0;
-    if (channel === 'sms' && !(state.signedUp && person.smsOptIn)) return 0;
-    if (channel === 'share' && day === 0) return 0;
-    const boost = person.socialPlatforms.length > 0 ? (SOCIAL_RETURN_BOOST[channel] ?? 1) : 1;
-    return RETURN_MIX[channel] * boost;
-  });
-  return CHANNELS[rng.weighted(weights)]!;
-}
-
-/** Where a visit lands: in the platform's own app for social touches, else the web shop or the app. */
-function landingPlatform(rng: Rng, person: PersonProfile, world: SessionWorld, touchIndex: number): Platform {
-  const touch = world.touches.touches[touchIndex]!;
-  const source = touch.sourcePlatform;
-  if (source !== undefined && person.socialPlatforms.includes(source)) {
-    const inApp =
-      { paid_social: 0.55, kol: 0.5, organic_social: 0.75, share: 1 }[touch.channel as string] ?? 0.6;
-    if (rng.chance(inApp)) return source;
-  }
-  const appShare =
-    { direct: 0.65, email: 0.35, sms: 0.5, share: 0.15 }[touch.channel as string] ??
-    (source !== undefined ? 0.25 : 0);
-  return person.appUser && rng.chance(appShare) ? 'app' : 'web';
-}
-
 /**
  * Best effort to give a cohort person the visits their latent traits imply (an app user uses the
  * app, a negative commenter comments, a low watcher watches), appended after their last visit in
@@ -399,7 +347,7 @@ function addMissingFeatureVisits(
   const needs: Platform[] = [];
   if (person.appUser && !sessions.some((s) => s.platform === 'app')) needs.push('app');
   const main = person.socialPlatforms[0];
-  const hasSocial = sessions.some((s) => isSocial(s.platform));
+  const hasSocial = sessions.some((s) => isSocialPlatform(s.platform));
   if (main && (person.negativeCommenter || person.lowWatcher) && !hasSocial) needs.push(main);
   const windowEnd = world.calendar.startMs + (world.observationLastDay + 1) * DAY_MS;
   for (const platform of needs) {
@@ -417,28 +365,6 @@ function addMissingFeatureVisits(
   }
 }
 
-function churnFeatures(person: PersonProfile, sessions: SessionPlan[]): Record<ChurnFeatureName, boolean> {
-  return {
-    // Every social visit plays at least one video; a low watcher's completions all sit below the threshold.
-    low_completion: person.lowWatcher && sessions.some((s) => isSocial(s.platform)),
-    negative_comment: sessions.some((s) => s.negativeComment),
-    no_app_usage: !sessions.some((s) => s.platform === 'app'),
-    no_purchase: !sessions.some((s) => s.purchase > 0),
-  };
-}
-
-/** The day of the last visit a churned person must keep so that their features stay as measured. */
-function featureDefiningDay(person: PersonProfile, sessions: SessionPlan[]): number {
-  const firstDayOf = (predicate: (s: SessionPlan) => boolean): number => sessions.find(predicate)?.day ?? 0;
-  return Math.max(
-    sessions[0]?.day ?? person.firstDay,
-    firstDayOf((s) => s.negativeComment),
-    firstDayOf((s) => s.platform === 'app'),
-    person.lowWatcher ? firstDayOf((s) => isSocial(s.platform)) : 0,
-    firstDayOf((s) => s.purchase > 0),
-  );
-}
-
 function spikeSession(rng: Rng, person: PersonProfile, world: SessionWorld, state: PassState): SessionPlan {
   const dayStart = world.calendar.startMs + world.viralDay * DAY_MS;
   // Visitors pour in after the video is posted at 11:00 and fade out by midnight.
@@ -454,8 +380,4 @@ function spikeSession(rng: Rng, person: PersonProfile, world: SessionWorld, stat
     world.touches.viralTouch,
     'web',
   );
-}
-
-export function isSocial(platform: Platform): platform is SocialPlatform {
-  return (SOCIAL_PLATFORMS as readonly string[]).includes(platform);
 }
