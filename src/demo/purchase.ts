@@ -64,7 +64,7 @@ export function emitPurchase(
   const coupon = chooseCoupon(ctx, subtotal);
   const discount = coupon < 0 ? 0 : COUPONS[coupon]!.discount;
   const amount = Math.round((subtotal - discount) * 100) / 100;
-  const orderId = `CT${session.startMs.toString(36).toUpperCase()}${(ctx.counters.orders++).toString().padStart(7, '0')}`;
+  const orderId = nextOrderId(ctx);
   const couponCode = coupon < 0 ? '' : COUPONS[coupon]!.code;
   const itemsJson = `[${items.join(',')}]`;
   if (pageCode !== undefined) recorder.add(pageCode, pause(rng, 3, 20), PAGE.cart);
@@ -93,6 +93,12 @@ export function emitPurchase(
     // Negative commenters send more back.
     refunded: rng.chance(ctx.person.negativeCommenter ? 0.15 : 0.045),
   });
+}
+
+/** A new order id: shop prefix, the visit's start in base 36, a world-wide sequence number. */
+export function nextOrderId(ctx: VisitContext): string {
+  const sequence = (ctx.counters.orders++).toString().padStart(7, '0');
+  return `CT${ctx.session.startMs.toString(36).toUpperCase()}${sequence}`;
 }
 
 function chooseCoupon(ctx: VisitContext, subtotal: number): number {

@@ -1,8 +1,8 @@
-import { BANNER_COUPON_INDEX, CITIES, PAGE, SEARCH_QUERIES } from './catalogue.js';
+import { BANNER_COUPON_INDEX, CITIES, PAGE, PRODUCTS, SEARCH_QUERIES } from './catalogue.js';
 import { EVENT, type EventCode, PRODUCT_PAGE_BASE } from './event-plan.js';
 import { EXPERIMENT_MODEL } from './models.js';
 import { hash32 } from './prng.js';
-import { emitPurchase, pickProduct } from './purchase.js';
+import { emitPurchase, nextOrderId, pickProduct } from './purchase.js';
 import { emitShares } from './social-visit.js';
 import { pause, type VisitContext } from './visit-context.js';
 
@@ -119,11 +119,21 @@ function signUp(ctx: VisitContext): void {
   ctx.recorder.add(EVENT.signedUp, pause(ctx.rng, 0.2, 1));
 }
 
+/** A cart left behind; a third of the time after starting checkout (the order is never paid). */
 function abandonCart(ctx: VisitContext, pageCode: EventCode, product: number): void {
   const { rng, recorder } = ctx;
   recorder.add(pageCode, pause(rng, 8, 60), PRODUCT_PAGE_BASE + product);
   recorder.add(EVENT.productViewed, pause(rng, 0.3, 1.5), product);
   recorder.add(EVENT.addToCart, pause(rng, 5, 40), product, 1);
+  if (!rng.chance(0.35)) return;
+  const orderId = nextOrderId(ctx);
+  const value = PRODUCTS[product]!.price;
+  recorder.add(pageCode, pause(rng, 3, 20), PAGE.cart);
+  recorder.addWithPayload(
+    EVENT.checkoutStarted,
+    pause(rng, 5, 30),
+    `{"order_id":"${orderId}","value":${value},"currency":"CNY","coupon":""}`,
+  );
 }
 
 /** NPS answer 0–10: mostly promoters, fewer for people who complain. */

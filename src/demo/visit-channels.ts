@@ -57,7 +57,7 @@ export function landingPlatform(
   const source = touch.sourcePlatform;
   if (source !== undefined && person.socialPlatforms.includes(source)) {
     const inApp =
-      { paid_social: 0.55, kol: 0.5, organic_social: 0.75, share: 1 }[touch.channel as string] ?? 0.6;
+      { paid_social: 0.72, kol: 0.68, organic_social: 0.85, share: 1 }[touch.channel as string] ?? 0.6;
     if (rng.chance(inApp)) return source;
   }
   const appShare =
