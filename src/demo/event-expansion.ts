@@ -128,18 +128,14 @@ export function expandVisitsSql(table: string): string {
     if(code = ${e.pageview}, concat('https://', {domain:String}, page_path, if(n = 0, {touchQuery:Array(String)}[tc + 1], '')), ''),
     if(code = ${e.pageview}, page_path, ''),
     if(n = 0 AND pl = 0, {touchReferrer:Array(String)}[tc + 1], ''),
+    -- Properties: the payload if the visit carried one; built from the value for plays, carts and
+    -- surveys; otherwise looked up whole by event and object (no string building per row).
     multiIf(
       px > 0, payload,
-      code = ${e.screen}, concat('{"name":"', if(obj >= ${PRODUCT_PAGE_BASE}, 'Product', {screens:Array(String)}[obj + 1]), '"}'),
       code = ${e.videoPlayed}, concat('{"duration_seconds":', toString(duration), ',"watch_seconds":', toString(round(duration * val / 100)), ',"completion":', toString(val / 100), '}'),
-      code = ${e.productViewed}, concat({productJson:Array(String)}[obj + 1], '}'),
-      code = ${e.addToCart}, concat({productJson:Array(String)}[obj + 1], ',"quantity":', toString(val), '}'),
-      code = ${e.productsSearched}, concat('{"query":', {searchJson:Array(String)}[obj + 1], '}'),
-      code = ${e.couponClaimed}, concat('{"coupon_code":"', {coupons:Array(String)}[obj + 1], '"}'),
-      code = ${e.experimentExposure}, concat('{"experiment":"', {experimentKey:String}, '","variant":"', {variants:Array(String)}[obj + 1], '"}'),
+      code = ${e.addToCart}, {cartJson:Array(String)}[obj * 2 + val],
       code = ${e.surveyAnswered}, concat('{"survey_id":"nps","score":', toString(val), '}'),
-      code = ${e.signedUp}, '{"method":"phone"}',
-      '')
+      {staticProps:Array(Array(String))}[code + 1][obj + 1])
   FROM (
     SELECT
       i, p, a, u, ix, w, pl, tc, sh, dv, g, lc, v, session_id, code, val, obj, px, n,
@@ -147,7 +143,7 @@ export function expandVisitsSql(table: string): string {
       toInt64(ts + offset_ds * 100) AS event_ms,
       if(px > 0, x[px], '') AS payload,
       if(code = ${e.videoPlayed}, {contentDurations:Array(Float64)}[obj + 1], 0) AS duration,
-      if(obj >= ${PRODUCT_PAGE_BASE}, concat('/products/', {productSlugs:Array(String)}[obj - ${PRODUCT_PAGE_BASE - 1}]), {pagePaths:Array(String)}[obj + 1]) AS page_path
+      {pagePaths:Array(String)}[obj + 1] AS page_path
     FROM (
       SELECT
         i, p, a, u, ix, w, ts, pl, tc, sh, dv, g, lc, v, x,
@@ -203,17 +199,42 @@ export function expansionParams(
     oses: DEVICES.map((d) => d.os),
     browsers: DEVICES.map((d) => d.browser),
     appVersions: APP_VERSIONS.map((v) => v.version),
-    pagePaths: WEB_PAGES.map((p) => p.path),
-    screens: APP_SCREENS,
-    productSlugs: PRODUCTS.map((p) => p.sku.toLowerCase()),
-    productJson: PRODUCTS.map((p) =>
-      JSON.stringify({ sku: p.sku, name: p.name, category: p.category, price: p.price }).slice(0, -1),
+    pagePaths: pagePaths(),
+    cartJson: PRODUCTS.flatMap((p) =>
+      [1, 2].map((quantity) => JSON.stringify({ ...productFields(p), quantity })),
     ),
-    searchJson: SEARCH_QUERIES.map((q) => JSON.stringify(q)),
-    coupons: COUPONS.map((c) => c.code),
-    experimentKey: EXPERIMENT_MODEL.key,
-    variants: EXPERIMENT_MODEL.variants,
+    staticProps: staticProperties(),
   };
+}
+
+/** Web paths by page object: the pages, then product pages from PRODUCT_PAGE_BASE on. */
+function pagePaths(): string[] {
+  const paths = WEB_PAGES.map((p) => p.path);
+  while (paths.length < PRODUCT_PAGE_BASE) paths.push('');
+  for (const p of PRODUCTS) paths.push(`/products/${p.sku.toLowerCase()}`);
+  return paths;
+}
+
+function productFields(p: (typeof PRODUCTS)[number]): Record<string, string | number> {
+  return { sku: p.sku, name: p.name, category: p.category, price: p.price };
+}
+
+/** Properties that depend only on the event and its object: staticProps[code][object]. */
+function staticProperties(): string[][] {
+  const byCode: string[][] = EVENT_NAMES.map(() => []);
+  const screens = APP_SCREENS.map((name) => JSON.stringify({ name }));
+  // Objects from PRODUCT_PAGE_BASE on are product pages.
+  while (screens.length < PRODUCT_PAGE_BASE) screens.push('');
+  for (const _ of PRODUCTS) screens.push(JSON.stringify({ name: 'Product' }));
+  byCode[EVENT.screen] = screens;
+  byCode[EVENT.productViewed] = PRODUCTS.map((p) => JSON.stringify(productFields(p)));
+  byCode[EVENT.productsSearched] = SEARCH_QUERIES.map((query) => JSON.stringify({ query }));
+  byCode[EVENT.couponClaimed] = COUPONS.map((c) => JSON.stringify({ coupon_code: c.code }));
+  byCode[EVENT.experimentExposure] = EXPERIMENT_MODEL.variants.map((variant) =>
+    JSON.stringify({ experiment: EXPERIMENT_MODEL.key, variant }),
+  );
+  byCode[EVENT.signedUp] = [JSON.stringify({ method: 'phone' })];
+  return byCode;
 }
 
 function utmQuery(touch: TouchCatalogue['touches'][number]): string {
