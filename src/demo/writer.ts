@@ -36,20 +36,13 @@ export class FactsWriter {
     this.previousVisits = this.enqueue(() => this.engine.insertJsonEachRow(this.stagingTable, payload));
   }
 
-  /**
-   * Queues the expansion of everything staged into `events`, one month at a time and the months
-   * side by side (the engine then keeps both cores busy), then empties the staging table.
-   */
+  /** Queues the expansion of everything staged into `events`, one month at a time, then empties the staging table. */
   expandStaged(): void {
     this.enqueue(async () => {
-      const months: Promise<void>[] = [];
       for (let m = 0; m + 1 < this.months.length; m++) {
         const range = { fromMs: this.months[m], toMs: this.months[m + 1] };
-        months.push(
-          this.engine.command(expandVisitsSql(this.stagingTable), { ...this.expansionParams, ...range }),
-        );
+        await this.engine.command(expandVisitsSql(this.stagingTable), { ...this.expansionParams, ...range });
       }
-      await Promise.all(months);
       await this.engine.command(`TRUNCATE TABLE ${this.stagingTable}`);
     });
   }
