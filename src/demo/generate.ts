@@ -210,7 +210,7 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
       viralDay,
       spikeVisitors,
       viralContentId: content.posts[content.viralPost]!.contentId,
-      persons: total,
+      persons: counts.persons,
       multiPlatformPersons,
     });
     return {
