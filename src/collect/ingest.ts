@@ -6,6 +6,7 @@ import type { EventRow, QuarantineRow } from '../store/facts/rows.js';
 import type { FactsTable } from '../store/facts/schema.js';
 import type { BatchWriter } from './batch-writer.js';
 import type { MessageIdWindow } from './dedupe.js';
+import type { CompactText, JsonScan } from './segment/json-scan.js';
 import { toEventRow } from './segment/normalise.js';
 import { toQuarantineRow } from './segment/quarantine.js';
 import {
@@ -42,6 +43,8 @@ export interface IngestRequest {
   sourceId: string;
   receivedAt: number;
   ip: string;
+  /** What the byte scan of the body learned (spares validation per-event work). */
+  scan?: JsonScan;
 }
 
 export interface ItemError {
@@ -92,15 +95,19 @@ class RowBuffers {
 
 function itemsOf(request: IngestRequest): {
   items: unknown[];
+  itemTexts?: (CompactText | undefined)[];
   batchContext?: JsonObject;
   batchSentAt?: number;
 } {
-  if (request.callType !== 'batch') return { items: [request.body] };
-  const read = readBatchEnvelope(request.body);
+  if (request.callType !== 'batch') {
+    return { items: [request.body], ...(request.scan?.root ? { itemTexts: [request.scan.root] } : {}) };
+  }
+  const read = readBatchEnvelope(request.body, request.scan?.batch);
   if (!read.ok) throw read.error;
-  const { items, context, sentAt } = read.envelope;
+  const { items, context, sentAt, itemTexts } = read.envelope;
   return {
     items,
+    ...(itemTexts ? { itemTexts } : {}),
     ...(context ? { batchContext: context } : {}),
     ...(sentAt !== undefined ? { batchSentAt: sentAt } : {}),
   };
@@ -132,7 +139,7 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
   if (stats.pendingBytes > deps.maxPendingBytes) {
     throw new PulseloopError('overloaded', { retryAfterSeconds: 5 });
   }
-  const { items, batchContext, batchSentAt } = itemsOf(request);
+  const { items, itemTexts, batchContext, batchSentAt } = itemsOf(request);
   const buffers = new RowBuffers();
   const result: IngestResult = { accepted: 0, duplicates: 0, quarantined: 0, errors: [] };
   const claimed: string[] = [];
@@ -154,7 +161,9 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
 
   for (const [index, item] of items.entries()) {
     const validated =
-      request.callType === 'batch' ? validateBatchItem(item) : validateMessage(item, request.callType);
+      request.callType === 'batch'
+        ? validateBatchItem(item, itemTexts?.[index])
+        : validateMessage(item, request.callType, itemTexts?.[index]);
     if (!validated.ok) {
       quarantine(validated.error, item, index);
       continue;

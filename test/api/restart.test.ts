@@ -36,7 +36,11 @@ describe('a restarted server', () => {
         messageId: 'before-restart',
       });
       expect(duplicate.json).toMatchObject({ accepted: 0, duplicates: 1 });
-      await send(second.url, writeKey, '/v1/track', { anonymousId: 'device-1', event: 'app_open', messageId: 'after' });
+      await send(second.url, writeKey, '/v1/track', {
+        anonymousId: 'device-1',
+        event: 'app_open',
+        messageId: 'after',
+      });
       await second.settle();
       const persons = await second.server.facts.query<{ person_id: string }>(
         `SELECT DISTINCT person_id FROM events WHERE project_id = {p:String}`,

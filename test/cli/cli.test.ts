@@ -21,7 +21,8 @@ describe('pulseloop CLI', () => {
   it('explains every command with --help', () => {
     const help = pulseloop(['--help']);
     expect(help.code).toBe(0);
-    for (const command of ['serve', 'demo', 'migrate', 'keys', 'status', 'projects']) expect(help.stdout).toContain(command);
+    for (const command of ['serve', 'demo', 'migrate', 'keys', 'status', 'projects'])
+      expect(help.stdout).toContain(command);
     const keys = pulseloop(['keys', '--help']);
     expect(keys.stdout).toContain('revoke');
   });
@@ -37,13 +38,24 @@ describe('pulseloop CLI', () => {
   it('creates a project, creates, lists and revokes write keys', () => {
     const projectId = pulseloop(['projects', 'create', '--name', 'CLI brand']).stdout;
     expect(projectId).toMatch(/^[0-9a-f-]{36}$/);
-    const key = pulseloop(['keys', 'create', '--project', 'CLI brand', '--name', 'Mini-program', '--kind', 'mini_program']);
+    const key = pulseloop([
+      'keys',
+      'create',
+      '--project',
+      'CLI brand',
+      '--name',
+      'Mini-program',
+      '--kind',
+      'mini_program',
+    ]);
     expect(key.code).toBe(0);
     expect(key.stdout).toMatch(/^pl_wk_[A-Za-z0-9]{32}$/);
     expect(pulseloop(['keys', 'list', '--project', projectId]).stdout).toContain(key.stdout);
     expect(pulseloop(['keys', 'revoke', key.stdout]).code).toBe(0);
     const listed = pulseloop(['keys', 'list', '--project', projectId]).stdout;
-    expect(listed.split('\n').find((line) => line.startsWith(key.stdout))).toMatch(/\d{4}-\d{2}-\d{2}T.*\d{4}-\d{2}-\d{2}T/);
+    expect(listed.split('\n').find((line) => line.startsWith(key.stdout))).toMatch(
+      /\d{4}-\d{2}-\d{2}T.*\d{4}-\d{2}-\d{2}T/,
+    );
   });
 
   it('says what to do when a project is ambiguous or unknown', () => {

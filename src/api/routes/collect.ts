@@ -2,7 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type IngestDeps, ingest } from '../../collect/ingest.js';
 import type { RateLimiter } from '../../collect/rate-limit.js';
-import { decodeBody, parseJsonBody } from '../../collect/segment/body.js';
+import { decodeBody, parseJsonBodyScanned } from '../../collect/segment/body.js';
 import { MAX_BATCH_BYTES, MAX_EVENT_BYTES } from '../../collect/segment/limits.js';
 import { COLLECT_BODY_SCHEMAS } from '../../collect/segment/schemas.js';
 import type { CallType } from '../../collect/segment/validate.js';
@@ -84,7 +84,7 @@ export function registerCollectRoutes(app: FastifyInstance, deps: CollectRouteDe
       async (request): Promise<IngestResponse> => {
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         const encoding = request.headers['content-encoding'];
-        const body = parseJsonBody(
+        const { body, scan } = parseJsonBodyScanned(
           decodeBody(raw, typeof encoding === 'string' ? encoding : undefined, limit),
         );
         const key = writeKeyOf(request, body);
@@ -100,6 +100,7 @@ export function registerCollectRoutes(app: FastifyInstance, deps: CollectRouteDe
           sourceId: active.sourceId,
           receivedAt: Date.now(),
           ip: request.ip,
+          scan,
         });
         return { success: true, ...result };
       },

@@ -1,0 +1,56 @@
+import { type Config, loadConfig } from '../config/config.js';
+import type { FactsEngine } from '../store/facts/engine.js';
+import { migrateFacts } from '../store/facts/migrate.js';
+import { openFactsEngine } from '../store/facts/open.js';
+import { migrateMetadata } from '../store/metadata/migrate.js';
+import { type MetadataStore, openMetadataStore } from '../store/metadata/open.js';
+
+/** The stores a command works on, opened and migrated. */
+export interface CliStores {
+  config: Config;
+  facts: FactsEngine;
+  metadata: MetadataStore;
+  close(): Promise<void>;
+}
+
+export async function openMetadataOnly(): Promise<{ config: Config; metadata: MetadataStore }> {
+  const config = loadConfig();
+  const metadata = await openMetadataStore(config);
+  await migrateMetadata(metadata);
+  return { config, metadata };
+}
+
+export async function openStores(): Promise<CliStores> {
+  const config = loadConfig();
+  const facts = await openFactsEngine(config);
+  await migrateFacts(facts);
+  const metadata = await openMetadataStore(config);
+  await migrateMetadata(metadata);
+  return {
+    config,
+    facts,
+    metadata,
+    async close() {
+      await metadata.close();
+      await facts.close();
+    },
+  };
+}
+
+/** Prints rows as an aligned text table. */
+export function printTable(rows: Array<Record<string, string | number | null>>): void {
+  if (rows.length === 0) {
+    process.stdout.write('(none)\n');
+    return;
+  }
+  const columns = Object.keys(rows[0]!);
+  const width = (c: string) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length));
+  const widths = columns.map(width);
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  process.stdout.write(`${line(columns)}\n`);
+  for (const row of rows) process.stdout.write(`${line(columns.map((c) => String(row[c] ?? '')))}\n`);
+}

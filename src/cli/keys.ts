@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+import { PulseloopError } from '../errors/registry.js';
+import type { MetadataStore } from '../store/metadata/open.js';
+import { listProjects } from '../store/metadata/projects.js';
+import {
+  createSource,
+  listWriteKeys,
+  revokeWriteKey,
+  SOURCE_KINDS,
+  type SourceKind,
+} from '../store/metadata/sources.js';
+import { openMetadataOnly, printTable } from './context.js';
+
+async function projectIdOf(metadata: MetadataStore, given: string | undefined): Promise<string> {
+  const projects = await listProjects(metadata);
+  if (given) {
+    const match = projects.find((p) => p.id === given || p.name === given);
+    if (!match) throw new PulseloopError('not_found', { what: 'Project', id: given });
+    return match.id;
+  }
+  if (projects.length === 1) return projects[0]!.id;
+  throw new PulseloopError('invalid_request', {
+    detail:
+      projects.length === 0
+        ? 'there is no project yet: create one with `pulseloop projects create --name <name>`.'
+        : 'there are several projects: choose one with --project <id or name> (see `pulseloop projects list`).',
+  });
+}
+
+export function registerKeysCommand(program: Command): void {
+  const keys = program.command('keys').description('Create, list and revoke write keys.');
+  keys
+    .command('create')
+    .description('Create a source with a write key for sending events.')
+    .option('--project <id>', 'project id or name (default: the only project)')
+    .option('--name <name>', 'source name', 'Website')
+    .option('--kind <kind>', `source kind: ${SOURCE_KINDS.join(', ')}`, 'website')
+    .action(async (options: { project?: string; name: string; kind: string }) => {
+      const { metadata } = await openMetadataOnly();
+      try {
+        const projectId = await projectIdOf(metadata, options.project);
+        const { writeKey } = await createSource(metadata, {
+          projectId,
+          name: options.name,
+          kind: options.kind as SourceKind,
+        });
+        process.stdout.write(`${writeKey.key}\n`);
+      } finally {
+        await metadata.close();
+      }
+    });
+  keys
+    .command('list')
+    .description('List the write keys of a project, revoked ones included.')
+    .option('--project <id>', 'project id or name (default: the only project)')
+    .action(async (options: { project?: string }) => {
+      const { metadata } = await openMetadataOnly();
+      try {
+        const projectId = await projectIdOf(metadata, options.project);
+        printTable(
+          (await listWriteKeys(metadata, projectId)).map((k) => ({
+            key: k.key,
+            source: k.sourceId,
+            created_at: k.createdAt,
+            revoked_at: k.revokedAt,
+          })),
+        );
+      } finally {
+        await metadata.close();
+      }
+    });
+  keys
+    .command('revoke <key>')
+    .description('Revoke a write key: requests with it are refused with 401 from then on.')
+    .action(async (key: string) => {
+      const { metadata } = await openMetadataOnly();
+      try {
+        if (!(await revokeWriteKey(metadata, key)))
+          throw new PulseloopError('not_found', { what: 'Write key', id: key });
+        process.stdout.write(`revoked ${key}\n`);
+      } finally {
+        await metadata.close();
+      }
+    });
+}

@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+import { openStores } from './context.js';
+
+export function registerMigrateCommand(program: Command): void {
+  program
+    .command('migrate')
+    .description('Apply pending schema migrations to the facts and metadata stores (safe to repeat).')
+    .action(async () => {
+      const stores = await openStores();
+      // openStores migrates both stores; report what is there now.
+      const versions = await stores.facts.query<{ version: number; name: string }>(
+        'SELECT version, any(name) AS name FROM schema_migrations GROUP BY version ORDER BY version',
+      );
+      for (const v of versions) process.stdout.write(`facts     ${v.version}  ${v.name}\n`);
+      process.stdout.write(`metadata  up to date (${stores.metadata.dialect})\n`);
+      await stores.close();
+    });
+}
