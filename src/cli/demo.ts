@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { headlineKpis } from '../analyze/headline.js';
 import { loadConfig } from '../config/config.js';
+import { PulseloopError } from '../errors/registry.js';
 import { migrateFacts } from '../store/facts/migrate.js';
 import { openFactsEngine } from '../store/facts/open.js';
 import { migrateMetadata } from '../store/metadata/migrate.js';
@@ -12,6 +13,13 @@ import { createProject, listProjects, type Project } from '../store/metadata/pro
 import { createSource, listWriteKeys } from '../store/metadata/sources.js';
 import { progressBar } from './progress.js';
 import { serveUntilSignal } from './serve.js';
+
+/** The same seed and end date always give the same world; the default ends yesterday so it looks current. */
+function yesterdayInShanghai(): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(
+    new Date(Date.now() - 86_400_000),
+  );
+}
 
 export const DEMO_PROJECT_NAME = 'Demo: 山茶集 Camellia Tea';
 
@@ -39,73 +47,83 @@ export function registerDemoCommand(program: Command): void {
     .option('--scale <n>', 'size of the world: 1 = 50k persons, ≥ 5M events', '1')
     .option('--seed <n>', 'random seed: the same seed gives the same world', '42')
     .option('--no-serve', 'only build the world, do not start the server')
+    .option('--end-date <yyyy-mm-dd>', 'last day of the world (default: yesterday in Asia/Shanghai)')
     .option('--bench', 'print the generation rate as a JSON line (for npm run bench)')
-    .action(async (options: { scale: string; seed: string; serve: boolean; bench?: boolean }) => {
-      const config = loadConfig();
-      const scale = Number(options.scale);
-      const seed = Number(options.seed);
-      if (!(scale > 0) || !Number.isInteger(seed)) {
-        throw new Error('--scale must be a positive number and --seed an integer.');
-      }
-      const facts = await openFactsEngine(config);
-      await migrateFacts(facts);
-      const metadata = await openMetadataStore(config);
-      await migrateMetadata(metadata);
-      const { project } = await demoProject(metadata);
-      const [{ n } = { n: 0 }] = await facts.query<{ n: number }>(
-        'SELECT count() AS n FROM events WHERE project_id = {project:String}',
-        { project: project.id },
-      );
-      if (Number(n) === 0) {
-        process.stderr.write(
-          `Building the demo world (scale ${scale}, seed ${seed}) into ${config.dataDir} …\n`,
+    .action(
+      async (options: { scale: string; seed: string; serve: boolean; bench?: boolean; endDate?: string }) => {
+        const config = loadConfig();
+        const scale = Number(options.scale);
+        const seed = Number(options.seed);
+        if (!(scale > 0) || !Number.isInteger(seed)) {
+          throw new PulseloopError('invalid_request', {
+            detail: '--scale must be a positive number and --seed an integer.',
+          });
+        }
+        const endDate = options.endDate ?? yesterdayInShanghai();
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(endDate)) {
+          throw new PulseloopError('invalid_request', { detail: '--end-date must look like 2025-06-30.' });
+        }
+        const facts = await openFactsEngine(config);
+        await migrateFacts(facts);
+        const metadata = await openMetadataStore(config);
+        await migrateMetadata(metadata);
+        const { project } = await demoProject(metadata);
+        const [{ n } = { n: 0 }] = await facts.query<{ n: number }>(
+          'SELECT count() AS n FROM events WHERE project_id = {project:String}',
+          { project: project.id },
         );
-        // Loaded only here: `serve` and the other commands never need the generator.
-        const { generateDemoWorld, writeGroundTruth } = await import('../demo/index.js');
-        const bar = progressBar('Generating', 'steps');
-        const startedAt = performance.now();
-        const summary = await generateDemoWorld(facts, {
-          projectId: project.id,
-          seed,
-          scale,
-          onProgress: (p) => bar.update(p.done, p.total),
-        });
-        const seconds = (performance.now() - startedAt) / 1000;
-        bar.stop();
-        const events = summary.counts.events;
-        process.stderr.write(
-          `Generated ${number.format(events)} events in ${seconds.toFixed(1)} s (${number.format(events / seconds)} events/s)\n`,
+        if (Number(n) === 0) {
+          process.stderr.write(
+            `Building the demo world (scale ${scale}, seed ${seed}) into ${config.dataDir} …\n`,
+          );
+          // Loaded only here: `serve` and the other commands never need the generator.
+          const { generateDemoWorld, writeGroundTruth } = await import('../demo/index.js');
+          const bar = progressBar('Generating', 'steps');
+          const startedAt = performance.now();
+          const summary = await generateDemoWorld(facts, {
+            projectId: project.id,
+            seed,
+            scale,
+            endDate,
+            onProgress: (p) => bar.update(p.done, p.total),
+          });
+          const seconds = (performance.now() - startedAt) / 1000;
+          bar.stop();
+          const events = summary.counts.events;
+          process.stderr.write(
+            `Generated ${number.format(events)} events in ${seconds.toFixed(1)} s (${number.format(events / seconds)} events/s)\n`,
+          );
+          if (options.bench) process.stdout.write(`BENCH ${JSON.stringify({ events, seconds })}\n`);
+          const truthPath = join(config.dataDir, 'demo-ground-truth.json');
+          await writeGroundTruth(truthPath, summary.truth);
+          process.stderr.write(`Ground truth written to ${truthPath}\n`);
+        } else {
+          process.stderr.write(
+            `The demo world is already in ${config.dataDir} (${number.format(Number(n))} events).\n`,
+          );
+        }
+        let keys = (await listWriteKeys(metadata, project.id)).filter((k) => !k.revokedAt);
+        if (keys.length === 0) {
+          await createSource(metadata, { projectId: project.id, name: 'Web shop', kind: 'website' });
+          keys = (await listWriteKeys(metadata, project.id)).filter((k) => !k.revokedAt);
+        }
+        const kpis = await headlineKpis(facts, project.id);
+        if (!options.serve) {
+          await metadata.close();
+          await facts.close();
+        } else {
+          const server = await serveUntilSignal(config, { facts, metadata });
+          process.stdout.write(`\nPulseloop is running at ${server.url}\n`);
+        }
+        process.stdout.write(
+          [
+            `Project: ${project.name} (${project.id}), ${project.timeZone}, ${project.currency}`,
+            `Write key: ${keys[0]?.key}`,
+            `Last 30 days: plays ${number.format(kpis.plays)} · orders ${number.format(kpis.orders)} · GMV ¥${money.format(kpis.gmv)} · ad spend ¥${money.format(kpis.adSpend)} · ROAS ${kpis.roas.toFixed(2)}`,
+            `All time: ${number.format(kpis.events)} events from ${number.format(kpis.persons)} distinct ids`,
+            '',
+          ].join('\n'),
         );
-        if (options.bench) process.stdout.write(`BENCH ${JSON.stringify({ events, seconds })}\n`);
-        const truthPath = join(config.dataDir, 'demo-ground-truth.json');
-        await writeGroundTruth(truthPath, summary.truth);
-        process.stderr.write(`Ground truth written to ${truthPath}\n`);
-      } else {
-        process.stderr.write(
-          `The demo world is already in ${config.dataDir} (${number.format(Number(n))} events).\n`,
-        );
-      }
-      let keys = (await listWriteKeys(metadata, project.id)).filter((k) => !k.revokedAt);
-      if (keys.length === 0) {
-        await createSource(metadata, { projectId: project.id, name: 'Web shop', kind: 'website' });
-        keys = (await listWriteKeys(metadata, project.id)).filter((k) => !k.revokedAt);
-      }
-      const kpis = await headlineKpis(facts, project.id);
-      if (!options.serve) {
-        await metadata.close();
-        await facts.close();
-      } else {
-        const server = await serveUntilSignal(config, { facts, metadata });
-        process.stdout.write(`\nPulseloop is running at ${server.url}\n`);
-      }
-      process.stdout.write(
-        [
-          `Project: ${project.name} (${project.id}), ${project.timeZone}, ${project.currency}`,
-          `Write key: ${keys[0]?.key}`,
-          `Last 30 days: plays ${number.format(kpis.plays)} · orders ${number.format(kpis.orders)} · GMV ¥${money.format(kpis.gmv)} · ad spend ¥${money.format(kpis.adSpend)} · ROAS ${kpis.roas.toFixed(2)}`,
-          `All time: ${number.format(kpis.events)} events from ${number.format(kpis.persons)} distinct ids`,
-          '',
-        ].join('\n'),
-      );
-    });
+      },
+    );
 }

@@ -61,16 +61,21 @@ export interface IngestResult {
 }
 
 /**
- * The row without its empty strings, zeros and nulls: the store fills omitted columns with exactly
- * those defaults, and a typical event leaves half its columns empty, so the log and the store's
- * parser see a third fewer bytes.
+ * One JSONEachRow line without the row's empty strings, zeros and nulls: the store fills omitted
+ * columns with exactly those defaults, and a typical event leaves half its columns empty, so the log
+ * and the store's parser see a third fewer bytes. Column names are plain identifiers (rows.ts), so
+ * only values need JSON encoding; this runs once per event on the hot path.
  */
-function withoutDefaults(row: object): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(row)) {
-    if (value !== '' && value !== 0 && value !== null) out[key] = value;
+export function compactJsonLine(row: object): string {
+  let line = '';
+  const values = row as Record<string, unknown>;
+  for (const key in values) {
+    const value = values[key];
+    if (value === '' || value === 0 || value === null || value === undefined) continue;
+    if (typeof value === 'number' && !Number.isFinite(value)) continue;
+    line += `${line === '' ? '{' : ','}"${key}":${typeof value === 'number' ? String(value) : JSON.stringify(value)}`;
   }
-  return out;
+  return line === '' ? '{}' : `${line}}`;
 }
 
 /** Rows of one request, grouped by table, serialised once: the log record is the insert payload. */
@@ -82,7 +87,7 @@ class RowBuffers {
       part = { lines: [] };
       this.parts.set(table, part);
     }
-    part.lines.push(JSON.stringify(withoutDefaults(row)));
+    part.lines.push(compactJsonLine(row));
   }
   records(): WalRecord[] {
     return [...this.parts].map(([table, part]) => ({

@@ -154,3 +154,12 @@ describe('batch writer and replay', () => {
     expect(Number(row!.n)).toBe(2);
   });
 });
+
+describe('compact JSON lines', () => {
+  it('drop default values and parse back to the same row', async () => {
+    const { compactJsonLine } = await import('../../src/collect/ingest.js');
+    const row = { a: 'x"y\n', b: '', c: 0, d: 1.5, e: null, f: [1, 'z'], g: '抖音' };
+    expect(JSON.parse(compactJsonLine(row))).toEqual({ a: 'x"y\n', d: 1.5, f: [1, 'z'], g: '抖音' });
+    expect(compactJsonLine({ only: '' })).toBe('{}');
+  });
+});
