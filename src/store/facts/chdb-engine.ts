@@ -3,6 +3,7 @@ import { Session } from 'chdb';
 import {
   type FactsEngine,
   FactsQueryError,
+  INSERT_SETTINGS,
   type InsertOptions,
   QUERY_SETTINGS,
   type QueryParams,
@@ -78,7 +79,7 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
       rows: Buffer | string,
       options: InsertOptions = {},
     ): Promise<void> {
-      const settings: Record<string, string | number> = { date_time_input_format: 'best_effort' };
+      const settings: Record<string, string | number> = { ...INSERT_SETTINGS };
       if (options.deduplicationToken) settings.insert_deduplication_token = options.deduplicationToken;
       try {
         await session.insert({

@@ -4,6 +4,7 @@ import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import {
   type FactsEngine,
   FactsQueryError,
+  INSERT_SETTINGS,
   type InsertOptions,
   QUERY_SETTINGS,
   type QueryParams,
@@ -73,9 +74,10 @@ export async function openHttpEngine(options: HttpEngineOptions): Promise<FactsE
         const result = await client.exec({
           query: `INSERT INTO ${table}${columns} FORMAT JSONEachRow`,
           values: Readable.from([typeof rows === 'string' ? Buffer.from(rows) : rows]),
-          clickhouse_settings: options.deduplicationToken
-            ? { insert_deduplication_token: options.deduplicationToken }
-            : {},
+          clickhouse_settings: {
+            ...INSERT_SETTINGS,
+            ...(options.deduplicationToken ? { insert_deduplication_token: options.deduplicationToken } : {}),
+          },
         });
         result.stream.resume();
         await finished(result.stream);
