@@ -119,7 +119,7 @@ function writeSection(name: string, rows: Row[]): void {
     '',
   ].join('\n');
   const pattern = new RegExp(`## ${name}\\n[\\s\\S]*?(?=\\n## |$)`);
-  text = pattern.test(text) ? text.replace(pattern, body.trimEnd()) : `${text.trimEnd()}\n\n${body}`;
+  text = pattern.test(text) ? text.replace(pattern, `${body.trimEnd()}\n`) : `${text.trimEnd()}\n\n${body}`;
   writeFileSync(path, `${text.trimEnd()}\n`);
 }
 
