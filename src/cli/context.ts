@@ -13,15 +13,18 @@ export interface CliStores {
   close(): Promise<void>;
 }
 
-export async function openMetadataOnly(): Promise<{ config: Config; metadata: MetadataStore }> {
-  const config = loadConfig();
-  const metadata = await openMetadataStore(config);
-  await migrateMetadata(metadata);
-  return { config, metadata };
+/** Runs `work` on the migrated metadata store and closes it, whatever happens. */
+export async function withMetadata<T>(work: (metadata: MetadataStore) => Promise<T>): Promise<T> {
+  const metadata = await openMetadataStore(loadConfig());
+  try {
+    await migrateMetadata(metadata);
+    return await work(metadata);
+  } finally {
+    await metadata.close();
+  }
 }
 
-export async function openStores(): Promise<CliStores> {
-  const config = loadConfig();
+export async function openStores(config: Config = loadConfig()): Promise<CliStores> {
   const facts = await openFactsEngine(config);
   await migrateFacts(facts);
   const metadata = await openMetadataStore(config);

@@ -3,14 +3,11 @@ import type { Command } from 'commander';
 import { headlineKpis } from '../analyze/headline.js';
 import { loadConfig } from '../config/config.js';
 import { PulseloopError } from '../errors/registry.js';
-import { migrateFacts } from '../store/facts/migrate.js';
-import { openFactsEngine } from '../store/facts/open.js';
-import { migrateMetadata } from '../store/metadata/migrate.js';
 import type { MetadataStore } from '../store/metadata/open.js';
-import { openMetadataStore } from '../store/metadata/open.js';
 import { createOrganisation, listOrganisations } from '../store/metadata/organisations.js';
 import { createProject, listProjects, type Project } from '../store/metadata/projects.js';
 import { createSource, listWriteKeys } from '../store/metadata/sources.js';
+import { openStores } from './context.js';
 import { progressBar } from './progress.js';
 import { serveUntilSignal } from './serve.js';
 
@@ -63,10 +60,8 @@ export function registerDemoCommand(program: Command): void {
         if (!/^\d{4}-\d{2}-\d{2}$/.test(endDate)) {
           throw new PulseloopError('invalid_request', { detail: '--end-date must look like 2025-06-30.' });
         }
-        const facts = await openFactsEngine(config);
-        await migrateFacts(facts);
-        const metadata = await openMetadataStore(config);
-        await migrateMetadata(metadata);
+        const stores = await openStores(config);
+        const { facts, metadata } = stores;
         const { project } = await demoProject(metadata);
         const [{ n } = { n: 0 }] = await facts.query<{ n: number }>(
           'SELECT count() AS n FROM events WHERE project_id = {project:String}',
@@ -102,15 +97,13 @@ export function registerDemoCommand(program: Command): void {
             `The demo world is already in ${config.dataDir} (${number.format(Number(n))} events).\n`,
           );
         }
-        let keys = (await listWriteKeys(metadata, project.id)).filter((k) => !k.revokedAt);
-        if (keys.length === 0) {
-          await createSource(metadata, { projectId: project.id, name: 'Web shop', kind: 'website' });
-          keys = (await listWriteKeys(metadata, project.id)).filter((k) => !k.revokedAt);
-        }
+        const writeKey =
+          (await listWriteKeys(metadata, project.id)).find((k) => !k.revokedAt) ??
+          (await createSource(metadata, { projectId: project.id, name: 'Web shop', kind: 'website' }))
+            .writeKey;
         const kpis = await headlineKpis(facts, project.id);
         if (!options.serve) {
-          await metadata.close();
-          await facts.close();
+          await stores.close();
         } else {
           const server = await serveUntilSignal(config, { facts, metadata });
           process.stdout.write(`\nPulseloop is running at ${server.url}\n`);
@@ -118,7 +111,7 @@ export function registerDemoCommand(program: Command): void {
         process.stdout.write(
           [
             `Project: ${project.name} (${project.id}), ${project.timeZone}, ${project.currency}`,
-            `Write key: ${keys[0]?.key}`,
+            `Write key: ${writeKey.key}`,
             `Last 30 days: plays ${number.format(kpis.plays)} · orders ${number.format(kpis.orders)} · GMV ¥${money.format(kpis.gmv)} · ad spend ¥${money.format(kpis.adSpend)} · ROAS ${kpis.roas.toFixed(2)}`,
             `All time: ${number.format(kpis.events)} events from ${number.format(kpis.persons)} distinct ids`,
             '',

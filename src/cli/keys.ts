@@ -9,7 +9,7 @@ import {
   SOURCE_KINDS,
   type SourceKind,
 } from '../store/metadata/sources.js';
-import { openMetadataOnly, printTable } from './context.js';
+import { printTable, withMetadata } from './context.js';
 
 async function projectIdOf(metadata: MetadataStore, given: string | undefined): Promise<string> {
   const projects = await listProjects(metadata);
@@ -36,8 +36,7 @@ export function registerKeysCommand(program: Command): void {
     .option('--name <name>', 'source name', 'Website')
     .option('--kind <kind>', `source kind: ${SOURCE_KINDS.join(', ')}`, 'website')
     .action(async (options: { project?: string; name: string; kind: string }) => {
-      const { metadata } = await openMetadataOnly();
-      try {
+      await withMetadata(async (metadata) => {
         const projectId = await projectIdOf(metadata, options.project);
         const { writeKey } = await createSource(metadata, {
           projectId,
@@ -45,17 +44,14 @@ export function registerKeysCommand(program: Command): void {
           kind: options.kind as SourceKind,
         });
         process.stdout.write(`${writeKey.key}\n`);
-      } finally {
-        await metadata.close();
-      }
+      });
     });
   keys
     .command('list')
     .description('List the write keys of a project, revoked ones included.')
     .option('--project <id>', 'project id or name (default: the only project)')
     .action(async (options: { project?: string }) => {
-      const { metadata } = await openMetadataOnly();
-      try {
+      await withMetadata(async (metadata) => {
         const projectId = await projectIdOf(metadata, options.project);
         printTable(
           (await listWriteKeys(metadata, projectId)).map((k) => ({
@@ -65,21 +61,16 @@ export function registerKeysCommand(program: Command): void {
             revoked_at: k.revokedAt,
           })),
         );
-      } finally {
-        await metadata.close();
-      }
+      });
     });
   keys
     .command('revoke <key>')
     .description('Revoke a write key: requests with it are refused with 401 from then on.')
     .action(async (key: string) => {
-      const { metadata } = await openMetadataOnly();
-      try {
+      await withMetadata(async (metadata) => {
         if (!(await revokeWriteKey(metadata, key)))
           throw new PulseloopError('not_found', { what: 'Write key', id: key });
         process.stdout.write(`revoked ${key}\n`);
-      } finally {
-        await metadata.close();
-      }
+      });
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createOrganisation, listOrganisations } from '../store/metadata/organisations.js';
 import { createProject, listProjects } from '../store/metadata/projects.js';
-import { openMetadataOnly, printTable } from './context.js';
+import { printTable, withMetadata } from './context.js';
 
 export function registerProjectsCommand(program: Command): void {
   const projects = program.command('projects').description('Create and list projects.');
@@ -12,8 +12,7 @@ export function registerProjectsCommand(program: Command): void {
     .option('--time-zone <iana>', 'IANA time zone of the project', 'Asia/Shanghai')
     .option('--currency <code>', 'ISO 4217 currency', 'CNY')
     .action(async (options: { name: string; timeZone: string; currency: string }) => {
-      const { metadata } = await openMetadataOnly();
-      try {
+      await withMetadata(async (metadata) => {
         const organisation =
           (await listOrganisations(metadata))[0] ?? (await createOrganisation(metadata, { name: 'Default' }));
         const project = await createProject(metadata, {
@@ -23,16 +22,13 @@ export function registerProjectsCommand(program: Command): void {
           currency: options.currency,
         });
         process.stdout.write(`${project.id}\n`);
-      } finally {
-        await metadata.close();
-      }
+      });
     });
   projects
     .command('list')
     .description('List projects.')
     .action(async () => {
-      const { metadata } = await openMetadataOnly();
-      try {
+      await withMetadata(async (metadata) => {
         printTable(
           (await listProjects(metadata)).map((p) => ({
             id: p.id,
@@ -42,8 +38,6 @@ export function registerProjectsCommand(program: Command): void {
             created_at: p.createdAt,
           })),
         );
-      } finally {
-        await metadata.close();
-      }
+      });
     });
 }
