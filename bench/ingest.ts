@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runIngestLoad } from './ingest-load.js';
-import { CLI_ENTRY, type ServerProcess, startServerProcess } from './server-process.js';
+import { runCli, type ServerProcess, startServerProcess } from './server-process.js';
 
 export interface IngestBenchResult {
   eventsPerSecond: number;
@@ -13,13 +12,6 @@ export interface IngestBenchResult {
   statusCounts: Record<string, number>;
   ackToQueryableMs: { median: number; max: number };
   peakRssBytes: number;
-}
-
-function cli(dataDir: string, ...args: string[]): string {
-  return execFileSync(process.execPath, [CLI_ENTRY, ...args], {
-    env: { ...process.env, PULSELOOP_DATA: dataDir, LOG_LEVEL: 'warn' },
-    encoding: 'utf8',
-  }).trim();
 }
 
 async function storedEvents(server: ServerProcess): Promise<number> {
@@ -56,8 +48,8 @@ export async function benchIngestion(
   const log = options.log ?? (() => {});
   const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-bench-ingest-'));
   try {
-    const projectId = cli(dataDir, 'projects', 'create', '--name', 'Bench');
-    const writeKey = cli(dataDir, 'keys', 'create', '--project', projectId);
+    const projectId = runCli(dataDir, 'projects', 'create', '--name', 'Bench');
+    const writeKey = runCli(dataDir, 'keys', 'create', '--project', projectId);
     const server = await startServerProcess(dataDir, { PULSELOOP_RATE_LIMIT_PER_KEY: '1000000' });
     try {
       log('warming up');

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -9,6 +9,14 @@ const repositoryRoot = here.split('/').includes('dist') ? join(here, '..', '..')
 
 /** The built CLI entry point (benchmarks and process-level tests run the real `pulseloop serve`). */
 export const CLI_ENTRY = join(repositoryRoot, 'dist', 'src', 'cli', 'main.js');
+
+/** Runs a `pulseloop` command on a data directory and answers its standard output, trimmed. */
+export function runCli(dataDir: string, ...args: string[]): string {
+  return execFileSync(process.execPath, [CLI_ENTRY, ...args], {
+    env: { ...process.env, PULSELOOP_DATA: dataDir, LOG_LEVEL: 'warn' },
+    encoding: 'utf8',
+  }).trim();
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -33,9 +33,16 @@ export interface StartOptions {
   logger?: Logger;
   /** Reports start-up work that takes a while (log replay). */
   onProgress?: (phase: string, done: number, total: number) => void;
-  /** Already open stores to use (the CLI's demo opens them first). */
+  /** Already open and migrated stores to use (the CLI's demo opens them first). */
   facts?: FactsEngine;
   metadata?: MetadataStore;
+}
+
+function migrated<T>(migrate: (store: T) => Promise<unknown>): (store: T) => Promise<T> {
+  return async (store) => {
+    await migrate(store);
+    return store;
+  };
 }
 
 /**
@@ -44,10 +51,9 @@ export interface StartOptions {
  */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<Server> {
   const logger = options.logger ?? pino({ level: config.logLevel });
-  const facts = options.facts ?? (await openFactsEngine(config));
-  await migrateFacts(facts);
-  const metadata = options.metadata ?? (await openMetadataStore(config));
-  await migrateMetadata(metadata);
+  // Stores handed in were opened (and migrated) by the caller.
+  const facts = options.facts ?? (await openFactsEngine(config).then(migrated(migrateFacts)));
+  const metadata = options.metadata ?? (await openMetadataStore(config).then(migrated(migrateMetadata)));
 
   const walDir = join(config.dataDir, 'wal');
   const replay = await replayWal(facts, walDir, (done, total) => options.onProgress?.('replay', done, total));

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { PulseloopError } from '../errors/registry.js';
 import { linkedIdsOf } from '../identity/linked-ids.js';
-import type { IdentityResolver } from '../identity/resolver.js';
+import type { IdentityInput, IdentityResolver } from '../identity/resolver.js';
 import type { EventRow, QuarantineRow } from '../store/facts/rows.js';
 import type { FactsTable } from '../store/facts/schema.js';
 import type { BatchWriter } from './batch-writer.js';
@@ -118,25 +118,15 @@ function itemsOf(request: IngestRequest): {
   };
 }
 
-function identityOf(message: SegmentMessage, projectId: string, at: number) {
-  const m = message as SegmentMessage & {
-    userId?: string;
-    anonymousId?: string;
-    previousId?: string;
-    traits?: Record<string, unknown>;
-    context?: Record<string, unknown>;
-  };
-  const traits = m.type === 'identify' ? m.traits : undefined;
-  return {
-    projectId,
-    messageId: m.messageId,
-    at,
-    ...(m.userId ? { userId: m.userId } : {}),
-    ...(m.anonymousId ? { anonymousId: m.anonymousId } : {}),
-    ...(m.type === 'alias' && m.previousId ? { previousId: m.previousId } : {}),
-    ...(traits ? { traits } : {}),
-    linkedIds: linkedIdsOf(traits, m.context),
-  };
+/** What identity resolution needs from a validated call: its ids, and traits on identify. */
+function identityOf(message: SegmentMessage, projectId: string, at: number): IdentityInput {
+  const input: IdentityInput = { projectId, messageId: message.messageId, at };
+  if (message.userId) input.userId = message.userId;
+  if (message.anonymousId) input.anonymousId = message.anonymousId;
+  if (message.type === 'alias') input.previousId = message.previousId;
+  if (message.type === 'identify') input.traits = message.traits;
+  input.linkedIds = linkedIdsOf(input.traits, message.context);
+  return input;
 }
 
 export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<IngestResult> {

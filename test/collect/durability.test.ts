@@ -1,27 +1,19 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runIngestLoad } from '../../bench/ingest-load.js';
-import { CLI_ENTRY, startServerProcess } from '../../bench/server-process.js';
+import { runCli, startServerProcess } from '../../bench/server-process.js';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
 
 // Runs the built CLI (`npm test` builds before running the tests).
 const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-durability-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-function cli(...args: string[]): string {
-  return execFileSync(process.execPath, [CLI_ENTRY, ...args], {
-    env: { ...process.env, PULSELOOP_DATA: dataDir, LOG_LEVEL: 'warn' },
-    encoding: 'utf8',
-  }).trim();
-}
-
 describe('durability', () => {
   it('loses and duplicates nothing acknowledged when the server is killed with SIGKILL during heavy ingestion', async () => {
-    const projectId = cli('projects', 'create', '--name', 'Durable');
-    const writeKey = cli('keys', 'create', '--project', projectId);
+    const projectId = runCli(dataDir, 'projects', 'create', '--name', 'Durable');
+    const writeKey = runCli(dataDir, 'keys', 'create', '--project', projectId);
     const acknowledged: string[] = [];
 
     const first = await startServerProcess(dataDir);
