@@ -38,11 +38,16 @@ export interface StartOptions {
   metadata?: MetadataStore;
 }
 
-function migrated<T>(migrate: (store: T) => Promise<unknown>): (store: T) => Promise<T> {
-  return async (store) => {
-    await migrate(store);
-    return store;
-  };
+async function openMigratedFacts(config: Config): Promise<FactsEngine> {
+  const facts = await openFactsEngine(config);
+  await migrateFacts(facts);
+  return facts;
+}
+
+async function openMigratedMetadata(config: Config): Promise<MetadataStore> {
+  const metadata = await openMetadataStore(config);
+  await migrateMetadata(metadata);
+  return metadata;
 }
 
 /**
@@ -52,8 +57,8 @@ function migrated<T>(migrate: (store: T) => Promise<unknown>): (store: T) => Pro
 export async function startServer(config: Config, options: StartOptions = {}): Promise<Server> {
   const logger = options.logger ?? pino({ level: config.logLevel });
   // Stores handed in were opened (and migrated) by the caller.
-  const facts = options.facts ?? (await openFactsEngine(config).then(migrated(migrateFacts)));
-  const metadata = options.metadata ?? (await openMetadataStore(config).then(migrated(migrateMetadata)));
+  const facts = options.facts ?? (await openMigratedFacts(config));
+  const metadata = options.metadata ?? (await openMigratedMetadata(config));
 
   const walDir = join(config.dataDir, 'wal');
   const replay = await replayWal(facts, walDir, (done, total) => options.onProgress?.('replay', done, total));
