@@ -8,6 +8,7 @@ import { COLLECT_BODY_SCHEMAS } from '../../collect/segment/schemas.js';
 import type { CallType } from '../../collect/segment/validate.js';
 import type { WriteKeyCache } from '../../collect/write-keys.js';
 import { PulseloopError } from '../../errors/registry.js';
+import type { ActiveWriteKey } from '../../store/metadata/sources.js';
 
 export interface CollectRouteDeps {
   ingest: IngestDeps;
@@ -48,15 +49,27 @@ const ROUTES: Array<{ path: string; callType: CallType | 'batch'; summary: strin
   { path: '/v1/batch', callType: 'batch', summary: 'Send up to 2,500 calls of any type at once' },
 ];
 
-/** The write key: Basic-auth user name with an empty password, or `writeKey` in the body. */
-function writeKeyOf(request: FastifyRequest, body: Record<string, unknown>): string | undefined {
+/** The write key sent as the Basic-auth user name (empty password), if any. */
+function headerWriteKey(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
-  if (header?.startsWith('Basic ')) {
-    const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-    const user = decoded.split(':')[0];
-    if (user) return user;
-  }
+  if (!header?.startsWith('Basic ')) return undefined;
+  const user = Buffer.from(header.slice(6), 'base64').toString('utf8').split(':')[0];
+  return user || undefined;
+}
+
+/** The write key sent as `writeKey` in the body, if any. */
+function bodyWriteKey(body: Record<string, unknown>): string | undefined {
   return typeof body.writeKey === 'string' && body.writeKey.length > 0 ? body.writeKey : undefined;
+}
+
+/** The active key, or the error that refuses the request (401 unknown or missing, 429 over its rate). */
+async function authorise(deps: CollectRouteDeps, key: string | undefined): Promise<ActiveWriteKey> {
+  if (!key) throw new PulseloopError('missing_write_key');
+  const active = await deps.writeKeys.find(key);
+  if (!active) throw new PulseloopError('unknown_write_key');
+  const wait = deps.rateLimiter.take(key, active.rateLimitPerSecond ?? deps.defaultRateLimitPerKey);
+  if (wait > 0) throw new PulseloopError('rate_limited', { retryAfterSeconds: wait });
+  return active;
 }
 
 export function registerCollectRoutes(app: FastifyInstance, deps: CollectRouteDeps): void {
@@ -82,17 +95,16 @@ export function registerCollectRoutes(app: FastifyInstance, deps: CollectRouteDe
         validatorCompiler: () => () => true,
       },
       async (request): Promise<IngestResponse> => {
+        // A key in the header is checked before the body is decompressed and parsed, so refused
+        // and rate-limited requests cost little.
+        const fromHeader = headerWriteKey(request);
+        const early = fromHeader ? await authorise(deps, fromHeader) : undefined;
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         const encoding = request.headers['content-encoding'];
         const { body, scan } = parseJsonBodyScanned(
           decodeBody(raw, typeof encoding === 'string' ? encoding : undefined, limit),
         );
-        const key = writeKeyOf(request, body);
-        if (!key) throw new PulseloopError('missing_write_key');
-        const active = await deps.writeKeys.find(key);
-        if (!active) throw new PulseloopError('unknown_write_key');
-        const wait = deps.rateLimiter.take(key, active.rateLimitPerSecond ?? deps.defaultRateLimitPerKey);
-        if (wait > 0) throw new PulseloopError('rate_limited', { retryAfterSeconds: wait });
+        const active = early ?? (await authorise(deps, bodyWriteKey(body)));
         const result = await ingest(deps.ingest, {
           callType: route.callType,
           body,
