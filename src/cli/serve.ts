@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type Server, startServer } from '../api/server.js';
+import type { Server } from '../api/server.js';
 import { type Config, loadConfig } from '../config/config.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import type { MetadataStore } from '../store/metadata/open.js';
@@ -10,6 +10,8 @@ export async function serveUntilSignal(
   config: Config,
   stores: { facts?: FactsEngine; metadata?: MetadataStore } = {},
 ): Promise<Server> {
+  // The HTTP stack is loaded only by the commands that serve, so the others start quickly.
+  const { startServer } = await import('../api/server.js');
   const bar = progressBar('Replaying the log', 'rows');
   const server = await startServer(config, {
     ...stores,

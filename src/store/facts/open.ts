@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../../config/config.js';
 import type { FactsEngine } from './engine.js';
-import { openHttpEngine } from './http-engine.js';
 
 /** Opens the facts engine the configuration asks for: a ClickHouse server when CLICKHOUSE_URL is set, else chdb. */
 export async function openFactsEngine(
@@ -11,6 +10,7 @@ export async function openFactsEngine(
   >,
 ): Promise<FactsEngine> {
   if (config.clickhouseUrl) {
+    const { openHttpEngine } = await import('./http-engine.js');
     return openHttpEngine({
       url: config.clickhouseUrl,
       database: config.clickhouseDatabase,
