@@ -8,10 +8,18 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { PulseloopError } from '../errors/registry.js';
+import type { FactsEngine } from '../store/facts/engine.js';
+import type { MetadataStore } from '../store/metadata/open.js';
 import { type CollectRouteDeps, registerCollectRoutes } from './routes/collect.js';
 import { type HealthDeps, registerHealthRoutes } from './routes/health.js';
 
-export interface AppDeps extends CollectRouteDeps, HealthDeps {
+/** What every product route (analytics, imports, sources, …) may use: the two stores. */
+export interface StoreDeps {
+  facts: FactsEngine;
+  metadata: MetadataStore;
+}
+
+export interface AppDeps extends CollectRouteDeps, HealthDeps, StoreDeps {
   logger: Logger;
   /** Largest accepted raw (possibly compressed) body. */
   bodyLimitBytes: number;
@@ -66,7 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(cors, {
     origin: true,
-    methods: ['GET', 'POST', 'OPTIONS'],
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     allowedHeaders: ['Authorization', 'Content-Type', 'Content-Encoding'],
     maxAge: 86_400,
   });

@@ -78,6 +78,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   const app = await buildApp({
     logger,
+    facts,
+    metadata,
     bodyLimitBytes: MAX_BATCH_BYTES * 2,
     ingest: { wal, writer, dedupe, identity, maxPendingBytes: config.ingest.maxPendingBytes, logger },
     writeKeys: createWriteKeyCache(metadata),
