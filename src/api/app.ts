@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { PulseloopError } from '../errors/registry.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import type { MetadataStore } from '../store/metadata/open.js';
+import { registerAnalysisRoutes } from './routes/analyses.js';
 import { type CollectRouteDeps, registerCollectRoutes } from './routes/collect.js';
 import { type HealthDeps, registerHealthRoutes } from './routes/health.js';
 
@@ -100,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerHealthRoutes(app, deps);
   registerCollectRoutes(app, deps);
+  registerAnalysisRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

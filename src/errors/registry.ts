@@ -115,6 +115,18 @@ export const ERRORS = {
   },
   not_found: { status: 404, en: '{what} "{id}" was not found.', zh: '未找到{what} "{id}"。' },
   invalid_request: { status: 400, en: 'Invalid request: {detail}', zh: '请求无效：{detail}' },
+
+  // analytics queries
+  invalid_query: {
+    status: 400,
+    en: 'Invalid query at "{field}": {detail}',
+    zh: '查询的 "{field}" 无效：{detail}',
+  },
+  unknown_project: {
+    status: 404,
+    en: 'No project with id "{projectId}". List projects with `pulseloop projects list`.',
+    zh: '项目 "{projectId}" 不存在。可用 `pulseloop projects list` 查看项目。',
+  },
 } as const satisfies Record<string, { status: number; en: string; zh: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

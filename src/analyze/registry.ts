@@ -1,0 +1,11 @@
+import type { Analysis } from './analysis.js';
+
+/**
+ * Every analysis the API serves, by kind. The kind in a request URL is looked up here, so only
+ * these names ever reach the analysis code. Add a module's analysis with one line.
+ */
+export const ANALYSES: Record<string, Analysis<never, unknown>> = {};
+
+export function findAnalysis(kind: string): Analysis<unknown, unknown> | undefined {
+  return Object.hasOwn(ANALYSES, kind) ? (ANALYSES[kind] as Analysis<unknown, unknown>) : undefined;
+}

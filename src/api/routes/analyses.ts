@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import { projectContext } from '../../analyze/query/scope.js';
+import { ANALYSES, findAnalysis } from '../../analyze/registry.js';
+import { PulseloopError } from '../../errors/registry.js';
+import type { StoreDeps } from '../app.js';
+
+/**
+ * One endpoint per analysis: `POST /api/v1/projects/:projectId/analyses/:kind` with the typed JSON
+ * query as body. `GET /api/v1/analyses` lists the kinds with their names in both languages.
+ */
+export function registerAnalysisRoutes(app: FastifyInstance, deps: StoreDeps): void {
+  app.get('/api/v1/analyses', { schema: { tags: ['analytics'] } }, async () => ({
+    analyses: Object.values(ANALYSES).map((a) => ({ kind: a.kind, en: a.en, zh: a.zh })),
+  }));
+
+  app.post<{ Params: { projectId: string; kind: string } }>(
+    '/api/v1/projects/:projectId/analyses/:kind',
+    { schema: { tags: ['analytics'] } },
+    async (request) => {
+      const analysis = findAnalysis(request.params.kind);
+      if (!analysis) {
+        throw new PulseloopError('invalid_query', {
+          field: 'kind',
+          detail: `unknown analysis "${request.params.kind.slice(0, 40)}"; one of ${Object.keys(ANALYSES).join(', ')}`,
+        });
+      }
+      const project = await projectContext(deps.metadata, request.params.projectId);
+      const body = parseBody(request.body);
+      const query = analysis.parse(body);
+      const started = performance.now();
+      const result = await analysis.run({ facts: deps.facts, metadata: deps.metadata, project }, query);
+      return {
+        kind: analysis.kind,
+        query,
+        result,
+        meta: { tookMs: Math.round(performance.now() - started) },
+      };
+    },
+  );
+}
+
+/** Bodies arrive as raw bytes (the app parses no content type itself). */
+function parseBody(body: unknown): unknown {
+  if (body === undefined || body === null) return {};
+  const text = Buffer.isBuffer(body) ? body.toString('utf8') : String(body);
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new PulseloopError('invalid_json', { detail: (error as Error).message });
+  }
+}
