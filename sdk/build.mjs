@@ -1,0 +1,37 @@
+// Builds the SDKs with the repository's TypeScript: `node sdk/build.mjs [browser] [miniprogram] [--sizes]`.
+// JavaScript is emitted without comments (it ships to browsers and mini-program packages); the
+// .d.ts files keep the doc comments for editors.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const sdkDir = dirname(fileURLToPath(import.meta.url));
+const tsc = join(sdkDir, '..', 'node_modules', 'typescript', 'bin', 'tsc');
+const all = ['browser', 'miniprogram'];
+const args = process.argv.slice(2);
+const names = args.filter((a) => all.includes(a));
+const unknown = args.filter((a) => !all.includes(a) && a !== '--sizes');
+if (unknown.length > 0) {
+  console.error(`Unknown argument(s): ${unknown.join(' ')}. Use: ${all.join(' | ')} [--sizes]`);
+  process.exit(2);
+}
+
+for (const name of names.length > 0 ? names : all) {
+  const project = join(sdkDir, name, 'tsconfig.json');
+  execFileSync(process.execPath, [tsc, '-p', project], { stdio: 'inherit' });
+  execFileSync(process.execPath, [tsc, '-p', project, '--emitDeclarationOnly', '--removeComments', 'false'], {
+    stdio: 'inherit',
+  });
+  if (args.includes('--sizes')) {
+    const dist = join(sdkDir, name, 'dist');
+    const js = readdirSync(dist)
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => readFileSync(join(dist, f)));
+    const all = Buffer.concat(js);
+    console.log(
+      `${name}: ${all.length} bytes of JavaScript, ${gzipSync(all, { level: 9 }).length} bytes gzipped`,
+    );
+  }
+}
