@@ -7,12 +7,15 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
+import type { LiveFeed } from '../collect/live.js';
 import { PulseloopError } from '../errors/registry.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { registerAnalysisRoutes } from './routes/analyses.js';
 import { type CollectRouteDeps, registerCollectRoutes } from './routes/collect.js';
+import { registerExploreRoutes } from './routes/explore.js';
 import { type HealthDeps, registerHealthRoutes } from './routes/health.js';
+import { registerProjectRoutes } from './routes/projects.js';
 
 /** What every product route (analytics, imports, sources, …) may use: the two stores. */
 export interface StoreDeps {
@@ -22,6 +25,8 @@ export interface StoreDeps {
 
 export interface AppDeps extends CollectRouteDeps, HealthDeps, StoreDeps {
   logger: Logger;
+  /** What ingestion kept, for live views. */
+  live: LiveFeed;
   /** Largest accepted raw (possibly compressed) body. */
   bodyLimitBytes: number;
 }
@@ -102,6 +107,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerHealthRoutes(app, deps);
   registerCollectRoutes(app, deps);
   registerAnalysisRoutes(app, deps);
+  registerProjectRoutes(app, deps);
+  registerExploreRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { type BatchWriter, replayWal, startBatchWriter } from '../collect/batch-writer.js';
 import { createMessageIdWindow, loadMessageIdWindow } from '../collect/dedupe.js';
+import { createLiveFeed } from '../collect/live.js';
 import { createRateLimiter } from '../collect/rate-limit.js';
 import { MAX_BATCH_BYTES } from '../collect/segment/limits.js';
 import { storeStatus } from '../collect/status.js';
@@ -76,12 +77,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const remembered = await loadMessageIdWindow(dedupe, facts, config.ingest.dedupeWindowHours, Date.now());
   logger.info({ ...graph, messageIds: remembered }, 'identity graph and dedupe window loaded');
 
+  const live = createLiveFeed();
   const app = await buildApp({
     logger,
     facts,
     metadata,
+    live,
     bodyLimitBytes: MAX_BATCH_BYTES * 2,
-    ingest: { wal, writer, dedupe, identity, maxPendingBytes: config.ingest.maxPendingBytes, logger },
+    ingest: { wal, writer, dedupe, identity, maxPendingBytes: config.ingest.maxPendingBytes, logger, live },
     writeKeys: createWriteKeyCache(metadata),
     rateLimiter: createRateLimiter(),
     defaultRateLimitPerKey: config.ingest.rateLimitPerKey,

@@ -6,6 +6,7 @@ import type { EventRow, QuarantineRow } from '../store/facts/rows.js';
 import type { FactsTable } from '../store/facts/schema.js';
 import type { BatchWriter } from './batch-writer.js';
 import type { MessageIdWindow } from './dedupe.js';
+import type { LiveFeed, LiveItem } from './live.js';
 import type { CompactText, JsonScan } from './segment/json-scan.js';
 import { toEventRow } from './segment/normalise.js';
 import { toQuarantineRow } from './segment/quarantine.js';
@@ -34,6 +35,8 @@ export interface IngestDeps {
   /** Acknowledged-but-not-stored bytes above which requests are refused with 503. */
   maxPendingBytes: number;
   logger?: Logger;
+  /** Receives what was kept, for the dashboard's live view. */
+  live?: LiveFeed;
 }
 
 export interface IngestRequest {
@@ -139,6 +142,8 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
   const result: IngestResult = { accepted: 0, duplicates: 0, quarantined: 0, errors: [] };
   const claimed: string[] = [];
   let singleError: PulseloopError | undefined;
+  // Rows are kept for the live view only while someone watches this project.
+  const liveItems: LiveItem[] | undefined = deps.live?.hasListeners(request.projectId) ? [] : undefined;
 
   const quarantine = (error: PulseloopError, raw: unknown, index: number) => {
     const row: QuarantineRow = toQuarantineRow(error, raw, {
@@ -149,6 +154,7 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
       rowNumber: index,
     });
     buffers.add('quarantine', row);
+    liveItems?.push({ kind: 'quarantine', row });
     result.quarantined += 1;
     result.errors.push({ index, code: error.code, message: error.message });
     singleError ??= error;
@@ -188,6 +194,7 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
     for (const r of changes.log) buffers.add('identity_log', r);
     for (const r of changes.persons) buffers.add('persons', r);
     buffers.add('events', row);
+    liveItems?.push({ kind: 'event', row });
     result.accepted += 1;
   }
 
@@ -196,6 +203,7 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
     try {
       const end = await deps.wal.append(records);
       deps.writer.enqueue(records, end);
+      if (liveItems && liveItems.length > 0) deps.live?.publish(request.projectId, liveItems);
     } catch (error) {
       // Not durable, so not acknowledged: the sender must retry, and a retry must not look like a duplicate.
       for (const id of claimed) deps.dedupe.release(request.projectId, id);

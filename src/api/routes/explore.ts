@@ -1,0 +1,149 @@
+import type { FastifyInstance } from 'fastify';
+import { projectContext } from '../../analyze/query/scope.js';
+import type { LiveFeed } from '../../collect/live.js';
+import { PulseloopError } from '../../errors/registry.js';
+import type { StoreDeps } from '../app.js';
+
+export interface ExploreDeps extends StoreDeps {
+  live: LiveFeed;
+}
+
+const EVENT_COLUMNS = `message_id, type, event, toUnixTimestamp64Milli(timestamp) AS timestamp,
+  toUnixTimestamp64Milli(received_at) AS received_at, distinct_id, anonymous_id, user_id, person_id,
+  platform, channel, utm_source, utm_medium, utm_campaign, content_id, sharer_id,
+  toFloat64(revenue) AS revenue, currency, country, region, city, device_type, os, browser,
+  page_path, page_url, referrer, properties, context`;
+
+interface ListQuery {
+  limit?: string;
+  before?: string;
+  event?: string;
+  distinct_id?: string;
+}
+
+function limitOf(value: string | undefined, max: number): number {
+  if (value === undefined) return 50;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new PulseloopError('invalid_query', { field: 'limit', detail: `expected a whole number 1–${max}` });
+  }
+  return n;
+}
+
+function beforeOf(value: string | undefined): number {
+  if (value === undefined) return Date.now() + 86_400_000;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new PulseloopError('invalid_query', { field: 'before', detail: 'expected UTC milliseconds' });
+  }
+  return n;
+}
+
+/**
+ * The events explorer: the latest events (newest first, paged by `before`), one event in full, the
+ * quarantine with reasons, and a live stream of what arrives (server-sent events).
+ */
+export function registerExploreRoutes(app: FastifyInstance, deps: ExploreDeps): void {
+  app.get<{ Params: { projectId: string }; Querystring: ListQuery }>(
+    '/api/v1/projects/:projectId/events',
+    { schema: { tags: ['events'] } },
+    async (request) => {
+      const { projectId } = await projectContext(deps.metadata, request.params.projectId);
+      const q = request.query;
+      const limit = limitOf(q.limit, 500);
+      const before = beforeOf(q.before);
+      const events = await deps.facts.query(
+        // Columns are qualified: the select list's aliases (timestamp in ms) would shadow them.
+        `SELECT ${EVENT_COLUMNS} FROM events AS e FINAL
+         WHERE e.project_id = {project:String}
+           AND e.timestamp < fromUnixTimestamp64Milli({before:Int64}, 'UTC')
+           AND e.timestamp >= fromUnixTimestamp64Milli({before:Int64}, 'UTC') - INTERVAL 30 DAY
+           AND ({event:String} = '' OR event = {event:String})
+           AND ({distinct:String} = '' OR distinct_id = {distinct:String} OR person_id = {distinct:String})
+         ORDER BY timestamp DESC, message_id
+         LIMIT {limit:UInt32}`,
+        {
+          project: projectId,
+          before,
+          event: q.event ?? '',
+          distinct: q.distinct_id ?? '',
+          limit,
+        },
+      );
+      return { events };
+    },
+  );
+
+  app.get<{ Params: { projectId: string; messageId: string } }>(
+    '/api/v1/projects/:projectId/events/:messageId',
+    { schema: { tags: ['events'] } },
+    async (request) => {
+      const { projectId } = await projectContext(deps.metadata, request.params.projectId);
+      const [event] = await deps.facts.query(
+        `SELECT ${EVENT_COLUMNS} FROM events FINAL
+         WHERE project_id = {project:String} AND message_id = {id:String} LIMIT 1`,
+        { project: projectId, id: request.params.messageId },
+      );
+      if (!event)
+        throw new PulseloopError('not_found', { what: 'Event', id: request.params.messageId.slice(0, 100) });
+      return { event };
+    },
+  );
+
+  app.get<{ Params: { projectId: string }; Querystring: ListQuery }>(
+    '/api/v1/projects/:projectId/quarantine',
+    { schema: { tags: ['events'] } },
+    async (request) => {
+      const { projectId } = await projectContext(deps.metadata, request.params.projectId);
+      const limit = limitOf(request.query.limit, 500);
+      const before = beforeOf(request.query.before);
+      const [rows, totals] = await Promise.all([
+        deps.facts.query(
+          `SELECT id, toUnixTimestamp64Milli(received_at) AS received_at, origin, source_id, reason_code,
+                  reason, field, row_number, raw
+           FROM quarantine AS q
+           WHERE q.project_id = {project:String} AND q.received_at < fromUnixTimestamp64Milli({before:Int64}, 'UTC')
+           ORDER BY received_at DESC, id
+           LIMIT {limit:UInt32}`,
+          { project: projectId, before, limit },
+        ),
+        deps.facts.query<{ reason_code: string; count: string }>(
+          `SELECT reason_code, count() AS count FROM quarantine
+           WHERE project_id = {project:String} GROUP BY reason_code ORDER BY count() DESC`,
+          { project: projectId },
+        ),
+      ]);
+      return { rows, byReason: totals.map((t) => ({ reason_code: t.reason_code, count: Number(t.count) })) };
+    },
+  );
+
+  app.get<{ Params: { projectId: string } }>(
+    '/api/v1/projects/:projectId/events/live',
+    { schema: { tags: ['events'] } },
+    async (request, reply) => {
+      const { projectId } = await projectContext(deps.metadata, request.params.projectId);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-cache',
+        Connection: 'keep-alive',
+        'Access-Control-Allow-Origin': request.headers.origin ?? '*',
+      });
+      res.write(': connected\n\n');
+      const unsubscribe = deps.live.subscribe(projectId, (items) => {
+        // Few events per frame keep the browser responsive under heavy ingestion.
+        for (const item of items.slice(0, 200))
+          res.write(`event: ${item.kind}\ndata: ${JSON.stringify(item.row)}\n\n`);
+        if (items.length > 200) res.write(`event: skipped\ndata: ${items.length - 200}\n\n`);
+      });
+      const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);
+      const stop = () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+      };
+      request.raw.on('close', stop);
+      res.on('error', stop);
+    },
+  );
+}
