@@ -1,10 +1,13 @@
 import type { Analysis } from './analysis.js';
+import { ACTIVITY_ANALYSES } from './activity-analyses.js';
 
 /**
  * Every analysis the API serves, by kind. The kind in a request URL is looked up here, so only
  * these names ever reach the analysis code. Add a module's analysis with one line.
  */
-export const ANALYSES: Record<string, Analysis<never, unknown>> = {};
+export const ANALYSES: Record<string, Analysis<never, unknown>> = {
+  ...ACTIVITY_ANALYSES,
+};
 
 export function findAnalysis(kind: string): Analysis<unknown, unknown> | undefined {
   return Object.hasOwn(ANALYSES, kind) ? (ANALYSES[kind] as Analysis<unknown, unknown>) : undefined;

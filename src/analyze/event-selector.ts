@@ -1,0 +1,105 @@
+import { PulseloopError } from '../errors/registry.js';
+import { type FieldRef, needsPersonTraits } from './query/fields.js';
+import { compileFilters } from './query/filters.js';
+import type { SqlParams } from './query/params.js';
+import {
+  type DateRange,
+  type EventSource,
+  eventSource,
+  PERSON_MAP_CTE,
+  PERSON_SQL,
+  PERSON_TRAITS_CTE,
+} from './query/scope.js';
+
+/**
+ * An event selector names which events an analysis counts: one event name (or `null` for any
+ * event) with its own filters, e.g. `{ event: 'video_played', filters: [...] }`. Analyses that
+ * compare two kinds of event (retention's start and return, interval's from and to) read both
+ * from one scan and tell them apart with the compiled conditions.
+ */
+
+export interface EventSelector {
+  /** Event name; `null` means any event. */
+  event: string | null;
+  filters?: unknown;
+}
+
+export interface CompiledSelector {
+  event: string | null;
+  /** SQL condition over alias `e` (and `pt` for person traits). */
+  sql: string;
+  refs: FieldRef[];
+}
+
+const MAX_EVENT_NAME = 200;
+
+function invalid(at: string, detail: string): never {
+  throw new PulseloopError('invalid_query', { field: at, detail });
+}
+
+/** Validates a selector; `at` names it in the query (e.g. `startEvent`). */
+export function parseSelector(value: unknown, at: string): EventSelector {
+  if (typeof value === 'string') value = { event: value };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    invalid(at, 'expected { event, filters } (event null for any event)');
+  }
+  const { event, filters } = value as Record<string, unknown>;
+  if (event !== null && (typeof event !== 'string' || event === '' || event.length > MAX_EVENT_NAME)) {
+    invalid(`${at}.event`, `expected an event name (1–${MAX_EVENT_NAME} characters) or null for any event`);
+  }
+  if (filters !== undefined && !Array.isArray(filters))
+    invalid(`${at}.filters`, 'expected a list of filters');
+  return filters === undefined ? { event } : { event, filters };
+}
+
+/** Compiles a selector into a condition; filter errors name `<at>.filters[i]`. */
+export function compileSelector(selector: EventSelector, params: SqlParams, at: string): CompiledSelector {
+  const filters = compileFilters(selector.filters, params, `${at}.filters`);
+  const name = selector.event === null ? '1' : `e.event = ${params.add('String', selector.event)}`;
+  return { event: selector.event, sql: `(${name} AND ${filters.sql})`, refs: filters.refs };
+}
+
+/** CTEs for one WITH clause shared by several sources (person map, and traits when needed). */
+export function sourceCtes(needsTraits: boolean): string {
+  return needsTraits ? `${PERSON_MAP_CTE}, ${PERSON_TRAITS_CTE}` : PERSON_MAP_CTE;
+}
+
+export interface SelectorSourceOptions {
+  range: DateRange;
+  padBeforeSeconds?: number;
+  padAfterSeconds?: number;
+  /** Further field references the query reads (a breakdown), so person traits get joined. */
+  extraRefs?: readonly FieldRef[];
+}
+
+export interface SelectorSource extends EventSource {
+  needsTraits: boolean;
+}
+
+/**
+ * The events matching any of the selectors inside a range, with the person of each as PERSON_SQL.
+ * Only the selectors' event names are read (the sort key prunes by them) unless one is "any event".
+ */
+export function selectorSource(
+  selectors: readonly CompiledSelector[],
+  options: SelectorSourceOptions,
+  params: SqlParams,
+): SelectorSource {
+  const anyEvent = selectors.some((s) => s.event === null);
+  const names = anyEvent ? undefined : [...new Set(selectors.map((s) => s.event as string))];
+  const base = eventSource(
+    {
+      range: options.range,
+      events: names,
+      padBeforeSeconds: options.padBeforeSeconds,
+      padAfterSeconds: options.padAfterSeconds,
+    },
+    params,
+  );
+  const needsTraits = needsPersonTraits([...selectors.flatMap((s) => s.refs), ...(options.extraRefs ?? [])]);
+  const from = needsTraits
+    ? `${base.from} LEFT JOIN person_traits AS pt ON pt.person_id = ${PERSON_SQL}`
+    : base.from;
+  const match = selectors.map((s) => s.sql).join(' OR ');
+  return { ctes: sourceCtes(needsTraits), from, where: `${base.where}\n    AND (${match})`, needsTraits };
+}

@@ -1,0 +1,306 @@
+import { PulseloopError } from '../errors/registry.js';
+import { type AnalysisContext, defineAnalysis } from './analysis.js';
+import {
+  compileSelector,
+  type EventSelector,
+  parseSelector,
+  selectorSource,
+  sourceCtes,
+} from './event-selector.js';
+import {
+  type Period,
+  parsePeriod,
+  periodEnd,
+  periodIndexOfDate,
+  periodIndexSql,
+  periodStart,
+  todayIn,
+} from './periods.js';
+import { type FieldRef, fieldSql, parseField } from './query/fields.js';
+import { SqlParams } from './query/params.js';
+import { bindProject, type DateRange, PERSON_SQL, parseDateRange } from './query/scope.js';
+
+/**
+ * Retention: of the persons who did a start event in a period (the cohort), how many came back with
+ * a return event 1, 2, … N periods later. Cohorts are formed by
+ * - `first_time`: the person's first start event ever falls in the date range;
+ * - `first_in_range`: the person's first start event inside the date range;
+ * - `recurring`: every period in which the person did the start event (a person joins several cohorts).
+ * `bounded` counts a return in exactly period k; `unbounded` in period k or any later one.
+ * ClickHouse builds one row per person-cohort and one array of active periods per person; the
+ * counting per k happens there (sumForEach), so JavaScript only labels the small table.
+ */
+
+export const COHORT_TYPES = ['first_time', 'first_in_range', 'recurring'] as const;
+export type CohortType = (typeof COHORT_TYPES)[number];
+export const RETENTION_MODES = ['bounded', 'unbounded'] as const;
+export type RetentionMode = (typeof RETENTION_MODES)[number];
+
+export const MAX_RETENTION_PERIODS = 90;
+/** Breakdown values beyond the largest ones are summed into `$other`. */
+export const MAX_BREAKDOWN_VALUES = 20;
+/** Where "first time ever" starts looking. */
+const HISTORY_START = '1990-01-01';
+
+export interface RetentionQuery {
+  dateRange: DateRange;
+  startEvent: EventSelector;
+  returnEvent: EventSelector;
+  cohortType: CohortType;
+  period: Period;
+  /** Periods after the cohort's own (period 0). */
+  periods: number;
+  mode: RetentionMode;
+  breakdown?: string;
+}
+
+export interface RetentionRow {
+  /** First day of the cohort's period (YYYY-MM-DD). */
+  cohort: string;
+  size: number;
+  /** Persons counted in period 0…N; only periods that have begun are listed. */
+  values: number[];
+  rates: number[];
+}
+
+export interface RetentionAverage {
+  size: number;
+  /** Per period: the sum of the values of the cohorts that have reached it. */
+  values: number[];
+  /** Per period: those values over the sizes of the same cohorts (a weighted average). */
+  rates: number[];
+}
+
+export interface RetentionTable {
+  cohorts: RetentionRow[];
+  average: RetentionAverage;
+}
+
+export interface RetentionResult extends RetentionTable {
+  period: Period;
+  periods: number;
+  mode: RetentionMode;
+  cohortType: CohortType;
+  breakdowns?: (RetentionTable & { value: string })[];
+}
+
+function invalid(field: string, detail: string): never {
+  throw new PulseloopError('invalid_query', { field, detail });
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], at: string, fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    invalid(at, `expected one of ${allowed.join(', ')}`);
+  }
+  return value as T;
+}
+
+export function parseRetentionQuery(body: unknown): RetentionQuery {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) invalid('body', 'expected an object');
+  const b = body as Record<string, unknown>;
+  const startEvent = parseSelector(b.startEvent, 'startEvent');
+  const returnEvent = b.returnEvent === undefined ? startEvent : parseSelector(b.returnEvent, 'returnEvent');
+  const periods = b.periods ?? 7;
+  if (
+    typeof periods !== 'number' ||
+    !Number.isInteger(periods) ||
+    periods < 1 ||
+    periods > MAX_RETENTION_PERIODS
+  ) {
+    invalid('periods', `expected a whole number from 1 to ${MAX_RETENTION_PERIODS}`);
+  }
+  const query: RetentionQuery = {
+    dateRange: parseDateRange(b.dateRange),
+    startEvent,
+    returnEvent,
+    cohortType: oneOf(b.cohortType, COHORT_TYPES, 'cohortType', 'first_time'),
+    period: parsePeriod(b.period, 'period'),
+    periods,
+    mode: oneOf(b.mode, RETENTION_MODES, 'mode', 'bounded'),
+  };
+  if (b.breakdown !== undefined) {
+    parseField(b.breakdown, 'breakdown');
+    query.breakdown = b.breakdown as string;
+  }
+  // Validate filters now so a bad one answers 400 before any SQL runs.
+  const probe = new SqlParams();
+  compileSelector(query.startEvent, probe, 'startEvent');
+  compileSelector(query.returnEvent, probe, b.returnEvent === undefined ? 'startEvent' : 'returnEvent');
+  return query;
+}
+
+interface CohortCounts {
+  cohort: number;
+  breakdown: string;
+  size: number;
+  /** Persons returned in period 1…N. */
+  returned: number[];
+}
+
+/** The SQL of a retention query; exported so tests and the benchmark can read it. */
+export function retentionSql(query: RetentionQuery, timeZone: string, projectId: string) {
+  const params = new SqlParams();
+  bindProject(params, { projectId, timeZone, currency: '' });
+  const { period, dateRange } = query;
+  const start = compileSelector(query.startEvent, params, 'startEvent');
+  const back = compileSelector(query.returnEvent, params, 'returnEvent');
+  const breakdownRef: FieldRef | undefined =
+    query.breakdown === undefined ? undefined : parseField(query.breakdown, 'breakdown');
+  const breakdownSql = breakdownRef ? fieldSql(breakdownRef, 'string', params.add.bind(params)) : "''";
+
+  const lastIndex = periodIndexOfDate(period, dateRange.to) + query.periods;
+  const startSource = selectorSource(
+    [start],
+    {
+      range: { from: query.cohortType === 'first_time' ? HISTORY_START : dateRange.from, to: dateRange.to },
+      extraRefs: breakdownRef ? [breakdownRef] : [],
+    },
+    params,
+  );
+  const returnSource = selectorSource(
+    [back],
+    { range: { from: dateRange.from, to: periodEnd(period, lastIndex) } },
+    params,
+  );
+  const fromDay = params.add('Date', dateRange.from);
+  const n = params.add('UInt32', query.periods);
+  const index = periodIndexSql(period, 'e.timestamp');
+
+  const cohortsSql =
+    query.cohortType === 'recurring'
+      ? `SELECT person, period_index AS cohort, argMin(breakdown, (ts, breakdown)) AS breakdown
+         FROM start_rows GROUP BY person, cohort`
+      : `SELECT person, argMin(period_index, ts) AS cohort, argMin(breakdown, (ts, breakdown)) AS breakdown
+         FROM start_rows GROUP BY person HAVING min(day) >= ${fromDay}`;
+  // Unbounded: returned in period k or later, i.e. the last active period is at least cohort + k.
+  const returnedIn =
+    query.mode === 'bounded' ? 'has(r.active, s.cohort + k)' : 's.cohort + k <= arrayMax(r.active)';
+
+  const sql = `WITH ${sourceCtes(startSource.needsTraits || returnSource.needsTraits)},
+  start_rows AS (
+    SELECT ${PERSON_SQL} AS person, e.timestamp AS ts, toDate(e.timestamp, {tz:String}) AS day,
+           ${index} AS period_index, ${breakdownSql} AS breakdown
+    FROM ${startSource.from}
+    WHERE ${startSource.where}
+  ),
+  cohorts AS (${cohortsSql}),
+  returns AS (
+    SELECT ${PERSON_SQL} AS person, groupUniqArray(${index}) AS active
+    FROM ${returnSource.from}
+    WHERE ${returnSource.where}
+    GROUP BY person
+  )
+SELECT s.cohort AS cohort, s.breakdown AS breakdown, count() AS size,
+       sumForEach(arrayMap(k -> toUInt64(${returnedIn}), range(1, ${n} + 1))) AS returned
+FROM cohorts AS s LEFT JOIN returns AS r ON r.person = s.person
+GROUP BY cohort, breakdown`;
+  return { sql, params: params.values };
+}
+
+function rate(part: number, whole: number): number {
+  return whole > 0 ? part / whole : 0;
+}
+
+/** Turns per-cohort counts into the heat table: every cohort of the range, periods that have begun. */
+function buildTable(
+  counts: readonly CohortCounts[],
+  query: RetentionQuery,
+  currentIndex: number,
+): RetentionTable {
+  const { period } = query;
+  const byCohort = new Map<number, CohortCounts>();
+  for (const c of counts) {
+    const known = byCohort.get(c.cohort);
+    if (known) {
+      known.size += c.size;
+      known.returned = known.returned.map((v, k) => v + (c.returned[k] ?? 0));
+    } else byCohort.set(c.cohort, { ...c, returned: [...c.returned] });
+  }
+  const first = periodIndexOfDate(period, query.dateRange.from);
+  const last = periodIndexOfDate(period, query.dateRange.to);
+  const cohorts: RetentionRow[] = [];
+  const sums = new Array<number>(query.periods + 1).fill(0);
+  const sizes = new Array<number>(query.periods + 1).fill(0);
+  let total = 0;
+  for (let cohort = first; cohort <= last; cohort++) {
+    const found = byCohort.get(cohort);
+    const size = found?.size ?? 0;
+    const reached = Math.max(0, Math.min(query.periods, currentIndex - cohort) + 1);
+    const values = [size, ...(found?.returned ?? []).map(Number)]
+      .concat(new Array<number>(query.periods + 1).fill(0))
+      .slice(0, reached);
+    values.forEach((v, k) => {
+      sums[k] = (sums[k] ?? 0) + v;
+      sizes[k] = (sizes[k] ?? 0) + size;
+    });
+    total += size;
+    cohorts.push({
+      cohort: periodStart(period, cohort),
+      size,
+      values,
+      rates: values.map((v) => rate(v, size)),
+    });
+  }
+  const width = Math.max(0, ...cohorts.map((c) => c.values.length));
+  return {
+    cohorts,
+    average: {
+      size: total,
+      values: sums.slice(0, width),
+      rates: sums.slice(0, width).map((v, k) => rate(v, sizes[k] ?? 0)),
+    },
+  };
+}
+
+/** Runs a retention query: the heat table of all persons, and one per breakdown value. */
+export async function runRetention(
+  context: AnalysisContext,
+  query: RetentionQuery,
+): Promise<RetentionResult> {
+  const { sql, params } = retentionSql(query, context.project.timeZone, context.project.projectId);
+  const rows = await context.facts.query<CohortCounts>(sql, params);
+  const counts = rows.map((r) => ({
+    cohort: Number(r.cohort),
+    breakdown: String(r.breakdown),
+    size: Number(r.size),
+    returned: r.returned.map(Number),
+  }));
+  const currentIndex = periodIndexOfDate(query.period, todayIn(context.project.timeZone));
+  const result: RetentionResult = {
+    period: query.period,
+    periods: query.periods,
+    mode: query.mode,
+    cohortType: query.cohortType,
+    ...buildTable(counts, query, currentIndex),
+  };
+  if (query.breakdown !== undefined) {
+    const sizeOf = new Map<string, number>();
+    for (const c of counts) sizeOf.set(c.breakdown, (sizeOf.get(c.breakdown) ?? 0) + c.size);
+    const ranked = [...sizeOf.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    const kept = new Set(ranked.slice(0, MAX_BREAKDOWN_VALUES).map(([value]) => value));
+    const values = [...kept];
+    if (ranked.length > kept.size) values.push('$other');
+    result.breakdowns = values.map((value) => ({
+      value,
+      ...buildTable(
+        counts.filter((c) => (value === '$other' ? !kept.has(c.breakdown) : c.breakdown === value)),
+        query,
+        currentIndex,
+      ),
+    }));
+  }
+  return result;
+}
+
+export const retentionAnalysis = defineAnalysis<RetentionQuery, RetentionResult>({
+  kind: 'retention',
+  en: 'Retention',
+  zh: '留存分析',
+  parse: parseRetentionQuery,
+  run: runRetention,
+  dependsOn: (query) => ({
+    from: query.cohortType === 'first_time' ? HISTORY_START : query.dateRange.from,
+    to: periodEnd(query.period, periodIndexOfDate(query.period, query.dateRange.to) + query.periods),
+  }),
+});

@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RetentionResult, retentionAnalysis } from '../../src/analyze/retention.js';
+import { PulseloopError } from '../../src/errors/registry.js';
+import { type AnalyticsFixture, openAnalyticsFixture } from '../support/analytics-fixture.js';
+
+// Times are written in Shanghai time (+08:00). Range 2025-03-03 (Monday) … 2025-03-05, daily.
+//  P1: anon a1 opens 03-03 10:00 (before identify; merged into P1 with user u1), u1 opens 03-04 09:00
+//      and 03-06 09:00, buys 03-05.                              → cohort 03-03, active offsets 0, 1, 3
+//  P2: opens 03-03 23:30 and 03-04 00:10 (still 03-03 in UTC).   → cohort 03-03, offsets 0, 1
+//  P3: opens twice at the same instant 03-04 12:00, again 03-05 08:00 on the app. → cohort 03-04, 0, 1
+//  P4: opens 03-01 (before the range), 03-03 and 03-05.          → first ever before the range
+//  P5: opens Sunday 03-09 23:30 and Monday 03-10 00:30 (Sunday 16:30 in UTC).
+let fx: AnalyticsFixture;
+
+beforeAll(async () => {
+  fx = await openAnalyticsFixture('Asia/Shanghai');
+  await fx.events([
+    { event: 'open', distinct_id: 'a1', at: '2025-03-03T10:00:00+08:00', platform: 'douyin' },
+    { event: 'open', distinct_id: 'u1', at: '2025-03-04T09:00:00+08:00', platform: 'web' },
+    { event: 'buy', distinct_id: 'u1', at: '2025-03-05T09:00:00+08:00', platform: 'web' },
+    { event: 'open', distinct_id: 'u1', at: '2025-03-06T09:00:00+08:00', platform: 'web' },
+    { event: 'open', distinct_id: 'b', at: '2025-03-03T23:30:00+08:00', platform: 'web' },
+    { event: 'open', distinct_id: 'b', at: '2025-03-04T00:10:00+08:00', platform: 'web' },
+    { event: 'open', distinct_id: 'c', at: '2025-03-04T12:00:00+08:00', platform: 'web' },
+    { event: 'open', distinct_id: 'c', at: '2025-03-04T12:00:00+08:00', platform: 'web' },
+    { event: 'open', distinct_id: 'c', at: '2025-03-05T08:00:00+08:00', platform: 'app' },
+    { event: 'open', distinct_id: 'd', at: '2025-03-01T12:00:00+08:00', platform: 'web' },
+    { event: 'open', distinct_id: 'd', at: '2025-03-03T12:00:00+08:00', platform: 'web' },
+    { event: 'open', distinct_id: 'd', at: '2025-03-05T12:00:00+08:00', platform: 'web' },
+    { event: 'open', distinct_id: 'e', at: '2025-03-09T23:30:00+08:00', platform: 'web' },
+    { event: 'open', distinct_id: 'e', at: '2025-03-10T00:30:00+08:00', platform: 'web' },
+  ]);
+  await fx.identities([
+    { distinct_id: 'a1', person_id: 'P1' },
+    { distinct_id: 'u1', person_id: 'P1', id_type: 'user' },
+  ]);
+});
+
+afterAll(() => fx.close());
+
+async function retention(
+  body: Record<string, unknown>,
+  timeZone = 'Asia/Shanghai',
+): Promise<RetentionResult> {
+  const query = retentionAnalysis.parse({
+    dateRange: { from: '2025-03-03', to: '2025-03-05' },
+    startEvent: { event: 'open' },
+    periods: 3,
+    ...body,
+  });
+  return retentionAnalysis.run(
+    {
+      facts: fx.facts,
+      metadata: fx.metadata,
+      project: { projectId: fx.projectId, timeZone, currency: 'CNY' },
+    },
+    query,
+  );
+}
+
+const valuesOf = (r: { cohorts: { cohort: string; values: number[] }[] }) =>
+  Object.fromEntries(r.cohorts.map((c) => [c.cohort, c.values]));
+
+describe('retention', () => {
+  it('counts first-time cohorts per Shanghai day, with events before identify and a 23:30/00:10 pair', async () => {
+    const result = await retention({ cohortType: 'first_time' });
+    // 03-03: P1, P2 (P4 started on 03-01). Day 1: P1 and P2 (00:10 is 03-04 in Shanghai); day 3: P1.
+    // 03-04: P3 (its two same-instant opens count once); day 1: P3.
+    expect(valuesOf(result)).toEqual({
+      '2025-03-03': [2, 2, 0, 1],
+      '2025-03-04': [1, 1, 0, 0],
+      '2025-03-05': [0, 0, 0, 0],
+    });
+    expect(result.cohorts[0]?.rates).toEqual([1, 1, 0, 0.5]);
+    // Weighted average: (2 + 1 + 0) persons, returned 3, 0, 1 → rates 1, 1, 0, 1/3.
+    expect(result.average.size).toBe(3);
+    expect(result.average.values).toEqual([3, 3, 0, 1]);
+    expect(result.average.rates).toEqual([1, 1, 0, 1 / 3]);
+  });
+
+  it('cuts days at UTC midnight when the project is in UTC', async () => {
+    const result = await retention({ cohortType: 'first_time' }, 'UTC');
+    // P2's two opens are both on 03-03 in UTC, so only P1 returns on day 1.
+    expect(valuesOf(result)['2025-03-03']).toEqual([2, 1, 0, 1]);
+  });
+
+  it('counts later periods too in unbounded mode', async () => {
+    const result = await retention({ cohortType: 'first_time', mode: 'unbounded' });
+    // P1 came back on day 3, so it also counts as retained on days 1 and 2.
+    expect(valuesOf(result)['2025-03-03']).toEqual([2, 2, 1, 1]);
+    expect(valuesOf(result)['2025-03-04']).toEqual([1, 1, 0, 0]);
+  });
+
+  it('forms cohorts from the first start inside the range, or from every start', async () => {
+    const inRange = await retention({ cohortType: 'first_in_range' });
+    // P4 joins 03-03 (its 03-01 open is outside the range) and returns on day 2.
+    expect(valuesOf(inRange)['2025-03-03']).toEqual([3, 2, 1, 1]);
+    const recurring = await retention({ cohortType: 'recurring' });
+    // 03-04 cohort: P1, P2, P3; P3 returns on 03-05, P1 on 03-06. 03-05 cohort: P3, P4 (P1 bought only).
+    expect(valuesOf(recurring)).toEqual({
+      '2025-03-03': [3, 2, 1, 1],
+      '2025-03-04': [3, 1, 1, 0],
+      '2025-03-05': [2, 0, 0, 0],
+    });
+  });
+
+  it('uses another return event and filters on it', async () => {
+    const bought = await retention({ returnEvent: { event: 'buy' } });
+    expect(valuesOf(bought)['2025-03-03']).toEqual([2, 0, 1, 0]);
+    const onApp = await retention({
+      returnEvent: { event: 'open', filters: [{ field: 'platform', op: 'eq', value: 'app' }] },
+    });
+    expect(valuesOf(onApp)['2025-03-03']).toEqual([2, 0, 0, 0]);
+    expect(valuesOf(onApp)['2025-03-04']).toEqual([1, 1, 0, 0]);
+    const anyEvent = await retention({ returnEvent: { event: null } });
+    // Any event: P1's purchase on 03-05 now counts on day 2.
+    expect(valuesOf(anyEvent)['2025-03-03']).toEqual([2, 2, 1, 1]);
+  });
+
+  it('breaks cohorts down by a field of the first start event, missing values as empty', async () => {
+    const result = await retention({ breakdown: 'platform' });
+    const byValue = Object.fromEntries((result.breakdowns ?? []).map((b) => [b.value, valuesOf(b)]));
+    expect(byValue.douyin?.['2025-03-03']).toEqual([1, 1, 0, 1]);
+    expect(byValue.web?.['2025-03-03']).toEqual([1, 1, 0, 0]);
+    expect(byValue.web?.['2025-03-04']).toEqual([1, 1, 0, 0]);
+    const missing = await retention({ breakdown: 'properties.campaign' });
+    expect(missing.breakdowns?.map((b) => [b.value, b.average.size])).toEqual([['', 3]]);
+  });
+
+  it('puts a Sunday 23:30 Shanghai event in its own week and Monday 00:30 in the next', async () => {
+    const weekly = await retention({
+      period: 'week',
+      periods: 1,
+      dateRange: { from: '2025-03-03', to: '2025-03-09' },
+    });
+    // Week of 03-03: P1, P2, P3, P5; only P5 is active in the week of 03-10 (Monday 00:30).
+    expect(valuesOf(weekly)).toEqual({ '2025-03-03': [4, 1] });
+    const utc = await retention(
+      { period: 'week', periods: 1, dateRange: { from: '2025-03-03', to: '2025-03-09' } },
+      'UTC',
+    );
+    expect(valuesOf(utc)).toEqual({ '2025-03-03': [4, 0] });
+  });
+
+  it('answers an empty range with empty cohorts and zero rates', async () => {
+    const result = await retention({ dateRange: { from: '2024-01-01', to: '2024-01-02' } });
+    expect(valuesOf(result)).toEqual({ '2024-01-01': [0, 0, 0, 0], '2024-01-02': [0, 0, 0, 0] });
+    expect(result.average).toEqual({ size: 0, values: [0, 0, 0, 0], rates: [0, 0, 0, 0] });
+  });
+
+  it('lists only the periods that have begun for recent cohorts', async () => {
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
+    const result = await retention({ dateRange: { from: today, to: today } });
+    expect(result.cohorts.map((c) => c.values.length)).toEqual([1]);
+    expect(result.average.values).toHaveLength(1);
+  });
+
+  it('names the wrong field of a bad query', () => {
+    const fieldOf = (body: Record<string, unknown>) => {
+      try {
+        retentionAnalysis.parse({
+          dateRange: { from: '2025-03-03', to: '2025-03-05' },
+          startEvent: 'open',
+          ...body,
+        });
+      } catch (error) {
+        expect(error).toBeInstanceOf(PulseloopError);
+        return (error as PulseloopError).details.field;
+      }
+      return 'no error';
+    };
+    expect(fieldOf({ periods: 91 })).toBe('periods');
+    expect(fieldOf({ period: 'year' })).toBe('period');
+    expect(fieldOf({ mode: 'sometimes' })).toBe('mode');
+    expect(fieldOf({ cohortType: 'first' })).toBe('cohortType');
+    expect(fieldOf({ breakdown: 'nope' })).toBe('breakdown');
+    expect(fieldOf({ startEvent: { event: '' } })).toBe('startEvent.event');
+    expect(fieldOf({ returnEvent: { event: 'buy', filters: [{ field: 'platform', op: 'like' }] } })).toBe(
+      'returnEvent.filters[0].op',
+    );
+    expect(fieldOf({})).toBe('no error');
+  });
+});
