@@ -13,6 +13,7 @@ import type { FactsEngine } from '../store/facts/engine.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { registerAnalysisRoutes } from './routes/analyses.js';
 import { type CollectRouteDeps, registerCollectRoutes } from './routes/collect.js';
+import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerExploreRoutes } from './routes/explore.js';
 import { type HealthDeps, registerHealthRoutes } from './routes/health.js';
 import { registerProjectRoutes } from './routes/projects.js';
@@ -110,5 +111,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerProjectRoutes(app, deps);
   registerExploreRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await registerDashboardRoutes(app);
   return app;
 }

@@ -1,0 +1,63 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+
+/** The built dashboard (`web/dist`), found from this module whether it runs from `src/` or `dist/src/`. */
+export function findDashboardDir(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'web', 'dist');
+    if (existsSync(join(candidate, 'index.html'))) return candidate;
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
+/**
+ * Serves the dashboard at `/`: hashed assets with long caching, and `index.html` for every other
+ * page path so a shared link opens the page it names.
+ */
+export async function registerDashboardRoutes(
+  app: FastifyInstance,
+  root = findDashboardDir(),
+): Promise<void> {
+  if (!root) {
+    app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .type('text/plain; charset=utf-8')
+        .send('The dashboard is not built: run `npm run build`.\n控制台尚未构建：请运行 `npm run build`。\n'),
+    );
+    return;
+  }
+  await app.register(fastifyStatic, {
+    root,
+    wildcard: false,
+    index: false,
+    setHeaders(res, path) {
+      res.setHeader(
+        'Cache-Control',
+        path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+      );
+    },
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    if (
+      request.method === 'GET' &&
+      !path.startsWith('/api/') &&
+      !path.startsWith('/v1/') &&
+      !path.includes('.')
+    ) {
+      return reply.header('Cache-Control', 'no-cache').sendFile('index.html');
+    }
+    return reply.status(404).send({
+      error: {
+        code: 'not_found',
+        message: `No route ${request.method} ${path}`,
+        message_zh: `没有路由 ${request.method} ${path}`,
+      },
+    });
+  });
+}

@@ -1,0 +1,165 @@
+import {
+  ApiOutlined,
+  AppstoreOutlined,
+  BarChartOutlined,
+  DashboardOutlined,
+  FilterOutlined,
+  FireOutlined,
+  NodeIndexOutlined,
+  RetweetOutlined,
+  ThunderboltOutlined,
+  VideoCameraOutlined,
+} from '@ant-design/icons';
+import { DatePicker, Layout, Menu, Segmented, Select, Space, Typography } from 'antd';
+import dayjs from 'dayjs';
+import { lazy, Suspense, useEffect } from 'react';
+import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router-dom';
+import { api } from './api';
+import { PageState } from './components/PageState';
+import { useAsync } from './components/useAsync';
+import { type Lang, type MessageKey, useLang, useT } from './i18n';
+import { useGlobalView, useUrlState } from './state';
+
+// Each page is its own chunk: the first load carries only the shell and the page opened.
+const Overview = lazy(() => import('./pages/Overview'));
+const Content = lazy(() => import('./pages/Content'));
+const Campaigns = lazy(() => import('./pages/Campaigns'));
+const Funnels = lazy(() => import('./pages/Funnels'));
+const Retention = lazy(() => import('./pages/Retention'));
+const Paths = lazy(() => import('./pages/Paths'));
+const Heatmap = lazy(() => import('./pages/Heatmap'));
+const Distribution = lazy(() => import('./pages/Distribution'));
+const Events = lazy(() => import('./pages/Events'));
+const Sources = lazy(() => import('./pages/Sources'));
+
+export const PAGES: { path: string; label: MessageKey; icon: React.ReactNode; element: React.ReactNode }[] = [
+  { path: 'overview', label: 'nav.overview', icon: <DashboardOutlined />, element: <Overview /> },
+  { path: 'content', label: 'nav.content', icon: <VideoCameraOutlined />, element: <Content /> },
+  { path: 'campaigns', label: 'nav.campaigns', icon: <ThunderboltOutlined />, element: <Campaigns /> },
+  { path: 'funnels', label: 'nav.funnels', icon: <FilterOutlined />, element: <Funnels /> },
+  { path: 'retention', label: 'nav.retention', icon: <RetweetOutlined />, element: <Retention /> },
+  { path: 'paths', label: 'nav.paths', icon: <NodeIndexOutlined />, element: <Paths /> },
+  { path: 'heatmap', label: 'nav.heatmap', icon: <FireOutlined />, element: <Heatmap /> },
+  { path: 'distribution', label: 'nav.distribution', icon: <BarChartOutlined />, element: <Distribution /> },
+  { path: 'events', label: 'nav.events', icon: <AppstoreOutlined />, element: <Events /> },
+  { path: 'sources', label: 'nav.sources', icon: <ApiOutlined />, element: <Sources /> },
+];
+
+interface Project {
+  id: string;
+  name: string;
+  timeZone: string;
+  currency: string;
+}
+
+export function App({
+  onLang,
+  theme,
+  onTheme,
+}: {
+  onLang: (lang: Lang) => void;
+  theme: 'light' | 'dark';
+  onTheme: (theme: 'light' | 'dark') => void;
+}) {
+  const t = useT();
+  const lang = useLang();
+  const location = useLocation();
+  const navigate = useNavigate();
+  const url = useUrlState();
+  const view = useGlobalView();
+  const projects = useAsync(() => api.get<{ projects: Project[] }>('/api/v1/projects'), []);
+
+  // Open the first project when the URL names none.
+  useEffect(() => {
+    const first = projects.data?.projects[0];
+    if (!view.projectId && first) url.set({ project: first.id });
+  }, [projects.data, view.projectId, url]);
+
+  const page = location.pathname.replace(/^\//, '').split('/')[0] || 'overview';
+  return (
+    <Layout style={{ minHeight: '100vh' }}>
+      <Layout.Sider breakpoint="lg" collapsedWidth={56} theme={theme} width={208}>
+        <div style={{ padding: '16px 20px', fontWeight: 700, fontSize: 18 }} data-testid="brand">
+          <Typography.Text strong style={{ fontSize: 18 }}>
+            {t('app.title')}
+          </Typography.Text>
+        </div>
+        <Menu
+          mode="inline"
+          theme={theme}
+          selectedKeys={[page]}
+          data-testid="nav"
+          items={PAGES.map((p) => ({ key: p.path, icon: p.icon, label: t(p.label) }))}
+          onClick={(item) => navigate({ pathname: `/${item.key}`, search: location.search })}
+        />
+      </Layout.Sider>
+      <Layout>
+        <Layout.Header
+          style={{ background: 'transparent', padding: '8px 16px', height: 'auto', lineHeight: 'normal' }}
+        >
+          <Space wrap size="middle">
+            <Space>
+              <Typography.Text type="secondary">{t('top.project')}</Typography.Text>
+              <Select
+                data-testid="project-switcher"
+                style={{ minWidth: 220 }}
+                value={view.projectId}
+                options={projects.data?.projects.map((p) => ({ value: p.id, label: p.name })) ?? []}
+                onChange={(id) => url.set({ project: id })}
+              />
+            </Space>
+            <Space>
+              <Typography.Text type="secondary">{t('top.dateRange')}</Typography.Text>
+              <DatePicker.RangePicker
+                data-testid="date-range"
+                allowClear={false}
+                value={[dayjs(view.from), dayjs(view.to)]}
+                onChange={(range) => {
+                  if (range?.[0] && range[1])
+                    url.set({ from: range[0].format('YYYY-MM-DD'), to: range[1].format('YYYY-MM-DD') });
+                }}
+              />
+            </Space>
+            <Segmented
+              data-testid="lang-switch"
+              value={lang}
+              options={[
+                { value: 'zh', label: '中文' },
+                { value: 'en', label: 'English' },
+              ]}
+              onChange={(v) => onLang(v as Lang)}
+            />
+            <Segmented
+              data-testid="theme-switch"
+              value={theme}
+              options={[
+                { value: 'light', label: t('theme.light') },
+                { value: 'dark', label: t('theme.dark') },
+              ]}
+              onChange={(v) => onTheme(v as 'light' | 'dark')}
+            />
+          </Space>
+        </Layout.Header>
+        <Layout.Content style={{ padding: 16 }}>
+          <PageState state={projects} isEmpty={(d) => d.projects.length === 0}>
+            {() =>
+              view.projectId ? (
+                <Suspense fallback={null}>
+                  <Routes>
+                    {PAGES.map((p) => (
+                      <Route key={p.path} path={`/${p.path}`} element={p.element} />
+                    ))}
+                    <Route
+                      path="*"
+                      element={<Navigate to={{ pathname: '/overview', search: location.search }} replace />}
+                    />
+                  </Routes>
+                </Suspense>
+              ) : null
+            }
+          </PageState>
+        </Layout.Content>
+      </Layout>
+    </Layout>
+  );
+}

@@ -1,0 +1,5 @@
+import { Empty } from 'antd';
+
+export default function Distribution() {
+  return <Empty />;
+}

@@ -1,0 +1,222 @@
+import { Badge, Card, Col, Drawer, Input, Row, Space, Switch, Table, Tabs, Tag, Typography } from 'antd';
+import { useEffect, useMemo, useState } from 'react';
+import { api } from '../api';
+import { DataTable } from '../components/DataTable';
+import { PageState } from '../components/PageState';
+import { useAsync } from '../components/useAsync';
+import { useT } from '../i18n';
+import { useGlobalView, useUrlState } from '../state';
+
+interface EventRow extends Record<string, unknown> {
+  message_id: string;
+  event: string;
+  timestamp: number;
+  distinct_id: string;
+  platform: string;
+  channel: string;
+  properties: string;
+  context: string;
+}
+
+interface QuarantineRow extends Record<string, unknown> {
+  id: string;
+  received_at: number;
+  origin: string;
+  reason_code: string;
+  reason: string;
+  field: string;
+  row_number: number;
+  raw: string;
+}
+
+const time = (ms: number) => new Date(ms).toLocaleString();
+
+function parsed(row: EventRow): Record<string, unknown> {
+  const json = (text: string) => {
+    try {
+      return text ? JSON.parse(text) : {};
+    } catch {
+      return text;
+    }
+  };
+  return { ...row, properties: json(row.properties), context: json(row.context) };
+}
+
+/** Live stream, latest events with filters, one event's JSON, and the quarantine with reasons. */
+export default function Events() {
+  const t = useT();
+  const { projectId } = useGlobalView();
+  const url = useUrlState();
+  const eventFilter = url.get('event') ?? '';
+  const personFilter = url.get('person') ?? '';
+  const [selected, setSelected] = useState<EventRow>();
+  const [live, setLive] = useState<EventRow[]>([]);
+  const [liveOn, setLiveOn] = useState(true);
+
+  const latest = useAsync(() => {
+    const q = new URLSearchParams({ limit: '100' });
+    if (eventFilter) q.set('event', eventFilter);
+    if (personFilter) q.set('distinct_id', personFilter);
+    return api.get<{ events: EventRow[] }>(`/api/v1/projects/${projectId}/events?${q}`);
+  }, [projectId, eventFilter, personFilter]);
+  const quarantine = useAsync(
+    () =>
+      api.get<{ rows: QuarantineRow[]; byReason: { reason_code: string; count: number }[] }>(
+        `/api/v1/projects/${projectId}/quarantine?limit=200`,
+      ),
+    [projectId],
+  );
+
+  useEffect(() => {
+    if (!liveOn || !projectId) return;
+    const source = new EventSource(`/api/v1/projects/${projectId}/events/live`);
+    source.addEventListener('event', (e) => {
+      const row = JSON.parse((e as MessageEvent).data) as EventRow;
+      setLive((rows) => [row, ...rows].slice(0, 200));
+    });
+    return () => source.close();
+  }, [projectId, liveOn]);
+
+  const columns = useMemo(
+    () => [
+      { title: t('events.time'), dataIndex: 'timestamp', render: (v: number) => time(v), width: 180 },
+      { title: t('events.name'), dataIndex: 'event', render: (v: string) => <Tag color="blue">{v}</Tag> },
+      { title: t('events.distinctId'), dataIndex: 'distinct_id', ellipsis: true },
+      { title: t('events.platform'), dataIndex: 'platform' },
+      { title: t('events.channel'), dataIndex: 'channel' },
+    ],
+    [t],
+  );
+
+  return (
+    <Space direction="vertical" size="middle" style={{ width: '100%' }}>
+      <Tabs
+        data-testid="events-tabs"
+        items={[
+          {
+            key: 'latest',
+            label: t('events.latest'),
+            children: (
+              <Card>
+                <Space wrap style={{ marginBottom: 12 }}>
+                  <Input.Search
+                    data-testid="filter-event"
+                    allowClear
+                    placeholder={t('events.filterEvent')}
+                    defaultValue={eventFilter}
+                    onSearch={(v) => url.set({ event: v })}
+                  />
+                  <Input.Search
+                    allowClear
+                    placeholder={t('events.filterPerson')}
+                    defaultValue={personFilter}
+                    onSearch={(v) => url.set({ person: v })}
+                  />
+                </Space>
+                <PageState state={latest} isEmpty={(d) => d.events.length === 0}>
+                  {(d) => (
+                    <DataTable
+                      testId="latest-events"
+                      name="events"
+                      rowKey="message_id"
+                      columns={columns}
+                      rows={d.events}
+                      onRow={(row) => ({ onClick: () => setSelected(row) })}
+                    />
+                  )}
+                </PageState>
+              </Card>
+            ),
+          },
+          {
+            key: 'live',
+            label: (
+              <Space>
+                {t('events.live')}
+                <Badge status={liveOn ? 'processing' : 'default'} />
+              </Space>
+            ),
+            children: (
+              <Card
+                extra={
+                  <Switch
+                    checked={liveOn}
+                    onChange={setLiveOn}
+                    checkedChildren={t('events.live')}
+                    unCheckedChildren={t('events.paused')}
+                  />
+                }
+              >
+                <Table<EventRow>
+                  data-testid="live-events"
+                  size="small"
+                  rowKey="message_id"
+                  columns={columns}
+                  dataSource={live}
+                  pagination={false}
+                  onRow={(row) => ({ onClick: () => setSelected(row) })}
+                />
+              </Card>
+            ),
+          },
+          {
+            key: 'quarantine',
+            label: t('events.quarantine'),
+            children: (
+              <PageState state={quarantine} isEmpty={(d) => d.rows.length === 0}>
+                {(d) => (
+                  <Row gutter={16}>
+                    <Col xs={24} md={6}>
+                      <Card size="small" title={t('events.reason')}>
+                        {d.byReason.map((r) => (
+                          <div key={r.reason_code}>
+                            <Tag color="red">{r.reason_code}</Tag> {r.count}
+                          </div>
+                        ))}
+                      </Card>
+                    </Col>
+                    <Col xs={24} md={18}>
+                      <DataTable
+                        testId="quarantine-table"
+                        name="quarantine"
+                        rowKey="id"
+                        rows={d.rows}
+                        columns={[
+                          {
+                            title: t('events.receivedAt'),
+                            dataIndex: 'received_at',
+                            render: (v: number) => time(v),
+                          },
+                          { title: t('events.origin'), dataIndex: 'origin' },
+                          { title: t('events.reason'), dataIndex: 'reason' },
+                          { title: t('events.field'), dataIndex: 'field' },
+                          { title: t('events.row'), dataIndex: 'row_number' },
+                          {
+                            title: t('events.raw'),
+                            dataIndex: 'raw',
+                            ellipsis: true,
+                            render: (v: string) => <Typography.Text code>{v.slice(0, 200)}</Typography.Text>,
+                          },
+                        ]}
+                      />
+                    </Col>
+                  </Row>
+                )}
+              </PageState>
+            ),
+          },
+        ]}
+      />
+      <Drawer
+        width={560}
+        open={selected !== undefined}
+        onClose={() => setSelected(undefined)}
+        title={t('events.inspect')}
+      >
+        <pre data-testid="event-json" style={{ fontSize: 12, whiteSpace: 'pre-wrap' }}>
+          {selected ? JSON.stringify(parsed(selected), null, 2) : ''}
+        </pre>
+      </Drawer>
+    </Space>
+  );
+}
