@@ -127,6 +127,13 @@ export const ERRORS = {
     en: 'No project with id "{projectId}". List projects with `pulseloop projects list`.',
     zh: '项目 "{projectId}" 不存在。可用 `pulseloop projects list` 查看项目。',
   },
+
+  // content analytics (src/analyze/content)
+  content_not_found: {
+    status: 404,
+    en: 'No statistics for content "{contentId}" on {platform}. Check the platform and id, or import its creator-centre export first.',
+    zh: '{platform} 上没有内容 "{contentId}" 的数据。请检查平台和内容 ID，或先导入创作者中心的数据导出。',
+  },
 } as const satisfies Record<string, { status: number; en: string; zh: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -12,7 +12,7 @@ export interface QuarantineEnv {
   projectId: string;
   sourceId: string;
   receivedAt: number;
-  origin: 'http';
+  origin: 'http' | 'import' | 'connector' | 'webhook';
   /** Position of the event in its batch (the index the response reports); 0 for a request or a single call. */
   rowNumber?: number;
 }

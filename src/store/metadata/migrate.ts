@@ -55,6 +55,82 @@ export const METADATA_MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('write_keys_source_id').on('write_keys').column('source_id').execute();
     },
   },
+  // Connectors and webhooks (src/collect/connectors, src/collect/webhooks): the durable job table,
+  // connector instances with their stored secrets and per-stream checkpoints, webhook secrets per source.
+  '0002_jobs_connectors_webhooks': {
+    async up(db) {
+      await db.schema
+        .createTable('jobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        // At most one queued or running job per key (the partial unique index below).
+        .addColumn('singleton_key', 'text')
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('max_attempts', 'integer', (c) => c.notNull())
+        .addColumn('next_run_at', 'text', (c) => c.notNull())
+        .addColumn('locked_until', 'text')
+        .addColumn('locked_by', 'text')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('finished_at', 'text')
+        .execute();
+      await db.schema.createIndex('jobs_due').on('jobs').columns(['status', 'next_run_at']).execute();
+      await db.schema
+        .createIndex('jobs_active_singleton')
+        .on('jobs')
+        .column('singleton_key')
+        .unique()
+        .where(sql<boolean>`status in ('queued', 'running')`)
+        .execute();
+
+      await db.schema
+        .createTable('connector_secrets')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('connector_instances')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id'))
+        .addColumn('connector', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('config', 'text', (c) => c.notNull())
+        .addColumn('credentials_ref', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('connector_instances_project_name', ['project_id', 'name'])
+        .execute();
+
+      await db.schema
+        .createTable('connector_checkpoints')
+        .addColumn('instance_id', 'text', (c) => c.notNull().references('connector_instances.id'))
+        .addColumn('stream', 'text', (c) => c.notNull())
+        .addColumn('cursor', 'text', (c) => c.notNull())
+        .addColumn('in_progress', 'integer', (c) => c.notNull())
+        .addColumn('pages_written', 'integer', (c) => c.notNull())
+        .addColumn('rows_written', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('connector_checkpoints_pk', ['instance_id', 'stream'])
+        .execute();
+
+      await db.schema
+        .createTable('webhook_secrets')
+        .addColumn('source_id', 'text', (c) => c.notNull().references('sources.id'))
+        .addColumn('platform', 'text', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id'))
+        .addColumn('secret', 'text', (c) => c.notNull())
+        .addColumn('app_key', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('webhook_secrets_pk', ['source_id', 'platform'])
+        .execute();
+    },
+  },
 };
 
 /**

@@ -1,0 +1,50 @@
+import type { TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { PulseloopError } from '../../errors/registry.js';
+
+/** Validates a connector's settings against its schema, filling defaults; connector_invalid_config otherwise. */
+export function parseConnectorConfig<T>(connector: string, schema: TSchema, raw: unknown): T {
+  const value = Value.Default(schema, Value.Clone(raw ?? {}));
+  if (Value.Check(schema, value)) return value as T;
+  const first = Value.Errors(schema, value).First();
+  const path = first?.path ? first.path.replace(/^\//, '') : '';
+  throw new PulseloopError('connector_invalid_config', {
+    connector,
+    detail: first ? `${path || 'settings'}: ${first.message}` : 'the settings do not match.',
+  });
+}
+
+/** The calendar day (YYYY-MM-DD) of an instant in a time zone. */
+export function dayIn(timeZone: string, at: Date): string {
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(at);
+}
+
+/** The day `days` after (or before, when negative) a YYYY-MM-DD day. */
+export function addDays(day: string, days: number): string {
+  const at = new Date(`${day}T00:00:00Z`);
+  at.setUTCDate(at.getUTCDate() + days);
+  return at.toISOString().slice(0, 10);
+}
+
+/**
+ * Parses a platform's JSON keeping 64-bit ids exact: numbers of 16 or more digits under a key
+ * ending in `id` become strings before parsing (JSON.parse would round them to doubles).
+ */
+export function parseJsonKeepingIds(text: string): unknown {
+  return JSON.parse(text.replace(/("[A-Za-z0-9_]*id"\s*:\s*)(-?\d{16,})(?=\s*[,}\]])/g, '$1"$2"'));
+}
+
+/** The earlier of two YYYY-MM-DD days (they sort as text). */
+export function earlierDay(a: string, b: string): string {
+  return [a, b].sort()[0]!;
+}
+
+/** The later of two YYYY-MM-DD days. */
+export function laterDay(a: string, b: string): string {
+  return [a, b].sort()[1]!;
+}

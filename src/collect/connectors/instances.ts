@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto';
+import { PulseloopError } from '../../errors/registry.js';
+import type { MetadataStore } from '../../store/metadata/open.js';
+import { getProject } from '../../store/metadata/projects.js';
+import { connectorById } from './registry.js';
+import { type ConnectorCheckpointsTable, type ConnectorInstancesTable, collectDb } from './tables.js';
+
+/**
+ * Connector instances (one platform account connected to one project), where their access token
+ * comes from, and the per-stream checkpoints of their syncs.
+ */
+
+export interface ConnectorInstance {
+  id: string;
+  projectId: string;
+  connector: string;
+  name: string;
+  /** The connector's settings, as validated by its parseConfig. */
+  config: unknown;
+  credentialsRef: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Where the access token comes from: an environment variable read at sync time, or a stored value. */
+export type CredentialsSource = { env: string } | { token: string };
+
+export interface NewConnectorInstance {
+  projectId: string;
+  connector: string;
+  name: string;
+  config: unknown;
+  credentials: CredentialsSource;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Adds a connector instance; validates the connector, its settings and the project. */
+export async function addConnectorInstance(
+  store: MetadataStore,
+  input: NewConnectorInstance,
+): Promise<ConnectorInstance> {
+  const connector = connectorById(input.connector);
+  const config = connector.parseConfig(input.config);
+  const name = input.name.trim();
+  if (name === '') throw new PulseloopError('invalid_request', { detail: 'the connector needs a name.' });
+  if (!(await getProject(store, input.projectId))) {
+    throw new PulseloopError('not_found', { what: 'Project', id: input.projectId });
+  }
+  const db = collectDb(store);
+  const now = new Date().toISOString();
+  const id = randomUUID();
+  const row: ConnectorInstancesTable = {
+    id,
+    project_id: input.projectId,
+    connector: connector.id,
+    name,
+    config: JSON.stringify(config),
+    credentials_ref: '',
+    created_at: now,
+    updated_at: now,
+  };
+  await db.transaction().execute(async (trx) => {
+    if ('env' in input.credentials) {
+      if (!ENV_NAME.test(input.credentials.env)) {
+        throw new PulseloopError('connector_credentials_missing', {
+          instance: name,
+          detail: `"${input.credentials.env}" is not an environment variable name.`,
+        });
+      }
+      row.credentials_ref = `env:${input.credentials.env}`;
+    } else {
+      if (input.credentials.token.trim() === '') {
+        throw new PulseloopError('connector_credentials_missing', {
+          instance: name,
+          detail: 'the access token is empty.',
+        });
+      }
+      const secretId = randomUUID();
+      await trx
+        .insertInto('connector_secrets')
+        .values({ id: secretId, value: input.credentials.token.trim(), created_at: now })
+        .execute();
+      row.credentials_ref = `secret:${secretId}`;
+    }
+    await trx.insertInto('connector_instances').values(row).execute();
+  });
+  return toInstance(row);
+}
+
+/** The instance with this id, or the one of this name in any project; not_found otherwise. */
+export async function findConnectorInstance(
+  store: MetadataStore,
+  idOrName: string,
+): Promise<ConnectorInstance> {
+  const rows = await collectDb(store)
+    .selectFrom('connector_instances')
+    .selectAll()
+    .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
+    .execute();
+  const exact = rows.find((r) => r.id === idOrName) ?? (rows.length === 1 ? rows[0] : undefined);
+  if (!exact) {
+    if (rows.length > 1) {
+      throw new PulseloopError('invalid_request', {
+        detail: `several connectors are named "${idOrName}": use the id (see \`pulseloop connectors list\`).`,
+      });
+    }
+    throw new PulseloopError('not_found', { what: 'Connector', id: idOrName });
+  }
+  return toInstance(exact);
+}
+
+/** Every instance, or those of one project, oldest first. */
+export async function listConnectorInstances(
+  store: MetadataStore,
+  projectId?: string,
+): Promise<ConnectorInstance[]> {
+  let query = collectDb(store).selectFrom('connector_instances').selectAll();
+  if (projectId) query = query.where('project_id', '=', projectId);
+  const rows = await query.orderBy('created_at').orderBy('id').execute();
+  return rows.map(toInstance);
+}
+
+/** The access token of an instance: from the environment given (never process.env directly) or the store. */
+export async function resolveAccessToken(
+  store: MetadataStore,
+  instance: ConnectorInstance,
+  env: Record<string, string | undefined>,
+): Promise<string> {
+  const [kind, ...rest] = instance.credentialsRef.split(':');
+  const reference = rest.join(':');
+  if (kind === 'env') {
+    const value = env[reference];
+    if (value && value.trim() !== '') return value.trim();
+    throw new PulseloopError('connector_credentials_missing', {
+      instance: instance.name,
+      detail: `the environment variable ${reference} is not set.`,
+    });
+  }
+  if (kind === 'secret') {
+    const row = await collectDb(store)
+      .selectFrom('connector_secrets')
+      .select('value')
+      .where('id', '=', reference)
+      .executeTakeFirst();
+    if (row) return row.value;
+  }
+  throw new PulseloopError('connector_credentials_missing', {
+    instance: instance.name,
+    detail: `the stored credentials reference "${instance.credentialsRef}" leads nowhere.`,
+  });
+}
+
+/** Where a stream stands: the cursor to resume from and whether a run is part-way through. */
+export interface Checkpoint<Cursor = unknown> {
+  instanceId: string;
+  stream: string;
+  state: RunState<Cursor>;
+  inProgress: boolean;
+  pagesWritten: number;
+  rowsWritten: number;
+  updatedAt: string;
+}
+
+/** The saved state of a run: its cursor and when the run began (the rows' version). */
+export interface RunState<Cursor = unknown> {
+  cursor: Cursor;
+  runStartedAt: number;
+}
+
+export async function getCheckpoint<Cursor>(
+  store: MetadataStore,
+  instanceId: string,
+  stream: string,
+): Promise<Checkpoint<Cursor> | undefined> {
+  const row = await collectDb(store)
+    .selectFrom('connector_checkpoints')
+    .selectAll()
+    .where('instance_id', '=', instanceId)
+    .where('stream', '=', stream)
+    .executeTakeFirst();
+  return row && toCheckpoint<Cursor>(row);
+}
+
+/** Saves a stream's state (insert or replace). */
+export async function saveCheckpoint(
+  store: MetadataStore,
+  checkpoint: Omit<Checkpoint, 'updatedAt'>,
+): Promise<void> {
+  const row: ConnectorCheckpointsTable = {
+    instance_id: checkpoint.instanceId,
+    stream: checkpoint.stream,
+    cursor: JSON.stringify(checkpoint.state),
+    in_progress: checkpoint.inProgress ? 1 : 0,
+    pages_written: checkpoint.pagesWritten,
+    rows_written: checkpoint.rowsWritten,
+    updated_at: new Date().toISOString(),
+  };
+  await collectDb(store)
+    .insertInto('connector_checkpoints')
+    .values(row)
+    .onConflict((oc) =>
+      oc.columns(['instance_id', 'stream']).doUpdateSet({
+        cursor: row.cursor,
+        in_progress: row.in_progress,
+        pages_written: row.pages_written,
+        rows_written: row.rows_written,
+        updated_at: row.updated_at,
+      }),
+    )
+    .execute();
+}
+
+export async function listCheckpoints(store: MetadataStore, instanceId: string): Promise<Checkpoint[]> {
+  const rows = await collectDb(store)
+    .selectFrom('connector_checkpoints')
+    .selectAll()
+    .where('instance_id', '=', instanceId)
+    .orderBy('stream')
+    .execute();
+  return rows.map((row) => toCheckpoint(row));
+}
+
+function toCheckpoint<Cursor>(row: ConnectorCheckpointsTable): Checkpoint<Cursor> {
+  return {
+    instanceId: row.instance_id,
+    stream: row.stream,
+    state: JSON.parse(row.cursor) as RunState<Cursor>,
+    inProgress: Number(row.in_progress) === 1,
+    pagesWritten: Number(row.pages_written),
+    rowsWritten: Number(row.rows_written),
+    updatedAt: row.updated_at,
+  };
+}
+
+function toInstance(row: ConnectorInstancesTable): ConnectorInstance {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    connector: row.connector,
+    name: row.name,
+    config: JSON.parse(row.config) as unknown,
+    credentialsRef: row.credentials_ref,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

@@ -1,0 +1,32 @@
+import { PulseloopError } from '../../errors/registry.js';
+import { douyinConnector } from './douyin.js';
+import { oceanEngineConnector } from './oceanengine.js';
+import type { ConnectorDefinition, StreamDefinition } from './types.js';
+
+/** Every connector Pulseloop ships. */
+export const CONNECTORS: ConnectorDefinition[] = [
+  oceanEngineConnector as ConnectorDefinition,
+  douyinConnector as ConnectorDefinition,
+];
+
+export function connectorById(id: string): ConnectorDefinition {
+  const connector = CONNECTORS.find((c) => c.id === id);
+  if (!connector) {
+    throw new PulseloopError('connector_unknown', {
+      connector: id,
+      known: CONNECTORS.map((c) => c.id).join(', '),
+    });
+  }
+  return connector;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: cursors differ per stream
+export function streamOf(connector: ConnectorDefinition, name: string): StreamDefinition<unknown, any> {
+  const stream = connector.streams.find((s) => s.name === name);
+  if (!stream) {
+    throw new PulseloopError('invalid_request', {
+      detail: `connector ${connector.id} has no stream "${name}"; it has ${connector.streams.map((s) => s.name).join(', ')}.`,
+    });
+  }
+  return stream;
+}
