@@ -1,0 +1,169 @@
+import { hostname } from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  addConnectorInstance,
+  getCheckpoint,
+  saveCheckpoint,
+} from '../../src/collect/connectors/instances.js';
+import {
+  activeJob,
+  claimJob,
+  completeJob,
+  enqueueJob,
+  failJob,
+  heartbeat,
+  isLocalWorkerGone,
+} from '../../src/collect/connectors/jobs.js';
+import { migrateMetadata } from '../../src/store/metadata/migrate.js';
+import type { MetadataStore } from '../../src/store/metadata/open.js';
+import { newProjectIn } from './setup.js';
+
+/** The job table and checkpoints, run against each metadata dialect; `open` gives an empty store. */
+export function describeJobTableSuite(name: string, open: () => Promise<MetadataStore>): void {
+  describe(`job table on ${name}`, () => {
+    const opened: MetadataStore[] = [];
+    afterEach(async () => {
+      for (const store of opened.splice(0)) await store.close();
+    });
+    async function store(): Promise<MetadataStore> {
+      const s = await open();
+      opened.push(s);
+      await migrateMetadata(s);
+      return s;
+    }
+    const past = new Date(Date.now() - 1000);
+
+    it('keeps one queued or running job per singleton key and brings it forward when asked sooner', async () => {
+      const s = await store();
+      const later = new Date(Date.now() + 3600_000);
+      const first = await enqueueJob(s, { kind: 'sync', payload: { n: 1 }, singletonKey: 'k', runAt: later });
+      const again = await enqueueJob(s, { kind: 'sync', payload: { n: 2 }, singletonKey: 'k', runAt: past });
+      expect(first.created).toBe(true);
+      expect(again).toMatchObject({ created: false, job: { id: first.job.id, payload: { n: 1 } } });
+      expect(again.job.nextRunAt).toBe(past.toISOString());
+      const other = await enqueueJob(s, { kind: 'sync', payload: {}, singletonKey: 'other' });
+      expect(other.created).toBe(true);
+    });
+
+    it('claims only due jobs, each once, and lets a finished key be queued again', async () => {
+      const s = await store();
+      await enqueueJob(s, { kind: 'sync', payload: {}, singletonKey: 'due', runAt: past });
+      await enqueueJob(s, {
+        kind: 'sync',
+        payload: {},
+        singletonKey: 'later',
+        runAt: new Date(Date.now() + 60_000),
+      });
+      const claimed = await claimJob(s, { leaseMs: 60_000, workerId: 'w1' });
+      expect(claimed).toMatchObject({ singletonKey: 'due', status: 'running', attempts: 1, lockedBy: 'w1' });
+      expect(await claimJob(s, { leaseMs: 60_000, workerId: 'w2' })).toBeUndefined();
+      await completeJob(s, claimed!);
+      expect(await activeJob(s, 'due')).toBeUndefined();
+      expect((await enqueueJob(s, { kind: 'sync', payload: {}, singletonKey: 'due' })).created).toBe(true);
+    });
+
+    it('never gives the same job to two workers claiming at the same time', async () => {
+      const s = await store();
+      for (let i = 0; i < 6; i++)
+        await enqueueJob(s, { kind: 'sync', payload: { i }, singletonKey: `k${i}`, runAt: past });
+      const claims = await Promise.all(
+        Array.from({ length: 10 }, (_, w) => claimJob(s, { leaseMs: 60_000, workerId: `w${w}` })),
+      );
+      const ids = claims.filter((c) => c !== undefined).map((c) => c!.id);
+      expect(ids).toHaveLength(6);
+      expect(new Set(ids).size).toBe(6);
+    });
+
+    it('gives a job whose worker stopped renewing its lease to another worker', async () => {
+      const s = await store();
+      await enqueueJob(s, { kind: 'sync', payload: {}, singletonKey: 'k', runAt: past });
+      const first = await claimJob(s, { leaseMs: 50, workerId: 'dead' });
+      expect(await claimJob(s, { leaseMs: 60_000, workerId: 'w2' })).toBeUndefined();
+      await new Promise((r) => setTimeout(r, 80));
+      const second = await claimJob(s, { leaseMs: 60_000, workerId: 'w2' });
+      expect(second).toMatchObject({ id: first!.id, attempts: 2, lockedBy: 'w2' });
+      // The first worker finds out at its next heartbeat.
+      expect(await heartbeat(s, first!, 60_000)).toBe(false);
+      expect(await heartbeat(s, second!, 60_000)).toBe(true);
+    });
+
+    it('re-queues a retryable failure with growing back-off and ends a permanent one', async () => {
+      const s = await store();
+      await enqueueJob(s, { kind: 'sync', payload: {}, singletonKey: 'k', runAt: past, maxAttempts: 3 });
+      const waits: number[] = [];
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        const job = await claimJob(s, { leaseMs: 60_000, now: new Date(Date.now() + 10 * 3600_000) });
+        const before = Date.now();
+        const failed = await failJob(s, job!, 'HTTP 503', { retryable: true, random: 0.5 });
+        expect(failed).toMatchObject({ status: 'queued', attempts: attempt, lastError: 'HTTP 503' });
+        waits.push(Date.parse(failed.nextRunAt) - before);
+      }
+      expect(waits[1]).toBeGreaterThan(waits[0]! * 1.5);
+      const last = await claimJob(s, { leaseMs: 60_000, now: new Date(Date.now() + 10 * 3600_000) });
+      expect(await failJob(s, last!, 'HTTP 503', { retryable: true })).toMatchObject({
+        status: 'failed',
+        attempts: 3,
+      });
+
+      await enqueueJob(s, { kind: 'sync', payload: {}, singletonKey: 'creds', runAt: past });
+      const job = await claimJob(s, { leaseMs: 60_000 });
+      const failed = await failJob(s, job!, 'connector_bad_credentials', { retryable: false });
+      expect(failed).toMatchObject({ status: 'failed', attempts: 1 });
+      expect(
+        await claimJob(s, { leaseMs: 60_000, now: new Date(Date.now() + 100 * 3600_000) }),
+      ).toBeUndefined();
+    });
+
+    it('stores and replaces per-stream checkpoints of a connector instance', async () => {
+      const s = await store();
+      const projectId = await newProjectIn(s);
+      const instance = await addConnectorInstance(s, {
+        projectId,
+        connector: 'douyin',
+        name: 'brand account',
+        config: { openId: 'open-1' },
+        credentials: { token: 'act.secret' },
+      });
+      expect(instance.config).toMatchObject({
+        openId: 'open-1',
+        count: 20,
+        baseUrl: 'https://open.douyin.com',
+      });
+      expect(instance.credentialsRef).toMatch(/^secret:/);
+      const state = {
+        runStartedAt: 1_700_000_000_000,
+        cursor: { cursor: 1_740_000_000_000, date: '2025-03-08' },
+      };
+      await saveCheckpoint(s, {
+        instanceId: instance.id,
+        stream: 'video_list',
+        state,
+        inProgress: true,
+        pagesWritten: 1,
+        rowsWritten: 20,
+      });
+      await saveCheckpoint(s, {
+        instanceId: instance.id,
+        stream: 'video_list',
+        state,
+        inProgress: false,
+        pagesWritten: 3,
+        rowsWritten: 45,
+      });
+      expect(await getCheckpoint(s, instance.id, 'video_list')).toMatchObject({
+        state,
+        inProgress: false,
+        pagesWritten: 3,
+        rowsWritten: 45,
+      });
+    });
+  });
+
+  describe('lock holders', () => {
+    it('knows a worker of this machine whose process is gone from one that lives', () => {
+      expect(isLocalWorkerGone(`${hostname()}:${process.pid}`)).toBe(false);
+      expect(isLocalWorkerGone(`${hostname()}:999999999`)).toBe(true);
+      expect(isLocalWorkerGone('another-host:1')).toBe(false);
+    });
+  });
+}
