@@ -1,6 +1,7 @@
 import type { Analysis } from './analysis.js';
 import { ACTIVITY_ANALYSES } from './activity-analyses.js';
 import { funnelsAnalysis } from './funnels.js';
+import { pathsAnalysis } from './paths.js';
 
 /**
  * Every analysis the API serves, by kind. The kind in a request URL is looked up here, so only
@@ -9,6 +10,7 @@ import { funnelsAnalysis } from './funnels.js';
 export const ANALYSES: Record<string, Analysis<never, unknown>> = {
   ...ACTIVITY_ANALYSES,
   funnels: funnelsAnalysis as unknown as Analysis<never, unknown>,
+  paths: pathsAnalysis as unknown as Analysis<never, unknown>,
 };
 
 export function findAnalysis(kind: string): Analysis<unknown, unknown> | undefined {
