@@ -116,6 +116,116 @@ export const ERRORS = {
   not_found: { status: 404, en: '{what} "{id}" was not found.', zh: '未找到{what} "{id}"。' },
   invalid_request: { status: 400, en: 'Invalid request: {detail}', zh: '请求无效：{detail}' },
 
+  // file import (src/collect/import)
+  import_empty_file: { status: 400, en: 'The file is empty.', zh: '文件为空。' },
+  import_unreadable_file: {
+    status: 400,
+    en: 'The file cannot be read as {format}: {detail}',
+    zh: '无法按 {format} 格式读取该文件：{detail}',
+  },
+  import_unknown_kind: {
+    status: 400,
+    en: 'Unknown import kind "{value}": use one of {kinds}.',
+    zh: '未知的导入类型 "{value}"：请使用 {kinds} 之一。',
+  },
+  import_unknown_preset: {
+    status: 400,
+    en: 'Unknown preset "{value}": use one of {presets}, or `pulseloop import --detect FILE` to find the one that fits.',
+    zh: '未知的预设 "{value}"：请使用 {presets} 之一，或运行 `pulseloop import --detect FILE` 查找合适的预设。',
+  },
+  import_preset_kind_mismatch: {
+    status: 400,
+    en: 'Preset "{preset}" is for {presetKind} files, not {kind}.',
+    zh: '预设 "{preset}" 用于 {presetKind} 文件，而不是 {kind}。',
+  },
+  import_no_header: {
+    status: 400,
+    en: 'No header row found in the first {rows} rows: the file needs a row of column names.',
+    zh: '前 {rows} 行中没有找到表头：文件需要一行列名。',
+  },
+  import_missing_columns: {
+    status: 400,
+    en: 'The file has no column for {fields}. Columns found: {columns}. Choose a --preset or give a --mapping file.',
+    zh: '文件中没有对应 {fields} 的列。找到的列：{columns}。请选择 --preset 或提供 --mapping 映射文件。',
+  },
+  import_invalid_mapping: {
+    status: 400,
+    en: 'The mapping is invalid: {detail}',
+    zh: '映射无效：{detail}',
+  },
+  import_invalid_value: {
+    status: 400,
+    en: 'Row {row}, column "{column}" ({field}): "{value}" {reason}.',
+    zh: '第 {row} 行，列“{column}”（{field}）：“{value}”{reason_zh}。',
+  },
+  import_invalid_row: {
+    status: 400,
+    en: 'Row {row}: {reason}.',
+    zh: '第 {row} 行：{reason_zh}。',
+  },
+
+  // connectors and webhooks (src/collect/connectors, src/collect/webhooks)
+  connector_unknown: {
+    status: 400,
+    en: 'Unknown connector "{connector}": use one of {known}.',
+    zh: '未知的连接器 "{connector}"：请使用 {known} 之一。',
+  },
+  connector_invalid_config: {
+    status: 400,
+    en: 'The settings of connector "{connector}" are invalid: {detail}',
+    zh: '连接器 "{connector}" 的配置无效：{detail}',
+  },
+  connector_credentials_missing: {
+    status: 400,
+    en: 'Connector "{instance}" has no usable credentials: {detail}',
+    zh: '连接器 "{instance}" 没有可用的凭证：{detail}',
+  },
+  connector_bad_credentials: {
+    status: 401,
+    en: 'The {platform} API refused the access token of connector "{instance}" (code {code}: {detail}). Renew the token and update the connector; this sync stopped and will not be retried.',
+    zh: '{platform} 接口拒绝了连接器 "{instance}" 的访问令牌（错误码 {code}：{detail}）。请更新令牌后重新配置连接器；本次同步已停止，不会自动重试。',
+  },
+  connector_api_error: {
+    status: 502,
+    en: 'The {platform} API answered with an error (code {code}: {detail}).',
+    zh: '{platform} 接口返回错误（错误码 {code}：{detail}）。',
+  },
+  connector_retries_exhausted: {
+    status: 503,
+    en: 'The {platform} API still refused after {attempts} attempts ({detail}); the sync will be retried later from its last checkpoint.',
+    zh: '{platform} 接口在尝试 {attempts} 次后仍然拒绝请求（{detail}）；同步将稍后从上一个检查点继续。',
+  },
+  connector_sync_busy: {
+    status: 409,
+    en: 'A sync of {instance} / {stream} is already running in {holder} (lease until {until}).',
+    zh: '{instance} / {stream} 的同步已在 {holder} 中运行（租约至 {until}）。',
+  },
+  connector_row_invalid: {
+    status: 400,
+    en: 'The {platform} API returned a row with an invalid "{field}": {detail}',
+    zh: '{platform} 接口返回的数据行中 "{field}" 无效：{detail}',
+  },
+  webhook_not_configured: {
+    status: 404,
+    en: 'No {platform} webhook is configured for source "{sourceId}". Set its secret with `pulseloop connectors webhook-secret`.',
+    zh: '来源 "{sourceId}" 未配置 {platform} Webhook。请使用 `pulseloop connectors webhook-secret` 设置密钥。',
+  },
+  webhook_unknown_platform: {
+    status: 404,
+    en: 'Unknown webhook platform "{platform}": use one of {known}.',
+    zh: '未知的 Webhook 平台 "{platform}"：请使用 {known} 之一。',
+  },
+  webhook_bad_signature: {
+    status: 401,
+    en: 'The {platform} webhook signature does not match the body: check the secret configured for source "{sourceId}".',
+    zh: '{platform} Webhook 签名与请求体不符：请检查来源 "{sourceId}" 配置的密钥。',
+  },
+  webhook_invalid_payload: {
+    status: 400,
+    en: 'The {platform} webhook payload is invalid: {detail}',
+    zh: '{platform} Webhook 内容无效：{detail}',
+  },
+
   // analytics queries
   invalid_query: {
     status: 400,
@@ -126,6 +236,18 @@ export const ERRORS = {
     status: 404,
     en: 'No project with id "{projectId}". List projects with `pulseloop projects list`.',
     zh: '项目 "{projectId}" 不存在。可用 `pulseloop projects list` 查看项目。',
+  },
+
+  // metrics catalogue, saved insights and dashboards (src/analyze/metrics, src/analyze/saved.ts)
+  invalid_metric: {
+    status: 400,
+    en: 'Invalid metric definition at "{field}": {detail}',
+    zh: '指标定义的 "{field}" 无效：{detail}',
+  },
+  invalid_insight: {
+    status: 400,
+    en: 'Invalid insight or dashboard at "{field}": {detail}',
+    zh: '看板或洞察的 "{field}" 无效：{detail}',
   },
 
   // content analytics (src/analyze/content)

@@ -1,0 +1,276 @@
+import { PulseloopError } from '../../errors/registry.js';
+import type { FactsEngine } from '../../store/facts/engine.js';
+import type { QuarantineRow } from '../../store/facts/rows.js';
+import { detectHeader, type Header, isBlankRow, isSummaryRow } from './header.js';
+import { kindSpec } from './kinds/index.js';
+import type { KindSpec } from './kinds/types.js';
+import { type CustomMapping, knownNames, type MappingPlan, planMapping, tiersFor } from './mapping.js';
+import { type Preset, presetNamed } from './presets/index.js';
+import { type FileFormat, type OpenedFile, openRecords, type RawRecord } from './records.js';
+import { convertRecord, quarantineRows, type RowEnv, type RowError } from './rows.js';
+import { type ChunkCounts, naturalKeyOf, writeChunk, writeQuarantine } from './store.js';
+import { zonedClock } from './time.js';
+
+/**
+ * The import pipeline: open → find the header → map columns → per row: skip blank and summary rows,
+ * parse, build the facts row or quarantine it → in chunks: look up stored keys, insert new and
+ * updated rows. Parsing the next chunk overlaps with writing the previous one.
+ */
+
+export interface ImportTarget {
+  projectId: string;
+  /** The project's IANA time zone: local times in the file are read in it. */
+  timeZone: string;
+  /** The project's currency, for amounts the file names none for. */
+  currency: string;
+  sourceId?: string;
+}
+
+export interface ImportOptions {
+  kind?: string;
+  preset?: string;
+  mapping?: CustomMapping;
+  fileName?: string;
+  format?: FileFormat;
+  /** Rows per look-up and insert. */
+  chunkRows?: number;
+  onProgress?: (progress: { rowsRead: number; bytesRead: number }) => void;
+  now?: () => number;
+}
+
+export interface ImportSummary {
+  kind: string;
+  preset: string | null;
+  format: FileFormat;
+  encoding: string;
+  headerRow: number;
+  columns: Array<{ column: string; field: string; unit?: string }>;
+  unmappedColumns: string[];
+  rowsRead: number;
+  imported: number;
+  updated: number;
+  unchanged: number;
+  /** Rows whose natural key repeats an earlier row of the same chunk; the later one wins. */
+  duplicates: number;
+  quarantined: number;
+  skipped: { blank: number; summary: number; header: number };
+  /** The first errors (all are in quarantine). */
+  errors: RowError[];
+  errorCount: number;
+  durationMs: number;
+  rowsPerSecond: number;
+}
+
+/** How many records are looked at to find the header. */
+export const HEADER_SEARCH_ROWS = 30;
+const MAX_REPORTED_ERRORS = 1000;
+
+export interface PreparedImport {
+  file: OpenedFile;
+  spec: KindSpec;
+  preset?: Preset;
+  header: Header;
+  plan: MappingPlan;
+  /** Records read while looking for the header, data rows among them. */
+  head: RawRecord[];
+  rest: AsyncIterator<RawRecord[]>;
+}
+
+/** Resolves the kind and preset the options name (a mapping file may name them too). */
+export function resolveKind(options: Pick<ImportOptions, 'kind' | 'preset' | 'mapping'>): {
+  spec: KindSpec;
+  preset?: Preset;
+} {
+  const presetName = options.preset ?? options.mapping?.preset;
+  const preset = presetName ? presetNamed(presetName) : undefined;
+  const kind = options.kind ?? options.mapping?.kind ?? preset?.kind;
+  if (!kind)
+    throw new PulseloopError('invalid_request', {
+      detail: 'say which kind of file this is with --kind (or use a preset).',
+    });
+  const spec = kindSpec(kind);
+  if (preset && preset.kind !== spec.kind) {
+    throw new PulseloopError('import_preset_kind_mismatch', {
+      preset: preset.name,
+      presetKind: preset.kind,
+      kind: spec.kind,
+    });
+  }
+  return { spec, ...(preset ? { preset } : {}) };
+}
+
+/** Reads the first records of a file and finds its header. */
+export async function readHead(
+  input: AsyncIterable<Buffer | Uint8Array | string>,
+  options: Pick<ImportOptions, 'fileName' | 'format'>,
+): Promise<{ file: OpenedFile; head: RawRecord[]; rest: AsyncIterator<RawRecord[]> }> {
+  const file = await openRecords(input, options);
+  const rest = file.batches[Symbol.asyncIterator]();
+  const head: RawRecord[] = [];
+  while (head.length < HEADER_SEARCH_ROWS) {
+    const next = await rest.next();
+    if (next.done) break;
+    head.push(...next.value);
+  }
+  return { file, head, rest };
+}
+
+/** The header of the head records: NDJSON keys, or the detected header row. */
+export function headerOf(file: OpenedFile, head: RawRecord[], known: (name: string) => boolean): Header {
+  if (file.keys) {
+    return {
+      headerIndex: -1,
+      dataIndex: 0,
+      names: [...file.keys],
+      candidates: file.keys.map((k) => [k]),
+      rowNumber: 0,
+    };
+  }
+  const header = detectHeader(head.slice(0, HEADER_SEARCH_ROWS), known);
+  if (!header) throw new PulseloopError('import_no_header', { rows: HEADER_SEARCH_ROWS });
+  return header;
+}
+
+export async function prepareImport(
+  input: AsyncIterable<Buffer | Uint8Array | string>,
+  target: ImportTarget,
+  options: ImportOptions,
+): Promise<PreparedImport> {
+  const { spec, preset } = resolveKind(options);
+  const { file, head, rest } = await readHead(input, options);
+  const header = headerOf(file, head, knownNames(tiersFor(spec, preset, options.mapping)));
+  const plan = planMapping(spec, header, {
+    ...(preset ? { preset } : {}),
+    ...(options.mapping ? { custom: options.mapping } : {}),
+    timeZone: target.timeZone,
+  });
+  return { file, spec, ...(preset ? { preset } : {}), header, plan, head, rest };
+}
+
+function sameAsHeader(cells: RawRecord['cells'], header: Header): boolean {
+  if (cells.length < 2) return false;
+  for (let i = 0; i < cells.length; i++) if ((cells[i] ?? '') !== (header.names[i] ?? '')) return false;
+  return true;
+}
+
+/** Imports a file (a byte stream) into the facts store of one project. */
+export async function importFile(
+  facts: FactsEngine,
+  input: AsyncIterable<Buffer | Uint8Array | string>,
+  target: ImportTarget,
+  options: ImportOptions,
+): Promise<ImportSummary> {
+  const now = options.now ?? Date.now;
+  const startedAt = performance.now();
+  const prepared = await prepareImport(input, target, options);
+  const { file, spec, header, plan } = prepared;
+  const updatedAt = now();
+  const sourceId = target.sourceId ?? '';
+  const env: RowEnv = {
+    spec,
+    plan,
+    header,
+    clock: zonedClock(target.timeZone),
+    context: { projectId: target.projectId, sourceId, currency: target.currency, updatedAt },
+    kind: spec.kind,
+  };
+  const chunkRows = options.chunkRows ?? 50_000;
+  const summary: ImportSummary = {
+    kind: spec.kind,
+    preset: prepared.preset?.name ?? null,
+    format: file.format,
+    encoding: file.encoding,
+    headerRow: header.rowNumber,
+    columns: plan.columns.map((c) => ({
+      column: c.column,
+      field: c.field,
+      ...(c.unit ? { unit: c.unit } : {}),
+    })),
+    unmappedColumns: plan.unmapped.map((c) => c.column),
+    rowsRead: 0,
+    imported: 0,
+    updated: 0,
+    unchanged: 0,
+    duplicates: 0,
+    quarantined: 0,
+    skipped: { blank: 0, summary: 0, header: 0 },
+    errors: [],
+    errorCount: 0,
+    durationMs: 0,
+    rowsPerSecond: 0,
+  };
+
+  let chunk = new Map<string, Record<string, unknown>>();
+  let quarantine: QuarantineRow[] = [];
+  // One chunk is written while the next is parsed; writes stay in order, so a later chunk's
+  // look-up sees the rows of the earlier ones.
+  let pending: Promise<void> = Promise.resolve();
+  const add = (counts: ChunkCounts) => {
+    summary.imported += counts.imported;
+    summary.updated += counts.updated;
+    summary.unchanged += counts.unchanged;
+  };
+  const flush = async () => {
+    const rows = chunk;
+    const refused = quarantine;
+    chunk = new Map();
+    quarantine = [];
+    await pending;
+    pending = (async () => {
+      add(await writeChunk(facts, spec, target.projectId, rows));
+      await writeQuarantine(facts, target.projectId, refused);
+    })();
+    pending.catch(() => {}); // awaited (and thrown) at the next flush or the end
+  };
+
+  const handle = (record: RawRecord) => {
+    const cells = record.cells;
+    if (!record.problem && isBlankRow(cells)) {
+      summary.skipped.blank++;
+      return;
+    }
+    if (!record.problem && isSummaryRow(cells)) {
+      summary.skipped.summary++;
+      return;
+    }
+    if (!record.problem && header.headerIndex >= 0 && sameAsHeader(cells, header)) {
+      summary.skipped.header++;
+      return;
+    }
+    summary.rowsRead++;
+    const outcome = convertRecord(record, env);
+    if (outcome.ok) {
+      const key = naturalKeyOf(spec, outcome.row);
+      if (chunk.has(key)) summary.duplicates++;
+      chunk.set(key, outcome.row);
+      return;
+    }
+    summary.quarantined++;
+    summary.errorCount += outcome.errors.length;
+    for (const e of outcome.errors) if (summary.errors.length < MAX_REPORTED_ERRORS) summary.errors.push(e);
+    quarantine.push(
+      ...quarantineRows(outcome.errors, outcome.raw, {
+        projectId: target.projectId,
+        sourceId,
+        receivedAt: updatedAt,
+        kind: spec.kind,
+      }),
+    );
+  };
+
+  // Records above the header are titles, not data.
+  for (let i = header.dataIndex; i < prepared.head.length; i++) handle(prepared.head[i]!);
+  options.onProgress?.({ rowsRead: summary.rowsRead, bytesRead: file.bytesRead() });
+  for (;;) {
+    const next = await prepared.rest.next();
+    if (next.done) break;
+    for (const record of next.value) handle(record);
+    if (chunk.size >= chunkRows || quarantine.length >= chunkRows) await flush();
+    options.onProgress?.({ rowsRead: summary.rowsRead, bytesRead: file.bytesRead() });
+  }
+  await flush();
+  await pending;
+  summary.durationMs = Math.round(performance.now() - startedAt);
+  summary.rowsPerSecond = Math.round(summary.rowsRead / Math.max(0.001, summary.durationMs / 1000));
+  return summary;
+}
