@@ -1,0 +1,89 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { runCli } from '../../bench/server-process.js';
+import { listProjects } from '../../src/store/metadata/projects.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+/** Screenshots of every page are kept as test artefacts. */
+export const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
+
+export interface DashboardHarness {
+  server: TestServer;
+  browser: Browser;
+  demoProjectId: string;
+  /** Opens a page of the dashboard with the demo project and collects console errors. */
+  open(path: string, options?: { locale?: string; query?: Record<string, string> }): Promise<OpenPage>;
+  close(): Promise<void>;
+}
+
+export interface OpenPage {
+  page: Page;
+  errors: string[];
+  screenshot(name: string): Promise<void>;
+}
+
+/** A small demo world (scale 0.05), a real server on it, and Debian's chromium. */
+export async function startDashboardHarness(): Promise<DashboardHarness> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-dashboard-'));
+  runCli(dataDir, 'demo', '--scale', '0.05', '--no-serve');
+  const server = await startTestServer({}, dataDir);
+  const demo = (await listProjects(server.server.metadata)).find((p) => p.name.startsWith('Demo'));
+  if (!demo) throw new Error('the demo project is missing');
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return {
+    server,
+    browser,
+    demoProjectId: demo.id,
+    async open(path, options = {}) {
+      const context = await browser.newContext({
+        viewport: { width: 1280, height: 900 },
+        locale: options.locale ?? 'en-US',
+      });
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(e.message));
+      const query = new URLSearchParams({ project: demo.id, ...options.query });
+      await page.goto(`${server.url}${path}?${query}`);
+      return {
+        page,
+        errors,
+        async screenshot(name) {
+          await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+        },
+      };
+    },
+    async close() {
+      await browser.close();
+      await server.close();
+    },
+  };
+}
+
+/** Waits until every data view on the page has loaded (no spinner, no refreshing view). */
+export async function settled(page: Page): Promise<void> {
+  await page.waitForSelector(
+    '[data-testid="state-ready"], [data-testid="state-empty"], [data-testid="state-error"]',
+  );
+  // A string, evaluated in the page: the tests' TypeScript has no DOM types.
+  await page.waitForFunction(`
+    document.querySelectorAll('[data-testid="state-loading"], [data-testid="state-refreshing"]').length === 0 &&
+    [...document.querySelectorAll('[data-chart]')].every((c) => c.dataset.rendered === 'true')
+  `);
+}}

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basicAuth } from '../support/server.js';
+import { type DashboardHarness, settled, startDashboardHarness } from './dashboard-support.js';
+
+// Every page of the dashboard in Debian's chromium against a real server on a small demo world.
+let h: DashboardHarness;
+
+beforeAll(async () => {
+  h = await startDashboardHarness();
+}, 120_000);
+afterAll(() => h?.close());
+
+const PAGES = [
+  'overview',
+  'content',
+  'campaigns',
+  'funnels',
+  'retention',
+  'paths',
+  'heatmap',
+  'distribution',
+  'events',
+  'sources',
+];
+
+describe('dashboard', () => {
+  it.each(PAGES)('opens %s without console errors, in both languages', async (path) => {
+    for (const locale of ['en-US', 'zh-CN']) {
+      const { page, errors, screenshot } = await h.open(`/${path}`, { locale });
+      await settled(page);
+      await screenshot(`${path}-${locale}`);
+      expect(errors).toEqual([]);
+      expect(await page.locator('[data-testid="state-error"]').count()).toBe(0);
+      await page.context().close();
+    }
+  });
+
+  it('switches every navigation label between English and Chinese', async () => {
+    const { page } = await h.open('/overview', { locale: 'en-US' });
+    await settled(page);
+    const labels = () => page.locator('[data-testid="nav"] .ant-menu-title-content').allInnerTexts();
+    const english = await labels();
+    expect(english).toContain('Overview');
+    await page.locator('[data-testid="lang-switch"]').getByText('中文').click();
+    const chinese = await labels();
+    expect(chinese).toContain('概览');
+    expect(chinese.every((label, i) => label !== english[i])).toBe(true);
+    await page.context().close();
+  });
+
+  it('restores a filtered events view from a shared link', async () => {
+    const first = await h.open('/events');
+    await settled(first.page);
+    await first.page.locator('[data-testid="filter-event"] input').fill('order_completed');
+    await first.page.locator('[data-testid="filter-event"] input').press('Enter');
+    await first.page.waitForURL(/event=order_completed/);
+    const shared = first.page.url();
+    await first.page.context().close();
+
+    const context = await h.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(shared);
+    await settled(page);
+    expect(await page.locator('[data-testid="filter-event"] input').inputValue()).toBe('order_completed');
+    const names = await page.locator('[data-testid="latest-events"] .ant-tag').allInnerTexts();
+    expect(names.length).toBeGreaterThan(0);
+    expect(new Set(names)).toEqual(new Set(['order_completed']));
+    await context.close();
+  });
+
+  it('shows an event in the live stream as it arrives', async () => {
+    const { page } = await h.open('/events');
+    await settled(page);
+    await page.getByRole('tab', { name: /Live stream/ }).click();
+    const sources = (await (
+      await fetch(`${h.server.url}/api/v1/projects/${h.demoProjectId}/sources`)
+    ).json()) as {
+      sources: { writeKeys: { key: string }[] }[];
+    };
+    const key = sources.sources[0]!.writeKeys[0]!.key;
+    await page.waitForTimeout(300); // the stream connects
+    const response = await fetch(`${h.server.url}/v1/track`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basicAuth(key) },
+      body: JSON.stringify({ event: 'dashboard_live_check', userId: 'live-user' }),
+    });
+    expect(response.status).toBe(200);
+    await page.locator('[data-testid="live-events"]').getByText('dashboard_live_check').waitFor();
+    await page.context().close();
+  });
+});
