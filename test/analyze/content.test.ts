@@ -304,6 +304,11 @@ describe('content leaderboard', () => {
     // Nulls sort last whichever the direction.
     const byRateAsc = await leaderboard({ sort: { by: 'interaction_rate', direction: 'asc' } });
     expect(byRateAsc.rows.map((r) => r.contentId)).toEqual(['B', 'C', 'A', 'D']);
+    // Newest first by publishing time; D has none.
+    const byPublished = await leaderboard({ sort: { by: 'published_at' } });
+    expect(byPublished.rows.map((r) => r.contentId)).toEqual(['B', 'C', 'A', 'D']);
+    const oldest = await leaderboard({ sort: { by: 'published_at', direction: 'asc' } });
+    expect(oldest.rows.map((r) => r.contentId)).toEqual(['A', 'C', 'B', 'D']);
   });
 
   it('computes the heat index per platform, unaffected by the other filters', async () => {
@@ -372,6 +377,24 @@ describe('content leaderboard', () => {
       fieldOf({ dateRange: range, filters: { published: { from: '2025-13-01', to: '2025-03-01' } } }),
     ).toBe('filters.published.from');
     expect(fieldOf({})).toBe('dateRange');
+  });
+});
+
+describe('an empty range', () => {
+  it('gives every analysis empty results, not errors or NaN', async () => {
+    const dateRange = { from: '2024-01-01', to: '2024-01-31' };
+    expect(await contentTopics.run(context, contentTopics.parse({ dateRange }))).toEqual({
+      total: 0,
+      rows: [],
+    });
+    expect(await contentCompare.run(context, contentCompare.parse({ dateRange }))).toEqual({ rows: [] });
+    const timing = await contentTiming.run(context, contentTiming.parse({ dateRange }));
+    expect(timing.cells).toEqual([]);
+    expect(timing.byHour.every((h) => h.posts === 0 && h.interaction_rate === null)).toBe(true);
+    const length = await contentLength.run(context, contentLength.parse({ dateRange }));
+    expect(length.buckets.map((b) => [b.posts, b.metrics.plays, b.metrics.completion_rate])).toEqual(
+      Array.from({ length: 5 }, () => [0, 0, null]),
+    );
   });
 });
 
