@@ -37,9 +37,10 @@ function invalid(at: string, detail: string): never {
   throw new PulseloopError('invalid_query', { field: at, detail });
 }
 
-/** Validates a selector; `at` names it in the query (e.g. `startEvent`). */
+/** Validates a selector (`{event, filters}`, an event name, or null); `at` names it in the query. */
 export function parseSelector(value: unknown, at: string): EventSelector {
-  if (typeof value === 'string') value = { event: value };
+  // Shorthands: an event name, or null for any event.
+  if (typeof value === 'string' || value === null) value = { event: value };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     invalid(at, 'expected { event, filters } (event null for any event)');
   }
