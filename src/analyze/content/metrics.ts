@@ -154,11 +154,17 @@ export const HEAT_INDEX_SQL = `round(100 * if(completion_rate IS NULL,
       (0.40 * heat_p + 0.30 * heat_e + 0.15 * heat_s) / 0.85,
       0.40 * heat_p + 0.30 * heat_e + 0.15 * heat_s + 0.15 * completion_rate), 2)`;
 
-/** The normalised components heat_p, heat_e, heat_s of the heat index, as window expressions. */
-export const HEAT_PARTS_SQL = ['plays', '(likes + comments + shares + favourites)', 'shares']
-  .map((x, i) => {
-    const log = `log1p(${x})`;
+/** The normalised parts heat_p, heat_e, heat_s of the heat index, as window expressions. */
+export const HEAT_PARTS_SQL = (
+  [
+    ['heat_p', 'plays'],
+    ['heat_e', '(likes + comments + shares + favourites)'],
+    ['heat_s', 'shares'],
+  ] as const
+)
+  .map(([name, value]) => {
+    const log = `log1p(${value})`;
     const max = `max(${log}) OVER per_platform`;
-    return `if(${max} = 0, 0, ${log} / ${max}) AS heat_${'pes'[i]}`;
+    return `if(${max} = 0, 0, ${log} / ${max}) AS ${name}`;
   })
   .join(',\n      ');
