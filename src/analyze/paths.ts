@@ -161,6 +161,8 @@ function pathsSql(query: PathsQuery, params: SqlParams): string {
   // Steps are numbered so that the start is step 1 (after) or the last step, depth + 1 (before).
   const offset = after ? '0' : `${length} - length(path)`;
   const terminal = after ? 'length(path)' : '1';
+  // At equal timestamps the start event sorts first (after) or last (before), others by name.
+  const tieOrder = after ? '-toInt16(x.3)' : 'x.3';
 
   return `WITH ${source.ctes},
   marked AS (
@@ -173,7 +175,7 @@ function pathsSql(query: PathsQuery, params: SqlParams): string {
   ),
   sessions AS (
     SELECT
-      arraySort(x -> (x.1, x.2), groupArray((t, node, is_start))) AS ev,
+      arraySort(x -> (x.1, ${tieOrder}, x.2), groupArray((t, node, is_start))) AS ev,
       arraySplit((x, gap) -> gap, ev,
         arrayMap((x, previous) -> x.1 - previous.1 > ${gapMs}, ev, arrayPushFront(arrayPopBack(ev), ev[1]))) AS split
     FROM marked

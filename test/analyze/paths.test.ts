@@ -66,7 +66,7 @@ beforeAll(async () => {
       ['home', 100],
       ['search', 101],
     ]),
-    // u8: home and list at the same millisecond: ties sort by node name, home before list.
+    // u8: list and home at the same millisecond: the start sorts first, so the path is home → list.
     ...visit('u8', [
       ['list', 0],
       ['home', 0],
