@@ -1,5 +1,6 @@
 import type { Analysis } from './analysis.js';
 import { ACTIVITY_ANALYSES } from './activity-analyses.js';
+import { CONTENT_ANALYSES } from './content/index.js';
 import { funnelsAnalysis } from './funnels.js';
 import { pathsAnalysis } from './paths.js';
 
@@ -8,6 +9,7 @@ import { pathsAnalysis } from './paths.js';
  * these names ever reach the analysis code. Add a module's analysis with one line.
  */
 export const ANALYSES: Record<string, Analysis<never, unknown>> = {
+  ...CONTENT_ANALYSES,
   ...ACTIVITY_ANALYSES,
   funnels: funnelsAnalysis as unknown as Analysis<never, unknown>,
   paths: pathsAnalysis as unknown as Analysis<never, unknown>,
