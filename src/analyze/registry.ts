@@ -3,6 +3,7 @@ import { ACTIVITY_ANALYSES } from './activity-analyses.js';
 import { CONTENT_ANALYSES } from './content/index.js';
 import { funnelsAnalysis } from './funnels.js';
 import { pathsAnalysis } from './paths.js';
+import { trends } from './trends.js';
 
 /**
  * Every analysis the API serves, by kind. The kind in a request URL is looked up here, so only
@@ -13,6 +14,7 @@ export const ANALYSES: Record<string, Analysis<never, unknown>> = {
   ...ACTIVITY_ANALYSES,
   funnels: funnelsAnalysis as unknown as Analysis<never, unknown>,
   paths: pathsAnalysis as unknown as Analysis<never, unknown>,
+  trends: trends as unknown as Analysis<never, unknown>,
 };
 
 export function findAnalysis(kind: string): Analysis<unknown, unknown> | undefined {

@@ -131,6 +131,51 @@ export const METADATA_MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  // Metrics catalogue and saved analyses (src/analyze/metrics/custom.ts, src/analyze/saved.ts):
+  // custom metrics per project, saved insights (an analysis kind + its query) and dashboards.
+  '0003_insights_dashboards_metrics': {
+    async up(db) {
+      await db.schema
+        .createTable('custom_metrics')
+        .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('en', 'text', (c) => c.notNull())
+        .addColumn('zh', 'text', (c) => c.notNull())
+        .addColumn('unit', 'text', (c) => c.notNull())
+        .addColumn('format', 'text', (c) => c.notNull())
+        .addColumn('higher_is_better', 'integer')
+        .addColumn('definition', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('custom_metrics_pk', ['project_id', 'id'])
+        .execute();
+
+      await db.schema
+        .createTable('insights')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('query', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('insights_project_id').on('insights').column('project_id').execute();
+
+      await db.schema
+        .createTable('dashboards')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('tiles', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('dashboards_project_id').on('dashboards').column('project_id').execute();
+    },
+  },
 };
 
 /**
