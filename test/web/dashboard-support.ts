@@ -86,4 +86,4 @@ export async function settled(page: Page): Promise<void> {
     document.querySelectorAll('[data-testid="state-loading"], [data-testid="state-refreshing"]').length === 0 &&
     [...document.querySelectorAll('[data-chart]')].every((c) => c.dataset.rendered === 'true')
   `);
-}}
+}
