@@ -16,7 +16,9 @@ import { type CollectRouteDeps, registerCollectRoutes } from './routes/collect.j
 import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerExploreRoutes } from './routes/explore.js';
 import { type HealthDeps, registerHealthRoutes } from './routes/health.js';
+import { registerImportRoutes } from './routes/imports.js';
 import { registerProjectRoutes } from './routes/projects.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
 
 /** What every product route (analytics, imports, sources, …) may use: the two stores. */
 export interface StoreDeps {
@@ -83,6 +85,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     origin: true,
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     allowedHeaders: ['Authorization', 'Content-Type', 'Content-Encoding'],
+    // SDKs on other origins read it to back off after 429 and 503.
+    exposedHeaders: ['Retry-After'],
     maxAge: 86_400,
   });
   await app.register(swagger, {
@@ -110,6 +114,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerAnalysisRoutes(app, deps);
   registerProjectRoutes(app, deps);
   registerExploreRoutes(app, deps);
+  registerImportRoutes(app, deps);
+  registerWebhookRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await registerDashboardRoutes(app);
   return app;

@@ -15,6 +15,17 @@ export function findDashboardDir(): string | undefined {
   return undefined;
 }
 
+/** The compiled browser SDK, so a site can load it from its own Pulseloop server. */
+function findBrowserSdkDir(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'sdk', 'browser', 'dist');
+    if (existsSync(join(candidate, 'index.js'))) return candidate;
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
 /**
  * Serves the dashboard at `/`: hashed assets with long caching, and `index.html` for every other
  * page path so a shared link opens the page it names.
@@ -30,6 +41,18 @@ export async function registerDashboardRoutes(
         .send('The dashboard is not built: run `npm run build`.\n控制台尚未构建：请运行 `npm run build`。\n'),
     );
     return;
+  }
+  const sdk = findBrowserSdkDir();
+  if (sdk) {
+    await app.register(fastifyStatic, {
+      root: sdk,
+      prefix: '/sdk/browser/',
+      decorateReply: false,
+      setHeaders(res) {
+        res.setHeader('Cache-Control', 'public, max-age=300');
+        res.setHeader('Access-Control-Allow-Origin', '*');
+      },
+    });
   }
   await app.register(fastifyStatic, {
     root,
