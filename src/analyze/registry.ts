@@ -1,4 +1,5 @@
 import type { Analysis } from './analysis.js';
+import { attributionAnalysis } from './attribution/index.js';
 import { ACTIVITY_ANALYSES } from './activity-analyses.js';
 import { CONTENT_ANALYSES } from './content/index.js';
 import { funnelsAnalysis } from './funnels.js';
@@ -13,6 +14,7 @@ export const ANALYSES: Record<string, Analysis<never, unknown>> = {
   ...CONTENT_ANALYSES,
   ...ACTIVITY_ANALYSES,
   funnels: funnelsAnalysis as unknown as Analysis<never, unknown>,
+  attribution: attributionAnalysis as unknown as Analysis<never, unknown>,
   paths: pathsAnalysis as unknown as Analysis<never, unknown>,
   trends: trends as unknown as Analysis<never, unknown>,
 };
