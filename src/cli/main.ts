@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { PulseloopError } from '../errors/registry.js';
 import { registerDemoCommand } from './demo.js';
+import { registerImportCommand } from './import.js';
 import { registerKeysCommand } from './keys.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerProjectsCommand } from './projects.js';
@@ -23,6 +24,7 @@ registerMigrateCommand(program);
 registerProjectsCommand(program);
 registerKeysCommand(program);
 registerStatusCommand(program);
+registerImportCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -104,14 +104,19 @@ export function parseRate(cell: Cell, unit?: 'percent' | 'fraction'): number | n
     const text = compact(cell);
     if (text.endsWith('%') || text.endsWith('％')) {
       const value = parseNumber(text.slice(0, -1));
-      return value === null ? null : value / 100;
+      return value === null ? null : percentToFraction(value);
     }
   }
   const value = parseNumber(cell);
   if (value === null) return null;
-  if (unit === 'percent') return value / 100;
+  if (unit === 'percent') return percentToFraction(value);
   if (unit === 'fraction') return value;
-  return value > 1 ? value / 100 : value;
+  return value > 1 ? percentToFraction(value) : value;
+}
+
+/** 41.2 → 0.412 exactly as written (plain division would give 0.41200000000000003). */
+function percentToFraction(percent: number): number {
+  return Number((percent / 100).toPrecision(12));
 }
 
 /** Currency symbols and codes exports put next to amounts. */
