@@ -69,11 +69,16 @@ export function funnelPeopleSql(query: FunnelQuery, params: SqlParams): string {
   const rangeStart = `toInt64(toUnixTimestamp64Milli(toDateTime64(${params.add('String', query.dateRange.from)}, 3, {tz:String})))`;
   const rangeEnd = `toInt64(toUnixTimestamp64Milli(toDateTime64(${params.add('String', nextDay(query.dateRange.to))}, 3, {tz:String})))`;
   const windowMs = params.add('Int64', query.windowSeconds * 1000);
-  const isEntry =
+  const inRange = (t: string) => `${t} >= ${rangeStart} AND ${t} < ${rangeEnd}`;
+  // Lambdas read only their own arguments: a captured array would be copied for every element.
+  const entryOf = (x: string) =>
     query.order === 'any'
-      ? `ev[i].2 != 0 AND ev[i].1 >= ${rangeStart} AND ev[i].1 < ${rangeEnd}`
-      : `bitTest(ev[i].2, 0) AND ev[i].1 >= ${rangeStart} AND ev[i].1 < ${rangeEnd}`;
-
+      ? `${x}.2 != 0 AND ${inRange(`${x}.1`)}`
+      : `bitTest(${x}.2, 0) AND ${inRange(`${x}.1`)}`;
+  // Of consecutive entry events alike (same steps, nothing between), only the last starts an
+  // attempt: it gets at least as far. Not with a minimum time to step 2, where an earlier one may.
+  const stepTwoMinimum = query.steps[1]?.minSecondsFromPrevious ?? query.minSecondsBetweenSteps;
+  const dedupe = query.order === 'any' || stepTwoMinimum === 0 ? '1' : '0';
   const { fromStep, toStep, bucketsSeconds } = query.timeToConvert;
   const period =
     query.conversionOverTime.granularity === 'week'
@@ -95,25 +100,27 @@ export function funnelPeopleSql(query: FunnelQuery, params: SqlParams): string {
     SELECT person,
       arraySort(x -> (x.1, if(x.2 = 0, 255, toUInt8(log2(bitAnd(x.2, bitNot(x.2) + 1))))),
         groupArray((t, step_mask, exclusion_mask, breakdown_value))) AS ev,
-      arrayFilter(i -> ${isEntry}, arrayEnumerate(ev)) AS starts
+      arrayMap((x, next) -> ${entryOf('x')} AND NOT (${dedupe} AND next.1 = x.2 AND next.2 = x.3 AND ${inRange('next.3')}),
+        ev, arrayPushBack(arrayPopFront(arrayMap(x -> (x.2, x.3, x.1), ev)), (toUInt64(0), toUInt64(0), toInt64(0)))) AS entry_flags,
+      arrayFilter((i, entry) -> entry, arrayEnumerate(ev), entry_flags) AS starts
     FROM marked
     WHERE step_mask != 0 OR exclusion_mask != 0
     GROUP BY person
     HAVING notEmpty(starts)
   ),
   attempts AS (
-    SELECT person,
-      arrayMap(i -> (ev[i].1, ev[i].4, arrayFold(${foldLambda(query, params, windowMs)},
-        arraySlice(ev, i + 1, arrayCount(x -> x.1 <= ev[i].1 + ${windowMs}, ev) - i),
-        (toUInt16(1), [ev[i].1], toUInt8(0), ${query.order === 'any' ? 'bitAnd(ev[i].2, bitNot(ev[i].2) + 1)' : 'toUInt64(1)'}))),
-        starts) AS tries
-    FROM journeys
+    SELECT person, ev[i] AS entry,
+      arrayFold(${foldLambda(query, params, windowMs)},
+        arraySlice(ev, i + 1, arrayCount(x -> x.1 <= entry.1 + ${windowMs}, ev) - i),
+        (toUInt16(1), [entry.1], toUInt8(0), ${query.order === 'any' ? 'bitAnd(entry.2, bitNot(entry.2) + 1)' : 'toUInt64(1)'})) AS state
+    FROM journeys ARRAY JOIN starts AS i
   ),
   best AS (
     SELECT person,
-      arraySort(a -> (-toInt32(a.3.1), a.1), tries)[1] AS b,
-      b.1 AS entered_at, b.2 AS breakdown_value, b.3.1 AS reached, b.3.2 AS times
+      argMax((entry.1, entry.4, state.1, state.2), (state.1, -entry.1)) AS b,
+      b.1 AS entered_at, b.2 AS breakdown_value, b.3 AS reached, b.4 AS times
     FROM attempts
+    GROUP BY person
   ),
   ranked AS (
     SELECT *, dense_rank() OVER (ORDER BY breakdown_persons DESC, breakdown_value) AS breakdown_rank
