@@ -19,6 +19,7 @@ async function send(path: string, body: unknown, key = t.writeKey) {
 
 const api = async (path: string, init?: RequestInit) => {
   const response = await fetch(`${t.url}/api/v1/projects/${t.projectId}${path}`, init);
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 };
 
@@ -88,7 +89,9 @@ describe('events explorer', () => {
 
 describe('projects, sources and keys', () => {
   it('lists projects and sources with their keys; creates and revokes a key', async () => {
-    const projects = await (await fetch(`${t.url}/api/v1/projects`)).json();
+    const projects = (await (await fetch(`${t.url}/api/v1/projects`)).json()) as {
+      projects: { id: string }[];
+    };
     expect(projects.projects.map((p: { id: string }) => p.id)).toContain(t.projectId);
     const { body } = await api('/sources');
     const source = body.sources[0];
