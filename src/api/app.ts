@@ -17,7 +17,6 @@ import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerExploreRoutes } from './routes/explore.js';
 import { type HealthDeps, registerHealthRoutes } from './routes/health.js';
 import { registerImportRoutes } from './routes/imports.js';
-import { registerImportRoutes } from './routes/imports.js';
 import { registerProjectRoutes } from './routes/projects.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 
@@ -115,7 +114,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerAnalysisRoutes(app, deps);
   registerProjectRoutes(app, deps);
   registerExploreRoutes(app, deps);
-  registerImportRoutes(app, deps);
   registerImportRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
