@@ -17,6 +17,7 @@ import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerExploreRoutes } from './routes/explore.js';
 import { type HealthDeps, registerHealthRoutes } from './routes/health.js';
 import { registerImportRoutes } from './routes/imports.js';
+import { registerInsightRoutes } from './routes/insights.js';
 import { registerProjectRoutes } from './routes/projects.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 
@@ -112,6 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerHealthRoutes(app, deps);
   registerCollectRoutes(app, deps);
   registerAnalysisRoutes(app, deps);
+  registerInsightRoutes(app, deps);
   registerProjectRoutes(app, deps);
   registerExploreRoutes(app, deps);
   registerImportRoutes(app, deps);

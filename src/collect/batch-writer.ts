@@ -101,6 +101,16 @@ function groupByTable(records: readonly WalRecord[]): Map<FactsTable, { rows: Bu
   return out;
 }
 
+/** Told after rows reach the store: the table and its JSONEachRow bytes (the analysis cache drops what they change). */
+export type InsertedRowsListener = (table: FactsTable, rows: Buffer) => void;
+const insertedRowsListeners = new Set<InsertedRowsListener>();
+
+/** Subscribes to inserted rows; returns the unsubscribe function. */
+export function onRowsInserted(listener: InsertedRowsListener): () => void {
+  insertedRowsListeners.add(listener);
+  return () => insertedRowsListeners.delete(listener);
+}
+
 /** Inserts one range of the log into the store, recording it as in flight first. */
 async function insertRange(
   engine: FactsEngine,
@@ -111,13 +121,23 @@ async function insertRange(
 ): Promise<number> {
   writeCheckpoint(dir, { committed: from, inflight: { from, to } });
   let rows = 0;
-  for (const [table, part] of groupByTable(records)) {
+  const parts = groupByTable(records);
+  for (const [table, part] of parts) {
     await engine.insertJsonEachRow(table, part.rows, {
       deduplicationToken: `wal:${formatPosition(from)}-${formatPosition(to)}:${table}`,
     });
     rows += part.rowCount;
   }
   writeCheckpoint(dir, { committed: to });
+  for (const [table, part] of parts) {
+    for (const listener of insertedRowsListeners) {
+      try {
+        listener(table, part.rows);
+      } catch {
+        // The rows are committed; a listener's failure must not make the writer insert them again.
+      }
+    }
+  }
   return rows;
 }
 

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import { resultCacheFor, runWithCache } from '../../analyze/cache.js';
 import { projectContext } from '../../analyze/query/scope.js';
 import { ANALYSES, findAnalysis } from '../../analyze/registry.js';
+import { onRowsInserted } from '../../collect/batch-writer.js';
 import { PulseloopError } from '../../errors/registry.js';
 import type { StoreDeps } from '../app.js';
 
@@ -9,6 +11,13 @@ import type { StoreDeps } from '../app.js';
  * query as body. `GET /api/v1/analyses` lists the kinds with their names in both languages.
  */
 export function registerAnalysisRoutes(app: FastifyInstance, deps: StoreDeps): void {
+  // Results are cached per server; rows the batch writer inserts drop the results they may change.
+  const cache = resultCacheFor(deps.facts);
+  const unsubscribe = onRowsInserted((table, rows) => cache.noteInsertedRows(table, rows));
+  app.addHook('onClose', async () => {
+    unsubscribe();
+  });
+
   app.get('/api/v1/analyses', { schema: { tags: ['analytics'] } }, async () => ({
     analyses: Object.values(ANALYSES).map((a) => ({ kind: a.kind, en: a.en, zh: a.zh })),
   }));
@@ -28,12 +37,17 @@ export function registerAnalysisRoutes(app: FastifyInstance, deps: StoreDeps): v
       const body = parseBody(request.body);
       const query = analysis.parse(body);
       const started = performance.now();
-      const result = await analysis.run({ facts: deps.facts, metadata: deps.metadata, project }, query);
+      const { result, cached } = await runWithCache(
+        cache,
+        analysis,
+        { facts: deps.facts, metadata: deps.metadata, project },
+        query,
+      );
       return {
         kind: analysis.kind,
         query,
         result,
-        meta: { tookMs: Math.round(performance.now() - started) },
+        meta: { tookMs: Math.round(performance.now() - started), cached },
       };
     },
   );

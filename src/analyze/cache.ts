@@ -1,0 +1,201 @@
+import type { Analysis, AnalysisContext } from './analysis.js';
+import { type DateRange, nextDay } from './query/scope.js';
+
+/**
+ * Analysis results kept in memory, keyed by project + kind + the query as canonical JSON, bounded
+ * by entries and bytes (least recently used goes first). A result is dropped when rows arrive that
+ * it may depend on: events whose time falls in the days it read (Analysis.dependsOn), or any
+ * identity, person or non-event fact of its project (they change persons and whole tables). Writes
+ * that do not pass through the batch writer (bulk imports, connectors) are bounded by a time to live.
+ */
+
+export interface ResultCacheOptions {
+  maxEntries?: number;
+  maxBytes?: number;
+  ttlMs?: number;
+  now?: () => number;
+}
+
+interface Entry {
+  projectId: string;
+  /** UTC milliseconds the result's days may cover in any time zone (UTC−12 … UTC+14). */
+  fromMs: number;
+  untilMs: number;
+  value: unknown;
+  bytes: number;
+  storedAt: number;
+}
+
+export interface ResultCacheStats {
+  entries: number;
+  bytes: number;
+  hits: number;
+  misses: number;
+  invalidated: number;
+}
+
+/** Written rows of one project: the event-time span, or 'all' when anything of the project may change. */
+export type WrittenSpan = { fromMs: number; toMs: number } | 'all';
+
+export interface ResultCache {
+  get(key: string): unknown | undefined;
+  /** Stores a result unless its project saw writes since `generation` (a result computed from older data). */
+  set(key: string, projectId: string, dependsOn: DateRange, value: unknown, generation: number): void;
+  /** A number that changes whenever the project's results are invalidated. */
+  generation(projectId: string): number;
+  /** Drops the project's results that a write of this span may change. */
+  noteWritten(projectId: string, span: WrittenSpan): void;
+  /** Reads project ids (and event times) from JSONEachRow rows just inserted into `table`. */
+  noteInsertedRows(table: string, rows: Buffer): void;
+  stats(): ResultCacheStats;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Canonical JSON: object keys sorted, so equal queries give equal keys whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function cacheKey(projectId: string, kind: string, query: unknown): string {
+  return `${projectId}\u0000${kind}\u0000${canonicalJson(query)}`;
+}
+
+const PROJECT_KEY = Buffer.from('"project_id":"');
+const TIMESTAMP_KEY = Buffer.from('"timestamp":');
+
+/** Project ids and event-time spans of JSONEachRow rows (as the ingestion path writes them). */
+export function scanWrittenRows(table: string, rows: Buffer): Map<string, WrittenSpan> {
+  const spans = new Map<string, WrittenSpan>();
+  let start = 0;
+  while (start < rows.length) {
+    let end = rows.indexOf(10, start);
+    if (end === -1) end = rows.length;
+    const p = rows.indexOf(PROJECT_KEY, start);
+    if (p !== -1 && p < end) {
+      const idStart = p + PROJECT_KEY.length;
+      const idEnd = rows.indexOf(34, idStart);
+      const projectId = rows.toString('utf8', idStart, idEnd);
+      let ms = Number.NaN;
+      if (table === 'events') {
+        const t = rows.indexOf(TIMESTAMP_KEY, start);
+        if (t !== -1 && t < end)
+          ms = Number.parseInt(
+            rows.toString('latin1', t + TIMESTAMP_KEY.length, t + TIMESTAMP_KEY.length + 16),
+            10,
+          );
+      }
+      const known = spans.get(projectId);
+      if (Number.isNaN(ms) || known === 'all') spans.set(projectId, 'all');
+      else if (!known) spans.set(projectId, { fromMs: ms, toMs: ms });
+      else spans.set(projectId, { fromMs: Math.min(known.fromMs, ms), toMs: Math.max(known.toMs, ms) });
+    }
+    start = end + 1;
+  }
+  return spans;
+}
+
+export function createResultCache(options: ResultCacheOptions = {}): ResultCache {
+  const maxEntries = options.maxEntries ?? 500;
+  const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+  const ttlMs = options.ttlMs ?? 10 * 60_000;
+  const now = options.now ?? Date.now;
+  const entries = new Map<string, Entry>();
+  const generations = new Map<string, number>();
+  let bytes = 0;
+  const counters = { hits: 0, misses: 0, invalidated: 0 };
+
+  const drop = (key: string, entry: Entry) => {
+    entries.delete(key);
+    bytes -= entry.bytes;
+  };
+  const bump = (projectId: string) => generations.set(projectId, (generations.get(projectId) ?? 0) + 1);
+
+  const cache: ResultCache = {
+    get(key) {
+      const entry = entries.get(key);
+      if (!entry || now() - entry.storedAt > ttlMs) {
+        if (entry) drop(key, entry);
+        counters.misses += 1;
+        return undefined;
+      }
+      // Re-insert: Map order is the recency order.
+      entries.delete(key);
+      entries.set(key, entry);
+      counters.hits += 1;
+      return entry.value;
+    },
+    set(key, projectId, dependsOn, value, generation) {
+      if ((generations.get(projectId) ?? 0) !== generation) return;
+      const size = JSON.stringify(value).length * 2;
+      if (size > maxBytes) return;
+      const old = entries.get(key);
+      if (old) drop(key, old);
+      entries.set(key, {
+        projectId,
+        fromMs: Date.parse(`${dependsOn.from}T00:00:00Z`) - 14 * HOUR_MS,
+        untilMs: Date.parse(`${nextDay(dependsOn.to)}T00:00:00Z`) + 12 * HOUR_MS,
+        value,
+        bytes: size,
+        storedAt: now(),
+      });
+      bytes += size;
+      for (const [k, e] of entries) {
+        if (entries.size <= maxEntries && bytes <= maxBytes) break;
+        drop(k, e);
+      }
+    },
+    generation: (projectId) => generations.get(projectId) ?? 0,
+    noteWritten(projectId, span) {
+      bump(projectId);
+      for (const [key, entry] of entries) {
+        if (entry.projectId !== projectId) continue;
+        if (span === 'all' || (span.fromMs < entry.untilMs && span.toMs >= entry.fromMs)) {
+          drop(key, entry);
+          counters.invalidated += 1;
+        }
+      }
+    },
+    noteInsertedRows(table, rows) {
+      for (const [projectId, span] of scanWrittenRows(table, rows)) cache.noteWritten(projectId, span);
+    },
+    stats: () => ({ entries: entries.size, bytes, ...counters }),
+  };
+  return cache;
+}
+
+const caches = new WeakMap<object, ResultCache>();
+
+/** The one cache of a server, keyed by its facts engine (routes share it without new wiring). */
+export function resultCacheFor(owner: object, options?: ResultCacheOptions): ResultCache {
+  let cache = caches.get(owner);
+  if (!cache) {
+    cache = createResultCache(options);
+    caches.set(owner, cache);
+  }
+  return cache;
+}
+
+/** Runs an analysis through the cache: a stored result when there is one, else runs and stores it. */
+export async function runWithCache<Query, Result>(
+  cache: ResultCache,
+  analysis: Analysis<Query, Result>,
+  context: AnalysisContext,
+  query: Query,
+): Promise<{ result: Result; cached: boolean }> {
+  const { projectId } = context.project;
+  const key = cacheKey(projectId, analysis.kind, query);
+  const hit = cache.get(key);
+  if (hit !== undefined) return { result: hit as Result, cached: true };
+  const generation = cache.generation(projectId);
+  const result = await analysis.run(context, query);
+  cache.set(key, projectId, analysis.dependsOn(query), result, generation);
+  return { result, cached: false };
+}
