@@ -42,7 +42,8 @@ function statsRow(
   // Viewers who do not finish still watch about a third of the video on average.
   const avgWatchSeconds = isVideo ? post.durationSeconds * (completion + (1 - completion) * 0.3) : 0;
   const gained = noisy(post.followRate);
-  const lost = Math.round(gained * rng.uniform(0, 0.25) + rng.int(3));
+  // Unfollows follow the post's reach: an old post nobody watches loses no one either.
+  const lost = Math.round(gained * rng.uniform(0.05, 0.3));
   return JSON.stringify({
     project_id: projectId,
     platform: post.platform,
