@@ -146,18 +146,17 @@ function pathsSql(query: PathsQuery, params: SqlParams): string {
   const windowMs = params.add('Int64', query.windowSeconds * 1000);
   const length = params.add('UInt8', query.depth + 1);
 
-  // One session `s` of (time, node, is_start) → its path of node names, or [] without a start.
+  // Per session `s` of (time, node, is_start): the start's index `i` and time `start_t`. Lambdas
+  // read only their own arguments and scalars: a captured array would be copied for every element.
   const startIndex = after ? 'arrayFirstIndex(x -> x.3 = 1, s)' : 'arrayLastIndex(x -> x.3 = 1, s)';
   const around = after
-    ? `arrayFilter(x -> x.1 - s[i].1 <= ${windowMs}, arraySlice(s, i))`
-    : `arrayFilter(x -> s[i].1 - x.1 <= ${windowMs}, arraySlice(s, 1, i))`;
-  const names = `arrayMap(x -> x.2, ${around})`;
+    ? `arrayFilter(x -> x.1 - start_t <= ${windowMs}, arraySlice(s, i))`
+    : `arrayFilter(x -> start_t - x.1 <= ${windowMs}, arraySlice(s, 1, i))`;
   // Collapse: keep a node only when it differs from the one before it ('' never is a node name).
   const collapsed = query.collapseRepeats
-    ? `arrayFilter((n, before) -> n != before, ${names}, arrayPushFront(arrayPopBack(${names}), ''))`
-    : names;
+    ? `arrayFilter((n, before) -> n != before, names, arrayPushFront(arrayPopBack(names), ''))`
+    : 'names';
   const cut = after ? `arraySlice(${collapsed}, 1, ${length})` : `arraySlice(${collapsed}, -${length})`;
-  const pathOfSession = `s -> if(${startIndex} = 0, [], arrayMap(i -> ${cut}, [${startIndex}])[1])`;
   // Steps are numbered so that the start is step 1 (after) or the last step, depth + 1 (before).
   const offset = after ? '0' : `${length} - length(path)`;
   const terminal = after ? 'length(path)' : '1';
@@ -183,8 +182,9 @@ function pathsSql(query: PathsQuery, params: SqlParams): string {
     HAVING max(is_start) = 1
   ),
   paths AS (
-    SELECT arrayJoin(arrayFilter(p -> notEmpty(p), arrayMap(${pathOfSession}, split))) AS path
-    FROM sessions
+    SELECT ${startIndex} AS i, s[i].1 AS start_t, arrayMap(x -> x.2, ${around}) AS names, ${cut} AS path
+    FROM sessions ARRAY JOIN split AS s
+    WHERE i > 0
   ),
   counted AS (
     SELECT path, count() AS c FROM paths GROUP BY path
