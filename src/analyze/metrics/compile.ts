@@ -213,11 +213,30 @@ function eventDimension(params: SqlParams) {
   return (name: string) => fieldSql(parseField(name, 'dimensions'), 'string', params.add.bind(params));
 }
 
+/** Whether any aggregate reads the row's person (counts and sums do not: they skip the identity join). */
+function readsPerson(leaves: readonly AggregateMetric[]): boolean {
+  let used = false;
+  const probe: AggregateSqlContext = {
+    bind: () => '0',
+    params: new SqlParams(),
+    get person() {
+      used = true;
+      return "''";
+    },
+    sameBucket: () => '1',
+  };
+  for (const leaf of leaves) leaf.sql(probe);
+  return used;
+}
+
 function eventsFrame(options: FrameOptions): Frame {
   const { params, range } = options;
   const filters = eventFilters(options);
   const traits = usesTraits(options, filters.refs);
-  let from = 'events AS e FINAL LEFT JOIN person_map AS pm ON pm.distinct_id = e.distinct_id';
+  const persons = traits || readsPerson(options.leaves);
+  let from = persons
+    ? 'events AS e FINAL LEFT JOIN person_map AS pm ON pm.distinct_id = e.distinct_id'
+    : 'events AS e FINAL';
   if (traits) from += ` LEFT JOIN person_traits AS pt ON pt.person_id = ${PERSON_SQL}`;
   const where = ['e.project_id = {project:String}', rangeCondition('e.timestamp', range, params)];
   // The sort key starts with the event name: naming the events prunes everything else.
@@ -227,7 +246,7 @@ function eventsFrame(options: FrameOptions): Frame {
   }
   where.push(filters.sql);
   return {
-    ctes: traits ? [PERSON_MAP_CTE, PERSON_TRAITS_CTE] : [PERSON_MAP_CTE],
+    ctes: traits ? [PERSON_MAP_CTE, PERSON_TRAITS_CTE] : persons ? [PERSON_MAP_CTE] : [],
     from,
     where,
     time: 'e.timestamp',
