@@ -256,6 +256,88 @@ export const ERRORS = {
     en: 'No statistics for content "{contentId}" on {platform}. Check the platform and id, or import its creator-centre export first.',
     zh: '{platform} 上没有内容 "{contentId}" 的数据。请检查平台和内容 ID，或先导入创作者中心的数据导出。',
   },
+
+  // governance: users, sessions, roles, tokens, consent, PII keys, erasure, retention (src/govern)
+  not_authenticated: {
+    status: 401,
+    en: 'Sign in first: send the session cookie or an API token as "Authorization: Bearer pl_pat_…".',
+    zh: '请先登录：请携带会话 Cookie，或以 "Authorization: Bearer pl_pat_…" 发送 API 令牌。',
+  },
+  invalid_credentials: {
+    status: 401,
+    en: 'The e-mail address or password is wrong.',
+    zh: '邮箱或密码错误。',
+  },
+  forbidden: {
+    status: 403,
+    en: 'Your role "{role}" in this project does not allow "{permission}". Ask a project owner or admin.',
+    zh: '您在该项目中的角色 "{role}" 没有 "{permission}" 权限。请联系项目所有者或管理员。',
+  },
+  write_key_not_allowed: {
+    status: 403,
+    en: 'A write key can only send events; use a session or a personal API token (pl_pat_…) to read.',
+    zh: '写入密钥只能上报事件；读取数据请使用登录会话或个人 API 令牌（pl_pat_…）。',
+  },
+  csrf_failed: {
+    status: 403,
+    en: 'CSRF check failed: send the X-CSRF-Token header with the token from the csrf cookie, from the same origin.',
+    zh: 'CSRF 校验失败：请在同源请求中携带 X-CSRF-Token 请求头，其值为 csrf Cookie 中的令牌。',
+  },
+  weak_password: {
+    status: 400,
+    en: 'The password must have at least {min} characters.',
+    zh: '密码至少需要 {min} 个字符。',
+  },
+  user_exists: {
+    status: 409,
+    en: 'A user with the e-mail address "{email}" already exists.',
+    zh: '邮箱为 "{email}" 的用户已存在。',
+  },
+  owner_exists: {
+    status: 409,
+    en: 'An owner already exists; add further users with `pulseloop users add`.',
+    zh: '所有者已存在；请使用 `pulseloop users add` 添加其他用户。',
+  },
+  invalid_role: {
+    status: 400,
+    en: 'Unknown role "{role}": use one of {known}.',
+    zh: '未知角色 "{role}"：请使用 {known} 之一。',
+  },
+  last_owner: {
+    status: 409,
+    en: 'Project "{projectId}" must keep at least one owner.',
+    zh: '项目 "{projectId}" 至少需要保留一名所有者。',
+  },
+  invalid_consent: {
+    status: 400,
+    en: 'Invalid consent: {detail}',
+    zh: '同意记录无效：{detail}',
+  },
+  pii_key_missing: {
+    status: 500,
+    en: 'PII key "{keyId}" is not in the key ring; restore the key file or PULSELOOP_PII_KEYS.',
+    zh: '密钥环中没有 PII 密钥 "{keyId}"；请恢复密钥文件或 PULSELOOP_PII_KEYS。',
+  },
+  pii_keys_invalid: {
+    status: 500,
+    en: 'The PII keys are invalid: {detail}',
+    zh: 'PII 密钥无效：{detail}',
+  },
+  pii_key_in_use: {
+    status: 409,
+    en: 'PII key "{keyId}" still protects {count} stored values; run re-encryption before retiring it.',
+    zh: 'PII 密钥 "{keyId}" 仍在保护 {count} 个已存储的值；请先重新加密再停用。',
+  },
+  person_not_found: {
+    status: 404,
+    en: 'No person or distinct id "{id}" in project "{projectId}".',
+    zh: '项目 "{projectId}" 中没有人员或标识 "{id}"。',
+  },
+  invalid_retention: {
+    status: 400,
+    en: 'Invalid retention for "{kind}": {detail}',
+    zh: '"{kind}" 的保留期限无效：{detail}',
+  },
 } as const satisfies Record<string, { status: number; en: string; zh: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
