@@ -3,8 +3,10 @@ import type { Analysis } from './analysis.js';
 import { attributionAnalysis } from './attribution/index.js';
 import { CONTENT_ANALYSES } from './content/index.js';
 import { funnelsAnalysis } from './funnels.js';
+import { ltvAnalysis } from './ltv.js';
 import { pathsAnalysis } from './paths.js';
 import { trends } from './trends.js';
+import { viralityAnalysis } from './virality.js';
 
 /**
  * Every analysis the API serves, by kind. The kind in a request URL is looked up here, so only
@@ -20,6 +22,8 @@ export const ANALYSES: Record<string, AnyAnalysis> = {
   paths: pathsAnalysis,
   trends: trends,
   attribution: attributionAnalysis,
+  ltv: ltvAnalysis,
+  virality: viralityAnalysis,
 };
 
 export function findAnalysis(kind: string): Analysis<unknown, unknown> | undefined {

@@ -85,3 +85,39 @@ describe('attribution over HTTP', () => {
     expect(body.error.message_zh).toContain('touch.dimension');
   });
 });
+
+describe('LTV over HTTP', () => {
+  it('serves cohorts by acquisition week and first-touch channel', async () => {
+    const { status, body } = await post('ltv', {
+      dateRange,
+      periods: 1,
+      revenue: { source: 'event', event: 'order_completed' },
+    });
+    expect(status).toBe(200);
+    // P1 first seen Sat Mar 1 (week of Feb 24) via paid_social, buys 100 in that week.
+    expect(body.result.cohorts).toContainEqual(
+      expect.objectContaining({ cohort: '2025-02-24', channel: 'paid_social', persons: 1, ltv: [100, 100] }),
+    );
+  });
+
+  it('answers 400 naming the wrong field', async () => {
+    const { status, body } = await post('ltv', { dateRange, period: 'fortnight' });
+    expect(status).toBe(400);
+    expect(body.error.details.field).toBe('period');
+    expect(body.error.message_zh).toContain('period');
+  });
+});
+
+describe('virality over HTTP', () => {
+  it('serves the sharing report', async () => {
+    const { status, body } = await post('virality', { dateRange });
+    expect(status).toBe(200);
+    expect(body.result).toMatchObject({ sharers: 0, shareVisits: 0, viralCoefficient: null });
+  });
+
+  it('answers 400 naming the wrong field', async () => {
+    const { status, body } = await post('virality', { dateRange, limit: 'all' });
+    expect(status).toBe(400);
+    expect(body.error.details.field).toBe('limit');
+  });
+});

@@ -3,13 +3,14 @@ import { fieldSql, parseField } from '../query/fields.js';
 import { SqlParams } from '../query/params.js';
 import {
   bindProject,
+  type DateRange,
   eventSource,
   PERSON_MAP_CTE,
   PERSON_TRAITS_CTE,
   type ProjectContext,
   rangeCondition,
 } from '../query/scope.js';
-import type { AttributionQuery, TouchDimension } from './query.js';
+import type { AttributionQuery, ConversionSource, TouchDimension } from './query.js';
 
 /**
  * Journeys, extracted in ClickHouse and returned grouped by path, so that the models in TypeScript
@@ -55,14 +56,18 @@ function mergeCtes(...lists: string[]): string {
   return traits ? `${PERSON_MAP_CTE}, ${PERSON_TRAITS_CTE}` : PERSON_MAP_CTE;
 }
 
-interface ConversionSql {
+export interface ConversionSql {
   ctes: string;
   /** SELECT of (person, at DateTime64, revenue Float64) rows inside the range. */
   select: string;
 }
 
-function conversionSql(query: AttributionQuery, params: SqlParams): ConversionSql {
-  const conversion = query.conversion;
+/** Conversions (paid orders or an event) as (person, at, revenue) rows inside `range`. */
+export function conversionSql(
+  conversion: ConversionSource,
+  range: DateRange,
+  params: SqlParams,
+): ConversionSql {
   if (conversion.source === 'orders') {
     const at = 'coalesce(o.paid_at, o.created_at)';
     return {
@@ -72,12 +77,12 @@ function conversionSql(query: AttributionQuery, params: SqlParams): ConversionSq
         FROM orders AS o FINAL LEFT JOIN person_map AS pm ON pm.distinct_id = o.distinct_id
         WHERE o.project_id = {project:String}
           AND o.status IN ${params.add('Array(String)', PAID_STATUSES)}
-          AND ${rangeCondition(at, query.dateRange, params)}`,
+          AND ${rangeCondition(at, range, params)}`,
     };
   }
   const source = eventSource(
     {
-      range: query.dateRange,
+      range,
       events: [conversion.event],
       filters: conversion.filters,
       filtersAt: 'conversion.filters',
@@ -127,7 +132,7 @@ export async function fetchPathGroups(
   const params = new SqlParams();
   bindProject(params, project);
   const touches = touchSql(query, params);
-  const conversions = conversionSql(query, params);
+  const conversions = conversionSql(query.conversion, query.dateRange, params);
   const lookbackMs = params.add('Int64', Math.round(query.lookbackDays * DAY_MS));
   const halfLifeMs = params.add('Float64', query.halfLifeDays * DAY_MS);
   const rangeStart = params.add('String', query.dateRange.from);
@@ -195,7 +200,7 @@ export async function fetchConversionTotals(
 ): Promise<ConversionTotals> {
   const params = new SqlParams();
   bindProject(params, project);
-  const conversions = conversionSql(query, params);
+  const conversions = conversionSql(query.conversion, query.dateRange, params);
   const counted =
     query.count === 'first'
       ? `SELECT count() AS conversions, sum(first_revenue) AS revenue FROM (

@@ -77,21 +77,22 @@ function checkFilters(filters: unknown, at: string): unknown {
   return filters;
 }
 
-function parseConversion(value: unknown): ConversionSource {
+/** Conversions: `{ source: 'orders' }` (paid orders) or `{ source: 'event', event, filters?, revenueField? }`. */
+export function parseConversion(value: unknown, at = 'conversion'): ConversionSource {
   if (value === undefined) return { source: 'orders' };
-  const body = record(value, 'conversion');
+  const body = record(value, at);
   if (body.source === 'orders') return { source: 'orders' };
-  if (body.source !== 'event') invalid('conversion.source', 'expected "orders" or "event"');
+  if (body.source !== 'event') invalid(`${at}.source`, 'expected "orders" or "event"');
   const conversion: ConversionSource = {
     source: 'event',
-    event: eventName(body.event, 'conversion.event'),
+    event: eventName(body.event, `${at}.event`),
   };
-  if (body.filters !== undefined) conversion.filters = checkFilters(body.filters, 'conversion.filters');
+  if (body.filters !== undefined) conversion.filters = checkFilters(body.filters, `${at}.filters`);
   if (body.revenueField !== undefined) {
     if (body.revenueField !== 'revenue' && !String(body.revenueField).startsWith('properties.')) {
-      invalid('conversion.revenueField', 'expected "revenue" or properties.<key>');
+      invalid(`${at}.revenueField`, 'expected "revenue" or properties.<key>');
     }
-    checkFilters([{ field: body.revenueField, op: 'is_set' }], 'conversion.revenueField');
+    checkFilters([{ field: body.revenueField, op: 'is_set' }], `${at}.revenueField`);
     conversion.revenueField = body.revenueField as string;
   }
   return conversion;
