@@ -4,7 +4,7 @@ import { IMPORT_KINDS, type ImportKind } from './kinds/index.js';
 import { type CustomMapping, knownNames, planMapping, tiersFor } from './mapping.js';
 import { PRESETS, type Preset } from './presets/index.js';
 import type { FileFormat } from './records.js';
-import { convertRecord, type RowError } from './rows.js';
+import { convertRecord, type RowError, rowEnv } from './rows.js';
 import { zonedClock } from './time.js';
 
 /**
@@ -98,14 +98,14 @@ export async function detectImport(
       },
       unmappedColumns: plan.unmapped.map((c) => c.column),
     };
-    const env = {
+    const env = rowEnv({
       spec,
       plan,
       header,
       clock: zonedClock(options.timeZone),
       context: { projectId: '(preview)', sourceId: '', currency: '', updatedAt: 0 },
       kind: spec.kind,
-    };
+    });
     for (const record of head.slice(header.dataIndex)) {
       if (detection.preview.length >= (options.previewRows ?? 5)) break;
       if (isBlankRow(record.cells) || isSummaryRow(record.cells)) continue;

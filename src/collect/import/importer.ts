@@ -7,7 +7,7 @@ import type { KindSpec } from './kinds/types.js';
 import { type CustomMapping, knownNames, type MappingPlan, planMapping, tiersFor } from './mapping.js';
 import { type Preset, presetNamed } from './presets/index.js';
 import { type FileFormat, type OpenedFile, openRecords, type RawRecord } from './records.js';
-import { convertRecord, quarantineRows, type RowEnv, type RowError } from './rows.js';
+import { convertRecord, quarantineRows, type RowEnv, type RowError, rowEnv } from './rows.js';
 import { type ChunkCounts, naturalKeyOf, writeChunk, writeQuarantine } from './store.js';
 import { zonedClock } from './time.js';
 
@@ -166,14 +166,14 @@ export async function importFile(
   const { file, spec, header, plan } = prepared;
   const updatedAt = now();
   const sourceId = target.sourceId ?? '';
-  const env: RowEnv = {
+  const env: RowEnv = rowEnv({
     spec,
     plan,
     header,
     clock: zonedClock(target.timeZone),
     context: { projectId: target.projectId, sourceId, currency: target.currency, updatedAt },
     kind: spec.kind,
-  };
+  });
   const chunkRows = options.chunkRows ?? 50_000;
   const summary: ImportSummary = {
     kind: spec.kind,

@@ -22,6 +22,9 @@ export interface RowError {
 
 export interface RowEnv {
   spec: KindSpec;
+  /** Scratch object the row's parsed values are written to (see rowEnv). */
+  values: ParsedValues;
+  fieldNames: string[];
   plan: MappingPlan;
   header: Header;
   clock: ReturnType<typeof zonedClock>;
@@ -32,6 +35,14 @@ export interface RowEnv {
 export type RowOutcome =
   | { ok: true; row: Record<string, unknown> }
   | { ok: false; errors: RowError[]; raw: string };
+
+/** The environment rows of one import are converted in. */
+export function rowEnv(fields: Omit<RowEnv, 'values' | 'fieldNames'>): RowEnv {
+  const fieldNames = Object.keys(fields.spec.fields);
+  const values: ParsedValues = {};
+  for (const field of fieldNames) values[field] = undefined;
+  return { ...fields, values, fieldNames };
+}
 
 /** The row as the file wrote it, for quarantine: column name → text (or the NDJSON line). */
 export function rawOf(record: RawRecord, header: Header): string {
@@ -56,7 +67,9 @@ export function convertRecord(record: RawRecord, env: RowEnv): RowOutcome {
     });
     return { ok: false, errors: [rowError(error, row, '', '', '')], raw: rawOf(record, env.header) };
   }
-  const values: ParsedValues = { ...plan.defaults };
+  // One values object per import, reset per row: a stable shape and no allocation per row.
+  const values = env.values;
+  for (const field of env.fieldNames) values[field] = plan.defaults[field];
   let errors: RowError[] | undefined;
   const cells = record.cells;
   for (let i = 0; i < plan.columns.length; i++) {
