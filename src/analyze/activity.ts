@@ -1,4 +1,5 @@
 import { type AnalysisContext, defineAnalysis } from './analysis.js';
+import { FINAL_SETTINGS } from './event-selector.js';
 import { SqlParams } from './query/params.js';
 import { bindProject, type DateRange, eventSource, PERSON_SQL, parseDateRange } from './query/scope.js';
 import { bodyObject, eventNames, oneOf } from './query-body.js';
@@ -69,7 +70,8 @@ export async function runHeatmap(context: AnalysisContext, query: HeatmapQuery):
             ${value} AS value
      FROM ${source.from}
      WHERE ${source.where}
-     GROUP BY GROUPING SETS ((weekday, hour), ())`,
+     GROUP BY GROUPING SETS ((weekday, hour), ())
+     ${FINAL_SETTINGS}`,
     params.values,
   );
   const values = WEEKDAYS.map(() => new Array<number>(24).fill(0));

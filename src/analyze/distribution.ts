@@ -1,5 +1,11 @@
 import { type AnalysisContext, defineAnalysis } from './analysis.js';
-import { compileSelector, type EventSelector, parseSelector, selectorSource } from './event-selector.js';
+import {
+  compileSelector,
+  type EventSelector,
+  FINAL_SETTINGS,
+  parseSelector,
+  selectorSource,
+} from './event-selector.js';
 import { type FieldRef, fieldSql, parseField } from './query/fields.js';
 import { SqlParams } from './query/params.js';
 import { bindProject, type DateRange, PERSON_SQL, parseDateRange } from './query/scope.js';
@@ -129,7 +135,8 @@ export async function runDistribution(
             quantileExactInclusiveIf(0.5)(total, valued > 0) AS value_median,
             quantileExactInclusiveIf(0.9)(total, valued > 0) AS value_p90,
             sumForEach(arrayMap(x -> x * (valued > 0), ${bucketVectorSql('total', valueEdges)})) AS value_counts
-     FROM per_person`,
+     FROM per_person
+     ${FINAL_SETTINGS}`,
     params.values,
   );
   const persons = Number(row?.persons ?? 0);

@@ -1,5 +1,11 @@
 import { type AnalysisContext, defineAnalysis } from './analysis.js';
-import { compileSelector, type EventSelector, parseSelector, selectorSource } from './event-selector.js';
+import {
+  compileSelector,
+  type EventSelector,
+  FINAL_SETTINGS,
+  parseSelector,
+  selectorSource,
+} from './event-selector.js';
 import { SqlParams } from './query/params.js';
 import {
   bindProject,
@@ -124,7 +130,8 @@ export async function runInterval(context: AnalysisContext, query: IntervalQuery
             quantileExactInclusiveIf(0.5)(elapsed, has_next) AS median,
             quantileExactInclusiveIf(0.9)(elapsed, has_next) AS p90,
             sumForEach(arrayMap(x -> x * has_next, ${bucketVectorSql('elapsed', edges)})) AS counts
-     FROM intervals`,
+     FROM intervals
+     ${FINAL_SETTINGS}`,
     params.values,
   );
   const converted = Number(row?.converted ?? 0);

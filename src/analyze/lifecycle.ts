@@ -1,5 +1,11 @@
 import { type AnalysisContext, defineAnalysis } from './analysis.js';
-import { compileSelector, type EventSelector, parseSelector, selectorSource } from './event-selector.js';
+import {
+  compileSelector,
+  type EventSelector,
+  FINAL_SETTINGS,
+  parseSelector,
+  selectorSource,
+} from './event-selector.js';
 import { type Period, parsePeriod, periodIndexOfDate, periodIndexSql, periodStart } from './periods.js';
 import { SqlParams } from './query/params.js';
 import { bindProject, type DateRange, PERSON_SQL, parseDateRange } from './query/scope.js';
@@ -91,7 +97,8 @@ export async function runLifecycle(
             -countIf(NOT has(active, p) AND has(active, p - 1)) AS dormant
      FROM per_person
      ARRAY JOIN ${periods} AS p
-     GROUP BY p`,
+     GROUP BY p
+     ${FINAL_SETTINGS}`,
     params.values,
   );
   const byIndex = new Map(rows.map((r) => [Number(r.p), r]));

@@ -3,9 +3,9 @@ import { type AnalysisContext, defineAnalysis } from './analysis.js';
 import {
   compileSelector,
   type EventSelector,
+  FINAL_SETTINGS,
   parseSelector,
   selectorSource,
-  sourceCtes,
 } from './event-selector.js';
 import {
   type Period,
@@ -18,7 +18,7 @@ import {
 } from './periods.js';
 import { type FieldRef, fieldSql, parseField } from './query/fields.js';
 import { SqlParams } from './query/params.js';
-import { bindProject, type DateRange, PERSON_SQL, parseDateRange } from './query/scope.js';
+import { bindProject, type DateRange, nextDay, PERSON_SQL, parseDateRange } from './query/scope.js';
 
 /**
  * Retention: of the persons who did a start event in a period (the cohort), how many came back with
@@ -27,8 +27,8 @@ import { bindProject, type DateRange, PERSON_SQL, parseDateRange } from './query
  * - `first_in_range`: the person's first start event inside the date range;
  * - `recurring`: every period in which the person did the start event (a person joins several cohorts).
  * `bounded` counts a return in exactly period k; `unbounded` in period k or any later one.
- * ClickHouse builds one row per person-cohort and one array of active periods per person; the
- * counting per k happens there (sumForEach), so JavaScript only labels the small table.
+ * One scan of the events builds, per person, the start periods and the array of periods with a
+ * return; ClickHouse counts per k (sumForEach), so JavaScript only labels the small table.
  */
 
 export const COHORT_TYPES = ['first_time', 'first_in_range', 'recurring'] as const;
@@ -149,52 +149,80 @@ export function retentionSql(query: RetentionQuery, timeZone: string, projectId:
     query.breakdown === undefined ? undefined : parseField(query.breakdown, 'breakdown');
   const breakdownSql = breakdownRef ? fieldSql(breakdownRef, 'string', params.add.bind(params)) : "''";
 
+  // One scan reads both kinds of event: from the first start that can count (all history for
+  // "first time ever") to the end of the last return period.
   const lastIndex = periodIndexOfDate(period, dateRange.to) + query.periods;
-  const startSource = selectorSource(
-    [start],
+  const source = selectorSource(
+    [start, back],
     {
-      range: { from: query.cohortType === 'first_time' ? HISTORY_START : dateRange.from, to: dateRange.to },
+      range: {
+        from: query.cohortType === 'first_time' ? HISTORY_START : dateRange.from,
+        to: periodEnd(period, lastIndex),
+      },
       extraRefs: breakdownRef ? [breakdownRef] : [],
     },
     params,
   );
-  const returnSource = selectorSource(
-    [back],
-    { range: { from: dateRange.from, to: periodEnd(period, lastIndex) } },
-    params,
-  );
-  const fromDay = params.add('Date', dateRange.from);
+  const rangeStart = `toDateTime64(${params.add('String', dateRange.from)}, 3, {tz:String})`;
+  const rangeEnd = `toDateTime64(${params.add('String', nextDay(dateRange.to))}, 3, {tz:String})`;
+  const isStart =
+    query.cohortType === 'first_time'
+      ? `(${start.sql} AND e.timestamp < ${rangeEnd})`
+      : `(${start.sql} AND e.timestamp >= ${rangeStart} AND e.timestamp < ${rangeEnd})`;
+  const isReturn = `(${back.sql} AND e.timestamp >= ${rangeStart})`;
   const n = params.add('UInt32', query.periods);
   const index = periodIndexSql(period, 'e.timestamp');
 
+  // Aggregating per distinct id first and mapping the few resulting rows to persons afterwards is
+  // several times faster than joining every event with the person map. Person-trait filters or
+  // breakdowns need the person on each event, so they take the slower path.
+  const byPerson = source.needsTraits;
+  const idKey = byPerson ? PERSON_SQL : 'e.distinct_id';
+  const idFrom = byPerson ? source.from : 'events AS e FINAL';
+  const person = byPerson ? 'd.id' : "if(pm.person_id != '', pm.person_id, if(d.pid != '', d.pid, d.id))";
+  const personFrom = byPerson
+    ? 'per_id AS d'
+    : 'per_id AS d LEFT JOIN person_map AS pm ON pm.distinct_id = d.id';
+
   const cohortsSql =
     query.cohortType === 'recurring'
-      ? `SELECT person, period_index AS cohort, argMin(breakdown, (ts, breakdown)) AS breakdown
-         FROM start_rows GROUP BY person, cohort`
-      : `SELECT person, argMin(period_index, ts) AS cohort, argMin(breakdown, (ts, breakdown)) AS breakdown
-         FROM start_rows GROUP BY person HAVING min(day) >= ${fromDay}`;
+      ? `SELECT person, cohort, arrayFirst(x -> x.1 = cohort, sorted_starts).3 AS breakdown, active
+         FROM (SELECT person, active, arraySort(x -> (x.2, x.3), starts) AS sorted_starts FROM per_person)
+         ARRAY JOIN arrayDistinct(arrayMap(x -> x.1, sorted_starts)) AS cohort`
+      : `SELECT person, first_index AS cohort, first_breakdown AS breakdown, active
+         FROM per_person WHERE first_ts >= ${rangeStart}`;
   // Unbounded: returned in period k or later, i.e. the last active period is at least cohort + k.
-  const returnedIn =
-    query.mode === 'bounded' ? 'has(r.active, s.cohort + k)' : 's.cohort + k <= arrayMax(r.active)';
+  const returnedIn = query.mode === 'bounded' ? 'has(active, cohort + k)' : 'cohort + k <= arrayMax(active)';
 
-  const sql = `WITH ${sourceCtes(startSource.needsTraits || returnSource.needsTraits)},
-  start_rows AS (
-    SELECT ${PERSON_SQL} AS person, e.timestamp AS ts, toDate(e.timestamp, {tz:String}) AS day,
-           ${index} AS period_index, ${breakdownSql} AS breakdown
-    FROM ${startSource.from}
-    WHERE ${startSource.where}
+  const sql = `WITH ${source.ctes},
+  per_id AS (
+    SELECT ${idKey} AS id, any(e.person_id) AS pid, countIf(${isStart}) AS start_count,
+           minIf(e.timestamp, ${isStart}) AS first_ts,
+           argMinIf(${index}, e.timestamp, ${isStart}) AS first_index,
+           argMinIf(${breakdownSql}, (e.timestamp, ${breakdownSql}), ${isStart}) AS first_breakdown,
+           groupArrayIf((${index}, e.timestamp, ${breakdownSql}), ${isStart} AND e.timestamp >= ${rangeStart}) AS starts,
+           groupUniqArrayIf(${index}, ${isReturn}) AS active
+    FROM ${idFrom}
+    WHERE ${source.where}
+    GROUP BY id
   ),
-  cohorts AS (${cohortsSql}),
-  returns AS (
-    SELECT ${PERSON_SQL} AS person, groupUniqArray(${index}) AS active
-    FROM ${returnSource.from}
-    WHERE ${returnSource.where}
+  per_person AS (
+    SELECT ${person} AS person, sum(d.start_count) AS start_count,
+           minIf(d.first_ts, d.start_count > 0) AS first_ts,
+           argMinIf(d.first_index, d.first_ts, d.start_count > 0) AS first_index,
+           argMinIf(d.first_breakdown, (d.first_ts, d.first_breakdown), d.start_count > 0) AS first_breakdown,
+           groupArrayArray(d.starts) AS starts,
+           groupUniqArrayArray(d.active) AS active
+    FROM ${personFrom}
     GROUP BY person
-  )
-SELECT s.cohort AS cohort, s.breakdown AS breakdown, count() AS size,
+    HAVING start_count > 0
+  ),
+  cohorts AS (${cohortsSql})
+SELECT cohort, breakdown, count() AS size,
        sumForEach(arrayMap(k -> toUInt64(${returnedIn}), range(1, ${n} + 1))) AS returned
-FROM cohorts AS s LEFT JOIN returns AS r ON r.person = s.person
-GROUP BY cohort, breakdown`;
+FROM cohorts
+GROUP BY cohort, breakdown
+${FINAL_SETTINGS}`;
   return { sql, params: params.values };
 }
 

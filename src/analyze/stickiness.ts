@@ -1,5 +1,11 @@
 import { type AnalysisContext, defineAnalysis } from './analysis.js';
-import { compileSelector, type EventSelector, parseSelector, selectorSource } from './event-selector.js';
+import {
+  compileSelector,
+  type EventSelector,
+  FINAL_SETTINGS,
+  parseSelector,
+  selectorSource,
+} from './event-selector.js';
 import { SqlParams } from './query/params.js';
 import { bindProject, type DateRange, PERSON_SQL, parseDateRange, rangeDays } from './query/scope.js';
 import { bodyObject, invalid } from './query-body.js';
@@ -54,7 +60,8 @@ export async function runStickiness(
        WHERE ${source.where}
        GROUP BY person
      )
-     GROUP BY active_days`,
+     GROUP BY active_days
+     ${FINAL_SETTINGS}`,
     params.values,
   );
   const days = rangeDays(query.dateRange);

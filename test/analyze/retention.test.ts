@@ -34,6 +34,7 @@ beforeAll(async () => {
     { distinct_id: 'a1', person_id: 'P1' },
     { distinct_id: 'u1', person_id: 'P1', id_type: 'user' },
   ]);
+  await fx.persons([{ person_id: 'P1', traits: JSON.stringify({ tier: 'gold' }) }]);
 });
 
 afterAll(() => fx.close());
@@ -123,6 +124,13 @@ describe('retention', () => {
     expect(byValue.douyin?.['2025-03-03']).toEqual([1, 1, 0, 1]);
     expect(byValue.web?.['2025-03-03']).toEqual([1, 1, 0, 0]);
     expect(byValue.web?.['2025-03-04']).toEqual([1, 1, 0, 0]);
+    // A person trait: P1 is gold (its anonymous first open included), P2 and P3 have no tier.
+    const tiers = await retention({ breakdown: 'person.tier' });
+    const byTier = Object.fromEntries((tiers.breakdowns ?? []).map((b) => [b.value, valuesOf(b)]));
+    expect(byTier.gold?.['2025-03-03']).toEqual([1, 1, 0, 1]);
+    expect(byTier['']?.['2025-03-03']).toEqual([1, 1, 0, 0]);
+    expect(byTier['']?.['2025-03-04']).toEqual([1, 1, 0, 0]);
+    expect(valuesOf(tiers)).toEqual(valuesOf(result));
     const missing = await retention({ breakdown: 'properties.campaign' });
     expect(missing.breakdowns?.map((b) => [b.value, b.average.size])).toEqual([['', 3]]);
   });
