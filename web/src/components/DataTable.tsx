@@ -38,6 +38,7 @@ export function DataTable<Row extends Record<string, unknown>>({
   pageSize = 20,
   testId,
   onRow,
+  onSort,
 }: {
   columns: ColumnsType<Row>;
   rows: Row[];
@@ -46,6 +47,8 @@ export function DataTable<Row extends Record<string, unknown>>({
   pageSize?: number;
   testId?: string;
   onRow?: (row: Row) => { onClick?: () => void };
+  /** Sorting done by the server: called with the column key and 'asc' | 'desc' (undefined: cleared). */
+  onSort?: (key: string, direction: 'asc' | 'desc' | undefined) => void;
 }) {
   const t = useT();
   const exportCsv = () => {
@@ -71,6 +74,12 @@ export function DataTable<Row extends Record<string, unknown>>({
         pagination={rows.length > pageSize ? { pageSize, showSizeChanger: false } : false}
         scroll={{ x: 'max-content' }}
         onRow={onRow}
+        onChange={(_pagination, _filters, sorter) => {
+          if (!onSort || Array.isArray(sorter)) return;
+          const direction =
+            sorter.order === 'ascend' ? 'asc' : sorter.order === 'descend' ? 'desc' : undefined;
+          onSort(String(sorter.columnKey ?? sorter.field ?? ''), direction);
+        }}
       />
     </div>
   );
