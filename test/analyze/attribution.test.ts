@@ -340,6 +340,30 @@ describe('journeys', () => {
     expect(first.totals).toMatchObject({ conversions: 1, revenue: 10 });
   });
 
+  it('filters touches by event columns and by person traits', async () => {
+    await fx.events([
+      visit('G1', 'kol', '2025-03-10T09:00:00+08:00', { platform: 'douyin' }),
+      visit('G1', 'email', '2025-03-11T09:00:00+08:00', { platform: 'web' }),
+      purchase('G1', '2025-03-12T09:00:00+08:00', 10),
+      visit('G2', 'sms', '2025-03-10T09:00:00+08:00', { platform: 'web' }),
+      purchase('G2', '2025-03-12T09:00:00+08:00', 20),
+    ]);
+    await fx.identities([{ distinct_id: 'G1', person_id: 'G1' }]);
+    await fx.persons([{ person_id: 'G1', traits: JSON.stringify({ tier: 'vip' }) }]);
+    const web = await attribute({
+      models: ['last_touch'],
+      touch: { filters: [{ field: 'platform', op: 'eq', value: 'web' }] },
+    });
+    expect(credits(web, 'last_touch')).toEqual({ email: [1, 10], sms: [1, 20] });
+    // Only G1 is a vip: G2's touches are filtered out, so its purchase is unattributed.
+    const vip = await attribute({
+      models: ['first_touch'],
+      touch: { filters: [{ field: 'person.tier', op: 'eq', value: 'vip' }] },
+    });
+    expect(credits(vip, 'first_touch')).toEqual({ kol: [1, 10] });
+    expect(vip.totals).toMatchObject({ conversions: 2, unattributedConversions: 1 });
+  });
+
   it('answers an empty range with zero totals and no rows', async () => {
     const result = await attribute({});
     expect(result.rows).toEqual([]);

@@ -6,6 +6,7 @@ import {
   type DateRange,
   eventSource,
   PERSON_MAP_CTE,
+  PERSON_SQL,
   PERSON_TRAITS_CTE,
   type ProjectContext,
   rangeCondition,
@@ -17,8 +18,8 @@ import type { AttributionQuery, ConversionSource, TouchDimension } from './query
  * work per distinct path and not per person.
  *
  * - A touch is a visit (events sharing a session id; an event without one is its own visit) with a
- *   non-empty value of the touch dimension; it takes the value and time of the visit's first such
- *   event (the landing page's channel, not the internal pages after it).
+ *   non-empty value of the touch dimension; it takes the value, time and sender of the visit's first
+ *   such event (the landing page's channel, not the internal pages after it).
  * - A converting journey is the person's touches in [conversion − lookback, conversion], oldest
  *   first (ties: by value), the most recent MAX_TOUCHES of them. A touch at the very time of the
  *   conversion counts.
@@ -100,6 +101,7 @@ export function conversionSql(
   };
 }
 
+/** SELECT of one row per touch (visit): person, at, value. */
 function touchSql(query: AttributionQuery, params: SqlParams): { ctes: string; select: string } {
   const dimension: TouchDimension = query.touch.dimension;
   const source = eventSource(
@@ -113,13 +115,32 @@ function touchSql(query: AttributionQuery, params: SqlParams): { ctes: string; s
     params,
   );
   // `dimension` comes from the TOUCH_DIMENSIONS allow-list.
+  const value = `e.${dimension}`;
+  const visit = `if(e.session_id != '', e.session_id, e.message_id)`;
+  if (source.ctes.includes(PERSON_TRAITS_CTE)) {
+    // Filters on person traits need each event's person before grouping.
+    return {
+      ctes: source.ctes,
+      select: `SELECT ${PERSON_SQL} AS person, min(e.timestamp) AS at, argMin(${value}, e.timestamp) AS value
+        FROM ${source.from}
+        WHERE ${source.where} AND ${value} != ''
+        GROUP BY person, ${visit}`,
+    };
+  }
+  // Otherwise group events into visits first and map only the visits' senders to persons: a tenth
+  // of the rows to join. A visit's sender is its first event's (a login inside it maps to the same person).
   return {
     ctes: source.ctes,
-    select: `SELECT if(pm.person_id != '', pm.person_id, if(e.person_id != '', e.person_id, e.distinct_id)) AS person,
-          if(e.session_id != '', e.session_id, e.message_id) AS visit, e.timestamp AS touched_at,
-          e.${dimension} AS touch_value
-        FROM ${source.from}
-        WHERE ${source.where} AND e.${dimension} != ''`,
+    select: `SELECT if(pm.person_id != '', pm.person_id, if(v.person_id != '', v.person_id, v.distinct_id)) AS person,
+          v.at AS at, v.value AS value
+        FROM (
+          SELECT min(e.timestamp) AS at, argMin(${value}, e.timestamp) AS value,
+                 argMin(e.distinct_id, e.timestamp) AS distinct_id, argMin(e.person_id, e.timestamp) AS person_id
+          FROM events AS e FINAL
+          WHERE ${source.where} AND ${value} != ''
+          GROUP BY ${visit}
+        ) AS v
+        LEFT JOIN person_map AS pm ON pm.distinct_id = v.distinct_id`,
   };
 }
 
@@ -140,11 +161,7 @@ export async function fetchPathGroups(
   const sql = `WITH ${mergeCtes(touches.ctes, conversions.ctes)},
     touches AS (
       SELECT person, arraySort(x -> (x.1, x.2), groupArray((toUnixTimestamp64Milli(at), value))) AS list
-      FROM (
-        SELECT person, min(touched_at) AS at, argMin(touch_value, touched_at) AS value
-        FROM (${touches.select})
-        GROUP BY person, visit
-      )
+      FROM (${touches.select})
       GROUP BY person
     ),
     conversions AS (
