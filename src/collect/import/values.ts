@@ -60,9 +60,10 @@ const MAGNITUDES: Record<string, number> = {
 };
 const NUMBER_WITH_MAGNITUDE = /^([+-]?)(\d+(?:\.\d+)?|\.\d+)(百万|千万|万|亿|千|[wWkKmM])?\+?$/;
 
-/** Strips thousands separators and spaces (ASCII and full-width) around a number. */
+/** Strips thousands separators and spaces (ASCII and full-width) and folds full-width characters. */
 function compact(text: string): string {
-  return text.replace(/[,，\s\u00a0]/g, '');
+  // NFKC folds full-width digits and signs (１２３，％) that Chinese spreadsheets sometimes hold.
+  return text.normalize('NFKC').replace(/[,，\s\u00a0]/g, '');
 }
 
 /** A number, with Chinese or Latin magnitude suffixes (`1.2万` → 12000, `3.5w` → 35000, `1,234` → 1234). */

@@ -1,0 +1,61 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI_ENTRY } from '../../bench/server-process.js';
+import { csvText, gbk } from './fixtures.js';
+
+// The built `pulseloop` command, as a user runs it (`npm test` builds first).
+const dir = mkdtempSync(join(tmpdir(), 'pulseloop-import-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function pulseloop(...args: string[]) {
+  const result = spawnSync(process.execPath, [CLI_ENTRY, ...args], {
+    env: { ...process.env, PULSELOOP_DATA: join(dir, 'data'), LOG_LEVEL: 'warn' },
+    encoding: 'utf8',
+  });
+  return { code: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
+}
+
+const file = join(dir, '抖音作品数据.csv');
+writeFileSync(
+  file,
+  gbk(
+    csvText([
+      ['数据导出 2025-03-01'],
+      ['作品名称', '作品ID', '播放量', '点赞量', '完播率'],
+      ['春日新茶', 'v1', '1.2万', '300', '35%'],
+      ['冷泡', 'v2', '800', 'n/a?', '12%'],
+      ['合计', '', '12800', '', ''],
+    ]),
+  ),
+);
+
+describe('pulseloop import', () => {
+  it('proposes the preset and shows a preview with --detect', () => {
+    const detect = pulseloop('import', '--detect', file);
+    expect(detect.code).toBe(0);
+    expect(detect.stdout).toContain('--preset douyin_content');
+    expect(detect.stdout).toContain('"plays":12000');
+  });
+
+  it('imports with the title-line date, reports the bad row, and a second run changes nothing', () => {
+    expect(pulseloop('projects', 'create', '--name', 'CLI import').code).toBe(0);
+    const first = pulseloop('import', file, '--preset', 'douyin_content', '--json');
+    expect(first.code).toBe(0);
+    const summary = JSON.parse(first.stdout.split('\n').pop()!);
+    expect(summary).toMatchObject({ imported: 1, quarantined: 1, skipped: { summary: 1 } });
+    expect(summary.errors[0]).toMatchObject({ row: 4, column: '点赞量', value: 'n/a?' });
+    const human = pulseloop('import', file, '--preset', 'douyin_content');
+    expect(human.stdout).toMatch(/unchanged 未变\s+1/);
+    expect(human.stdout).toContain('第 4 行');
+  });
+
+  it('explains an unknown kind in both languages and exits 2', () => {
+    const result = pulseloop('import', file, '--kind', 'tweets');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('tweets');
+    expect(result.stderr).toContain('未知的导入类型');
+  });
+});
