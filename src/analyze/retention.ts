@@ -184,23 +184,45 @@ export function retentionSql(query: RetentionQuery, timeZone: string, projectId:
     ? 'per_id AS d'
     : 'per_id AS d LEFT JOIN person_map AS pm ON pm.distinct_id = d.id';
 
-  const cohortsSql =
-    query.cohortType === 'recurring'
-      ? `SELECT person, cohort, arrayFirst(x -> x.1 = cohort, sorted_starts).3 AS breakdown, active
-         FROM (SELECT person, active, arraySort(x -> (x.2, x.3), starts) AS sorted_starts FROM per_person)
-         ARRAY JOIN arrayDistinct(arrayMap(x -> x.1, sorted_starts)) AS cohort`
-      : `SELECT person, first_index AS cohort, first_breakdown AS breakdown, active
+  // Only the columns the cohort type needs: the first start (first_time, first_in_range) or every
+  // start period inside the range (recurring), with the breakdown value of the earliest start.
+  const recurring = query.cohortType === 'recurring';
+  const withBreakdown = breakdownRef !== undefined;
+  const inRangeStart = `${isStart} AND e.timestamp >= ${rangeStart}`;
+  const idColumns = recurring
+    ? withBreakdown
+      ? [`groupArrayIf((${index}, e.timestamp, ${breakdownSql}), ${inRangeStart}) AS starts`]
+      : [`groupUniqArrayIf(${index}, ${inRangeStart}) AS starts`]
+    : [
+        `minIf(e.timestamp, ${isStart}) AS first_ts`,
+        `argMinIf(${index}, e.timestamp, ${isStart}) AS first_index`,
+        withBreakdown
+          ? `argMinIf(${breakdownSql}, (e.timestamp, ${breakdownSql}), ${isStart}) AS first_breakdown`
+          : `'' AS first_breakdown`,
+      ];
+  const personColumns = recurring
+    ? [withBreakdown ? 'groupArrayArray(d.starts) AS starts' : 'groupUniqArrayArray(d.starts) AS starts']
+    : [
+        'minIf(d.first_ts, d.start_count > 0) AS first_ts',
+        'argMinIf(d.first_index, d.first_ts, d.start_count > 0) AS first_index',
+        'argMinIf(d.first_breakdown, (d.first_ts, d.first_breakdown), d.start_count > 0) AS first_breakdown',
+      ];
+  let cohortsSql = `SELECT person, first_index AS cohort, first_breakdown AS breakdown, active
          FROM per_person WHERE first_ts >= ${rangeStart}`;
+  if (recurring && withBreakdown) {
+    cohortsSql = `SELECT person, cohort, arrayFirst(x -> x.1 = cohort, sorted_starts).3 AS breakdown, active
+         FROM (SELECT person, active, arraySort(x -> (x.2, x.3), starts) AS sorted_starts FROM per_person)
+         ARRAY JOIN arrayDistinct(arrayMap(x -> x.1, sorted_starts)) AS cohort`;
+  } else if (recurring) {
+    cohortsSql = `SELECT person, cohort, '' AS breakdown, active FROM per_person ARRAY JOIN starts AS cohort`;
+  }
   // Unbounded: returned in period k or later, i.e. the last active period is at least cohort + k.
   const returnedIn = query.mode === 'bounded' ? 'has(active, cohort + k)' : 'cohort + k <= arrayMax(active)';
 
   const sql = `WITH ${source.ctes},
   per_id AS (
     SELECT ${idKey} AS id, any(e.person_id) AS pid, countIf(${isStart}) AS start_count,
-           minIf(e.timestamp, ${isStart}) AS first_ts,
-           argMinIf(${index}, e.timestamp, ${isStart}) AS first_index,
-           argMinIf(${breakdownSql}, (e.timestamp, ${breakdownSql}), ${isStart}) AS first_breakdown,
-           groupArrayIf((${index}, e.timestamp, ${breakdownSql}), ${isStart} AND e.timestamp >= ${rangeStart}) AS starts,
+           ${idColumns.join(',\n           ')},
            groupUniqArrayIf(${index}, ${isReturn}) AS active
     FROM ${idFrom}
     WHERE ${source.where}
@@ -208,10 +230,7 @@ export function retentionSql(query: RetentionQuery, timeZone: string, projectId:
   ),
   per_person AS (
     SELECT ${person} AS person, sum(d.start_count) AS start_count,
-           minIf(d.first_ts, d.start_count > 0) AS first_ts,
-           argMinIf(d.first_index, d.first_ts, d.start_count > 0) AS first_index,
-           argMinIf(d.first_breakdown, (d.first_ts, d.first_breakdown), d.start_count > 0) AS first_breakdown,
-           groupArrayArray(d.starts) AS starts,
+           ${personColumns.join(',\n           ')},
            groupUniqArrayArray(d.active) AS active
     FROM ${personFrom}
     GROUP BY person

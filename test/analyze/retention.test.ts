@@ -124,6 +124,16 @@ describe('retention', () => {
     expect(byValue.douyin?.['2025-03-03']).toEqual([1, 1, 0, 1]);
     expect(byValue.web?.['2025-03-03']).toEqual([1, 1, 0, 0]);
     expect(byValue.web?.['2025-03-04']).toEqual([1, 1, 0, 0]);
+    // Recurring cohorts take the value of each period's earliest start: P1 is douyin on 03-03, web on 03-04.
+    const recurring = await retention({ cohortType: 'recurring', breakdown: 'platform' });
+    const perPlatform = Object.fromEntries((recurring.breakdowns ?? []).map((b) => [b.value, valuesOf(b)]));
+    expect(perPlatform.douyin?.['2025-03-03']).toEqual([1, 1, 0, 1]);
+    expect(perPlatform.app?.['2025-03-05']).toEqual([1, 0, 0, 0]);
+    expect(perPlatform.web).toEqual({
+      '2025-03-03': [2, 1, 1, 0],
+      '2025-03-04': [3, 1, 1, 0],
+      '2025-03-05': [1, 0, 0, 0],
+    });
     // A person trait: P1 is gold (its anonymous first open included), P2 and P3 have no tier.
     const tiers = await retention({ breakdown: 'person.tier' });
     const byTier = Object.fromEntries((tiers.breakdowns ?? []).map((b) => [b.value, valuesOf(b)]));
