@@ -1,6 +1,7 @@
 import { PulseloopError } from '../errors/registry.js';
 import { type AnalysisContext, defineAnalysis } from './analysis.js';
 import { checkedFilters, eventName, integer } from './funnels/query.js';
+import { needsPersonTraits } from './query/fields.js';
 import { compileFilters } from './query/filters.js';
 import { SqlParams } from './query/params.js';
 import {
@@ -9,6 +10,7 @@ import {
   eventSource,
   nextDay,
   PERSON_SQL,
+  PERSON_TRAITS_CTE,
   parseDateRange,
 } from './query/scope.js';
 
@@ -120,7 +122,7 @@ export function parsePathsQuery(body: unknown): PathsQuery {
 }
 
 /** The SQL that counts distinct paths and sums their nodes, links and ends in one pass. */
-function pathsSql(query: PathsQuery, params: SqlParams): string {
+export function pathsSql(query: PathsQuery, params: SqlParams): string {
   const after = query.direction === 'after';
   const source = eventSource(
     {
@@ -134,7 +136,24 @@ function pathsSql(query: PathsQuery, params: SqlParams): string {
   );
   const where = [source.where];
   if (query.excludeEvents) where.push(`e.event NOT IN ${params.add('Array(String)', query.excludeEvents)}`);
+  // Only persons with a start event in the range are grouped: a cheap pass over the start event
+  // (the sort key prunes to it) spares sorting everyone else's events.
+  const starters = eventSource(
+    {
+      range: query.dateRange,
+      events: [query.start.event],
+      filters: [...(query.filters ?? []), ...(query.start.filters ?? [])],
+    },
+    params,
+  );
+  where.push(`${PERSON_SQL} IN (SELECT ${PERSON_SQL} FROM ${starters.from} WHERE ${starters.where})`);
   const startFilters = compileFilters(query.start.filters, params, 'start.filters');
+  let { ctes, from: sourceFrom } = source;
+  // Start filters may read person traits that the query filters alone did not join.
+  if (needsPersonTraits(startFilters.refs) && !ctes.includes('person_traits AS')) {
+    ctes += `, ${PERSON_TRAITS_CTE}`;
+    sourceFrom += ` LEFT JOIN person_traits AS pt ON pt.person_id = ${PERSON_SQL}`;
+  }
   const from = params.add('String', query.dateRange.from);
   const until = params.add('String', nextDay(query.dateRange.to));
   const isStart = `e.event = ${params.add('String', query.start.event)} AND ${startFilters.sql}
@@ -163,13 +182,13 @@ function pathsSql(query: PathsQuery, params: SqlParams): string {
   // At equal timestamps the start event sorts first (after) or last (before), others by name.
   const tieOrder = after ? '-toInt16(x.3)' : 'x.3';
 
-  return `WITH ${source.ctes},
+  return `WITH ${ctes},
   marked AS (
     SELECT ${PERSON_SQL} AS person,
       toInt64(toUnixTimestamp64Milli(e.timestamp)) AS t,
       ${node} AS node,
       toUInt8(if(${isStart}, 1, 0)) AS is_start
-    FROM ${source.from}
+    FROM ${sourceFrom}
     WHERE ${where.join(' AND ')}
   ),
   sessions AS (

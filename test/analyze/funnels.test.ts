@@ -331,6 +331,30 @@ describe('filters and breakdown', () => {
   });
 });
 
+describe('person traits', () => {
+  it('breaks down and filters by person traits', async () => {
+    await fx.events([
+      { event: 'A', distinct_id: 'g1', at: at(0) },
+      { event: 'B', distinct_id: 'g1', at: at(1) },
+      { event: 'A', distinct_id: 'g2', at: at(0) },
+      { event: 'A', distinct_id: 'g3', at: at(0) },
+      { event: 'B', distinct_id: 'g3', at: at(1) },
+    ]);
+    await fx.persons([{ person_id: 'g1', traits: JSON.stringify({ tier: 'gold' }) }]);
+    const byTier = await run({ dateRange: MARCH_1, steps: steps('A', 'B'), breakdown: 'person.tier' });
+    // gold: g1 converts; no trait (''): g2 does not, g3 does.
+    expect(byTier.breakdown?.values.map((v) => [v.value, counts(v)])).toEqual([
+      ['', [2, 1]],
+      ['gold', [1, 1]],
+    ]);
+    const goldOnly = await run({
+      dateRange: MARCH_1,
+      steps: [{ event: 'A', filters: [{ field: 'person.tier', op: 'eq', value: 'gold' }] }, { event: 'B' }],
+    });
+    expect(counts(goldOnly)).toEqual([1, 1]);
+  });
+});
+
 describe('long funnels', () => {
   it('follows 40 steps, beyond windowFunnel’s 32', async () => {
     const names = Array.from({ length: 40 }, (_, i) => `s${i + 1}`);

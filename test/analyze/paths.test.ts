@@ -80,6 +80,7 @@ beforeAll(async () => {
     { distinct_id: 'anon-6', person_id: 'P6' },
     { distinct_id: 'user-6', person_id: 'P6', id_type: 'user' },
   ]);
+  await fx.persons([{ person_id: 'P6', traits: JSON.stringify({ vip: true }) }]);
 });
 afterAll(() => fx.close());
 
@@ -171,6 +172,14 @@ describe('paths after a start event', () => {
       start: { event: 'home', filters: [{ field: 'properties.src', op: 'eq', value: 'ad' }] },
     });
     expect(result.topPaths).toEqual([{ path: ['home'], count: 1, share: 1 }]);
+  });
+
+  it('filters the start event on person traits', async () => {
+    const result = await run({
+      ...base,
+      start: { event: 'home', filters: [{ field: 'person.vip', op: 'eq', value: true }] },
+    });
+    expect(result.topPaths).toEqual([{ path: ['home', 'list', 'item'], count: 1, share: 1 }]);
   });
 
   it('names page views by their page path', async () => {
