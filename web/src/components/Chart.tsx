@@ -10,19 +10,33 @@ const loadECharts = () => {
   return echartsModule;
 };
 
+export interface ChartClick {
+  dataIndex: number;
+  seriesIndex?: number;
+  name: string;
+  data: unknown;
+  dataType?: string;
+}
+
 /** An ECharts chart with a PNG export; `option` is a plain ECharts option object. */
 export function Chart({
   option,
   height = 320,
   name = 'chart',
   testId,
+  onClick,
 }: {
   option: Record<string, unknown>;
   height?: number;
   name?: string;
   testId?: string;
+  /** Called with ECharts' click parameters (dataIndex, seriesIndex, name, data). */
+  onClick?: (params: ChartClick) => void;
 }) {
   const ref = useRef<HTMLDivElement>(null);
+  // The latest handler, so a new callback does not re-create the chart.
+  const clickRef = useRef(onClick);
+  clickRef.current = onClick;
   const chart = useRef<ReturnType<ECharts['init']> | undefined>(undefined);
   const { token } = theme.useToken();
   const dark = token.colorBgBase !== '#fff' && token.colorBgBase !== '#ffffff';
@@ -36,6 +50,7 @@ export function Chart({
       chart.current?.dispose();
       chart.current = echarts.init(element, dark ? 'dark' : undefined);
       chart.current.setOption({ backgroundColor: 'transparent', ...option });
+      chart.current.on('click', (params) => clickRef.current?.(params as unknown as ChartClick));
       element.dataset.rendered = 'true';
     });
     const resize = () => chart.current?.resize();
