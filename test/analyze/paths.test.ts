@@ -71,6 +71,12 @@ beforeAll(async () => {
       ['list', 0],
       ['home', 0],
     ]),
+    // d1: lands 23:59 on 1 March in Shanghai; its next event falls on 2 March, after the range.
+    { event: 'landing', distinct_id: 'd1', at: '2025-03-01T15:59:00Z' },
+    { event: 'list', distinct_id: 'd1', at: '2025-03-01T16:05:00Z' },
+    // d2: lands 00:01 on 2 March in Shanghai (still 1 March in UTC): outside the range.
+    { event: 'landing', distinct_id: 'd2', at: '2025-03-01T16:01:00Z' },
+    { event: 'item', distinct_id: 'd2', at: '2025-03-01T16:02:00Z' },
     // v1: page views named by their path.
     { event: '$pageview', distinct_id: 'v1', at: at(0), page_path: '/' },
     { event: '$pageview', distinct_id: 'v1', at: at(1), page_path: '/p/1' },
@@ -189,6 +195,22 @@ describe('paths after a start event', () => {
       pagePaths: true,
     });
     expect(result.topPaths).toEqual([{ path: ['/', '/p/1', 'buy'], count: 1, share: 1 }]);
+  });
+
+  it('takes start events by days in the project time zone; later events may follow after the range', async () => {
+    const result = await run({ ...base, start: { event: 'landing' } });
+    expect(result.topPaths).toEqual([{ path: ['landing', 'list'], count: 1, share: 1 }]);
+  });
+
+  it('applies query filters to every event', async () => {
+    const result = await run({ ...base, filters: [{ field: 'event', op: 'neq', value: 'search' }] });
+    expect(result.nodes.some((n) => n.name === 'search')).toBe(false);
+    // u3 (home, search) and u7's second session (home, search) end at home.
+    expect(result.topPaths.find((p) => p.path.length === 1)).toEqual({
+      path: ['home'],
+      count: 3,
+      share: 3 / 8,
+    });
   });
 
   it('answers an empty range with no paths', async () => {
