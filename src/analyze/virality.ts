@@ -118,16 +118,20 @@ async function fetchEdges(context: AnalysisContext, query: ViralityQuery): Promi
     first_at: number;
   }>(
     `WITH ${source.ctes}
-     SELECT visitor, sharer, count() AS visits, min(started) AS first_at
+     SELECT if(pm.person_id != '', pm.person_id, if(v.person_id != '', v.person_id, v.distinct_id)) AS visitor,
+            if(sm.person_id != '', sm.person_id, v.sharer_id) AS sharer,
+            count() AS visits, min(v.started) AS first_at
      FROM (
-       SELECT ${PERSON_SQL} AS visitor,
-              if(sm.person_id != '', sm.person_id, e.sharer_id) AS sharer,
-              if(e.session_id != '', e.session_id, e.message_id) AS visit,
-              toUnixTimestamp64Milli(min(e.timestamp)) AS started
-       FROM ${source.from} LEFT JOIN person_map AS sm ON sm.distinct_id = e.sharer_id
+       -- Visits first, then persons: only the visits' senders and sharers are mapped.
+       SELECT toUnixTimestamp64Milli(min(e.timestamp)) AS started,
+              argMin(e.sharer_id, e.timestamp) AS sharer_id,
+              argMin(e.distinct_id, e.timestamp) AS distinct_id, argMin(e.person_id, e.timestamp) AS person_id
+       FROM events AS e FINAL
        WHERE ${source.where} AND e.sharer_id != '' AND e.event != ${params.add('String', query.shareEvent)}
-       GROUP BY visitor, sharer, visit
-     )
+       GROUP BY if(e.session_id != '', e.session_id, e.message_id)
+     ) AS v
+     LEFT JOIN person_map AS pm ON pm.distinct_id = v.distinct_id
+     LEFT JOIN person_map AS sm ON sm.distinct_id = v.sharer_id
      WHERE visitor != sharer
      GROUP BY visitor, sharer`,
     params.values,
@@ -169,6 +173,9 @@ async function fetchInvited(
                     AND e.timestamp >= toDateTime64(${rangeStart}, 3, {tz:String})) AS revenue
      FROM ${everything.from} INNER JOIN arrivals ON arrivals.visitor = ${PERSON_SQL}
      WHERE ${everything.where}
+       -- Only the invited persons' rows reach the joins.
+       AND (e.distinct_id IN ${visitors} OR e.person_id IN ${visitors}
+            OR e.distinct_id IN (SELECT distinct_id FROM person_map WHERE person_id IN ${visitors}))
      GROUP BY visitor`,
     params.values,
   );
