@@ -1,7 +1,9 @@
 import { type AnalysisContext, defineAnalysis } from './analysis.js';
-import { FINAL_SETTINGS } from './event-selector.js';
+import { FINAL_SETTINGS, personStages } from './event-selector.js';
+import { needsPersonTraits } from './query/fields.js';
+import { compileFilters } from './query/filters.js';
 import { SqlParams } from './query/params.js';
-import { bindProject, type DateRange, eventSource, PERSON_SQL, parseDateRange } from './query/scope.js';
+import { bindProject, type DateRange, eventSource, parseDateRange } from './query/scope.js';
 import { bodyObject, eventNames, oneOf } from './query-body.js';
 
 /**
@@ -62,16 +64,33 @@ export async function runHeatmap(context: AnalysisContext, query: HeatmapQuery):
     { range: query.dateRange, events: query.events, filters: query.filters },
     params,
   );
-  const value = query.measure === 'events' ? 'count()' : `uniqExact(${PERSON_SQL})`;
+  const needsTraits = needsPersonTraits(compileFilters(query.filters, new SqlParams()).refs);
+  const stages = personStages({ ...source, needsTraits });
+  const weekday = 'toDayOfWeek(e.timestamp, 0, {tz:String})';
+  const hour = 'toHour(e.timestamp, {tz:String})';
   // toDayOfWeek mode 0: Monday = 1 … Sunday = 7. The empty grouping set gives the total (weekday 0).
-  const rows = await context.facts.query<{ weekday: number; hour: number; value: number }>(
-    `WITH ${source.ctes}
-     SELECT toDayOfWeek(e.timestamp, 0, {tz:String}) AS weekday, toHour(e.timestamp, {tz:String}) AS hour,
-            ${value} AS value
-     FROM ${source.from}
+  // Persons: events are first grouped per cell and distinct id, then mapped to persons.
+  const sql =
+    query.measure === 'events'
+      ? `WITH ${source.ctes}
+     SELECT ${weekday} AS weekday, ${hour} AS hour, count() AS value
+     FROM ${stages.idFrom}
      WHERE ${source.where}
      GROUP BY GROUPING SETS ((weekday, hour), ())
-     ${FINAL_SETTINGS}`,
+     ${FINAL_SETTINGS}`
+      : `WITH ${source.ctes},
+     per_id AS (
+       SELECT ${weekday} AS weekday, ${hour} AS hour, ${stages.idKey} AS id, any(e.person_id) AS pid
+       FROM ${stages.idFrom}
+       WHERE ${source.where}
+       GROUP BY weekday, hour, id
+     )
+     SELECT d.weekday AS weekday, d.hour AS hour, uniqExact(${stages.person}) AS value
+     FROM ${stages.personFrom}
+     GROUP BY GROUPING SETS ((weekday, hour), ())
+     ${FINAL_SETTINGS}`;
+  const rows = await context.facts.query<{ weekday: number; hour: number; value: number }>(
+    sql,
     params.values,
   );
   const values = WEEKDAYS.map(() => new Array<number>(24).fill(0));

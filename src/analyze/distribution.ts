@@ -4,11 +4,12 @@ import {
   type EventSelector,
   FINAL_SETTINGS,
   parseSelector,
+  personStages,
   selectorSource,
 } from './event-selector.js';
 import { type FieldRef, fieldSql, parseField } from './query/fields.js';
 import { SqlParams } from './query/params.js';
-import { bindProject, type DateRange, PERSON_SQL, parseDateRange } from './query/scope.js';
+import { bindProject, type DateRange, parseDateRange } from './query/scope.js';
 import {
   type Bucket,
   bodyObject,
@@ -119,12 +120,19 @@ export async function runDistribution(
     ? fieldSql(propertyRef, 'number', params.add.bind(params))
     : "CAST(NULL, 'Nullable(Float64)')";
   // Per person: the number of events, and the sum of the property over events that carry a number.
+  const stages = personStages(source);
   const [row] = await context.facts.query<DistributionRow>(
     `WITH ${source.ctes},
-     per_person AS (
-       SELECT ${PERSON_SQL} AS person, count() AS n, sum(${value}) AS total, count(${value}) AS valued
-       FROM ${source.from}
+     per_id AS (
+       SELECT ${stages.idKey} AS id, any(e.person_id) AS pid, count() AS n, sum(${value}) AS total,
+              count(${value}) AS valued
+       FROM ${stages.idFrom}
        WHERE ${source.where}
+       GROUP BY id
+     ),
+     per_person AS (
+       SELECT ${stages.person} AS person, sum(d.n) AS n, sum(d.total) AS total, sum(d.valued) AS valued
+       FROM ${stages.personFrom}
        GROUP BY person
      )
      SELECT count() AS persons, avg(n) AS mean,

@@ -4,17 +4,11 @@ import {
   type EventSelector,
   FINAL_SETTINGS,
   parseSelector,
+  personStages,
   selectorSource,
 } from './event-selector.js';
 import { SqlParams } from './query/params.js';
-import {
-  bindProject,
-  type DateRange,
-  nextDay,
-  PERSON_SQL,
-  parseDateRange,
-  rangeCondition,
-} from './query/scope.js';
+import { bindProject, type DateRange, nextDay, parseDateRange, rangeCondition } from './query/scope.js';
 import {
   type Bucket,
   bodyObject,
@@ -108,16 +102,22 @@ export async function runInterval(context: AnalysisContext, query: IntervalQuery
   const windowMs = params.add('Int64', windowSeconds * 1000);
   // Per person: the first A (time, message id) and the sorted B candidates; then the first B at or
   // after A that is not the A event itself.
+  const stages = personStages(source);
   const [row] = await context.facts.query<IntervalRow>(
     `WITH ${source.ctes},
-     per_person AS (
-       SELECT ${PERSON_SQL} AS person,
+     per_id AS (
+       SELECT ${stages.idKey} AS id, any(e.person_id) AS pid, countIf(${from.sql} AND ${inRange}) AS a_count,
               minIf((toUnixTimestamp64Milli(e.timestamp), e.message_id), ${from.sql} AND ${inRange}) AS a,
-              arraySort(groupArrayIf((toUnixTimestamp64Milli(e.timestamp), e.message_id), ${to.sql})) AS bs
-       FROM ${source.from}
+              groupArrayIf((toUnixTimestamp64Milli(e.timestamp), e.message_id), ${to.sql}) AS bs
+       FROM ${stages.idFrom}
        WHERE ${source.where}
+       GROUP BY id
+     ),
+     per_person AS (
+       SELECT ${stages.person} AS person, minIf(d.a, d.a_count > 0) AS a, arraySort(groupArrayArray(d.bs)) AS bs
+       FROM ${stages.personFrom}
        GROUP BY person
-       HAVING countIf(${from.sql} AND ${inRange}) > 0
+       HAVING sum(d.a_count) > 0
      ),
      intervals AS (
        SELECT person, arrayFilter(b -> b.1 >= a.1 AND b.2 != a.2, bs) AS after,

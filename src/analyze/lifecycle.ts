@@ -4,11 +4,12 @@ import {
   type EventSelector,
   FINAL_SETTINGS,
   parseSelector,
+  personStages,
   selectorSource,
 } from './event-selector.js';
 import { type Period, parsePeriod, periodIndexOfDate, periodIndexSql, periodStart } from './periods.js';
 import { SqlParams } from './query/params.js';
-import { bindProject, type DateRange, PERSON_SQL, parseDateRange } from './query/scope.js';
+import { bindProject, type DateRange, parseDateRange } from './query/scope.js';
 import { bodyObject, invalid } from './query-body.js';
 
 /**
@@ -80,13 +81,20 @@ export async function runLifecycle(
   const periods = params.add('Array(Int64)', indexes);
   const before = params.add('Int64', first - 1);
   const index = periodIndexSql(query.period, 'e.timestamp');
+  const stages = personStages(source);
   const rows = await context.facts.query<Omit<LifecycleRow, 'period'> & { p: number }>(
     `WITH ${source.ctes},
-     per_person AS (
-       SELECT ${PERSON_SQL} AS person, min(${index}) AS first_period,
+     per_id AS (
+       SELECT ${stages.idKey} AS id, any(e.person_id) AS pid, min(${index}) AS first_period,
               groupUniqArrayIf(${index}, ${index} >= ${before}) AS active
-       FROM ${source.from}
+       FROM ${stages.idFrom}
        WHERE ${source.where}
+       GROUP BY id
+     ),
+     per_person AS (
+       SELECT ${stages.person} AS person, min(d.first_period) AS first_period,
+              groupUniqArrayArray(d.active) AS active
+       FROM ${stages.personFrom}
        GROUP BY person
        HAVING length(active) > 0
      )

@@ -5,6 +5,7 @@ import {
   type EventSelector,
   FINAL_SETTINGS,
   parseSelector,
+  personStages,
   selectorSource,
 } from './event-selector.js';
 import {
@@ -18,7 +19,7 @@ import {
 } from './periods.js';
 import { type FieldRef, fieldSql, parseField } from './query/fields.js';
 import { SqlParams } from './query/params.js';
-import { bindProject, type DateRange, nextDay, PERSON_SQL, parseDateRange } from './query/scope.js';
+import { bindProject, type DateRange, nextDay, parseDateRange } from './query/scope.js';
 
 /**
  * Retention: of the persons who did a start event in a period (the cohort), how many came back with
@@ -176,13 +177,7 @@ export function retentionSql(query: RetentionQuery, timeZone: string, projectId:
   // Aggregating per distinct id first and mapping the few resulting rows to persons afterwards is
   // several times faster than joining every event with the person map. Person-trait filters or
   // breakdowns need the person on each event, so they take the slower path.
-  const byPerson = source.needsTraits;
-  const idKey = byPerson ? PERSON_SQL : 'e.distinct_id';
-  const idFrom = byPerson ? source.from : 'events AS e FINAL';
-  const person = byPerson ? 'd.id' : "if(pm.person_id != '', pm.person_id, if(d.pid != '', d.pid, d.id))";
-  const personFrom = byPerson
-    ? 'per_id AS d'
-    : 'per_id AS d LEFT JOIN person_map AS pm ON pm.distinct_id = d.id';
+  const { idKey, idFrom, person, personFrom } = personStages(source);
 
   // Only the columns the cohort type needs: the first start (first_time, first_in_range) or every
   // start period inside the range (recurring), with the breakdown value of the earliest start.

@@ -4,10 +4,11 @@ import {
   type EventSelector,
   FINAL_SETTINGS,
   parseSelector,
+  personStages,
   selectorSource,
 } from './event-selector.js';
 import { SqlParams } from './query/params.js';
-import { bindProject, type DateRange, PERSON_SQL, parseDateRange, rangeDays } from './query/scope.js';
+import { bindProject, type DateRange, parseDateRange, rangeDays } from './query/scope.js';
 import { bodyObject, invalid } from './query-body.js';
 
 /**
@@ -51,13 +52,19 @@ export async function runStickiness(
   bindProject(params, context.project);
   const selector = compileSelector(query.event, params, 'event');
   const source = selectorSource([selector], { range: query.dateRange }, params);
+  const stages = personStages(source);
   const rows = await context.facts.query<{ active_days: number; persons: number }>(
     `WITH ${source.ctes}
+     , per_id AS (
+       SELECT ${stages.idKey} AS id, any(e.person_id) AS pid, groupUniqArray(toDate(e.timestamp, {tz:String})) AS days
+       FROM ${stages.idFrom}
+       WHERE ${source.where}
+       GROUP BY id
+     )
      SELECT active_days, count() AS persons
      FROM (
-       SELECT ${PERSON_SQL} AS person, uniqExact(toDate(e.timestamp, {tz:String})) AS active_days
-       FROM ${source.from}
-       WHERE ${source.where}
+       SELECT ${stages.person} AS person, length(groupUniqArrayArray(d.days)) AS active_days
+       FROM ${stages.personFrom}
        GROUP BY person
      )
      GROUP BY active_days
