@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { PulseloopError } from '../errors/registry.js';
+import { registerConnectorsCommand } from './connectors.js';
 import { registerDemoCommand } from './demo.js';
 import { registerImportCommand } from './import.js';
 import { registerKeysCommand } from './keys.js';
@@ -24,6 +25,7 @@ registerMigrateCommand(program);
 registerProjectsCommand(program);
 registerKeysCommand(program);
 registerStatusCommand(program);
+registerConnectorsCommand(program);
 registerImportCommand(program);
 
 try {

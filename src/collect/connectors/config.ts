@@ -4,7 +4,8 @@ import { PulseloopError } from '../../errors/registry.js';
 
 /** Validates a connector's settings against its schema, filling defaults; connector_invalid_config otherwise. */
 export function parseConnectorConfig<T>(connector: string, schema: TSchema, raw: unknown): T {
-  const value = Value.Default(schema, Value.Clone(raw ?? {}));
+  // Convert turns text from command-line flags into the numbers (and numbers into the texts) the schema wants.
+  const value = Value.Convert(schema, Value.Default(schema, Value.Clone(raw ?? {})));
   if (Value.Check(schema, value)) return value as T;
   const first = Value.Errors(schema, value).First();
   const path = first?.path ? first.path.replace(/^\//, '') : '';

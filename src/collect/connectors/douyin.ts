@@ -172,6 +172,7 @@ function toContentStatsRow(
 export const douyinConnector: ConnectorDefinition<DouyinConfig> = {
   id: 'douyin',
   platform: PLATFORM,
+  displayName: 'Douyin',
   title: { en: 'Douyin video statistics', zh: '抖音视频数据' },
   parseConfig: (raw) => parseConnectorConfig<DouyinConfig>('douyin', DouyinConfig, raw),
   streams: [videoList],

@@ -197,6 +197,7 @@ function toAdSpendRow(context: StreamContext<OceanEngineConfig>, raw: unknown): 
 export const oceanEngineConnector: ConnectorDefinition<OceanEngineConfig> = {
   id: 'oceanengine',
   platform: PLATFORM,
+  displayName: 'Ocean Engine',
   title: { en: 'Ocean Engine ad report', zh: '巨量引擎广告报表' },
   parseConfig: (raw) => parseConnectorConfig<OceanEngineConfig>('oceanengine', OceanEngineConfig, raw),
   streams: [adReport],

@@ -93,7 +93,7 @@ export async function syncStream(
   const checkpoint = await getCheckpoint(deps.metadata, instance.id, stream.name);
 
   const api = createApiClient({
-    platform: connector.platform,
+    platform: connector.displayName,
     pacer: createPacer(deps.rateLimitPerSecond ?? stream.rateLimitPerSecond),
     backoff: deps.backoff ?? DEFAULT_HTTP_BACKOFF,
     ...(deps.signal && { signal: deps.signal }),
@@ -189,8 +189,8 @@ export async function scheduleSync(
 }
 
 export type JobOutcome =
-  | { status: 'succeeded'; report: SyncReport; nextRunAt: string }
-  | { status: 'retrying' | 'failed'; error: unknown; job: Job };
+  | { status: 'succeeded'; report: SyncReport; nextRunAt: string; job: Job<SyncJobPayload> }
+  | { status: 'retrying' | 'failed'; error: unknown; job: Job<SyncJobPayload> };
 
 /**
  * Runs a claimed sync job: on success schedules the next run after the stream's interval; on failure
@@ -208,12 +208,16 @@ export async function runSyncJob(deps: SyncDeps, job: Job<SyncJobPayload>): Prom
       stream.name,
       new Date(Date.now() + stream.scheduleIntervalSeconds * 1000),
     );
-    return { status: 'succeeded', report, nextRunAt: next.nextRunAt };
+    return { status: 'succeeded', report, nextRunAt: next.nextRunAt, job };
   } catch (error) {
     const message =
       error instanceof PulseloopError ? `${error.code}: ${error.message}` : (error as Error).message;
     const failed = await failJob(deps.metadata, job, message, { retryable: !isPermanentFailure(error) });
-    return { status: failed.status === 'failed' ? 'failed' : 'retrying', error, job: failed };
+    return {
+      status: failed.status === 'failed' ? 'failed' : 'retrying',
+      error,
+      job: failed as Job<SyncJobPayload>,
+    };
   }
 }
 

@@ -61,6 +61,8 @@ export interface ConnectorDefinition<Config = unknown> {
   /** Stable id used in the metadata store and the CLI, e.g. `oceanengine`. */
   id: string;
   platform: string;
+  /** The platform as people name it in messages, e.g. "Ocean Engine". */
+  displayName: string;
   title: { en: string; zh: string };
   /** Validates stored or given settings; throws connector_invalid_config. */
   parseConfig(raw: unknown): Config;

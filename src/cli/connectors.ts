@@ -1,0 +1,272 @@
+import type { Command } from 'commander';
+import {
+  addConnectorInstance,
+  type ConnectorInstance,
+  findConnectorInstance,
+  listCheckpoints,
+  listConnectorInstances,
+} from '../collect/connectors/instances.js';
+import { listJobs } from '../collect/connectors/jobs.js';
+import { CONNECTORS, connectorById } from '../collect/connectors/registry.js';
+import {
+  type JobOutcome,
+  type PageProgress,
+  runDueSyncJobs,
+  type SyncDeps,
+  syncJobKey,
+  syncNow,
+} from '../collect/connectors/sync.js';
+import { setWebhookSecret } from '../collect/webhooks/secrets.js';
+import { PulseloopError } from '../errors/registry.js';
+import type { MetadataStore } from '../store/metadata/open.js';
+import { listProjects } from '../store/metadata/projects.js';
+import { type CliStores, openStores, printTable, withMetadata } from './context.js';
+
+/** `pulseloop connectors …`: connect platform accounts, run and watch their syncs, set webhook secrets. */
+
+async function projectIdOf(metadata: MetadataStore, given: string | undefined): Promise<string> {
+  const projects = await listProjects(metadata);
+  if (given) {
+    const match = projects.find((p) => p.id === given || p.name === given);
+    if (!match) throw new PulseloopError('not_found', { what: 'Project', id: given });
+    return match.id;
+  }
+  if (projects.length === 1) return projects[0]!.id;
+  throw new PulseloopError('invalid_request', {
+    detail:
+      projects.length === 0
+        ? 'there is no project yet: create one with `pulseloop projects create --name <name>`.'
+        : 'there are several projects: choose one with --project <id or name>.',
+  });
+}
+
+/** Settings from --config JSON and `key=value` pairs (text; the connector converts to the types it needs). */
+function settingsOf(json: string | undefined, pairs: string[]): Record<string, unknown> {
+  let settings: Record<string, unknown> = {};
+  if (json) {
+    try {
+      settings = JSON.parse(json) as Record<string, unknown>;
+    } catch (error) {
+      throw new PulseloopError('invalid_request', {
+        detail: `--config is not JSON: ${(error as Error).message}`,
+      });
+    }
+  }
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0)
+      throw new PulseloopError('invalid_request', { detail: `--set needs key=value, not "${pair}".` });
+    settings[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return settings;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Progress of a sync on stderr: one line per page (rewritten in place on a terminal). */
+function pageReporter(instance: ConnectorInstance): (progress: PageProgress) => void {
+  const tty = process.stderr.isTTY === true;
+  return (p) => {
+    const line = `${instance.name} / ${p.stream}: ${p.position} · ${p.pages} pages · ${p.rows} rows · ${p.quarantined} quarantined`;
+    process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+  };
+}
+
+function describeOutcome(instance: ConnectorInstance, stream: string, outcome: JobOutcome): string {
+  if (outcome.status === 'succeeded') {
+    const r = outcome.report;
+    return `${instance.name} / ${stream}: ${r.pages} pages, ${r.rows} rows, ${r.quarantined} quarantined${r.resumed ? ' (resumed from the last checkpoint)' : ''}; next run ${outcome.nextRunAt}`;
+  }
+  const error = outcome.error;
+  const message =
+    error instanceof PulseloopError ? `${error.message}\n  ${error.zh}` : (error as Error).message;
+  return outcome.status === 'failed'
+    ? `${instance.name} / ${stream}: failed, not retried: ${message}`
+    : `${instance.name} / ${stream}: failed, will retry at ${outcome.job.nextRunAt}: ${message}`;
+}
+
+function syncDeps(stores: CliStores, onPage?: (p: PageProgress) => void): SyncDeps {
+  return {
+    metadata: stores.metadata,
+    facts: stores.facts,
+    // Access tokens referenced as env:NAME are read from the environment of this command.
+    env: process.env,
+    ...(onPage && { onPage }),
+    onRetry: (event) =>
+      process.stderr.write(
+        `\n  retry ${event.retry} in ${(event.delayMs / 1000).toFixed(1)} s (${event.reason})\n`,
+      ),
+  };
+}
+
+async function withStores<T>(work: (stores: CliStores) => Promise<T>): Promise<T> {
+  const stores = await openStores();
+  try {
+    return await work(stores);
+  } finally {
+    await stores.close();
+  }
+}
+
+export function registerConnectorsCommand(program: Command): void {
+  const connectors = program
+    .command('connectors')
+    .description('Pull data from platform APIs (Ocean Engine, Douyin) and receive webhooks.');
+
+  connectors
+    .command('list')
+    .description('List the connected accounts and the connectors available.')
+    .action(async () => {
+      await withMetadata(async (metadata) => {
+        printTable(
+          (await listConnectorInstances(metadata)).map((i) => ({
+            id: i.id,
+            name: i.name,
+            connector: i.connector,
+            project: i.projectId,
+            streams: connectorById(i.connector)
+              .streams.map((s) => s.name)
+              .join(','),
+            credentials: i.credentialsRef.startsWith('env:') ? i.credentialsRef : 'stored',
+          })),
+        );
+        process.stdout.write(
+          `\navailable: ${CONNECTORS.map((c) => `${c.id} (${c.title.en} / ${c.title.zh})`).join(', ')}\n`,
+        );
+      });
+    });
+
+  connectors
+    .command('add')
+    .description('Connect a platform account to a project.')
+    .requiredOption('--connector <id>', `connector: ${CONNECTORS.map((c) => c.id).join(', ')}`)
+    .requiredOption('--name <name>', 'a name for this account')
+    .option('--project <id>', 'project id or name (default: the only project)')
+    .option('--config <json>', 'settings as JSON, e.g. {"advertiserId":"…","startDate":"2025-03-01"}')
+    .option('--set <key=value>', 'one setting (repeatable)', collect, [])
+    .option('--token-env <NAME>', 'read the access token from this environment variable at each sync')
+    .option('--token <token>', 'store this access token in the metadata store')
+    .action(
+      async (options: {
+        connector: string;
+        name: string;
+        project?: string;
+        config?: string;
+        set: string[];
+        tokenEnv?: string;
+        token?: string;
+      }) => {
+        if (!options.tokenEnv === !options.token) {
+          throw new PulseloopError('invalid_request', {
+            detail: 'give exactly one of --token-env NAME or --token TOKEN.',
+          });
+        }
+        await withMetadata(async (metadata) => {
+          const instance = await addConnectorInstance(metadata, {
+            projectId: await projectIdOf(metadata, options.project),
+            connector: options.connector,
+            name: options.name,
+            config: settingsOf(options.config, options.set),
+            credentials: options.tokenEnv ? { env: options.tokenEnv } : { token: options.token as string },
+          });
+          process.stdout.write(`${instance.id}\n`);
+        });
+      },
+    );
+
+  connectors
+    .command('sync <connector>')
+    .description('Sync a connected account now (every stream, or one), resuming from its last checkpoint.')
+    .option('--stream <name>', 'only this stream')
+    .action(async (idOrName: string, options: { stream?: string }) => {
+      await withStores(async (stores) => {
+        const instance = await findConnectorInstance(stores.metadata, idOrName);
+        const streams = options.stream
+          ? [options.stream]
+          : connectorById(instance.connector).streams.map((s) => s.name);
+        let failed = false;
+        for (const stream of streams) {
+          const outcome = await syncNow(syncDeps(stores, pageReporter(instance)), instance, stream);
+          if (process.stderr.isTTY) process.stderr.write('\n');
+          process.stdout.write(`${describeOutcome(instance, stream, outcome)}\n`);
+          failed ||= outcome.status !== 'succeeded';
+        }
+        if (failed) process.exitCode = 2;
+      });
+    });
+
+  connectors
+    .command('run-due')
+    .description('Run every sync that is due (for cron or a systemd timer), then exit.')
+    .action(async () => {
+      await withStores(async (stores) => {
+        const outcomes = await runDueSyncJobs(syncDeps(stores));
+        for (const outcome of outcomes) {
+          const { instanceId, stream } = outcome.job.payload;
+          const instance = await findConnectorInstance(stores.metadata, instanceId);
+          process.stdout.write(`${describeOutcome(instance, stream, outcome)}\n`);
+        }
+        if (outcomes.length === 0) process.stdout.write('no sync is due\n');
+      });
+    });
+
+  connectors
+    .command('status [connector]')
+    .description('Show where each stream stands: checkpoint, rows written, the latest jobs.')
+    .action(async (idOrName: string | undefined) => {
+      await withMetadata(async (metadata) => {
+        const instances = idOrName
+          ? [await findConnectorInstance(metadata, idOrName)]
+          : await listConnectorInstances(metadata);
+        const rows: Array<Record<string, string | number | null>> = [];
+        for (const instance of instances) {
+          const checkpoints = await listCheckpoints(metadata, instance.id);
+          for (const stream of connectorById(instance.connector).streams) {
+            const checkpoint = checkpoints.find((c) => c.stream === stream.name);
+            const [latest] = await listJobs(metadata, {
+              singletonKeyPrefix: syncJobKey(instance.id, stream.name),
+              limit: 1,
+            });
+            rows.push({
+              connector: instance.name,
+              stream: stream.name,
+              state: checkpoint ? (checkpoint.inProgress ? 'part-way' : 'complete') : 'never run',
+              cursor: checkpoint ? JSON.stringify(checkpoint.state.cursor) : null,
+              pages: checkpoint?.pagesWritten ?? 0,
+              rows: checkpoint?.rowsWritten ?? 0,
+              job: latest ? `${latest.status} (attempt ${latest.attempts})` : null,
+              next_run: latest?.status === 'queued' ? latest.nextRunAt : null,
+              last_error: latest?.lastError ?? null,
+            });
+          }
+        }
+        printTable(rows);
+      });
+    });
+
+  connectors
+    .command('webhook-secret')
+    .description(
+      "Set the secret a source's webhook is verified with (POST /v1/webhooks/<source>/<platform>).",
+    )
+    .requiredOption('--source <id>', 'source id (see `pulseloop keys list`)')
+    .requiredOption('--platform <platform>', 'shopify, doudian or generic')
+    .requiredOption(
+      '--secret <secret>',
+      'the signing secret (Shopify app secret, Douyin shop app secret, or your own)',
+    )
+    .option('--app-key <key>', 'Douyin shop: the app key')
+    .action(async (options: { source: string; platform: string; secret: string; appKey?: string }) => {
+      await withMetadata(async (metadata) => {
+        await setWebhookSecret(metadata, {
+          sourceId: options.source,
+          platform: options.platform,
+          secret: options.secret,
+          ...(options.appKey && { appKey: options.appKey }),
+        });
+        process.stdout.write(`/v1/webhooks/${options.source}/${options.platform}\n`);
+      });
+    });
+}
