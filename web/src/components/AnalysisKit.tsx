@@ -129,6 +129,7 @@ export function useUrlOptions<T extends Record<string, OptionValue>>(
     } else if (typeof fallback === 'boolean') values[key] = raw === '1' || raw === 'true';
     else values[key] = raw;
   }
+  // biome-ignore lint/correctness/useExhaustiveDependencies: defaults are constants of the page
   const set = useCallback(
     (patch: Partial<T>) => {
       const next: Record<string, string | undefined> = {};
@@ -138,7 +139,6 @@ export function useUrlOptions<T extends Record<string, OptionValue>>(
       }
       url.set(next);
     },
-    // biome-ignore lint/correctness/useExhaustiveDependencies: defaults are constants of the page
     [url],
   );
   return [values as T, set];

@@ -1,4 +1,10 @@
-import { ArrowDownOutlined, ArrowUpOutlined, CloseOutlined, FilterOutlined, PlusOutlined } from '@ant-design/icons';
+import {
+  ArrowDownOutlined,
+  ArrowUpOutlined,
+  CloseOutlined,
+  FilterOutlined,
+  PlusOutlined,
+} from '@ant-design/icons';
 import {
   AutoComplete,
   Button,
@@ -55,6 +61,7 @@ const TEXT = {
     noBreakdown: 'No breakdown',
     chart: 'Persons per step',
     overall: 'Overall conversion',
+    summary: 'Summary',
     entered: 'Entered',
     converted: 'Converted',
     event: 'Event',
@@ -103,6 +110,7 @@ const TEXT = {
     noBreakdown: '不分组',
     chart: '各步骤人数',
     overall: '整体转化率',
+    summary: '概要',
     entered: '进入人数',
     converted: '转化人数',
     event: '事件',
@@ -211,6 +219,14 @@ function defaultSteps(catalog: EventCatalog): FunnelStepSpec[] {
   return names.map((event) => ({ event }));
 }
 
+const stepName = (s: FunnelStepResult) => `${s.step}. ${s.event}`;
+
+function bucketLabel(b: { fromSeconds: number; toSeconds: number | null }, lang: Lang): string {
+  return b.toSeconds === null
+    ? `≥ ${formatDuration(b.fromSeconds, lang)}`
+    : `${formatDuration(b.fromSeconds, lang)}–${formatDuration(b.toSeconds, lang)}`;
+}
+
 /** Funnels: a step builder, persons per step with conversion, trend, time to convert, drop-offs. */
 export default function Funnels() {
   const catalog = useEventCatalog();
@@ -230,17 +246,17 @@ function FunnelView({ catalog }: { catalog: EventCatalog }) {
   const setSteps = (next: FunnelStepSpec[]) =>
     setOptions({ steps: JSON.stringify(next), dropStep: 0, dropValue: '' });
 
+  const stepsJson = JSON.stringify(steps);
   const body = useMemo(
     () => ({
       dateRange: { from, to },
-      steps,
+      steps: JSON.parse(stepsJson) as FunnelStepSpec[],
       order: options.order,
       windowSeconds: options.window,
       ...(options.breakdown ? { breakdown: { field: options.breakdown, limit: 10 } } : {}),
       conversionOverTime: { granularity: options.granularity },
     }),
-    // biome-ignore lint/correctness/useExhaustiveDependencies: steps are compared by their JSON
-    [from, to, JSON.stringify(steps), options.order, options.window, options.breakdown, options.granularity],
+    [from, to, stepsJson, options.order, options.window, options.breakdown, options.granularity],
   );
   const ready = steps.length >= 2 && steps.every((s) => s.event);
   const funnel = useAsync(
@@ -489,7 +505,12 @@ function FilterAdder({ onAdd, testId }: { onAdd: (f: FunnelFilter) => void; test
         onChange={setOp}
       />
       {needsValue && (
-        <Input placeholder={text.value} value={value} onChange={(e) => setValue(e.target.value)} onPressEnter={add} />
+        <Input
+          placeholder={text.value}
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+          onPressEnter={add}
+        />
       )}
       <Button type="primary" size="small" onClick={add} data-testid={`${testId}-add`}>
         {t('action.add')}
@@ -522,13 +543,16 @@ function FunnelResults({
   const text = TEXT[lang];
   const steps = result.steps;
   const last = steps[steps.length - 1];
-  const stepName = (s: FunnelStepResult) => `${s.step}. ${s.event}`;
 
   const stepsOption = useMemo(
     () => ({
       tooltip: { trigger: 'axis' },
       grid: { left: 56, right: 16, top: 24, bottom: 48 },
-      xAxis: { type: 'category', data: steps.map(stepName), axisLabel: { interval: 0, rotate: steps.length > 5 ? 20 : 0 } },
+      xAxis: {
+        type: 'category',
+        data: steps.map(stepName),
+        axisLabel: { interval: 0, rotate: steps.length > 5 ? 20 : 0 },
+      },
       yAxis: { type: 'value' },
       series: [
         {
@@ -554,11 +578,10 @@ function FunnelResults({
           z: 0,
           itemStyle: { color: 'rgba(255, 77, 79, 0.18)' },
           // Drawn behind the persons bar up to the previous step's height: the gap is the drop-off.
-          data: steps.map((s, i) => (i === 0 ? 0 : (steps[i - 1]?.count ?? 0))),
+          data: steps.map((_, i) => (i === 0 ? 0 : (steps[i - 1]?.count ?? 0))),
         },
       ],
     }),
-    // biome-ignore lint/correctness/useExhaustiveDependencies: stepName reads only steps
     [steps, lang, text],
   );
 
@@ -587,19 +610,18 @@ function FunnelResults({
   );
 
   const ttc = result.timeToConvert;
-  const bucketLabel = (b: { fromSeconds: number; toSeconds: number | null }) =>
-    b.toSeconds === null
-      ? `≥ ${formatDuration(b.fromSeconds, lang)}`
-      : `${formatDuration(b.fromSeconds, lang)}–${formatDuration(b.toSeconds, lang)}`;
   const ttcOption = useMemo(
     () => ({
       tooltip: { trigger: 'axis' },
       grid: { left: 48, right: 16, top: 24, bottom: 56 },
-      xAxis: { type: 'category', data: ttc.buckets.map(bucketLabel), axisLabel: { rotate: 30 } },
+      xAxis: {
+        type: 'category',
+        data: ttc.buckets.map((b) => bucketLabel(b, lang)),
+        axisLabel: { rotate: 30 },
+      },
       yAxis: { type: 'value' },
       series: [{ name: text.persons, type: 'bar', data: ttc.buckets.map((b) => b.count) }],
     }),
-    // biome-ignore lint/correctness/useExhaustiveDependencies: bucketLabel reads only lang
     [ttc, text, lang],
   );
 
@@ -620,7 +642,7 @@ function FunnelResults({
           </Card>
         </Col>
         <Col xs={24} xl={8}>
-          <Card title={text.overall}>
+          <Card title={text.summary}>
             <Space orientation="vertical" size="large">
               <Statistic
                 title={text.overall}
@@ -692,7 +714,9 @@ function FunnelResults({
         />
       </Card>
       {breakdown && result.breakdown && (
-        <Card title={`${text.byValue} · ${BREAKDOWN_FIELDS.find((f) => f.value === breakdown)?.[lang] ?? breakdown}`}>
+        <Card
+          title={`${text.byValue} · ${BREAKDOWN_FIELDS.find((f) => f.value === breakdown)?.[lang] ?? breakdown}`}
+        >
           <DataTable
             testId="funnel-breakdown-table"
             name={`funnel-by-${breakdown}`}
@@ -708,14 +732,25 @@ function FunnelResults({
               ...steps.map((s) => ({
                 title: stepName(s),
                 dataIndex: `s${s.step}`,
-                render: (v: number, row: { value: string }) =>
-                  s.step === 1 ? (
+                render: (v: number, row: Record<string, unknown>) => {
+                  const previous = Number(row[`s${s.step - 1}`] ?? 0);
+                  return s.step === 1 ? (
                     formatValue(v, 'integer', lang)
                   ) : (
-                    <Button type="link" size="small" onClick={() => onDrop(s.step, row.value)}>
+                    <Space size={4}>
                       {formatValue(v, 'integer', lang)}
-                    </Button>
-                  ),
+                      <Button
+                        type="link"
+                        size="small"
+                        danger
+                        title={text.dropped}
+                        onClick={() => onDrop(s.step, String(row.value))}
+                      >
+                        −{formatValue(previous - v, 'integer', lang)}
+                      </Button>
+                    </Space>
+                  );
+                },
               })),
               {
                 title: text.overall,
