@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { benchAnalytics } from './analytics.js';
 import { benchImport } from './import.js';
 import { benchIngestion } from './ingest.js';
 import { CLI_ENTRY, startServerProcess } from './server-process.js';
@@ -119,6 +120,7 @@ async function importSection(): Promise<Row[]> {
 const SECTIONS: Record<string, () => Promise<Row[]>> = {
   ingestion: ingestionSection,
   demo: demoSection,
+  analytics: () => benchAnalytics({ log }),
   import: importSection,
 };
 
