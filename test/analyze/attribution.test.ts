@@ -430,6 +430,45 @@ describe('spend, ROI and ROAS', () => {
   });
 });
 
+describe('many values', () => {
+  it('keeps the 14 most travelled values and folds the rest, with their spend, into "(other)"', async () => {
+    const campaigns = Array.from({ length: 16 }, (_, i) => `c${String(i + 1).padStart(2, '0')}`);
+    const rows = campaigns.flatMap((campaign, i) => {
+      // c01..c14 have two buying persons each, c15 and c16 one.
+      const persons = i < 14 ? [`${campaign}-x`, `${campaign}-y`] : [`${campaign}-x`];
+      return persons.flatMap((person) => [
+        visit(person, 'paid_social', '2025-03-10T09:00:00+08:00', { campaign_id: campaign }),
+        purchase(person, '2025-03-10T10:00:00+08:00', 10),
+      ]);
+    });
+    await fx.events(rows);
+    const spend = (campaign: string, amount: number) => ({
+      project_id: fx.projectId,
+      date: '2025-03-10',
+      platform: 'douyin',
+      campaign_id: campaign,
+      channel: 'paid_social',
+      spend: amount,
+      currency: 'CNY',
+      updated_at: Date.now(),
+    });
+    await fx.insert('ad_spend', [spend('c01', 40), spend('c15', 10), spend('c16', 5), spend('c99', 1)]);
+    const result = await attribute({
+      touch: { dimension: 'campaign_id' },
+      models: ['last_touch', 'shapley'],
+    });
+    expect(result.rows).toHaveLength(15);
+    const other = result.rows.find((r) => r.value === '(other)')!;
+    // c15 and c16 (one buyer each) plus c99, which has spend but no touch: 10 + 5 + 1.
+    expect(other).toMatchObject({ journeys: 2, spend: 16 });
+    expect(other.models.last_touch).toMatchObject({ conversions: 2, revenue: 20, roas: 1.25 });
+    const c01 = result.rows.find((r) => r.value === 'c01')!;
+    // Each journey has one touch: every model gives it the whole conversion. ROI = (20 − 40) / 40.
+    expect(c01.models.shapley).toMatchObject({ conversions: 2, revenue: 20, roi: -0.5, roas: 0.5 });
+    expect(result.totals.spend).toBe(56);
+  });
+});
+
 describe('query validation', () => {
   it.each([
     [{ touch: { dimension: 'utm_medium' } }, 'touch.dimension'],

@@ -117,12 +117,9 @@ export async function runAttribution(
   query: AttributionQuery,
 ): Promise<AttributionResult> {
   const { facts, project } = context;
-  const [rawGroups, totals, spend] = [
-    await fetchPathGroups(facts, project, query),
-    await fetchConversionTotals(facts, project, query),
-    await spendByValue(facts, project, query.touch.dimension, query.dateRange),
-  ];
-  const groups = foldRareValues(rawGroups, MAX_SHAPLEY_CHANNELS);
+  const groups = foldRareValues(await fetchPathGroups(facts, project, query), MAX_SHAPLEY_CHANNELS);
+  const totals = await fetchConversionTotals(facts, project, query);
+  const spend = await spendByValue(facts, project, query.touch.dimension, query.dateRange);
   const journeys = new Map<string, { all: number; converting: number }>();
   let attributedConversions = 0;
   let attributedRevenue = 0;
