@@ -80,7 +80,7 @@ export async function runHeatmap(context: AnalysisContext, query: HeatmapQuery):
      ${FINAL_SETTINGS}`
       : `WITH ${source.ctes},
      per_id AS (
-       SELECT ${weekday} AS weekday, ${hour} AS hour, ${stages.idKey} AS id, any(e.person_id) AS pid
+       SELECT ${weekday} AS weekday, ${hour} AS hour, ${stages.idKey} AS id, max(e.person_id) AS pid
        FROM ${stages.idFrom}
        WHERE ${source.where}
        GROUP BY weekday, hour, id

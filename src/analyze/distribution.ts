@@ -124,7 +124,7 @@ export async function runDistribution(
   const [row] = await context.facts.query<DistributionRow>(
     `WITH ${source.ctes},
      per_id AS (
-       SELECT ${stages.idKey} AS id, any(e.person_id) AS pid, count() AS n, sum(${value}) AS total,
+       SELECT ${stages.idKey} AS id, max(e.person_id) AS pid, count() AS n, sum(${value}) AS total,
               count(${value}) AS valued
        FROM ${stages.idFrom}
        WHERE ${source.where}

@@ -121,7 +121,7 @@ export function selectorSource(
 export interface PersonStages {
   idKey: string;
   idFrom: string;
-  /** The person of a first-stage row `d` (columns `d.id`, `d.pid`). */
+  /** The person of a first-stage row `d`: `d.id`, and `d.pid` = max(e.person_id) of its events. */
   person: string;
   personFrom: string;
 }

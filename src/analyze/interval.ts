@@ -106,7 +106,7 @@ export async function runInterval(context: AnalysisContext, query: IntervalQuery
   const [row] = await context.facts.query<IntervalRow>(
     `WITH ${source.ctes},
      per_id AS (
-       SELECT ${stages.idKey} AS id, any(e.person_id) AS pid, countIf(${from.sql} AND ${inRange}) AS a_count,
+       SELECT ${stages.idKey} AS id, max(e.person_id) AS pid, countIf(${from.sql} AND ${inRange}) AS a_count,
               minIf((toUnixTimestamp64Milli(e.timestamp), e.message_id), ${from.sql} AND ${inRange}) AS a,
               groupArrayIf((toUnixTimestamp64Milli(e.timestamp), e.message_id), ${to.sql}) AS bs
        FROM ${stages.idFrom}

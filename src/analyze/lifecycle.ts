@@ -85,7 +85,7 @@ export async function runLifecycle(
   const rows = await context.facts.query<Omit<LifecycleRow, 'period'> & { p: number }>(
     `WITH ${source.ctes},
      per_id AS (
-       SELECT ${stages.idKey} AS id, any(e.person_id) AS pid, min(${index}) AS first_period,
+       SELECT ${stages.idKey} AS id, max(e.person_id) AS pid, min(${index}) AS first_period,
               groupUniqArrayIf(${index}, ${index} >= ${before}) AS active
        FROM ${stages.idFrom}
        WHERE ${source.where}

@@ -216,7 +216,7 @@ export function retentionSql(query: RetentionQuery, timeZone: string, projectId:
 
   const sql = `WITH ${source.ctes},
   per_id AS (
-    SELECT ${idKey} AS id, any(e.person_id) AS pid, countIf(${isStart}) AS start_count,
+    SELECT ${idKey} AS id, max(e.person_id) AS pid, countIf(${isStart}) AS start_count,
            ${idColumns.join(',\n           ')},
            groupUniqArrayIf(${index}, ${isReturn}) AS active
     FROM ${idFrom}

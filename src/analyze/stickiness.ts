@@ -56,7 +56,7 @@ export async function runStickiness(
   const rows = await context.facts.query<{ active_days: number; persons: number }>(
     `WITH ${source.ctes}
      , per_id AS (
-       SELECT ${stages.idKey} AS id, any(e.person_id) AS pid, groupUniqArray(toDate(e.timestamp, {tz:String})) AS days
+       SELECT ${stages.idKey} AS id, max(e.person_id) AS pid, groupUniqArray(toDate(e.timestamp, {tz:String})) AS days
        FROM ${stages.idFrom}
        WHERE ${source.where}
        GROUP BY id
