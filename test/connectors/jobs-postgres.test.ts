@@ -1,8 +1,19 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { addConnectorInstance, getCheckpoint } from '../../src/collect/connectors/instances.js';
+import { listJobs } from '../../src/collect/connectors/jobs.js';
+import { syncJobKey, syncNow } from '../../src/collect/connectors/sync.js';
+import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
+import { migrateFacts } from '../../src/store/facts/migrate.js';
+import { migrateMetadata } from '../../src/store/metadata/migrate.js';
 import { openMetadataStore } from '../../src/store/metadata/open.js';
+import { makeVideos, startFakePlatforms } from './fake-platforms.js';
 import { describeJobTableSuite } from './jobs-suite.js';
+import { newProjectIn } from './setup.js';
 
 // Runs against a real server; a missing server fails these tests rather than skipping them.
 const databaseUrl = process.env.PULSELOOP_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -23,4 +34,57 @@ describeJobTableSuite('PostgreSQL', () => {
   const schema = `pulseloop_jobs_${runId}_${schemas.length + 1}`;
   schemas.push(schema);
   return openMetadataStore({ dataDir: 'unused', databaseUrl }, { postgresSchema: schema });
+});
+
+describe('a connector sync with its jobs and checkpoints on PostgreSQL', () => {
+  it('runs, resumes after a failed page and schedules the next run', async () => {
+    const schema = `pulseloop_jobs_${runId}_sync`;
+    schemas.push(schema);
+    const metadata = await openMetadataStore({ dataDir: 'unused', databaseUrl }, { postgresSchema: schema });
+    const dir = mkdtempSync(join(tmpdir(), 'pulseloop-jobs-pg-'));
+    const facts = await openChdbEngine(join(dir, 'facts'), 'pulseloop_test');
+    const fake = await startFakePlatforms();
+    try {
+      await migrateMetadata(metadata);
+      await migrateFacts(facts);
+      fake.douyin.videos = makeVideos(45);
+      const instance = await addConnectorInstance(metadata, {
+        projectId: await newProjectIn(metadata),
+        connector: 'douyin',
+        name: 'pg account',
+        config: { openId: fake.douyin.openId, baseUrl: fake.url },
+        credentials: { token: fake.douyin.token },
+      });
+      const deps = {
+        metadata,
+        facts,
+        env: {},
+        rateLimitPerSecond: 1000,
+        backoff: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 50 },
+      };
+      // The second page keeps failing: the run stops after page 1 and is re-queued.
+      fake.onRequest = (_r, n) => {
+        if (n === 2 || n === 3) fake.douyin.faults.push({ kind: 'http_500' });
+      };
+      const failed = await syncNow(deps, instance, 'video_list');
+      expect(failed).toMatchObject({ status: 'retrying', job: { status: 'queued', attempts: 1 } });
+      expect(await getCheckpoint(metadata, instance.id, 'video_list')).toMatchObject({
+        inProgress: true,
+        rowsWritten: 20,
+      });
+
+      fake.onRequest = undefined;
+      const done = await syncNow(deps, instance, 'video_list');
+      expect(done).toMatchObject({ status: 'succeeded', report: { resumed: true, pages: 2, rows: 25 } });
+      const [count] = await facts.query<{ n: number }>('SELECT count() AS n FROM content_stats FINAL');
+      expect(Number(count?.n)).toBe(45);
+      const jobs = await listJobs(metadata, { singletonKeyPrefix: syncJobKey(instance.id, 'video_list') });
+      expect(jobs.map((j) => j.status).sort()).toEqual(['queued', 'succeeded']);
+    } finally {
+      await fake.close();
+      await facts.close();
+      await metadata.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
