@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisContext } from '../../src/analyze/analysis.js';
 import { lifecycleAnalysis } from '../../src/analyze/lifecycle.js';
-import { periodIndexOfDate, periodStart } from '../../src/analyze/periods.js';
+import { PERIODS, periodIndexOfDate, periodIndexSql, periodStart } from '../../src/analyze/periods.js';
 import { stickinessAnalysis } from '../../src/analyze/stickiness.js';
 import { PulseloopError } from '../../src/errors/registry.js';
 import { type AnalyticsFixture, openAnalyticsFixture } from '../support/analytics-fixture.js';
@@ -53,6 +54,32 @@ describe('period numbering', () => {
     expect(periodStart('month', periodIndexOfDate('month', '2025-12-31'))).toBe('2025-12-01');
     expect(periodIndexOfDate('month', '2026-01-01') - periodIndexOfDate('month', '2025-12-31')).toBe(1);
     expect(periodStart('day', periodIndexOfDate('day', '2024-02-29'))).toBe('2024-02-29');
+  });
+
+  it('numbers periods the same in SQL as in TypeScript, for random instants in several time zones', async () => {
+    const instants = fc.sample(fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2040, 0, 1) }), 200);
+    for (const timeZone of ['Asia/Shanghai', 'UTC', 'America/New_York']) {
+      const rows = await fx.facts.query<{
+        ms: number;
+        day: number;
+        week: number;
+        month: number;
+        date: string;
+      }>(
+        `SELECT ms, ${PERIODS.map((p) => `${periodIndexSql(p, 'ts')} AS ${p}`).join(', ')},
+                toString(toDate(ts, {tz:String})) AS date
+         FROM (SELECT arrayJoin({instants:Array(Int64)}) AS ms, fromUnixTimestamp64Milli(ms, 'UTC') AS ts)`,
+        { instants, tz: timeZone },
+      );
+      for (const row of rows) {
+        const local = new Intl.DateTimeFormat('en-CA', { timeZone }).format(new Date(Number(row.ms)));
+        expect(row.date).toBe(local);
+        for (const period of PERIODS) {
+          expect(Number(row[period]), `${period} of ${local}`).toBe(periodIndexOfDate(period, local));
+          expect(periodStart(period, Number(row[period])) <= local).toBe(true);
+        }
+      }
+    }
   });
 });
 
