@@ -12,9 +12,11 @@ import { PulseloopError } from '../errors/registry.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { registerAnalysisRoutes } from './routes/analyses.js';
+import { registerAuthRoutes } from './routes/auth.js';
 import { type CollectRouteDeps, registerCollectRoutes } from './routes/collect.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerExploreRoutes } from './routes/explore.js';
+import { registerGovernRoutes } from './routes/govern.js';
 import { type HealthDeps, registerHealthRoutes } from './routes/health.js';
 import { registerImportRoutes } from './routes/imports.js';
 import { registerInsightRoutes } from './routes/insights.js';
@@ -110,6 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
+  await registerAuthRoutes(app, deps);
   registerHealthRoutes(app, deps);
   registerCollectRoutes(app, deps);
   registerAnalysisRoutes(app, deps);
@@ -118,6 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerExploreRoutes(app, deps);
   registerImportRoutes(app, deps);
   registerWebhookRoutes(app, deps);
+  await registerGovernRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await registerDashboardRoutes(app);
   return app;

@@ -9,6 +9,7 @@ import { registerMigrateCommand } from './migrate.js';
 import { registerProjectsCommand } from './projects.js';
 import { registerServeCommand } from './serve.js';
 import { registerStatusCommand } from './status.js';
+import { registerUsersCommand } from './users.js';
 
 const program = new Command()
   .name('pulseloop')
@@ -27,6 +28,7 @@ registerKeysCommand(program);
 registerStatusCommand(program);
 registerConnectorsCommand(program);
 registerImportCommand(program);
+registerUsersCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,304 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { PulseloopError } from '../../errors/registry.js';
+import { AUDIT_ACTIONS, auditCsv, listAudit, recordAudit } from '../../govern/audit.js';
+import {
+  CONSENT_SOURCES,
+  consentHistory,
+  currentConsent,
+  PURPOSES,
+  recordConsent,
+} from '../../govern/consent.js';
+import { type Governance, governanceFor } from '../../govern/governance.js';
+import { jsonBody, validated } from '../../govern/http/body.js';
+import { actorOf, originOf, type Principal, requirePermission } from '../../govern/http/principal.js';
+import { PERMISSION_MATRIX, ROLES } from '../../govern/permissions.js';
+import { keyedIdHash } from '../../govern/pii/crypto.js';
+import { serialiseForRole } from '../../govern/pii/mask.js';
+import {
+  enforceRetention,
+  getRetention,
+  RETENTION_KIND_NAMES,
+  setRetention,
+} from '../../govern/retention.js';
+import { erasePerson, exportPerson, storedTraits } from '../../govern/subjects.js';
+import {
+  effectiveProjectRole,
+  findUserByEmail,
+  listProjectMembers,
+  removeProjectMember,
+  setProjectRole,
+} from '../../govern/users.js';
+import type { StoreDeps } from '../app.js';
+
+/**
+ * Governance routes under /api/v1/projects/:projectId: audit log (view, CSV), consent, retention
+ * settings, members and roles, a person's stored profile (masked by role), and data subject
+ * requests (export, erasure). Each route names its permission; the matrix decides who passes.
+ */
+
+const AuditQuery = Type.Object(
+  {
+    action: Type.Optional(Type.Union(AUDIT_ACTIONS.map((a) => Type.Literal(a)))),
+    actorId: Type.Optional(Type.String({ maxLength: 200 })),
+    outcome: Type.Optional(
+      Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('denied')]),
+    ),
+    from: Type.Optional(Type.String({ format: 'date-time', maxLength: 40 })),
+    to: Type.Optional(Type.String({ format: 'date-time', maxLength: 40 })),
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+    cursor: Type.Optional(Type.String({ maxLength: 400, pattern: '^[A-Za-z0-9_-]*$' })),
+  },
+  { additionalProperties: false },
+);
+
+const ConsentChange = Type.Object(
+  {
+    subjectId: Type.String({ minLength: 1, maxLength: 200 }),
+    purpose: Type.Union(PURPOSES.map((p) => Type.Literal(p))),
+    granted: Type.Boolean(),
+    occurredAt: Type.Optional(Type.String({ format: 'date-time', maxLength: 40 })),
+    source: Type.Optional(
+      Type.Union(CONSENT_SOURCES.filter((s) => s !== 'erasure').map((s) => Type.Literal(s))),
+    ),
+  },
+  { additionalProperties: false },
+);
+const ConsentBody = Type.Object(
+  { changes: Type.Array(ConsentChange, { minItems: 1, maxItems: 500 }) },
+  { additionalProperties: false },
+);
+
+const RetentionBody = Type.Object(
+  Object.fromEntries(
+    RETENTION_KIND_NAMES.map((k) => [
+      k,
+      Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 36_500 }), Type.Null()])),
+    ]),
+  ),
+  { additionalProperties: false, minProperties: 1 },
+);
+
+const RoleBody = Type.Object(
+  { role: Type.Union(ROLES.map((r) => Type.Literal(r))) },
+  { additionalProperties: false },
+);
+const AddMemberBody = Type.Object(
+  {
+    email: Type.String({ minLength: 3, maxLength: 254 }),
+    role: Type.Union(ROLES.map((r) => Type.Literal(r))),
+  },
+  { additionalProperties: false },
+);
+
+type ProjectParams = { Params: { projectId: string } };
+type ItemParams = { Params: { projectId: string; id: string } };
+
+const principalOf = (request: FastifyRequest): Principal => {
+  if (!request.principal) throw new PulseloopError('not_authenticated');
+  return request.principal;
+};
+
+export async function registerGovernRoutes(
+  app: FastifyInstance,
+  deps: StoreDeps & { governance?: Governance },
+): Promise<void> {
+  const governance = await governanceFor(deps);
+  const auth = { metadata: deps.metadata, ipLimiter: governance.apiLimiter };
+  const base = '/api/v1/projects/:projectId';
+  const guarded = (permission: keyof typeof PERMISSION_MATRIX) => ({
+    schema: { tags: ['governance'] },
+    preHandler: requirePermission(auth, permission),
+  });
+  const audit = (request: FastifyRequest, entry: Omit<Parameters<typeof recordAudit>[1], 'actor'>) => {
+    const principal = principalOf(request);
+    return recordAudit(deps.metadata, {
+      actor: actorOf(principal),
+      projectId: principal.projectId,
+      ...originOf(request),
+      ...entry,
+    });
+  };
+  /** A person's id as the audit log keeps it: a keyed hash, so the log holds no identifier after erasure. */
+  const subjectRef = (projectId: string, id: string) => ({
+    type: 'person',
+    id: keyedIdHash(governance.keyring, projectId, id).slice(0, 24),
+  });
+
+  // ── who may do what ─────────────────────────────────────────────────────────────────────────
+  app.get<ProjectParams>(`${base}/permissions`, guarded('analyses.read'), async (request) => {
+    const { role, readOnly } = principalOf(request);
+    return { role, readOnly, roles: ROLES, matrix: PERMISSION_MATRIX };
+  });
+
+  // ── audit log ───────────────────────────────────────────────────────────────────────────────
+  app.get<ProjectParams>(`${base}/audit`, guarded('audit.read'), async (request) => {
+    const query = validated(AuditQuery, request.query, 'query') as Static<typeof AuditQuery>;
+    const { limit, ...filters } = query;
+    return listAudit(deps.metadata, {
+      projectId: request.params.projectId,
+      ...filters,
+      ...(limit !== undefined && { limit: Number(limit) }),
+    });
+  });
+
+  app.get<ProjectParams>(`${base}/audit.csv`, guarded('audit.read'), async (request, reply) => {
+    const { limit: _limit, cursor: _cursor, ...filters } = validated(AuditQuery, request.query, 'query');
+    const csv = await auditCsv(deps.metadata, { projectId: request.params.projectId, ...filters });
+    await audit(request, {
+      action: 'audit.export',
+      target: { type: 'audit_log', id: request.params.projectId },
+    });
+    return reply
+      .header('content-type', 'text/csv; charset=utf-8')
+      .header('content-disposition', 'attachment; filename="audit-log.csv"')
+      .send(csv);
+  });
+
+  // ── consent ─────────────────────────────────────────────────────────────────────────────────
+  app.get<ItemParams>(`${base}/consent/:id`, guarded('consent.read'), async (request) => {
+    const { projectId, id } = request.params;
+    return {
+      subjectId: id,
+      current: await currentConsent(deps.metadata, projectId, [id]),
+      history: await consentHistory(deps.metadata, projectId, [id]),
+    };
+  });
+
+  app.post<ProjectParams>(`${base}/consent`, guarded('consent.write'), async (request, reply) => {
+    const body = jsonBody(ConsentBody, request.body);
+    const records = await recordConsent(
+      deps.metadata,
+      request.params.projectId,
+      body.changes.map((c) => ({ ...c, source: c.source ?? 'api' })),
+      governance.consent,
+    );
+    await audit(request, {
+      action: 'consent.set',
+      target: { type: 'consent', id: String(records.length) },
+      details: {
+        changes: records.map((r) => ({ purpose: r.purpose, granted: r.granted, source: r.source })),
+      },
+    });
+    return reply.status(201).send({ records });
+  });
+
+  // ── retention ───────────────────────────────────────────────────────────────────────────────
+  app.get<ProjectParams>(`${base}/retention`, guarded('retention.read'), async (request) => ({
+    retention: await getRetention(deps.metadata, request.params.projectId),
+  }));
+
+  app.put<ProjectParams>(`${base}/retention`, guarded('retention.configure'), async (request) => {
+    const body = jsonBody(RetentionBody, request.body);
+    const { before, after } = await setRetention(deps.metadata, request.params.projectId, body);
+    await audit(request, {
+      action: 'retention.set',
+      target: { type: 'settings', id: 'retention' },
+      details: { before, after },
+    });
+    return { retention: after };
+  });
+
+  app.post<ProjectParams>(`${base}/retention/apply`, guarded('retention.configure'), async (request) => {
+    const removed = await enforceRetention(deps.facts, deps.metadata, request.params.projectId);
+    await audit(request, {
+      action: 'retention.apply',
+      target: { type: 'settings', id: 'retention' },
+      details: { removed },
+    });
+    return { removed };
+  });
+
+  // ── members and roles ───────────────────────────────────────────────────────────────────────
+  app.get<ProjectParams>(`${base}/members`, guarded('users.manage'), async (request) => ({
+    members: await listProjectMembers(deps.metadata, request.params.projectId),
+  }));
+
+  app.post<ProjectParams>(`${base}/members`, guarded('users.manage'), async (request, reply) => {
+    const body = jsonBody(AddMemberBody, request.body);
+    const user = await findUserByEmail(deps.metadata, body.email);
+    if (!user) throw new PulseloopError('not_found', { what: 'User', id: body.email.slice(0, 80) });
+    const result = await changeRole(request, user.id, body.role);
+    return reply.status(201).send(result);
+  });
+
+  app.put<ItemParams>(`${base}/members/:id`, guarded('users.manage'), async (request) => {
+    const body = jsonBody(RoleBody, request.body);
+    return changeRole(request, request.params.id, body.role);
+  });
+
+  app.delete<ItemParams>(`${base}/members/:id`, guarded('users.manage'), async (request, reply) => {
+    const principal = principalOf(request);
+    const current = await effectiveProjectRole(deps.metadata, principal.projectId, request.params.id);
+    if (current === 'owner' && principal.role !== 'owner') {
+      throw new PulseloopError('forbidden', { role: principal.role, permission: 'remove an owner' });
+    }
+    if (!(await removeProjectMember(deps.metadata, principal.projectId, request.params.id))) {
+      throw new PulseloopError('not_found', { what: 'Member', id: request.params.id.slice(0, 80) });
+    }
+    await audit(request, { action: 'role.remove', target: { type: 'user', id: request.params.id } });
+    return reply.status(204).send();
+  });
+
+  /** Only an owner may make or unmake an owner; admins manage the other roles. */
+  async function changeRole(request: FastifyRequest, userId: string, role: (typeof ROLES)[number]) {
+    const principal = principalOf(request);
+    const current = await effectiveProjectRole(deps.metadata, principal.projectId, userId);
+    if ((role === 'owner' || current === 'owner') && principal.role !== 'owner') {
+      throw new PulseloopError('forbidden', {
+        role: principal.role,
+        permission: 'grant or revoke the owner role',
+      });
+    }
+    const result = await setProjectRole(deps.metadata, principal.projectId, userId, role);
+    await audit(request, {
+      action: 'role.set',
+      target: { type: 'user', id: userId },
+      details: { previous: result.previous ?? null, role: result.role },
+    });
+    return { userId, role: result.role, previous: result.previous ?? null };
+  }
+
+  // ── persons: stored profile (masked by role), export and erasure ────────────────────────────
+  app.get<ItemParams>(`${base}/persons/:id/profile`, guarded('events.read_raw'), async (request) => {
+    const { projectId, id } = request.params;
+    const stored = await storedTraits(deps.facts, projectId, id);
+    if (!stored) throw new PulseloopError('person_not_found', { id: id.slice(0, 80), projectId });
+    return {
+      personId: stored.personId,
+      traits: serialiseForRole(governance.keyring, principalOf(request).role, stored.traits),
+    };
+  });
+
+  app.get<ItemParams>(`${base}/persons/:id/export`, guarded('persons.export'), async (request, reply) => {
+    const { projectId, id } = request.params;
+    const exported = await exportPerson(deps.facts, deps.metadata, projectId, id, governance.keyring);
+    const empty =
+      Object.values(exported.facts).every((rows) => rows.length === 0) && exported.consent.length === 0;
+    if (empty) throw new PulseloopError('person_not_found', { id: id.slice(0, 80), projectId });
+    await audit(request, {
+      action: 'person.export',
+      target: subjectRef(projectId, id),
+      details: Object.fromEntries(Object.entries(exported.facts).map(([t, rows]) => [t, rows.length])),
+    });
+    return reply.header('content-disposition', 'attachment; filename="person-export.json"').send(exported);
+  });
+
+  app.delete<ItemParams>(`${base}/persons/:id`, guarded('persons.erase'), async (request) => {
+    const { projectId, id } = request.params;
+    const report = await erasePerson(
+      deps.facts,
+      deps.metadata,
+      governance.keyring,
+      projectId,
+      id,
+      governance.suppression,
+    );
+    await audit(request, {
+      action: 'person.erase',
+      target: subjectRef(projectId, id),
+      details: { removed: report.removed, persons: report.personCount, distinctIds: report.distinctIdCount },
+    });
+    return report;
+  });
+}

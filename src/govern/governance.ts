@@ -1,0 +1,83 @@
+import { dirname } from 'node:path';
+import { sql } from 'kysely';
+import type { MetadataStore } from '../store/metadata/open.js';
+import { type ConsentCache, createConsentCache } from './consent.js';
+import { createIpRateLimiter, type IpRateLimiter } from './http/hardening.js';
+import { loadPiiKeyring, type PiiKeyring } from './pii/keys.js';
+import { createSuppressionList, type SuppressionList } from './subjects.js';
+
+/**
+ * What the governance routes and, later, ingestion share in one process: the PII key ring, the
+ * consent and suppression caches, and the rate limiters.
+ */
+export interface Governance {
+  keyring: PiiKeyring;
+  consent: ConsentCache;
+  suppression: SuppressionList;
+  /** Authenticated API requests per client IP. */
+  apiLimiter: IpRateLimiter;
+  /** Login attempts per client IP (brute-force brake). */
+  loginLimiter: IpRateLimiter;
+}
+
+export interface GovernanceOptions {
+  metadata: MetadataStore;
+  /** Where `pii-keys.json` lives (the data directory). */
+  dataDir: string;
+  /** The value of PULSELOOP_PII_KEYS, when keys are kept outside the data directory. */
+  piiKeysEnv?: string | undefined;
+  apiRequestsPerMinute?: number;
+  loginAttemptsPerMinute?: number;
+}
+
+export async function createGovernance(options: GovernanceOptions): Promise<Governance> {
+  const keyring = loadPiiKeyring({ dataDir: options.dataDir, envValue: options.piiKeysEnv });
+  return {
+    keyring,
+    consent: await createConsentCache(options.metadata),
+    suppression: await createSuppressionList(options.metadata, keyring),
+    apiLimiter: createIpRateLimiter({ perMinute: options.apiRequestsPerMinute ?? 1200, burst: 200 }),
+    loginLimiter: createIpRateLimiter({ perMinute: options.loginAttemptsPerMinute ?? 10, burst: 10 }),
+  };
+}
+
+/**
+ * The data directory of a SQLite metadata store (the directory of its main database file), so
+ * routes registered without a Governance can still find the key file. Undefined on PostgreSQL.
+ */
+export async function sqliteDataDir(metadata: MetadataStore): Promise<string | undefined> {
+  if (metadata.dialect !== 'sqlite') return undefined;
+  const { rows } = await sql<{ name: string; file: string }>`PRAGMA database_list`.execute(metadata.db);
+  const main = rows.find((r) => r.name === 'main')?.file;
+  return main ? dirname(main) : undefined;
+}
+
+const shared = new WeakMap<MetadataStore, Promise<Governance>>();
+
+/**
+ * The process's Governance for a metadata store: the one given, else one created on first use
+ * with the key file in the data directory. The data directory is the SQLite file's directory, or
+ * the configured one on PostgreSQL.
+ * TODO(wiring): server.ts should create it with `config.dataDir` and pass it in, and config.ts should
+ * carry PULSELOOP_PII_KEYS; until then this is the one place that reads that variable.
+ */
+export function governanceFor(deps: {
+  metadata: MetadataStore;
+  governance?: Governance;
+}): Promise<Governance> {
+  if (deps.governance) return Promise.resolve(deps.governance);
+  let governance = shared.get(deps.metadata);
+  if (!governance) {
+    governance = (async () => {
+      const dataDir =
+        (await sqliteDataDir(deps.metadata)) ?? (await import('../config/config.js')).loadConfig().dataDir;
+      return createGovernance({
+        metadata: deps.metadata,
+        dataDir,
+        piiKeysEnv: process.env.PULSELOOP_PII_KEYS,
+      });
+    })();
+    shared.set(deps.metadata, governance);
+  }
+  return governance;
+}

@@ -1,0 +1,30 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { PulseloopError } from '../../errors/registry.js';
+
+/**
+ * Parses a raw JSON body (the app hands bodies over as bytes) and validates it against a schema;
+ * the error names the first wrong field.
+ */
+export function jsonBody<S extends TSchema>(schema: S, raw: unknown): Static<S> {
+  let value: unknown = {};
+  const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : typeof raw === 'string' ? raw : '';
+  if (text.trim() !== '') {
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new PulseloopError('invalid_json', { detail: (error as Error).message.slice(0, 200) });
+    }
+  }
+  return validated(schema, value, 'body');
+}
+
+/** Validates a value (a query string, a parsed body) against a schema. */
+export function validated<S extends TSchema>(schema: S, value: unknown, where: string): Static<S> {
+  const first = Value.Errors(schema, value).First();
+  if (first) {
+    const field = first.path.replace(/^\//, '').replace(/\//g, '.') || where;
+    throw new PulseloopError('invalid_request', { detail: `${field}: ${first.message}` });
+  }
+  return value as Static<S>;
+}
