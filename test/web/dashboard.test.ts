@@ -1,3 +1,6 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth } from '../support/server.js';
 import { type DashboardHarness, settled, startDashboardHarness } from './dashboard-support.js';
@@ -86,6 +89,34 @@ describe('dashboard', () => {
     });
     expect(response.status).toBe(200);
     await page.locator('[data-testid="live-events"]').getByText('dashboard_live_check').waitFor();
+    await page.context().close();
+  });
+
+  it('imports a platform export through the upload, with the row-error report', async () => {
+    // A Douyin creator-centre export as people download it: title line, 万 numbers, a bad cell, a total row.
+    const file = join(tmpdir(), `douyin-${Date.now()}.csv`);
+    const lines = [
+      '数据导出 2026-11-01',
+      '作品名称,作品ID,日期,播放量,完播率,点赞量,评论量,分享量',
+      '上传测试一,upload-v1,2026-11-01,1.2万,35%,300,12,5',
+      '上传测试二,upload-v2,2026-11-01,lots,20%,10,1,0',
+      '合计,,,12000,,310,13,5',
+    ];
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const { page, errors } = await h.open('/sources');
+    await settled(page);
+    await page.locator('input[type="file"]').setInputFiles(file);
+    await page.locator('[data-testid="import-summary"]').waitFor({ timeout: 30_000 });
+    expect(await page.locator('[data-testid="import-imported"]').innerText()).toBe('1');
+    expect(await page.locator('[data-testid="import-quarantined"]').innerText()).toBe('1');
+    expect(await page.locator('[data-testid="import-errors"]').innerText()).toContain('lots');
+    expect(await page.locator('[data-testid="import-detected"]').innerText()).toContain('content_stats');
+    const [stored] = await h.server.server.facts.query<{ plays: string }>(
+      `SELECT plays FROM content_stats FINAL WHERE project_id = {p:String} AND content_id = 'upload-v1'`,
+      { p: h.demoProjectId },
+    );
+    expect(Number(stored?.plays)).toBe(12_000);
+    expect(errors).toEqual([]);
     await page.context().close();
   });
 });

@@ -53,16 +53,69 @@ pulseloop.track('app_opened');`,
   };
 }
 
-interface ImportSummary extends Record<string, unknown> {
-  errors?: {
-    row?: number;
-    rowNumber?: number;
-    column?: string;
-    field?: string;
-    value?: string;
-    reason?: string;
-  }[];
+interface RowError {
+  row: number;
+  column: string;
+  value: string;
+  message: string;
+  message_zh: string;
 }
+
+interface ImportSummary {
+  kind: string;
+  preset: string | null;
+  format: string;
+  encoding: string;
+  rowsRead: number;
+  imported: number;
+  updated: number;
+  unchanged: number;
+  duplicates: number;
+  quarantined: number;
+  skipped: { blank: number; summary: number; header: number };
+  errors: RowError[];
+  errorCount: number;
+  rowsPerSecond: number;
+}
+
+interface Detection {
+  format: string;
+  encoding: string;
+  proposal: { kind: string; preset: string | null } | null;
+}
+
+const IMPORT_TEXT = {
+  en: {
+    auto: 'Detect automatically',
+    detected: 'Detected',
+    rowsRead: 'Rows read',
+    imported: 'New',
+    updated: 'Updated',
+    unchanged: 'Unchanged',
+    duplicates: 'Repeated in file',
+    quarantined: 'Quarantined',
+    skipped: 'Skipped (blank / summary)',
+    speed: 'Rows per second',
+    value: 'Value',
+    format: 'Format',
+    preset: 'Preset',
+  },
+  zh: {
+    auto: '自动识别',
+    detected: '识别结果',
+    rowsRead: '读取行数',
+    imported: '新增',
+    updated: '更新',
+    unchanged: '未变化',
+    duplicates: '文件内重复',
+    quarantined: '已隔离',
+    skipped: '跳过（空行 / 合计行）',
+    speed: '每秒行数',
+    value: '值',
+    format: '格式',
+    preset: '预设',
+  },
+};
 
 /** Write keys with SDK snippets, and file import with upload progress and the row-error report. */
 export default function Sources() {
@@ -73,26 +126,46 @@ export default function Sources() {
     () => api.get<{ sources: Source[] }>(`/api/v1/projects/${projectId}/sources`),
     [projectId],
   );
-  const [kind, setKind] = useState('content_stats');
+  const [kind, setKind] = useState('auto');
   const [progress, setProgress] = useState<number>();
   const [summary, setSummary] = useState<ImportSummary>();
+  const [detection, setDetection] = useState<Detection>();
   const [importError, setImportError] = useState<string>();
   const host = window.location.origin;
+  const it = IMPORT_TEXT[lang];
 
   const upload = async (file: File) => {
     setSummary(undefined);
+    setDetection(undefined);
     setImportError(undefined);
     setProgress(0);
     try {
-      const q = new URLSearchParams({ kind, filename: file.name });
-      const result = await api.upload<ImportSummary>(
-        `/api/v1/projects/${projectId}/imports?${q}`,
-        file,
-        setProgress,
-      );
-      setSummary(result);
+      const base = `/api/v1/projects/${projectId}/imports`;
+      const q = new URLSearchParams({ filename: file.name });
+      if (kind === 'auto') {
+        // Only the head of the file is needed to propose a kind and preset.
+        const detected = await api.upload<Detection>(
+          `${base}/detect?${q}`,
+          file.slice(0, 256 * 1024),
+          () => {},
+        );
+        setDetection(detected);
+        if (!detected.proposal)
+          throw new Error(
+            lang === 'zh'
+              ? '无法识别该文件的数据类型，请手动选择。'
+              : 'Could not tell what this file holds; choose the kind of data.',
+          );
+        q.set('kind', detected.proposal.kind);
+        if (detected.proposal.preset) q.set('preset', detected.proposal.preset);
+      } else {
+        q.set('kind', kind);
+      }
+      setSummary(await api.upload<ImportSummary>(`${base}?${q}`, file, setProgress));
     } catch (error) {
-      setImportError(error instanceof ApiError ? error.text(lang) : String(error));
+      setImportError(
+        error instanceof ApiError ? error.text(lang) : error instanceof Error ? error.message : String(error),
+      );
     } finally {
       setProgress(undefined);
     }
@@ -101,10 +174,6 @@ export default function Sources() {
   const activeKey =
     sources.data?.sources.flatMap((s) => s.writeKeys).find((k) => !k.revokedAt)?.key ?? '<write key>';
   const code = snippets(activeKey, host);
-  const scalar = summary
-    ? Object.entries(summary).filter(([, v]) => typeof v === 'number' || typeof v === 'string')
-    : [];
-  const errors = summary?.errors ?? [];
 
   return (
     <Space direction="vertical" size="middle" style={{ width: '100%' }}>
@@ -212,7 +281,10 @@ export default function Sources() {
               value={kind}
               style={{ width: 200 }}
               onChange={setKind}
-              options={IMPORT_KINDS.map((k) => ({ value: k, label: k }))}
+              options={[
+                { value: 'auto', label: it.auto },
+                ...IMPORT_KINDS.map((k) => ({ value: k, label: k })),
+              ]}
             />
           </Space>
           <Upload.Dragger
@@ -233,27 +305,68 @@ export default function Sources() {
             <Progress percent={Math.round(progress * 100)} data-testid="import-progress" />
           )}
           {importError && <Alert type="error" showIcon message={importError} />}
+          {detection?.proposal && (
+            <Typography.Text type="secondary" data-testid="import-detected">
+              {it.detected}: {detection.proposal.kind} · {it.preset} {detection.proposal.preset ?? '—'} ·{' '}
+              {it.format} {detection.format} · {detection.encoding}
+            </Typography.Text>
+          )}
           {summary && (
             <div data-testid="import-summary">
-              <Alert type="success" showIcon message={t('sources.importDone')} style={{ marginBottom: 12 }} />
+              <Alert
+                type={summary.quarantined > 0 ? 'warning' : 'success'}
+                showIcon
+                message={t('sources.importDone')}
+                style={{ marginBottom: 12 }}
+              />
               <Descriptions
                 size="small"
                 bordered
-                column={3}
-                items={scalar.map(([k, v]) => ({ key: k, label: k, children: String(v) }))}
+                column={4}
+                items={[
+                  { key: 'read', label: it.rowsRead, children: summary.rowsRead },
+                  {
+                    key: 'new',
+                    label: it.imported,
+                    children: <span data-testid="import-imported">{summary.imported}</span>,
+                  },
+                  { key: 'updated', label: it.updated, children: summary.updated },
+                  { key: 'unchanged', label: it.unchanged, children: summary.unchanged },
+                  { key: 'dup', label: it.duplicates, children: summary.duplicates },
+                  {
+                    key: 'q',
+                    label: it.quarantined,
+                    children: <span data-testid="import-quarantined">{summary.quarantined}</span>,
+                  },
+                  {
+                    key: 'skip',
+                    label: it.skipped,
+                    children: `${summary.skipped.blank} / ${summary.skipped.summary}`,
+                  },
+                  {
+                    key: 'speed',
+                    label: it.speed,
+                    children: Math.round(summary.rowsPerSecond).toLocaleString(),
+                  },
+                ]}
               />
-              {errors.length > 0 && (
-                <Table
+              {summary.errors.length > 0 && (
+                <Table<RowError>
+                  data-testid="import-errors"
                   style={{ marginTop: 12 }}
-                  title={() => t('sources.rowErrors')}
+                  title={() => `${t('sources.rowErrors')} (${summary.errorCount})`}
                   size="small"
-                  rowKey={(_, i) => String(i)}
-                  dataSource={errors}
+                  rowKey={(e) => `${e.row}:${e.column}`}
+                  dataSource={summary.errors}
+                  pagination={{ pageSize: 10 }}
                   columns={[
-                    { title: t('events.row'), render: (_, e) => e.row ?? e.rowNumber },
-                    { title: t('events.field'), render: (_, e) => e.column ?? e.field },
-                    { title: 'Value', dataIndex: 'value' },
-                    { title: t('events.reason'), dataIndex: 'reason' },
+                    { title: t('events.row'), dataIndex: 'row' },
+                    { title: t('events.field'), dataIndex: 'column' },
+                    { title: it.value, dataIndex: 'value' },
+                    {
+                      title: t('events.reason'),
+                      render: (_, e) => (lang === 'zh' ? e.message_zh : e.message),
+                    },
                   ]}
                 />
               )}
