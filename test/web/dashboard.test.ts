@@ -107,10 +107,10 @@ describe('dashboard', () => {
     await settled(page);
     await page.locator('input[type="file"]').setInputFiles(file);
     await page.locator('[data-testid="import-summary"]').waitFor({ timeout: 30_000 });
-    expect(await page.locator('[data-testid="import-imported"]').innerText()).toBe('1');
-    expect(await page.locator('[data-testid="import-quarantined"]').innerText()).toBe('1');
-    expect(await page.locator('[data-testid="import-errors"]').innerText()).toContain('lots');
-    expect(await page.locator('[data-testid="import-detected"]').innerText()).toContain('content_stats');
+    expect(await page.locator('[data-testid="import-imported"]').textContent()).toBe('1');
+    expect(await page.locator('[data-testid="import-quarantined"]').textContent()).toBe('1');
+    expect(await page.locator('[data-testid="import-errors"]').textContent()).toContain('lots');
+    expect(await page.locator('[data-testid="import-detected"]').textContent()).toContain('content_stats');
     const [stored] = await h.server.server.facts.query<{ plays: string }>(
       `SELECT plays FROM content_stats FINAL WHERE project_id = {p:String} AND content_id = 'upload-v1'`,
       { p: h.demoProjectId },
