@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FunnelResult } from '../../src/analyze/funnels.js';
+import type { PathsResult } from '../../src/analyze/paths.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+
+interface Answer {
+  result: FunnelResult & PathsResult;
+  error: { code: string; message: string; message_zh: string; details: { field: string } };
+}
 
 // Funnels and paths through a real server (chdb + SQLite on an ephemeral port). Fixture (Shanghai
 // time, 3 March 2025): a views 10:00, adds to cart 10:05, buys 10:20; b views 11:00 and adds to
@@ -36,7 +43,7 @@ async function analyse(kind: string, body: unknown) {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
+  return { status: response.status, body: (await response.json()) as Answer };
 }
 
 const dateRange = { from: '2025-03-03', to: '2025-03-03' };
@@ -58,8 +65,8 @@ describe('funnels and paths over HTTP', () => {
     });
     expect(status).toBe(200);
     // view: a b c; cart: a b; buy: a. a took 300 s to cart, b 0 s → average 150.
-    expect(body.result.steps.map((s: { count: number }) => s.count)).toEqual([3, 2, 1]);
-    expect(body.result.steps[1].avgSecondsFromPrevious).toBe(150);
+    expect(body.result.steps.map((s) => (s as { count: number }).count)).toEqual([3, 2, 1]);
+    expect(body.result.steps[1]?.avgSecondsFromPrevious).toBe(150);
     expect(body.result.conversionOverTime.periods).toEqual([
       { period: '2025-03-03', entered: 3, converted: 1, conversionRate: 1 / 3 },
     ]);
