@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { FactsEngine } from '../store/facts/engine.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { type ConsentRecord, consentHistory } from './consent.js';
@@ -170,6 +171,8 @@ export async function erasePerson(
   }
   const ids = [...subject.distinctIds, ...subject.personIds];
   const db = governDb(metadata);
+  // SQLite keeps deleted rows in free pages and the WAL: overwrite them, then fold the WAL in.
+  if (metadata.dialect === 'sqlite') await sql`PRAGMA secure_delete = ON`.execute(metadata.db);
   const consent = await db
     .deleteFrom('consent_records')
     .where('project_id', '=', projectId)
@@ -194,6 +197,7 @@ export async function erasePerson(
     }
   }
   suppression?.note(projectId, hashes);
+  if (metadata.dialect === 'sqlite') await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(metadata.db);
   return {
     projectId,
     erasedAt,

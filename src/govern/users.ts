@@ -269,6 +269,24 @@ export async function effectiveProjectRole(
   return owner ? 'owner' : undefined;
 }
 
+/** Every project the user can act in: direct memberships and the projects of organisations they own. */
+export async function memberProjectIds(store: MetadataStore, userId: string): Promise<string[]> {
+  const db = governDb(store);
+  const direct = await db
+    .selectFrom('project_members')
+    .select('project_id')
+    .where('user_id', '=', userId)
+    .execute();
+  const owned = await db
+    .selectFrom('projects')
+    .innerJoin('organisation_members', 'organisation_members.organisation_id', 'projects.organisation_id')
+    .select('projects.id')
+    .where('organisation_members.user_id', '=', userId)
+    .where('organisation_members.role', '=', 'owner')
+    .execute();
+  return [...new Set([...direct.map((r) => r.project_id), ...owned.map((r) => r.id)])].sort();
+}
+
 export async function listProjectMembers(store: MetadataStore, projectId: string): Promise<Membership[]> {
   const rows = await governDb(store)
     .selectFrom('project_members')

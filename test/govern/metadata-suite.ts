@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PulseloopError } from '../../src/errors/registry.js';
 import { auditCsv, listAudit, recordAudit } from '../../src/govern/audit.js';
-import { canContact, consentHistory, createConsentCache, currentConsent, recordConsent } from '../../src/govern/consent.js';
+import {
+  canContact,
+  consentHistory,
+  createConsentCache,
+  currentConsent,
+  recordConsent,
+} from '../../src/govern/consent.js';
 import { getRetention, setRetention } from '../../src/govern/retention.js';
 import { createSession, csrfTokenMatches, deleteSession, findSession } from '../../src/govern/sessions.js';
 import { governDb } from '../../src/govern/tables.js';
@@ -58,24 +64,43 @@ export function describeGovernMetadataSuite(name: string, open: () => Promise<Me
 
     it('stores an argon2id hash, never the password, and verifies only the right password', async () => {
       const { store } = await setup();
-      const user = await createUser(store, { email: ' Li.Na@Example.com ', password: 'correct horse battery' });
+      const user = await createUser(store, {
+        email: ' Li.Na@Example.com ',
+        password: 'correct horse battery',
+      });
       expect(user.email).toBe('li.na@example.com');
-      const row = await governDb(store).selectFrom('users').selectAll().where('id', '=', user.id).executeTakeFirstOrThrow();
+      const row = await governDb(store)
+        .selectFrom('users')
+        .selectAll()
+        .where('id', '=', user.id)
+        .executeTakeFirstOrThrow();
       expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
       expect(row.password_hash).not.toContain('correct horse');
       expect((await verifyLogin(store, 'LI.NA@example.com', 'correct horse battery'))?.id).toBe(user.id);
       expect(await verifyLogin(store, 'li.na@example.com', 'wrong password!')).toBeUndefined();
       expect(await verifyLogin(store, 'nobody@example.com', 'correct horse battery')).toBeUndefined();
-      expect(await code(createUser(store, { email: 'li.na@example.com', password: 'another one!' }))).toBe('user_exists');
-      expect(await code(createUser(store, { email: 'x@example.com', password: 'short' }))).toBe('weak_password');
-      expect(await code(createUser(store, { email: 'not-an-email', password: 'long enough pw' }))).toBe('invalid_request');
+      expect(await code(createUser(store, { email: 'li.na@example.com', password: 'another one!' }))).toBe(
+        'user_exists',
+      );
+      expect(await code(createUser(store, { email: 'x@example.com', password: 'short' }))).toBe(
+        'weak_password',
+      );
+      expect(await code(createUser(store, { email: 'not-an-email', password: 'long enough pw' }))).toBe(
+        'invalid_request',
+      );
     });
 
     it('keeps sessions hashed, expires them and deletes them at logout', async () => {
       const { store } = await setup();
       const user = await createUser(store, { email: 'a@example.com', password: 'long enough pw' });
       const now = Date.parse('2025-03-01T00:00:00Z');
-      const session = await createSession(store, user.id, { ip: '10.0.0.1', userAgent: 'test' }, 3600_000, now);
+      const session = await createSession(
+        store,
+        user.id,
+        { ip: '10.0.0.1', userAgent: 'test' },
+        3600_000,
+        now,
+      );
       expect(session.sessionId).toMatch(/^[A-Za-z0-9_-]{43}$/);
       const stored = await governDb(store).selectFrom('sessions').selectAll().execute();
       expect(JSON.stringify(stored)).not.toContain(session.sessionId);
@@ -102,8 +127,14 @@ export function describeGovernMetadataSuite(name: string, open: () => Promise<Me
         name: 'nightly export',
       });
       expect(token).toMatch(/^pl_pat_[A-Za-z0-9_-]{43}$/);
-      expect(JSON.stringify(await governDb(store).selectFrom('api_tokens').selectAll().execute())).not.toContain(token);
-      expect(await findActiveToken(store, token)).toMatchObject({ id: info.id, role: 'analyst', readOnly: true });
+      expect(
+        JSON.stringify(await governDb(store).selectFrom('api_tokens').selectAll().execute()),
+      ).not.toContain(token);
+      expect(await findActiveToken(store, token)).toMatchObject({
+        id: info.id,
+        role: 'analyst',
+        readOnly: true,
+      });
       expect(await findActiveToken(store, `${token}x`)).toBeUndefined();
       expect(await revokeApiToken(store, user.id, info.id)).toBe(true);
       expect(await findActiveToken(store, token)).toBeUndefined();
@@ -129,7 +160,10 @@ export function describeGovernMetadataSuite(name: string, open: () => Promise<Me
       expect(await code(setProjectRole(store, project.id, owner.id, 'admin'))).toBe('last_owner');
       expect(await code(removeProjectMember(store, project.id, owner.id))).toBe('last_owner');
       expect(await code(setProjectRole(store, project.id, analyst.id, 'superuser'))).toBe('invalid_role');
-      expect(await setProjectRole(store, project.id, analyst.id, 'owner')).toEqual({ previous: 'analyst', role: 'owner' });
+      expect(await setProjectRole(store, project.id, analyst.id, 'owner')).toEqual({
+        previous: 'analyst',
+        role: 'owner',
+      });
       expect((await setProjectRole(store, project.id, owner.id, 'viewer')).role).toBe('viewer');
       expect(await effectiveProjectRole(store, other.id, owner.id)).toBeUndefined();
       await addOrganisationMember(store, organisation.id, owner.id, 'owner');
@@ -177,7 +211,9 @@ export function describeGovernMetadataSuite(name: string, open: () => Promise<Me
       expect(window.entries).toHaveLength(2);
       const csv = await auditCsv(store, { projectId: project.id });
       const lines = csv.trim().split('\r\n');
-      expect(lines[0]).toBe('at,action,outcome,actor_type,actor_id,actor_label,target_type,target_id,ip,user_agent,details');
+      expect(lines[0]).toBe(
+        'at,action,outcome,actor_type,actor_id,actor_label,target_type,target_id,ip,user_agent,details',
+      );
       expect(lines).toHaveLength(26);
       expect(csv).toContain(`"'=cmd|24"`);
       expect(csv).not.toContain('data.export');
@@ -188,13 +224,37 @@ export function describeGovernMetadataSuite(name: string, open: () => Promise<Me
       expect(await canContact(store, project.id, 'u-1', 'email')).toBe(false);
       expect(await canContact(store, project.id, 'u-1', 'analytics')).toBe(true);
       await recordConsent(store, project.id, [
-        { subjectId: 'u-1', purpose: 'email', granted: true, source: 'identify', occurredAt: '2025-03-01T00:00:00Z' },
-        { subjectId: 'u-1', purpose: 'sms', granted: true, source: 'import', occurredAt: '2025-03-01T00:00:00Z' },
+        {
+          subjectId: 'u-1',
+          purpose: 'email',
+          granted: true,
+          source: 'identify',
+          occurredAt: '2025-03-01T00:00:00Z',
+        },
+        {
+          subjectId: 'u-1',
+          purpose: 'sms',
+          granted: true,
+          source: 'import',
+          occurredAt: '2025-03-01T00:00:00Z',
+        },
       ]);
       await recordConsent(store, project.id, [
-        { subjectId: 'u-1', purpose: 'sms', granted: false, source: 'api', occurredAt: '2025-03-05T00:00:00Z' },
+        {
+          subjectId: 'u-1',
+          purpose: 'sms',
+          granted: false,
+          source: 'api',
+          occurredAt: '2025-03-05T00:00:00Z',
+        },
         // Arrives later but happened earlier: history keeps it, the state does not change.
-        { subjectId: 'u-1', purpose: 'email', granted: false, source: 'import', occurredAt: '2025-02-01T00:00:00Z' },
+        {
+          subjectId: 'u-1',
+          purpose: 'email',
+          granted: false,
+          source: 'import',
+          occurredAt: '2025-02-01T00:00:00Z',
+        },
       ]);
       expect(await canContact(store, project.id, 'u-1', 'email')).toBe(true);
       expect(await canContact(store, project.id, 'u-1', 'sms')).toBe(false);
@@ -213,7 +273,11 @@ export function describeGovernMetadataSuite(name: string, open: () => Promise<Me
         occurredAt: '2025-03-05T00:00:00.000Z',
       });
       expect(
-        await code(recordConsent(store, project.id, [{ subjectId: 'u', purpose: 'fax' as 'sms', granted: true, source: 'api' }])),
+        await code(
+          recordConsent(store, project.id, [
+            { subjectId: 'u', purpose: 'fax' as 'sms', granted: true, source: 'api' },
+          ]),
+        ),
       ).toBe('invalid_consent');
     });
 
@@ -221,18 +285,33 @@ export function describeGovernMetadataSuite(name: string, open: () => Promise<Me
       const { store, project, other } = await setup();
       const cache = await createConsentCache(store);
       expect(cache.isAnalyticsOptedOut(project.id, 'u-1')).toBe(false);
-      await recordConsent(store, project.id, [{ subjectId: 'u-1', purpose: 'analytics', granted: false, source: 'api' }], cache);
+      await recordConsent(
+        store,
+        project.id,
+        [{ subjectId: 'u-1', purpose: 'analytics', granted: false, source: 'api' }],
+        cache,
+      );
       expect(cache.isAnalyticsOptedOut(project.id, 'u-1')).toBe(true);
       expect(cache.isAnalyticsOptedOut(other.id, 'u-1')).toBe(false);
       // Written without the cache (another process), seen after refresh.
-      await recordConsent(store, project.id, [{ subjectId: 'u-2', purpose: 'analytics', granted: false, source: 'identify' }]);
+      await recordConsent(store, project.id, [
+        { subjectId: 'u-2', purpose: 'analytics', granted: false, source: 'identify' },
+      ]);
       expect(cache.isAnalyticsOptedOut(project.id, 'u-2')).toBe(false);
       await cache.refresh();
       expect(cache.isAnalyticsOptedOut(project.id, 'u-2')).toBe(true);
-      await recordConsent(store, project.id, [{ subjectId: 'u-1', purpose: 'analytics', granted: true, source: 'api' }], cache);
+      await recordConsent(
+        store,
+        project.id,
+        [{ subjectId: 'u-1', purpose: 'analytics', granted: true, source: 'api' }],
+        cache,
+      );
       expect(cache.isAnalyticsOptedOut(project.id, 'u-1')).toBe(false);
       const fresh = await createConsentCache(store);
-      expect([fresh.isAnalyticsOptedOut(project.id, 'u-1'), fresh.isAnalyticsOptedOut(project.id, 'u-2')]).toEqual([false, true]);
+      expect([
+        fresh.isAnalyticsOptedOut(project.id, 'u-1'),
+        fresh.isAnalyticsOptedOut(project.id, 'u-2'),
+      ]).toEqual([false, true]);
     });
 
     it('stores retention per project and kind, validating whole days', async () => {

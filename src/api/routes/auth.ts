@@ -15,7 +15,7 @@ import {
   SESSION_COOKIE,
 } from '../../govern/sessions.js';
 import { createApiToken, listApiTokens, revokeApiToken } from '../../govern/tokens.js';
-import { effectiveProjectRole, verifyLogin } from '../../govern/users.js';
+import { effectiveProjectRole, findUserByEmail, memberProjectIds, verifyLogin } from '../../govern/users.js';
 import type { StoreDeps } from '../app.js';
 
 /**
@@ -84,22 +84,32 @@ export async function registerAuthRoutes(
   const base = '/api/v1/auth';
   const options = { schema: { tags: ['auth'] } };
 
+  /** Account events are recorded once per project the user belongs to, so each project's audit log shows them. */
+  async function auditInProjects(userId: string | undefined, entry: Parameters<typeof recordAudit>[1]) {
+    const projects = userId ? await memberProjectIds(deps.metadata, userId) : [];
+    if (projects.length === 0) await recordAudit(deps.metadata, entry);
+    for (const projectId of projects) await recordAudit(deps.metadata, { ...entry, projectId });
+  }
+
   app.post(`${base}/login`, options, async (request, reply) => {
     const wait = governance.loginLimiter.take(request.ip);
     if (wait > 0) throw new PulseloopError('rate_limited', { retryAfterSeconds: wait });
     const body = jsonBody(LoginBody, request.body);
     const user = await verifyLogin(deps.metadata, body.email, body.password);
     if (!user) {
-      await recordAudit(deps.metadata, {
+      // Failed attempts on a known account are shown to the admins of its projects.
+      const target = await findUserByEmail(deps.metadata, body.email);
+      await auditInProjects(target?.id, {
         action: 'auth.login_failed',
         actor: { type: 'anonymous', id: '', label: body.email.trim().toLowerCase().slice(0, 254) },
+        ...(target && { target: { type: 'user', id: target.id } }),
         outcome: 'failure',
         ...originOf(request),
       });
       throw new PulseloopError('invalid_credentials');
     }
     const session = await createSession(deps.metadata, user.id, originOf(request));
-    await recordAudit(deps.metadata, {
+    await auditInProjects(user.id, {
       action: 'auth.login',
       actor: { type: 'user', id: user.id, label: user.email },
       target: { type: 'user', id: user.id },
@@ -119,7 +129,7 @@ export async function registerAuthRoutes(
     const identity = await authenticate(auth, request);
     const sessionId = cookieOf(request, SESSION_COOKIE);
     if (identity.via === 'session' && sessionId) await deleteSession(deps.metadata, sessionId);
-    await recordAudit(deps.metadata, {
+    await auditInProjects(identity.user.id, {
       action: 'auth.logout',
       actor: actorOf(identity),
       target: { type: 'user', id: identity.user.id },

@@ -37,6 +37,9 @@ import type { StoreDeps } from '../app.js';
  * requests (export, erasure). Each route names its permission; the matrix decides who passes.
  */
 
+/** An ISO 8601 time with a zone (TypeBox's `format` needs a registered checker; a pattern does not). */
+const ISO_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2})$';
+
 const AuditQuery = Type.Object(
   {
     action: Type.Optional(Type.Union(AUDIT_ACTIONS.map((a) => Type.Literal(a)))),
@@ -44,8 +47,8 @@ const AuditQuery = Type.Object(
     outcome: Type.Optional(
       Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('denied')]),
     ),
-    from: Type.Optional(Type.String({ format: 'date-time', maxLength: 40 })),
-    to: Type.Optional(Type.String({ format: 'date-time', maxLength: 40 })),
+    from: Type.Optional(Type.String({ pattern: ISO_TIME, maxLength: 40 })),
+    to: Type.Optional(Type.String({ pattern: ISO_TIME, maxLength: 40 })),
     limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
     cursor: Type.Optional(Type.String({ maxLength: 400, pattern: '^[A-Za-z0-9_-]*$' })),
   },
@@ -57,7 +60,7 @@ const ConsentChange = Type.Object(
     subjectId: Type.String({ minLength: 1, maxLength: 200 }),
     purpose: Type.Union(PURPOSES.map((p) => Type.Literal(p))),
     granted: Type.Boolean(),
-    occurredAt: Type.Optional(Type.String({ format: 'date-time', maxLength: 40 })),
+    occurredAt: Type.Optional(Type.String({ pattern: ISO_TIME, maxLength: 40 })),
     source: Type.Optional(
       Type.Union(CONSENT_SOURCES.filter((s) => s !== 'erasure').map((s) => Type.Literal(s))),
     ),

@@ -1,6 +1,6 @@
 import { PulseloopError } from '../../errors/registry.js';
 import type { FactsEngine } from '../../store/facts/engine.js';
-import { ENCRYPTED_PREFIX, reencryptJsonText } from './crypto.js';
+import { ENCRYPTED_PREFIX, reencryptField, reencryptJsonText } from './crypto.js';
 import { type PiiKeyring, retirePiiKey } from './keys.js';
 
 /**
@@ -8,10 +8,19 @@ import { type PiiKeyring, retirePiiKey } from './keys.js';
  * lives in JSON text columns of the facts store: person traits and event properties.
  */
 
-/** Facts columns that may hold encrypted values, with the column that identifies a row in a project. */
+/**
+ * Facts columns that may hold encrypted values: JSON text with encrypted fields inside, or a whole
+ * encrypted value; `key` is the expression that identifies a row within a project.
+ */
 export const ENCRYPTED_COLUMNS = [
-  { table: 'persons', column: 'traits', key: 'person_id' },
-  { table: 'events', column: 'properties', key: 'message_id' },
+  { table: 'persons', column: 'traits', key: 'person_id', kind: 'json' },
+  { table: 'events', column: 'properties', key: 'message_id', kind: 'json' },
+  {
+    table: 'comments',
+    column: 'author_name',
+    key: "concat(platform, '/', content_id, '/', comment_id)",
+    kind: 'value',
+  },
 ] as const;
 
 const BATCH = 1000;
@@ -27,7 +36,7 @@ export async function reencryptFacts(
 ): Promise<Record<string, number>> {
   const rewritten: Record<string, number> = {};
   const activePrefix = `${ENCRYPTED_PREFIX}${ring.activeKeyId}:`;
-  for (const { table, column, key } of ENCRYPTED_COLUMNS) {
+  for (const { table, column, key, kind } of ENCRYPTED_COLUMNS) {
     rewritten[table] = 0;
     // Rows with an encrypted value under another key: some `enc:v1:` occurrence that is not the active prefix.
     const rows = await facts.query<{ project_id: string; id: string; text: string }>(
@@ -37,7 +46,7 @@ export async function reencryptFacts(
     );
     const byProject = new Map<string, Array<{ id: string; text: string }>>();
     for (const row of rows) {
-      const next = reencryptJsonText(ring, row.text);
+      const next = kind === 'json' ? reencryptJsonText(ring, row.text) : reencryptValue(ring, row.text);
       if (next === undefined) continue;
       const list = byProject.get(row.project_id) ?? [];
       list.push({ id: row.id, text: next });
@@ -82,4 +91,9 @@ export async function retireKeyWhenUnused(
   const count = await countUnderKey(facts, keyId);
   if (count > 0) throw new PulseloopError('pii_key_in_use', { keyId, count });
   return retirePiiKey(ring, keyId);
+}
+
+function reencryptValue(ring: PiiKeyring, value: string): string | undefined {
+  const next = reencryptField(ring, value);
+  return next === value ? undefined : next;
 }
