@@ -148,11 +148,12 @@ async function fetchCohorts(context: AnalysisContext, query: LtvQuery): Promise<
                 min(v.first_at) AS first_at,
                 argMinIf(v.first_value, v.valued_at, v.first_value != '') AS first_value
          FROM (
-           -- Visits first, then persons: a tenth of the rows to map through identities.
+           -- Visits first, then persons: a tenth of the rows to map through identities. No FINAL: a
+           -- re-delivered event cannot change a first time or first value (revenue is read with FINAL).
            SELECT min(e.timestamp) AS first_at, minIf(e.timestamp, ${column} != '') AS valued_at,
                   argMinIf(${column}, e.timestamp, ${column} != '') AS first_value,
                   argMin(e.distinct_id, e.timestamp) AS distinct_id, argMin(e.person_id, e.timestamp) AS person_id
-           FROM events AS e FINAL
+           FROM events AS e
            WHERE ${history.where}
            GROUP BY if(e.session_id != '', e.session_id, e.message_id)
          ) AS v

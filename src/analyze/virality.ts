@@ -122,11 +122,12 @@ async function fetchEdges(context: AnalysisContext, query: ViralityQuery): Promi
             if(sm.person_id != '', sm.person_id, v.sharer_id) AS sharer,
             count() AS visits, min(v.started) AS first_at
      FROM (
-       -- Visits first, then persons: only the visits' senders and sharers are mapped.
+       -- Visits first, then persons: only the visits' senders and sharers are mapped. No FINAL: a
+       -- re-delivered event falls into the same visit and cannot change its first time or sharer.
        SELECT toUnixTimestamp64Milli(min(e.timestamp)) AS started,
               argMin(e.sharer_id, e.timestamp) AS sharer_id,
               argMin(e.distinct_id, e.timestamp) AS distinct_id, argMin(e.person_id, e.timestamp) AS person_id
-       FROM events AS e FINAL
+       FROM events AS e
        WHERE ${source.where} AND e.sharer_id != '' AND e.event != ${params.add('String', query.shareEvent)}
        GROUP BY if(e.session_id != '', e.session_id, e.message_id)
      ) AS v
@@ -144,6 +145,12 @@ async function fetchEdges(context: AnalysisContext, query: ViralityQuery): Promi
   }));
 }
 
+/** SQL condition: the event belongs to one of `visitors` (bound persons), before any join. */
+function ofPersons(visitors: string): string {
+  return `(e.distinct_id IN ${visitors} OR e.person_id IN ${visitors}
+      OR e.distinct_id IN (SELECT distinct_id FROM person_map WHERE person_id IN ${visitors}))`;
+}
+
 /** For each invited person: first event ever (up to the range end) and conversions after arrival. */
 async function fetchInvited(
   context: AnalysisContext,
@@ -151,39 +158,45 @@ async function fetchInvited(
   firstArrival: Map<string, number>,
 ): Promise<Invited[]> {
   if (firstArrival.size === 0) return [];
+  const seenParams = new SqlParams();
+  bindProject(seenParams, context.project);
+  const history = eventSource({ range: { from: '1970-01-02', to: query.dateRange.to } }, seenParams);
+  const seenVisitors = seenParams.add('Array(String)', [...firstArrival.keys()]);
+  // No FINAL: a re-delivered event cannot change a first time.
+  const seen = await context.facts.query<{ visitor: string; first_seen: number }>(
+    `WITH ${history.ctes}
+     SELECT ${PERSON_SQL} AS visitor, toUnixTimestamp64Milli(min(e.timestamp)) AS first_seen
+     FROM events AS e LEFT JOIN person_map AS pm ON pm.distinct_id = e.distinct_id
+     WHERE ${history.where} AND ${ofPersons(seenVisitors)}
+     GROUP BY visitor`,
+    seenParams.values,
+  );
+
   const params = new SqlParams();
   bindProject(params, context.project);
-  const everything = eventSource({ range: { from: '1970-01-02', to: query.dateRange.to } }, params);
+  const source = eventSource({ range: query.dateRange, events: [query.conversionEvent] }, params);
   const visitors = params.add('Array(String)', [...firstArrival.keys()]);
   const arrivals = params.add('Array(Int64)', [...firstArrival.values()]);
-  const rangeStart = params.add('String', query.dateRange.from);
-  const conversion = params.add('String', query.conversionEvent);
-  const rows = await context.facts.query<{
-    visitor: string;
-    first_seen: number;
-    conversions: number;
-    revenue: number;
-  }>(
-    `WITH ${everything.ctes},
+  const converted = await context.facts.query<{ visitor: string; conversions: number; revenue: number }>(
+    `WITH ${source.ctes},
        arrivals AS (SELECT arrayJoin(arrayZip(${visitors}, ${arrivals})) AS pair, pair.1 AS visitor, pair.2 AS arrived)
-     SELECT visitor, toUnixTimestamp64Milli(min(e.timestamp)) AS first_seen,
-            countIf(e.event = ${conversion} AND toUnixTimestamp64Milli(e.timestamp) >= arrived
-                    AND e.timestamp >= toDateTime64(${rangeStart}, 3, {tz:String})) AS conversions,
-            sumIf(toFloat64(e.revenue), e.event = ${conversion} AND toUnixTimestamp64Milli(e.timestamp) >= arrived
-                    AND e.timestamp >= toDateTime64(${rangeStart}, 3, {tz:String})) AS revenue
-     FROM ${everything.from} INNER JOIN arrivals ON arrivals.visitor = ${PERSON_SQL}
-     WHERE ${everything.where}
-       -- Only the invited persons' rows reach the joins.
-       AND (e.distinct_id IN ${visitors} OR e.person_id IN ${visitors}
-            OR e.distinct_id IN (SELECT distinct_id FROM person_map WHERE person_id IN ${visitors}))
+     SELECT visitor, count() AS conversions, sum(revenue) AS revenue
+     FROM (
+       SELECT ${PERSON_SQL} AS person, toUnixTimestamp64Milli(e.timestamp) AS at, toFloat64(e.revenue) AS revenue
+       FROM ${source.from}
+       WHERE ${source.where} AND ${ofPersons(visitors)}
+     ) AS c
+     INNER JOIN arrivals ON arrivals.visitor = c.person
+     WHERE c.at >= arrivals.arrived
      GROUP BY visitor`,
     params.values,
   );
-  return rows.map((r) => ({
+  const conversions = new Map(converted.map((r) => [r.visitor, r]));
+  return seen.map((r) => ({
     visitor: r.visitor,
     firstSeen: Number(r.first_seen),
-    conversions: Number(r.conversions),
-    revenue: Number(r.revenue),
+    conversions: Number(conversions.get(r.visitor)?.conversions ?? 0),
+    revenue: Number(conversions.get(r.visitor)?.revenue ?? 0),
   }));
 }
 

@@ -340,6 +340,16 @@ describe('journeys', () => {
     expect(first.totals).toMatchObject({ conversions: 1, revenue: 10 });
   });
 
+  it('counts a re-delivered event (same message id) once', async () => {
+    const touch = { ...visit('R1', 'kol', '2025-03-10T09:00:00+08:00'), message_id: 'm-touch' };
+    const buy = { ...purchase('R1', '2025-03-10T10:00:00+08:00', 10), message_id: 'm-buy' };
+    await fx.events([touch, buy]);
+    await fx.events([touch, buy]);
+    const result = await attribute({ models: ['linear'] });
+    expect(result.totals).toMatchObject({ conversions: 1, revenue: 10, journeys: 1 });
+    expect(credits(result, 'linear')).toEqual({ kol: [1, 10] });
+  });
+
   it('filters touches by event columns and by person traits', async () => {
     await fx.events([
       visit('G1', 'kol', '2025-03-10T09:00:00+08:00', { platform: 'douyin' }),

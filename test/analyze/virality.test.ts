@@ -117,6 +117,21 @@ describe('virality and sharing', () => {
     ]);
   });
 
+  it('counts a re-delivered share visit or order (same message id) once', async () => {
+    const visitRow = { ...arrive('Y', 'S', '2025-03-10T12:00:00+08:00'), message_id: 'm-visit' };
+    const orderRow = { ...order('Y', '2025-03-10T12:30:00+08:00', 15), message_id: 'm-order' };
+    await fx.events([share('S', '2025-03-10T10:00:00+08:00'), visitRow, orderRow]);
+    await fx.events([visitRow, orderRow]);
+    const result = await virality();
+    expect(result).toMatchObject({
+      shareVisits: 1,
+      invitedPersons: 1,
+      newPersons: 1,
+      conversions: 1,
+      revenue: 15,
+    });
+  });
+
   it('keeps share visits in the range by the project’s days', async () => {
     await fx.events([
       share('S', '2025-03-31T10:00:00+08:00'),
