@@ -1,5 +1,10 @@
 import { defineAnalysis } from './analysis.js';
-import { type CompiledStatement, compileStatements, planQuery } from './metrics/compile.js';
+import {
+  type CompiledStatement,
+  type CompileOptions,
+  compileStatements,
+  planQuery,
+} from './metrics/compile.js';
 import { loadCatalogue } from './metrics/custom.js';
 import { type MetricsQuery, parseMetricsQuery } from './metrics/query.js';
 import { BUILT_IN_CATALOGUE, type Catalogue, resolveMetric } from './metrics/resolve.js';
@@ -47,14 +52,17 @@ export function trendsDependsOn(query: MetricsQuery): DateRange {
 
 /**
  * The SQL a trends query compiles to, without running it (benchmarks compare it with hand-written
- * SQL). `sql`/`params` are the first statement; `statements` lists one per facts source.
+ * SQL). `sql`/`params` are the first statement; `statements` lists one per facts source. A statement
+ * read from the hourly rollup carries its guard and raw-events fallback (`rollups: false` compiles
+ * only raw-events SQL).
  */
 export function compileTrends(
   project: ProjectContext,
   body: unknown,
   catalogue: Catalogue = BUILT_IN_CATALOGUE,
+  options: CompileOptions = {},
 ): { sql: string; params: Record<string, unknown>; statements: CompiledStatement[] } {
   const query = parseMetricsQuery(body);
-  const statements = compileStatements(project, query, planQuery(catalogue, query));
+  const statements = compileStatements(project, query, planQuery(catalogue, query), options);
   return { sql: statements[0]!.sql, params: statements[0]!.params, statements };
 }

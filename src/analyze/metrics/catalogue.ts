@@ -36,6 +36,11 @@ export interface AggregateSqlContext {
   sameBucket(column: string): string;
 }
 
+export interface RollupRead {
+  measure: 'count' | 'revenue';
+  filters?: readonly { field: string; op: string; value?: unknown }[];
+}
+
 export interface AggregateMetric extends MetricInfo {
   kind: 'aggregate';
   source: SourceId;
@@ -49,6 +54,19 @@ export interface AggregateMetric extends MetricInfo {
   needsFirstOrders?: boolean;
   /** Events only: the SQL reads person traits (alias `pt`). */
   needsPersonTraits?: boolean;
+  /**
+   * A count or a sum of row values: the value over a union of rows is the sum of the values over its
+   * parts. Totals, a breakdown's top N and "$other" are then added up from one (bucket, value) grouping
+   * instead of being computed by SQL again. Never set it on distinct counts or averages.
+   */
+  additive?: boolean;
+  /**
+   * Events only: the aggregate is exactly the count of its `events` (every event when absent) or the
+   * Σ of their `revenue` column, of the rows matching `filters` (rollup columns only), so it can be
+   * read from the hourly event rollup (src/store/facts/rollups.ts) when the query's dimensions and
+   * filters are rollup columns too.
+   */
+  rollup?: RollupRead;
 }
 
 export interface FormulaMetric extends MetricInfo {
@@ -74,6 +92,7 @@ const sum = (
   format: 'integer',
   higherIsBetter: true,
   ...info,
+  additive: true,
   sql: () => `sum(${column})`,
 });
 
@@ -92,6 +111,8 @@ const countEvent = (id: string, event: string, info: Omit<Info, 'unit' | 'format
   unit: 'count',
   format: 'integer',
   ...info,
+  additive: true,
+  rollup: { measure: 'count' },
   sql: ({ bind }) => `countIf(e.event = ${bind('String', event)})`,
 });
 
@@ -109,6 +130,7 @@ const npsCount = (id: string, low: number, high: number, info: Info): AggregateM
   source: 'events',
   events: ['survey_answered'],
   ...info,
+  additive: true,
   sql: ({ bind }) =>
     `countIf(e.event = ${bind('String', 'survey_answered')} AND ${NPS_SURVEY} AND ${NPS_SCORE} BETWEEN ${bind('Float64', low)} AND ${bind('Float64', high)})`,
 });
@@ -126,6 +148,7 @@ const retention = (days: number): MetricDef[] => [
     format: 'integer',
     higherIsBetter: true,
     component: true,
+    additive: true,
     sql: ({ bind }) => `countIf(e.first_day + ${bind('UInt16', days)} < today_local)`,
   },
   {
@@ -139,6 +162,7 @@ const retention = (days: number): MetricDef[] => [
     format: 'integer',
     higherIsBetter: true,
     component: true,
+    additive: true,
     sql: ({ bind }) =>
       `countIf(e.first_day + ${bind('UInt16', days)} < today_local AND has(e.days, e.first_day + ${bind('UInt16', days)}))`,
   },
@@ -164,7 +188,24 @@ export const BUILT_IN_METRICS: MetricDef[] = [
     unit: 'count',
     format: 'integer',
     higherIsBetter: true,
+    additive: true,
+    rollup: { measure: 'count' },
     sql: () => 'count()',
+  },
+  {
+    id: 'event_revenue',
+    kind: 'aggregate',
+    source: 'events',
+    en: 'Tracked revenue',
+    zh: '埋点收入',
+    formula: 'Σ revenue of tracked events (e.g. order_completed)',
+    unit: 'currency',
+    format: 'currency',
+    higherIsBetter: true,
+    additive: true,
+    rollup: { measure: 'revenue' },
+    // The Decimal sum is exact, so the rollup's partial sums add up to the same value.
+    sql: () => 'toFloat64(sum(e.revenue))',
   },
   countEvent('pageviews', '$pageview', {
     en: 'Page views',
@@ -508,6 +549,7 @@ export const BUILT_IN_METRICS: MetricDef[] = [
     unit: 'count',
     format: 'integer',
     higherIsBetter: true,
+    additive: true,
     sql: ({ bind }) => `countIf(${validOrder(bind)})`,
   },
   {
@@ -520,6 +562,7 @@ export const BUILT_IN_METRICS: MetricDef[] = [
     unit: 'currency',
     format: 'currency',
     higherIsBetter: true,
+    additive: true,
     sql: ({ bind }) => `sumIf(toFloat64(e.amount), ${validOrder(bind)})`,
   },
   {
@@ -532,6 +575,7 @@ export const BUILT_IN_METRICS: MetricDef[] = [
     unit: 'currency',
     format: 'currency',
     higherIsBetter: true,
+    additive: true,
     sql: ({ bind }) => `sumIf(toFloat64(e.amount), ${paidOrder(bind)})`,
   },
   {
@@ -610,6 +654,7 @@ export const BUILT_IN_METRICS: MetricDef[] = [
     unit: 'persons',
     format: 'integer',
     higherIsBetter: true,
+    additive: true,
     sql: () => 'count()',
   },
   ...retention(1),
@@ -626,6 +671,7 @@ export const BUILT_IN_METRICS: MetricDef[] = [
     format: 'currency',
     higherIsBetter: true,
     component: true,
+    additive: true,
     sql: () => 'sum(e.revenue)',
   },
   formula('cohort_ltv', 'cohort_revenue / new_persons', {

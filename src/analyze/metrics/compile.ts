@@ -1,4 +1,6 @@
 import { PulseloopError } from '../../errors/registry.js';
+import { EVENT_ROLLUP_TABLE, hourAlignedZone, isRollupColumn } from '../../store/facts/rollups.js';
+import { FINAL_SETTINGS } from '../event-selector.js';
 import { EVENT_COLUMNS, fieldSql, parseField } from '../query/fields.js';
 import { compileFilters } from '../query/filters.js';
 import { SqlParams } from '../query/params.js';
@@ -18,11 +20,17 @@ import { type Catalogue, metricHasDimension, type ResolvedMetric, resolveMetric 
 import { SOURCES, type SourceId, sourceHasDimension } from './sources.js';
 
 /**
- * Compiles a metrics query into ClickHouse SQL: one statement per facts source the metrics read,
- * each returning rows `{bucket, breakdown, m0, m1, …}` for every (bucket, breakdown value), every
- * breakdown value's total (bucket '') and the overall total (bucket '', breakdown []), through
- * GROUPING SETS. A breakdown keeps the top-N values by the first metric (ranked over the query's own
- * date range) and folds the rest into "$other".
+ * Compiles a metrics query into ClickHouse SQL: one statement per facts source the metrics read.
+ *
+ * Two shapes. When every aggregate is additive (counts and sums), a statement is one GROUP BY
+ * (bucket, breakdown values) and the runner adds up totals, the previous period, the top N by the
+ * first metric and "$other" from those rows. Otherwise (distinct persons) the SQL computes them
+ * exactly: the top N in a CTE (ranked over the query's own date range), the rest folded into
+ * "$other", and each breakdown value's total and the overall total through GROUPING SETS.
+ *
+ * Additive event counts and revenue whose dimensions and filters are rollup columns read the hourly
+ * rollup (src/store/facts/rollups.ts) instead of raw events, with a guard query and the raw
+ * statement to fall back on.
  */
 
 export const OTHER = '$other';
@@ -33,6 +41,22 @@ export interface CompiledStatement {
   purpose: 'series' | 'opening';
   /** Aggregate metric ids, in column order (m0, m1, …). */
   leaves: string[];
+  /**
+   * 'groups': one row per bucket and raw breakdown values `b0`, `b1`, … (and `r`, see rankRows);
+   * the runner adds up totals and folds the top N. 'totals': rows hold `breakdown` (text for one
+   * dimension, an array for several) with the top N folded in SQL, and `total_bucket` /
+   * `total_breakdown` = 1 on the totals.
+   */
+  shape: 'groups' | 'totals';
+  /** groups: column `r` holds the rows the rank aggregate reads (when they are fewer than the statement's). */
+  rankRows: boolean;
+  sql: string;
+  params: Record<string, unknown>;
+  /** Read from the hourly rollup: valid only when `guard` returns raw_rows = rollup_rows; else run `fallback`. */
+  rollup?: { guard: GuardStatement; fallback: CompiledStatement };
+}
+
+export interface GuardStatement {
   sql: string;
   params: Record<string, unknown>;
 }
@@ -42,6 +66,8 @@ export interface QueryPlan {
   /** Aggregates per source, in first-use order. */
   leavesBySource: Map<SourceId, AggregateMetric[]>;
   rankLeaf: AggregateMetric;
+  /** Every aggregate is additive: statements have the 'groups' shape. */
+  additive: boolean;
 }
 
 function invalid(field: string, detail: string): never {
@@ -85,7 +111,8 @@ export function planQuery(catalogue: Catalogue, query: MetricsQuery): QueryPlan 
       leavesBySource.set(leaf.source, list);
     }
   }
-  return { metrics, leavesBySource, rankLeaf: metrics[0]!.rankLeaf };
+  const additive = [...leavesBySource.values()].every((list) => list.every((leaf) => leaf.additive === true));
+  return { metrics, leavesBySource, rankLeaf: metrics[0]!.rankLeaf, additive };
 }
 
 function sourceTakesFilter(source: SourceId, field: string): boolean {
@@ -185,6 +212,13 @@ interface Frame {
   person: string;
   /** SQL of a dimension as text. */
   dimension(name: string): string;
+  /** Event names the rows are restricted to (events frames), undefined: every row. */
+  events?: readonly string[];
+  /**
+   * Every table read with FINAL keeps rows of one sort key in one partition (events, content_stats,
+   * ad_spend), so FINAL_SETTINGS holds; orders (keyed by order id, partitioned by creation month) do not.
+   */
+  finalSafe: boolean;
 }
 
 interface FrameOptions {
@@ -240,10 +274,8 @@ function eventsFrame(options: FrameOptions): Frame {
   if (traits) from += ` LEFT JOIN person_traits AS pt ON pt.person_id = ${PERSON_SQL}`;
   const where = ['e.project_id = {project:String}', rangeCondition('e.timestamp', range, params)];
   // The sort key starts with the event name: naming the events prunes everything else.
-  if (options.leaves.every((l) => l.events !== undefined)) {
-    const names = [...new Set(options.leaves.flatMap((l) => l.events ?? []))];
-    where.push(`e.event IN ${params.add('Array(String)', names)}`);
-  }
+  const events = eventNames(options.leaves);
+  if (events) where.push(`e.event IN ${params.add('Array(String)', events)}`);
   where.push(filters.sql);
   return {
     ctes: traits ? [PERSON_MAP_CTE, PERSON_TRAITS_CTE] : persons ? [PERSON_MAP_CTE] : [],
@@ -253,7 +285,49 @@ function eventsFrame(options: FrameOptions): Frame {
     timeKind: 'datetime',
     person: PERSON_SQL,
     dimension: eventDimension(params),
+    ...(events && { events }),
+    finalSafe: true,
   };
+}
+
+/** The event names a set of aggregates reads, or undefined when one reads every event. */
+function eventNames(leaves: readonly AggregateMetric[]): string[] | undefined {
+  if (!leaves.every((l) => l.events !== undefined)) return undefined;
+  return [...new Set(leaves.flatMap((l) => l.events ?? []))];
+}
+
+/** The hourly rollup in place of events: same columns for dimensions and filters, `hour` for time. */
+function rollupFrame(options: FrameOptions): Frame {
+  const { params, range } = options;
+  const filters = eventFilters(options);
+  const where = ['e.project_id = {project:String}', rangeCondition('e.hour', range, params)];
+  const events = eventNames(options.leaves);
+  if (events) where.push(`e.event IN ${params.add('Array(String)', events)}`);
+  where.push(filters.sql);
+  return {
+    ctes: [],
+    from: `${EVENT_ROLLUP_TABLE} AS e`,
+    where,
+    time: 'e.hour',
+    timeKind: 'datetime',
+    person: "''",
+    dimension: eventDimension(params),
+    ...(events && { events }),
+    finalSafe: true,
+  };
+}
+
+/** An aggregate's SQL over the rollup (columns `events` and `revenue`); see AggregateMetric.rollup. */
+function rollupAggregate(leaf: AggregateMetric, params: SqlParams): string {
+  const read = leaf.rollup!;
+  const column = read.measure === 'count' ? 'e.events' : 'e.revenue';
+  const conditions: string[] = [];
+  if (leaf.events) conditions.push(`e.event IN ${params.add('Array(String)', leaf.events)}`);
+  if (read.filters && read.filters.length > 0) {
+    conditions.push(compileFilters(read.filters, params, `metric ${leaf.id} filters`).sql);
+  }
+  const sum = conditions.length > 0 ? `sumIf(${column}, ${conditions.join(' AND ')})` : `sum(${column})`;
+  return read.measure === 'count' ? sum : `toFloat64(${sum})`;
 }
 
 function tableFilters(options: FrameOptions): string[] {
@@ -279,6 +353,7 @@ function tableFrame(options: FrameOptions, table: 'content_stats' | 'ad_spend'):
     timeKind: 'date',
     person: "''",
     dimension: (name) => dims[name]!,
+    finalSafe: true,
   };
 }
 
@@ -293,10 +368,14 @@ const FIRST_ORDERS_CTE = `first_orders AS (
 function ordersFrame(options: FrameOptions): Frame {
   const dims = SOURCES.orders.dimensions;
   const firstOrders = options.leaves.some((l) => l.needsFirstOrders);
-  let from = 'orders AS e FINAL LEFT JOIN person_map AS pm ON pm.distinct_id = e.distinct_id';
+  // Order counts and sums need no person: skip the identity join.
+  const persons = firstOrders || readsPerson(options.leaves);
+  let from = persons
+    ? 'orders AS e FINAL LEFT JOIN person_map AS pm ON pm.distinct_id = e.distinct_id'
+    : 'orders AS e FINAL';
   if (firstOrders) from += ` LEFT JOIN first_orders AS fo ON fo.person = ${PERSON_SQL}`;
   return {
-    ctes: firstOrders ? [PERSON_MAP_CTE, FIRST_ORDERS_CTE] : [PERSON_MAP_CTE],
+    ctes: firstOrders ? [PERSON_MAP_CTE, FIRST_ORDERS_CTE] : persons ? [PERSON_MAP_CTE] : [],
     from,
     where: [
       'e.project_id = {project:String}',
@@ -307,6 +386,7 @@ function ordersFrame(options: FrameOptions): Frame {
     timeKind: 'datetime',
     person: PERSON_SQL,
     dimension: (name) => dims[name]!,
+    finalSafe: false,
   };
 }
 
@@ -333,7 +413,8 @@ function cohortsFrame(options: FrameOptions): Frame {
   const ctes = traits ? [PERSON_MAP_CTE, PERSON_TRAITS_CTE, cohortRows] : [PERSON_MAP_CTE, cohortRows];
   let from = 'cohort_rows AS e';
   // Net revenue to date of each person (catalogue metric cohort_revenue reads r.revenue).
-  if (options.leaves.some((l) => l.id === 'cohort_revenue')) {
+  const revenue = options.leaves.some((l) => l.id === 'cohort_revenue');
+  if (revenue) {
     ctes.push(`cohort_revenue AS (
     SELECT ${PERSON_SQL} AS person, sum(toFloat64(e.amount)) AS revenue
     FROM orders AS e FINAL LEFT JOIN person_map AS pm ON pm.distinct_id = e.distinct_id
@@ -350,6 +431,7 @@ function cohortsFrame(options: FrameOptions): Frame {
     timeKind: 'date',
     person: 'e.person',
     dimension: () => invalid('dimensions', 'cohort metrics take no dimensions'),
+    finalSafe: !revenue,
   };
 }
 
@@ -368,8 +450,10 @@ function frameOf(options: FrameOptions): Frame {
   }
 }
 
+/** The breakdown of the 'totals' shape: text for one dimension, an array for several. */
 function breakdownSql(frame: Frame, dimensions: readonly string[]): string {
   if (dimensions.length === 0) return 'emptyArrayString()';
+  if (dimensions.length === 1) return `toString(${frame.dimension(dimensions[0]!)})`;
   return `[${dimensions.map((d) => `toString(${frame.dimension(d)})`).join(', ')}]`;
 }
 
@@ -390,6 +474,19 @@ export interface CompileOptions {
   /** The range to read (the previous period for comparisons); default the query's range. */
   range?: DateRange;
   granularity?: Granularity;
+  /** Read the hourly rollup where it answers exactly (default true). */
+  rollups?: boolean;
+}
+
+interface StatementArgs {
+  project: ProjectContext;
+  query: MetricsQuery;
+  plan: QueryPlan;
+  source: SourceId;
+  leaves: readonly AggregateMetric[];
+  range: DateRange;
+  granularity: Granularity;
+  purpose: 'series' | 'opening';
 }
 
 /** Compiles the statements for a planned query; the top-N of a breakdown always ranks over the query's range. */
@@ -401,32 +498,124 @@ export function compileStatements(
 ): CompiledStatement[] {
   const range = options.range ?? query.dateRange;
   const granularity = options.granularity ?? query.granularity;
+  const rollups = options.rollups ?? true;
   const statements: CompiledStatement[] = [];
+  const base = { project, query, plan };
   for (const [source, leaves] of plan.leavesBySource) {
-    statements.push(compileOne(project, query, plan, source, leaves, range, granularity, 'series'));
+    statements.push(compileOne({ ...base, source, leaves, range, granularity, purpose: 'series' }, rollups));
     const cumulative = leaves.filter((l) => l.cumulative);
     if (cumulative.length > 0) {
-      statements.push(compileOne(project, query, plan, source, cumulative, range, 'total', 'opening'));
+      statements.push(
+        compileOne(
+          { ...base, source, leaves: cumulative, range, granularity: 'total', purpose: 'opening' },
+          rollups,
+        ),
+      );
     }
   }
   return statements;
 }
 
-function compileOne(
-  project: ProjectContext,
-  query: MetricsQuery,
-  plan: QueryPlan,
-  source: SourceId,
-  leaves: readonly AggregateMetric[],
-  range: DateRange,
-  granularity: Granularity,
-  purpose: 'series' | 'opening',
-): CompiledStatement {
+function compileOne(args: StatementArgs, rollups: boolean): CompiledStatement {
+  if (!args.plan.additive) return compileTotals(args);
+  const raw = compileGroups(args, false);
+  if (!rollups || !rollupAnswers(args)) return raw;
+  return { ...compileGroups(args, true), rollup: { guard: rollupGuard(args), fallback: raw } };
+}
+
+/**
+ * Whether the hourly rollup answers a statement exactly: event counts or revenue only, dimensions
+ * and filters on rollup columns, and a time zone whose offset is whole hours on those days (a UTC
+ * hour then lies in one local hour, day, week and month; Asia/Kolkata's +5:30 reads raw events).
+ */
+function rollupAnswers({ project, query, source, leaves, range }: StatementArgs): boolean {
+  return (
+    source === 'events' &&
+    leaves.every((l) => l.rollup !== undefined) &&
+    query.dimensions.every(isRollupColumn) &&
+    query.filters.every((f) => isRollupColumn(f.field)) &&
+    hourAlignedZone(project.timeZone, nextDay(range.from, -1), nextDay(range.to, 1))
+  );
+}
+
+/**
+ * Rows of `events` (without FINAL) against the rollup's count over the statement's project, events
+ * and range. The view adds every inserted row; when the two differ, rows were deleted (erasure,
+ * retention) or re-delivered copies merged away, and the rollup no longer matches `events FINAL`.
+ */
+function rollupGuard({ project, leaves, range }: StatementArgs): GuardStatement {
+  const params = new SqlParams();
+  bindProject(params, project);
+  const names = eventNames(leaves);
+  const event = names ? ` AND event IN ${params.add('Array(String)', names)}` : '';
+  const sql = `SELECT
+  (SELECT count() FROM events WHERE project_id = {project:String}${event} AND ${rangeCondition('timestamp', range, params)}) AS raw_rows,
+  (SELECT sum(events) FROM ${EVENT_ROLLUP_TABLE} WHERE project_id = {project:String}${event} AND ${rangeCondition('hour', range, params)}) AS rollup_rows`;
+  return { sql, params: params.values };
+}
+
+/** The 'groups' shape: one GROUP BY (bucket, b0, b1, …); see CompiledStatement.shape. */
+function compileGroups(args: StatementArgs, fromRollup: boolean): CompiledStatement {
+  const { project, query, plan, source, leaves, range, granularity, purpose } = args;
+  const params = new SqlParams();
+  bindProject(params, project);
+  const window = purpose === 'opening' ? 'before' : 'range';
+  const options: FrameOptions = { source, range, window, query, leaves, params };
+  const frame = fromRollup ? rollupFrame(options) : frameOf(options);
+  const context = aggregateContext(frame, params, granularity, range);
+  const columns = [`${bucketSql(frame.time, frame.timeKind, granularity)} AS bucket`];
+  query.dimensions.forEach((d, i) => {
+    columns.push(`toString(${frame.dimension(d)}) AS b${i}`);
+  });
+  // The top N ranks values by rows the rank aggregate reads; count them when the statement reads more.
+  const rank = plan.rankLeaf;
+  const rankEvents = rank.events;
+  const rankRows =
+    query.dimensions.length > 0 &&
+    purpose === 'series' &&
+    source === rank.source &&
+    rankEvents !== undefined &&
+    !sameSet(rankEvents, frame.events);
+  if (rankRows) {
+    const names = params.add('Array(String)', rankEvents);
+    columns.push(
+      fromRollup ? `sumIf(e.events, e.event IN ${names}) AS r` : `countIf(e.event IN ${names}) AS r`,
+    );
+  }
+  leaves.forEach((leaf, i) => {
+    columns.push(`${fromRollup ? rollupAggregate(leaf, params) : leaf.sql(context)} AS m${i}`);
+  });
+  const keys = ['bucket', ...query.dimensions.map((_, i) => `b${i}`)];
+  const groupBy =
+    granularity === 'total' && query.dimensions.length === 0 ? '' : `\nGROUP BY ${keys.join(', ')}`;
+  const settings = !fromRollup && frame.finalSafe ? `\n${FINAL_SETTINGS}` : '';
+  const sql = `${frame.ctes.length > 0 ? `WITH ${frame.ctes.join(',\n  ')}\n` : ''}SELECT ${columns.join(',\n  ')}
+FROM ${frame.from}
+WHERE ${frame.where.join('\n  AND ')}${groupBy}${settings}`;
+  return {
+    source,
+    purpose,
+    leaves: leaves.map((l) => l.id),
+    shape: 'groups',
+    rankRows,
+    sql,
+    params: params.values,
+  };
+}
+
+function sameSet(a: readonly string[], b: readonly string[] | undefined): boolean {
+  return b !== undefined && a.length === new Set(b).size && a.every((x) => b.includes(x));
+}
+
+/** The 'totals' shape (some aggregate is not additive); see CompiledStatement.shape. */
+function compileTotals(args: StatementArgs): CompiledStatement {
+  const { project, query, plan, source, leaves, range, granularity, purpose } = args;
   const params = new SqlParams();
   bindProject(params, project);
   const window = purpose === 'opening' ? 'before' : 'range';
   const frame = frameOf({ source, range, window, query, leaves, params });
   const ctes = [...frame.ctes];
+  let finalSafe = frame.finalSafe;
 
   let breakdown = breakdownSql(frame, query.dimensions);
   if (query.dimensions.length > 0) {
@@ -439,6 +628,7 @@ function compileOne(
       leaves: rankLeaves,
       params,
     });
+    finalSafe &&= rankFrame.finalSafe;
     for (const cte of rankFrame.ctes) if (!ctes.includes(cte)) ctes.push(cte);
     const rankAggregate = plan.rankLeaf.sql(aggregateContext(rankFrame, params, 'total', query.dateRange));
     ctes.push(`top AS (
@@ -449,7 +639,8 @@ function compileOne(
     ORDER BY ${rankAggregate} DESC, v
     LIMIT ${params.add('UInt32', query.breakdownLimit)}
   )`);
-    breakdown = `if(${breakdown} IN (SELECT v FROM top), ${breakdown}, [${params.add('String', OTHER)}])`;
+    const other = params.add('String', OTHER);
+    breakdown = `if(${breakdown} IN (SELECT v FROM top), ${breakdown}, ${query.dimensions.length === 1 ? other : `[${other}]`})`;
   }
 
   const context = aggregateContext(frame, params, granularity, range);
@@ -468,10 +659,19 @@ function compileOne(
     ...(granularity === 'total' ? [] : ['grouping(bucket) AS total_bucket']),
     ...(hasDims ? ['grouping(breakdown) AS total_breakdown'] : []),
   ];
+  const settings = finalSafe ? `\n${FINAL_SETTINGS}` : '';
   const sql = `${ctes.length > 0 ? `WITH ${ctes.join(',\n  ')}\n` : ''}SELECT ${bucket} AS bucket, ${breakdown} AS breakdown,
   ${[...markers, ...aggregates].join(',\n  ')}
 FROM ${frame.from}
 WHERE ${frame.where.join('\n  AND ')}
-${groupBy}`;
-  return { source, purpose, leaves: leaves.map((l) => l.id), sql, params: params.values };
+${groupBy}${settings}`;
+  return {
+    source,
+    purpose,
+    leaves: leaves.map((l) => l.id),
+    shape: 'totals',
+    rankRows: false,
+    sql,
+    params: params.values,
+  };
 }

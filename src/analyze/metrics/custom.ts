@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { PulseloopError } from '../../errors/registry.js';
+import { isRollupColumn } from '../../store/facts/rollups.js';
 import type { MetadataStore } from '../../store/metadata/open.js';
 import type { MetadataDatabase } from '../../store/metadata/schema.js';
 import { fieldSql, parseField } from '../query/fields.js';
@@ -93,6 +94,10 @@ export function customMetricDef(record: Omit<CustomMetricRecord, 'createdAt' | '
     events: [d.event],
     formula: described,
     needsPersonTraits: filters.some((f) => f.field.startsWith('person.')),
+    additive: d.aggregation === 'count' || d.aggregation === 'sum',
+    ...(d.aggregation === 'count' && filters.every((f) => isRollupColumn(f.field))
+      ? { rollup: { measure: 'count' as const, filters } }
+      : {}),
     sql: ({ bind, params, person }) => {
       const condition = `e.event = ${bind('String', d.event)} AND ${compileFilters(filters, params, `metric ${record.id} filters`).sql}`;
       const value = () => fieldSql(parseField(d.property, 'property'), 'number', bind);

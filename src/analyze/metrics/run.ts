@@ -95,7 +95,8 @@ export function bucketsOf(range: DateRange, granularity: Granularity): Bucket[] 
 
 interface Row {
   bucket: string;
-  breakdown: string[];
+  /** 'totals' shape: text (one dimension) or array (several). */
+  breakdown?: string[] | string;
   total_bucket?: number;
   total_breakdown?: number;
   [column: string]: unknown;
@@ -112,28 +113,114 @@ function toNumber(value: unknown): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
-async function execute(
-  facts: FactsEngine,
-  statements: CompiledStatement[],
-): Promise<{ values: LeafValues; breakdowns: Map<string, string[]>; openings: LeafValues }> {
+interface StatementRows {
+  statement: CompiledStatement;
+  rows: Row[];
+}
+
+/** Runs one statement; a rollup statement whose guard fails runs its raw-events fallback instead. */
+async function runStatement(facts: FactsEngine, statement: CompiledStatement): Promise<StatementRows> {
+  if (!statement.rollup) return { statement, rows: await facts.query<Row>(statement.sql, statement.params) };
+  const { guard, fallback } = statement.rollup;
+  const [rows, checks] = await Promise.all([
+    facts.query<Row>(statement.sql, statement.params),
+    facts.query<{ raw_rows: unknown; rollup_rows: unknown }>(guard.sql, guard.params),
+  ]);
+  const check = checks[0];
+  if (check && Number(check.raw_rows) === Number(check.rollup_rows)) return { statement, rows };
+  return { statement: fallback, rows: await facts.query<Row>(fallback.sql, fallback.params) };
+}
+
+interface Collected {
+  values: LeafValues;
+  breakdowns: Map<string, string[]>;
+  openings: LeafValues;
+}
+
+/** Breakdown values of a 'groups' row (b0, b1, …). */
+function groupValues(row: Row, dimensions: number): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < dimensions; i += 1) values.push(String(row[`b${i}`] ?? ''));
+  return values;
+}
+
+/** ClickHouse's order of breakdown arrays: element by element, strings by their UTF-8 bytes. */
+function compareValues(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i += 1) {
+    const order = Buffer.compare(Buffer.from(a[i]!), Buffer.from(b[i]!));
+    if (order !== 0) return order;
+  }
+  return a.length - b.length;
+}
+
+/**
+ * The top N breakdown values of an additive query, as the 'totals' SQL ranks them: by the rank
+ * aggregate's total over the query's range, descending, then by value; only values the rank
+ * aggregate has rows for take part.
+ */
+function topValues(plan: QueryPlan, query: MetricsQuery, current: StatementRows[]): Set<string> {
+  const rank = plan.rankLeaf;
+  const ranked = current.find((r) => r.statement.purpose === 'series' && r.statement.source === rank.source);
+  const totals = new Map<string, { values: string[]; total: number; rows: number }>();
+  if (ranked) {
+    const column = `m${ranked.statement.leaves.indexOf(rank.id)}`;
+    for (const row of ranked.rows) {
+      const values = groupValues(row, query.dimensions.length);
+      const key = JSON.stringify(values);
+      const entry = totals.get(key) ?? { values, total: 0, rows: 0 };
+      entry.total += toNumber(row[column]) ?? 0;
+      entry.rows += ranked.statement.rankRows ? (toNumber(row.r) ?? 0) : 1;
+      totals.set(key, entry);
+    }
+  }
+  const candidates = [...totals.values()].filter((e) => e.rows > 0);
+  candidates.sort((a, b) => b.total - a.total || compareValues(a.values, b.values));
+  return new Set(candidates.slice(0, query.breakdownLimit).map((e) => JSON.stringify(e.values)));
+}
+
+/**
+ * Reads statement rows into leaf values by (bucket, breakdown). 'groups' rows are added up into
+ * each bucket, each breakdown value's total and the overall total, values outside `top` into "$other".
+ */
+function collect(results: StatementRows[], query: MetricsQuery, top: Set<string> | null): Collected {
   const values: LeafValues = new Map();
   const openings: LeafValues = new Map();
   const breakdowns = new Map<string, string[]>();
-  const results = await Promise.all(statements.map((s) => facts.query<Row>(s.sql, s.params)));
-  statements.forEach((statement, i) => {
+  const dimensions = query.dimensions.length;
+  for (const { statement, rows } of results) {
     const target = statement.purpose === 'opening' ? openings : values;
-    for (const row of results[i]!) {
-      const breakdown = row.total_breakdown === 1 ? [] : (row.breakdown ?? []);
-      const bucket = row.total_bucket === 1 ? '' : row.bucket;
+    const maps = statement.leaves.map((leaf) => {
+      const map = target.get(leaf) ?? new Map<string, number | null>();
+      target.set(leaf, map);
+      return map;
+    });
+    for (const row of rows) {
+      let bucket: string;
+      let breakdown: string[];
+      let keys: string[];
+      if (statement.shape === 'groups') {
+        bucket = row.bucket;
+        const raw = groupValues(row, dimensions);
+        breakdown = dimensions === 0 ? [] : top?.has(JSON.stringify(raw)) ? raw : [OTHER];
+        keys = [...new Set([keyOf(bucket, breakdown), keyOf('', breakdown), keyOf('', [])])];
+      } else {
+        const b = row.breakdown ?? [];
+        breakdown = row.total_breakdown === 1 ? [] : typeof b === 'string' ? [b] : b;
+        bucket = row.total_bucket === 1 ? '' : row.bucket;
+        keys = [keyOf(bucket, breakdown)];
+      }
       if (breakdown.length > 0 && statement.purpose === 'series')
         breakdowns.set(JSON.stringify(breakdown), breakdown);
-      statement.leaves.forEach((leaf, j) => {
-        const map = target.get(leaf) ?? new Map<string, number | null>();
-        map.set(keyOf(bucket, breakdown), toNumber(row[`m${j}`]));
-        target.set(leaf, map);
+      statement.leaves.forEach((_, j) => {
+        const value = toNumber(row[`m${j}`]);
+        const map = maps[j]!;
+        for (const key of keys) {
+          if (statement.shape === 'groups') map.set(key, (map.get(key) ?? 0) + (value ?? 0));
+          else map.set(key, value);
+        }
       });
     }
-  });
+  }
   return { values, breakdowns, openings };
 }
 
@@ -180,20 +267,26 @@ export interface RunContext {
 }
 
 /** Runs a parsed metrics query (see MetricsQuery) and returns chart-ready series. */
-export async function runMetricsQuery(context: RunContext, query: MetricsQuery): Promise<MetricsResult> {
+export async function runMetricsQuery(
+  context: RunContext,
+  query: MetricsQuery,
+  options: { rollups?: boolean } = {},
+): Promise<MetricsResult> {
   const { facts, project, catalogue } = context;
   const plan: QueryPlan = planQuery(catalogue, query);
-  const statements = compileStatements(project, query, plan);
+  const statements = compileStatements(project, query, plan, options);
   const previousRange = query.compare === 'previous_period' ? previousPeriod(query.dateRange) : null;
-  const [current, previous] = await Promise.all([
-    execute(facts, statements),
-    previousRange
-      ? execute(
-          facts,
-          compileStatements(project, query, plan, { range: previousRange, granularity: 'total' }),
-        )
-      : undefined,
+  const previousStatements = previousRange
+    ? compileStatements(project, query, plan, { ...options, range: previousRange, granularity: 'total' })
+    : [];
+  const [currentRows, previousRows] = await Promise.all([
+    Promise.all(statements.map((s) => runStatement(facts, s))),
+    Promise.all(previousStatements.map((s) => runStatement(facts, s))),
   ]);
+  // Additive queries fold the top N here, ranked over the current range for both periods.
+  const top = plan.additive && query.dimensions.length > 0 ? topValues(plan, query, currentRows) : null;
+  const current = collect(currentRows, query, top);
+  const previous = previousRange ? collect(previousRows, query, top) : undefined;
 
   const buckets = bucketsOf(query.dateRange, query.granularity);
   const totalBucket: Bucket = {
