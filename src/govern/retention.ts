@@ -1,5 +1,6 @@
 import { PulseloopError } from '../errors/registry.js';
 import type { FactsEngine } from '../store/facts/engine.js';
+import { rebuildEventRollup } from '../store/facts/rollups.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { governDb } from './tables.js';
 
@@ -121,6 +122,8 @@ export async function enforceRetention(
       await facts.command(`ALTER TABLE ${table} DELETE WHERE ${where} SETTINGS mutations_sync = 2`, params);
     }
   }
+  // The hourly rollup cannot see deletions: recompute it from what is left.
+  if ((removed.events ?? 0) > 0) await rebuildEventRollup(facts, projectId);
   return removed;
 }
 

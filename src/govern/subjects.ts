@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { FactsEngine } from '../store/facts/engine.js';
+import { rebuildEventRollup } from '../store/facts/rollups.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { type ConsentRecord, consentHistory } from './consent.js';
 import { decryptPiiFields, keyedIdHash } from './pii/crypto.js';
@@ -169,6 +170,8 @@ export async function erasePerson(
       await facts.command(`ALTER TABLE ${table} DELETE WHERE ${where} SETTINGS mutations_sync = 2`, params);
     }
   }
+  // The hourly rollup holds no ids, but its counts included the erased events.
+  if (removed.events > 0) await rebuildEventRollup(facts, projectId);
   const ids = [...subject.distinctIds, ...subject.personIds];
   const db = governDb(metadata);
   // SQLite keeps deleted rows in free pages and the WAL: overwrite them, then fold the WAL in.

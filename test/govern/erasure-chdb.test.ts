@@ -328,6 +328,11 @@ describe('erasure on the real chdb store', () => {
       { P },
     );
     expect(Number(persons!.n)).toBe(1);
+    const [rollup] = await facts.query<{ n: number }>(
+      'SELECT sum(events) AS n FROM event_rollup_hourly WHERE project_id = {P:String}',
+      { P },
+    );
+    expect(Number(rollup!.n)).toBe(2);
 
     // Later events with their ids are recognised, in this process and in a fresh one.
     for (const id of [victim.user, victim.anon]) expect(suppression.isSuppressed(P, id)).toBe(true);
