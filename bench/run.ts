@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchAnalytics } from './analytics.js';
+import { benchDashboard } from './dashboard.js';
 import { benchImport } from './import.js';
 import { benchIngestion } from './ingest.js';
 import { CLI_ENTRY, startServerProcess } from './server-process.js';
@@ -121,6 +122,7 @@ const SECTIONS: Record<string, () => Promise<Row[]>> = {
   ingestion: ingestionSection,
   demo: demoSection,
   analytics: () => benchAnalytics({ log }),
+  dashboard: () => benchDashboard({ log }),
   import: importSection,
 };
 

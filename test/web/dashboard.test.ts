@@ -38,6 +38,20 @@ describe('dashboard', () => {
     }
   });
 
+  it("runs under the server's content security policy without violations", async () => {
+    const context = await h.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(e.message));
+    const response = await page.goto(`${h.server.url}/overview?project=${h.demoProjectId}`);
+    expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
+    await page.waitForSelector('[data-testid="kpi-cards"]');
+    await page.waitForSelector('[data-chart][data-rendered="true"]');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it('switches every navigation label between English and Chinese', async () => {
     const { page } = await h.open('/overview', { locale: 'en-US' });
     await settled(page);
@@ -60,7 +74,7 @@ describe('dashboard', () => {
     const shared = first.page.url();
     await first.page.context().close();
 
-    const context = await h.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context = await h.browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
     const page = await context.newPage();
     await page.goto(shared);
     await settled(page);
