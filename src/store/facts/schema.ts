@@ -262,7 +262,9 @@ export const FACTS_MIGRATIONS: Migration[] = [
     // Exactness. `events` folds a re-delivered event (same key) with FINAL; the view sees every
     // inserted copy and never sees deletions. What keeps the rollup equal to `events FINAL`:
     //  - ingestion drops re-deliveries of a messageId inside its 48 h window, and a WAL replay carries
-    //    insert-deduplication tokens: a block ClickHouse skips as a duplicate never reaches the view;
+    //    insert-deduplication tokens. The view still receives a block that `events` skips as a
+    //    duplicate (ClickHouse 26.7), but derives the rollup insert's token from the source block's, so
+    //    the rollup's own deduplication window drops it too (test/analyze/rollup.test.ts checks this);
     //  - the metrics compiler routes only counts and Σ revenue (additive, no person) to the rollup, and
     //    checks every rollup answer: rows in `events` (without FINAL) in the query's project, events and
     //    range must equal the rollup's count there, else it reads raw events. Deletions (erasure,
@@ -291,7 +293,8 @@ export const FACTS_MIGRATIONS: Migration[] = [
         revenue Decimal(38, 4)
       ) ENGINE = SummingMergeTree((events, revenue))
       PARTITION BY toYYYYMM(hour)
-      ORDER BY (project_id, event, hour, platform, channel, utm_source, utm_medium, device_type, country)`,
+      ORDER BY (project_id, event, hour, platform, channel, utm_source, utm_medium, device_type, country)
+      SETTINGS non_replicated_deduplication_window = 10000`,
       `INSERT INTO event_rollup_hourly
       SELECT project_id, event, toStartOfHour(timestamp) AS hour, platform, channel, utm_source, utm_medium,
         device_type, country, count() AS events, sum(revenue) AS revenue
