@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { PulseloopError } from '../errors/registry.js';
 import { CLI_ACTOR, recordAudit } from '../govern/audit.js';
+import { parseRole } from '../govern/permissions.js';
 import { loadPiiKeyring, rotatePiiKey } from '../govern/pii/keys.js';
 import { countUnderKey, reencryptFacts, retireKeyWhenUnused } from '../govern/pii/rotation.js';
 import {
@@ -81,6 +82,7 @@ export async function addUserToProject(
   metadata: MetadataStore,
   input: { email: string; password: string; projectId: string; role: string },
 ): Promise<{ user: User; created: boolean }> {
+  parseRole(input.role);
   const existing = await findUserByEmail(metadata, input.email);
   const user = existing ?? (await createUser(metadata, { email: input.email, password: input.password }));
   const project = (await listProjects(metadata)).find((p) => p.id === input.projectId);

@@ -122,6 +122,21 @@ export function consentFromTraits(
   return [...found].map(([purpose, granted]) => ({ purpose, granted }));
 }
 
+/** The consent changes an `identify` call carries, ready for `recordConsent` (ingestion calls this). */
+export function consentChangesFromIdentify(
+  distinctId: string,
+  traits: Record<string, unknown>,
+  timestampMs: number,
+): ConsentChange[] {
+  const occurredAt = new Date(timestampMs).toISOString();
+  return consentFromTraits(traits).map((c) => ({
+    subjectId: distinctId,
+    ...c,
+    source: 'identify',
+    occurredAt,
+  }));
+}
+
 /** Every consent record about these subjects, oldest first. */
 export async function consentHistory(
   store: MetadataStore,

@@ -224,20 +224,39 @@ export interface SuppressionList {
 export async function createSuppressionList(
   metadata: MetadataStore,
   ring: PiiKeyring,
+  maxCachedAnswers = 200_000,
 ): Promise<SuppressionList> {
   const suppressed = new Set<string>();
+  const projectsWithErasures = new Set<string>();
+  // An HMAC costs microseconds; distinct ids repeat across events, so answers are remembered.
+  const answers = new Map<string, boolean>();
+  const add = (projectId: string, idHash: string) => {
+    suppressed.add(`${projectId}\u0000${idHash}`);
+    projectsWithErasures.add(projectId);
+  };
   const list: SuppressionList = {
-    isSuppressed: (projectId, distinctId) =>
-      suppressed.has(`${projectId}\u0000${keyedIdHash(ring, projectId, distinctId)}`),
+    isSuppressed(projectId, distinctId) {
+      if (!projectsWithErasures.has(projectId)) return false;
+      const key = `${projectId}\u0000${distinctId}`;
+      let answer = answers.get(key);
+      if (answer === undefined) {
+        answer = suppressed.has(`${projectId}\u0000${keyedIdHash(ring, projectId, distinctId)}`);
+        if (answers.size >= maxCachedAnswers) answers.clear();
+        answers.set(key, answer);
+      }
+      return answer;
+    },
     note(projectId, idHashes) {
-      for (const h of idHashes) suppressed.add(`${projectId}\u0000${h}`);
+      for (const h of idHashes) add(projectId, h);
+      answers.clear();
     },
     async refresh() {
       const rows = await governDb(metadata)
         .selectFrom('suppressed_ids')
         .select(['project_id', 'id_hash'])
         .execute();
-      for (const r of rows) suppressed.add(`${r.project_id}\u0000${r.id_hash}`);
+      for (const r of rows) add(r.project_id, r.id_hash);
+      answers.clear();
     },
   };
   await list.refresh();

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { laplaceNoise, seededRng, suppressSmallCells } from '../../src/govern/aggregates.js';
 import { csvCell } from '../../src/govern/audit.js';
-import { consentFromTraits } from '../../src/govern/consent.js';
+import { consentChangesFromIdentify, consentFromTraits } from '../../src/govern/consent.js';
 import { createIpRateLimiter, LOG_REDACTION } from '../../src/govern/http/hardening.js';
 import { can, PERMISSION_MATRIX, PERMISSIONS, ROLES, weakerRole } from '../../src/govern/permissions.js';
 import {
@@ -205,6 +205,17 @@ describe('consent from identify traits', () => {
     expect(all.find((c) => c.purpose === 'analytics')).toEqual({ purpose: 'analytics', granted: false });
     expect(all.find((c) => c.purpose === 'email')).toEqual({ purpose: 'email', granted: true });
     expect(consentFromTraits({ plan: 'gold', consent_push: 'yes' })).toEqual([]);
+    expect(
+      consentChangesFromIdentify('u-1', { consent_sms: true }, Date.parse('2025-03-01T00:00:00Z')),
+    ).toEqual([
+      {
+        subjectId: 'u-1',
+        purpose: 'sms',
+        granted: true,
+        source: 'identify',
+        occurredAt: '2025-03-01T00:00:00.000Z',
+      },
+    ]);
   });
 });
 
