@@ -52,6 +52,59 @@ describe('dashboard', () => {
     await context.close();
   });
 
+  it('shows on the overview the numbers the API answers for the same query', async () => {
+    const range = { from: '2026-10-01', to: '2026-10-31' };
+    const { page } = await h.open('/overview', { query: range });
+    await settled(page);
+    const api = await fetch(`${h.server.url}/api/v1/projects/${h.demoProjectId}/analyses/trends`, {
+      method: 'POST',
+      body: JSON.stringify({
+        metrics: [
+          'plays',
+          'completion_rate',
+          'interaction_rate',
+          'follower_growth',
+          'gmv',
+          'orders',
+          'roi',
+          'roas',
+        ],
+        dateRange: range,
+        granularity: 'day',
+        compare: 'previous_period',
+      }),
+    });
+    const { result } = (await api.json()) as {
+      result: { series: { metric: string; breakdown: unknown; total: number | null }[] };
+    };
+    for (const id of ['plays', 'gmv', 'orders', 'roas']) {
+      const expected = result.series.find((s) => s.metric === id && !s.breakdown)?.total;
+      expect(expected, id).toBeGreaterThan(0);
+      const shown = await page.locator(`[data-testid="kpi-${id}"]`).getAttribute('data-value');
+      expect(Number(shown), id).toBeCloseTo(expected!, 6);
+    }
+    await page.context().close();
+  });
+
+  it('lists the content leaderboard the API answers, sorted as asked', async () => {
+    const range = { from: '2026-10-01', to: '2026-10-31' };
+    const { page } = await h.open('/content', { query: { ...range, sort: 'shares' } });
+    await settled(page);
+    const api = await fetch(
+      `${h.server.url}/api/v1/projects/${h.demoProjectId}/analyses/content_leaderboard`,
+      {
+        method: 'POST',
+        body: JSON.stringify({ dateRange: range, sort: { by: 'shares', direction: 'desc' }, limit: 20 }),
+      },
+    );
+    const { result } = (await api.json()) as { result: { rows: { title: string }[] } };
+    const titles = await page
+      .locator('[data-testid="content-leaderboard"] tbody tr.ant-table-row td:first-child')
+      .allTextContents();
+    expect(titles.slice(0, 5)).toEqual(result.rows.slice(0, 5).map((r) => r.title));
+    await page.context().close();
+  });
+
   it('switches every navigation label between English and Chinese', async () => {
     const { page } = await h.open('/overview', { locale: 'en-US' });
     await settled(page);
