@@ -12,6 +12,7 @@ export const PERMISSION_MATRIX = {
   'analyses.read': ['owner', 'admin', 'analyst', 'marketer', 'viewer'],
   'events.read_raw': ['owner', 'admin', 'analyst'],
   'pii.read': ['owner', 'admin'],
+  'pii.configure': ['owner', 'admin'],
   'data.export': ['owner', 'admin', 'analyst'],
   'data.import': ['owner', 'admin', 'analyst', 'marketer'],
   'keys.manage': ['owner', 'admin'],

@@ -177,6 +177,13 @@ const ROUTES: Array<{ method: string; path: string; permission: Permission; body
   { method: 'POST', path: '/retention/apply', permission: 'retention.configure' },
   { method: 'GET', path: '/members', permission: 'users.manage' },
   { method: 'PUT', path: '/members/MARKETER', permission: 'users.manage', body: { role: 'marketer' } },
+  { method: 'GET', path: '/pii-fields', permission: 'events.read_raw' },
+  {
+    method: 'PUT',
+    path: '/pii-fields',
+    permission: 'pii.configure',
+    body: { fields: ['phone', 'email', 'name', 'address', 'id_number', 'qq'] },
+  },
   { method: 'GET', path: '/persons/u-a1/profile', permission: 'events.read_raw' },
   { method: 'GET', path: '/persons/u-a1/export', permission: 'persons.export' },
   { method: 'DELETE', path: '/persons/nobody-known-by-this-id', permission: 'persons.erase' },
@@ -394,6 +401,29 @@ describe('PII in responses', () => {
       personId: 'person-a1',
       traits: { phone: '138****1234', email: 'z***@example.com', name: '张*', plan: 'gold' },
     });
+    // The project's own PII list decides what is masked: `plan` becomes PII, `name` stops being.
+    const fields = `/api/v1/projects/${projectA}/pii-fields`;
+    expect(
+      (
+        await call('PUT', fields, {
+          auth: bearer(tokens.admin!),
+          body: { fields: ['phone', 'email', 'plan'] },
+        })
+      ).status,
+    ).toBe(200);
+    const custom = await call('GET', path, { auth: bearer(tokens.analyst!) });
+    expect(custom.body.traits).toEqual({
+      phone: '138****1234',
+      email: 'z***@example.com',
+      name: '张三',
+      plan: '***',
+    });
+    const bad = await call('PUT', fields, {
+      auth: bearer(tokens.admin!),
+      body: { fields: ['ok', "x'; DROP TABLE users; --"] },
+    });
+    expect(bad.status).toBe(400);
+    await call('PUT', fields, { auth: bearer(tokens.admin!), body: { fields: ['phone', 'email', 'name'] } });
   });
 });
 
@@ -480,6 +510,7 @@ describe('audit trail of the API', () => {
       'consent.set',
       'retention.set',
       'retention.apply',
+      'config.change',
       'audit.export',
       'person.export',
       'person.erase',

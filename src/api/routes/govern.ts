@@ -14,6 +14,7 @@ import { jsonBody, validated } from '../../govern/http/body.js';
 import { actorOf, originOf, type Principal, requirePermission } from '../../govern/http/principal.js';
 import { PERMISSION_MATRIX, ROLES } from '../../govern/permissions.js';
 import { keyedIdHash } from '../../govern/pii/crypto.js';
+import { getPiiFields, setPiiFields } from '../../govern/pii/fields.js';
 import { serialiseForRole } from '../../govern/pii/mask.js';
 import {
   enforceRetention,
@@ -80,6 +81,11 @@ const RetentionBody = Type.Object(
     ]),
   ),
   { additionalProperties: false, minProperties: 1 },
+);
+
+const PiiFieldsBody = Type.Object(
+  { fields: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }), { maxItems: 200 }) },
+  { additionalProperties: false },
 );
 
 const RoleBody = Type.Object(
@@ -262,6 +268,22 @@ export async function registerGovernRoutes(
     return { userId, role: result.role, previous: result.previous ?? null };
   }
 
+  // ── PII field list ──────────────────────────────────────────────────────────────────────────
+  app.get<ProjectParams>(`${base}/pii-fields`, guarded('events.read_raw'), async (request) => ({
+    fields: await getPiiFields(deps.metadata, request.params.projectId),
+  }));
+
+  app.put<ProjectParams>(`${base}/pii-fields`, guarded('pii.configure'), async (request) => {
+    const body = jsonBody(PiiFieldsBody, request.body);
+    const { before, after } = await setPiiFields(deps.metadata, request.params.projectId, body.fields);
+    await audit(request, {
+      action: 'config.change',
+      target: { type: 'settings', id: 'pii_fields' },
+      details: { before, after },
+    });
+    return { fields: after };
+  });
+
   // ── persons: stored profile (masked by role), export and erasure ────────────────────────────
   app.get<ItemParams>(`${base}/persons/:id/profile`, guarded('events.read_raw'), async (request) => {
     const { projectId, id } = request.params;
@@ -269,7 +291,12 @@ export async function registerGovernRoutes(
     if (!stored) throw new PulseloopError('person_not_found', { id: id.slice(0, 80), projectId });
     return {
       personId: stored.personId,
-      traits: serialiseForRole(governance.keyring, principalOf(request).role, stored.traits),
+      traits: serialiseForRole(
+        governance.keyring,
+        principalOf(request).role,
+        stored.traits,
+        await getPiiFields(deps.metadata, projectId),
+      ),
     };
   });
 

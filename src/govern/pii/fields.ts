@@ -1,0 +1,68 @@
+import { PulseloopError } from '../../errors/registry.js';
+import type { MetadataStore } from '../../store/metadata/open.js';
+import { governDb } from '../tables.js';
+import { DEFAULT_PII_FIELDS } from './crypto.js';
+
+/**
+ * The PII field list per project: which trait and property names are encrypted at rest and masked
+ * in responses. Starts from DEFAULT_PII_FIELDS; a project may add its own (e.g. `qq`, `line_id`).
+ */
+
+const SETTINGS_KEY = 'pii_fields';
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const MAX_FIELDS = 200;
+
+export async function getPiiFields(store: MetadataStore, projectId: string): Promise<string[]> {
+  const row = await governDb(store)
+    .selectFrom('governance_settings')
+    .select('value')
+    .where('project_id', '=', projectId)
+    .where('key', '=', SETTINGS_KEY)
+    .executeTakeFirst();
+  return row ? (JSON.parse(row.value) as string[]) : [...DEFAULT_PII_FIELDS];
+}
+
+/** Replaces the project's PII field list (names of traits/properties); returns the list before and after. */
+export async function setPiiFields(
+  store: MetadataStore,
+  projectId: string,
+  fields: unknown,
+): Promise<{ before: string[]; after: string[] }> {
+  if (!Array.isArray(fields) || fields.length > MAX_FIELDS) {
+    throw new PulseloopError('invalid_request', {
+      detail: `PII fields must be a list of at most ${MAX_FIELDS} names.`,
+    });
+  }
+  for (const field of fields) {
+    if (typeof field !== 'string' || !FIELD_NAME.test(field)) {
+      throw new PulseloopError('invalid_request', {
+        detail: `PII field "${String(field).slice(0, 40)}" must be letters, digits and underscores.`,
+      });
+    }
+  }
+  const after = [...new Set(fields as string[])];
+  const before = await getPiiFields(store, projectId);
+  const db = governDb(store);
+  const value = JSON.stringify(after);
+  const updatedAt = new Date().toISOString();
+  const exists = await db
+    .selectFrom('governance_settings')
+    .select('key')
+    .where('project_id', '=', projectId)
+    .where('key', '=', SETTINGS_KEY)
+    .executeTakeFirst();
+  if (exists) {
+    await db
+      .updateTable('governance_settings')
+      .set({ value, updated_at: updatedAt })
+      .where('project_id', '=', projectId)
+      .where('key', '=', SETTINGS_KEY)
+      .execute();
+  } else {
+    await db
+      .insertInto('governance_settings')
+      .values({ project_id: projectId, key: SETTINGS_KEY, value, updated_at: updatedAt })
+      .execute();
+  }
+  return { before, after };
+}
