@@ -20,7 +20,7 @@ import {
   Tag,
   Typography,
 } from 'antd';
-import { useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import { runAnalysis } from '../api';
 import {
   BREAKDOWN_FIELDS,
@@ -267,6 +267,7 @@ function FunnelView({ catalog }: { catalog: EventCatalog }) {
     [projectId, body],
   );
   const dropStep = options.dropStep;
+  const scrolledTo = useRef('');
   const dropped = useAsync(
     () =>
       dropStep >= 2
@@ -354,7 +355,18 @@ function FunnelView({ catalog }: { catalog: EventCatalog }) {
               const list = d?.result.dropped;
               if (!list) return null;
               return (
-                <div data-testid="dropped-persons" data-total={list.total}>
+                <div
+                  data-testid="dropped-persons"
+                  data-value={list.total}
+                  ref={(el) => {
+                    // Bring the list into view once when it opens (it sits below the charts).
+                    const key = `${dropStep}|${options.dropValue}`;
+                    if (el && scrolledTo.current !== key) {
+                      scrolledTo.current = key;
+                      el.scrollIntoView({ block: 'nearest' });
+                    }
+                  }}
+                >
                   <Typography.Paragraph type="secondary">
                     {options.dropValue ? `${breakdownLabel(options.dropValue, lang)} · ` : ''}
                     {fill(text.droppedOf, { shown: list.persons.length, total: list.total })}

@@ -1,0 +1,368 @@
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, type DashboardHarness, startDashboardHarness } from './dashboard-support.js';
+
+// The analysis pages (funnels, retention, paths, heatmap, distributions) in Debian's chromium
+// against a real server on a small demo world: what they show equals what the API answers for the
+// same query, a copied link restores the view, and nothing writes to the console.
+let h: DashboardHarness;
+
+beforeAll(async () => {
+  h = await startDashboardHarness();
+}, 120_000);
+afterAll(() => h?.close());
+
+// The dashboard's default range (state.ts): the 30 days up to yesterday, spelled out so the test
+// sends the API exactly the range the page uses.
+const day = (d: Date) => d.toISOString().slice(0, 10);
+const TO = day(new Date(Date.now() - 86_400_000));
+const FROM = day(new Date(Date.now() - 30 * 86_400_000));
+const RANGE = { from: FROM, to: TO };
+
+async function api<T>(kind: string, body: unknown): Promise<T> {
+  const response = await fetch(`${h.server.url}/api/v1/projects/${h.demoProjectId}/analyses/${kind}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { result: T }).result;
+}
+
+/** `data-value` of every element matching `selector`, in document order, as numbers. */
+async function values(page: Page, selector: string): Promise<number[]> {
+  const raw = await page.locator(selector).evaluateAll((els) => els.map((e) => e.getAttribute('data-value')));
+  return raw.map(Number);
+}
+
+async function dataValue(page: Page, testId: string): Promise<number> {
+  return Number(await page.locator(`[data-testid="${testId}"]`).getAttribute('data-value'));
+}
+
+/** Opens a copied link in a fresh browser context (nothing shared with the first one). */
+async function openShared(url: string, locale: string) {
+  const context = await h.browser.newContext({ viewport: { width: 1280, height: 900 }, locale });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await settled(page);
+  return { page, errors };
+}
+
+/**
+ * Waits until every data view has loaded and every chart has drawn. Polls with locators rather
+ * than a string predicate: the dashboard's Content-Security-Policy forbids evaluating strings.
+ */
+async function settled(page: Page): Promise<void> {
+  await page
+    .locator('[data-testid="state-ready"], [data-testid="state-empty"], [data-testid="state-error"]')
+    .first()
+    .waitFor();
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const busy = await page
+      .locator('[data-testid="state-loading"], [data-testid="state-refreshing"]')
+      .count();
+    const drawing = await page.locator('[data-chart]:not([data-rendered="true"])').count();
+    if (busy === 0 && drawing === 0) return;
+    if (Date.now() > deadline) throw new Error(`${page.url()} did not settle within 30 s`);
+    await page.waitForTimeout(50);
+  }
+}
+
+/** Charts animate in; screenshots wait for the end. */
+const calm = (page: Page) => page.waitForTimeout(700);
+
+interface FunnelStep {
+  count: number;
+  droppedFromPrevious: number;
+}
+
+describe('analysis pages', () => {
+  it('funnels: step counts and dropped persons equal the API; the builder and a shared link keep the funnel', async () => {
+    const steps = [
+      { event: 'product_viewed', filters: [{ field: 'platform', op: 'eq', value: 'web' }] },
+      { event: 'add_to_cart' },
+      { event: 'order_completed' },
+    ];
+    const { page, errors, screenshot } = await h.open('/funnels', {
+      locale: 'en-US',
+      query: { ...RANGE, steps: JSON.stringify(steps), window: String(7 * 86_400) },
+    });
+    await settled(page);
+    const body = {
+      dateRange: RANGE,
+      steps,
+      order: 'sequential',
+      windowSeconds: 7 * 86_400,
+      conversionOverTime: { granularity: 'day' },
+    };
+    const expected = await api<{ steps: FunnelStep[] }>('funnels', body);
+    expect(expected.steps[0]!.count).toBeGreaterThan(0);
+    const shown = await values(page, '[data-testid^="funnel-count-"]');
+    expect(shown).toEqual(expected.steps.map((s) => s.count));
+    // The step filter shows in the builder.
+    await expect(page.locator('[data-testid="funnel-step-1"]').textContent()).resolves.toContain(
+      'platform = web',
+    );
+
+    // Clicking step 2's drop-off lists the persons who viewed but did not add to cart.
+    await page.locator('[data-testid="funnel-drop-2"]').click();
+    await page.waitForURL(/dropStep=2/);
+    await page.locator('[data-testid="dropped-persons"]').waitFor();
+    await settled(page);
+    const dropped = await api<{ dropped: { total: number; persons: string[] } }>('funnels', {
+      ...body,
+      dropped: { step: 2, limit: 500 },
+    });
+    expect(await dataValue(page, 'dropped-persons')).toBe(expected.steps[1]!.droppedFromPrevious);
+    expect(dropped.dropped.total).toBe(expected.steps[1]!.droppedFromPrevious);
+    const firstRows = await page
+      .locator('[data-testid="dropped-persons"] tbody tr.ant-table-row')
+      .evaluateAll((rows) => rows.map((r) => (r.textContent ?? '').trim()));
+    expect(firstRows.length).toBeGreaterThan(0);
+    expect(firstRows).toEqual(dropped.dropped.persons.slice(0, firstRows.length));
+    await calm(page);
+    await screenshot('analysis-funnels-en-US');
+
+    // A shared link, in Chinese, shows the same funnel and the same drop-off list.
+    const shared = await openShared(page.url(), 'zh-CN');
+    expect(await values(shared.page, '[data-testid^="funnel-count-"]')).toEqual(shown);
+    expect(await dataValue(shared.page, 'dropped-persons')).toBe(expected.steps[1]!.droppedFromPrevious);
+    expect(await shared.page.locator('[data-testid="funnel-chart"]').count()).toBe(1);
+    await expect(shared.page.getByText('漏斗步骤').count()).resolves.toBeGreaterThan(0);
+    await calm(shared.page);
+    await shared.page.screenshot({ path: join(ARTIFACTS, 'analysis-funnels-zh-CN.png'), fullPage: true });
+
+    // The builder: moving step 3 up swaps it with step 2, in the URL and in the result.
+    await shared.page.locator('[data-testid="funnel-step-3"] button[aria-label="上移"]').click();
+    await shared.page.waitForURL(/order_completed.*add_to_cart/);
+    await settled(shared.page);
+    const swapped = await api<{ steps: FunnelStep[] }>('funnels', {
+      ...body,
+      steps: [steps[0], steps[2], steps[1]],
+    });
+    expect(await values(shared.page, '[data-testid^="funnel-count-"]')).toEqual(
+      swapped.steps.map((s) => s.count),
+    );
+    expect(errors).toEqual([]);
+    expect(shared.errors).toEqual([]);
+    await page.context().close();
+    await shared.page.context().close();
+  });
+
+  it('retention: cohort sizes and the average equal the API, and a shared link restores the options', async () => {
+    const query = { ...RANGE, start: 'app_opened', ret: 'video_played', n: '4', mode: 'unbounded' };
+    const { page, errors, screenshot } = await h.open('/retention', { locale: 'zh-CN', query });
+    await settled(page);
+    const expected = await api<{ cohorts: { cohort: string; size: number }[]; average: { size: number } }>(
+      'retention',
+      {
+        dateRange: RANGE,
+        startEvent: { event: 'app_opened' },
+        returnEvent: { event: 'video_played' },
+        period: 'week',
+        periods: 4,
+        mode: 'unbounded',
+        cohortType: 'first_time',
+      },
+    );
+    expect(expected.average.size).toBeGreaterThan(0);
+    const sizes = await values(page, '[data-testid^="retention-size-"]');
+    expect(sizes).toEqual([expected.average.size, ...expected.cohorts.map((c) => c.size)]);
+    // Four periods after period 0, as asked.
+    await expect(page.locator('[data-testid="retention-table"] thead th').allInnerTexts()).resolves.toContain(
+      '第 4 周',
+    );
+    await calm(page);
+    await screenshot('analysis-retention-zh-CN');
+
+    const shared = await openShared(page.url(), 'en-US');
+    expect(await values(shared.page, '[data-testid^="retention-size-"]')).toEqual(sizes);
+    expect(
+      await shared.page.locator('[data-testid="retention-mode"] .ant-segmented-item-selected').textContent(),
+    ).toBe('On period N or later');
+    expect(await shared.page.locator('[data-testid="retention-start"]').textContent()).toContain(
+      'app_opened',
+    );
+    await calm(shared.page);
+    await shared.page.screenshot({ path: join(ARTIFACTS, 'analysis-retention-en-US.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    expect(shared.errors).toEqual([]);
+    await page.context().close();
+    await shared.page.context().close();
+  });
+
+  it('paths: the total and the top paths equal the API, and a shared link restores direction and depth', async () => {
+    const query = { ...RANGE, start: 'order_completed', dir: 'before', depth: '3' };
+    const { page, errors, screenshot } = await h.open('/paths', { locale: 'en-US', query });
+    await settled(page);
+    const expected = await api<{ total: number; topPaths: { path: string[]; count: number }[] }>('paths', {
+      dateRange: RANGE,
+      start: { event: 'order_completed' },
+      direction: 'before',
+      depth: 3,
+      pagePaths: false,
+      collapseRepeats: true,
+    });
+    expect(expected.total).toBeGreaterThan(0);
+    expect(await dataValue(page, 'paths-total')).toBe(expected.total);
+    expect(await values(page, '[data-testid^="paths-top-count-"]')).toEqual(
+      expected.topPaths.slice(0, 20).map((p) => p.count),
+    );
+    // Paths before the start event end with it.
+    const firstPath = await page
+      .locator('[data-testid="paths-top"] tbody tr.ant-table-row')
+      .first()
+      .textContent();
+    expect(firstPath).toContain(expected.topPaths[0]!.path.join(' → '));
+    await calm(page);
+    await screenshot('analysis-paths-en-US');
+
+    const shared = await openShared(page.url(), 'zh-CN');
+    expect(await dataValue(shared.page, 'paths-total')).toBe(expected.total);
+    expect(
+      await shared.page.locator('[data-testid="paths-direction"] .ant-segmented-item-selected').textContent(),
+    ).toBe('之前经历了什么');
+    expect(
+      await shared.page
+        .locator('input[data-testid="paths-depth"], [data-testid="paths-depth"] input')
+        .inputValue(),
+    ).toBe('3');
+    await calm(shared.page);
+    await shared.page.screenshot({ path: join(ARTIFACTS, 'analysis-paths-zh-CN.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    expect(shared.errors).toEqual([]);
+    await page.context().close();
+    await shared.page.context().close();
+  });
+
+  it('heatmap: the total and every weekday × hour cell equal the API, and a shared link keeps events and measure', async () => {
+    const query = { ...RANGE, events: 'video_played,product_viewed', measure: 'persons' };
+    const { page, errors, screenshot } = await h.open('/heatmap', { locale: 'zh-CN', query });
+    await settled(page);
+    const expected = await api<{ total: number; values: number[][] }>('heatmap', {
+      dateRange: RANGE,
+      measure: 'persons',
+      events: ['video_played', 'product_viewed'],
+    });
+    expect(expected.total).toBeGreaterThan(0);
+    expect(await dataValue(page, 'heatmap-total')).toBe(expected.total);
+    const cells = await page
+      .locator('[data-testid="heatmap-table"] tbody tr.ant-table-row')
+      .evaluateAll((rows) =>
+        rows.map((r) => [...r.querySelectorAll('td')].slice(1).map((td) => Number(td.textContent))),
+      );
+    expect(cells).toEqual(expected.values);
+    expect(await page.locator('[data-testid="heatmap-timezone"]').textContent()).toContain('Asia/Shanghai');
+    await calm(page);
+    await screenshot('analysis-heatmap-zh-CN');
+
+    const shared = await openShared(page.url(), 'en-US');
+    expect(await dataValue(shared.page, 'heatmap-total')).toBe(expected.total);
+    expect(
+      await shared.page.locator('[data-testid="heatmap-measure"] .ant-segmented-item-selected').textContent(),
+    ).toBe('Unique persons');
+    const chosen = await shared.page
+      .locator('[data-testid="heatmap-events"] .ant-select-selection-item')
+      .allInnerTexts();
+    expect(chosen.map((c) => c.trim())).toEqual(['video_played', 'product_viewed']);
+    await calm(shared.page);
+    await shared.page.screenshot({ path: join(ARTIFACTS, 'analysis-heatmap-en-US.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    expect(shared.errors).toEqual([]);
+    await page.context().close();
+    await shared.page.context().close();
+  });
+
+  it('distributions: frequency, interval, stickiness and lifecycle equal the API; tabs live in the URL', async () => {
+    const query = { ...RANGE, event: 'app_opened', max: '5' };
+    const { page, errors, screenshot } = await h.open('/distribution', { locale: 'en-US', query });
+    await settled(page);
+    const frequency = await api<{ buckets: { persons: number }[]; stats: { persons: number } }>(
+      'distribution',
+      { dateRange: RANGE, event: { event: 'app_opened' }, maxCount: 5 },
+    );
+    expect(frequency.stats.persons).toBeGreaterThan(0);
+    expect(await dataValue(page, 'distribution-persons')).toBe(frequency.stats.persons);
+    expect(await values(page, '[data-testid^="frequency-table-"]')).toEqual(
+      frequency.buckets.map((b) => b.persons),
+    );
+    await calm(page);
+    await screenshot('analysis-distribution-frequency-en-US');
+
+    // Stickiness of the same event: the tab is a click away and lands in the URL.
+    await page.getByRole('tab', { name: 'Stickiness' }).click();
+    await page.waitForURL(/tab=stickiness/);
+    await settled(page);
+    const stickiness = await api<{ persons: number }>('stickiness', {
+      dateRange: RANGE,
+      event: { event: 'app_opened' },
+    });
+    expect(await dataValue(page, 'stickiness-persons')).toBe(stickiness.persons);
+    await calm(page);
+    await screenshot('analysis-distribution-stickiness-en-US');
+
+    // Interval and lifecycle from shared links, in Chinese.
+    const base = new URL(page.url());
+    base.searchParams.set('tab', 'interval');
+    base.searchParams.set('ia', 'signed_up');
+    base.searchParams.set('ib', 'order_completed');
+    base.searchParams.set('unit', 'day');
+    const interval = await openShared(base.toString(), 'zh-CN');
+    const expectedInterval = await api<{
+      persons: number;
+      converted: number;
+      buckets: { persons: number }[];
+    }>('interval', {
+      dateRange: RANGE,
+      fromEvent: { event: 'signed_up' },
+      toEvent: { event: 'order_completed' },
+      unit: 'day',
+      windowDays: 30,
+    });
+    expect(expectedInterval.persons).toBeGreaterThan(0);
+    expect(await dataValue(interval.page, 'interval-persons')).toBe(expectedInterval.persons);
+    expect(await dataValue(interval.page, 'interval-converted')).toBe(expectedInterval.converted);
+    expect(await values(interval.page, '[data-testid^="interval-table-"]')).toEqual(
+      expectedInterval.buckets.map((b) => b.persons),
+    );
+    expect(
+      await interval.page.locator('[data-testid="interval-unit"] .ant-segmented-item-selected').textContent(),
+    ).toBe('天');
+    await calm(interval.page);
+    await interval.page.screenshot({
+      path: join(ARTIFACTS, 'analysis-distribution-interval-zh-CN.png'),
+      fullPage: true,
+    });
+
+    base.searchParams.set('tab', 'lifecycle');
+    base.searchParams.set('lperiod', 'week');
+    const lifecycle = await openShared(base.toString(), 'zh-CN');
+    const expectedLifecycle = await api<{
+      periods: { period: string; new: number; returning: number; resurrecting: number; dormant: number }[];
+    }>('lifecycle', { dateRange: RANGE, event: { event: 'app_opened' }, period: 'week' });
+    expect(expectedLifecycle.periods.length).toBeGreaterThan(0);
+    for (const kind of ['new', 'returning', 'resurrecting', 'dormant'] as const) {
+      expect(await values(lifecycle.page, `[data-testid^="lifecycle-${kind}-"]`)).toEqual(
+        expectedLifecycle.periods.map((p) => p[kind]),
+      );
+    }
+    await calm(lifecycle.page);
+    await lifecycle.page.screenshot({
+      path: join(ARTIFACTS, 'analysis-distribution-lifecycle-zh-CN.png'),
+      fullPage: true,
+    });
+    expect(errors).toEqual([]);
+    expect(interval.errors).toEqual([]);
+    expect(lifecycle.errors).toEqual([]);
+    await page.context().close();
+    await interval.page.context().close();
+    await lifecycle.page.context().close();
+  });
+});
