@@ -565,3 +565,90 @@ describe('hardening', () => {
     expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
   });
 });
+
+describe('hostile input on the governance routes', () => {
+  const HOSTILE = [
+    "' OR 1=1 --",
+    "x'); DROP TABLE events; --",
+    '../../../../etc/passwd',
+    '%00',
+    '{"$gt":""}',
+    '\u202Eu-a1',
+    '张三'.repeat(20),
+  ];
+
+  it('answers injection strings, traversal and oversized ids in paths with 4xx or an empty result, never 500', async () => {
+    for (const raw of HOSTILE) {
+      const id = encodeURIComponent(raw);
+      for (const path of [`/persons/${id}/profile`, `/persons/${id}/export`, `/consent/${id}`]) {
+        const response = await call('GET', `/api/v1/projects/${projectA}${path}`, {
+          auth: bearer(tokens.owner!),
+        });
+        expect(response.status, `${path}: ${response.text}`).toBeLessThan(500);
+        expect(response.text).not.toContain('u-b1');
+      }
+      const erased = await call('DELETE', `/api/v1/projects/${projectA}/persons/${id}`, {
+        auth: bearer(tokens.owner!),
+      });
+      expect(erased.status, raw).toBe(200);
+      expect(Object.values(erased.body.removed as Record<string, number>).every((n) => n === 0)).toBe(true);
+    }
+    const long = await call('GET', `/api/v1/projects/${projectA}/persons/${'x'.repeat(5000)}/export`, {
+      auth: bearer(tokens.owner!),
+    });
+    // Fastify refuses path parameters over 100 characters (414); the routes' own bound is 200.
+    expect([400, 414]).toContain(long.status);
+    const traversal = await call('GET', `/api/v1/projects/..%2F${projectB}/audit`, {
+      auth: bearer(tokens.owner!),
+    });
+    expect(traversal.status).toBe(404);
+    // Nothing of the other tenant was touched.
+    const other = await call('GET', `/api/v1/projects/${projectB}/persons/u-b1/export`, {
+      auth: bearer(tokens.ownerB!),
+    });
+    expect((other.body.facts as { events: unknown[] }).events).toHaveLength(2);
+  });
+
+  it('refuses malformed, mistyped and oversized bodies and query strings with 400', async () => {
+    const base = `/api/v1/projects/${projectA}`;
+    const cases: Array<[string, string, unknown]> = [
+      ['PUT', '/retention', { events: '365; DROP TABLE events' }],
+      ['PUT', '/retention', { events: 1e9 }],
+      ['PUT', '/retention', { events: 3.5 }],
+      ['PUT', '/retention', { passwords: 30 }],
+      ['PUT', '/retention', {}],
+      ['POST', '/consent', { changes: [{ subjectId: 'u', purpose: 'email', granted: 'yes' }] }],
+      ['POST', '/consent', { changes: [{ subjectId: 'x'.repeat(201), purpose: 'email', granted: true }] }],
+      [
+        'POST',
+        '/consent',
+        { changes: [{ subjectId: 'u', purpose: 'email', granted: true, occurredAt: 'yesterday' }] },
+      ],
+      ['POST', '/consent', { changes: [], __proto__: { admin: true } }],
+      ['PUT', `/members/${users.viewer!.id}`, { role: 'viewer', extra: 1 }],
+    ];
+    for (const [method, path, body] of cases) {
+      const response = await call(method, `${base}${path}`, { auth: bearer(tokens.owner!), body });
+      expect([response.status, errorCode(response)], `${method} ${path} ${JSON.stringify(body)}`).toEqual([
+        400,
+        'invalid_request',
+      ]);
+    }
+    const malformed = await fetch(`${t.url}${base}/retention`, {
+      method: 'PUT',
+      headers: { authorization: bearer(tokens.owner!), 'content-type': 'application/json' },
+      body: '{"events": 30',
+    });
+    expect(malformed.status).toBe(400);
+    for (const query of [
+      '?limit=-1',
+      '?limit=99999',
+      '?action=auth.login%27--',
+      '?from=yesterday',
+      '?cursor=%3Cscript%3E',
+    ]) {
+      const response = await call('GET', `${base}/audit${query}`, { auth: bearer(tokens.owner!) });
+      expect(response.status, query).toBe(400);
+    }
+  });
+});

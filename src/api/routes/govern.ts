@@ -108,6 +108,16 @@ const principalOf = (request: FastifyRequest): Principal => {
   return request.principal;
 };
 
+/** A person, distinct or user id from the path: bounded, so a hostile path cannot become a huge query. */
+function idParam(id: string): string {
+  if (id.length === 0 || id.length > 200) {
+    throw new PulseloopError('invalid_request', {
+      detail: 'the id in the path must have 1 to 200 characters.',
+    });
+  }
+  return id;
+}
+
 export async function registerGovernRoutes(
   app: FastifyInstance,
   deps: StoreDeps & { governance?: Governance },
@@ -166,7 +176,8 @@ export async function registerGovernRoutes(
 
   // ── consent ─────────────────────────────────────────────────────────────────────────────────
   app.get<ItemParams>(`${base}/consent/:id`, guarded('consent.read'), async (request) => {
-    const { projectId, id } = request.params;
+    const { projectId } = request.params;
+    const id = idParam(request.params.id);
     return {
       subjectId: id,
       current: await currentConsent(deps.metadata, projectId, [id]),
@@ -286,7 +297,8 @@ export async function registerGovernRoutes(
 
   // ── persons: stored profile (masked by role), export and erasure ────────────────────────────
   app.get<ItemParams>(`${base}/persons/:id/profile`, guarded('events.read_raw'), async (request) => {
-    const { projectId, id } = request.params;
+    const projectId = request.params.projectId;
+    const id = idParam(request.params.id);
     const stored = await storedTraits(deps.facts, projectId, id);
     if (!stored) throw new PulseloopError('person_not_found', { id: id.slice(0, 80), projectId });
     return {
@@ -301,7 +313,8 @@ export async function registerGovernRoutes(
   });
 
   app.get<ItemParams>(`${base}/persons/:id/export`, guarded('persons.export'), async (request, reply) => {
-    const { projectId, id } = request.params;
+    const projectId = request.params.projectId;
+    const id = idParam(request.params.id);
     const exported = await exportPerson(deps.facts, deps.metadata, projectId, id, governance.keyring);
     const empty =
       Object.values(exported.facts).every((rows) => rows.length === 0) && exported.consent.length === 0;
@@ -315,7 +328,8 @@ export async function registerGovernRoutes(
   });
 
   app.delete<ItemParams>(`${base}/persons/:id`, guarded('persons.erase'), async (request) => {
-    const { projectId, id } = request.params;
+    const projectId = request.params.projectId;
+    const id = idParam(request.params.id);
     const report = await erasePerson(
       deps.facts,
       deps.metadata,
