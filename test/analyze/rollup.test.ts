@@ -194,6 +194,9 @@ describe('hourly event rollup', () => {
     expect(hourAlignedZone('Asia/Kolkata', '2025-03-01', '2025-03-03')).toBe(false);
     expect(hourAlignedZone('Asia/Kathmandu', '2025-03-01', '2025-03-03')).toBe(false);
     expect(hourAlignedZone('Australia/Adelaide', '2025-03-01', '2025-03-03')).toBe(false);
+    // +11 in summer, +10:30 in winter.
+    expect(hourAlignedZone('Australia/Lord_Howe', '2025-01-01', '2025-01-31')).toBe(false);
+    expect(hourAlignedZone('America/New_York', '2025-01-01', '2025-12-31')).toBe(true);
     const kolkata = { ...project, timeZone: 'Asia/Kolkata' };
     const body = {
       metrics: ['events'],

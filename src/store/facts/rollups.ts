@@ -75,15 +75,29 @@ function offsetMinutes(timeZone: string, ms: number): number {
   return match[1] === '-' ? -minutes : minutes;
 }
 
-/** Whether the zone's offset is whole hours at every sampled instant (each 6 h) of a UTC year. */
+/**
+ * Whether the zone's offset is whole hours throughout a UTC year, sampled four times a month (offsets
+ * change at most a few times a year, and every zone with a part-hour offset keeps it for months).
+ */
 function wholeHourYear(timeZone: string, year: number): boolean {
   const key = `${timeZone}\u0000${year}`;
   let whole = wholeHourYears.get(key);
   if (whole === undefined) {
     whole = true;
-    const end = Date.UTC(year + 1, 0, 1);
-    for (let ms = Date.UTC(year, 0, 1); ms < end && whole; ms += 6 * 3_600_000) {
-      if (offsetMinutes(timeZone, ms) % 60 !== 0) whole = false;
+    try {
+      for (let month = 0; month < 12 && whole; month += 1) {
+        for (const [day, hour] of [
+          [1, 0],
+          [8, 12],
+          [15, 0],
+          [22, 12],
+        ] as const) {
+          if (offsetMinutes(timeZone, Date.UTC(year, month, day, hour)) % 60 !== 0) whole = false;
+        }
+      }
+    } catch {
+      // A zone this runtime does not know: read raw events, where ClickHouse applies it.
+      whole = false;
     }
     wholeHourYears.set(key, whole);
   }
