@@ -19,11 +19,28 @@ export function keyIdOf(value: string): string | undefined {
   return isEncrypted(value) ? value.slice(ENCRYPTED_PREFIX.length).split(':', 1)[0] : undefined;
 }
 
-/** Encrypts with the active key; a fresh 96-bit IV per value. */
+// IVs are cut from a pool of CSPRNG bytes: one randomBytes call per 341 values instead of one each
+// (a randomBytes call costs about as much as the cipher itself).
+const IV_BYTES = 12;
+const IV_POOL_BYTES = IV_BYTES * 341;
+let ivPool = Buffer.alloc(0);
+let ivOffset = 0;
+
+function freshIv(): Buffer {
+  if (ivOffset + IV_BYTES > ivPool.length) {
+    ivPool = randomBytes(IV_POOL_BYTES);
+    ivOffset = 0;
+  }
+  const iv = ivPool.subarray(ivOffset, ivOffset + IV_BYTES);
+  ivOffset += IV_BYTES;
+  return iv;
+}
+
+/** Encrypts with the active key; a fresh random 96-bit IV per value. */
 export function encryptField(ring: PiiKeyring, plaintext: string): string {
   const key = ring.keys.get(ring.activeKeyId);
   if (!key) throw new PulseloopError('pii_key_missing', { keyId: ring.activeKeyId });
-  const iv = randomBytes(12);
+  const iv = freshIv();
   const cipher = createCipheriv('aes-256-gcm', key.key, iv);
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   const parts = [
