@@ -315,6 +315,64 @@ export function describeFactsSuite(name: string, open: () => Promise<FactsEngine
       expect(rows).toEqual([{ distinct_id: 'anon-1', person_id: 'person-1', is_deleted: 0 }]);
     });
 
+    it('inserts TabSeparated rows through insertRows: escapes, NULL, arrays, named columns', async () => {
+      const project = newProject();
+      const columns = [
+        'project_id',
+        'platform',
+        'content_id',
+        'date',
+        'title',
+        'published_at',
+        'tags',
+        'plays',
+      ];
+      const payload = [
+        [
+          project,
+          'douyin',
+          'v1',
+          '2024-03-01',
+          'tab\\there\\nnext \\\\ 中文',
+          String(T0),
+          "['a\\'b','c']",
+          '12000',
+        ],
+        [project, 'douyin', 'v2', '2024-03-02', '', '\\N', '[]', '0'],
+      ]
+        .map((fields) => fields.join('\t'))
+        .join('\n');
+      await engine.insertRows!('content_stats', `${payload}\n`, { format: 'TabSeparated', columns });
+      await engine.insertRows!('content_stats', '', { format: 'TabSeparated', columns });
+      const rows = await engine.query(
+        `SELECT content_id, title, toUnixTimestamp64Milli(published_at) AS published, tags, plays, likes
+         FROM content_stats FINAL WHERE project_id = {project:String} ORDER BY content_id`,
+        { project },
+      );
+      expect(rows).toEqual([
+        {
+          content_id: 'v1',
+          title: 'tab\there\nnext \\ 中文',
+          published: T0,
+          tags: ["a'b", 'c'],
+          plays: 12000,
+          likes: 0,
+        },
+        { content_id: 'v2', title: '', published: null, tags: [], plays: 0, likes: 0 },
+      ]);
+    });
+
+    it('inserts JSONEachRow through insertRows as insertJsonEachRow does', async () => {
+      const project = newProject();
+      await engine.insertRows!('events', jsonEachRow([eventRow({ project_id: project, message_id: 'm1' })]), {
+        format: 'JSONEachRow',
+      });
+      const rows = await engine.query('SELECT message_id FROM events WHERE project_id = {project:String}', {
+        project,
+      });
+      expect(rows).toEqual([{ message_id: 'm1' }]);
+    });
+
     it('returns [] for a query without rows', async () => {
       const rows = await engine.query(
         'SELECT message_id FROM events FINAL WHERE project_id = {project:String}',

@@ -1,11 +1,14 @@
-import type { FactsEngine } from '../../store/facts/engine.js';
+import { type FactsEngine, insertRows } from '../../store/facts/engine.js';
 import type { QuarantineRow } from '../../store/facts/rows.js';
+import type { RowChunk } from './chunk.js';
 import type { CompareAs, KindSpec } from './kinds/types.js';
+import type { RowCodec } from './row-codec.js';
 
 /**
  * Writing a chunk of imported rows: look up the stored rows with the same natural keys, tell new
  * from updated from unchanged, and insert only new and updated rows (an identical re-import writes
- * nothing). Facts tables are ReplacingMergeTree on the natural key with `updated_at` as version,
+ * nothing). A chunk whose range holds no stored row at all (a first import) is inserted as it is,
+ * without a look-up or a single row decoded. Facts tables are ReplacingMergeTree on the natural key with `updated_at` as version,
  * so an updated row replaces the stored one.
  */
 
@@ -35,35 +38,18 @@ function selectExpression(column: string, how: CompareAs | 'key'): string {
   return how === 'ms' ? `toUnixTimestamp64Milli(${column}) AS ${MS_PREFIX}${column}` : column;
 }
 
-/** The chunk's range of the look-up's range column, as bound parameters. */
-function rangeOf(
-  spec: KindSpec,
-  rows: Iterable<Record<string, unknown>>,
-): { lo: string | number; hi: string | number } {
-  let lo: string | number | undefined;
-  let hi: string | number | undefined;
-  const column = spec.rangeColumn!.column;
-  for (const row of rows) {
-    const v = row[column] as string | number;
-    if (lo === undefined || v < lo) lo = v;
-    if (hi === undefined || v > hi) hi = v;
-  }
-  return { lo: lo!, hi: hi! };
-}
-
 /** Stored rows of this project sharing a natural key with one of `rows`, by key. */
 async function storedRows(
   facts: FactsEngine,
   spec: KindSpec,
   projectId: string,
-  rows: Map<string, Record<string, unknown>>,
+  chunk: RowChunk,
 ): Promise<Map<string, Record<string, unknown>>> {
   // Identifiers come from the kind's specification (constants), values only from bound parameters.
   const params: Record<string, unknown> = { project: projectId };
   let range = '';
   if (spec.rangeColumn) {
-    const { lo, hi } = rangeOf(spec, rows.values());
-    Object.assign(params, { lo, hi });
+    Object.assign(params, { lo: chunk.lo, hi: chunk.hi });
     range =
       spec.rangeColumn.type === 'date'
         ? `AND ${spec.rangeColumn.column} BETWEEN {lo:Date} AND {hi:Date}`
@@ -76,8 +62,10 @@ async function storedRows(
   );
   const found = new Map<string, Record<string, unknown>>();
   if (probe.length === 0) return found;
+  // The id column is part of the natural key: its values are read off the keys.
+  const idPosition = spec.naturalKey.indexOf(spec.idColumn);
   const ids = new Set<string>();
-  for (const row of rows.values()) ids.add(String(row[spec.idColumn] ?? ''));
+  for (const key of chunk.keys.keys()) ids.add(key.split(KEY_SEPARATOR)[idPosition] ?? '');
   params.ids = [...ids];
   const columns = [
     ...spec.naturalKey.map((c) => selectExpression(c, 'key')),
@@ -128,28 +116,38 @@ function unchanged(spec: KindSpec, row: Record<string, unknown>, stored: Record<
 export async function writeChunk(
   facts: FactsEngine,
   spec: KindSpec,
+  codec: RowCodec,
   projectId: string,
-  rows: Map<string, Record<string, unknown>>,
+  chunk: RowChunk,
 ): Promise<ChunkCounts> {
   const counts: ChunkCounts = { imported: 0, updated: 0, unchanged: 0 };
-  if (rows.size === 0) return counts;
-  const stored = await storedRows(facts, spec, projectId, rows);
-  const lines: string[] = [];
-  for (const [key, row] of rows) {
+  if (chunk.size === 0) return counts;
+  const stored = await storedRows(facts, spec, projectId, chunk);
+  const skipped = new Set<number>();
+  const replaced = new Map<number, string>();
+  for (const [key, index] of chunk.keys) {
     const before = stored.get(key);
-    if (before) {
-      spec.reconcile?.(row, before);
-      if (unchanged(spec, row, before)) {
-        counts.unchanged++;
-        continue;
-      }
-      counts.updated++;
-    } else {
+    if (!before) {
       counts.imported++;
+      continue;
     }
-    lines.push(JSON.stringify(row));
+    const row = codec.decode(chunk.line(index));
+    spec.reconcile?.(row, before);
+    if (unchanged(spec, row, before)) {
+      counts.unchanged++;
+      skipped.add(index);
+      continue;
+    }
+    counts.updated++;
+    if (spec.reconcile) replaced.set(index, codec.encode(row));
   }
-  if (lines.length > 0) await facts.insertJsonEachRow(spec.table, `${lines.join('\n')}\n`);
+  if (counts.imported + counts.updated > 0) {
+    const payload = chunk.payload(skipped.size > 0 ? (i) => !skipped.has(i) : undefined, replaced);
+    await insertRows(facts, spec.table, payload, {
+      format: codec.format,
+      ...(codec.columns ? { columns: codec.columns } : {}),
+    });
+  }
   return counts;
 }
 

@@ -5,6 +5,7 @@ import {
   FactsQueryError,
   INSERT_SETTINGS,
   type InsertOptions,
+  type InsertRowsOptions,
   QUERY_SETTINGS,
   type QueryParams,
 } from './engine.js';
@@ -51,6 +52,22 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
   await session.queryAsync(`USE ${database}`);
   let closed = false;
 
+  async function insert(table: string, rows: Buffer | string, options: InsertRowsOptions): Promise<void> {
+    const settings: Record<string, string | number> = { ...INSERT_SETTINGS };
+    if (options.deduplicationToken) settings.insert_deduplication_token = options.deduplicationToken;
+    try {
+      await session.insert({
+        table,
+        values: rows,
+        format: options.format,
+        settings,
+        ...(options.columns ? { columns: options.columns } : {}),
+      });
+    } catch (error) {
+      throw wrap(error, `INSERT INTO ${table}`);
+    }
+  }
+
   return {
     kind: 'chdb',
     database,
@@ -79,20 +96,9 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
       rows: Buffer | string,
       options: InsertOptions = {},
     ): Promise<void> {
-      const settings: Record<string, string | number> = { ...INSERT_SETTINGS };
-      if (options.deduplicationToken) settings.insert_deduplication_token = options.deduplicationToken;
-      try {
-        await session.insert({
-          table,
-          values: rows,
-          format: 'JSONEachRow',
-          settings,
-          ...(options.columns ? { columns: options.columns } : {}),
-        });
-      } catch (error) {
-        throw wrap(error, `INSERT INTO ${table}`);
-      }
+      await insert(table, rows, { ...options, format: 'JSONEachRow' });
     },
+    insertRows: insert,
     async close(): Promise<void> {
       if (closed) return;
       closed = true;

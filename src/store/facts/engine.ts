@@ -7,6 +7,16 @@ export interface InsertOptions {
   columns?: readonly string[];
 }
 
+/** Payload formats of `insertRows`: TabSeparated is cheaper to build in JavaScript and to parse. */
+export type InsertFormat = 'JSONEachRow' | 'TabSeparated';
+
+/** The formats `insertRows` accepts; an engine checks the name against it before writing it into SQL. */
+export const INSERT_FORMATS: readonly InsertFormat[] = ['JSONEachRow', 'TabSeparated'];
+
+export interface InsertRowsOptions extends InsertOptions {
+  format: InsertFormat;
+}
+
 /**
  * One interface over ClickHouse SQL. The same SQL text runs on the in-process engine (chdb) and on a
  * ClickHouse server over HTTP; table names are unqualified and resolve in the engine's database.
@@ -20,6 +30,12 @@ export interface FactsEngine {
   command(sql: string, params?: QueryParams): Promise<void>;
   /** Inserts newline-separated JSON rows; the payload is passed through as bytes. */
   insertJsonEachRow(table: string, rows: Buffer | string, options?: InsertOptions): Promise<void>;
+  /**
+   * Inserts rows in the named format, passed through as bytes. A TabSeparated payload holds every
+   * column of `columns` (or of the table) in order; `\N` is NULL. Optional, so engines written
+   * before it (test doubles) still type-check: call it through `insertRows` below.
+   */
+  insertRows?(table: string, rows: Buffer | string, options: InsertRowsOptions): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,3 +73,27 @@ export const INSERT_SETTINGS = {
   date_time_input_format: 'best_effort',
   optimize_on_insert: 0,
 } as const;
+
+/** Whether the engine takes `insertRows` payloads in other formats than JSONEachRow. */
+export function canInsertRows(engine: FactsEngine): boolean {
+  return typeof engine.insertRows === 'function';
+}
+
+/** Inserts through `engine.insertRows`, or `insertJsonEachRow` for JSONEachRow on an engine without it. */
+export async function insertRows(
+  engine: FactsEngine,
+  table: string,
+  rows: Buffer | string,
+  options: InsertRowsOptions,
+): Promise<void> {
+  if (engine.insertRows) return engine.insertRows(table, rows, options);
+  if (options.format !== 'JSONEachRow') {
+    throw new FactsQueryError(
+      `this facts engine cannot insert ${options.format}`,
+      undefined,
+      `INSERT INTO ${table}`,
+    );
+  }
+  const { format: _format, ...rest } = options;
+  return engine.insertJsonEachRow(table, rows, rest);
+}

@@ -4,8 +4,10 @@ import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import {
   type FactsEngine,
   FactsQueryError,
+  INSERT_FORMATS,
   INSERT_SETTINGS,
   type InsertOptions,
+  type InsertRowsOptions,
   QUERY_SETTINGS,
   type QueryParams,
 } from './engine.js';
@@ -45,6 +47,27 @@ export async function openHttpEngine(options: HttpEngineOptions): Promise<FactsE
     clickhouse_settings: { ...QUERY_SETTINGS },
   });
 
+  async function insert(table: string, rows: Buffer | string, options: InsertRowsOptions): Promise<void> {
+    const columns = options.columns ? ` (${options.columns.join(', ')})` : '';
+    try {
+      if (!INSERT_FORMATS.includes(options.format))
+        throw new Error(`unknown insert format ${options.format}`);
+      // The payload goes through as bytes: the WAL record is already the insert body.
+      const result = await client.exec({
+        query: `INSERT INTO ${table}${columns} FORMAT ${options.format}`,
+        values: Readable.from([typeof rows === 'string' ? Buffer.from(rows) : rows]),
+        clickhouse_settings: {
+          ...INSERT_SETTINGS,
+          ...(options.deduplicationToken ? { insert_deduplication_token: options.deduplicationToken } : {}),
+        },
+      });
+      result.stream.resume();
+      await finished(result.stream);
+    } catch (error) {
+      throw wrap(error, `INSERT INTO ${table}`);
+    }
+  }
+
   return {
     kind: 'http',
     database: options.database,
@@ -68,23 +91,9 @@ export async function openHttpEngine(options: HttpEngineOptions): Promise<FactsE
       rows: Buffer | string,
       options: InsertOptions = {},
     ): Promise<void> {
-      const columns = options.columns ? ` (${options.columns.join(', ')})` : '';
-      try {
-        // The payload goes through as bytes: the WAL record is already the insert body.
-        const result = await client.exec({
-          query: `INSERT INTO ${table}${columns} FORMAT JSONEachRow`,
-          values: Readable.from([typeof rows === 'string' ? Buffer.from(rows) : rows]),
-          clickhouse_settings: {
-            ...INSERT_SETTINGS,
-            ...(options.deduplicationToken ? { insert_deduplication_token: options.deduplicationToken } : {}),
-          },
-        });
-        result.stream.resume();
-        await finished(result.stream);
-      } catch (error) {
-        throw wrap(error, `INSERT INTO ${table}`);
-      }
+      await insert(table, rows, { ...options, format: 'JSONEachRow' });
     },
+    insertRows: insert,
     async close(): Promise<void> {
       await client.close();
     },
