@@ -90,10 +90,17 @@ describe('analysis pages', () => {
       { event: 'add_to_cart' },
       { event: 'order_completed' },
     ];
+    // The link names the steps without the filter; the filter is added in the builder.
+    const unfiltered = steps.map((s) => ({ event: s.event }));
     const { page, errors, screenshot } = await h.open('/funnels', {
       locale: 'en-US',
-      query: { ...RANGE, steps: JSON.stringify(steps), window: String(7 * 86_400) },
+      query: { ...RANGE, steps: JSON.stringify(unfiltered), window: String(7 * 86_400) },
     });
+    await settled(page);
+    await page.locator('[data-testid="funnel-step-filter-1"]').click();
+    await page.getByPlaceholder('Value').fill('web');
+    await page.locator('[data-testid="funnel-step-filter-1-add"]').click();
+    await page.waitForURL(/platform/);
     await settled(page);
     const body = {
       dateRange: RANGE,
@@ -104,8 +111,12 @@ describe('analysis pages', () => {
     };
     const expected = await api<{ steps: FunnelStep[] }>('funnels', body);
     expect(expected.steps[0]!.count).toBeGreaterThan(0);
-    const shown = await values(page, '[data-testid^="funnel-count-"]');
-    expect(shown).toEqual(expected.steps.map((s) => s.count));
+    // The view refreshes after the URL changes: wait until it shows the filtered funnel.
+    const counts = expected.steps.map((s) => s.count);
+    await expect
+      .poll(() => values(page, '[data-testid^="funnel-count-"]'), { timeout: 20_000 })
+      .toEqual(counts);
+    const shown = counts;
     // The step filter shows in the builder.
     await expect(page.locator('[data-testid="funnel-step-1"]').textContent()).resolves.toContain(
       'platform = web',
@@ -147,8 +158,11 @@ describe('analysis pages', () => {
       ...body,
       steps: [steps[0], steps[2], steps[1]],
     });
-    expect(await values(shared.page, '[data-testid^="funnel-count-"]')).toEqual(
-      swapped.steps.map((s) => s.count),
+    await expect
+      .poll(() => values(shared.page, '[data-testid^="funnel-count-"]'), { timeout: 20_000 })
+      .toEqual(swapped.steps.map((s) => s.count));
+    expect(await shared.page.locator('[data-testid="funnel-step-2"]').textContent()).toContain(
+      'order_completed',
     );
     expect(errors).toEqual([]);
     expect(shared.errors).toEqual([]);
