@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { PulseloopError } from '../../errors/registry.js';
 import type { MetadataStore } from '../../store/metadata/open.js';
 import { findActiveWriteKey } from '../../store/metadata/sources.js';
@@ -173,7 +173,7 @@ export function allows(identity: Identity, role: Role, permission: Permission): 
  * permission, and sets `request.principal`. Refusals of authenticated callers are audited.
  */
 export function requirePermission(deps: AuthDeps, permission: Permission): preHandlerAsyncHookHandler {
-  return async (request: FastifyRequest, reply: FastifyReply) => {
+  return async (request: FastifyRequest) => {
     if (deps.ipLimiter) {
       const wait = deps.ipLimiter.take(request.ip);
       if (wait > 0) throw new PulseloopError('rate_limited', { retryAfterSeconds: wait });
@@ -205,6 +205,5 @@ export function requirePermission(deps: AuthDeps, permission: Permission): preHa
       });
     }
     request.principal = { ...identity, projectId, role };
-    void reply;
   };
 }
