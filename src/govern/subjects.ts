@@ -172,17 +172,47 @@ export async function erasePerson(
   }
   // The hourly rollup holds no ids, but its counts included the erased events.
   if (removed.events > 0) await rebuildEventRollup(facts, projectId);
-  const ids = [...subject.distinctIds, ...subject.personIds];
+  const { consentRecords, erasedAt, hashes } = await eraseSubjectMetadata(
+    metadata,
+    ring,
+    projectId,
+    [...subject.distinctIds, ...subject.personIds],
+    suppression,
+  );
+  removed.consent_records = consentRecords;
+  return {
+    projectId,
+    erasedAt,
+    suppressedIdHashes: hashes,
+    personCount: subject.personIds.length,
+    distinctIdCount: subject.distinctIds.length,
+    removed,
+  };
+}
+
+/**
+ * The metadata half of an erasure: deletes the ids' consent records and adds their keyed hashes to
+ * the suppression list. Returns the consent rows removed and the hashes.
+ */
+export async function eraseSubjectMetadata(
+  metadata: MetadataStore,
+  ring: PiiKeyring,
+  projectId: string,
+  ids: string[],
+  suppression?: SuppressionList,
+): Promise<{ consentRecords: number; erasedAt: string; hashes: string[] }> {
   const db = governDb(metadata);
   // SQLite keeps deleted rows in free pages and the WAL: overwrite them, then fold the WAL in.
   if (metadata.dialect === 'sqlite') await sql`PRAGMA secure_delete = ON`.execute(metadata.db);
-  const consent = await db
-    .deleteFrom('consent_records')
-    .where('project_id', '=', projectId)
-    .where('subject_id', 'in', ids)
-    .executeTakeFirst();
-  removed.consent_records = Number(consent.numDeletedRows);
-
+  let consentRecords = 0;
+  if (ids.length > 0) {
+    const consent = await db
+      .deleteFrom('consent_records')
+      .where('project_id', '=', projectId)
+      .where('subject_id', 'in', ids)
+      .executeTakeFirst();
+    consentRecords = Number(consent.numDeletedRows);
+  }
   const erasedAt = new Date().toISOString();
   const hashes = [...new Set(ids.map((id) => keyedIdHash(ring, projectId, id)))];
   for (const idHash of hashes) {
@@ -201,14 +231,7 @@ export async function erasePerson(
   }
   suppression?.note(projectId, hashes);
   if (metadata.dialect === 'sqlite') await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(metadata.db);
-  return {
-    projectId,
-    erasedAt,
-    suppressedIdHashes: hashes,
-    personCount: subject.personIds.length,
-    distinctIdCount: subject.distinctIds.length,
-    removed,
-  };
+  return { consentRecords, erasedAt, hashes };
 }
 
 /**

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PulseloopError } from '../../src/errors/registry.js';
 import { auditCsv, listAudit, recordAudit } from '../../src/govern/audit.js';
@@ -8,8 +11,10 @@ import {
   currentConsent,
   recordConsent,
 } from '../../src/govern/consent.js';
+import { loadPiiKeyring } from '../../src/govern/pii/keys.js';
 import { getRetention, setRetention } from '../../src/govern/retention.js';
 import { createSession, csrfTokenMatches, deleteSession, findSession } from '../../src/govern/sessions.js';
+import { createSuppressionList, eraseSubjectMetadata } from '../../src/govern/subjects.js';
 import { governDb } from '../../src/govern/tables.js';
 import { createApiToken, findActiveToken, revokeApiToken } from '../../src/govern/tokens.js';
 import {
@@ -312,6 +317,36 @@ export function describeGovernMetadataSuite(name: string, open: () => Promise<Me
         fresh.isAnalyticsOptedOut(project.id, 'u-1'),
         fresh.isAnalyticsOptedOut(project.id, 'u-2'),
       ]).toEqual([false, true]);
+    });
+
+    it("erases a subject's consent records and suppresses their ids as keyed hashes, per project", async () => {
+      const { store, project, other } = await setup();
+      const ring = loadPiiKeyring({ dataDir: mkdtempSync(join(tmpdir(), 'pulseloop-govern-ring-')) });
+      await recordConsent(store, project.id, [
+        { subjectId: 'u-9', purpose: 'email', granted: true, source: 'api' },
+        { subjectId: 'anon-9', purpose: 'sms', granted: true, source: 'api' },
+        { subjectId: 'u-10', purpose: 'email', granted: true, source: 'api' },
+      ]);
+      await recordConsent(store, other.id, [
+        { subjectId: 'u-9', purpose: 'email', granted: true, source: 'api' },
+      ]);
+      const list = await createSuppressionList(store, ring);
+      const result = await eraseSubjectMetadata(store, ring, project.id, ['u-9', 'anon-9'], list);
+      expect(result.consentRecords).toBe(2);
+      expect(await consentHistory(store, project.id, ['u-9', 'anon-9'])).toEqual([]);
+      expect(await canContact(store, project.id, 'u-10', 'email')).toBe(true);
+      expect(await canContact(store, other.id, 'u-9', 'email')).toBe(true);
+      expect([list.isSuppressed(project.id, 'u-9'), list.isSuppressed(project.id, 'u-10')]).toEqual([
+        true,
+        false,
+      ]);
+      expect(list.isSuppressed(other.id, 'u-9')).toBe(false);
+      // Erasing again changes nothing; a fresh list (another process) knows the ids.
+      expect((await eraseSubjectMetadata(store, ring, project.id, ['u-9'])).consentRecords).toBe(0);
+      const rows = await governDb(store).selectFrom('suppressed_ids').selectAll().execute();
+      expect(rows).toHaveLength(2);
+      expect(JSON.stringify(rows)).not.toContain('u-9');
+      expect((await createSuppressionList(store, ring)).isSuppressed(project.id, 'anon-9')).toBe(true);
     });
 
     it('stores retention per project and kind, validating whole days', async () => {

@@ -14,6 +14,7 @@ import {
   encryptField,
   encryptPiiFields,
   keyedContactHash,
+  keyedContactId,
   keyIdOf,
   reencryptJsonText,
 } from '../../src/govern/pii/crypto.js';
@@ -162,6 +163,9 @@ describe('PII encryption', () => {
     expect(keyedContactHash(a, 'phone', '13812341234')).not.toBe(keyedContactHash(b, 'phone', '13812341234'));
     expect(keyedContactHash(a, 'phone', '13812341234')).not.toBe(hashContact('phone', '13812341234'));
     expect(keyedContactHash(a, 'phone', '13812341234')).toMatch(/^[0-9a-f]{40}$/);
+    expect(keyedContactId(a, 'email', 'z@example.com')).toBe(
+      `email_k:${keyedContactHash(a, 'email', 'z@example.com')}`,
+    );
   });
 });
 

@@ -152,6 +152,19 @@ export function keyedContactHash(
   return createHmac('sha256', ring.hashKey).update(`${kind}:${normalised}`).digest('hex').slice(0, 40);
 }
 
+/**
+ * The distinct id a phone number or e-mail joins identities by, keyed: `phone_k:<hmac>` /
+ * `email_k:<hmac>`. The `_k` prefix keeps these apart from the unkeyed `phone:`/`email:` ids of
+ * `hashContact`, so both can be emitted side by side while identities move over.
+ */
+export function keyedContactId(
+  ring: Pick<PiiKeyring, 'hashKey'>,
+  kind: 'phone' | 'email',
+  value: string,
+): string {
+  return `${kind}_k:${keyedContactHash(ring, kind, value)}`;
+}
+
 /** A keyed hash of any identifier (erased distinct ids in the suppression list). */
 export function keyedIdHash(ring: Pick<PiiKeyring, 'hashKey'>, projectId: string, id: string): string {
   return createHmac('sha256', ring.hashKey).update(`id:${projectId}:${id}`).digest('hex');
