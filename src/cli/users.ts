@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { PulseloopError } from '../errors/registry.js';
 import { CLI_ACTOR, recordAudit } from '../govern/audit.js';
 import { parseRole } from '../govern/permissions.js';
+import { backfillKeyedContactIds } from '../govern/pii/contact-ids.js';
 import { loadPiiKeyring, rotatePiiKey } from '../govern/pii/keys.js';
 import { countUnderKey, reencryptFacts, retireKeyWhenUnused } from '../govern/pii/rotation.js';
 import {
@@ -255,6 +256,24 @@ export function registerUsersCommand(program: Command): void {
           });
         }
         printTable(rows);
+      } finally {
+        await stores.close();
+      }
+    });
+  pii
+    .command('link-keyed-contacts')
+    .description('Link keyed phone/e-mail ids (phone_k:, email_k:) to the persons whose traits hold them.')
+    .requiredOption('--project <id>', 'project id or name')
+    .action(async (options: { project: string }) => {
+      const stores = await openStores();
+      try {
+        const ring = loadPiiKeyring({
+          dataDir: stores.config.dataDir,
+          envValue: process.env.PULSELOOP_PII_KEYS,
+        });
+        const projectId = await projectIdOf(stores.metadata, options.project);
+        const report = await backfillKeyedContactIds(stores.facts, ring, projectId);
+        printTable([{ ...report }]);
       } finally {
         await stores.close();
       }

@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordConsent } from '../../src/govern/consent.js';
+import { backfillKeyedContactIds } from '../../src/govern/pii/contact-ids.js';
 import {
   decryptField,
   encryptField,
   encryptPiiFields,
   keyedContactHash,
+  keyedContactId,
 } from '../../src/govern/pii/crypto.js';
 import { loadPiiKeyring, type PiiKeyring, rotatePiiKey } from '../../src/govern/pii/keys.js';
 import { countUnderKey, reencryptFacts, retireKeyWhenUnused } from '../../src/govern/pii/rotation.js';
@@ -424,5 +426,36 @@ describe('retention', () => {
     await setRetention(metadata, Q, { quarantine: null });
     await applyRetentionTtl(facts, metadata);
     expect(await tableTtl('quarantine')).not.toMatch(/ TTL /);
+  });
+});
+
+describe('moving to keyed contact ids', () => {
+  it("links each stored phone and e-mail's keyed id to the person it belongs to, once", async () => {
+    const first = await backfillKeyedContactIds(facts, ring, Q);
+    expect(first).toEqual({ persons: 1, linked: 2, alreadyLinked: 0, conflicts: 0 });
+    const rows = await facts.query<{ distinct_id: string; person_id: string; id_type: string }>(
+      `SELECT distinct_id, person_id, id_type FROM identities FINAL
+       WHERE project_id = {Q:String} AND distinct_id LIKE '%\\_k:%' ORDER BY id_type`,
+      { Q },
+    );
+    expect(rows).toEqual([
+      {
+        distinct_id: keyedContactId(ring, 'email', victim.email),
+        person_id: 'q-victim',
+        id_type: 'email_hash',
+      },
+      {
+        distinct_id: keyedContactId(ring, 'phone', victim.phone),
+        person_id: 'q-victim',
+        id_type: 'phone_hash',
+      },
+    ]);
+    expect(JSON.stringify(rows)).not.toContain(victim.phone);
+    expect(await backfillKeyedContactIds(facts, ring, Q)).toEqual({
+      persons: 1,
+      linked: 0,
+      alreadyLinked: 2,
+      conflicts: 0,
+    });
   });
 });
