@@ -239,6 +239,32 @@ describe('hourly event rollup', () => {
     expect(rolled).toEqual(raw);
   });
 
+  it('checks its own project when another project lost rows the rollup still counts', async () => {
+    const body = { metrics: ['pageviews'], dimensions: ['platform'], dateRange: range };
+    await fx.insert('events', [
+      {
+        project_id: 'another_project',
+        message_id: 'other-1',
+        type: 'page',
+        event: '$pageview',
+        timestamp: Date.parse('2025-03-02T01:00:00Z'),
+        received_at: Date.parse('2025-03-02T01:00:00Z'),
+        distinct_id: 'z',
+        platform: 'web',
+      },
+    ]);
+    await fx.facts.command(
+      `ALTER TABLE events DELETE WHERE project_id = 'another_project' SETTINGS mutations_sync = 2`,
+    );
+    // The months' totals now differ (the rollup keeps the deleted row); this project's own counts do not.
+    const run = await both(body);
+    expect({ readRollup: run.readRollup, readEvents: run.readEvents }).toEqual({
+      readRollup: true,
+      readEvents: false,
+    });
+    expect(run.rolled).toEqual(run.raw);
+  });
+
   it('falls back to raw events when rows were deleted or merged away, and serves again after a rebuild', async () => {
     const body = { metrics: ['pageviews'], dimensions: ['platform'], dateRange: range };
     // Erasure deletes person d's events: the view never sees it.
@@ -297,6 +323,17 @@ describe('compiled SQL for additive metrics', () => {
     const [rolled] = compileTrends(project, body).statements;
     expect(rolled?.sql).toMatch(/FROM event_rollup_hourly AS e/);
     expect(rolled?.rollup?.fallback.sql).toBe(raw?.sql);
+    // The first guard compares whole UTC months (partitions) around the range, a day of margin each side.
+    const [winter] = compileTrends(project, {
+      ...body,
+      dateRange: { from: '2024-12-01', to: '2025-01-31' },
+    }).statements;
+    expect(Object.values(winter?.rollup?.guards[0]?.params ?? {})).toContainEqual([
+      '202411',
+      '202412',
+      '202501',
+      '202502',
+    ]);
     // Distinct persons keep the exact SQL: top N in a CTE and totals through GROUPING SETS.
     const [persons] = compileTrends(project, { ...body, metrics: ['active_persons'] }).statements;
     expect(persons?.shape).toBe('totals');

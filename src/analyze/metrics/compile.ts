@@ -29,7 +29,7 @@ import { SOURCES, type SourceId, sourceHasDimension } from './sources.js';
  * "$other", and each breakdown value's total and the overall total through GROUPING SETS.
  *
  * Additive event counts and revenue whose dimensions and filters are rollup columns read the hourly
- * rollup (src/store/facts/rollups.ts) instead of raw events, with a guard query and the raw
+ * rollup (src/store/facts/rollups.ts) instead of raw events, with guard queries and the raw
  * statement to fall back on.
  */
 
@@ -52,8 +52,11 @@ export interface CompiledStatement {
   rankRows: boolean;
   sql: string;
   params: Record<string, unknown>;
-  /** Read from the hourly rollup: valid only when `guard` returns raw_rows = rollup_rows; else run `fallback`. */
-  rollup?: { guard: GuardStatement; fallback: CompiledStatement };
+  /**
+   * Read from the hourly rollup: valid when one of `guards` (tried in order) returns raw_rows =
+   * rollup_rows; else run `fallback` (raw events).
+   */
+  rollup?: { guards: GuardStatement[]; fallback: CompiledStatement };
 }
 
 export interface GuardStatement {
@@ -520,7 +523,7 @@ function compileOne(args: StatementArgs, rollups: boolean): CompiledStatement {
   if (!args.plan.additive) return compileTotals(args);
   const raw = compileGroups(args, false);
   if (!rollups || !rollupAnswers(args)) return raw;
-  return { ...compileGroups(args, true), rollup: { guard: rollupGuard(args), fallback: raw } };
+  return { ...compileGroups(args, true), rollup: { guards: rollupGuards(args), fallback: raw } };
 }
 
 /**
@@ -539,19 +542,49 @@ function rollupAnswers({ project, query, source, leaves, range }: StatementArgs)
 }
 
 /**
- * Rows of `events` (without FINAL) against the rollup's count over the statement's project, events
- * and range. The view adds every inserted row; when the two differ, rows were deleted (erasure,
- * retention) or re-delivered copies merged away, and the rollup no longer matches `events FINAL`.
+ * Checks that the rollup still equals `events` where a statement reads it, cheapest first; one that
+ * holds is enough. The view adds every inserted row, so when the rows of `events` (without FINAL)
+ * and the rollup's count differ, rows were deleted (erasure, retention) or re-delivered copies merged
+ * away. 1: every project, the UTC months around the range, from part metadata (`system.parts`) and
+ * the rollup alone; 2: the statement's own project, events and range, counted in `events`.
  */
-function rollupGuard({ project, leaves, range }: StatementArgs): GuardStatement {
+function rollupGuards({ project, leaves, range }: StatementArgs): GuardStatement[] {
+  const months = utcMonths(nextDay(range.from, -1), nextDay(range.to, 1));
+  const global = new SqlParams();
+  const partitions = global.add('Array(String)', months);
+  const monthNumbers = global.add('Array(UInt32)', months.map(Number));
+  const wholeMonths = {
+    sql: `SELECT
+  (SELECT sum(rows) FROM system.parts WHERE database = currentDatabase() AND table = 'events' AND active AND partition_id IN ${partitions}) AS raw_rows,
+  (SELECT sum(events) FROM ${EVENT_ROLLUP_TABLE} WHERE toYYYYMM(hour) IN ${monthNumbers}) AS rollup_rows`,
+    params: global.values,
+  };
   const params = new SqlParams();
   bindProject(params, project);
   const names = eventNames(leaves);
   const event = names ? ` AND event IN ${params.add('Array(String)', names)}` : '';
-  const sql = `SELECT
+  const own = {
+    sql: `SELECT
   (SELECT count() FROM events WHERE project_id = {project:String}${event} AND ${rangeCondition('timestamp', range, params)}) AS raw_rows,
-  (SELECT sum(events) FROM ${EVENT_ROLLUP_TABLE} WHERE project_id = {project:String}${event} AND ${rangeCondition('hour', range, params)}) AS rollup_rows`;
-  return { sql, params: params.values };
+  (SELECT sum(events) FROM ${EVENT_ROLLUP_TABLE} WHERE project_id = {project:String}${event} AND ${rangeCondition('hour', range, params)}) AS rollup_rows`,
+    params: params.values,
+  };
+  return [wholeMonths, own];
+}
+
+/** The UTC months (YYYYMM, the partitions of `events`) from one date to another. */
+function utcMonths(from: string, to: string): string[] {
+  const months: string[] = [];
+  for (let month = `${from.slice(0, 7)}-01`; month <= to; month = nextMonth(month)) {
+    months.push(month.slice(0, 4) + month.slice(5, 7));
+  }
+  return months;
+}
+
+function nextMonth(first: string): string {
+  const year = Number(first.slice(0, 4));
+  const month = Number(first.slice(5, 7));
+  return month === 12 ? `${year + 1}-01-01` : `${year}-${String(month + 1).padStart(2, '0')}-01`;
 }
 
 /** The 'groups' shape: one GROUP BY (bucket, b0, b1, …); see CompiledStatement.shape. */

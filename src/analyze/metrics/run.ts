@@ -1,7 +1,14 @@
 import type { FactsEngine } from '../../store/facts/engine.js';
 import { type DateRange, nextDay, type ProjectContext, previousPeriod, rangeDays } from '../query/scope.js';
 import type { MetricDef, MetricFormat, MetricUnit } from './catalogue.js';
-import { type CompiledStatement, compileStatements, OTHER, planQuery, type QueryPlan } from './compile.js';
+import {
+  type CompiledStatement,
+  compileStatements,
+  type GuardStatement,
+  OTHER,
+  planQuery,
+  type QueryPlan,
+} from './compile.js';
 import { evaluateFormula, type FormulaNode, parseFormula } from './formula.js';
 import type { Granularity, MetricsQuery } from './query.js';
 import type { Catalogue } from './resolve.js';
@@ -118,16 +125,30 @@ interface StatementRows {
   rows: Row[];
 }
 
-/** Runs one statement; a rollup statement whose guard fails runs its raw-events fallback instead. */
+type GuardRow = { raw_rows: unknown; rollup_rows: unknown };
+
+async function guardHolds(facts: FactsEngine, guard: GuardStatement): Promise<boolean> {
+  try {
+    const [check] = await facts.query<GuardRow>(guard.sql, guard.params);
+    return check !== undefined && Number(check.raw_rows) === Number(check.rollup_rows);
+  } catch {
+    // e.g. no access to system.parts on a ClickHouse server: the next guard decides.
+    return false;
+  }
+}
+
+/** Runs one statement; a rollup statement none of whose guards holds runs its raw-events fallback instead. */
 async function runStatement(facts: FactsEngine, statement: CompiledStatement): Promise<StatementRows> {
   if (!statement.rollup) return { statement, rows: await facts.query<Row>(statement.sql, statement.params) };
-  const { guard, fallback } = statement.rollup;
-  const [rows, checks] = await Promise.all([
+  const { guards, fallback } = statement.rollup;
+  const [rows, first] = await Promise.all([
     facts.query<Row>(statement.sql, statement.params),
-    facts.query<{ raw_rows: unknown; rollup_rows: unknown }>(guard.sql, guard.params),
+    guardHolds(facts, guards[0]!),
   ]);
-  const check = checks[0];
-  if (check && Number(check.raw_rows) === Number(check.rollup_rows)) return { statement, rows };
+  if (first) return { statement, rows };
+  for (const guard of guards.slice(1)) {
+    if (await guardHolds(facts, guard)) return { statement, rows };
+  }
   return { statement: fallback, rows: await facts.query<Row>(fallback.sql, fallback.params) };
 }
 

@@ -266,8 +266,9 @@ export const FACTS_MIGRATIONS: Migration[] = [
     //    duplicate (ClickHouse 26.7), but derives the rollup insert's token from the source block's, so
     //    the rollup's own deduplication window drops it too (test/analyze/rollup.test.ts checks this);
     //  - the metrics compiler routes only counts and Σ revenue (additive, no person) to the rollup, and
-    //    checks every rollup answer: rows in `events` (without FINAL) in the query's project, events and
-    //    range must equal the rollup's count there, else it reads raw events. Deletions (erasure,
+    //    checks every rollup answer: the rows of `events` (without FINAL) must equal the rollup's count,
+    //    over the whole UTC months around the range (from system.parts, nearly free) or else over the
+    //    query's project, events and range; when neither holds it reads raw events. Deletions (erasure,
     //    retention, TTL) and re-deliveries that merges have already folded make them differ.
     // Remaining risk: a copy re-delivered after the dedupe window or a re-import of the same events,
     // before a background merge folds it, is counted twice by the rollup while FINAL counts it once.
