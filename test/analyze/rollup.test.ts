@@ -289,6 +289,16 @@ describe('hourly event rollup', () => {
     expect(run.rolled.totals[0]?.value).toBe(4);
     expect(run.rolled).toEqual(run.raw);
 
+    // A lightweight delete only masks rows: part metadata still counts them, the guards must not.
+    await fx.facts.command(
+      `DELETE FROM events WHERE project_id = {p:String} AND distinct_id = 'c' AND event = '$pageview'`,
+      { p: fx.projectId },
+    );
+    run = await both(body);
+    expect(run.readEvents).toBe(true);
+    expect(run.rolled.totals[0]?.value).toBe(3);
+    expect(run.rolled).toEqual(run.raw);
+
     await rebuildEventRollup(fx.facts, fx.projectId);
     const { rollup, events } = await rollupVersusEvents();
     expect(rollup).toEqual(events);

@@ -545,8 +545,9 @@ function rollupAnswers({ project, query, source, leaves, range }: StatementArgs)
  * Checks that the rollup still equals `events` where a statement reads it, cheapest first; one that
  * holds is enough. The view adds every inserted row, so when the rows of `events` (without FINAL)
  * and the rollup's count differ, rows were deleted (erasure, retention) or re-delivered copies merged
- * away. 1: every project, the UTC months around the range, from part metadata (`system.parts`) and
- * the rollup alone; 2: the statement's own project, events and range, counted in `events`.
+ * away. 1: every project, the UTC months around the range, from part metadata (`system.parts`; a part
+ * with lightweight-deleted rows counts none, so it fails) and the rollup alone; 2: the statement's own
+ * project, events and range, counted in `events`.
  */
 function rollupGuards({ project, leaves, range }: StatementArgs): GuardStatement[] {
   const months = utcMonths(nextDay(range.from, -1), nextDay(range.to, 1));
@@ -555,7 +556,7 @@ function rollupGuards({ project, leaves, range }: StatementArgs): GuardStatement
   const monthNumbers = global.add('Array(UInt32)', months.map(Number));
   const wholeMonths = {
     sql: `SELECT
-  (SELECT sum(rows) FROM system.parts WHERE database = currentDatabase() AND table = 'events' AND active AND partition_id IN ${partitions}) AS raw_rows,
+  (SELECT sumIf(rows, NOT has_lightweight_delete) FROM system.parts WHERE database = currentDatabase() AND table = 'events' AND active AND partition_id IN ${partitions}) AS raw_rows,
   (SELECT sum(events) FROM ${EVENT_ROLLUP_TABLE} WHERE toYYYYMM(hour) IN ${monthNumbers}) AS rollup_rows`,
     params: global.values,
   };
