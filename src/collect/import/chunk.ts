@@ -40,8 +40,9 @@ export class RowChunk {
     this.starts.push(this.used);
     this.used += this.bytes.write(line, this.used);
     this.bytes[this.used++] = 10;
-    if (this.keys.has(key)) this.duplicates++;
+    const distinct = this.keys.size;
     this.keys.set(key, index);
+    if (this.keys.size === distinct) this.duplicates++;
     if (rangeValue !== undefined) {
       if (this.lo === undefined || rangeValue < this.lo) this.lo = rangeValue;
       if (this.hi === undefined || rangeValue > this.hi) this.hi = rangeValue;

@@ -111,6 +111,9 @@ export async function openRecords(
   };
 }
 
+/** Characters of text parsed into one batch of records (about a thousand rows of a typical export). */
+const BATCH_CHARS = 64 * 1024;
+
 async function* delimitedBatches(
   chunks: AsyncIterable<Buffer>,
   encoding: TextEncoding,
@@ -119,9 +122,14 @@ async function* delimitedBatches(
   const decoder = textDecoder(encoding);
   const parser = new DelimitedParser(delimiter);
   for await (const chunk of chunks) {
-    const out: RawRecord[] = [];
-    parser.push(decoder.write(chunk), out);
-    if (out.length > 0) yield out;
+    const text = decoder.write(chunk);
+    // Small batches: a batch is alive while it is handled, and a megabyte of records at once would
+    // outgrow V8's young generation, which then copies it at every scavenge.
+    for (let start = 0; start < text.length; start += BATCH_CHARS) {
+      const out: RawRecord[] = [];
+      parser.push(text.slice(start, start + BATCH_CHARS), out);
+      if (out.length > 0) yield out;
+    }
   }
   const out: RawRecord[] = [];
   parser.push(decoder.end(), out);

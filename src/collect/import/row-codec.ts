@@ -199,13 +199,14 @@ export function tabSeparatedCodec(columns: readonly TableColumn[]): RowCodec | u
   }
   if (names.length === 0) return undefined;
   const count = names.length;
+  const fields: string[] = new Array(count).fill('');
   return {
     format: 'TabSeparated',
     columns: names,
     encode(row) {
-      let line = codecs[0]!.encode(row[names[0]!]);
-      for (let i = 1; i < count; i++) line += `\t${codecs[i]!.encode(row[names[i]!])}`;
-      return line;
+      // join() writes one flat string; concatenation would build a chain the buffer write flattens.
+      for (let i = 0; i < count; i++) fields[i] = codecs[i]!.encode(row[names[i]!]);
+      return fields.join('\t');
     },
     decode(line) {
       const fields = line.split('\t');

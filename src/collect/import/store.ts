@@ -22,13 +22,16 @@ const KEY_SEPARATOR = '\u0001';
 
 /** The natural key of a row as one string. */
 export function naturalKeyOf(spec: KindSpec, row: Record<string, unknown>): string {
-  let key = '';
-  for (let i = 0; i < spec.naturalKey.length; i++) {
-    const value = row[spec.naturalKey[i]!];
-    if (i > 0) key += KEY_SEPARATOR;
-    key += value === undefined || value === null ? '' : String(value);
-  }
-  return key;
+  const columns = spec.naturalKey;
+  if (columns.length === 1) return keyPart(row[columns[0]!]);
+  // join() builds one flat string; `+=` would keep a chain of parts alive for every stored key.
+  const parts: string[] = [];
+  for (const column of columns) parts.push(keyPart(row[column]));
+  return parts.join(KEY_SEPARATOR);
+}
+
+function keyPart(value: unknown): string {
+  return value === undefined || value === null ? '' : String(value);
 }
 
 /** Milliseconds columns get their own alias: ClickHouse would otherwise read the alias in WHERE. */
