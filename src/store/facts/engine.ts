@@ -57,11 +57,6 @@ export const QUERY_SETTINGS = {
   output_format_json_quote_decimals: 0,
   date_time_input_format: 'best_effort',
   insert_deduplicate: 1,
-  // FINAL folds rows with the same sort key; in every facts table the rows that fold share their
-  // partition (the partition column is in the key, or an update keeps it), so FINAL need not merge
-  // across partitions. Exact here, and it turns a FINAL count over millions of rows from seconds
-  // into milliseconds.
-  do_not_merge_across_partitions_select_final: 1,
 } as const;
 
 /**
