@@ -17,8 +17,18 @@ export class RowChunk {
   lo: string | number | undefined;
   hi: string | number | undefined;
 
-  constructor(initialBytes = 1 << 20) {
-    this.bytes = Buffer.allocUnsafe(initialBytes);
+  /** A chunk in a new buffer of `space` bytes, or in a buffer an earlier chunk released. */
+  constructor(space: number | Buffer = 1 << 20) {
+    this.bytes = typeof space === 'number' ? Buffer.allocUnsafe(space) : space;
+  }
+
+  /** Hands the buffer over for the next chunk; this chunk is done with (its payload written). */
+  release(): Buffer {
+    const bytes = this.bytes;
+    this.bytes = Buffer.alloc(0);
+    this.starts = [];
+    this.used = 0;
+    return bytes;
   }
 
   /** Number of distinct keys (the rows that will be written). */
