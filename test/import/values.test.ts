@@ -89,6 +89,24 @@ describe('value parsers', () => {
     expect(() => parseDuration('soon')).toThrow(/not a duration/);
   });
 
+  it('reads any percentage as the fraction it stands for, rounded as written', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -999_999, max: 999_999 }),
+        fc.integer({ min: 0, max: 999_999 }),
+        fc.integer({ min: 0, max: 6 }),
+        (whole, fraction, digits) => {
+          const text =
+            digits === 0 ? String(whole) : `${whole}.${String(fraction).padStart(6, '0').slice(0, digits)}`;
+          // The written digits, a hundred times smaller, as the nearest double: 12.3% → 0.123.
+          const expected = Number(`${text}e-2`);
+          expect(parseRate(`${text}%`)).toBe(expected);
+          expect(parseRate(` ${text} %`)).toBe(expected);
+        },
+      ),
+    );
+  });
+
   it('reads any count written with 万 or w as the number it stands for', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 99_999 }), fc.constantFrom('万', 'w', 'W'), (tenths, unit) => {

@@ -17,8 +17,11 @@ export interface RowCodec {
   columns?: readonly string[];
   /** The row as one line, without the line break. */
   encode(row: Record<string, unknown>): string;
-  /** A line back into a row (columns at their defaults come back as defaults, not absent). */
-  decode(line: string): Record<string, unknown>;
+  /**
+   * A line back into a row (columns at their defaults come back as defaults, not absent); only the
+   * `wanted` columns when named (JSONEachRow reads them all anyway).
+   */
+  decode(line: string, wanted?: ReadonlySet<string>): Record<string, unknown>;
 }
 
 export const JSON_ROW_CODEC: RowCodec = {
@@ -208,10 +211,12 @@ export function tabSeparatedCodec(columns: readonly TableColumn[]): RowCodec | u
       for (let i = 0; i < count; i++) fields[i] = codecs[i]!.encode(row[names[i]!]);
       return fields.join('\t');
     },
-    decode(line) {
+    decode(line, wanted) {
       const fields = line.split('\t');
       const row: Record<string, unknown> = {};
-      for (let i = 0; i < count; i++) row[names[i]!] = codecs[i]!.decode(fields[i] ?? '');
+      for (let i = 0; i < count; i++) {
+        if (!wanted || wanted.has(names[i]!)) row[names[i]!] = codecs[i]!.decode(fields[i] ?? '');
+      }
       return row;
     },
   };

@@ -128,13 +128,15 @@ export async function writeChunk(
   const stored = await storedRows(facts, spec, projectId, chunk);
   const skipped = new Set<number>();
   const replaced = new Map<number, string>();
+  // Comparing needs only the compared columns; reconciling (persons) needs the whole row.
+  const wanted = spec.reconcile ? undefined : new Set(Object.keys(spec.compare));
   for (const [key, index] of chunk.keys) {
     const before = stored.get(key);
     if (!before) {
       counts.imported++;
       continue;
     }
-    const row = codec.decode(chunk.line(index));
+    const row = codec.decode(chunk.line(index), wanted);
     spec.reconcile?.(row, before);
     if (unchanged(spec, row, before)) {
       counts.unchanged++;

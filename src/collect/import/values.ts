@@ -107,8 +107,9 @@ export function parseInteger(cell: Cell): number | null {
 export function parseRate(cell: Cell, unit?: 'percent' | 'fraction'): number | null {
   if (typeof cell === 'string') {
     // Fast path for the usual `12.3%`: the same value as compacting and parsing it.
+    // With at most 12 digits, moving the decimal point gives what percentToFraction rounds to.
     const plain = PLAIN_PERCENT.exec(cell);
-    if (plain) return percentToFraction(Number(plain[1]));
+    if (plain) return Number(`${plain[1]}e-2`);
   }
   if (typeof cell === 'string' && !isMissing(cell)) {
     const text = compact(cell);
@@ -124,10 +125,10 @@ export function parseRate(cell: Cell, unit?: 'percent' | 'fraction'): number | n
   return value > 1 ? percentToFraction(value) : value;
 }
 
-const PLAIN_PERCENT = /^(-?\d+(?:\.\d+)?)%$/;
+const PLAIN_PERCENT = /^(-?\d{1,6}(?:\.\d{1,6})?)%$/;
 
 /** 41.2 → 0.412 exactly as written (plain division would give 0.41200000000000003). */
-function percentToFraction(percent: number): number {
+export function percentToFraction(percent: number): number {
   return Number((percent / 100).toPrecision(12));
 }
 
