@@ -105,6 +105,57 @@ describe('dashboard', () => {
     await page.context().close();
   });
 
+  it('shows on the campaigns page the attribution credits the API answers', async () => {
+    const range = { from: '2026-10-01', to: '2026-10-31' };
+    const { page } = await h.open('/campaigns', { query: { ...range, models: 'linear,shapley' } });
+    await settled(page);
+    const api = await fetch(`${h.server.url}/api/v1/projects/${h.demoProjectId}/analyses/attribution`, {
+      method: 'POST',
+      body: JSON.stringify({
+        dateRange: range,
+        conversion: { source: 'orders' },
+        touch: { dimension: 'channel' },
+        lookbackDays: 30,
+      }),
+    });
+    const { result } = (await api.json()) as {
+      result: { rows: { value: string; models: Record<string, { conversions: number }> }[] };
+    };
+    const rows = await page.locator('[data-testid="attribution-table"] tbody tr.ant-table-row').all();
+    expect(rows.length).toBe(result.rows.length);
+    for (const [i, row] of rows.entries()) {
+      const cells = await row.locator('td').allTextContents();
+      const expected = result.rows[i]!;
+      expect(cells[0]).toBe(expected.value);
+      expect(Number(cells[2])).toBeCloseTo(expected.models.linear!.conversions, 2);
+      expect(Number(cells[3])).toBeCloseTo(expected.models.shapley!.conversions, 2);
+    }
+    await page.context().close();
+  });
+
+  it.each(PAGES)('shows no English label on %s once switched to Chinese', async (path) => {
+    const { page } = await h.open(`/${path}`, {
+      locale: 'en-US',
+      query: { from: '2026-10-01', to: '2026-10-31' },
+    });
+    await settled(page);
+    const LABELS =
+      '.ant-card-head-title, th, .ant-tabs-tab, .ant-segmented-item-label, .ant-statistic-title, button, .ant-menu-title-content, .ant-select-selection-placeholder, .ant-empty-description, .ant-checkbox-wrapper';
+    const labels = async () =>
+      (await page.locator(LABELS).allTextContents())
+        .map((t) => t.trim())
+        .filter((t) => /[A-Za-z]{2,}/.test(t));
+    const english = new Set(await labels());
+    await page.locator('[data-testid="lang-switch"]').getByText('中文').click();
+    await settled(page);
+    // Names that stay as they are in Chinese interfaces (metric acronyms, file formats, the language itself).
+    const universal =
+      /^(English|ROAS|ROI|GMV|CTR|CPC|CPM|CPA|CSV|PNG|SDK|UTM|browser|node|curl|miniprogram|Shapley 值|\$other|[a-z_]+)$/;
+    const untranslated = (await labels()).filter((t) => english.has(t) && !universal.test(t));
+    expect(untranslated).toEqual([]);
+    await page.context().close();
+  });
+
   it('switches every navigation label between English and Chinese', async () => {
     const { page } = await h.open('/overview', { locale: 'en-US' });
     await settled(page);

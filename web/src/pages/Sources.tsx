@@ -34,6 +34,14 @@ interface Source {
 
 const IMPORT_KINDS = ['content_stats', 'ad_spend', 'orders', 'comments', 'events', 'persons'];
 
+const SOURCE_KINDS: Record<string, { en: string; zh: string }> = {
+  website: { en: 'Website', zh: '网站' },
+  app: { en: 'App', zh: '应用' },
+  mini_program: { en: 'Mini-program', zh: '小程序' },
+  server: { en: 'Server', zh: '服务器' },
+  import: { en: 'File import', zh: '文件导入' },
+};
+
 function snippets(key: string, host: string): Record<string, string> {
   return {
     browser: `<script type="module">
@@ -188,7 +196,7 @@ export default function Sources() {
                   title={
                     <Space>
                       {source.name}
-                      <Tag>{source.kind}</Tag>
+                      <Tag>{SOURCE_KINDS[source.kind]?.[lang] ?? source.kind}</Tag>
                     </Space>
                   }
                   extra={
