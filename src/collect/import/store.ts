@@ -41,13 +41,19 @@ function selectExpression(column: string, how: CompareAs | 'key'): string {
   return how === 'ms' ? `toUnixTimestamp64Milli(${column}) AS ${MS_PREFIX}${column}` : column;
 }
 
-/** Stored rows of this project sharing a natural key with one of `rows`, by key. */
-async function storedRows(
+/** Ids per key look-up: the stored rows of one look-up are in memory at once. */
+const LOOKUP_IDS = 10_000;
+
+/**
+ * Stored rows of this project sharing a natural key with a row of the chunk, by key, a slice of ids
+ * at a time. Nothing when the chunk's range holds no row of the project.
+ */
+async function* storedRows(
   facts: FactsEngine,
   spec: KindSpec,
   projectId: string,
   chunk: RowChunk,
-): Promise<Map<string, Record<string, unknown>>> {
+): AsyncGenerator<Map<string, Record<string, unknown>>> {
   // Identifiers come from the kind's specification (constants), values only from bound parameters.
   const params: Record<string, unknown> = { project: projectId };
   let range = '';
@@ -63,33 +69,35 @@ async function storedRows(
     `SELECT 1 AS found FROM ${spec.table} WHERE project_id = {project:String} ${range} LIMIT 1`,
     params,
   );
-  const found = new Map<string, Record<string, unknown>>();
-  if (probe.length === 0) return found;
+  if (probe.length === 0) return;
   // The id column is part of the natural key: its values are read off the keys.
   const idPosition = spec.naturalKey.indexOf(spec.idColumn);
   const ids = new Set<string>();
   for (const key of chunk.keys.keys()) ids.add(key.split(KEY_SEPARATOR)[idPosition] ?? '');
-  params.ids = [...ids];
+  const allIds = [...ids];
   const columns = [
     ...spec.naturalKey.map((c) => selectExpression(c, 'key')),
     ...Object.entries(spec.compare)
       .filter(([c]) => !spec.naturalKey.includes(c))
       .map(([c, how]) => selectExpression(c, how)),
   ];
-  const stored = await facts.query<Record<string, unknown>>(
-    `SELECT ${columns.join(', ')} FROM ${spec.table} FINAL
-     WHERE project_id = {project:String} ${range} AND ${spec.idColumn} IN {ids:Array(String)}`,
-    params,
-  );
-  for (const row of stored) {
-    for (const [column, how] of Object.entries(spec.compare)) {
-      if (how !== 'ms') continue;
-      row[column] = row[MS_PREFIX + column];
-      delete row[MS_PREFIX + column];
+  for (let start = 0; start < allIds.length; start += LOOKUP_IDS) {
+    const stored = await facts.query<Record<string, unknown>>(
+      `SELECT ${columns.join(', ')} FROM ${spec.table} FINAL
+       WHERE project_id = {project:String} ${range} AND ${spec.idColumn} IN {ids:Array(String)}`,
+      { ...params, ids: allIds.slice(start, start + LOOKUP_IDS) },
+    );
+    const found = new Map<string, Record<string, unknown>>();
+    for (const row of stored) {
+      for (const [column, how] of Object.entries(spec.compare)) {
+        if (how !== 'ms') continue;
+        row[column] = row[MS_PREFIX + column];
+        delete row[MS_PREFIX + column];
+      }
+      found.set(naturalKeyOf(spec, row), row);
     }
-    found.set(naturalKeyOf(spec, row), row);
+    yield found;
   }
-  return found;
 }
 
 function sameValue(how: CompareAs, a: unknown, b: unknown): boolean {
@@ -125,27 +133,28 @@ export async function writeChunk(
 ): Promise<ChunkCounts> {
   const counts: ChunkCounts = { imported: 0, updated: 0, unchanged: 0 };
   if (chunk.size === 0) return counts;
-  const stored = await storedRows(facts, spec, projectId, chunk);
   const skipped = new Set<number>();
   const replaced = new Map<number, string>();
   // Comparing needs only the compared columns; reconciling (persons) needs the whole row.
   const wanted = spec.reconcile ? undefined : new Set(Object.keys(spec.compare));
-  for (const [key, index] of chunk.keys) {
-    const before = stored.get(key);
-    if (!before) {
-      counts.imported++;
-      continue;
+  let matched = 0;
+  for await (const stored of storedRows(facts, spec, projectId, chunk)) {
+    for (const [key, before] of stored) {
+      const index = chunk.keys.get(key);
+      if (index === undefined) continue; // same id, another key (another day of the post)
+      matched++;
+      const row = codec.decode(chunk.line(index), wanted);
+      spec.reconcile?.(row, before);
+      if (unchanged(spec, row, before)) {
+        counts.unchanged++;
+        skipped.add(index);
+        continue;
+      }
+      counts.updated++;
+      if (spec.reconcile) replaced.set(index, codec.encode(row));
     }
-    const row = codec.decode(chunk.line(index), wanted);
-    spec.reconcile?.(row, before);
-    if (unchanged(spec, row, before)) {
-      counts.unchanged++;
-      skipped.add(index);
-      continue;
-    }
-    counts.updated++;
-    if (spec.reconcile) replaced.set(index, codec.encode(row));
   }
+  counts.imported = chunk.size - matched;
   if (counts.imported + counts.updated > 0) {
     const payload = chunk.payload(skipped.size > 0 ? (i) => !skipped.has(i) : undefined, replaced);
     await insertRows(facts, spec.table, payload, {
