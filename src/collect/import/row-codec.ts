@@ -202,15 +202,10 @@ export function tabSeparatedCodec(columns: readonly TableColumn[]): RowCodec | u
   }
   if (names.length === 0) return undefined;
   const count = names.length;
-  const fields: string[] = new Array(count).fill('');
   return {
     format: 'TabSeparated',
     columns: names,
-    encode(row) {
-      // join() writes one flat string; concatenation would build a chain the buffer write flattens.
-      for (let i = 0; i < count; i++) fields[i] = codecs[i]!.encode(row[names[i]!]);
-      return fields.join('\t');
-    },
+    encode: compiledEncoder(names, codecs),
     decode(line, wanted) {
       const fields = line.split('\t');
       const row: Record<string, unknown> = {};
@@ -220,6 +215,22 @@ export function tabSeparatedCodec(columns: readonly TableColumn[]): RowCodec | u
       return row;
     },
   };
+}
+
+/**
+ * `row => [e[0](row["a"]), e[1](row["b"]), …].join('\t')`, compiled once per import: fixed property
+ * reads and calls are several times faster per row than a loop over column names. The names are
+ * written as JSON string literals, so any column name is safe in the generated source.
+ */
+function compiledEncoder(
+  names: readonly string[],
+  codecs: readonly ValueCodec[],
+): (row: Record<string, unknown>) => string {
+  const encoders = codecs.map((codec) => codec.encode);
+  const fields = names.map((name, i) => `e[${i}](row[${JSON.stringify(name)}])`).join(', ');
+  // join() writes one flat string; concatenation would build a chain the buffer write flattens.
+  const compile = new Function('e', `return (row) => [${fields}].join('\\t');`);
+  return compile(encoders) as (row: Record<string, unknown>) => string;
 }
 
 /** The codec imports into `table` use on this engine: TabSeparated when possible, else JSONEachRow. */
