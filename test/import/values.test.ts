@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { detectEncoding, textDecoder } from '../../src/collect/import/decode.js';
 import { DelimitedParser } from '../../src/collect/import/delimited.js';
+import { isSummaryRow } from '../../src/collect/import/header.js';
 import type { RawRecord } from '../../src/collect/import/records.js';
 import { zonedClock } from '../../src/collect/import/time.js';
 import {
@@ -87,6 +88,21 @@ describe('value parsers', () => {
     expect(() => parseCount('-3')).toThrow(/negative/);
     expect(() => parseDate('2025-02-30')).toThrow(/not a real calendar date/);
     expect(() => parseDuration('soon')).toThrow(/not a duration/);
+  });
+
+  it('checks ISO days against the calendar', () => {
+    expect(parseDate('2024-02-29')).toBe('2024-02-29');
+    expect(() => parseDate('2023-02-29')).toThrow(/not a real calendar date/);
+    expect(() => parseDate('2025-13-01')).toThrow(/not a real calendar date/);
+    expect(() => parseDate('1969-12-31')).toThrow(/not a real calendar date/);
+  });
+
+  it('tells summary rows from data rows', () => {
+    expect(isSummaryRow([' 合计 ', '', '12'])).toBe(true);
+    expect(isSummaryRow(['', 'v1', 'Subtotal：'])).toBe(true);
+    expect(isSummaryRow(['\tTOTAL'])).toBe(true);
+    expect(isSummaryRow(['小米', 'sum of views', 'v1'])).toBe(false);
+    expect(isSummaryRow(['v1', 'v2', 'v3', '合计'])).toBe(false); // only the first three cells
   });
 
   it('reads any percentage as the fraction it stands for, rounded as written', () => {

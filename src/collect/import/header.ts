@@ -136,12 +136,16 @@ export function detectHeader(records: RawRecord[], known: (name: string) => bool
 }
 
 const SUMMARY = /^(合计|总计|汇总|小计|总和|共计|total|grand total|sum|subtotal)[:：]?$/i;
+const SUMMARY_STARTS = new Set(['合', '总', '汇', '小', '共', 't', 'T', 'g', 'G', 's', 'S']);
 
 /** A summary row (合计/总计/Total in one of its first cells), which is not data. */
 export function isSummaryRow(cells: Cell[]): boolean {
   for (let i = 0; i < cells.length && i < 3; i++) {
     const c = cells[i];
-    if (typeof c === 'string' && c.length <= 16 && SUMMARY.test(c.trim())) return true;
+    if (typeof c !== 'string' || c.length > 16) continue;
+    // Cheap first look: every summary word starts with one of these (cells are rarely padded).
+    if (!SUMMARY_STARTS.has(c.charAt(0)) && c.trimStart() === c) continue;
+    if (SUMMARY.test(c.trim())) return true;
   }
   return false;
 }
