@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { type BatchWriter, replayWal, startBatchWriter } from '../collect/batch-writer.js';
 import { createMessageIdWindow, loadMessageIdWindow } from '../collect/dedupe.js';
+import { ingestGovernance } from '../collect/govern-step.js';
 import { createLiveFeed } from '../collect/live.js';
 import { createRateLimiter } from '../collect/rate-limit.js';
 import { MAX_BATCH_BYTES } from '../collect/segment/limits.js';
@@ -118,7 +119,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       maxPendingBytes: config.ingest.maxPendingBytes,
       logger,
       live,
-      ...(config.ingest.governance ? { governance: { ...governance, metadata } } : {}),
+      ...(config.ingest.governance ? { governance: ingestGovernance(governance, metadata) } : {}),
     },
     writeKeys: createWriteKeyCache(metadata),
     rateLimiter: createRateLimiter(),

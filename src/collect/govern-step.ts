@@ -1,4 +1,9 @@
-import { type ConsentCache, type ConsentChange, consentChangesFromIdentify } from '../govern/consent.js';
+import {
+  type ConsentCache,
+  type ConsentChange,
+  consentChangesFromIdentify,
+  recordConsent,
+} from '../govern/consent.js';
 import type { Governance } from '../govern/governance.js';
 import { encryptField, isEncrypted, keyedContactId } from '../govern/pii/crypto.js';
 import type { PiiFieldCache } from '../govern/pii/fields.js';
@@ -20,9 +25,61 @@ import type { JsonObject, SegmentMessage } from './segment/validate.js';
  */
 
 export type IngestGovernance = Pick<Governance, 'keyring' | 'consent' | 'suppression' | 'piiFields'> & {
-  /** Where consent records are written. */
-  metadata: MetadataStore;
+  /** Writes the consent records of identify calls. */
+  consentWriter: ConsentWriter;
 };
+
+/** The governance ingestion uses, over the process's Governance. */
+export function ingestGovernance(governance: Governance, metadata: MetadataStore): IngestGovernance {
+  return { ...governance, consentWriter: createConsentWriter(metadata, governance.consent) };
+}
+
+/**
+ * Writes consent records, grouping the changes of the requests that arrive in the same turn of the
+ * event loop into one write per project. A metadata commit waits for the disk (SQLite in the
+ * server's own thread), so one per request would stall all ingestion; one per turn does not.
+ */
+export interface ConsentWriter {
+  /** Resolves once the changes are durable; rejects when they could not be written. */
+  write(projectId: string, changes: ConsentChange[]): Promise<void>;
+}
+
+export function createConsentWriter(metadata: MetadataStore, cache: ConsentCache): ConsentWriter {
+  let queued: Array<{
+    projectId: string;
+    changes: ConsentChange[];
+    resolve: () => void;
+    reject: (error: unknown) => void;
+  }> = [];
+  const flush = async () => {
+    const group = queued;
+    queued = [];
+    const byProject = new Map<string, typeof group>();
+    for (const entry of group)
+      byProject.set(entry.projectId, [...(byProject.get(entry.projectId) ?? []), entry]);
+    for (const [projectId, entries] of byProject) {
+      try {
+        await recordConsent(
+          metadata,
+          projectId,
+          entries.flatMap((e) => e.changes),
+          cache,
+        );
+        for (const e of entries) e.resolve();
+      } catch (error) {
+        for (const e of entries) e.reject(error);
+      }
+    }
+  };
+  return {
+    write(projectId, changes) {
+      return new Promise((resolve, reject) => {
+        if (queued.length === 0) setImmediate(() => void flush());
+        queued.push({ projectId, changes, resolve, reject });
+      });
+    },
+  };
+}
 
 /** Why an event was not stored. */
 export type Withheld = 'erased' | 'opted_out';

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import { PulseloopError } from '../errors/registry.js';
-import { recordConsent } from '../govern/consent.js';
 import { linkedIdsOf } from '../identity/linked-ids.js';
 import type { DistinctId, IdentityInput, IdentityResolver } from '../identity/resolver.js';
 import type { EventRow, QuarantineRow } from '../store/facts/rows.js';
@@ -251,12 +250,7 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
   // Consent is durable before the call that gave it is acknowledged.
   if (governance && governance.consentChanges.length > 0) {
     try {
-      await recordConsent(
-        governance.governance.metadata,
-        request.projectId,
-        governance.consentChanges,
-        governance.governance.consent,
-      );
+      await governance.governance.consentWriter.write(request.projectId, governance.consentChanges);
     } catch (error) {
       for (const id of claimed) deps.dedupe.release(request.projectId, id);
       deps.logger?.error({ err: error }, 'recording consent from identify failed');
