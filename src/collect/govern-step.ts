@@ -66,8 +66,11 @@ export function createConsentWriter(metadata: MetadataStore, cache: ConsentCache
           cache,
         );
         for (const e of entries) e.resolve();
-      } catch (error) {
-        for (const e of entries) e.reject(error);
+      } catch {
+        // One request's refused change must not fail the others: write them one by one.
+        for (const e of entries) {
+          await recordConsent(metadata, projectId, e.changes, cache).then(e.resolve, e.reject);
+        }
       }
     }
   };

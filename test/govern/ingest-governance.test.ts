@@ -110,6 +110,24 @@ describe('consent from identify traits', () => {
   });
 });
 
+describe('consent from identify traits, longest ids', () => {
+  it('records consent for the longest user id the collection API accepts', async () => {
+    const longId = `u-${'x'.repeat(253)}`;
+    const response = await batch([
+      {
+        type: 'identify',
+        userId: longId,
+        messageId: 'consent-long',
+        timestamp: iso(0),
+        traits: { consent_push: true },
+      },
+    ]);
+    expect(response).toMatchObject({ status: 200, json: { accepted: 1 } });
+    const history = await consentHistory(t.server.metadata, t.projectId, [longId]);
+    expect(history.map((r) => [r.purpose, r.granted])).toEqual([['push', true]]);
+  });
+});
+
 describe('analytics opt-out', () => {
   it("stops storing an opted-out person's new events, answers 200 so clients do not retry, and leaves others alone", async () => {
     const before = await batch([
