@@ -10,6 +10,15 @@ export interface LoadOptions {
   onAcknowledged?: (messageIds: string[]) => void;
   /** Stop early (e.g. the server was killed). */
   signal?: AbortSignal;
+  /** Mix identify calls with PII and consent traits in among the track calls (governance benchmark). */
+  mix?: IdentifyMix;
+}
+
+export interface IdentifyMix {
+  /** Share of calls that are identify calls carrying phone, e-mail and name traits (e.g. 0.05). */
+  identifyShare: number;
+  /** Share of those identify calls that also carry consent traits (e.g. 0.2). */
+  consentShare: number;
 }
 
 export interface LoadResult {
@@ -25,16 +34,33 @@ export interface LoadResult {
 const PLATFORMS = ['douyin', 'kuaishou', 'xiaohongshu', 'wechat_channels', 'bilibili', 'weibo', 'web', 'app'];
 const EVENTS = ['video_play', 'product_view', 'add_to_cart', 'share', 'like', 'order_completed'];
 
+/** An identify call with contact traits (and, when `withConsent`, consent traits) for one of the persons. */
+function identifyItem(id: string, n: number, person: number, now: string, withConsent: boolean): string {
+  const consent = withConsent ? ',"consent_email":true,"consent_sms":false' : '';
+  return `{"type":"identify","messageId":"${id}","anonymousId":"anon-${person}","userId":"user-${person}","timestamp":"${now}","traits":{"phone":"138${String(person).padStart(8, '0')}","email":"user-${person}@example.com","name":"用户${person}","plan":"${n % 3 === 0 ? 'gold' : 'basic'}"${consent}},"context":{"ip":"10.0.${n % 250}.${person % 250}","locale":"zh-CN"}}`;
+}
+
 /** One /v1/batch body of realistic track calls from a population of 20,000 persons. */
-function batchBody(runId: string, request: number, size: number): { body: string; ids: string[] } {
+function batchBody(
+  runId: string,
+  request: number,
+  size: number,
+  mix?: IdentifyMix,
+): { body: string; ids: string[] } {
   const ids: string[] = [];
   const items: string[] = [];
   const now = new Date().toISOString();
+  const identifyEvery = mix ? Math.round(1 / mix.identifyShare) : 0;
+  const consentEvery = mix ? Math.round(1 / mix.consentShare) : 0;
   for (let i = 0; i < size; i += 1) {
     const n = request * size + i;
     const id = `${runId}-${n}`;
     ids.push(id);
     const person = (n * 7919) % 20_000;
+    if (mix && n % identifyEvery === 0) {
+      items.push(identifyItem(id, n, person, now, (n / identifyEvery) % consentEvery === 0));
+      continue;
+    }
     items.push(
       `{"type":"track","messageId":"${id}","anonymousId":"anon-${person}","userId":"user-${person}","event":"${EVENTS[n % EVENTS.length]}","timestamp":"${now}","properties":{"platform":"${PLATFORMS[n % PLATFORMS.length]}","content_id":"video-${n % 500}","revenue":${n % 6 === 5 ? 129 : 0},"currency":"CNY","duration_seconds":${n % 90}},"context":{"ip":"10.0.${n % 250}.${person % 250}","userAgent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15","locale":"zh-CN","campaign":{"source":"douyin","medium":"paid_social","name":"double11"}}}`,
     );
@@ -79,7 +105,7 @@ export async function runIngestLoad(options: LoadOptions): Promise<LoadResult> {
 
   const worker = async () => {
     while (performance.now() < endAt && !options.signal?.aborted) {
-      const { body, ids } = batchBody(runId, nextRequest++, options.eventsPerRequest);
+      const { body, ids } = batchBody(runId, nextRequest++, options.eventsPerRequest, options.mix);
       const t0 = performance.now();
       const status = await sendOne(body);
       latencies.push(performance.now() - t0);

@@ -6,6 +6,7 @@ import { benchAnalytics } from './analytics.js';
 import { benchDashboard } from './dashboard.js';
 import { benchImport } from './import.js';
 import { benchIngestion } from './ingest.js';
+import { benchGovernance } from './ingest-govern.js';
 import { CLI_ENTRY, startServerProcess } from './server-process.js';
 
 /**
@@ -50,6 +51,20 @@ async function ingestionSection(): Promise<Row[]> {
       value: `${(r.peakRssBytes / MiB).toFixed(0)} MiB`,
       target: '≤ 2 GB',
       met: r.peakRssBytes <= 2 * 1024 * MiB,
+    },
+  ];
+}
+
+async function governanceSection(): Promise<Row[]> {
+  const roundMs = Number(process.env.BENCH_GOVERNANCE_ROUND_MS ?? 8000);
+  const r = await benchGovernance({ log, roundMs });
+  const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')} events/s`;
+  return [
+    {
+      metric: `Sustained /v1/batch ingestion with governance on vs off (${r.mix.identifyShare * 100} % identify with phone/e-mail/name, ${r.mix.consentShare * 100} % of those with consent; ${r.rounds} alternating rounds)`,
+      value: `on ${rate(r.onEventsPerSecond)} / off ${rate(r.offEventsPerSecond)} = ${(r.ratio * 100).toFixed(1)} % (failed requests on ${r.failedRequests.on}, off ${r.failedRequests.off})`,
+      target: '≥ 90 % of the throughput without',
+      met: r.ratio >= 0.9,
     },
   ];
 }
@@ -120,6 +135,7 @@ async function importSection(): Promise<Row[]> {
 
 const SECTIONS: Record<string, () => Promise<Row[]>> = {
   ingestion: ingestionSection,
+  governance: governanceSection,
   demo: demoSection,
   analytics: () => benchAnalytics({ log }),
   dashboard: () => benchDashboard({ log }),

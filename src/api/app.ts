@@ -9,6 +9,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import type { LiveFeed } from '../collect/live.js';
 import { PulseloopError } from '../errors/registry.js';
+import type { Governance } from '../govern/governance.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { registerAnalysisRoutes } from './routes/analyses.js';
@@ -35,6 +36,8 @@ export interface AppDeps extends CollectRouteDeps, HealthDeps, StoreDeps {
   live: LiveFeed;
   /** Largest accepted raw (possibly compressed) body. */
   bodyLimitBytes: number;
+  /** The process's governance state (PII keys, consent and erasure caches); created on demand when absent. */
+  governance?: Governance;
 }
 
 /** Builds the HTTP application: collection API, health, OpenAPI document. */

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { type BatchWriter, replayWal, startBatchWriter } from '../collect/batch-writer.js';
 import { createMessageIdWindow, loadMessageIdWindow } from '../collect/dedupe.js';
+import { ingestGovernance } from '../collect/govern-step.js';
 import { createLiveFeed } from '../collect/live.js';
 import { createRateLimiter } from '../collect/rate-limit.js';
 import { MAX_BATCH_BYTES } from '../collect/segment/limits.js';
@@ -10,6 +11,8 @@ import { storeStatus } from '../collect/status.js';
 import { openWal, type Wal } from '../collect/wal.js';
 import { createWriteKeyCache } from '../collect/write-keys.js';
 import type { Config } from '../config/config.js';
+import { createGovernance, type Governance, refreshGovernancePeriodically } from '../govern/governance.js';
+import { LOG_REDACTION } from '../govern/http/hardening.js';
 import { createIdentityResolver, loadIdentityGraph } from '../identity/resolver.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import { migrateFacts } from '../store/facts/migrate.js';
@@ -26,6 +29,8 @@ export interface Server {
   wal: Wal;
   writer: BatchWriter;
   logger: Logger;
+  /** PII keys and the consent, erasure and PII-field caches this process uses. */
+  governance: Governance;
   /** Stops accepting requests, drains the log into the store, closes the stores. */
   close(): Promise<void>;
 }
@@ -37,6 +42,15 @@ export interface StartOptions {
   /** Already open and migrated stores to use (the CLI's demo opens them first). */
   facts?: FactsEngine;
   metadata?: MetadataStore;
+}
+
+/**
+ * The server's logger: credentials, cookies, passwords, tokens, write keys and secrets are
+ * censored wherever they appear in what is logged (LOG_REDACTION). `destination` captures output (tests).
+ */
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): Logger {
+  const options = { level: config.logLevel, redact: LOG_REDACTION };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 async function openMigratedFacts(config: Config): Promise<FactsEngine> {
@@ -56,7 +70,7 @@ async function openMigratedMetadata(config: Config): Promise<MetadataStore> {
  * rebuilds the identity graph and the dedupe window, starts the batch writer, then listens.
  */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<Server> {
-  const logger = options.logger ?? pino({ level: config.logLevel });
+  const logger = options.logger ?? createLogger(config);
   // Stores handed in were opened (and migrated) by the caller.
   const facts = options.facts ?? (await openMigratedFacts(config));
   const metadata = options.metadata ?? (await openMigratedMetadata(config));
@@ -77,14 +91,36 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const remembered = await loadMessageIdWindow(dedupe, facts, config.ingest.dedupeWindowHours, Date.now());
   logger.info({ ...graph, messageIds: remembered }, 'identity graph and dedupe window loaded');
 
+  const governance = await createGovernance({
+    metadata,
+    dataDir: config.dataDir,
+    piiKeysEnv: config.piiKeys,
+    piiFieldsMaxAgeMs: config.ingest.governanceRefreshSeconds * 1000,
+  });
+  const stopRefreshing = refreshGovernancePeriodically(
+    governance,
+    config.ingest.governanceRefreshSeconds * 1000,
+    (error) => logger.warn({ err: error }, 'reloading consent and erasures failed'),
+  );
+
   const live = createLiveFeed();
   const app = await buildApp({
     logger,
     facts,
     metadata,
     live,
+    governance,
     bodyLimitBytes: MAX_BATCH_BYTES * 2,
-    ingest: { wal, writer, dedupe, identity, maxPendingBytes: config.ingest.maxPendingBytes, logger, live },
+    ingest: {
+      wal,
+      writer,
+      dedupe,
+      identity,
+      maxPendingBytes: config.ingest.maxPendingBytes,
+      logger,
+      live,
+      ...(config.ingest.governance ? { governance: ingestGovernance(governance, metadata) } : {}),
+    },
     writeKeys: createWriteKeyCache(metadata),
     rateLimiter: createRateLimiter(),
     defaultRateLimitPerKey: config.ingest.rateLimitPerKey,
@@ -120,8 +156,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     wal,
     writer,
     logger,
+    governance,
     close() {
       closing ??= (async () => {
+        stopRefreshing();
         await app.close();
         await writer.close();
         await wal.close();

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import { PulseloopError } from '../errors/registry.js';
 import { linkedIdsOf } from '../identity/linked-ids.js';
-import type { IdentityInput, IdentityResolver } from '../identity/resolver.js';
+import type { DistinctId, IdentityInput, IdentityResolver } from '../identity/resolver.js';
 import type { EventRow, QuarantineRow } from '../store/facts/rows.js';
 import type { FactsTable } from '../store/facts/schema.js';
 import type { BatchWriter } from './batch-writer.js';
 import type { MessageIdWindow } from './dedupe.js';
+import { type IngestGovernance, type RequestGovernance, requestGovernance } from './govern-step.js';
 import type { LiveFeed, LiveItem } from './live.js';
 import type { CompactText, JsonScan } from './segment/json-scan.js';
 import { toEventRow } from './segment/normalise.js';
@@ -22,9 +23,11 @@ import type { Wal, WalRecord } from './wal.js';
 
 /**
  * The ingestion pipeline for one request:
- *   validate → normalise → drop re-deliveries → resolve identity → append to the log → acknowledge.
+ *   validate → [withhold erased senders] → [encrypt PII] → normalise → drop re-deliveries →
+ *   [record consent, withhold opted-out senders] → resolve identity → append to the log → acknowledge.
  * Each step is a small function; this module only routes their outcomes. Valid events of a batch
  * are kept even when others are invalid; every invalid one goes to quarantine with its reason.
+ * The bracketed governance steps run when `deps.governance` is set (govern-step.ts).
  */
 
 export interface IngestDeps {
@@ -37,6 +40,8 @@ export interface IngestDeps {
   logger?: Logger;
   /** Receives what was kept, for the dashboard's live view. */
   live?: LiveFeed;
+  /** Consent, erasure and PII encryption (absent: events are stored as sent). */
+  governance?: IngestGovernance;
 }
 
 export interface IngestRequest {
@@ -57,6 +62,11 @@ export interface ItemError {
 }
 
 export interface IngestResult {
+  /**
+   * Events the server took responsibility for: stored, or deliberately not stored because their
+   * sender withdrew analytics consent or was erased. Those are not told apart, so that a public
+   * write key cannot reveal who opted out or was erased, and so that clients do not retry them.
+   */
   accepted: number;
   duplicates: number;
   quarantined: number;
@@ -121,15 +131,32 @@ function itemsOf(request: IngestRequest): {
   };
 }
 
-/** What identity resolution needs from a validated call: its ids, and traits on identify. */
-function identityOf(message: SegmentMessage, projectId: string, at: number): IdentityInput {
-  const input: IdentityInput = { projectId, messageId: message.messageId, at };
-  if (message.userId) input.userId = message.userId;
-  if (message.anonymousId) input.anonymousId = message.anonymousId;
-  if (message.type === 'alias') input.previousId = message.previousId;
-  if (message.type === 'identify') input.traits = message.traits;
-  input.linkedIds = linkedIdsOf(input.traits, message.context);
+/**
+ * What identity resolution needs from a validated call: its ids, and traits on identify (as they
+ * are stored: `stored` has the PII fields encrypted), and the ids `linkedIds` computed from the
+ * plain call.
+ */
+function identityOf(
+  stored: SegmentMessage,
+  linkedIds: DistinctId[],
+  projectId: string,
+  at: number,
+): IdentityInput {
+  const input: IdentityInput = { projectId, messageId: stored.messageId, at, linkedIds };
+  if (stored.userId) input.userId = stored.userId;
+  if (stored.anonymousId) input.anonymousId = stored.anonymousId;
+  if (stored.type === 'alias') input.previousId = stored.previousId;
+  if (stored.type === 'identify') input.traits = stored.traits;
   return input;
+}
+
+/** The platform and contact ids the plain call vouches for (with keyed contact ids under governance). */
+function linkedIdsOfMessage(
+  message: SegmentMessage,
+  governance: RequestGovernance | undefined,
+): DistinctId[] {
+  const traits = message.type === 'identify' ? message.traits : undefined;
+  return linkedIdsOf(traits, message.context, governance?.keyed);
 }
 
 export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<IngestResult> {
@@ -137,7 +164,13 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
   if (stats.pendingBytes > deps.maxPendingBytes) {
     throw new PulseloopError('overloaded', { retryAfterSeconds: 5 });
   }
-  const { items, itemTexts, batchContext, batchSentAt } = itemsOf(request);
+  const { items, itemTexts, batchContext: sentBatchContext, batchSentAt } = itemsOf(request);
+  const governance = deps.governance
+    ? await requestGovernance(deps.governance, request.projectId)
+    : undefined;
+  // A batch's shared context may carry traits too; they are encrypted once for all its calls.
+  const batchContext =
+    sentBatchContext && governance ? governance.protectContext(sentBatchContext) : sentBatchContext;
   const buffers = new RowBuffers();
   const result: IngestResult = { accepted: 0, duplicates: 0, quarantined: 0, errors: [] };
   const claimed: string[] = [];
@@ -146,7 +179,12 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
   const liveItems: LiveItem[] | undefined = deps.live?.hasListeners(request.projectId) ? [] : undefined;
 
   const quarantine = (error: PulseloopError, raw: unknown, index: number) => {
-    const row: QuarantineRow = toQuarantineRow(error, raw, {
+    result.quarantined += 1;
+    result.errors.push({ index, code: error.code, message: error.message });
+    singleError ??= error;
+    // An erased or opted-out sender's data is not kept, not even as a rejected payload.
+    if (governance?.rawIsWithheld(raw)) return;
+    const row: QuarantineRow = toQuarantineRow(error, governance ? governance.protectRaw(raw) : raw, {
       projectId: request.projectId,
       sourceId: request.sourceId,
       receivedAt: request.receivedAt,
@@ -155,9 +193,6 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
     });
     buffers.add('quarantine', row);
     liveItems?.push({ kind: 'quarantine', row });
-    result.quarantined += 1;
-    result.errors.push({ index, code: error.code, message: error.message });
-    singleError ??= error;
   };
 
   for (const [index, item] of items.entries()) {
@@ -170,7 +205,14 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
       continue;
     }
     const message = validated.message;
-    const normalised = toEventRow(message, {
+    const linkedIds = linkedIdsOfMessage(message, governance);
+    if (governance?.isErased(message, linkedIds)) {
+      result.accepted += 1;
+      continue;
+    }
+    // What is stored: the call with its PII fields encrypted (the same object when it has none).
+    const stored = governance ? governance.protect(message) : message;
+    const normalised = toEventRow(stored, {
       projectId: request.projectId,
       sourceId: request.sourceId,
       receivedAt: request.receivedAt,
@@ -188,7 +230,14 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
       continue;
     }
     claimed.push(row.message_id);
-    const changes = deps.identity.resolve(identityOf(message, request.projectId, row.timestamp));
+    if (governance) {
+      governance.noteConsent(message, row.timestamp);
+      if (governance.isOptedOut(message, (id) => deps.identity.personOf(request.projectId, id))) {
+        result.accepted += 1;
+        continue;
+      }
+    }
+    const changes = deps.identity.resolve(identityOf(stored, linkedIds, request.projectId, row.timestamp));
     row.person_id = changes.personId;
     for (const r of changes.identities) buffers.add('identities', r);
     for (const r of changes.log) buffers.add('identity_log', r);
@@ -196,6 +245,17 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
     buffers.add('events', row);
     liveItems?.push({ kind: 'event', row });
     result.accepted += 1;
+  }
+
+  // Consent is durable before the call that gave it is acknowledged.
+  if (governance && governance.consentChanges.length > 0) {
+    try {
+      await governance.governance.consentWriter.write(request.projectId, governance.consentChanges);
+    } catch (error) {
+      for (const id of claimed) deps.dedupe.release(request.projectId, id);
+      deps.logger?.error({ err: error }, 'recording consent from identify failed');
+      throw new PulseloopError('overloaded', { retryAfterSeconds: 5 });
+    }
   }
 
   const records = buffers.records();

@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { PulseloopError } from '../errors/registry.js';
+import { parsePiiKeys } from '../govern/pii/keys.js';
 
 /** Every setting Pulseloop reads, validated once at start; nothing else reads process.env. */
 export const ConfigSchema = Type.Object({
@@ -16,6 +18,8 @@ export const ConfigSchema = Type.Object({
   clickhouseUser: Type.Optional(Type.String()),
   clickhousePassword: Type.Optional(Type.String()),
   databaseUrl: Type.Optional(Type.String({ minLength: 1 })),
+  /** PII key ring as JSON (PULSELOOP_PII_KEYS); without it the key file in the data directory is used. */
+  piiKeys: Type.Optional(Type.String({ minLength: 1 })),
   ingest: Type.Object({
     /** Acknowledged but not yet stored bytes above which ingestion answers 503 (back-pressure). */
     maxPendingBytes: Type.Integer({ minimum: 1024 }),
@@ -25,9 +29,16 @@ export const ConfigSchema = Type.Object({
     rateLimitPerKey: Type.Integer({ minimum: 1 }),
     /** How long a messageId is remembered to recognise re-deliveries. */
     dedupeWindowHours: Type.Integer({ minimum: 24 }),
+    /** Consent opt-outs, erased ids and PII encryption applied to collected events (docs/governance.md). */
+    governance: Type.Boolean(),
+    /** How often consent, erasures and PII field lists written by other processes are picked up. */
+    governanceRefreshSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
   }),
 });
 export type Config = Static<typeof ConfigSchema>;
+
+/** Settings given in code (CLI options, tests): any of them, and any of the ingestion settings. */
+export type ConfigOverrides = Partial<Omit<Config, 'ingest'>> & { ingest?: Partial<Config['ingest']> };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -44,8 +55,42 @@ const defaults: Config = {
     flushIntervalMs: 250,
     rateLimitPerKey: 5000,
     dedupeWindowHours: 48,
+    governance: true,
+    governanceRefreshSeconds: 30,
   },
 };
+
+/** The environment variable behind each setting, so an error names what the operator actually set. */
+const ENV_NAMES: Record<string, string> = {
+  '/dataDir': 'PULSELOOP_DATA',
+  '/port': 'PORT',
+  '/host': 'HOST',
+  '/logLevel': 'LOG_LEVEL',
+  '/clickhouseUrl': 'CLICKHOUSE_URL',
+  '/clickhouseDatabase': 'CLICKHOUSE_DATABASE',
+  '/clickhouseUser': 'CLICKHOUSE_USER',
+  '/clickhousePassword': 'CLICKHOUSE_PASSWORD',
+  '/databaseUrl': 'DATABASE_URL',
+  '/piiKeys': 'PULSELOOP_PII_KEYS',
+  '/ingest/maxPendingBytes': 'PULSELOOP_MAX_PENDING_BYTES',
+  '/ingest/flushIntervalMs': 'PULSELOOP_FLUSH_INTERVAL_MS',
+  '/ingest/rateLimitPerKey': 'PULSELOOP_RATE_LIMIT_PER_KEY',
+  '/ingest/dedupeWindowHours': 'PULSELOOP_DEDUPE_WINDOW_HOURS',
+  '/ingest/governance': 'PULSELOOP_INGEST_GOVERNANCE',
+  '/ingest/governanceRefreshSeconds': 'PULSELOOP_GOVERNANCE_REFRESH_SECONDS',
+};
+
+/** Settings whose values are secrets: an error names them but never shows what was given. */
+const SECRET_PATHS = new Set(['/clickhousePassword', '/piiKeys', '/databaseUrl']);
+
+/** on/off, true/false, 1/0 as a boolean; anything else is kept as given so validation names it. */
+function switchValue(value: string | undefined): boolean | string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const normalised = value.trim().toLowerCase();
+  if (['on', 'true', '1', 'yes'].includes(normalised)) return true;
+  if (['off', 'false', '0', 'no'].includes(normalised)) return false;
+  return value;
+}
 
 type Env = Record<string, string | undefined>;
 
@@ -63,6 +108,7 @@ function fromEnv(env: Env): Record<string, unknown> {
   set('clickhouseUser', env.CLICKHOUSE_USER);
   set('clickhousePassword', env.CLICKHOUSE_PASSWORD);
   set('databaseUrl', env.DATABASE_URL);
+  set('piiKeys', env.PULSELOOP_PII_KEYS);
   const ingest: Record<string, unknown> = {};
   const number = (value: string | undefined) =>
     value === undefined || value === '' ? undefined : Number(value);
@@ -71,10 +117,13 @@ function fromEnv(env: Env): Record<string, unknown> {
     ['flushIntervalMs', 'PULSELOOP_FLUSH_INTERVAL_MS'],
     ['rateLimitPerKey', 'PULSELOOP_RATE_LIMIT_PER_KEY'],
     ['dedupeWindowHours', 'PULSELOOP_DEDUPE_WINDOW_HOURS'],
+    ['governanceRefreshSeconds', 'PULSELOOP_GOVERNANCE_REFRESH_SECONDS'],
   ] as const) {
     const value = number(env[name]);
     if (value !== undefined) ingest[key] = value;
   }
+  const governance = switchValue(env.PULSELOOP_INGEST_GOVERNANCE);
+  if (governance !== undefined) ingest.governance = governance;
   if (Object.keys(ingest).length > 0) out.ingest = ingest;
   return out;
 }
@@ -96,7 +145,7 @@ function readConfigFile(path: string): Record<string, unknown> {
  * Builds the configuration: defaults, then the JSON file (PULSELOOP_CONFIG or ./pulseloop.config.json),
  * then environment variables, then explicit overrides. Throws ConfigError naming each invalid field.
  */
-export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
+export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = {}): Config {
   const filePath =
     env.PULSELOOP_CONFIG ?? (existsSync('pulseloop.config.json') ? 'pulseloop.config.json' : undefined);
   const file = filePath ? readConfigFile(filePath) : {};
@@ -114,11 +163,28 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   };
   const errors = [...Value.Errors(ConfigSchema, merged)];
   if (errors.length > 0) {
-    const lines = errors.map((e) => `  ${e.path || '/'}: ${e.message} (got ${JSON.stringify(e.value)})`);
+    const lines = errors.map((e) => {
+      const name = ENV_NAMES[e.path] ? `${e.path} (${ENV_NAMES[e.path]})` : e.path || '/';
+      const got = SECRET_PATHS.has(e.path) ? 'a value not shown' : JSON.stringify(e.value);
+      return `  ${name}: ${e.message} (got ${got})`;
+    });
     throw new ConfigError(
       `Invalid configuration${filePath ? ` (file ${filePath} and environment)` : ' (environment)'}:\n${lines.join('\n')}`,
     );
   }
   const config = Value.Clean(ConfigSchema, structuredClone(merged)) as Config;
+  if (config.piiKeys !== undefined) checkPiiKeys(config.piiKeys);
   return { ...config, dataDir: resolve(config.dataDir) };
+}
+
+/** Refuses a PII key ring that cannot be used, naming what is wrong without showing any key. */
+function checkPiiKeys(value: string): void {
+  try {
+    parsePiiKeys(value, 'PULSELOOP_PII_KEYS');
+  } catch (error) {
+    const detail = error instanceof PulseloopError ? String(error.details.detail ?? error.message) : '';
+    throw new ConfigError(
+      `Invalid configuration: ${detail}\n配置无效：PULSELOOP_PII_KEYS 不是可用的个人信息密钥（格式见 docs/governance.md）。`,
+    );
+  }
 }

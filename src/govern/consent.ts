@@ -42,6 +42,9 @@ export interface ConsentRecord extends Required<ConsentChange> {
   recordedAt: string;
 }
 
+/** The longest subject id: the longest user or anonymous id the collection API accepts. */
+export const MAX_SUBJECT_ID_LENGTH = 255;
+
 export function isPurpose(value: unknown): value is Purpose {
   return typeof value === 'string' && (PURPOSES as readonly string[]).includes(value);
 }
@@ -60,9 +63,9 @@ export async function recordConsent(
         detail: `unknown purpose "${String(c.purpose).slice(0, 40)}"; use ${PURPOSES.join(', ')}.`,
       });
     }
-    if (typeof c.subjectId !== 'string' || c.subjectId === '' || c.subjectId.length > 200) {
+    if (typeof c.subjectId !== 'string' || c.subjectId === '' || c.subjectId.length > MAX_SUBJECT_ID_LENGTH) {
       throw new PulseloopError('invalid_consent', {
-        detail: 'subjectId must be a non-empty id of at most 200 characters.',
+        detail: `subjectId must be a non-empty id of at most ${MAX_SUBJECT_ID_LENGTH} characters.`,
       });
     }
     const occurredAt = c.occurredAt ?? recordedAt;

@@ -13,13 +13,18 @@ function text(value: unknown): string | undefined {
   return undefined;
 }
 
+/** The keyed join id of a phone number or e-mail (`phone_k:…`, govern/pii/crypto.ts keyedContactId). */
+export type KeyedContactId = (kind: 'phone' | 'email', value: string) => string;
+
 /**
  * The platform and contact ids a message vouches for, as distinct ids:
  * - Segment's `context.externalIds` ([{ id, type, collection }]);
  * - traits (identify) or `context.traits` with `openid`/`unionid` (optionally with `platform`,
  *   e.g. a WeChat mini-program's openid), `phone` and `email` (hashed: never stored in plain text).
+ * With `keyed`, each phone and e-mail also yields its keyed id, next to the unkeyed one, while
+ * stored identities move over to keyed ids (docs/governance.md, "Pseudonymous join keys").
  */
-export function linkedIdsOf(traits: unknown, context: unknown): DistinctId[] {
+export function linkedIdsOf(traits: unknown, context: unknown, keyed?: KeyedContactId): DistinctId[] {
   const c = context as { traits?: unknown; externalIds?: unknown } | undefined;
   if (traits === undefined && c?.traits === undefined && c?.externalIds === undefined) return [];
   const ids: DistinctId[] = [];
@@ -33,9 +38,15 @@ export function linkedIdsOf(traits: unknown, context: unknown): DistinctId[] {
       if (id) ids.push({ id: `${type}:${type === 'unionid' ? '' : `${platform}:`}${id}`, type });
     }
     const phone = text(t.phone);
-    if (phone) ids.push({ id: `phone:${hashContact('phone', phone)}`, type: 'phone_hash' });
+    if (phone) {
+      ids.push({ id: `phone:${hashContact('phone', phone)}`, type: 'phone_hash' });
+      if (keyed) ids.push({ id: keyed('phone', phone), type: 'phone_hash' });
+    }
     const email = text(t.email);
-    if (email?.includes('@')) ids.push({ id: `email:${hashContact('email', email)}`, type: 'email_hash' });
+    if (email?.includes('@')) {
+      ids.push({ id: `email:${hashContact('email', email)}`, type: 'email_hash' });
+      if (keyed) ids.push({ id: keyed('email', email), type: 'email_hash' });
+    }
   }
   const external = (context as { externalIds?: unknown } | undefined)?.externalIds;
   if (Array.isArray(external)) {
@@ -56,6 +67,9 @@ export function linkedIdsOf(traits: unknown, context: unknown): DistinctId[] {
         id: `${idType === 'platform' ? type : idType.replace('_hash', '')}:${value}`,
         type: idType,
       });
+      if (keyed && (idType === 'phone_hash' || idType === 'email_hash')) {
+        ids.push({ id: keyed(idType === 'phone_hash' ? 'phone' : 'email', id), type: idType });
+      }
     }
   }
   const unique = new Map(ids.map((d) => [d.id, d]));

@@ -618,7 +618,7 @@ describe('hostile input on the governance routes', () => {
       ['PUT', '/retention', { passwords: 30 }],
       ['PUT', '/retention', {}],
       ['POST', '/consent', { changes: [{ subjectId: 'u', purpose: 'email', granted: 'yes' }] }],
-      ['POST', '/consent', { changes: [{ subjectId: 'x'.repeat(201), purpose: 'email', granted: true }] }],
+      ['POST', '/consent', { changes: [{ subjectId: 'x'.repeat(256), purpose: 'email', granted: true }] }],
       [
         'POST',
         '/consent',

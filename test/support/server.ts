@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { type Server, startServer } from '../../src/api/server.js';
-import { type Config, loadConfig } from '../../src/config/config.js';
+import { type ConfigOverrides, loadConfig } from '../../src/config/config.js';
 import { createOrganisation } from '../../src/store/metadata/organisations.js';
 import { createProject } from '../../src/store/metadata/projects.js';
 import { createSource } from '../../src/store/metadata/sources.js';
@@ -23,7 +23,7 @@ export interface TestServer {
 
 /** A real server on an ephemeral port over a temporary data directory (chdb + SQLite). */
 export async function startTestServer(
-  overrides: Partial<Config> = {},
+  overrides: ConfigOverrides = {},
   dataDir?: string,
 ): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'pulseloop-server-'));

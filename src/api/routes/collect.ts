@@ -19,7 +19,10 @@ export interface CollectRouteDeps {
 
 const IngestResponse = Type.Object({
   success: Type.Literal(true),
-  accepted: Type.Integer({ description: 'Events stored (durable in the write-ahead log).' }),
+  accepted: Type.Integer({
+    description:
+      'Events taken: stored (durable in the write-ahead log), or not stored by design because their sender withdrew analytics consent or was erased. Do not retry them.',
+  }),
   duplicates: Type.Integer({
     description: 'Re-delivered events recognised by messageId and not stored again.',
   }),

@@ -64,5 +64,41 @@ export async function setPiiFields(
       .values({ project_id: projectId, key: SETTINGS_KEY, value, updated_at: updatedAt })
       .execute();
   }
+  for (const listener of changeListeners.get(store) ?? []) listener(projectId);
   return { before, after };
+}
+
+// Caches that must forget a project's list when it changes in this process.
+const changeListeners = new WeakMap<MetadataStore, Set<(projectId: string) => void>>();
+
+/**
+ * The PII field lists ingestion needs for every request, kept in memory: `cached()` answers
+ * synchronously once a project's list was loaded; a list changed through `setPiiFields` in this
+ * process is forgotten at once, one changed by another process after `maxAgeMs`.
+ */
+export interface PiiFieldCache {
+  /** The project's fields, when loaded and fresh. */
+  cached(projectId: string): ReadonlySet<string> | undefined;
+  load(projectId: string): Promise<ReadonlySet<string>>;
+}
+
+export function createPiiFieldCache(store: MetadataStore, maxAgeMs: number): PiiFieldCache {
+  const lists = new Map<string, { fields: ReadonlySet<string>; loadedAt: number }>();
+  let listeners = changeListeners.get(store);
+  if (!listeners) {
+    listeners = new Set();
+    changeListeners.set(store, listeners);
+  }
+  listeners.add((projectId) => lists.delete(projectId));
+  return {
+    cached(projectId) {
+      const entry = lists.get(projectId);
+      return entry && Date.now() - entry.loadedAt < maxAgeMs ? entry.fields : undefined;
+    },
+    async load(projectId) {
+      const fields = new Set(await getPiiFields(store, projectId));
+      lists.set(projectId, { fields, loadedAt: Date.now() });
+      return fields;
+    },
+  };
 }

@@ -95,6 +95,11 @@ function newKeyId(): string {
   return `k${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
+/** Checks a key ring's JSON (the value of PULSELOOP_PII_KEYS); throws pii_keys_invalid naming the problem. */
+export function parsePiiKeys(text: string, where: string): void {
+  parseKeyFile(text, where);
+}
+
 function parseKeyFile(text: string, where: string): Omit<PiiKeyring, 'origin'> {
   const invalid = (detail: string): never => {
     throw new PulseloopError('pii_keys_invalid', { detail: `${where}: ${detail}` });

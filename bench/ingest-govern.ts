@@ -1,0 +1,97 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type IdentifyMix, runIngestLoad } from './ingest-load.js';
+import { runCli, type ServerProcess, startServerProcess } from './server-process.js';
+
+/**
+ * The ingestion cost of governance (issue 6: "≤ 10 % lower throughput than without"): sustained
+ * /v1/batch ingestion against two `pulseloop serve` processes, one with PULSELOOP_INGEST_GOVERNANCE
+ * on and one with it off, same traffic: track calls with 5 % identify calls carrying phone, e-mail
+ * and name traits (encrypted when on), a fifth of those with consent traits (consent records when
+ * on). Rounds alternate off/on so that the machine's other load falls on both alike.
+ */
+
+export interface GovernBenchResult {
+  offEventsPerSecond: number;
+  onEventsPerSecond: number;
+  /** on / off: 1 means no cost, 0.9 is the target's limit. */
+  ratio: number;
+  rounds: number;
+  failedRequests: { off: number; on: number };
+  mix: IdentifyMix;
+}
+
+const MIX: IdentifyMix = { identifyShare: 0.05, consentShare: 0.2 };
+
+interface Side {
+  server: ServerProcess;
+  writeKey: string;
+  dataDir: string;
+  events: number;
+  seconds: number;
+  failed: number;
+}
+
+async function startSide(governance: 'on' | 'off'): Promise<Side> {
+  const dataDir = mkdtempSync(join(tmpdir(), `pulseloop-bench-govern-${governance}-`));
+  const projectId = runCli(dataDir, 'projects', 'create', '--name', `Bench governance ${governance}`);
+  const writeKey = runCli(dataDir, 'keys', 'create', '--project', projectId);
+  const server = await startServerProcess(dataDir, {
+    PULSELOOP_RATE_LIMIT_PER_KEY: '1000000',
+    PULSELOOP_INGEST_GOVERNANCE: governance,
+  });
+  return { server, writeKey, dataDir, events: 0, seconds: 0, failed: 0 };
+}
+
+export async function benchGovernance(
+  options: { roundMs?: number; rounds?: number; concurrency?: number; log?: (line: string) => void } = {},
+): Promise<GovernBenchResult> {
+  const log = options.log ?? (() => {});
+  const rounds = options.rounds ?? 3;
+  const load = (side: Side, durationMs: number) =>
+    runIngestLoad({
+      url: side.server.url,
+      writeKey: side.writeKey,
+      durationMs,
+      eventsPerRequest: 100,
+      concurrency: options.concurrency ?? 16,
+      mix: MIX,
+    });
+  const sides: Side[] = [];
+  try {
+    const off = await startSide('off');
+    sides.push(off);
+    const on = await startSide('on');
+    sides.push(on);
+    log('warming up both servers');
+    await load(off, 2000);
+    await load(on, 2000);
+    for (let round = 1; round <= rounds; round += 1) {
+      for (const side of round % 2 === 1 ? [off, on] : [on, off]) {
+        const result = await load(side, options.roundMs ?? 8000);
+        side.events += result.acknowledgedEvents;
+        side.seconds += result.seconds;
+        side.failed += result.failedRequests;
+        log(
+          `round ${round} governance ${side === on ? 'on ' : 'off'}: ${Math.round(result.eventsPerSecond)} events/s`,
+        );
+      }
+    }
+    const offRate = off.events / off.seconds;
+    const onRate = on.events / on.seconds;
+    return {
+      offEventsPerSecond: offRate,
+      onEventsPerSecond: onRate,
+      ratio: onRate / offRate,
+      rounds,
+      failedRequests: { off: off.failed, on: on.failed },
+      mix: MIX,
+    };
+  } finally {
+    for (const side of sides) {
+      await side.server.stop('SIGTERM');
+      rmSync(side.dataDir, { recursive: true, force: true });
+    }
+  }
+}
