@@ -171,7 +171,8 @@ export async function benchAnalytics(options: {
       WHERE project_id = {project:String}
         AND timestamp >= toDateTime64({from:String}, 3, {tz:String})
         AND timestamp < toDateTime64({until:String}, 3, {tz:String})
-      GROUP BY bucket, event ORDER BY bucket, event`;
+      GROUP BY bucket, event ORDER BY bucket, event
+      SETTINGS do_not_merge_across_partitions_select_final = 1`;
     const handParams = {
       project: demo.id,
       tz: demo.timeZone,
