@@ -162,8 +162,7 @@ export async function benchAnalytics(options: {
     // both read raw `events FINAL` (rollups: false; the rollup is measured in the trends row above), and
     // both answer one count per (day, event) — the compiled query adds the top N, "$other" and the totals
     // up in TypeScript from these rows (counts are additive), so the hand-written SQL needs nothing more.
-    // The compiled SQL also sets do_not_merge_across_partitions_select_final (the compiler knows that
-    // rows FINAL folds share a partition); the hand-written one is left as a person would first write it.
+    // Both set do_not_merge_across_partitions_select_final (rows FINAL folds share a partition).
     const trendBody = { metrics: ['events'], dimensions: ['event'], dateRange: last90, granularity: 'day' };
     const compiled = compileTrends(project, trendBody, undefined, { rollups: false });
     const handSql = `SELECT toString(toDate(timestamp, {tz:String})) AS bucket, event, count() AS events
