@@ -1,5 +1,6 @@
 import { PulseloopError } from '../errors/registry.js';
 import { type AnalysisContext, defineAnalysis } from './analysis.js';
+import { FINAL_SETTINGS, personStages } from './event-selector.js';
 import { checkedFilters, eventName, integer } from './funnels/query.js';
 import { needsPersonTraits } from './query/fields.js';
 import { compileFilters } from './query/filters.js';
@@ -136,17 +137,6 @@ export function pathsSql(query: PathsQuery, params: SqlParams): string {
   );
   const where = [source.where];
   if (query.excludeEvents) where.push(`e.event NOT IN ${params.add('Array(String)', query.excludeEvents)}`);
-  // Only persons with a start event in the range are grouped: a cheap pass over the start event
-  // (the sort key prunes to it) spares sorting everyone else's events.
-  const starters = eventSource(
-    {
-      range: query.dateRange,
-      events: [query.start.event],
-      filters: [...(query.filters ?? []), ...(query.start.filters ?? [])],
-    },
-    params,
-  );
-  where.push(`${PERSON_SQL} IN (SELECT ${PERSON_SQL} FROM ${starters.from} WHERE ${starters.where})`);
   const startFilters = compileFilters(query.start.filters, params, 'start.filters');
   let { ctes, from: sourceFrom } = source;
   // Start filters may read person traits that the query filters alone did not join.
@@ -154,6 +144,14 @@ export function pathsSql(query: PathsQuery, params: SqlParams): string {
     ctes += `, ${PERSON_TRAITS_CTE}`;
     sourceFrom += ` LEFT JOIN person_traits AS pt ON pt.person_id = ${PERSON_SQL}`;
   }
+  // Events are gathered per sender first and only those rows mapped to persons (far fewer rows to
+  // join than events); persons without a start event in the range are dropped before sorting.
+  const stages = personStages({
+    ctes,
+    from: sourceFrom,
+    where: '',
+    needsTraits: ctes.includes('person_traits AS'),
+  });
   const from = params.add('String', query.dateRange.from);
   const until = params.add('String', nextDay(query.dateRange.to));
   const isStart = `e.event = ${params.add('String', query.start.event)} AND ${startFilters.sql}
@@ -183,22 +181,26 @@ export function pathsSql(query: PathsQuery, params: SqlParams): string {
   const tieOrder = after ? '-toInt16(x.3)' : 'x.3';
 
   return `WITH ${ctes},
-  marked AS (
-    SELECT ${PERSON_SQL} AS person,
-      toInt64(toUnixTimestamp64Milli(e.timestamp)) AS t,
-      ${node} AS node,
-      toUInt8(if(${isStart}, 1, 0)) AS is_start
-    FROM ${sourceFrom}
-    WHERE ${where.join(' AND ')}
+  per_id AS (
+    SELECT id, pid, groupArray((t, node, is_start)) AS list, max(is_start) AS has_start
+    FROM (
+      SELECT ${stages.idKey} AS id, e.person_id AS pid,
+        toInt64(toUnixTimestamp64Milli(e.timestamp)) AS t,
+        ${node} AS node,
+        toUInt8(if(${isStart}, 1, 0)) AS is_start
+      FROM ${stages.idFrom}
+      WHERE ${where.join(' AND ')}
+    )
+    GROUP BY id, pid
   ),
   sessions AS (
     SELECT
-      arraySort(x -> (x.1, ${tieOrder}, x.2), groupArray((t, node, is_start))) AS ev,
+      arraySort(x -> (x.1, ${tieOrder}, x.2), arrayFlatten(groupArray(d.list))) AS ev,
       arraySplit((x, gap) -> gap, ev,
         arrayMap((x, previous) -> x.1 - previous.1 > ${gapMs}, ev, arrayPushFront(arrayPopBack(ev), ev[1]))) AS split
-    FROM marked
-    GROUP BY person
-    HAVING max(is_start) = 1
+    FROM ${stages.personFrom}
+    GROUP BY ${stages.person}
+    HAVING max(d.has_start) = 1
   ),
   paths AS (
     SELECT ${startIndex} AS i, s[i].1 AS start_t, arrayMap(x -> x.2, ${around}) AS names, ${cut} AS path
@@ -215,7 +217,8 @@ export function pathsSql(query: PathsQuery, params: SqlParams): string {
     sumMap(arrayMap(k -> (toUInt8(k + ${offset}), path[k], path[k + 1]), range(1, length(path))),
       arrayWithConstant(length(path) - 1, c)) AS links,
     sumMap([(toUInt8(${terminal} + ${offset}), path[${terminal}])], [c]) AS ends
-  FROM counted`;
+  FROM counted
+  ${FINAL_SETTINGS}`;
 }
 
 interface PathsRow {
