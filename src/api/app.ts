@@ -37,6 +37,19 @@ export interface AppDeps extends CollectRouteDeps, HealthDeps, StoreDeps {
   bodyLimitBytes: number;
 }
 
+/** A route the app serves. */
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
+
+const routeTables = new WeakMap<FastifyInstance, RouteEntry[]>();
+
+/** Every route of an app built by `buildApp` (the authorisation test walks them all). */
+export function routesOf(app: FastifyInstance): readonly RouteEntry[] {
+  return routeTables.get(app) ?? [];
+}
+
 /** Builds the HTTP application: collection API, health, OpenAPI document. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -48,6 +61,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Route schemas describe bodies for the OpenAPI document; collection routes validate each event
     // themselves so that one bad event in a batch does not reject the others.
     ajv: { customOptions: { strict: false } },
+  });
+
+  const routes: RouteEntry[] = [];
+  routeTables.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });
 
   // Bodies arrive as bytes: the collection API decompresses and parses them itself (gzip, limits,
