@@ -9,6 +9,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import type { LiveFeed } from '../collect/live.js';
 import { PulseloopError } from '../errors/registry.js';
+import type { Governance } from '../govern/governance.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { registerAnalysisRoutes } from './routes/analyses.js';
@@ -27,6 +28,8 @@ import { registerWebhookRoutes } from './routes/webhooks.js';
 export interface StoreDeps {
   facts: FactsEngine;
   metadata: MetadataStore;
+  /** Key ring, consent cache and rate limiters; created on first use when absent. */
+  governance?: Governance;
 }
 
 export interface AppDeps extends CollectRouteDeps, HealthDeps, StoreDeps {

@@ -10,6 +10,7 @@ import { storeStatus } from '../collect/status.js';
 import { openWal, type Wal } from '../collect/wal.js';
 import { createWriteKeyCache } from '../collect/write-keys.js';
 import type { Config } from '../config/config.js';
+import { createGovernance } from '../govern/governance.js';
 import { createIdentityResolver, loadIdentityGraph } from '../identity/resolver.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import { migrateFacts } from '../store/facts/migrate.js';
@@ -78,10 +79,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   logger.info({ ...graph, messageIds: remembered }, 'identity graph and dedupe window loaded');
 
   const live = createLiveFeed();
+  const governance = await createGovernance({
+    metadata,
+    dataDir: config.dataDir,
+    piiKeysEnv: config.piiKeys,
+    apiRequestsPerMinute: config.apiRequestsPerMinute,
+  });
   const app = await buildApp({
     logger,
     facts,
     metadata,
+    governance,
     live,
     bodyLimitBytes: MAX_BATCH_BYTES * 2,
     ingest: { wal, writer, dedupe, identity, maxPendingBytes: config.ingest.maxPendingBytes, logger, live },

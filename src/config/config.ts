@@ -16,6 +16,10 @@ export const ConfigSchema = Type.Object({
   clickhouseUser: Type.Optional(Type.String()),
   clickhousePassword: Type.Optional(Type.String()),
   databaseUrl: Type.Optional(Type.String({ minLength: 1 })),
+  /** Authenticated API requests per minute per client IP before 429 (PULSELOOP_API_RATE_LIMIT). */
+  apiRequestsPerMinute: Type.Integer({ minimum: 1 }),
+  /** PII key ring as JSON (PULSELOOP_PII_KEYS); else `<dataDir>/pii-keys.json`. */
+  piiKeys: Type.Optional(Type.String({ minLength: 1 })),
   ingest: Type.Object({
     /** Acknowledged but not yet stored bytes above which ingestion answers 503 (back-pressure). */
     maxPendingBytes: Type.Integer({ minimum: 1024 }),
@@ -39,6 +43,7 @@ const defaults: Config = {
   host: '127.0.0.1',
   logLevel: 'info',
   clickhouseDatabase: 'pulseloop',
+  apiRequestsPerMinute: 1200,
   ingest: {
     maxPendingBytes: 512 * 1024 * 1024,
     flushIntervalMs: 250,
@@ -63,6 +68,13 @@ function fromEnv(env: Env): Record<string, unknown> {
   set('clickhouseUser', env.CLICKHOUSE_USER);
   set('clickhousePassword', env.CLICKHOUSE_PASSWORD);
   set('databaseUrl', env.DATABASE_URL);
+  set(
+    'apiRequestsPerMinute',
+    env.PULSELOOP_API_RATE_LIMIT === undefined || env.PULSELOOP_API_RATE_LIMIT === ''
+      ? undefined
+      : Number(env.PULSELOOP_API_RATE_LIMIT),
+  );
+  set('piiKeys', env.PULSELOOP_PII_KEYS);
   const ingest: Record<string, unknown> = {};
   const number = (value: string | undefined) =>
     value === undefined || value === '' ? undefined : Number(value);

@@ -36,7 +36,11 @@ export async function createGovernance(options: GovernanceOptions): Promise<Gove
     keyring,
     consent: await createConsentCache(options.metadata),
     suppression: await createSuppressionList(options.metadata, keyring),
-    apiLimiter: createIpRateLimiter({ perMinute: options.apiRequestsPerMinute ?? 1200, burst: 200 }),
+    // Bursts of ten seconds' worth (at least 200): a dashboard page fires a dozen queries at once.
+    apiLimiter: createIpRateLimiter({
+      perMinute: options.apiRequestsPerMinute ?? 1200,
+      burst: Math.max(200, Math.ceil((options.apiRequestsPerMinute ?? 1200) / 6)),
+    }),
     loginLimiter: createIpRateLimiter({ perMinute: options.loginAttemptsPerMinute ?? 10, burst: 10 }),
   };
 }
@@ -58,8 +62,8 @@ const shared = new WeakMap<MetadataStore, Promise<Governance>>();
  * The process's Governance for a metadata store: the one given, else one created on first use
  * with the key file in the data directory. The data directory is the SQLite file's directory, or
  * the configured one on PostgreSQL.
- * TODO(wiring): server.ts should create it with `config.dataDir` and pass it in, and config.ts should
- * carry PULSELOOP_PII_KEYS; until then this is the one place that reads that variable.
+ * `startServer` creates it from the configuration and passes it in; this fallback serves apps built
+ * without one (it reads PULSELOOP_PII_KEYS itself).
  */
 export function governanceFor(deps: {
   metadata: MetadataStore;
