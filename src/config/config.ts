@@ -20,6 +20,8 @@ export const ConfigSchema = Type.Object({
   apiRequestsPerMinute: Type.Integer({ minimum: 1 }),
   /** PII key ring as JSON (PULSELOOP_PII_KEYS); else `<dataDir>/pii-keys.json`. */
   piiKeys: Type.Optional(Type.String({ minLength: 1 })),
+  /** The demo owner's password (PULSELOOP_DEMO_PASSWORD); generated and printed once when unset. */
+  demoPassword: Type.Optional(Type.String({ minLength: 10, maxLength: 1024 })),
   ingest: Type.Object({
     /** Acknowledged but not yet stored bytes above which ingestion answers 503 (back-pressure). */
     maxPendingBytes: Type.Integer({ minimum: 1024 }),
@@ -75,6 +77,7 @@ function fromEnv(env: Env): Record<string, unknown> {
       : Number(env.PULSELOOP_API_RATE_LIMIT),
   );
   set('piiKeys', env.PULSELOOP_PII_KEYS);
+  set('demoPassword', env.PULSELOOP_DEMO_PASSWORD);
   const ingest: Record<string, unknown> = {};
   const number = (value: string | undefined) =>
     value === undefined || value === '' ? undefined : Number(value);
