@@ -53,11 +53,14 @@ export async function loadEventsIntoPg(
     );
     const text = lines.map((l) => `${projectId}\t${l.line}\n`).join('');
     const copy = client.query(
-      copyFrom('COPY events (project_id, event, ts, distinct_id, person_id, platform, channel, revenue) FROM STDIN'),
+      copyFrom(
+        'COPY events (project_id, event, ts, distinct_id, person_id, platform, channel, revenue) FROM STDIN',
+      ),
     );
     await pipeline(Readable.from([text]), copy);
     rows += lines.length;
-    if (i % 10 === 0) log(`PostgreSQL load: day ${i + 1}/${days.length}, ${rows.toLocaleString('en-US')} rows`);
+    if (i % 10 === 0)
+      log(`PostgreSQL load: day ${i + 1}/${days.length}, ${rows.toLocaleString('en-US')} rows`);
   }
   log('PostgreSQL: building indexes and statistics');
   await client.query('CREATE INDEX events_event_ts ON events (project_id, event, ts)');
