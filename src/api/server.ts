@@ -10,7 +10,7 @@ import { storeStatus } from '../collect/status.js';
 import { openWal, type Wal } from '../collect/wal.js';
 import { createWriteKeyCache } from '../collect/write-keys.js';
 import type { Config } from '../config/config.js';
-import { createGovernance } from '../govern/governance.js';
+import { createGovernance, shareGovernance } from '../govern/governance.js';
 import { createIdentityResolver, loadIdentityGraph } from '../identity/resolver.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import { migrateFacts } from '../store/facts/migrate.js';
@@ -85,6 +85,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     piiKeysEnv: config.piiKeys,
     apiRequestsPerMinute: config.apiRequestsPerMinute,
   });
+  shareGovernance(metadata, governance);
   const app = await buildApp({
     logger,
     facts,

@@ -59,6 +59,14 @@ export async function sqliteDataDir(metadata: MetadataStore): Promise<string | u
 const shared = new WeakMap<MetadataStore, Promise<Governance>>();
 
 /**
+ * Makes `governance` the one `governanceFor` answers for this metadata store, so the server's routes
+ * and anything else in the process share one consent cache, suppression list and key ring.
+ */
+export function shareGovernance(metadata: MetadataStore, governance: Governance): void {
+  shared.set(metadata, Promise.resolve(governance));
+}
+
+/**
  * The process's Governance for a metadata store: the one given, else one created on first use
  * with the key file in the data directory. The data directory is the SQLite file's directory, or
  * the configured one on PostgreSQL.

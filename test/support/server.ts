@@ -5,7 +5,7 @@ import pino from 'pino';
 import { type Server, startServer } from '../../src/api/server.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { createApiToken } from '../../src/govern/tokens.js';
-import { addOrganisationMember, createUser, type User } from '../../src/govern/users.js';
+import { addOrganisationMember, createUser, findUserByEmail, type User } from '../../src/govern/users.js';
 import { createOrganisation } from '../../src/store/metadata/organisations.js';
 import { createProject } from '../../src/store/metadata/projects.js';
 import { createSource } from '../../src/store/metadata/sources.js';
@@ -46,15 +46,23 @@ export async function startTestServer(
   dataDir?: string,
 ): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'pulseloop-server-'));
-  const config = loadConfig({ PULSELOOP_DATA: dir, PORT: '0', LOG_LEVEL: 'silent' }, overrides);
+  // Every test request comes from one IP, hundreds a second: the per-IP API limit (tested on its own
+  // in test/govern/units.test.ts) would turn a busy test file into 429s.
+  const config = loadConfig(
+    { PULSELOOP_DATA: dir, PORT: '0', LOG_LEVEL: 'silent' },
+    { apiRequestsPerMinute: 1_000_000, ...overrides },
+  );
   const server = await startServer(config, {
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
   });
-  const owner = await createUser(server.metadata, {
-    email: TEST_OWNER_EMAIL,
-    password: TEST_OWNER_PASSWORD,
-    name: 'Test owner',
-  });
+  // A restarted test server (same data directory) keeps its owner.
+  const owner =
+    (await findUserByEmail(server.metadata, TEST_OWNER_EMAIL)) ??
+    (await createUser(server.metadata, {
+      email: TEST_OWNER_EMAIL,
+      password: TEST_OWNER_PASSWORD,
+      name: 'Test owner',
+    }));
   const tokens = new Map<string, string>();
   const newProject = async (name: string) => {
     const organisation = await createOrganisation(server.metadata, { name: `${name} org` });
