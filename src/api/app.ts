@@ -28,6 +28,8 @@ import { registerWebhookRoutes } from './routes/webhooks.js';
 export interface StoreDeps {
   facts: FactsEngine;
   metadata: MetadataStore;
+  /** Key ring, consent cache and rate limiters; created on first use when absent. */
+  governance?: Governance;
 }
 
 export interface AppDeps extends CollectRouteDeps, HealthDeps, StoreDeps {
@@ -38,6 +40,19 @@ export interface AppDeps extends CollectRouteDeps, HealthDeps, StoreDeps {
   bodyLimitBytes: number;
   /** The process's governance state (PII keys, consent and erasure caches); created on demand when absent. */
   governance?: Governance;
+}
+
+/** A route the app serves. */
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
+
+const routeTables = new WeakMap<FastifyInstance, RouteEntry[]>();
+
+/** Every route of an app built by `buildApp` (the authorisation test walks them all). */
+export function routesOf(app: FastifyInstance): readonly RouteEntry[] {
+  return routeTables.get(app) ?? [];
 }
 
 /** Builds the HTTP application: collection API, health, OpenAPI document. */
@@ -51,6 +66,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Route schemas describe bodies for the OpenAPI document; collection routes validate each event
     // themselves so that one bad event in a batch does not reject the others.
     ajv: { customOptions: { strict: false } },
+  });
+
+  const routes: RouteEntry[] = [];
+  routeTables.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });
 
   // Bodies arrive as bytes: the collection API decompresses and parses them itself (gzip, limits,

@@ -96,6 +96,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     dataDir: config.dataDir,
     piiKeysEnv: config.piiKeys,
     piiFieldsMaxAgeMs: config.ingest.governanceRefreshSeconds * 1000,
+    apiRequestsPerMinute: config.apiRequestsPerMinute,
   });
   const stopRefreshing = refreshGovernancePeriodically(
     governance,

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { headlineKpis } from '../analyze/headline.js';
 import { loadConfig } from '../config/config.js';
 import { PulseloopError } from '../errors/registry.js';
+import { ownerExists, randomSecret } from '../govern/users.js';
 import { compactFacts } from '../store/facts/compact.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { createOrganisation, listOrganisations } from '../store/metadata/organisations.js';
@@ -11,6 +12,7 @@ import { createSource, listWriteKeys } from '../store/metadata/sources.js';
 import { openStores } from './context.js';
 import { progressBar } from './progress.js';
 import { serveUntilSignal } from './serve.js';
+import { createFirstOwner } from './users.js';
 
 /** The same seed and end date always give the same world; the default ends yesterday so it looks current. */
 function yesterdayInShanghai(): string {
@@ -33,6 +35,22 @@ async function demoProject(metadata: MetadataStore): Promise<{ project: Project;
     currency: 'CNY',
   });
   return { project, created: true };
+}
+
+export const DEMO_OWNER_EMAIL = 'demo@pulseloop.local';
+
+/**
+ * The demo's first owner, when there is no owner yet: `demo@pulseloop.local` with the configured
+ * password, or a generated one (returned so it can be shown once). Undefined when an owner exists.
+ */
+async function ensureDemoOwner(
+  metadata: MetadataStore,
+  configured: string | undefined,
+): Promise<{ email: string; password: string; generated: boolean } | undefined> {
+  if (await ownerExists(metadata)) return undefined;
+  const password = configured ?? randomSecret(18);
+  await createFirstOwner(metadata, { email: DEMO_OWNER_EMAIL, password, name: 'Demo owner' });
+  return { email: DEMO_OWNER_EMAIL, password, generated: configured === undefined };
 }
 
 const number = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -64,6 +82,7 @@ export function registerDemoCommand(program: Command): void {
         const stores = await openStores(config);
         const { facts, metadata } = stores;
         const { project } = await demoProject(metadata);
+        const owner = await ensureDemoOwner(metadata, config.demoPassword);
         const [{ n } = { n: 0 }] = await facts.query<{ n: number }>(
           'SELECT count() AS n FROM events WHERE project_id = {project:String}',
           { project: project.id },
@@ -111,14 +130,21 @@ export function registerDemoCommand(program: Command): void {
           (await createSource(metadata, { projectId: project.id, name: 'Web shop', kind: 'website' }))
             .writeKey;
         const kpis = await headlineKpis(facts, project.id);
+        let url = '';
         if (!options.serve) {
           await stores.close();
         } else {
           const server = await serveUntilSignal(config, { facts, metadata });
+          url = server.url;
           process.stdout.write(`\nPulseloop is running at ${server.url}\n`);
         }
+        const signIn = owner
+          ? `Sign in / 登录: ${owner.email}  password / 密码: ${owner.password}${owner.generated ? '  (shown once / 仅显示一次; set PULSELOOP_DEMO_PASSWORD to choose it)' : ''}`
+          : `Sign in with the existing owner account (${DEMO_OWNER_EMAIL} when the demo created it) / 使用已有的所有者账号登录`;
         process.stdout.write(
           [
+            ...(url ? [`Dashboard / 控制台: ${url}/`] : []),
+            signIn,
             `Project: ${project.name} (${project.id}), ${project.timeZone}, ${project.currency}`,
             `Write key: ${writeKey.key}`,
             `Last 30 days: plays ${number.format(kpis.plays)} · orders ${number.format(kpis.orders)} · GMV ¥${money.format(kpis.gmv)} · ad spend ¥${money.format(kpis.adSpend)} · ROAS ${kpis.roas.toFixed(2)}`,

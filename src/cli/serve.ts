@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Server } from '../api/server.js';
 import { type Config, loadConfig } from '../config/config.js';
+import { ownerExists } from '../govern/users.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { progressBar } from './progress.js';
@@ -41,5 +42,15 @@ export function registerServeCommand(program: Command): void {
       });
       const server = await serveUntilSignal(config);
       process.stdout.write(`Pulseloop is listening on ${server.url}\n`);
+      if (!(await ownerExists(server.metadata))) {
+        process.stdout.write(
+          [
+            'No one can sign in yet. Create the first owner (the password is printed once):',
+            '还没有可以登录的用户。请创建首个所有者（密码仅显示一次）：',
+            '  pulseloop users create-owner --email you@example.com',
+            '',
+          ].join('\n'),
+        );
+      }
     });
 }

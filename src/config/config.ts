@@ -18,8 +18,12 @@ export const ConfigSchema = Type.Object({
   clickhouseUser: Type.Optional(Type.String()),
   clickhousePassword: Type.Optional(Type.String()),
   databaseUrl: Type.Optional(Type.String({ minLength: 1 })),
-  /** PII key ring as JSON (PULSELOOP_PII_KEYS); without it the key file in the data directory is used. */
+  /** Authenticated API requests per minute per client IP before 429 (PULSELOOP_API_RATE_LIMIT). */
+  apiRequestsPerMinute: Type.Integer({ minimum: 1 }),
+  /** PII key ring as JSON (PULSELOOP_PII_KEYS); else `<dataDir>/pii-keys.json`. */
   piiKeys: Type.Optional(Type.String({ minLength: 1 })),
+  /** The demo owner's password (PULSELOOP_DEMO_PASSWORD); generated and printed once when unset. */
+  demoPassword: Type.Optional(Type.String({ minLength: 10, maxLength: 1024 })),
   ingest: Type.Object({
     /** Acknowledged but not yet stored bytes above which ingestion answers 503 (back-pressure). */
     maxPendingBytes: Type.Integer({ minimum: 1024 }),
@@ -50,6 +54,7 @@ const defaults: Config = {
   host: '127.0.0.1',
   logLevel: 'info',
   clickhouseDatabase: 'pulseloop',
+  apiRequestsPerMinute: 12_000,
   ingest: {
     maxPendingBytes: 512 * 1024 * 1024,
     flushIntervalMs: 250,
@@ -108,7 +113,14 @@ function fromEnv(env: Env): Record<string, unknown> {
   set('clickhouseUser', env.CLICKHOUSE_USER);
   set('clickhousePassword', env.CLICKHOUSE_PASSWORD);
   set('databaseUrl', env.DATABASE_URL);
+  set(
+    'apiRequestsPerMinute',
+    env.PULSELOOP_API_RATE_LIMIT === undefined || env.PULSELOOP_API_RATE_LIMIT === ''
+      ? undefined
+      : Number(env.PULSELOOP_API_RATE_LIMIT),
+  );
   set('piiKeys', env.PULSELOOP_PII_KEYS);
+  set('demoPassword', env.PULSELOOP_DEMO_PASSWORD);
   const ingest: Record<string, unknown> = {};
   const number = (value: string | undefined) =>
     value === undefined || value === '' ? undefined : Number(value);

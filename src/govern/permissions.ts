@@ -10,6 +10,7 @@ export type Role = (typeof ROLES)[number];
  */
 export const PERMISSION_MATRIX = {
   'analyses.read': ['owner', 'admin', 'analyst', 'marketer', 'viewer'],
+  'analyses.write': ['owner', 'admin', 'analyst', 'marketer'],
   'events.read_raw': ['owner', 'admin', 'analyst'],
   'pii.read': ['owner', 'admin'],
   'pii.configure': ['owner', 'admin'],

@@ -31,7 +31,7 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 async function analyse(kind: string, body: unknown) {
-  const response = await fetch(`${t.url}/api/v1/projects/${t.projectId}/analyses/${kind}`, {
+  const response = await t.api(`/api/v1/projects/${t.projectId}/analyses/${kind}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),

@@ -42,7 +42,7 @@ beforeAll(async () => {
 afterAll(() => ts.close());
 
 async function post(kind: string, body: unknown) {
-  const response = await fetch(`${ts.url}/api/v1/projects/${ts.projectId}/analyses/${kind}`, {
+  const response = await ts.api(`/api/v1/projects/${ts.projectId}/analyses/${kind}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),

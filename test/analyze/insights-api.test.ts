@@ -10,7 +10,8 @@ beforeAll(async () => {
 afterAll(() => t?.close());
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${t.url}${path}`, {
+  // As the project's owner (t.api adds the token); a header given here wins.
+  const response = await t.api(path, {
     method,
     headers: { 'content-type': 'application/json', ...headers },
     ...(body !== undefined && { body: JSON.stringify(body) }),
@@ -209,5 +210,13 @@ describe('saved insights and dashboards', () => {
     await call('POST', api('/insights'), { name: 'Mine', kind: 'trends', query });
     const theirs = await call('GET', `/api/v1/projects/${other.projectId}/insights`);
     expect(theirs.json.insights).toEqual([]);
+    // The first project's token does not open the other project at all.
+    const crossed = await call(
+      'GET',
+      `/api/v1/projects/${other.projectId}/insights`,
+      undefined,
+      t.authHeaders(),
+    );
+    expect([crossed.status, crossed.json.error.code]).toEqual([404, 'unknown_project']);
   });
 });

@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAudit } from '../../src/govern/audit.js';
+import type { Role } from '../../src/govern/permissions.js';
+import { createApiToken } from '../../src/govern/tokens.js';
+import { createUser, setProjectRole } from '../../src/govern/users.js';
 import { basicAuth, startTestServer, type TestServer } from '../support/server.js';
 
 let t: TestServer;
@@ -18,7 +22,7 @@ async function send(path: string, body: unknown, key = t.writeKey) {
 }
 
 const api = async (path: string, init?: RequestInit) => {
-  const response = await fetch(`${t.url}/api/v1/projects/${t.projectId}${path}`, init);
+  const response = await t.api(`/api/v1/projects/${t.projectId}${path}`, init);
   // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 };
@@ -67,6 +71,7 @@ describe('events explorer', () => {
     const controller = new AbortController();
     const response = await fetch(`${t.url}/api/v1/projects/${t.projectId}/events/live`, {
       signal: controller.signal,
+      headers: t.authHeaders(),
     });
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     const reader = response.body!.getReader();
@@ -82,14 +87,14 @@ describe('events explorer', () => {
     const bad = await api('/events?limit=100000');
     expect(bad.status).toBe(400);
     expect(bad.body.error.details.field).toBe('limit');
-    const missing = await fetch(`${t.url}/api/v1/projects/nope/events`);
+    const missing = await t.api('/api/v1/projects/nope/events');
     expect(missing.status).toBe(404);
   });
 });
 
 describe('projects, sources and keys', () => {
   it('lists projects and sources with their keys; creates and revokes a key', async () => {
-    const projects = (await (await fetch(`${t.url}/api/v1/projects`)).json()) as {
+    const projects = (await (await t.api('/api/v1/projects')).json()) as {
       projects: { id: string }[];
     };
     expect(projects.projects.map((p: { id: string }) => p.id)).toContain(t.projectId);
@@ -105,5 +110,78 @@ describe('projects, sources and keys', () => {
     // The key cache keeps an accepted key for at most a second.
     await new Promise((r) => setTimeout(r, 1100));
     expect((await send('/v1/track', { event: 'Revoked', userId: 'u3' }, key)).status).toBe(401);
+    // Both changes are in the audit log, naming the key by its prefix only.
+    const { entries } = await listAudit(t.server.metadata, { projectId: t.projectId, limit: 100 });
+    const keyEntries = entries.filter((e) => e.action.startsWith('key.'));
+    expect(keyEntries.map((e) => e.action).sort()).toEqual(['key.create', 'key.revoke']);
+    for (const entry of keyEntries) {
+      expect(entry.targetId).toBe(`${key.slice(0, 10)}…`);
+      expect(JSON.stringify(entry)).not.toContain(key);
+    }
+  });
+
+  it('hides write keys from roles without keys.manage and refuses them key changes', async () => {
+    const token = await memberToken('analyst');
+    const { body } = await api('/sources', { headers: { authorization: `Bearer ${token}` } });
+    expect(body.keysVisible).toBe(false);
+    expect(JSON.stringify(body)).not.toContain(t.writeKey);
+    const created = await api(`/sources/${body.sources[0].id}/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect([created.status, created.body.error.code]).toEqual([403, 'forbidden']);
+  });
+});
+
+/** A new member of the first project with `role` and their API token. */
+async function memberToken(role: Role): Promise<string> {
+  const user = await createUser(t.server.metadata, {
+    email: `${role}-${Math.random().toString(36).slice(2)}@explore.example.com`,
+    password: 'member password 1',
+  });
+  await setProjectRole(t.server.metadata, t.projectId, user.id, role);
+  const { token } = await createApiToken(t.server.metadata, {
+    userId: user.id,
+    projectId: t.projectId,
+    role,
+    readOnly: false,
+    name: role,
+  });
+  return token;
+}
+
+describe('PII in raw events', () => {
+  it('shows owners the PII in event properties and masks it for analysts; marketers see no raw events', async () => {
+    const sent = await send('/v1/track', {
+      event: 'Signed up',
+      userId: 'u-pii',
+      properties: {
+        phone: '13812341234',
+        plan: 'gold',
+        shipping: { name: '张三', email: 'zhang@example.com' },
+      },
+    });
+    expect(sent.status).toBe(200);
+    await t.settle();
+    const owner = await api('/events?event=Signed%20up');
+    const ownerProps = JSON.parse(owner.body.events[0].properties);
+    expect(ownerProps).toMatchObject({ phone: '13812341234', shipping: { name: '张三' } });
+
+    const analyst = `Bearer ${await memberToken('analyst')}`;
+    const masked = await api('/events?event=Signed%20up', { headers: { authorization: analyst } });
+    const props = JSON.parse(masked.body.events[0].properties);
+    expect(props).toEqual({
+      phone: '138****1234',
+      plan: 'gold',
+      shipping: { name: '张*', email: 'z***@example.com' },
+    });
+    const one = await api(`/events/${masked.body.events[0].message_id}`, {
+      headers: { authorization: analyst },
+    });
+    expect(one.body.event.properties).not.toContain('13812341234');
+
+    const marketer = `Bearer ${await memberToken('marketer')}`;
+    const refused = await api('/events', { headers: { authorization: marketer } });
+    expect([refused.status, refused.body.error.code]).toEqual([403, 'forbidden']);
   });
 });

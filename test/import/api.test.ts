@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Detection } from '../../src/collect/import/detect.js';
 import type { ImportSummary } from '../../src/collect/import/importer.js';
+import { listAudit } from '../../src/govern/audit.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { csvText, gbk } from './fixtures.js';
 
@@ -25,7 +26,7 @@ const kuaishouExport = (likes: string) =>
   );
 
 function post(path: string, body: Buffer) {
-  return fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body });
+  return server.api(path, { method: 'POST', headers: { 'content-type': 'text/csv' }, body });
 }
 
 describe('POST /api/v1/projects/:projectId/imports', () => {
@@ -78,5 +79,24 @@ describe('POST /api/v1/projects/:projectId/imports', () => {
     expect(body.error.message_zh).toContain('未知的导入类型');
     const missing = await post('/api/v1/projects/nope/imports?kind=orders', kuaishouExport('1'));
     expect(missing.status).toBe(404);
+  });
+
+  it('records every import in the audit log with its counts, and refuses callers without data.import', async () => {
+    const { entries } = await listAudit(server.server.metadata, { projectId: server.projectId, limit: 100 });
+    const imports = entries.filter((e) => e.action === 'data.import');
+    expect(imports.some((e) => e.outcome === 'success' && e.details.imported === 1)).toBe(true);
+    expect(imports.some((e) => e.outcome === 'failure' && e.details.error === 'import_unknown_kind')).toBe(
+      true,
+    );
+    expect(imports.every((e) => e.actorId === server.owner.id)).toBe(true);
+
+    const anonymous = await fetch(
+      `${server.url}/api/v1/projects/${server.projectId}/imports?kind=content_stats`,
+      {
+        method: 'POST',
+        body: kuaishouExport('1'),
+      },
+    );
+    expect(anonymous.status).toBe(401);
   });
 });

@@ -4,9 +4,15 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { type Server, startServer } from '../../src/api/server.js';
 import { type ConfigOverrides, loadConfig } from '../../src/config/config.js';
+import { createApiToken } from '../../src/govern/tokens.js';
+import { addOrganisationMember, createUser, findUserByEmail, type User } from '../../src/govern/users.js';
 import { createOrganisation } from '../../src/store/metadata/organisations.js';
 import { createProject } from '../../src/store/metadata/projects.js';
 import { createSource } from '../../src/store/metadata/sources.js';
+
+/** The test owner's sign-in (owner of every project `startTestServer` creates). */
+export const TEST_OWNER_EMAIL = 'owner@test.pulseloop.local';
+export const TEST_OWNER_PASSWORD = 'test owner password 1';
 
 export interface TestServer {
   server: Server;
@@ -14,8 +20,21 @@ export interface TestServer {
   dataDir: string;
   projectId: string;
   writeKey: string;
-  /** Creates another project with its own key (tenant isolation tests). */
-  newProject(name: string): Promise<{ projectId: string; writeKey: string }>;
+  /** The user owning every project created here (through its organisation). */
+  owner: User;
+  /** The owner's personal API token for the first project. */
+  ownerToken: string;
+  /** Authorization header with the owner's token for a project (the first by default). */
+  authHeaders(projectId?: string): Record<string, string>;
+  /**
+   * fetch on this server (`path` starts with /) as the owner of the project the path names (the
+   * first project otherwise); headers given in `init` win.
+   */
+  api(path: string, init?: RequestInit): Promise<Response>;
+  /** Signs the owner in: the session cookie (for a Cookie header or a browser) and the CSRF token. */
+  login(): Promise<{ cookie: string; sessionId: string; csrfToken: string }>;
+  /** Creates another project with its own key and owner token (tenant isolation tests). */
+  newProject(name: string): Promise<{ projectId: string; writeKey: string; token: string }>;
   /** Waits until the batch writer has moved everything acknowledged into the store. */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -27,12 +46,27 @@ export async function startTestServer(
   dataDir?: string,
 ): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'pulseloop-server-'));
-  const config = loadConfig({ PULSELOOP_DATA: dir, PORT: '0', LOG_LEVEL: 'silent' }, overrides);
+  // Every test request comes from one IP, hundreds a second: the per-IP API limit (tested on its own
+  // in test/govern/units.test.ts) would turn a busy test file into 429s.
+  const config = loadConfig(
+    { PULSELOOP_DATA: dir, PORT: '0', LOG_LEVEL: 'silent' },
+    { apiRequestsPerMinute: 1_000_000, ...overrides },
+  );
   const server = await startServer(config, {
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
   });
+  // A restarted test server (same data directory) keeps its owner.
+  const owner =
+    (await findUserByEmail(server.metadata, TEST_OWNER_EMAIL)) ??
+    (await createUser(server.metadata, {
+      email: TEST_OWNER_EMAIL,
+      password: TEST_OWNER_PASSWORD,
+      name: 'Test owner',
+    }));
+  const tokens = new Map<string, string>();
   const newProject = async (name: string) => {
     const organisation = await createOrganisation(server.metadata, { name: `${name} org` });
+    await addOrganisationMember(server.metadata, organisation.id, owner.id, 'owner');
     const project = await createProject(server.metadata, {
       organisationId: organisation.id,
       name,
@@ -44,14 +78,55 @@ export async function startTestServer(
       name: 'web',
       kind: 'website',
     });
-    return { projectId: project.id, writeKey: writeKey.key };
+    const { token } = await createApiToken(server.metadata, {
+      userId: owner.id,
+      projectId: project.id,
+      role: 'owner',
+      readOnly: false,
+      name: 'test suite',
+    });
+    tokens.set(project.id, token);
+    return { projectId: project.id, writeKey: writeKey.key, token };
   };
   const first = await newProject('Test brand');
+  const authHeaders = (projectId = first.projectId): Record<string, string> => {
+    const token = tokens.get(projectId);
+    if (!token) throw new Error(`the test server made no project ${projectId}`);
+    return { authorization: `Bearer ${token}` };
+  };
   return {
     server,
     url: server.url,
     dataDir: dir,
-    ...first,
+    projectId: first.projectId,
+    writeKey: first.writeKey,
+    owner,
+    ownerToken: first.token,
+    authHeaders,
+    api(path, init = {}) {
+      const named = /^\/api\/v1\/projects\/([^/?]+)/.exec(path)?.[1];
+      const projectId = named && tokens.has(named) ? named : first.projectId;
+      const headers = new Headers(init.headers);
+      for (const [name, value] of Object.entries(authHeaders(projectId))) {
+        if (!headers.has(name)) headers.set(name, value);
+      }
+      return fetch(`${server.url}${path}`, { ...init, headers });
+    },
+    async login() {
+      const response = await fetch(`${server.url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: TEST_OWNER_EMAIL, password: TEST_OWNER_PASSWORD }),
+      });
+      if (!response.ok) throw new Error(`login failed: ${response.status} ${await response.text()}`);
+      const cookie = response.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; ');
+      const sessionId = /pl_session=([^;]+)/.exec(cookie)?.[1] ?? '';
+      const { csrfToken } = (await response.json()) as { csrfToken: string };
+      return { cookie, sessionId, csrfToken };
+    },
     newProject,
     async settle() {
       await server.writer.flush();

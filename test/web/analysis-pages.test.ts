@@ -21,7 +21,7 @@ const FROM = day(new Date(Date.now() - 30 * 86_400_000));
 const RANGE = { from: FROM, to: TO };
 
 async function api<T>(kind: string, body: unknown): Promise<T> {
-  const response = await fetch(`${h.server.url}/api/v1/projects/${h.demoProjectId}/analyses/${kind}`, {
+  const response = await h.api(`/api/v1/projects/${h.demoProjectId}/analyses/${kind}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -40,9 +40,10 @@ async function dataValue(page: Page, testId: string): Promise<number> {
   return Number(await page.locator(`[data-testid="${testId}"]`).getAttribute('data-value'));
 }
 
-/** Opens a copied link in a fresh browser context (nothing shared with the first one). */
+/** Opens a copied link in a fresh browser context (nothing shared but a signed-in colleague's session). */
 async function openShared(url: string, locale: string) {
   const context = await h.browser.newContext({ viewport: { width: 1280, height: 900 }, locale });
+  await h.signIn(context);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('console', (m) => {

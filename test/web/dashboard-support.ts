@@ -1,8 +1,11 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { runCli } from '../../bench/server-process.js';
+import { DEMO_OWNER_EMAIL } from '../../src/cli/demo.js';
+import { createApiToken } from '../../src/govern/tokens.js';
+import { findUserByEmail } from '../../src/govern/users.js';
 import { listProjects } from '../../src/store/metadata/projects.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -13,8 +16,18 @@ export interface DashboardHarness {
   server: TestServer;
   browser: Browser;
   demoProjectId: string;
-  /** Opens a page of the dashboard with the demo project and collects console errors. */
-  open(path: string, options?: { locale?: string; query?: Record<string, string> }): Promise<OpenPage>;
+  /** Puts the demo owner's session cookies into a browser context. */
+  signIn(context: BrowserContext): Promise<void>;
+  /** fetch on the server as the demo owner (a personal API token for the demo project). */
+  api(path: string, init?: RequestInit): Promise<Response>;
+  /**
+   * Opens a page of the dashboard with the demo project and collects console errors; signed in as
+   * the demo owner (the session cookie is in the browser context) unless `signedIn` is false.
+   */
+  open(
+    path: string,
+    options?: { locale?: string; query?: Record<string, string>; signedIn?: boolean },
+  ): Promise<OpenPage>;
   close(): Promise<void>;
 }
 
@@ -24,13 +37,49 @@ export interface OpenPage {
   screenshot(name: string): Promise<void>;
 }
 
+/** The demo owner's password: `pulseloop demo` takes it from PULSELOOP_DEMO_PASSWORD. */
+export const DEMO_PASSWORD = 'dashboard test password';
+
 /** A small demo world (scale 0.05), a real server on it, and Debian's chromium. */
 export async function startDashboardHarness(): Promise<DashboardHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-dashboard-'));
-  runCli(dataDir, 'demo', '--scale', '0.05', '--no-serve');
+  process.env.PULSELOOP_DEMO_PASSWORD = DEMO_PASSWORD;
+  const output = runCli(dataDir, 'demo', '--scale', '0.05', '--no-serve');
+  if (!output.includes(`${DEMO_OWNER_EMAIL}  password / 密码: ${DEMO_PASSWORD}`)) {
+    throw new Error(`the demo did not print its owner's sign-in:\n${output}`);
+  }
   const server = await startTestServer({}, dataDir);
   const demo = (await listProjects(server.server.metadata)).find((p) => p.name.startsWith('Demo'));
   if (!demo) throw new Error('the demo project is missing');
+  const demoOwner = await findUserByEmail(server.server.metadata, DEMO_OWNER_EMAIL);
+  if (!demoOwner) throw new Error('the demo owner is missing');
+  const { token } = await createApiToken(server.server.metadata, {
+    userId: demoOwner.id,
+    projectId: demo.id,
+    role: 'owner',
+    readOnly: false,
+    name: 'dashboard tests',
+  });
+  // One sign-in for all pages: logins are braked per IP (10 a minute).
+  const login = await fetch(`${server.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: DEMO_OWNER_EMAIL, password: DEMO_PASSWORD }),
+  });
+  if (!login.ok) throw new Error(`the demo owner cannot sign in: ${login.status}`);
+  const { hostname } = new URL(server.url);
+  const cookies = login.headers.getSetCookie().map((header) => {
+    const [pair = ''] = header.split(';');
+    const eq = pair.indexOf('=');
+    return {
+      name: pair.slice(0, eq),
+      value: pair.slice(eq + 1),
+      domain: hostname,
+      path: '/',
+      httpOnly: /;\s*HttpOnly/i.test(header),
+      sameSite: 'Lax' as const,
+    };
+  });
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
@@ -48,6 +97,12 @@ export async function startDashboardHarness(): Promise<DashboardHarness> {
     server,
     browser,
     demoProjectId: demo.id,
+    signIn: (context) => context.addCookies(cookies),
+    api(path, init = {}) {
+      const headers = new Headers(init.headers);
+      if (!headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);
+      return fetch(`${server.url}${path}`, { ...init, headers });
+    },
     async open(path, options = {}) {
       const context = await browser.newContext({
         viewport: { width: 1280, height: 900 },
@@ -56,6 +111,7 @@ export async function startDashboardHarness(): Promise<DashboardHarness> {
         // scripts are checked against it by the console-error assertions in a context without bypass.
         bypassCSP: true,
       });
+      if (options.signedIn !== false) await context.addCookies(cookies);
       const page = await context.newPage();
       const errors: string[] = [];
       page.on('console', (m) => {

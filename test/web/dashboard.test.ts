@@ -2,8 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_OWNER_EMAIL } from '../../src/cli/demo.js';
 import { basicAuth } from '../support/server.js';
-import { type DashboardHarness, settled, startDashboardHarness } from './dashboard-support.js';
+import { type DashboardHarness, DEMO_PASSWORD, settled, startDashboardHarness } from './dashboard-support.js';
 
 // Every page of the dashboard in Debian's chromium against a real server on a small demo world.
 let h: DashboardHarness;
@@ -40,6 +41,7 @@ describe('dashboard', () => {
 
   it("runs under the server's content security policy without violations", async () => {
     const context = await h.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await h.signIn(context);
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
@@ -56,7 +58,7 @@ describe('dashboard', () => {
     const range = { from: '2026-10-01', to: '2026-10-31' };
     const { page } = await h.open('/overview', { query: range });
     await settled(page);
-    const api = await fetch(`${h.server.url}/api/v1/projects/${h.demoProjectId}/analyses/trends`, {
+    const api = await h.api(`/api/v1/projects/${h.demoProjectId}/analyses/trends`, {
       method: 'POST',
       body: JSON.stringify({
         metrics: [
@@ -90,13 +92,10 @@ describe('dashboard', () => {
     const range = { from: '2026-10-01', to: '2026-10-31' };
     const { page } = await h.open('/content', { query: { ...range, sort: 'shares' } });
     await settled(page);
-    const api = await fetch(
-      `${h.server.url}/api/v1/projects/${h.demoProjectId}/analyses/content_leaderboard`,
-      {
-        method: 'POST',
-        body: JSON.stringify({ dateRange: range, sort: { by: 'shares', direction: 'desc' }, limit: 20 }),
-      },
-    );
+    const api = await h.api(`/api/v1/projects/${h.demoProjectId}/analyses/content_leaderboard`, {
+      method: 'POST',
+      body: JSON.stringify({ dateRange: range, sort: { by: 'shares', direction: 'desc' }, limit: 20 }),
+    });
     const { result } = (await api.json()) as { result: { rows: { title: string }[] } };
     const titles = await page
       .locator('[data-testid="content-leaderboard"] tbody tr.ant-table-row td:first-child')
@@ -178,9 +177,15 @@ describe('dashboard', () => {
     const shared = first.page.url();
     await first.page.context().close();
 
+    // Someone without a session opens the link: the sign-in page, then the same view.
     const context = await h.browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
     const page = await context.newPage();
     await page.goto(shared);
+    await page.locator('[data-testid="login-form"]').waitFor();
+    await page.locator('[data-testid="login-email"]').fill(DEMO_OWNER_EMAIL);
+    await page.locator('[data-testid="login-password"]').fill(DEMO_PASSWORD);
+    await page.locator('[data-testid="login-submit"]').click();
+    await page.waitForURL(shared);
     await settled(page);
     expect(await page.locator('[data-testid="filter-event"] input').inputValue()).toBe('order_completed');
     const names = await page.locator('[data-testid="latest-events"] .ant-tag').allInnerTexts();
@@ -193,9 +198,7 @@ describe('dashboard', () => {
     const { page } = await h.open('/events');
     await settled(page);
     await page.getByRole('tab', { name: /Live stream/ }).click();
-    const sources = (await (
-      await fetch(`${h.server.url}/api/v1/projects/${h.demoProjectId}/sources`)
-    ).json()) as {
+    const sources = (await (await h.api(`/api/v1/projects/${h.demoProjectId}/sources`)).json()) as {
       sources: { writeKeys: { key: string }[] }[];
     };
     const key = sources.sources[0]!.writeKeys[0]!.key;
@@ -235,6 +238,41 @@ describe('dashboard', () => {
     );
     expect(Number(stored?.plays)).toBe(12_000);
     expect(errors).toEqual([]);
+    await page.context().close();
+  });
+});
+
+describe('sign-in', () => {
+  it('shows the sign-in page in both languages to a visitor, refuses a wrong password, and signs out', async () => {
+    for (const [locale, title] of [
+      ['en-US', 'Sign in'],
+      ['zh-CN', '登录'],
+    ] as const) {
+      const { page, errors } = await h.open('/overview', { locale, signedIn: false });
+      await page.locator('[data-testid="login-form"]').waitFor();
+      expect(await page.locator('[data-testid="login-title"]').textContent()).toBe(title);
+      expect(await page.locator('[data-testid="nav"]').count()).toBe(0);
+      // A visitor's requests were refused (401) before the page showed the form.
+      expect(errors.filter((e) => !e.includes('401'))).toEqual([]);
+      await page.context().close();
+    }
+
+    const { page } = await h.open('/overview', { signedIn: false });
+    await page.locator('[data-testid="login-email"]').fill(DEMO_OWNER_EMAIL);
+    await page.locator('[data-testid="login-password"]').fill('not the password');
+    await page.locator('[data-testid="login-submit"]').click();
+    await page.locator('[data-testid="login-error"]').waitFor();
+    expect(await page.locator('[data-testid="login-error"]').textContent()).toMatch(/password|密码/i);
+
+    await page.locator('[data-testid="login-password"]').fill(DEMO_PASSWORD);
+    await page.locator('[data-testid="login-submit"]').click();
+    await settled(page);
+    expect(await page.locator('[data-testid="current-user"]').textContent()).toContain(DEMO_OWNER_EMAIL);
+    await page.locator('[data-testid="logout"]').click();
+    await page.locator('[data-testid="login-form"]').waitFor();
+    // The session is gone on the server too.
+    const me = await page.evaluate(`fetch('/api/v1/auth/me').then((r) => r.status)`);
+    expect(me).toBe(401);
     await page.context().close();
   });
 });

@@ -10,11 +10,11 @@ import {
   ThunderboltOutlined,
   VideoCameraOutlined,
 } from '@ant-design/icons';
-import { DatePicker, Layout, Menu, Segmented, Select, Space, Typography } from 'antd';
+import { Button, DatePicker, Layout, Menu, Segmented, Select, Space, Spin, Typography } from 'antd';
 import dayjs from 'dayjs';
-import { lazy, Suspense, useEffect } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router-dom';
-import { api } from './api';
+import { api, type Me, onSignedOut } from './api';
 import { PageState } from './components/PageState';
 import { useAsync } from './components/useAsync';
 import { type Lang, type MessageKey, useLang, useT } from './i18n';
@@ -31,6 +31,7 @@ const Heatmap = lazy(() => import('./pages/Heatmap'));
 const Distribution = lazy(() => import('./pages/Distribution'));
 const Events = lazy(() => import('./pages/Events'));
 const Sources = lazy(() => import('./pages/Sources'));
+const Login = lazy(() => import('./pages/Login'));
 
 export const PAGES: { path: string; label: MessageKey; icon: React.ReactNode; element: React.ReactNode }[] = [
   { path: 'overview', label: 'nav.overview', icon: <DashboardOutlined />, element: <Overview /> },
@@ -52,15 +53,61 @@ interface Project {
   currency: string;
 }
 
-export function App({
-  onLang,
-  theme,
-  onTheme,
-}: {
+interface AppProps {
   onLang: (lang: Lang) => void;
   theme: 'light' | 'dark';
   onTheme: (theme: 'light' | 'dark') => void;
-}) {
+}
+
+/**
+ * Who is signed in decides what shows: the sign-in page (at the requested URL, which it keeps) or
+ * the dashboard. Any 401 from the API (the session ended) brings the sign-in page back.
+ */
+export function App(props: AppProps) {
+  const [me, setMe] = useState<Me | null | undefined>(undefined);
+  useEffect(() => {
+    let active = true;
+    api
+      .get<Me>('/api/v1/auth/me')
+      .then((answer) => active && setMe(answer))
+      // Not signed in (or the server is down: the sign-in page then reports the error on submit).
+      .catch(() => active && setMe(null));
+    const stop = onSignedOut(() => setMe(null));
+    return () => {
+      active = false;
+      stop();
+    };
+  }, []);
+  if (me === undefined) {
+    return (
+      <div style={{ padding: 48, textAlign: 'center' }}>
+        <Spin />
+      </div>
+    );
+  }
+  if (me === null) {
+    return (
+      <Suspense fallback={null}>
+        <Login onSignedIn={setMe} onLang={props.onLang} />
+      </Suspense>
+    );
+  }
+  return (
+    <Dashboard
+      {...props}
+      me={me}
+      onLogout={async () => {
+        try {
+          await api.post('/api/v1/auth/logout');
+        } finally {
+          setMe(null);
+        }
+      }}
+    />
+  );
+}
+
+function Dashboard({ onLang, theme, onTheme, me, onLogout }: AppProps & { me: Me; onLogout: () => void }) {
   const t = useT();
   const lang = useLang();
   const location = useLocation();
@@ -138,6 +185,14 @@ export function App({
               ]}
               onChange={(v) => onTheme(v as 'light' | 'dark')}
             />
+            <Space>
+              <Typography.Text type="secondary" data-testid="current-user">
+                {me.user.email}
+              </Typography.Text>
+              <Button size="small" onClick={onLogout} data-testid="logout">
+                {t('top.logout')}
+              </Button>
+            </Space>
           </Space>
         </Layout.Header>
         <Layout.Content style={{ padding: 16 }}>

@@ -16,10 +16,39 @@ export class ApiError extends Error {
   }
 }
 
+/** The CSRF token the server set at sign-in (cookie `pl_csrf`), echoed on unsafe requests. */
+function csrfToken(): string {
+  const match = /(?:^|;\s*)pl_csrf=([^;]*)/.exec(document.cookie);
+  return match ? decodeURIComponent(match[1] ?? '') : '';
+}
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+function withCsrf(init: RequestInit = {}): RequestInit {
+  if (!UNSAFE.has((init.method ?? 'GET').toUpperCase())) return init;
+  const headers = new Headers(init.headers);
+  headers.set('x-csrf-token', csrfToken());
+  return { ...init, headers };
+}
+
+type Listener = () => void;
+const signedOutListeners = new Set<Listener>();
+
+/** Calls `listener` whenever the server answers 401 (the session ended); returns the unsubscribe. */
+export function onSignedOut(listener: Listener): () => void {
+  signedOutListeners.add(listener);
+  return () => signedOutListeners.delete(listener);
+}
+
+function signedOut(status: number, path: string): void {
+  // A refused sign-in is a wrong password, not an ended session.
+  if (status === 401 && !path.endsWith('/auth/login')) for (const listener of signedOutListeners) listener();
+}
+
 async function request<T>(path: string, init?: RequestInit): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(path, init);
+    response = await fetch(path, withCsrf(init));
   } catch (error) {
     throw new ApiError(
       0,
@@ -31,6 +60,7 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
   const text = await response.text();
   const body = text ? JSON.parse(text) : {};
   if (!response.ok) {
+    signedOut(response.status, path);
     const e = body.error ?? {};
     throw new ApiError(
       response.status,
@@ -41,6 +71,12 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
     );
   }
   return body as T;
+}
+
+/** The signed-in user as GET /api/v1/auth/me names them. */
+export interface Me {
+  user: { id: string; email: string; name: string };
+  via: 'session' | 'token';
 }
 
 export const api = {
@@ -57,11 +93,13 @@ export const api = {
       // XMLHttpRequest, because fetch reports no upload progress.
       const xhr = new XMLHttpRequest();
       xhr.open('POST', path);
+      xhr.setRequestHeader('x-csrf-token', csrfToken());
       xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
       xhr.onload = () => {
         const body = xhr.responseText ? JSON.parse(xhr.responseText) : {};
         if (xhr.status >= 200 && xhr.status < 300) resolve(body as T);
         else {
+          signedOut(xhr.status, path);
           const e = body.error ?? {};
           reject(
             new ApiError(

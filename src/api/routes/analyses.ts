@@ -8,7 +8,8 @@ import type { StoreDeps } from '../app.js';
 
 /**
  * One endpoint per analysis: `POST /api/v1/projects/:projectId/analyses/:kind` with the typed JSON
- * query as body. `GET /api/v1/analyses` lists the kinds with their names in both languages.
+ * query as body (needs `analyses.read`). `GET /api/v1/analyses` lists the kinds with their names in
+ * both languages; it is public, as it names no data.
  */
 export function registerAnalysisRoutes(app: FastifyInstance, deps: StoreDeps): void {
   // Results are cached per server; rows the batch writer inserts drop the results they may change.
@@ -24,7 +25,7 @@ export function registerAnalysisRoutes(app: FastifyInstance, deps: StoreDeps): v
 
   app.post<{ Params: { projectId: string; kind: string } }>(
     '/api/v1/projects/:projectId/analyses/:kind',
-    { schema: { tags: ['analytics'] } },
+    { schema: { tags: ['analytics'] }, preHandler: app.requirePermission('analyses.read') },
     async (request) => {
       const analysis = findAnalysis(request.params.kind);
       if (!analysis) {

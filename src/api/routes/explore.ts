@@ -1,7 +1,10 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { projectContext } from '../../analyze/query/scope.js';
-import type { LiveFeed } from '../../collect/live.js';
+import type { LiveFeed, LiveItem } from '../../collect/live.js';
 import { PulseloopError } from '../../errors/registry.js';
+import { governanceFor } from '../../govern/governance.js';
+import { getPiiFields } from '../../govern/pii/fields.js';
+import { maskJsonTextForRole } from '../../govern/pii/mask.js';
 import type { StoreDeps } from '../app.js';
 
 export interface ExploreDeps extends StoreDeps {
@@ -39,14 +42,41 @@ function beforeOf(value: string | undefined): number {
   return n;
 }
 
+/** JSON-text columns that may carry PII: masked per role before they leave the server. */
+const JSON_COLUMNS = ['properties', 'context', 'raw'] as const;
+
+/**
+ * A function that masks a row's JSON columns for the caller's role (`pii.read` sees them decrypted,
+ * other roles see `138****1234`), with the project's own PII field list.
+ */
+async function maskerFor(deps: StoreDeps, request: FastifyRequest) {
+  const principal = request.principal;
+  if (!principal) throw new PulseloopError('not_authenticated');
+  const [{ keyring }, fields] = await Promise.all([
+    governanceFor(deps),
+    getPiiFields(deps.metadata, principal.projectId),
+  ]);
+  return <R extends object>(row: R): R => {
+    const out = { ...row } as Record<string, unknown>;
+    for (const column of JSON_COLUMNS) {
+      const value = out[column];
+      if (typeof value === 'string')
+        out[column] = maskJsonTextForRole(keyring, principal.role, value, fields);
+    }
+    return out as R;
+  };
+}
+
 /**
  * The events explorer: the latest events (newest first, paged by `before`), one event in full, the
- * quarantine with reasons, and a live stream of what arrives (server-sent events).
+ * quarantine with reasons, and a live stream of what arrives (server-sent events). Raw events need
+ * `events.read_raw`; PII inside them is masked unless the role holds `pii.read`.
  */
 export function registerExploreRoutes(app: FastifyInstance, deps: ExploreDeps): void {
+  const options = { schema: { tags: ['events'] }, preHandler: app.requirePermission('events.read_raw') };
   app.get<{ Params: { projectId: string }; Querystring: ListQuery }>(
     '/api/v1/projects/:projectId/events',
-    { schema: { tags: ['events'] } },
+    options,
     async (request) => {
       const { projectId } = await projectContext(deps.metadata, request.params.projectId);
       const q = request.query;
@@ -70,13 +100,14 @@ export function registerExploreRoutes(app: FastifyInstance, deps: ExploreDeps): 
           limit,
         },
       );
-      return { events };
+      const mask = await maskerFor(deps, request);
+      return { events: events.map(mask) };
     },
   );
 
   app.get<{ Params: { projectId: string; messageId: string } }>(
     '/api/v1/projects/:projectId/events/:messageId',
-    { schema: { tags: ['events'] } },
+    options,
     async (request) => {
       const { projectId } = await projectContext(deps.metadata, request.params.projectId);
       const [event] = await deps.facts.query(
@@ -86,13 +117,13 @@ export function registerExploreRoutes(app: FastifyInstance, deps: ExploreDeps): 
       );
       if (!event)
         throw new PulseloopError('not_found', { what: 'Event', id: request.params.messageId.slice(0, 100) });
-      return { event };
+      return { event: (await maskerFor(deps, request))(event) };
     },
   );
 
   app.get<{ Params: { projectId: string }; Querystring: ListQuery }>(
     '/api/v1/projects/:projectId/quarantine',
-    { schema: { tags: ['events'] } },
+    options,
     async (request) => {
       const { projectId } = await projectContext(deps.metadata, request.params.projectId);
       const limit = limitOf(request.query.limit, 500);
@@ -113,15 +144,20 @@ export function registerExploreRoutes(app: FastifyInstance, deps: ExploreDeps): 
           { project: projectId },
         ),
       ]);
-      return { rows, byReason: totals.map((t) => ({ reason_code: t.reason_code, count: Number(t.count) })) };
+      const mask = await maskerFor(deps, request);
+      return {
+        rows: rows.map(mask),
+        byReason: totals.map((t) => ({ reason_code: t.reason_code, count: Number(t.count) })),
+      };
     },
   );
 
   app.get<{ Params: { projectId: string } }>(
     '/api/v1/projects/:projectId/events/live',
-    { schema: { tags: ['events'] } },
+    options,
     async (request, reply) => {
       const { projectId } = await projectContext(deps.metadata, request.params.projectId);
+      const mask = await maskerFor(deps, request);
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -131,10 +167,10 @@ export function registerExploreRoutes(app: FastifyInstance, deps: ExploreDeps): 
         'Access-Control-Allow-Origin': request.headers.origin ?? '*',
       });
       res.write(': connected\n\n');
-      const unsubscribe = deps.live.subscribe(projectId, (items) => {
+      const unsubscribe = deps.live.subscribe(projectId, (items: LiveItem[]) => {
         // Few events per frame keep the browser responsive under heavy ingestion.
         for (const item of items.slice(0, 200))
-          res.write(`event: ${item.kind}\ndata: ${JSON.stringify(item.row)}\n\n`);
+          res.write(`event: ${item.kind}\ndata: ${JSON.stringify(mask(item.row))}\n\n`);
         if (items.length > 200) res.write(`event: skipped\ndata: ${items.length - 200}\n\n`);
       });
       const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);

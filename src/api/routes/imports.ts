@@ -1,9 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { detectImport } from '../../collect/import/detect.js';
-import { importFile } from '../../collect/import/importer.js';
+import { type ImportSummary, importFile } from '../../collect/import/importer.js';
 import type { CustomMapping } from '../../collect/import/mapping.js';
 import { PulseloopError } from '../../errors/registry.js';
+import { recordAudit } from '../../govern/audit.js';
+import { actorOf, originOf } from '../../govern/http/principal.js';
 import { getProject } from '../../store/metadata/projects.js';
 import type { StoreDeps } from '../app.js';
 
@@ -35,6 +37,18 @@ async function projectOf(deps: StoreDeps, projectId: string) {
   return project;
 }
 
+/** What the audit log keeps of an import: counts only (the rows may hold personal data). */
+function summaryCounts(summary: ImportSummary): Record<string, unknown> {
+  return {
+    kind: summary.kind,
+    preset: summary.preset,
+    rowsRead: summary.rowsRead,
+    imported: summary.imported,
+    updated: summary.updated,
+    quarantined: summary.quarantined,
+  };
+}
+
 const querySchema = {
   type: 'object',
   properties: {
@@ -54,9 +68,11 @@ const querySchema = {
 
 /**
  * File import over HTTP: the raw file is the request body and is streamed into the importer, never
- * buffered whole; the answer is the import summary.
+ * buffered whole; the answer is the import summary. Both routes need `data.import`; every import
+ * (also a failed one) is recorded in the audit log.
  */
 export function registerImportRoutes(app: FastifyInstance, deps: StoreDeps): void {
+  const preHandler = app.requirePermission('data.import');
   app.register(async (child) => {
     // Hand the body over as the request stream: a large export must not be read into memory first.
     child.removeAllContentTypeParsers();
@@ -70,28 +86,48 @@ export function registerImportRoutes(app: FastifyInstance, deps: StoreDeps): voi
           summary: 'Import a platform export (CSV, TSV, XLSX, NDJSON; UTF-8 or GBK) sent as the raw body',
           querystring: querySchema,
         },
+        preHandler,
       },
       async (request) => {
         const project = await projectOf(deps, request.params.projectId);
         const mapping = mappingOf(request.query.mapping);
         const { kind, preset, filename, source } = request.query;
         if (!request.body) throw new PulseloopError('import_empty_file');
-        return importFile(
-          deps.facts,
-          request.body as Readable,
-          {
-            projectId: project.id,
-            timeZone: project.timeZone,
-            currency: project.currency,
-            ...(source ? { sourceId: source } : {}),
-          },
-          {
-            ...(kind ? { kind } : {}),
-            ...(preset ? { preset } : {}),
-            ...(mapping ? { mapping } : {}),
-            ...(filename ? { fileName: filename } : {}),
-          },
-        );
+        const principal = request.principal!;
+        const audit = (outcome: 'success' | 'failure', details: Record<string, unknown>) =>
+          recordAudit(deps.metadata, {
+            action: 'data.import',
+            actor: actorOf(principal),
+            projectId: principal.projectId,
+            target: { type: 'file', id: (filename ?? '').slice(0, 200) },
+            outcome,
+            ...originOf(request),
+            details: { kind: kind ?? null, preset: preset ?? null, ...details },
+          });
+        let summary: ImportSummary;
+        try {
+          summary = await importFile(
+            deps.facts,
+            request.body as Readable,
+            {
+              projectId: project.id,
+              timeZone: project.timeZone,
+              currency: project.currency,
+              ...(source ? { sourceId: source } : {}),
+            },
+            {
+              ...(kind ? { kind } : {}),
+              ...(preset ? { preset } : {}),
+              ...(mapping ? { mapping } : {}),
+              ...(filename ? { fileName: filename } : {}),
+            },
+          );
+        } catch (error) {
+          await audit('failure', { error: error instanceof PulseloopError ? error.code : 'internal' });
+          throw error;
+        }
+        await audit('success', summaryCounts(summary));
+        return summary;
       },
     );
 
@@ -103,6 +139,7 @@ export function registerImportRoutes(app: FastifyInstance, deps: StoreDeps): voi
           summary: 'Propose a kind, preset and mapping for a file, with a preview of its first rows',
           querystring: { type: 'object', properties: { filename: querySchema.properties.filename } },
         },
+        preHandler,
       },
       async (request) => {
         const project = await projectOf(deps, request.params.projectId);

@@ -31,7 +31,8 @@ import type { StoreDeps } from '../app.js';
 /**
  * The metrics catalogue with the project's custom metrics (`/metrics`), saved insights
  * (`/insights`, and `/insights/:id/results` to run one through the result cache) and dashboards
- * (`/dashboards`), all under /api/v1/projects/:projectId.
+ * (`/dashboards`), all under /api/v1/projects/:projectId. Reading needs `analyses.read`; saving,
+ * changing and deleting need `analyses.write`.
  */
 
 const Filter = Type.Object({
@@ -142,13 +143,14 @@ type ItemParams = { Params: { projectId: string; id: string } };
 export function registerInsightRoutes(app: FastifyInstance, deps: StoreDeps): void {
   const base = '/api/v1/projects/:projectId';
   const cache = resultCacheFor(deps.facts);
-  const options = { schema: { tags: ['analytics'] } };
+  const read = { schema: { tags: ['analytics'] }, preHandler: app.requirePermission('analyses.read') };
+  const write = { schema: { tags: ['analytics'] }, preHandler: app.requirePermission('analyses.write') };
   const project = (projectId: string) => projectContext(deps.metadata, projectId);
   /** Custom metrics change what cached results mean: drop the project's results. */
   const metricsChanged = (projectId: string) => cache.noteWritten(projectId, 'all');
 
   // ── metrics catalogue ───────────────────────────────────────────────────────────────────────
-  app.get<ProjectParams>(`${base}/metrics`, options, async (request) => {
+  app.get<ProjectParams>(`${base}/metrics`, read, async (request) => {
     const { projectId } = await project(request.params.projectId);
     const catalogue = await projectCatalogue(deps.metadata, projectId);
     const custom = new Map((await listCustomMetrics(deps.metadata, projectId)).map((m) => [m.id, m]));
@@ -174,7 +176,7 @@ export function registerInsightRoutes(app: FastifyInstance, deps: StoreDeps): vo
     };
   });
 
-  app.put<ItemParams>(`${base}/metrics/:id`, options, async (request) => {
+  app.put<ItemParams>(`${base}/metrics/:id`, write, async (request) => {
     const { projectId } = await project(request.params.projectId);
     const body = bodyOf(MetricBody, request.body);
     const saved = await saveCustomMetric(deps.metadata, projectId, {
@@ -185,7 +187,7 @@ export function registerInsightRoutes(app: FastifyInstance, deps: StoreDeps): vo
     return { metric: saved };
   });
 
-  app.delete<ItemParams>(`${base}/metrics/:id`, options, async (request, reply) => {
+  app.delete<ItemParams>(`${base}/metrics/:id`, write, async (request, reply) => {
     const { projectId } = await project(request.params.projectId);
     if (!(await deleteCustomMetric(deps.metadata, projectId, request.params.id))) {
       notFound('metric', request.params.id);
@@ -195,24 +197,24 @@ export function registerInsightRoutes(app: FastifyInstance, deps: StoreDeps): vo
   });
 
   // ── insights ────────────────────────────────────────────────────────────────────────────────
-  app.get<ProjectParams>(`${base}/insights`, options, async (request) => {
+  app.get<ProjectParams>(`${base}/insights`, read, async (request) => {
     const { projectId } = await project(request.params.projectId);
     return { insights: await listInsights(deps.metadata, projectId) };
   });
 
-  app.post<ProjectParams>(`${base}/insights`, options, async (request, reply) => {
+  app.post<ProjectParams>(`${base}/insights`, write, async (request, reply) => {
     const { projectId } = await project(request.params.projectId);
     const insight = await createInsight(deps.metadata, projectId, bodyOf(InsightBody, request.body));
     return reply.status(201).send({ insight });
   });
 
-  app.get<ItemParams>(`${base}/insights/:id`, options, async (request) => {
+  app.get<ItemParams>(`${base}/insights/:id`, read, async (request) => {
     const { projectId } = await project(request.params.projectId);
     const insight = await getInsight(deps.metadata, projectId, request.params.id);
     return { insight: insight ?? notFound('insight', request.params.id) };
   });
 
-  app.put<ItemParams>(`${base}/insights/:id`, options, async (request) => {
+  app.put<ItemParams>(`${base}/insights/:id`, write, async (request) => {
     const { projectId } = await project(request.params.projectId);
     const insight = await updateInsight(
       deps.metadata,
@@ -223,14 +225,14 @@ export function registerInsightRoutes(app: FastifyInstance, deps: StoreDeps): vo
     return { insight: insight ?? notFound('insight', request.params.id) };
   });
 
-  app.delete<ItemParams>(`${base}/insights/:id`, options, async (request, reply) => {
+  app.delete<ItemParams>(`${base}/insights/:id`, write, async (request, reply) => {
     const { projectId } = await project(request.params.projectId);
     if (!(await deleteInsight(deps.metadata, projectId, request.params.id)))
       notFound('insight', request.params.id);
     return reply.status(204).send();
   });
 
-  app.get<ItemParams>(`${base}/insights/:id/results`, options, async (request) => {
+  app.get<ItemParams>(`${base}/insights/:id/results`, read, async (request) => {
     const context = await project(request.params.projectId);
     const insight = await getInsight(deps.metadata, context.projectId, request.params.id);
     if (!insight) notFound('insight', request.params.id);
@@ -247,24 +249,24 @@ export function registerInsightRoutes(app: FastifyInstance, deps: StoreDeps): vo
   });
 
   // ── dashboards ──────────────────────────────────────────────────────────────────────────────
-  app.get<ProjectParams>(`${base}/dashboards`, options, async (request) => {
+  app.get<ProjectParams>(`${base}/dashboards`, read, async (request) => {
     const { projectId } = await project(request.params.projectId);
     return { dashboards: await listDashboards(deps.metadata, projectId) };
   });
 
-  app.post<ProjectParams>(`${base}/dashboards`, options, async (request, reply) => {
+  app.post<ProjectParams>(`${base}/dashboards`, write, async (request, reply) => {
     const { projectId } = await project(request.params.projectId);
     const dashboard = await createDashboard(deps.metadata, projectId, bodyOf(DashboardBody, request.body));
     return reply.status(201).send({ dashboard });
   });
 
-  app.get<ItemParams>(`${base}/dashboards/:id`, options, async (request) => {
+  app.get<ItemParams>(`${base}/dashboards/:id`, read, async (request) => {
     const { projectId } = await project(request.params.projectId);
     const dashboard = await getDashboard(deps.metadata, projectId, request.params.id);
     return { dashboard: dashboard ?? notFound('dashboard', request.params.id) };
   });
 
-  app.put<ItemParams>(`${base}/dashboards/:id`, options, async (request) => {
+  app.put<ItemParams>(`${base}/dashboards/:id`, write, async (request) => {
     const { projectId } = await project(request.params.projectId);
     const dashboard = await updateDashboard(
       deps.metadata,
@@ -275,7 +277,7 @@ export function registerInsightRoutes(app: FastifyInstance, deps: StoreDeps): vo
     return { dashboard: dashboard ?? notFound('dashboard', request.params.id) };
   });
 
-  app.delete<ItemParams>(`${base}/dashboards/:id`, options, async (request, reply) => {
+  app.delete<ItemParams>(`${base}/dashboards/:id`, write, async (request, reply) => {
     const { projectId } = await project(request.params.projectId);
     if (!(await deleteDashboard(deps.metadata, projectId, request.params.id))) {
       notFound('dashboard', request.params.id);

@@ -110,3 +110,43 @@ export function serialiseForRole(
   }
   return out;
 }
+
+/**
+ * `serialiseForRole` applied at every depth of a JSON value (event properties, context traits,
+ * a quarantined payload): PII fields in nested objects and arrays are decrypted and masked too.
+ */
+export function maskDeepForRole(
+  ring: PiiKeyring,
+  role: Role,
+  value: unknown,
+  fields: readonly string[] = [...DEFAULT_PII_FIELDS, 'author_name'],
+): unknown {
+  if (Array.isArray(value)) return value.map((item) => maskDeepForRole(ring, role, item, fields));
+  if (typeof value !== 'object' || value === null) return value;
+  const flat = serialiseForRole(ring, role, value as Record<string, unknown>, fields);
+  for (const [key, inner] of Object.entries(flat)) {
+    if (typeof inner === 'object' && inner !== null) flat[key] = maskDeepForRole(ring, role, inner, fields);
+  }
+  return flat;
+}
+
+/**
+ * The same for JSON text (how the facts store keeps properties and context): the masked JSON text,
+ * or the text unchanged when it is not a JSON object or array (nothing to name fields by).
+ */
+export function maskJsonTextForRole(
+  ring: PiiKeyring,
+  role: Role,
+  text: string,
+  fields: readonly string[] = [...DEFAULT_PII_FIELDS, 'author_name'],
+): string {
+  const trimmed = text.trimStart();
+  if (!trimmed.startsWith('{') && !trimmed.startsWith('[')) return text;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  return JSON.stringify(maskDeepForRole(ring, role, parsed, fields));
+}

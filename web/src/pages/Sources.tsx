@@ -131,7 +131,7 @@ export default function Sources() {
   const lang = useLang();
   const { projectId } = useGlobalView();
   const sources = useAsync(
-    () => api.get<{ sources: Source[] }>(`/api/v1/projects/${projectId}/sources`),
+    () => api.get<{ sources: Source[]; keysVisible: boolean }>(`/api/v1/projects/${projectId}/sources`),
     [projectId],
   );
   const [kind, setKind] = useState('auto');
@@ -189,6 +189,11 @@ export default function Sources() {
         <PageState state={sources} isEmpty={(d) => d.sources.length === 0}>
           {(d) => (
             <Space direction="vertical" style={{ width: '100%' }} data-testid="sources">
+              {!d.keysVisible && (
+                <Typography.Text type="secondary" data-testid="keys-hidden">
+                  {t('sources.keysHidden')}
+                </Typography.Text>
+              )}
               {d.sources.map((source) => (
                 <Card
                   key={source.id}
@@ -200,15 +205,17 @@ export default function Sources() {
                     </Space>
                   }
                   extra={
-                    <Button
-                      size="small"
-                      onClick={async () => {
-                        await api.post(`/api/v1/projects/${projectId}/sources/${source.id}/keys`);
-                        sources.reload();
-                      }}
-                    >
-                      {t('sources.newKey')}
-                    </Button>
+                    d.keysVisible && (
+                      <Button
+                        size="small"
+                        onClick={async () => {
+                          await api.post(`/api/v1/projects/${projectId}/sources/${source.id}/keys`);
+                          sources.reload();
+                        }}
+                      >
+                        {t('sources.newKey')}
+                      </Button>
+                    )
                   }
                 >
                   <Table<WriteKey>
