@@ -62,10 +62,16 @@ export async function benchDashboard(options: {
   try {
     log(`building the demo world at scale ${scale}`);
     execFileSync(process.execPath, [CLI_ENTRY, 'demo', '--no-serve', '--scale', String(scale)], {
-      env: { ...process.env, PULSELOOP_DATA: dataDir, LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        PULSELOOP_DATA: dataDir,
+        LOG_LEVEL: 'warn',
+        PULSELOOP_DEMO_PASSWORD: DEMO_PASSWORD,
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const server = await startServerProcess(dataDir);
+    const cookies = await signIn(server.url);
     const times: Record<string, number> = {};
     let firstLoadBytes = 0;
     try {
@@ -73,6 +79,7 @@ export async function benchDashboard(options: {
         // A fresh context per page: nothing cached, as for someone opening a shared link.
         // The server's CSP forbids eval, which Playwright's wait predicates use.
         const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
+        await context.addCookies(cookies);
         const page = await context.newPage();
         const transferred: string[] = [];
         page.on('response', (r) => {
@@ -116,6 +123,24 @@ export async function benchDashboard(options: {
     await browser.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+const DEMO_PASSWORD = 'dashboard bench password';
+
+/** Signs in as the demo owner; the session cookies go into each fresh browser context. */
+async function signIn(url: string) {
+  const login = await fetch(`${url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'demo@pulseloop.local', password: DEMO_PASSWORD }),
+  });
+  if (!login.ok) throw new Error(`the demo owner cannot sign in: ${login.status}`);
+  const { hostname } = new URL(url);
+  return login.headers.getSetCookie().map((header) => {
+    const [pair = ''] = header.split(';');
+    const eq = pair.indexOf('=');
+    return { name: pair.slice(0, eq), value: pair.slice(eq + 1), domain: hostname, path: '/' };
+  });
 }
 
 function listAssets(dist: string): string[] {
