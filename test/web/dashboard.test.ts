@@ -108,7 +108,7 @@ describe('dashboard', () => {
     const range = { from: '2026-10-01', to: '2026-10-31' };
     const { page } = await h.open('/campaigns', { query: { ...range, models: 'linear,shapley' } });
     await settled(page);
-    const api = await fetch(`${h.server.url}/api/v1/projects/${h.demoProjectId}/analyses/attribution`, {
+    const api = await h.api(`/api/v1/projects/${h.demoProjectId}/analyses/attribution`, {
       method: 'POST',
       body: JSON.stringify({
         dateRange: range,
