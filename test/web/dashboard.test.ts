@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_OWNER_EMAIL } from '../../src/cli/demo.js';
 import { basicAuth } from '../support/server.js';
-import { type DashboardHarness, DEMO_PASSWORD, settled, startDashboardHarness } from './dashboard-support.js';
+import {
+  ARTIFACTS,
+  type DashboardHarness,
+  DEMO_PASSWORD,
+  settled,
+  startDashboardHarness,
+} from './dashboard-support.js';
 
 // Every page of the dashboard in Debian's chromium against a real server on a small demo world.
 let h: DashboardHarness;
@@ -153,6 +159,20 @@ describe('dashboard', () => {
     const untranslated = (await labels()).filter((t) => english.has(t) && !universal.test(t));
     expect(untranslated).toEqual([]);
     await page.context().close();
+  });
+
+  it('fits a tablet screen: no page scrolls sideways at 820 px', async () => {
+    for (const path of PAGES) {
+      const { page } = await h.open(`/${path}`, { query: { from: '2026-10-01', to: '2026-10-31' } });
+      await page.setViewportSize({ width: 820, height: 1180 });
+      await settled(page);
+      const overflow = Number(
+        await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'),
+      );
+      expect(overflow, path).toBeLessThanOrEqual(0);
+      await page.screenshot({ path: `${ARTIFACTS}/${path}-tablet.png` });
+      await page.context().close();
+    }
   });
 
   it('switches every navigation label between English and Chinese', async () => {
