@@ -109,6 +109,8 @@ export function App(props: AppProps) {
 
 function Dashboard({ onLang, theme, onTheme, me, onLogout }: AppProps & { me: Me; onLogout: () => void }) {
   const t = useT();
+  // Below 992 px the menu folds to icons; the brand then shows its initial only.
+  const [narrow, setNarrow] = useState(false);
   const lang = useLang();
   const location = useLocation();
   const navigate = useNavigate();
@@ -125,10 +127,24 @@ function Dashboard({ onLang, theme, onTheme, me, onLogout }: AppProps & { me: Me
   const page = location.pathname.replace(/^\//, '').split('/')[0] || 'overview';
   return (
     <Layout style={{ minHeight: '100vh' }}>
-      <Layout.Sider breakpoint="lg" collapsedWidth={56} theme={theme} width={208}>
-        <div style={{ padding: '16px 20px', fontWeight: 700, fontSize: 18 }} data-testid="brand">
+      <Layout.Sider
+        breakpoint="lg"
+        collapsedWidth={56}
+        theme={theme}
+        width={208}
+        onCollapse={(collapsed) => setNarrow(collapsed)}
+      >
+        <div
+          style={{
+            padding: narrow ? '16px 0' : '16px 20px',
+            textAlign: narrow ? 'center' : 'left',
+            fontWeight: 700,
+            fontSize: 18,
+          }}
+          data-testid="brand"
+        >
           <Typography.Text strong style={{ fontSize: 18 }}>
-            {t('app.title')}
+            {narrow ? 'P' : t('app.title')}
           </Typography.Text>
         </div>
         <Menu
