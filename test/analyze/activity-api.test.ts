@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyse as analyseOver, insertTrackedEvents } from '../support/analysis-api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 // Retention and the activity analyses through a real server (chdb + SQLite on an ephemeral port).
@@ -9,35 +9,18 @@ let t: TestServer;
 
 beforeAll(async () => {
   t = await startTestServer();
-  const row = (event: string, distinct_id: string, at: string) => ({
-    project_id: t.projectId,
-    message_id: randomUUID(),
-    type: 'track',
-    event,
-    distinct_id,
-    timestamp: Date.parse(at),
-    received_at: Date.parse(at),
-  });
-  const rows = [
-    row('open', 'x', '2025-03-03T10:00:00+08:00'),
-    row('open', 'x', '2025-03-04T21:00:00+08:00'),
-    row('open', 'y', '2025-03-03T21:30:00+08:00'),
-    row('open', 'y', '2025-03-03T21:30:00+08:00'),
-    row('buy', 'y', '2025-03-03T22:00:00+08:00'),
-    row('open', 'z', '2025-03-04T21:15:00+08:00'),
-  ];
-  await t.server.facts.insertJsonEachRow('events', rows.map((r) => JSON.stringify(r)).join('\n'));
+  await insertTrackedEvents(t, [
+    ['open', 'x', '2025-03-03T10:00:00+08:00'],
+    ['open', 'x', '2025-03-04T21:00:00+08:00'],
+    ['open', 'y', '2025-03-03T21:30:00+08:00'],
+    ['open', 'y', '2025-03-03T21:30:00+08:00'],
+    ['buy', 'y', '2025-03-03T22:00:00+08:00'],
+    ['open', 'z', '2025-03-04T21:15:00+08:00'],
+  ]);
 });
 afterAll(() => t.close());
 
-async function analyse(kind: string, body: unknown) {
-  const response = await t.api(`/api/v1/projects/${t.projectId}/analyses/${kind}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
+const analyse = (kind: string, body: unknown) => analyseOver<Record<string, any>>(t, kind, body);
 
 const dateRange = { from: '2025-03-03', to: '2025-03-04' };
 

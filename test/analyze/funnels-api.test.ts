@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FunnelResult } from '../../src/analyze/funnels.js';
 import type { PathsResult } from '../../src/analyze/paths.js';
+import { analyse as analyseOver, insertTrackedEvents } from '../support/analysis-api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 interface Answer {
@@ -16,35 +16,18 @@ let t: TestServer;
 
 beforeAll(async () => {
   t = await startTestServer();
-  const row = (event: string, distinct_id: string, at: string) => ({
-    project_id: t.projectId,
-    message_id: randomUUID(),
-    type: 'track',
-    event,
-    distinct_id,
-    timestamp: Date.parse(at),
-    received_at: Date.parse(at),
-  });
-  const rows = [
-    row('view', 'a', '2025-03-03T10:00:00+08:00'),
-    row('cart', 'a', '2025-03-03T10:05:00+08:00'),
-    row('buy', 'a', '2025-03-03T10:20:00+08:00'),
-    row('view', 'b', '2025-03-03T11:00:00+08:00'),
-    row('cart', 'b', '2025-03-03T11:00:00+08:00'),
-    row('view', 'c', '2025-03-03T12:00:00+08:00'),
-  ];
-  await t.server.facts.insertJsonEachRow('events', rows.map((r) => JSON.stringify(r)).join('\n'));
+  await insertTrackedEvents(t, [
+    ['view', 'a', '2025-03-03T10:00:00+08:00'],
+    ['cart', 'a', '2025-03-03T10:05:00+08:00'],
+    ['buy', 'a', '2025-03-03T10:20:00+08:00'],
+    ['view', 'b', '2025-03-03T11:00:00+08:00'],
+    ['cart', 'b', '2025-03-03T11:00:00+08:00'],
+    ['view', 'c', '2025-03-03T12:00:00+08:00'],
+  ]);
 });
 afterAll(() => t.close());
 
-async function analyse(kind: string, body: unknown) {
-  const response = await t.api(`/api/v1/projects/${t.projectId}/analyses/${kind}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as Answer };
-}
+const analyse = (kind: string, body: unknown) => analyseOver<Answer>(t, kind, body);
 
 const dateRange = { from: '2025-03-03', to: '2025-03-03' };
 
