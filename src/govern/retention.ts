@@ -2,7 +2,7 @@ import { PulseloopError } from '../errors/registry.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import { rebuildEventRollup } from '../store/facts/rollups.js';
 import type { MetadataStore } from '../store/metadata/open.js';
-import { governDb } from './tables.js';
+import { readGovernanceSetting, writeGovernanceSetting } from './settings.js';
 
 /**
  * Retention per data kind: how many days each project keeps each kind of fact. Enforced in two
@@ -47,13 +47,8 @@ export function validRetentionDays(kind: string, value: unknown): number | null 
 }
 
 export async function getRetention(store: MetadataStore, projectId: string): Promise<RetentionSettings> {
-  const row = await governDb(store)
-    .selectFrom('governance_settings')
-    .select('value')
-    .where('project_id', '=', projectId)
-    .where('key', '=', SETTINGS_KEY)
-    .executeTakeFirst();
-  return { ...defaultRetention(), ...(row ? (JSON.parse(row.value) as Partial<RetentionSettings>) : {}) };
+  const stored = await readGovernanceSetting<Partial<RetentionSettings>>(store, projectId, SETTINGS_KEY);
+  return { ...defaultRetention(), ...stored };
 }
 
 /** Changes some kinds' periods; returns the settings before and after. */
@@ -73,28 +68,7 @@ export async function setRetention(
     }
     after[kind as RetentionKind] = validRetentionDays(kind, days);
   }
-  const value = JSON.stringify(after);
-  const updatedAt = new Date().toISOString();
-  const db = governDb(store);
-  const exists = await db
-    .selectFrom('governance_settings')
-    .select('key')
-    .where('project_id', '=', projectId)
-    .where('key', '=', SETTINGS_KEY)
-    .executeTakeFirst();
-  if (exists) {
-    await db
-      .updateTable('governance_settings')
-      .set({ value, updated_at: updatedAt })
-      .where('project_id', '=', projectId)
-      .where('key', '=', SETTINGS_KEY)
-      .execute();
-  } else {
-    await db
-      .insertInto('governance_settings')
-      .values({ project_id: projectId, key: SETTINGS_KEY, value, updated_at: updatedAt })
-      .execute();
-  }
+  await writeGovernanceSetting(store, projectId, SETTINGS_KEY, after);
   return { before, after };
 }
 

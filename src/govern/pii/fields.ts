@@ -1,6 +1,6 @@
 import { PulseloopError } from '../../errors/registry.js';
 import type { MetadataStore } from '../../store/metadata/open.js';
-import { governDb } from '../tables.js';
+import { readGovernanceSetting, writeGovernanceSetting } from '../settings.js';
 import { DEFAULT_PII_FIELDS } from './crypto.js';
 
 /**
@@ -13,13 +13,7 @@ const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const MAX_FIELDS = 200;
 
 export async function getPiiFields(store: MetadataStore, projectId: string): Promise<string[]> {
-  const row = await governDb(store)
-    .selectFrom('governance_settings')
-    .select('value')
-    .where('project_id', '=', projectId)
-    .where('key', '=', SETTINGS_KEY)
-    .executeTakeFirst();
-  return row ? (JSON.parse(row.value) as string[]) : [...DEFAULT_PII_FIELDS];
+  return (await readGovernanceSetting<string[]>(store, projectId, SETTINGS_KEY)) ?? [...DEFAULT_PII_FIELDS];
 }
 
 /** Replaces the project's PII field list (names of traits/properties); returns the list before and after. */
@@ -42,28 +36,7 @@ export async function setPiiFields(
   }
   const after = [...new Set(fields as string[])];
   const before = await getPiiFields(store, projectId);
-  const db = governDb(store);
-  const value = JSON.stringify(after);
-  const updatedAt = new Date().toISOString();
-  const exists = await db
-    .selectFrom('governance_settings')
-    .select('key')
-    .where('project_id', '=', projectId)
-    .where('key', '=', SETTINGS_KEY)
-    .executeTakeFirst();
-  if (exists) {
-    await db
-      .updateTable('governance_settings')
-      .set({ value, updated_at: updatedAt })
-      .where('project_id', '=', projectId)
-      .where('key', '=', SETTINGS_KEY)
-      .execute();
-  } else {
-    await db
-      .insertInto('governance_settings')
-      .values({ project_id: projectId, key: SETTINGS_KEY, value, updated_at: updatedAt })
-      .execute();
-  }
+  await writeGovernanceSetting(store, projectId, SETTINGS_KEY, after);
   for (const listener of changeListeners.get(store) ?? []) listener(projectId);
   return { before, after };
 }
