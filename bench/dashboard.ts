@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { findDashboardDir } from '../src/api/routes/dashboard.js';
+import { DEMO_OWNER_EMAIL } from '../src/cli/demo.js';
 import { CLI_ENTRY, startServerProcess } from './server-process.js';
+import { signInCookies } from './sign-in.js';
 
 /**
  * The dashboard's targets of issue 5 on the demo world: time from navigation to the overview's first
@@ -71,7 +73,7 @@ export async function benchDashboard(options: {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const server = await startServerProcess(dataDir);
-    const cookies = await signIn(server.url);
+    const cookies = await signInCookies(server.url, DEMO_OWNER_EMAIL, DEMO_PASSWORD);
     const times: Record<string, number> = {};
     let firstLoadBytes = 0;
     try {
@@ -126,22 +128,6 @@ export async function benchDashboard(options: {
 }
 
 const DEMO_PASSWORD = 'dashboard bench password';
-
-/** Signs in as the demo owner; the session cookies go into each fresh browser context. */
-async function signIn(url: string) {
-  const login = await fetch(`${url}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: 'demo@pulseloop.local', password: DEMO_PASSWORD }),
-  });
-  if (!login.ok) throw new Error(`the demo owner cannot sign in: ${login.status}`);
-  const { hostname } = new URL(url);
-  return login.headers.getSetCookie().map((header) => {
-    const [pair = ''] = header.split(';');
-    const eq = pair.indexOf('=');
-    return { name: pair.slice(0, eq), value: pair.slice(eq + 1), domain: hostname, path: '/' };
-  });
-}
 
 function listAssets(dist: string): string[] {
   return ['/index.html', ...readdirSync(join(dist, 'assets')).map((f) => `/assets/${f}`)];

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { runCli } from '../../bench/server-process.js';
+import { signInCookies } from '../../bench/sign-in.js';
 import { DEMO_OWNER_EMAIL } from '../../src/cli/demo.js';
 import { createApiToken } from '../../src/govern/tokens.js';
 import { findUserByEmail } from '../../src/govern/users.js';
@@ -61,25 +62,7 @@ export async function startDashboardHarness(): Promise<DashboardHarness> {
     name: 'dashboard tests',
   });
   // One sign-in for all pages: logins are braked per IP (10 a minute).
-  const login = await fetch(`${server.url}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: DEMO_OWNER_EMAIL, password: DEMO_PASSWORD }),
-  });
-  if (!login.ok) throw new Error(`the demo owner cannot sign in: ${login.status}`);
-  const { hostname } = new URL(server.url);
-  const cookies = login.headers.getSetCookie().map((header) => {
-    const [pair = ''] = header.split(';');
-    const eq = pair.indexOf('=');
-    return {
-      name: pair.slice(0, eq),
-      value: pair.slice(eq + 1),
-      domain: hostname,
-      path: '/',
-      httpOnly: /;\s*HttpOnly/i.test(header),
-      sameSite: 'Lax' as const,
-    };
-  });
+  const cookies = await signInCookies(server.url, DEMO_OWNER_EMAIL, DEMO_PASSWORD);
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
