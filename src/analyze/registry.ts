@@ -5,6 +5,7 @@ import { CONTENT_ANALYSES } from './content/index.js';
 import { funnelsAnalysis } from './funnels.js';
 import { ltvAnalysis } from './ltv.js';
 import { pathsAnalysis } from './paths.js';
+import { platformsAnalysis } from './platforms.js';
 import { trends } from './trends.js';
 import { viralityAnalysis } from './virality.js';
 
@@ -20,6 +21,7 @@ export const ANALYSES: Record<string, AnyAnalysis> = {
   ...ACTIVITY_ANALYSES,
   funnels: funnelsAnalysis,
   paths: pathsAnalysis,
+  platforms: platformsAnalysis,
   trends: trends,
   attribution: attributionAnalysis,
   ltv: ltvAnalysis,

@@ -52,6 +52,22 @@ describe('events explorer', () => {
     expect((await api('/events?event=Second')).body.events).toHaveLength(1);
   });
 
+  it('narrows the latest events to the platforms asked for and refuses a malformed platform list', async () => {
+    expect((await send('/v1/page', { userId: 'u9', name: 'Home' })).status).toBe(200);
+    expect((await send('/v1/screen', { userId: 'u9', name: 'Home screen' })).status).toBe(200);
+    await t.settle();
+    const app = await api('/events?limit=50&platform=app');
+    expect(app.body.events.length).toBeGreaterThan(0);
+    expect(new Set(app.body.events.map((e: { platform: string }) => e.platform))).toEqual(new Set(['app']));
+    const both = await api('/events?limit=50&platform=app,web');
+    expect(new Set(both.body.events.map((e: { platform: string }) => e.platform))).toEqual(
+      new Set(['app', 'web']),
+    );
+    const bad = await api('/events?platform=app,,web');
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('platform');
+  });
+
   it('shows quarantined events with their reason', async () => {
     const response = await send('/v1/batch', {
       batch: [

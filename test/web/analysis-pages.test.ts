@@ -380,4 +380,57 @@ describe('analysis pages', () => {
     await interval.page.context().close();
     await lifecycle.page.context().close();
   });
+  it('the global platform filter narrows every page to the chosen platforms and travels with a shared link', async () => {
+    const douyin = [{ field: 'platform', op: 'in', value: ['douyin'] }];
+    const everyPlatform = await api<{ total: number }>('heatmap', { dateRange: RANGE, measure: 'events' });
+    const narrowed = await api<{ total: number }>('heatmap', {
+      dateRange: RANGE,
+      measure: 'events',
+      filters: douyin,
+    });
+    expect(narrowed.total).toBeGreaterThan(0);
+    expect(narrowed.total).toBeLessThan(everyPlatform.total);
+
+    const { page, errors, screenshot } = await h.open('/heatmap', { locale: 'en-US', query: { ...RANGE } });
+    await settled(page);
+    expect(await dataValue(page, 'heatmap-total')).toBe(everyPlatform.total);
+    await page.locator('[data-testid="platform-filter"]').click();
+    await page.getByTitle('Douyin', { exact: true }).click();
+    await page.waitForURL(/platform=douyin/);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dataValue(page, 'heatmap-total')).toBe(narrowed.total);
+
+    // The menu keeps the filter: the overview's plays are Douyin's plays.
+    const trends = await api<{ series: { metric: string; breakdown?: unknown; total: number }[] }>('trends', {
+      metrics: ['plays'],
+      dateRange: RANGE,
+      granularity: 'day',
+      filters: douyin,
+    });
+    const plays = trends.series.find((s) => s.metric === 'plays' && !s.breakdown)!.total;
+    expect(plays).toBeGreaterThan(0);
+    await page.locator('[data-testid="nav"]').getByText('Overview').click();
+    await expect.poll(() => dataValue(page, 'kpi-plays')).toBeCloseTo(plays, 6);
+
+    await page.locator('[data-testid="nav"]').getByText('Content').click();
+    const rows = page.locator('[data-testid="content-leaderboard"] tbody tr.ant-table-row');
+    await rows.first().waitFor();
+    await settled(page);
+    const platforms = await rows.locator('.ant-tag').allTextContents();
+    expect(platforms.length).toBeGreaterThan(0);
+    expect(new Set(platforms)).toEqual(new Set(['Douyin']));
+    await calm(page);
+    await screenshot('global-platform-filter-en-US');
+
+    const shared = await openShared(page.url(), 'zh-CN');
+    const chosen = await shared.page
+      .locator('[data-testid="platform-filter"] .ant-select-selection-item')
+      .allInnerTexts();
+    // The responsive tag list keeps a hidden "+ N …" counter next to the chosen platforms.
+    expect(chosen.map((c) => c.trim()).filter((c) => !c.startsWith('+'))).toEqual(['抖音']);
+    expect(errors).toEqual([]);
+    expect(shared.errors).toEqual([]);
+    await page.context().close();
+    await shared.page.context().close();
+  });
 });

@@ -16,6 +16,7 @@ import { lazy, Suspense, useEffect, useState } from 'react';
 import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router-dom';
 import { api, type Me, onSignedOut } from './api';
 import { PageState } from './components/PageState';
+import { PlatformFilter } from './components/PlatformFilter';
 import { useAsync } from './components/useAsync';
 import { type Lang, type MessageKey, useLang, useT } from './i18n';
 import { useGlobalView, useUrlState } from './state';
@@ -182,6 +183,10 @@ function Dashboard({ onLang, theme, onTheme, me, onLogout }: AppProps & { me: Me
                     url.set({ from: range[0].format('YYYY-MM-DD'), to: range[1].format('YYYY-MM-DD') });
                 }}
               />
+            </Space>
+            <Space>
+              <Typography.Text type="secondary">{t('top.platforms')}</Typography.Text>
+              <PlatformFilter />
             </Space>
             <Segmented
               data-testid="lang-switch"

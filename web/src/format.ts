@@ -37,3 +37,31 @@ export function formatChange(percent: number | null | undefined): string {
   if (percent === null || percent === undefined || !Number.isFinite(percent)) return '—';
   return `${percent >= 0 ? '+' : ''}${percent.toFixed(1)}%`;
 }
+
+const PLATFORM_NAMES: Record<string, { en: string; zh: string }> = {
+  douyin: { en: 'Douyin', zh: '抖音' },
+  kuaishou: { en: 'Kuaishou', zh: '快手' },
+  xiaohongshu: { en: 'Xiaohongshu', zh: '小红书' },
+  wechat_channels: { en: 'WeChat Channels', zh: '视频号' },
+  bilibili: { en: 'Bilibili', zh: '哔哩哔哩' },
+  weibo: { en: 'Weibo', zh: '微博' },
+  baidu: { en: 'Baidu', zh: '百度' },
+  web: { en: 'Website', zh: '网站' },
+  app: { en: 'App', zh: '应用' },
+  wechat_miniprogram: { en: 'WeChat mini-program', zh: '微信小程序' },
+  douyin_miniprogram: { en: 'Douyin mini-program', zh: '抖音小程序' },
+  server: { en: 'Server', zh: '服务端' },
+  other: { en: 'Other', zh: '其他' },
+  taobao: { en: 'Taobao', zh: '淘宝' },
+  tmall: { en: 'Tmall', zh: '天猫' },
+  jd: { en: 'JD', zh: '京东' },
+  pinduoduo: { en: 'Pinduoduo', zh: '拼多多' },
+  douyin_shop: { en: 'Douyin shop', zh: '抖店' },
+  shopify: { en: 'Shopify', zh: 'Shopify' },
+};
+
+/** A platform id as people call it in the chosen language; unknown ids as they are. */
+export function platformName(id: string, lang: Lang): string {
+  const names = Object.hasOwn(PLATFORM_NAMES, id) ? PLATFORM_NAMES[id] : undefined;
+  return names ? names[lang] : id;
+}

@@ -33,6 +33,17 @@ export interface GlobalView {
   projectId: string | undefined;
   from: string;
   to: string;
+  /** The global platform filter; empty means every platform. */
+  platforms: string[];
+  /** `platforms` as one text, for effect dependencies. */
+  platformKey: string;
+}
+
+/** An analysis filter as the API takes it. */
+export interface Filter {
+  field: string;
+  op: string;
+  value?: unknown;
 }
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
@@ -47,5 +58,29 @@ export function defaultRange(): { from: string; to: string } {
 export function useGlobalView(): GlobalView {
   const { get } = useUrlState();
   const range = defaultRange();
-  return { projectId: get('project'), from: get('from') ?? range.from, to: get('to') ?? range.to };
+  const platformKey = get('platform') ?? '';
+  return {
+    projectId: get('project'),
+    from: get('from') ?? range.from,
+    to: get('to') ?? range.to,
+    platforms: platformKey ? platformKey.split(',') : [],
+    platformKey,
+  };
+}
+
+/** The global platform filter as analysis filters: none when every platform is shown. */
+export function platformFilters(view: Pick<GlobalView, 'platforms'>): Filter[] {
+  return view.platforms.length ? [{ field: 'platform', op: 'in', value: view.platforms }] : [];
+}
+
+/** An event selector as the analyses take it; event null means any event. */
+export interface EventSelector {
+  event: string | null;
+  filters?: Filter[];
+}
+
+/** An event selector narrowed to the global platforms. */
+export function narrowed(selector: EventSelector, view: Pick<GlobalView, 'platforms'>): EventSelector {
+  const extra = platformFilters(view);
+  return extra.length ? { ...selector, filters: [...(selector.filters ?? []), ...extra] } : selector;
 }

@@ -22,6 +22,8 @@ interface ListQuery {
   before?: string;
   event?: string;
   distinct_id?: string;
+  /** Comma-separated platforms (the dashboard's global platform filter). */
+  platform?: string;
 }
 
 function limitOf(value: string | undefined, max: number): number {
@@ -31,6 +33,18 @@ function limitOf(value: string | undefined, max: number): number {
     throw new PulseloopError('invalid_query', { field: 'limit', detail: `expected a whole number 1–${max}` });
   }
   return n;
+}
+
+function platformsOf(value: string | undefined): string[] {
+  if (value === undefined || value === '') return [];
+  const platforms = value.split(',');
+  if (platforms.length > 50 || platforms.some((p) => p === '' || p.length > 100)) {
+    throw new PulseloopError('invalid_query', {
+      field: 'platform',
+      detail: 'expected at most 50 comma-separated platform ids of 1–100 characters',
+    });
+  }
+  return platforms;
 }
 
 function beforeOf(value: string | undefined): number {
@@ -90,6 +104,7 @@ export function registerExploreRoutes(app: FastifyInstance, deps: ExploreDeps): 
            AND e.timestamp >= fromUnixTimestamp64Milli({before:Int64}, 'UTC') - INTERVAL 30 DAY
            AND ({event:String} = '' OR event = {event:String})
            AND ({distinct:String} = '' OR distinct_id = {distinct:String} OR person_id = {distinct:String})
+           AND (empty({platforms:Array(String)}) OR platform IN {platforms:Array(String)})
          ORDER BY timestamp DESC, message_id
          LIMIT {limit:UInt32}`,
         {
@@ -97,6 +112,7 @@ export function registerExploreRoutes(app: FastifyInstance, deps: ExploreDeps): 
           before,
           event: q.event ?? '',
           distinct: q.distinct_id ?? '',
+          platforms: platformsOf(q.platform),
           limit,
         },
       );

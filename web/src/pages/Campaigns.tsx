@@ -7,7 +7,7 @@ import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { formatValue } from '../format';
 import { useLang } from '../i18n';
-import { useGlobalView, useUrlState } from '../state';
+import { platformFilters, useGlobalView, useUrlState } from '../state';
 import type { TrendsResult } from '../types';
 
 const AD_METRICS = [
@@ -118,7 +118,9 @@ interface AttributionRow {
 export default function Campaigns() {
   const lang = useLang();
   const text = TEXT[lang];
-  const { projectId, from, to } = useGlobalView();
+  const view = useGlobalView();
+  const { projectId, from, to, platformKey } = view;
+  const filters = platformFilters(view);
   const url = useUrlState();
   const group = (url.get('group') ?? 'channel') as 'channel' | 'campaign_id' | 'platform';
   const models = (url
@@ -140,8 +142,9 @@ export default function Campaigns() {
         metrics: ['ad_spend', 'ad_revenue', 'roas'],
         dateRange,
         granularity: 'day',
+        filters,
       }),
-    [projectId, from, to],
+    [projectId, from, to, platformKey],
   );
   const grouped = useAsync(
     () =>
@@ -151,18 +154,19 @@ export default function Campaigns() {
         dateRange,
         granularity: 'total',
         breakdownLimit: 30,
+        filters,
       }),
-    [projectId, from, to, group],
+    [projectId, from, to, platformKey, group],
   );
   const attribution = useAsync(
     () =>
       runAnalysis<{ currency: string; rows: AttributionRow[] }>(projectId!, 'attribution', {
         dateRange,
         conversion: { source: 'orders' },
-        touch: { dimension: 'channel' },
+        touch: { dimension: 'channel', ...(filters.length ? { filters } : {}) },
         lookbackDays: lookback,
       }),
-    [projectId, from, to, lookback],
+    [projectId, from, to, platformKey, lookback],
   );
 
   const dailyOption = useMemo(() => {

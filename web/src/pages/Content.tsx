@@ -6,12 +6,11 @@ import { Chart } from '../components/Chart';
 import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
-import { formatValue } from '../format';
+import { formatValue, platformName } from '../format';
 import { useLang } from '../i18n';
 import { useGlobalView, useUrlState } from '../state';
 import type { LeaderboardRow } from '../types';
 
-const PLATFORMS = ['douyin', 'kuaishou', 'xiaohongshu', 'wechat_channels', 'bilibili', 'weibo'];
 const SORTABLE = [
   'plays',
   'likes',
@@ -54,7 +53,6 @@ const TEXT = {
     neutral: 'neutral',
     negative: 'negative',
     unknown: 'unlabelled',
-    allPlatforms: 'All platforms',
     interactions: 'Interactions',
   },
   zh: {
@@ -83,7 +81,6 @@ const TEXT = {
     neutral: '中性',
     negative: '负面',
     unknown: '未标注',
-    allPlatforms: '全部平台',
     interactions: '互动数',
   },
 };
@@ -124,11 +121,10 @@ interface PostResult {
 export default function Content() {
   const lang = useLang();
   const text = TEXT[lang];
-  const { projectId, from, to } = useGlobalView();
+  const { projectId, from, to, platforms, platformKey } = useGlobalView();
   const url = useUrlState();
   const sortBy = url.get('sort') ?? 'plays';
   const direction = url.get('dir') === 'asc' ? 'asc' : 'desc';
-  const platform = url.get('platform');
   const tag = url.get('tag');
   const minPlays = url.get('minPlays');
   const page = Number(url.get('page') ?? '1');
@@ -140,14 +136,14 @@ export default function Content() {
         dateRange: { from, to },
         sort: { by: sortBy, direction },
         filters: {
-          ...(platform ? { platforms: [platform] } : {}),
+          ...(platforms.length ? { platforms } : {}),
           ...(tag ? { tags: [tag] } : {}),
           ...(minPlays ? { minPlays: Number(minPlays) } : {}),
         },
         limit: PAGE_SIZE,
         offset: (page - 1) * PAGE_SIZE,
       }),
-    [projectId, from, to, sortBy, direction, platform, tag, minPlays, page],
+    [projectId, from, to, sortBy, direction, platformKey, tag, minPlays, page],
   );
 
   const [postPlatform, postId] = openPost
@@ -180,15 +176,6 @@ export default function Content() {
         title={text.leaderboard}
         extra={
           <Space wrap>
-            <Select
-              data-testid="content-platform"
-              allowClear
-              placeholder={text.allPlatforms}
-              style={{ width: 170 }}
-              value={platform}
-              options={PLATFORMS.map((p) => ({ value: p, label: p }))}
-              onChange={(v) => url.set({ platform: v, page: undefined })}
-            />
             <Select
               allowClear
               placeholder={text.tags}
@@ -241,7 +228,11 @@ export default function Content() {
                     width: 220,
                     render: (v: string) => <Typography.Link>{v}</Typography.Link>,
                   },
-                  { title: text.platform, dataIndex: 'platform', render: (v: string) => <Tag>{v}</Tag> },
+                  {
+                    title: text.platform,
+                    dataIndex: 'platform',
+                    render: (v: string) => <Tag>{platformName(v, lang)}</Tag>,
+                  },
                   { title: text.published, dataIndex: 'publishedAtText' },
                   ...SORTABLE.map(metricColumn),
                 ]}

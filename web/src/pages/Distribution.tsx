@@ -14,7 +14,7 @@ import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { formatValue } from '../format';
 import { type Lang, useLang } from '../i18n';
-import { useGlobalView } from '../state';
+import { narrowed, useGlobalView } from '../state';
 import type { Bucket, DistributionResult, IntervalResult, LifecycleResult, StickinessResult } from '../types';
 
 const TEXT = {
@@ -263,16 +263,17 @@ function Frequency({
 }) {
   const lang = useLang();
   const text = TEXT[lang];
-  const { projectId, from, to } = useGlobalView();
+  const view = useGlobalView();
+  const { projectId, from, to, platformKey } = view;
   const maxCount = Math.min(50, Math.max(1, Math.round(options.max)));
   const state = useAsync(
     () =>
       runAnalysis<DistributionResult>(projectId!, 'distribution', {
         dateRange: { from, to },
-        event: { event },
+        event: narrowed({ event }, view),
         maxCount,
       }),
-    [projectId, from, to, event, maxCount],
+    [projectId, from, to, platformKey, event, maxCount],
   );
   const option = useMemo(
     () => (state.data ? bucketOption(state.data.result.buckets, text.persons) : undefined),
@@ -338,7 +339,8 @@ function Interval({
 }) {
   const lang = useLang();
   const text = TEXT[lang];
-  const { projectId, from, to } = useGlobalView();
+  const view = useGlobalView();
+  const { projectId, from, to, platformKey } = view;
   const fromEvent = options.ia || pickEvent(catalog, ['signed_up', 'app_opened', '$pageview']);
   const toEvent = options.ib || pickEvent(catalog, ['order_completed', 'video_played'], 1);
   const windowDays = Math.min(365, Math.max(1, Math.round(options.wd)));
@@ -346,12 +348,12 @@ function Interval({
     () =>
       runAnalysis<IntervalResult>(projectId!, 'interval', {
         dateRange: { from, to },
-        fromEvent: { event: fromEvent },
-        toEvent: { event: toEvent },
+        fromEvent: narrowed({ event: fromEvent }, view),
+        toEvent: narrowed({ event: toEvent }, view),
         unit: options.unit,
         windowDays,
       }),
-    [projectId, from, to, fromEvent, toEvent, options.unit, windowDays],
+    [projectId, from, to, platformKey, fromEvent, toEvent, options.unit, windowDays],
   );
   const option = useMemo(
     () => (state.data ? bucketOption(state.data.result.buckets, text.persons) : undefined),
@@ -448,14 +450,15 @@ function Stickiness({
 }) {
   const lang = useLang();
   const text = TEXT[lang];
-  const { projectId, from, to } = useGlobalView();
+  const view = useGlobalView();
+  const { projectId, from, to, platformKey } = view;
   const state = useAsync(
     () =>
       runAnalysis<StickinessResult>(projectId!, 'stickiness', {
         dateRange: { from, to },
-        event: { event },
+        event: narrowed({ event }, view),
       }),
-    [projectId, from, to, event],
+    [projectId, from, to, platformKey, event],
   );
   const option = useMemo(() => {
     const r = state.data?.result;
@@ -541,15 +544,16 @@ function Lifecycle({
 }) {
   const lang = useLang();
   const text = TEXT[lang];
-  const { projectId, from, to } = useGlobalView();
+  const view = useGlobalView();
+  const { projectId, from, to, platformKey } = view;
   const state = useAsync(
     () =>
       runAnalysis<LifecycleResult>(projectId!, 'lifecycle', {
         dateRange: { from, to },
-        event: { event },
+        event: narrowed({ event }, view),
         period: options.lperiod,
       }),
-    [projectId, from, to, event, options.lperiod],
+    [projectId, from, to, platformKey, event, options.lperiod],
   );
   const option = useMemo(() => {
     const r = state.data?.result;

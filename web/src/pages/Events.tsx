@@ -45,7 +45,7 @@ function parsed(row: EventRow): Record<string, unknown> {
 /** Live stream, latest events with filters, one event's JSON, and the quarantine with reasons. */
 export default function Events() {
   const t = useT();
-  const { projectId } = useGlobalView();
+  const { projectId, platforms, platformKey } = useGlobalView();
   const url = useUrlState();
   const eventFilter = url.get('event') ?? '';
   const personFilter = url.get('person') ?? '';
@@ -57,8 +57,9 @@ export default function Events() {
     const q = new URLSearchParams({ limit: '100' });
     if (eventFilter) q.set('event', eventFilter);
     if (personFilter) q.set('distinct_id', personFilter);
+    if (platformKey) q.set('platform', platformKey);
     return api.get<{ events: EventRow[] }>(`/api/v1/projects/${projectId}/events?${q}`);
-  }, [projectId, eventFilter, personFilter]);
+  }, [projectId, eventFilter, personFilter, platformKey]);
   const quarantine = useAsync(
     () =>
       api.get<{ rows: QuarantineRow[]; byReason: { reason_code: string; count: number }[] }>(
@@ -152,7 +153,7 @@ export default function Events() {
                   size="small"
                   rowKey="message_id"
                   columns={columns}
-                  dataSource={live}
+                  dataSource={platforms.length ? live.filter((e) => platforms.includes(e.platform)) : live}
                   pagination={false}
                   onRow={(row) => ({ onClick: () => setSelected(row) })}
                 />

@@ -38,7 +38,7 @@ import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { formatValue } from '../format';
 import { type Lang, useLang, useT } from '../i18n';
-import { useGlobalView } from '../state';
+import { platformFilters, useGlobalView } from '../state';
 import type { FunnelFilter, FunnelResult, FunnelStepResult, FunnelStepSpec } from '../types';
 
 const TEXT = {
@@ -240,7 +240,8 @@ export default function Funnels() {
 function FunnelView({ catalog }: { catalog: EventCatalog }) {
   const lang = useLang();
   const text = TEXT[lang];
-  const { projectId, from, to } = useGlobalView();
+  const view = useGlobalView();
+  const { projectId, from, to, platformKey } = view;
   const [options, setOptions] = useUrlOptions(DEFAULTS);
   const steps = parseJson(options.steps, defaultSteps(catalog), isSteps).slice(0, 64);
   const setSteps = (next: FunnelStepSpec[]) =>
@@ -255,8 +256,9 @@ function FunnelView({ catalog }: { catalog: EventCatalog }) {
       windowSeconds: options.window,
       ...(options.breakdown ? { breakdown: { field: options.breakdown, limit: 10 } } : {}),
       conversionOverTime: { granularity: options.granularity },
+      filters: platformFilters({ platforms: platformKey ? platformKey.split(',') : [] }),
     }),
-    [from, to, stepsJson, options.order, options.window, options.breakdown, options.granularity],
+    [from, to, platformKey, stepsJson, options.order, options.window, options.breakdown, options.granularity],
   );
   const ready = steps.length >= 2 && steps.every((s) => s.event);
   const funnel = useAsync(

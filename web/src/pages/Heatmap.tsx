@@ -8,7 +8,7 @@ import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { formatValue } from '../format';
 import { useLang } from '../i18n';
-import { useGlobalView } from '../state';
+import { platformFilters, useGlobalView } from '../state';
 import type { HeatmapResult } from '../types';
 
 const TEXT = {
@@ -65,7 +65,8 @@ export default function Heatmap() {
 function HeatmapView({ catalog }: { catalog: EventCatalog }) {
   const lang = useLang();
   const text = TEXT[lang];
-  const { projectId, from, to } = useGlobalView();
+  const view = useGlobalView();
+  const { projectId, from, to, platformKey } = view;
   const [options, setOptions] = useUrlOptions(DEFAULTS);
   const events = options.events ? options.events.split(',').filter(Boolean) : [];
 
@@ -75,8 +76,9 @@ function HeatmapView({ catalog }: { catalog: EventCatalog }) {
         dateRange: { from, to },
         measure: options.measure,
         ...(events.length ? { events } : {}),
+        filters: platformFilters(view),
       }),
-    [projectId, from, to, options.events, options.measure],
+    [projectId, from, to, platformKey, options.events, options.measure],
   );
 
   return (

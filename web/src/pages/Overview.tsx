@@ -8,7 +8,7 @@ import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { formatChange, formatValue } from '../format';
 import { type Lang, useLang } from '../i18n';
-import { useGlobalView } from '../state';
+import { platformFilters, useGlobalView } from '../state';
 import type { LeaderboardRow, MetricInfo, TrendSeries, TrendsResult } from '../types';
 
 export const KPI_METRICS = [
@@ -72,8 +72,10 @@ function findAlerts(series: TrendSeries[]): { platform: string; day: string; val
 export default function Overview() {
   const lang = useLang();
   const text = TEXT[lang];
-  const { projectId, from, to } = useGlobalView();
+  const view = useGlobalView();
+  const { projectId, from, to, platformKey } = view;
   const dateRange = { from, to };
+  const filters = platformFilters(view);
 
   const kpis = useAsync(
     () =>
@@ -82,8 +84,9 @@ export default function Overview() {
         dateRange,
         granularity: 'day',
         compare: 'previous_period',
+        filters,
       }),
-    [projectId, from, to],
+    [projectId, from, to, platformKey],
   );
   const byPlatform = useAsync(
     () =>
@@ -93,17 +96,19 @@ export default function Overview() {
         dateRange,
         granularity: 'day',
         breakdownLimit: 8,
+        filters,
       }),
-    [projectId, from, to],
+    [projectId, from, to, platformKey],
   );
   const top = useAsync(
     () =>
       runAnalysis<{ rows: LeaderboardRow[] }>(projectId!, 'content_leaderboard', {
         dateRange,
         sort: { by: 'plays', direction: 'desc' },
+        ...(view.platforms.length ? { filters: { platforms: view.platforms } } : {}),
         limit: 8,
       }),
-    [projectId, from, to],
+    [projectId, from, to, platformKey],
   );
 
   const trendOption = useMemo(() => {

@@ -14,7 +14,7 @@ import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { formatValue } from '../format';
 import { type Lang, useLang } from '../i18n';
-import { useGlobalView } from '../state';
+import { platformFilters, useGlobalView } from '../state';
 import type { PathsResult } from '../types';
 
 const TEXT = {
@@ -86,7 +86,8 @@ export default function Paths() {
 function PathsView({ catalog }: { catalog: EventCatalog }) {
   const lang = useLang();
   const text = TEXT[lang];
-  const { projectId, from, to } = useGlobalView();
+  const view = useGlobalView();
+  const { projectId, from, to, platformKey } = view;
   const [options, setOptions] = useUrlOptions(DEFAULTS);
   const start = options.start || pickEvent(catalog, PREFERRED_START);
   const depth = Math.min(10, Math.max(1, Math.round(options.depth)));
@@ -100,8 +101,9 @@ function PathsView({ catalog }: { catalog: EventCatalog }) {
         depth,
         pagePaths: options.pages,
         collapseRepeats: options.collapse,
+        filters: platformFilters(view),
       }),
-    [projectId, from, to, start, options.dir, depth, options.pages, options.collapse],
+    [projectId, from, to, platformKey, start, options.dir, depth, options.pages, options.collapse],
   );
 
   return (

@@ -15,7 +15,7 @@ import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { formatValue } from '../format';
 import { type Lang, useLang } from '../i18n';
-import { useGlobalView } from '../state';
+import { narrowed, useGlobalView } from '../state';
 import type { RetentionResult } from '../types';
 
 const TEXT = {
@@ -100,7 +100,8 @@ export default function Retention() {
 function RetentionView({ catalog }: { catalog: EventCatalog }) {
   const lang = useLang();
   const text = TEXT[lang];
-  const { projectId, from, to } = useGlobalView();
+  const view = useGlobalView();
+  const { projectId, from, to, platformKey } = view;
   const [options, setOptions] = useUrlOptions(DEFAULTS);
   const start = options.start || pickEvent(catalog, PREFERRED_START);
   const periods = Math.min(MAX_PERIODS, Math.max(1, Math.round(options.n)));
@@ -109,14 +110,25 @@ function RetentionView({ catalog }: { catalog: EventCatalog }) {
     () =>
       runAnalysis<RetentionResult>(projectId!, 'retention', {
         dateRange: { from, to },
-        startEvent: { event: start },
-        returnEvent: { event: options.ret || start },
+        startEvent: narrowed({ event: start }, view),
+        returnEvent: narrowed({ event: options.ret || start }, view),
         period: options.period,
         periods,
         mode: options.mode,
         cohortType: options.cohort,
       }),
-    [projectId, from, to, start, options.ret, options.period, periods, options.mode, options.cohort],
+    [
+      projectId,
+      from,
+      to,
+      platformKey,
+      start,
+      options.ret,
+      options.period,
+      periods,
+      options.mode,
+      options.cohort,
+    ],
   );
 
   return (
