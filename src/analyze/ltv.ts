@@ -155,7 +155,7 @@ async function fetchCohorts(context: AnalysisContext, query: LtvQuery): Promise<
                   argMin(e.distinct_id, e.timestamp) AS distinct_id, argMin(e.person_id, e.timestamp) AS person_id
            FROM events AS e
            WHERE ${history.where}
-           GROUP BY if(e.session_id != '', e.session_id, e.message_id)
+           GROUP BY cityHash64(if(e.session_id != '', e.session_id, e.message_id))
          ) AS v
          LEFT JOIN person_map AS pm ON pm.distinct_id = v.distinct_id
          GROUP BY person

@@ -129,7 +129,7 @@ async function fetchEdges(context: AnalysisContext, query: ViralityQuery): Promi
               argMin(e.distinct_id, e.timestamp) AS distinct_id, argMin(e.person_id, e.timestamp) AS person_id
        FROM events AS e
        WHERE ${source.where} AND e.sharer_id != '' AND e.event != ${params.add('String', query.shareEvent)}
-       GROUP BY if(e.session_id != '', e.session_id, e.message_id)
+       GROUP BY cityHash64(if(e.session_id != '', e.session_id, e.message_id))
      ) AS v
      LEFT JOIN person_map AS pm ON pm.distinct_id = v.distinct_id
      LEFT JOIN person_map AS sm ON sm.distinct_id = v.sharer_id

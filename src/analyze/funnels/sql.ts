@@ -1,3 +1,4 @@
+import { FINAL_SETTINGS } from '../event-selector.js';
 import { type FieldRef, fieldSql, needsPersonTraits, parseField } from '../query/fields.js';
 import { compileFilters } from '../query/filters.js';
 import type { SqlParams } from '../query/params.js';
@@ -194,7 +195,8 @@ export function funnelAggregateSql(people: string): string {
     avg(seconds_to_convert) AS avg_seconds_to_convert,
     quantile(0.5)(seconds_to_convert) AS median_seconds_to_convert
   FROM people
-  GROUP BY GROUPING SETS ((), (breakdown_key), (period), (ttc_bucket))`;
+  GROUP BY GROUPING SETS ((), (breakdown_key), (period), (ttc_bucket))
+  ${FINAL_SETTINGS}`;
 }
 
 /** One page of the persons who completed step `step - 1` but not step `step`. */
@@ -209,5 +211,6 @@ export function droppedPersonsSql(people: string, query: FunnelQuery, params: Sq
   SELECT person FROM people
   WHERE ${conditions.join(' AND ')}
   ORDER BY person
-  LIMIT ${params.add('UInt32', dropped.limit)} OFFSET ${params.add('UInt64', dropped.offset)}`;
+  LIMIT ${params.add('UInt32', dropped.limit)} OFFSET ${params.add('UInt64', dropped.offset)}
+  ${FINAL_SETTINGS}`;
 }
