@@ -165,6 +165,18 @@ const ROUTES: Array<{ method: string; path: string; permission: Permission; body
   { method: 'GET', path: '/permissions', permission: 'analyses.read' },
   { method: 'GET', path: '/audit?limit=5', permission: 'audit.read' },
   { method: 'GET', path: '/audit.csv', permission: 'audit.read' },
+  {
+    method: 'POST',
+    path: '/exports/breakdown',
+    permission: 'data.export',
+    body: {
+      query: {
+        metrics: ['events'],
+        dimensions: ['event'],
+        dateRange: { from: '2025-03-01', to: '2025-03-02' },
+      },
+    },
+  },
   { method: 'GET', path: '/consent/u-a1', permission: 'consent.read' },
   {
     method: 'POST',

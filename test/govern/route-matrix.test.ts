@@ -196,6 +196,10 @@ const SPECS: Record<string, RouteSpec> = {
   'GET /api/v1/projects/:projectId/permissions': { permission: 'analyses.read' },
   'GET /api/v1/projects/:projectId/audit': { permission: 'audit.read', query: '?limit=5' },
   'GET /api/v1/projects/:projectId/audit.csv': { permission: 'audit.read' },
+  'POST /api/v1/projects/:projectId/exports/breakdown': {
+    permission: 'data.export',
+    body: { query: { ...trendsQuery, dimensions: ['event'] } },
+  },
   'GET /api/v1/projects/:projectId/consent/:id': {
     permission: 'consent.read',
     fresh: async (p) => ({ params: { id: p.personId } }),

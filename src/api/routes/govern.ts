@@ -1,7 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { projectContext } from '../../analyze/query/scope.js';
 import { PulseloopError } from '../../errors/registry.js';
 import { AUDIT_ACTIONS, auditCsv, listAudit, recordAudit } from '../../govern/audit.js';
+import { breakdownCsv, exportBreakdown } from '../../govern/breakdown-export.js';
 import {
   CONSENT_SOURCES,
   consentHistory,
@@ -100,6 +102,18 @@ const AddMemberBody = Type.Object(
   { additionalProperties: false },
 );
 
+const BreakdownExportBody = Type.Object(
+  {
+    /** A trends query (metrics, dimensions, dateRange, filters, breakdownLimit); validated by the analysis. */
+    query: Type.Object({}, { additionalProperties: true }),
+    k: Type.Optional(Type.Integer({ minimum: 2, maximum: 1000 })),
+    epsilon: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10 })),
+    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4_294_967_295 })),
+    format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
+  },
+  { additionalProperties: false },
+);
+
 type ProjectParams = { Params: { projectId: string } };
 type ItemParams = { Params: { projectId: string; id: string } };
 
@@ -172,6 +186,39 @@ export async function registerGovernRoutes(
       .header('content-type', 'text/csv; charset=utf-8')
       .header('content-disposition', 'attachment; filename="audit-log.csv"')
       .send(csv);
+  });
+
+  // ── privacy-safe breakdown exports ──────────────────────────────────────────────────────────
+  app.post<ProjectParams>(`${base}/exports/breakdown`, guarded('data.export'), async (request, reply) => {
+    const body = jsonBody(BreakdownExportBody, request.body);
+    const project = await projectContext(deps.metadata, request.params.projectId);
+    const data = await exportBreakdown(
+      { facts: deps.facts, metadata: deps.metadata, project },
+      {
+        query: body.query,
+        k: body.k ?? 5,
+        ...(body.epsilon !== undefined && { epsilon: body.epsilon }),
+        ...(body.seed !== undefined && { seed: body.seed }),
+      },
+    );
+    await audit(request, {
+      action: 'data.export',
+      target: { type: 'breakdown', id: data.dimensions.join(',').slice(0, 200) },
+      details: {
+        metrics: data.metrics.map((m) => m.id),
+        rows: data.rows.length,
+        suppressedRows: data.suppressedRows,
+        k: data.k,
+        epsilon: data.epsilon,
+      },
+    });
+    if (body.format === 'csv') {
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="breakdown.csv"')
+        .send(breakdownCsv(data));
+    }
+    return data;
   });
 
   // ── consent ─────────────────────────────────────────────────────────────────────────────────
