@@ -13,6 +13,7 @@ import { createWriteKeyCache } from '../collect/write-keys.js';
 import type { Config } from '../config/config.js';
 import { createGovernance, type Governance, refreshGovernancePeriodically } from '../govern/governance.js';
 import { LOG_REDACTION } from '../govern/http/hardening.js';
+import { scheduleRetention } from '../govern/retention-schedule.js';
 import { createIdentityResolver, loadIdentityGraph } from '../identity/resolver.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import { migrateFacts } from '../store/facts/migrate.js';
@@ -104,6 +105,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     (error) => logger.warn({ err: error }, 'reloading consent and erasures failed'),
   );
 
+  const retention =
+    config.retentionIntervalMinutes > 0
+      ? scheduleRetention({ facts, metadata, logger, intervalMs: config.retentionIntervalMinutes * 60_000 })
+      : undefined;
+
   const live = createLiveFeed();
   const app = await buildApp({
     logger,
@@ -161,6 +167,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     close() {
       closing ??= (async () => {
         stopRefreshing();
+        await retention?.stop();
         await app.close();
         await writer.close();
         await wal.close();

@@ -24,6 +24,8 @@ export const ConfigSchema = Type.Object({
   piiKeys: Type.Optional(Type.String({ minLength: 1 })),
   /** The demo owner's password (PULSELOOP_DEMO_PASSWORD); generated and printed once when unset. */
   demoPassword: Type.Optional(Type.String({ minLength: 10, maxLength: 1024 })),
+  /** Minutes between rounds of scheduled retention deletes (docs/governance.md); 0 turns them off. */
+  retentionIntervalMinutes: Type.Integer({ minimum: 0, maximum: 10_080 }),
   ingest: Type.Object({
     /** Acknowledged but not yet stored bytes above which ingestion answers 503 (back-pressure). */
     maxPendingBytes: Type.Integer({ minimum: 1024 }),
@@ -55,6 +57,7 @@ const defaults: Config = {
   logLevel: 'info',
   clickhouseDatabase: 'pulseloop',
   apiRequestsPerMinute: 12_000,
+  retentionIntervalMinutes: 360,
   ingest: {
     maxPendingBytes: 512 * 1024 * 1024,
     flushIntervalMs: 250,
@@ -77,6 +80,7 @@ const ENV_NAMES: Record<string, string> = {
   '/clickhousePassword': 'CLICKHOUSE_PASSWORD',
   '/databaseUrl': 'DATABASE_URL',
   '/piiKeys': 'PULSELOOP_PII_KEYS',
+  '/retentionIntervalMinutes': 'PULSELOOP_RETENTION_INTERVAL_MINUTES',
   '/ingest/maxPendingBytes': 'PULSELOOP_MAX_PENDING_BYTES',
   '/ingest/flushIntervalMs': 'PULSELOOP_FLUSH_INTERVAL_MS',
   '/ingest/rateLimitPerKey': 'PULSELOOP_RATE_LIMIT_PER_KEY',
@@ -120,6 +124,12 @@ function fromEnv(env: Env): Record<string, unknown> {
       : Number(env.PULSELOOP_API_RATE_LIMIT),
   );
   set('piiKeys', env.PULSELOOP_PII_KEYS);
+  set(
+    'retentionIntervalMinutes',
+    env.PULSELOOP_RETENTION_INTERVAL_MINUTES === undefined || env.PULSELOOP_RETENTION_INTERVAL_MINUTES === ''
+      ? undefined
+      : Number(env.PULSELOOP_RETENTION_INTERVAL_MINUTES),
+  );
   set('demoPassword', env.PULSELOOP_DEMO_PASSWORD);
   const ingest: Record<string, unknown> = {};
   const number = (value: string | undefined) =>

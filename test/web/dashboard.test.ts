@@ -31,6 +31,7 @@ const PAGES = [
   'distribution',
   'events',
   'sources',
+  'settings',
 ];
 
 describe('dashboard', () => {
@@ -263,6 +264,48 @@ describe('dashboard', () => {
 });
 
 describe('sign-in', () => {
+  it('shows the retention periods and the audit log the API holds, and saves a changed period', async () => {
+    const base = `/api/v1/projects/${h.demoProjectId}`;
+    const before = (await (await h.api(`${base}/retention`)).json()) as {
+      retention: Record<string, number | null>;
+    };
+    const { page, errors, screenshot } = await h.open('/settings');
+    await page.locator('[data-testid="retention-events"]').waitFor();
+    for (const [kind, days] of Object.entries(before.retention)) {
+      expect(await page.locator(`[data-testid="retention-${kind}"]`).getAttribute('data-value'), kind).toBe(
+        days === null ? '' : String(days),
+      );
+    }
+    await page
+      .locator('input[data-testid="retention-comments"], [data-testid="retention-comments"] input')
+      .fill('730');
+    await page.locator('[data-testid="retention-save"]').click();
+    await page.locator('[data-testid="retention-message"]').waitFor();
+    const after = (await (await h.api(`${base}/retention`)).json()) as {
+      retention: Record<string, number | null>;
+    };
+    expect(after.retention.comments).toBe(730);
+
+    const audit = (await (await h.api(`${base}/audit?limit=50`)).json()) as { entries: { action: string }[] };
+    expect(audit.entries[0]?.action).toBe('retention.set');
+    await page.reload();
+    const firstAction = page
+      .locator('[data-testid="audit-table"] tbody tr.ant-table-row')
+      .first()
+      .locator('td')
+      .nth(2);
+    await firstAction.waitFor();
+    expect((await firstAction.textContent())?.trim()).toBe('retention.set');
+    await screenshot('settings-en-US');
+    expect(errors).toEqual([]);
+    await page.context().close();
+    // Leave the demo project as it was for the other tests.
+    await h.api(`${base}/retention`, {
+      method: 'PUT',
+      body: JSON.stringify({ comments: before.retention.comments }),
+    });
+  });
+
   it('shows the sign-in page in both languages to a visitor, refuses a wrong password, and signs out', async () => {
     for (const [locale, title] of [
       ['en-US', 'Sign in'],

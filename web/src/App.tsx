@@ -7,6 +7,7 @@ import {
   FireOutlined,
   NodeIndexOutlined,
   RetweetOutlined,
+  SettingOutlined,
   ThunderboltOutlined,
   VideoCameraOutlined,
 } from '@ant-design/icons';
@@ -32,6 +33,7 @@ const Heatmap = lazy(() => import('./pages/Heatmap'));
 const Distribution = lazy(() => import('./pages/Distribution'));
 const Events = lazy(() => import('./pages/Events'));
 const Sources = lazy(() => import('./pages/Sources'));
+const Settings = lazy(() => import('./pages/Settings'));
 const Login = lazy(() => import('./pages/Login'));
 
 export const PAGES: { path: string; label: MessageKey; icon: React.ReactNode; element: React.ReactNode }[] = [
@@ -45,6 +47,7 @@ export const PAGES: { path: string; label: MessageKey; icon: React.ReactNode; el
   { path: 'distribution', label: 'nav.distribution', icon: <BarChartOutlined />, element: <Distribution /> },
   { path: 'events', label: 'nav.events', icon: <AppstoreOutlined />, element: <Events /> },
   { path: 'sources', label: 'nav.sources', icon: <ApiOutlined />, element: <Sources /> },
+  { path: 'settings', label: 'nav.settings', icon: <SettingOutlined />, element: <Settings /> },
 ];
 
 interface Project {

@@ -1,0 +1,95 @@
+import type { Logger } from 'pino';
+import type { FactsEngine } from '../store/facts/engine.js';
+import type { MetadataStore } from '../store/metadata/open.js';
+import { recordAudit } from './audit.js';
+import {
+  applyRetentionTtl,
+  enforceRetention,
+  getRetention,
+  RETENTION_KIND_NAMES,
+  type RetentionKind,
+} from './retention.js';
+
+/**
+ * Retention enforced without anyone pressing a button: every interval the server deletes each
+ * project's rows older than its periods (recorded in the audit log as the system's act) and keeps
+ * the tables' ClickHouse TTL in step with the settings, so the engine also drops expired parts.
+ */
+
+export interface RetentionRound {
+  /** Rows removed per project that had something to remove. */
+  removed: Record<string, Partial<Record<RetentionKind, number>>>;
+  /** TTL days now in force per kind (null: none). */
+  ttl: Record<RetentionKind, number | null>;
+}
+
+export interface RetentionSchedule {
+  /** One round now (what the timer runs). */
+  runOnce(): Promise<RetentionRound>;
+  /** Stops the timer and waits for a round in progress, so the stores can close under it. */
+  stop(): Promise<void>;
+}
+
+const SYSTEM_ACTOR = {
+  type: 'system' as const,
+  id: 'retention-schedule',
+  label: 'retention schedule · 数据保留计划',
+};
+
+export function scheduleRetention(deps: {
+  facts: FactsEngine;
+  metadata: MetadataStore;
+  logger: Pick<Logger, 'info' | 'warn'>;
+  intervalMs: number;
+  /** Delay before the first round, so start-up is not slowed (default: a minute or the interval). */
+  firstDelayMs?: number;
+}): RetentionSchedule {
+  let running: Promise<RetentionRound> | undefined;
+  const runOnce = () => {
+    running ??= round(deps).finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+  const tick = () => {
+    runOnce().catch((error: unknown) => deps.logger.warn({ err: error }, 'enforcing data retention failed'));
+  };
+  const first = setTimeout(tick, deps.firstDelayMs ?? Math.min(60_000, deps.intervalMs));
+  const timer = setInterval(tick, deps.intervalMs);
+  first.unref();
+  timer.unref();
+  return {
+    runOnce,
+    async stop() {
+      clearTimeout(first);
+      clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}
+
+async function round(deps: {
+  facts: FactsEngine;
+  metadata: MetadataStore;
+  logger: Pick<Logger, 'info' | 'warn'>;
+}): Promise<RetentionRound> {
+  const projects = await deps.metadata.db.selectFrom('projects').select('id').execute();
+  const removed: RetentionRound['removed'] = {};
+  for (const { id } of projects) {
+    const settings = await getRetention(deps.metadata, id);
+    if (RETENTION_KIND_NAMES.every((kind) => settings[kind] === null)) continue;
+    const rows = await enforceRetention(deps.facts, deps.metadata, id);
+    if (!Object.values(rows).some((n) => n > 0)) continue;
+    removed[id] = rows;
+    deps.logger.info({ projectId: id, removed: rows }, 'data retention: removed expired rows');
+    await recordAudit(deps.metadata, {
+      actor: SYSTEM_ACTOR,
+      projectId: id,
+      action: 'retention.apply',
+      target: { type: 'settings', id: 'retention' },
+      details: { removed: rows, scheduled: true },
+    });
+  }
+  const ttl = await applyRetentionTtl(deps.facts, deps.metadata);
+  return { removed, ttl };
+}

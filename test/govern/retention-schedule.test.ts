@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
+import { listAudit } from '../../src/govern/audit.js';
+import { setRetention } from '../../src/govern/retention.js';
+import { scheduleRetention } from '../../src/govern/retention-schedule.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+// Retention runs by itself: the schedule deletes rows past the project's period, leaves the rest,
+// writes the deletion to the audit log as the system's act and sets the table TTL.
+let t: TestServer;
+const DAY = 86_400_000;
+
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(() => t.close());
+
+const silent = { info: () => undefined, warn: () => undefined };
+
+async function eventIds(): Promise<string[]> {
+  const rows = await t.server.facts.query<{ message_id: string }>(
+    'SELECT message_id FROM events WHERE project_id = {p:String} ORDER BY message_id',
+    { p: t.projectId },
+  );
+  return rows.map((r) => r.message_id);
+}
+
+describe('scheduled retention', () => {
+  it('deletes what is older than the period on its own, audits it and sets the TTL', async () => {
+    const now = Date.now();
+    const row = (id: string, ageDays: number) =>
+      JSON.stringify({
+        project_id: t.projectId,
+        message_id: id,
+        type: 'track',
+        event: 'open',
+        distinct_id: 'x',
+        timestamp: now - ageDays * DAY,
+        received_at: now - ageDays * DAY,
+      });
+    await t.server.facts.insertJsonEachRow('events', [row('old', 100), row('recent', 2)].join('\n'));
+    await setRetention(t.server.metadata, t.projectId, { events: 30 });
+    expect(await eventIds()).toEqual(['old', 'recent']);
+
+    const schedule = scheduleRetention({
+      facts: t.server.facts,
+      metadata: t.server.metadata,
+      logger: silent,
+      intervalMs: 200,
+      firstDelayMs: 10,
+    });
+    try {
+      await expect.poll(eventIds, { timeout: 20_000, interval: 100 }).toEqual(['recent']);
+      const round = await schedule.runOnce();
+      // Every project of this server keeps events 30 days, so the table's TTL follows.
+      expect(round.ttl.events).toBe(30);
+      const [table] = await t.server.facts.query<{ engine_full: string }>(
+        "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'events'",
+      );
+      expect(table?.engine_full).toMatch(/TTL .*toIntervalDay\(30\)/);
+    } finally {
+      await schedule.stop();
+    }
+    const { entries } = await listAudit(t.server.metadata, {
+      projectId: t.projectId,
+      action: 'retention.apply',
+      limit: 10,
+    });
+    expect(
+      entries.some((e) => e.actorType === 'system' && JSON.stringify(e.details).includes('"events":1')),
+    ).toBe(true);
+  });
+
+  it('reads its interval from PULSELOOP_RETENTION_INTERVAL_MINUTES and refuses a bad one by name', () => {
+    expect(loadConfig({}).retentionIntervalMinutes).toBe(360);
+    expect(loadConfig({ PULSELOOP_RETENTION_INTERVAL_MINUTES: '0' }).retentionIntervalMinutes).toBe(0);
+    expect(() => loadConfig({ PULSELOOP_RETENTION_INTERVAL_MINUTES: 'hourly' })).toThrow(
+      /PULSELOOP_RETENTION_INTERVAL_MINUTES/,
+    );
+  });
+});
