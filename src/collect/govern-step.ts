@@ -140,6 +140,8 @@ export class RequestGovernance {
    * earlier call of this request.
    */
   isOptedOut(message: SegmentMessage, personOf: (distinctId: string) => string | undefined): boolean {
+    const anyOptOut = this.consent.hasAnalyticsOptOuts(this.projectId);
+    if (!anyOptOut && this.analyticsHere.size === 0) return false;
     for (const id of [message.userId, message.anonymousId]) {
       if (id === undefined) continue;
       const here = this.analyticsHere.get(id);
@@ -147,6 +149,7 @@ export class RequestGovernance {
         if (!here) return true;
         continue;
       }
+      if (!anyOptOut) continue;
       if (this.consent.isAnalyticsOptedOut(this.projectId, id)) return true;
       const person = personOf(id);
       if (person !== undefined && this.consent.isAnalyticsOptedOut(this.projectId, person)) return true;

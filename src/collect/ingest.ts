@@ -247,30 +247,32 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
     result.accepted += 1;
   }
 
-  // Consent is durable before the call that gave it is acknowledged.
-  if (governance && governance.consentChanges.length > 0) {
-    try {
-      await governance.governance.consentWriter.write(request.projectId, governance.consentChanges);
-    } catch (error) {
-      for (const id of claimed) deps.dedupe.release(request.projectId, id);
-      deps.logger?.error({ err: error }, 'recording consent from identify failed');
-      throw new PulseloopError('overloaded', { retryAfterSeconds: 5 });
-    }
-  }
-
+  // Consent and events are both durable before the call is acknowledged. The two writes (a metadata
+  // commit and a log append, each waiting for its disk) run side by side rather than one after the
+  // other, so a request that carries consent waits for one disk round-trip, not two.
+  const consentChanges = governance?.consentChanges ?? [];
   const records = buffers.records();
-  if (records.length > 0) {
-    try {
-      const end = await deps.wal.append(records);
-      deps.writer.enqueue(records, end);
-      if (liveItems && liveItems.length > 0) deps.live?.publish(request.projectId, liveItems);
-    } catch (error) {
-      // Not durable, so not acknowledged: the sender must retry, and a retry must not look like a duplicate.
-      for (const id of claimed) deps.dedupe.release(request.projectId, id);
-      deps.logger?.error({ err: error }, 'write-ahead log append failed');
-      throw new PulseloopError('overloaded', { retryAfterSeconds: 5 });
-    }
+  const [consent, logged] = await Promise.allSettled([
+    consentChanges.length > 0 && governance
+      ? governance.governance.consentWriter.write(request.projectId, consentChanges)
+      : Promise.resolve(),
+    records.length > 0 ? deps.wal.append(records) : Promise.resolve(undefined),
+  ]);
+  if (logged.status === 'fulfilled' && logged.value !== undefined) {
+    // In the log, so it will be stored whatever the answer; the writer must account for it.
+    deps.writer.enqueue(records, logged.value);
   }
+  if (consent.status === 'rejected' || logged.status === 'rejected') {
+    // Not durable, so not acknowledged: the sender must retry, and a retry must not look like a
+    // duplicate (events that did reach the log are folded by their message id when stored twice).
+    for (const id of claimed) deps.dedupe.release(request.projectId, id);
+    if (consent.status === 'rejected')
+      deps.logger?.error({ err: consent.reason }, 'recording consent from identify failed');
+    if (logged.status === 'rejected')
+      deps.logger?.error({ err: logged.reason }, 'write-ahead log append failed');
+    throw new PulseloopError('overloaded', { retryAfterSeconds: 5 });
+  }
+  if (liveItems && liveItems.length > 0) deps.live?.publish(request.projectId, liveItems);
   if (request.callType !== 'batch' && singleError) throw singleError;
   return result;
 }

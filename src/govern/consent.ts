@@ -204,6 +204,8 @@ export async function canContact(
  */
 export interface ConsentCache {
   isAnalyticsOptedOut(projectId: string, distinctId: string): boolean;
+  /** Whether anyone in the project has withdrawn analytics: when no one has, nothing needs looking up. */
+  hasAnalyticsOptOuts(projectId: string): boolean;
   note(record: Pick<ConsentRecord, 'projectId' | 'subjectId' | 'purpose' | 'granted' | 'occurredAt'>): void;
   refresh(): Promise<void>;
 }
@@ -211,19 +213,25 @@ export interface ConsentCache {
 export async function createConsentCache(store: MetadataStore): Promise<ConsentCache> {
   // project \u0000 subject → the latest analytics record seen.
   const latest = new Map<string, { granted: boolean; occurredAt: string }>();
-  const optedOut = new Set<string>();
+  // project → subjects who withdrew analytics.
+  const optedOut = new Map<string, Set<string>>();
   let seenUpTo = '';
   const keyOf = (projectId: string, subjectId: string) => `${projectId}\u0000${subjectId}`;
   const cache: ConsentCache = {
-    isAnalyticsOptedOut: (projectId, distinctId) => optedOut.has(keyOf(projectId, distinctId)),
+    isAnalyticsOptedOut: (projectId, distinctId) => optedOut.get(projectId)?.has(distinctId) ?? false,
+    hasAnalyticsOptOuts: (projectId) => (optedOut.get(projectId)?.size ?? 0) > 0,
     note(record) {
       if (record.purpose !== 'analytics') return;
       const key = keyOf(record.projectId, record.subjectId);
       const previous = latest.get(key);
       if (previous && previous.occurredAt > record.occurredAt) return;
       latest.set(key, { granted: record.granted, occurredAt: record.occurredAt });
-      if (record.granted) optedOut.delete(key);
-      else optedOut.add(key);
+      if (record.granted) optedOut.get(record.projectId)?.delete(record.subjectId);
+      else {
+        let subjects = optedOut.get(record.projectId);
+        if (!subjects) optedOut.set(record.projectId, (subjects = new Set()));
+        subjects.add(record.subjectId);
+      }
     },
     async refresh() {
       let query = governDb(store)

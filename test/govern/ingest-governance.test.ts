@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consentHistory, recordConsent } from '../../src/govern/consent.js';
 import { DEFAULT_PII_FIELDS, decryptField, keyedContactId } from '../../src/govern/pii/crypto.js';
@@ -107,6 +108,40 @@ describe('consent from identify traits', () => {
     expect(await consentHistory(t.server.metadata, t.projectId, ['a-consent'])).toHaveLength(3);
     // Granting contact purposes does not withdraw analytics: the identify itself is stored.
     expect((await eventsOfIds(['u-consent'])).map((e) => e.message_id)).toEqual(['consent-1']);
+  });
+});
+
+describe('consent that cannot be recorded', () => {
+  it('answers 503 when the consent of an identify cannot be written, and a retry is stored once', async () => {
+    // A real SQLite refusal (as a full disk would give): a trigger that fails every consent insert.
+    await sql`CREATE TRIGGER refuse_consent BEFORE INSERT ON consent_records BEGIN SELECT RAISE(FAIL, 'disk full'); END`.execute(
+      t.server.metadata.db,
+    );
+    const call = {
+      type: 'identify',
+      userId: 'u-refused',
+      messageId: 'consent-refused-1',
+      timestamp: iso(2000),
+      traits: { consent_email: true },
+    };
+    try {
+      const refused = await batch([call]);
+      expect(refused.status).toBe(503);
+      expect((refused.json.error as { code: string }).code).toBe('overloaded');
+    } finally {
+      await sql`DROP TRIGGER refuse_consent`.execute(t.server.metadata.db);
+    }
+    const retried = await batch([call]);
+    expect(retried.status).toBe(200);
+    const history = await consentHistory(t.server.metadata, t.projectId, ['u-refused']);
+    expect(history.map((r) => [r.purpose, r.granted])).toEqual([['email', true]]);
+    // The refused attempt may have reached the log; stored twice, the same message id counts once.
+    await t.settle();
+    const [row] = await t.server.facts.query<{ n: string }>(
+      `SELECT count() AS n FROM events FINAL WHERE project_id = {project:String} AND message_id = 'consent-refused-1'`,
+      { project: t.projectId },
+    );
+    expect(Number(row?.n)).toBe(1);
   });
 });
 
