@@ -33,6 +33,7 @@ const PAGES = [
   'distribution',
   'events',
   'sources',
+  'settings',
 ];
 
 const COMPLETE = `

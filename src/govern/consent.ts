@@ -228,9 +228,9 @@ export async function createConsentCache(store: MetadataStore): Promise<ConsentC
       latest.set(key, { granted: record.granted, occurredAt: record.occurredAt });
       if (record.granted) optedOut.get(record.projectId)?.delete(record.subjectId);
       else {
-        let subjects = optedOut.get(record.projectId);
-        if (!subjects) optedOut.set(record.projectId, (subjects = new Set()));
+        const subjects = optedOut.get(record.projectId) ?? new Set<string>();
         subjects.add(record.subjectId);
+        optedOut.set(record.projectId, subjects);
       }
     },
     async refresh() {
