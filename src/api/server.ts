@@ -21,6 +21,7 @@ import { openFactsEngine } from '../store/facts/open.js';
 import { migrateMetadata } from '../store/metadata/migrate.js';
 import { type MetadataStore, openMetadataStore } from '../store/metadata/open.js';
 import { buildApp } from './app.js';
+import { collectStartupGarbage } from './startup-memory.js';
 
 export interface Server {
   url: string;
@@ -151,6 +152,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
     },
   });
+  collectStartupGarbage();
   const address = await app.listen({ port: config.port, host: config.host });
   const url = address.replace('[::1]', 'localhost');
 

@@ -16,41 +16,53 @@ export interface MessageIdWindow {
 const HOUR_MS = 3_600_000;
 
 export function createMessageIdWindow(windowHours: number): MessageIdWindow {
-  const seenAtHour = new Map<string, number>();
-  const keysByHour = new Map<number, string[]>();
+  // Per project, message id → hour last seen. Keyed by the message id itself (the string the request
+  // or the start-up query already holds) rather than a project+id text: half the memory per id.
+  const seenAtHour = new Map<string, Map<string, number>>();
+  // Per hour, the ids first claimed in it as flat (project map, message id) pairs, to expire them.
+  const claimedInHour = new Map<number, (Map<string, number> | string)[]>();
   let oldestHour = Number.POSITIVE_INFINITY;
+  let size = 0;
 
   function expire(nowHour: number): void {
     const cutoff = nowHour - windowHours;
     while (oldestHour < cutoff) {
-      for (const key of keysByHour.get(oldestHour) ?? []) {
-        if (seenAtHour.get(key) === oldestHour) seenAtHour.delete(key);
+      const pairs = claimedInHour.get(oldestHour) ?? [];
+      for (let i = 0; i < pairs.length; i += 2) {
+        const ids = pairs[i] as Map<string, number>;
+        const id = pairs[i + 1] as string;
+        if (ids.get(id) === oldestHour && ids.delete(id)) size -= 1;
       }
-      keysByHour.delete(oldestHour);
+      claimedInHour.delete(oldestHour);
       oldestHour += 1;
     }
   }
 
   return {
     claim(projectId, messageId, receivedAt) {
-      const key = `${projectId}\u0001${messageId}`;
       const hour = Math.floor(receivedAt / HOUR_MS);
       if (hour > oldestHour + windowHours) expire(hour);
-      if (seenAtHour.has(key)) return false;
-      seenAtHour.set(key, hour);
-      let bucket = keysByHour.get(hour);
-      if (!bucket) {
-        bucket = [];
-        keysByHour.set(hour, bucket);
+      let ids = seenAtHour.get(projectId);
+      if (!ids) {
+        ids = new Map();
+        seenAtHour.set(projectId, ids);
+      }
+      if (ids.has(messageId)) return false;
+      ids.set(messageId, hour);
+      size += 1;
+      let pairs = claimedInHour.get(hour);
+      if (!pairs) {
+        pairs = [];
+        claimedInHour.set(hour, pairs);
         oldestHour = Math.min(oldestHour, hour);
       }
-      bucket.push(key);
+      pairs.push(ids, messageId);
       return true;
     },
     release(projectId, messageId) {
-      seenAtHour.delete(`${projectId}\u0001${messageId}`);
+      if (seenAtHour.get(projectId)?.delete(messageId)) size -= 1;
     },
-    size: () => seenAtHour.size,
+    size: () => size,
   };
 }
 
