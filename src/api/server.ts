@@ -127,7 +127,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       maxPendingBytes: config.ingest.maxPendingBytes,
       logger,
       live,
-      ...(config.ingest.governance ? { governance: ingestGovernance(governance, metadata) } : {}),
+      ...(config.ingest.governance
+        ? {
+            governance: ingestGovernance(governance, metadata, {
+              legacyContactHashes: config.ingest.legacyContactHashes,
+            }),
+          }
+        : {}),
     },
     writeKeys: createWriteKeyCache(metadata),
     rateLimiter: createRateLimiter(),

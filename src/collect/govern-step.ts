@@ -27,11 +27,21 @@ import type { JsonObject, SegmentMessage } from './segment/validate.js';
 export type IngestGovernance = Pick<Governance, 'keyring' | 'consent' | 'suppression' | 'piiFields'> & {
   /** Writes the consent records of identify calls. */
   consentWriter: ConsentWriter;
+  /** Also emit the old unkeyed phone/e-mail hashes while stored identities move to keyed ones. */
+  legacyContactHashes: boolean;
 };
 
 /** The governance ingestion uses, over the process's Governance. */
-export function ingestGovernance(governance: Governance, metadata: MetadataStore): IngestGovernance {
-  return { ...governance, consentWriter: createConsentWriter(metadata, governance.consent) };
+export function ingestGovernance(
+  governance: Governance,
+  metadata: MetadataStore,
+  options: { legacyContactHashes?: boolean } = {},
+): IngestGovernance {
+  return {
+    ...governance,
+    consentWriter: createConsentWriter(metadata, governance.consent),
+    legacyContactHashes: options.legacyContactHashes ?? false,
+  };
 }
 
 /**

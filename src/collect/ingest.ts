@@ -156,7 +156,11 @@ function linkedIdsOfMessage(
   governance: RequestGovernance | undefined,
 ): DistinctId[] {
   const traits = message.type === 'identify' ? message.traits : undefined;
-  return linkedIdsOf(traits, message.context, governance?.keyed);
+  if (!governance) return linkedIdsOf(traits, message.context);
+  return linkedIdsOf(traits, message.context, {
+    keyed: governance.keyed,
+    keepUnkeyed: governance.governance.legacyContactHashes,
+  });
 }
 
 export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<IngestResult> {

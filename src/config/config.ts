@@ -39,6 +39,8 @@ export const ConfigSchema = Type.Object({
     governance: Type.Boolean(),
     /** How often consent, erasures and PII field lists written by other processes are picked up. */
     governanceRefreshSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
+    /** Under governance, also emit the unkeyed phone/e-mail hashes (while moving stored identities over). */
+    legacyContactHashes: Type.Boolean(),
   }),
 });
 export type Config = Static<typeof ConfigSchema>;
@@ -65,6 +67,7 @@ const defaults: Config = {
     dedupeWindowHours: 48,
     governance: true,
     governanceRefreshSeconds: 30,
+    legacyContactHashes: false,
   },
 };
 
@@ -87,6 +90,7 @@ const ENV_NAMES: Record<string, string> = {
   '/ingest/dedupeWindowHours': 'PULSELOOP_DEDUPE_WINDOW_HOURS',
   '/ingest/governance': 'PULSELOOP_INGEST_GOVERNANCE',
   '/ingest/governanceRefreshSeconds': 'PULSELOOP_GOVERNANCE_REFRESH_SECONDS',
+  '/ingest/legacyContactHashes': 'PULSELOOP_LEGACY_CONTACT_HASHES',
 };
 
 /** Settings whose values are secrets: an error names them but never shows what was given. */
@@ -146,6 +150,8 @@ function fromEnv(env: Env): Record<string, unknown> {
   }
   const governance = switchValue(env.PULSELOOP_INGEST_GOVERNANCE);
   if (governance !== undefined) ingest.governance = governance;
+  const legacyContactHashes = switchValue(env.PULSELOOP_LEGACY_CONTACT_HASHES);
+  if (legacyContactHashes !== undefined) ingest.legacyContactHashes = legacyContactHashes;
   if (Object.keys(ingest).length > 0) out.ingest = ingest;
   return out;
 }

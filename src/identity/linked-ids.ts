@@ -17,14 +17,26 @@ function text(value: unknown): string | undefined {
 export type KeyedContactId = (kind: 'phone' | 'email', value: string) => string;
 
 /**
+ * How phone numbers and e-mails become join ids: `keyed` (under governance) gives the HMAC id only,
+ * or also the old unkeyed SHA-256 id while stored identities move over (`keepUnkeyed`). Without a
+ * key, the unkeyed id alone.
+ */
+export interface ContactIdOptions {
+  keyed?: KeyedContactId;
+  keepUnkeyed?: boolean;
+}
+
+/**
  * The platform and contact ids a message vouches for, as distinct ids:
  * - Segment's `context.externalIds` ([{ id, type, collection }]);
  * - traits (identify) or `context.traits` with `openid`/`unionid` (optionally with `platform`,
  *   e.g. a WeChat mini-program's openid), `phone` and `email` (hashed: never stored in plain text).
- * With `keyed`, each phone and e-mail also yields its keyed id, next to the unkeyed one, while
- * stored identities move over to keyed ids (docs/governance.md, "Pseudonymous join keys").
+ * With a key, each phone and e-mail yields its keyed id; the unkeyed one (a plain SHA-256, which a
+ * list of phone numbers reverses) only while moving over (docs/governance.md, "Pseudonymous join keys").
  */
-export function linkedIdsOf(traits: unknown, context: unknown, keyed?: KeyedContactId): DistinctId[] {
+export function linkedIdsOf(traits: unknown, context: unknown, options: ContactIdOptions = {}): DistinctId[] {
+  const { keyed } = options;
+  const unkeyed = !keyed || options.keepUnkeyed === true;
   const c = context as { traits?: unknown; externalIds?: unknown } | undefined;
   if (traits === undefined && c?.traits === undefined && c?.externalIds === undefined) return [];
   const ids: DistinctId[] = [];
@@ -39,12 +51,12 @@ export function linkedIdsOf(traits: unknown, context: unknown, keyed?: KeyedCont
     }
     const phone = text(t.phone);
     if (phone) {
-      ids.push({ id: `phone:${hashContact('phone', phone)}`, type: 'phone_hash' });
+      if (unkeyed) ids.push({ id: `phone:${hashContact('phone', phone)}`, type: 'phone_hash' });
       if (keyed) ids.push({ id: keyed('phone', phone), type: 'phone_hash' });
     }
     const email = text(t.email);
     if (email?.includes('@')) {
-      ids.push({ id: `email:${hashContact('email', email)}`, type: 'email_hash' });
+      if (unkeyed) ids.push({ id: `email:${hashContact('email', email)}`, type: 'email_hash' });
       if (keyed) ids.push({ id: keyed('email', email), type: 'email_hash' });
     }
   }
@@ -57,17 +69,20 @@ export function linkedIdsOf(traits: unknown, context: unknown, keyed?: KeyedCont
       const idType =
         PLATFORM_ID_TYPES[type] ??
         (type === 'phone' ? 'phone_hash' : type === 'email' ? 'email_hash' : 'platform');
-      const value =
-        idType === 'phone_hash'
-          ? hashContact('phone', id)
-          : idType === 'email_hash'
-            ? hashContact('email', id)
-            : id;
-      ids.push({
-        id: `${idType === 'platform' ? type : idType.replace('_hash', '')}:${value}`,
-        type: idType,
-      });
-      if (keyed && (idType === 'phone_hash' || idType === 'email_hash')) {
+      const contact = idType === 'phone_hash' || idType === 'email_hash';
+      if (!contact || unkeyed) {
+        const value =
+          idType === 'phone_hash'
+            ? hashContact('phone', id)
+            : idType === 'email_hash'
+              ? hashContact('email', id)
+              : id;
+        ids.push({
+          id: `${idType === 'platform' ? type : idType.replace('_hash', '')}:${value}`,
+          type: idType,
+        });
+      }
+      if (keyed && contact) {
         ids.push({ id: keyed(idType === 'phone_hash' ? 'phone' : 'email', id), type: idType });
       }
     }

@@ -88,12 +88,14 @@ describe('client libraries', () => {
     expect(events.filter((e) => e.event === 'video_play')).toHaveLength(12);
     expect(events.filter((e) => e.event === '$identify')).toHaveLength(1);
     expect(events.every((e) => e.event !== 'video_play' || e.utm_campaign === 'launch')).toBe(true);
-    // The phone number joins identities as a hash, never in plain text in the identity graph.
+    // The phone number joins identities as a keyed hash (governance is on by default), never in plain
+    // text and never as an unkeyed hash that a list of phone numbers would reverse.
     const identities = await t.server.facts.query<{ distinct_id: string }>(
       'SELECT distinct_id FROM identities WHERE project_id = {p:String}',
       { p: projectId },
     );
     expect(identities.map((i) => i.distinct_id).join()).not.toContain('13800138000');
-    expect(identities.some((i) => i.distinct_id.startsWith('phone:'))).toBe(true);
+    expect(identities.some((i) => i.distinct_id.startsWith('phone_k:'))).toBe(true);
+    expect(identities.some((i) => i.distinct_id.startsWith('phone:'))).toBe(false);
   });
 });

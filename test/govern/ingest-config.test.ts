@@ -28,6 +28,14 @@ describe('governance settings', () => {
     );
   });
 
+  it('emits only keyed contact ids unless PULSELOOP_LEGACY_CONTACT_HASHES asks for the old ones too', () => {
+    expect(loadConfig(env({})).ingest.legacyContactHashes).toBe(false);
+    expect(loadConfig(env({ PULSELOOP_LEGACY_CONTACT_HASHES: 'on' })).ingest.legacyContactHashes).toBe(true);
+    expect(() => loadConfig(env({ PULSELOOP_LEGACY_CONTACT_HASHES: 'sometimes' }))).toThrowError(
+      /PULSELOOP_LEGACY_CONTACT_HASHES/,
+    );
+  });
+
   it('carries PULSELOOP_PII_KEYS and refuses an unusable ring without showing the key', () => {
     const keys = validKeys();
     expect(loadConfig(env({ PULSELOOP_PII_KEYS: keys })).piiKeys).toBe(keys);

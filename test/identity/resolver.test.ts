@@ -117,6 +117,18 @@ describe('identity resolution', () => {
     );
   });
 
+  it('gives only keyed contact ids under a key, and the unkeyed ones too only while moving over', () => {
+    const keyed = (kind: 'phone' | 'email', value: string) => `${kind}_k:${value.length}`;
+    const traits = { phone: '13800138000', email: 'li@example.com' };
+    const context = { externalIds: [{ id: '13900139000', type: 'phone', collection: 'users' }] };
+    const only = linkedIdsOf(traits, context, { keyed }).map((i) => i.id);
+    expect(only.sort()).toEqual(['email_k:14', 'phone_k:11']);
+    const both = linkedIdsOf(traits, context, { keyed, keepUnkeyed: true }).map((i) => i.id);
+    expect(both.filter((id) => id.startsWith('phone:'))).toHaveLength(2);
+    expect(both.filter((id) => id.startsWith('email:'))).toHaveLength(1);
+    expect(both).toEqual(expect.arrayContaining(only));
+  });
+
   it('keeps traits with their latest values', () => {
     const r = resolverWithCounter();
     r.resolve(base({ userId: 'u1', traits: { city: '上海', tier: 'gold' } }));
