@@ -50,6 +50,11 @@ export interface BatchWriter {
   stats(): BatchWriterStats;
   /** Inserts everything waiting now. */
   flush(): Promise<void>;
+  /**
+   * Inserts until nothing acknowledged is waiting, arrivals included (an erasure needs every event
+   * of the person stored before it deletes them); fails when the store refuses for `timeoutMs`.
+   */
+  drain(timeoutMs?: number): Promise<void>;
   /** Stops the timer after draining everything waiting. */
   close(): Promise<void>;
 }
@@ -292,6 +297,15 @@ export function startBatchWriter(
       pendingRows += rows;
       pendingBytes += bytes;
       if (pendingRows >= maxBatchRows && !running && !closed) void flush();
+    },
+    async drain(timeoutMs = 60_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (queue.length > 0) {
+        if (Date.now() > deadline) {
+          throw new Error(`acknowledged events could not be stored in time: ${lastError ?? 'timeout'}`);
+        }
+        await flush();
+      }
     },
     stats(): BatchWriterStats {
       const oldest = queue[0];

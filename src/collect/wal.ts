@@ -125,6 +125,11 @@ export interface Wal {
   end(): WalPosition;
   /** Deletes whole segments that end before the given position. */
   removeSegmentsBefore(position: WalPosition): void;
+  /**
+   * Closes the current segment and starts a new one (an erasure does, so that the segments holding
+   * the erased person's events can be deleted once stored); resolves with the new segment's start.
+   */
+  startNewSegment(): Promise<WalPosition>;
   close(): Promise<void>;
 }
 
@@ -211,6 +216,19 @@ export async function openWal(dir: string, options: WalOptions = {}): Promise<Wa
       });
     },
     end: () => durableEnd,
+    async startNewSegment(): Promise<WalPosition> {
+      // Wait for the group being written; appends meanwhile queue and are written after the switch.
+      while (writing) await new Promise((r) => setTimeout(r, 1));
+      writing = true;
+      try {
+        if (offset > 0) await rotate();
+        durableEnd = { segment, offset };
+      } finally {
+        writing = false;
+      }
+      if (queue.length > 0) void drain();
+      return durableEnd;
+    },
     removeSegmentsBefore(position: WalPosition): void {
       for (const n of listSegments(dir)) {
         if (n < position.segment) rmSync(path(n), { force: true });

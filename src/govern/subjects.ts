@@ -155,8 +155,21 @@ export async function erasePerson(
   projectId: string,
   personOrDistinctId: string,
   suppression?: SuppressionList,
+  /** Waits until every acknowledged event is in the facts store (the server's batch writer). */
+  drainIngestion: () => Promise<void> = async () => {},
 ): Promise<ErasureReport> {
+  // Acknowledged events still on their way must be stored before the ids are looked up and deleted,
+  // or they would land after the deletion; the ids are suppressed first so no new event follows them.
+  await drainIngestion();
   const subject = await resolveSubject(facts, projectId, personOrDistinctId);
+  const { consentRecords, erasedAt, hashes } = await eraseSubjectMetadata(
+    metadata,
+    ring,
+    projectId,
+    [...subject.distinctIds, ...subject.personIds],
+    suppression,
+  );
+  await drainIngestion();
   const params = subjectParams(projectId, subject);
   const removed = {} as ErasureReport['removed'];
   for (const table of TABLES) {
@@ -172,13 +185,6 @@ export async function erasePerson(
   }
   // The hourly rollup holds no ids, but its counts included the erased events.
   if (removed.events > 0) await rebuildEventRollup(facts, projectId);
-  const { consentRecords, erasedAt, hashes } = await eraseSubjectMetadata(
-    metadata,
-    ring,
-    projectId,
-    [...subject.distinctIds, ...subject.personIds],
-    suppression,
-  );
   removed.consent_records = consentRecords;
   return {
     projectId,

@@ -295,6 +295,39 @@ describe('erased persons', () => {
   });
 });
 
+describe('erasure through the API while events arrive', () => {
+  const walText = () =>
+    readdirSync(t.server.wal.dir)
+      .filter((f) => f.endsWith('.wal'))
+      .map((f) => readFileSync(join(t.server.wal.dir, f)).toString('latin1'))
+      .join('');
+
+  it("deletes the events acknowledged just before, and leaves none of the person's ids in the write-ahead log", async () => {
+    const sent = await batch([
+      {
+        type: 'identify',
+        userId: 'u-wal-erase',
+        messageId: 'wal-erase-1',
+        timestamp: iso(0),
+        traits: { plan: 'gold' },
+      },
+      { type: 'track', userId: 'u-wal-erase', event: 'like', messageId: 'wal-erase-2', timestamp: iso(1000) },
+      { type: 'track', userId: 'u-wal-keep', event: 'like', messageId: 'wal-keep-1', timestamp: iso(1000) },
+    ]);
+    expect(sent.status).toBe(200);
+    // Acknowledged, so in the log; not necessarily stored yet.
+    expect(walText()).toContain('u-wal-erase');
+    const response = await t.api(`/api/v1/projects/${t.projectId}/persons/u-wal-erase`, { method: 'DELETE' });
+    expect(response.status).toBe(200);
+    const report = (await response.json()) as { removed: { events: number } };
+    expect(report.removed.events).toBe(2);
+    expect(walText()).not.toContain('u-wal-erase');
+    expect(await eventsOfIds(['u-wal-erase'])).toEqual([]);
+    // Someone else's event of the same request is kept.
+    expect((await eventsOfIds(['u-wal-keep'])).map((e) => e.message_id)).toEqual(['wal-keep-1']);
+  });
+});
+
 describe('PII encryption at rest', () => {
   const who = {
     phone: '13712345678',

@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { projectContext } from '../../analyze/query/scope.js';
+import type { IngestDeps } from '../../collect/ingest.js';
 import { PulseloopError } from '../../errors/registry.js';
 import { AUDIT_ACTIONS, auditCsv, listAudit, recordAudit } from '../../govern/audit.js';
 import { breakdownCsv, exportBreakdown } from '../../govern/breakdown-export.js';
@@ -134,7 +135,7 @@ function idParam(id: string): string {
 
 export async function registerGovernRoutes(
   app: FastifyInstance,
-  deps: StoreDeps & { governance?: Governance },
+  deps: StoreDeps & { governance?: Governance; ingest?: Pick<IngestDeps, 'wal' | 'writer'> },
 ): Promise<void> {
   const governance = await governanceFor(deps);
   const auth = { metadata: deps.metadata, ipLimiter: governance.apiLimiter };
@@ -377,6 +378,7 @@ export async function registerGovernRoutes(
   app.delete<ItemParams>(`${base}/persons/:id`, guarded('persons.erase'), async (request) => {
     const projectId = request.params.projectId;
     const id = idParam(request.params.id);
+    const ingest = deps.ingest;
     const report = await erasePerson(
       deps.facts,
       deps.metadata,
@@ -384,7 +386,15 @@ export async function registerGovernRoutes(
       projectId,
       id,
       governance.suppression,
+      async () => ingest?.writer.drain(),
     );
+    if (ingest) {
+      // The log may still hold the erased person's events (stored, so deleted above): close its
+      // segment and delete every segment before the new one once everything in them is stored.
+      const start = await ingest.wal.startNewSegment();
+      await ingest.writer.drain();
+      ingest.wal.removeSegmentsBefore(start);
+    }
     await audit(request, {
       action: 'person.erase',
       target: subjectRef(projectId, id),
