@@ -38,6 +38,26 @@ async function time(fn: () => Promise<unknown>, runs = 5): Promise<number> {
   return times[Math.floor(times.length / 2)]!;
 }
 
+/** Medians of `runs` timed calls of `a` and `b` taken in turn, after one warm-up of each, in milliseconds. */
+async function timeAlternately(
+  a: () => Promise<unknown>,
+  b: () => Promise<unknown>,
+  runs: number,
+): Promise<[number, number]> {
+  await a();
+  await b();
+  const times: [number[], number[]] = [[], []];
+  for (let i = 0; i < runs; i++) {
+    for (const [k, fn] of [a, b].entries()) {
+      const started = performance.now();
+      await fn();
+      times[k]!.push(performance.now() - started);
+    }
+  }
+  const median = (list: number[]) => list.sort((x, y) => x - y)[Math.floor(list.length / 2)]!;
+  return [median(times[0]), median(times[1])];
+}
+
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 export async function benchAnalytics(options: {
@@ -178,11 +198,13 @@ export async function benchAnalytics(options: {
       from: last90.from,
       until: day(Date.parse(`${last90.to}T00:00:00Z`) + 86_400_000),
     };
-    const compiledMs = await time(
+    // Interleaved (compiled, hand-written, compiled, …) so that background merges and the host's
+    // other load fall on both alike; the medians are compared.
+    const [compiledMs, handMs] = await timeAlternately(
       () => Promise.all(compiled.statements.map((s) => facts.query(s.sql, s.params))),
-      7,
+      () => facts.query(handSql, handParams),
+      9,
     );
-    const handMs = await time(() => facts.query(handSql, handParams), 7);
     const overhead = compiledMs / handMs - 1;
     rows.push({
       metric: 'Query compiler overhead (90-day daily events by event name: compiled SQL vs hand-written SQL)',

@@ -621,6 +621,48 @@ describe('hostile input on the governance routes', () => {
     expect((other.body.facts as { events: unknown[] }).events).toHaveLength(2);
   });
 
+  it('answers hostile breakdown exports with 400 or a bound, empty result, never 500', async () => {
+    const dateRange = { from: '2025-03-01', to: '2025-03-02' };
+    const query = (extra: Record<string, unknown>) => ({
+      metrics: ['events'],
+      dimensions: ['event'],
+      dateRange,
+      ...extra,
+    });
+    const refused: unknown[] = [
+      { query: query({ metrics: ["events'; DROP TABLE events --"] }) },
+      { query: query({ dimensions: ['event) OR 1=1 --'] }) },
+      { query: query({ dimensions: ['properties.a`b'] }) },
+      { query: query({ dateRange: { from: '2025-03-01', to: "2025-03-02' --" } }) },
+      { query: query({ filters: [{ field: 'event', op: 'eq; DROP', value: 'x' }] }) },
+      { query: query({ breakdownLimit: 1e9 }) },
+      { query: 'SELECT 1' },
+      { query: query({}), k: '5; DROP TABLE events' },
+      { query: query({}), k: 1 },
+      { query: query({}), epsilon: -1 },
+      { query: query({}), format: '../../etc/passwd' },
+      { query: query({}), extra: true },
+      { query: query({ dimensions: ['x'.repeat(100_000)] }) },
+    ];
+    for (const body of refused) {
+      const response = await call('POST', `/api/v1/projects/${projectA}/exports/breakdown`, {
+        auth: bearer(tokens.owner!),
+        body,
+      });
+      expect(response.status, JSON.stringify(body).slice(0, 120)).toBe(400);
+    }
+    // A value is bound, never spliced: an injection string in a filter is just a value nobody sent.
+    const bound = await call('POST', `/api/v1/projects/${projectA}/exports/breakdown`, {
+      auth: bearer(tokens.owner!),
+      body: { query: query({ filters: [{ field: 'event', op: 'eq', value: "view' OR '1'='1" }] }) },
+    });
+    expect(bound.status).toBe(200);
+    expect(bound.body.rows).toEqual([]);
+  });
+    expect(own.status).toBe(200);
+    expect(own.text).not.toContain('u-b1');
+  });
+
   it('refuses malformed, mistyped and oversized bodies and query strings with 400', async () => {
     const base = `/api/v1/projects/${projectA}`;
     const cases: Array<[string, string, unknown]> = [
