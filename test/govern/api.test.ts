@@ -659,9 +659,6 @@ describe('hostile input on the governance routes', () => {
     expect(bound.status).toBe(200);
     expect(bound.body.rows).toEqual([]);
   });
-    expect(own.status).toBe(200);
-    expect(own.text).not.toContain('u-b1');
-  });
 
   it('refuses malformed, mistyped and oversized bodies and query strings with 400', async () => {
     const base = `/api/v1/projects/${projectA}`;
