@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchAnalytics } from './analytics.js';
 import { benchDashboard } from './dashboard.js';
@@ -147,8 +147,12 @@ function machine(): string {
   return `${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Linux ${release()}, Node.js ${process.version}`;
 }
 
-/** Replaces (or appends) one section of BENCHMARKS.md, keeping the others. */
-function writeSection(name: string, rows: Row[]): void {
+/**
+ * Replaces (or appends) one section of BENCHMARKS.md, keeping the others. The one-minute load
+ * average before the section ran is recorded with it: on a shared host, absolute timings move with
+ * what else runs, and a reader can then tell a slow machine from a slow product.
+ */
+function writeSection(name: string, rows: Row[], loadBefore: number): void {
   const path = 'BENCHMARKS.md';
   let text: string;
   try {
@@ -159,7 +163,7 @@ function writeSection(name: string, rows: Row[]): void {
   const body = [
     `## ${name}`,
     '',
-    `${new Date().toISOString().slice(0, 10)} · ${machine()}`,
+    `${new Date().toISOString().slice(0, 10)} · ${machine()} · load average ${loadBefore.toFixed(2)} before the run`,
     '',
     '| metric | measured | target | met |',
     '|---|---|---|---|',
@@ -175,7 +179,8 @@ const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(SECTIONS)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;
   log(`section ${name}`);
+  const loadBefore = loadavg()[0] ?? 0;
   const rows = await run();
   for (const r of rows) log(`${r.met ? 'ok  ' : 'MISS'} ${r.metric}: ${r.value} (target ${r.target})`);
-  writeSection(name, rows);
+  writeSection(name, rows, loadBefore);
 }
