@@ -107,13 +107,18 @@ function switchValue(value: string | undefined): boolean | string | undefined {
 
 type Env = Record<string, string | undefined>;
 
+/** A number as given (validation names a bad one), or undefined when the variable is unset or empty. */
+function numberValue(value: string | undefined): number | undefined {
+  return value === undefined || value === '' ? undefined : Number(value);
+}
+
 function fromEnv(env: Env): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const set = (key: string, value: unknown) => {
     if (value !== undefined && value !== '') out[key] = value;
   };
   set('dataDir', env.PULSELOOP_DATA);
-  set('port', env.PORT === undefined || env.PORT === '' ? undefined : Number(env.PORT));
+  set('port', numberValue(env.PORT));
   set('host', env.HOST);
   set('logLevel', env.LOG_LEVEL);
   set('clickhouseUrl', env.CLICKHOUSE_URL);
@@ -121,23 +126,11 @@ function fromEnv(env: Env): Record<string, unknown> {
   set('clickhouseUser', env.CLICKHOUSE_USER);
   set('clickhousePassword', env.CLICKHOUSE_PASSWORD);
   set('databaseUrl', env.DATABASE_URL);
-  set(
-    'apiRequestsPerMinute',
-    env.PULSELOOP_API_RATE_LIMIT === undefined || env.PULSELOOP_API_RATE_LIMIT === ''
-      ? undefined
-      : Number(env.PULSELOOP_API_RATE_LIMIT),
-  );
+  set('apiRequestsPerMinute', numberValue(env.PULSELOOP_API_RATE_LIMIT));
   set('piiKeys', env.PULSELOOP_PII_KEYS);
-  set(
-    'retentionIntervalMinutes',
-    env.PULSELOOP_RETENTION_INTERVAL_MINUTES === undefined || env.PULSELOOP_RETENTION_INTERVAL_MINUTES === ''
-      ? undefined
-      : Number(env.PULSELOOP_RETENTION_INTERVAL_MINUTES),
-  );
+  set('retentionIntervalMinutes', numberValue(env.PULSELOOP_RETENTION_INTERVAL_MINUTES));
   set('demoPassword', env.PULSELOOP_DEMO_PASSWORD);
   const ingest: Record<string, unknown> = {};
-  const number = (value: string | undefined) =>
-    value === undefined || value === '' ? undefined : Number(value);
   for (const [key, name] of [
     ['maxPendingBytes', 'PULSELOOP_MAX_PENDING_BYTES'],
     ['flushIntervalMs', 'PULSELOOP_FLUSH_INTERVAL_MS'],
@@ -145,7 +138,7 @@ function fromEnv(env: Env): Record<string, unknown> {
     ['dedupeWindowHours', 'PULSELOOP_DEDUPE_WINDOW_HOURS'],
     ['governanceRefreshSeconds', 'PULSELOOP_GOVERNANCE_REFRESH_SECONDS'],
   ] as const) {
-    const value = number(env[name]);
+    const value = numberValue(env[name]);
     if (value !== undefined) ingest[key] = value;
   }
   const governance = switchValue(env.PULSELOOP_INGEST_GOVERNANCE);

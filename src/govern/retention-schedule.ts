@@ -1,14 +1,8 @@
 import type { Logger } from 'pino';
 import type { FactsEngine } from '../store/facts/engine.js';
 import type { MetadataStore } from '../store/metadata/open.js';
-import { recordAudit } from './audit.js';
-import {
-  applyRetentionTtl,
-  enforceRetention,
-  getRetention,
-  RETENTION_KIND_NAMES,
-  type RetentionKind,
-} from './retention.js';
+import { recordAudit, SYSTEM_ACTOR } from './audit.js';
+import { applyRetentionTtl, enforceRetention, type RetentionKind } from './retention.js';
 
 /**
  * Retention enforced without anyone pressing a button: every interval the server deletes each
@@ -29,12 +23,6 @@ export interface RetentionSchedule {
   /** Stops the timer and waits for a round in progress, so the stores can close under it. */
   stop(): Promise<void>;
 }
-
-const SYSTEM_ACTOR = {
-  type: 'system' as const,
-  id: 'retention-schedule',
-  label: 'retention schedule · 数据保留计划',
-};
 
 export function scheduleRetention(deps: {
   facts: FactsEngine;
@@ -76,8 +64,7 @@ async function round(deps: {
   const projects = await deps.metadata.db.selectFrom('projects').select('id').execute();
   const removed: RetentionRound['removed'] = {};
   for (const { id } of projects) {
-    const settings = await getRetention(deps.metadata, id);
-    if (RETENTION_KIND_NAMES.every((kind) => settings[kind] === null)) continue;
+    // Kinds kept forever cost no query: enforceRetention only reads the kinds with a period.
     const rows = await enforceRetention(deps.facts, deps.metadata, id);
     if (!Object.values(rows).some((n) => n > 0)) continue;
     removed[id] = rows;

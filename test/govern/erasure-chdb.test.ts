@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,7 @@ import { migrateMetadata } from '../../src/store/metadata/migrate.js';
 import { type MetadataStore, openMetadataStore } from '../../src/store/metadata/open.js';
 import { createOrganisation } from '../../src/store/metadata/organisations.js';
 import { createProject } from '../../src/store/metadata/projects.js';
+import { diskBytes } from '../support/disk-bytes.js';
 
 // chdb binds one data directory per process: this file opens exactly one engine.
 const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-govern-chdb-'));
@@ -34,21 +35,6 @@ let Q: string;
 
 const AT = Date.parse('2025-03-01T08:00:00Z');
 const lines = (rows: object[]) => `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`;
-
-/** Every byte file under a directory, concatenated: what an attacker with the disk would read. */
-function rawBytes(dir: string): Buffer {
-  const chunks: Buffer[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const path = join(d, name);
-      const stat = statSync(path);
-      if (stat.isDirectory()) walk(path);
-      else if (stat.isFile()) chunks.push(readFileSync(path));
-    }
-  };
-  walk(dir);
-  return Buffer.concat(chunks);
-}
 
 async function seedPerson(
   projectId: string,
@@ -252,13 +238,13 @@ describe('PII at rest', () => {
         },
       ]),
     );
-    const bytes = rawBytes(join(dataDir, 'chdb'));
+    const bytes = diskBytes(join(dataDir, 'chdb'));
     expect(bytes.includes('CONTROL-13700001111-PLAIN')).toBe(true);
     for (const pii of [victim.phone, victim.email, bystander.phone, bystander.email, victim.name]) {
       expect(bytes.includes(pii), pii).toBe(false);
     }
     // …and the SQLite metadata file (consent records hold ids, never PII).
-    const sqlite = rawBytes(dataDir).toString('latin1');
+    const sqlite = diskBytes(dataDir).toString('latin1');
     expect(sqlite.includes(victim.phone)).toBe(false);
   });
 });

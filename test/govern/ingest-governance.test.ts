@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { consentHistory, recordConsent } from '../../src/govern/consent.js';
 import { DEFAULT_PII_FIELDS, decryptField, keyedContactId } from '../../src/govern/pii/crypto.js';
 import { setPiiFields } from '../../src/govern/pii/fields.js';
 import { erasePerson } from '../../src/govern/subjects.js';
+import { diskBytes } from '../support/disk-bytes.js';
 import { basicAuth, startTestServer, type TestServer } from '../support/server.js';
 
 // Ingestion with governance on (the default), through a real server (chdb + SQLite), with the PII
@@ -58,21 +59,6 @@ async function identitiesOf(ids: string[]) {
      GROUP BY distinct_id HAVING argMax(is_deleted, version) = 0 ORDER BY distinct_id`,
     { project: t.projectId, ids },
   );
-}
-
-/** Every byte under the data directory: what someone holding the disk would read. */
-function dataDirBytes(dir: string): Buffer {
-  const chunks: Buffer[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const path = join(d, name);
-      const stat = statSync(path);
-      if (stat.isDirectory()) walk(path);
-      else if (stat.isFile()) chunks.push(readFileSync(path));
-    }
-  };
-  walk(dir);
-  return Buffer.concat(chunks);
 }
 
 function walBytes(): Buffer {
@@ -413,7 +399,7 @@ describe('PII encryption at rest', () => {
     // The log holds this test's rows (their encrypted form): the search reads the right bytes.
     expect(wal.includes('enc:v1:k1:')).toBe(true);
     expect(wal.includes('u-pii')).toBe(true);
-    const everything = dataDirBytes(t.dataDir);
+    const everything = diskBytes(t.dataDir);
     for (const value of Object.values(who)) {
       expect(wal.includes(Buffer.from(value)), `${value} in the log`).toBe(false);
       expect(everything.includes(Buffer.from(value)), `${value} in the data directory`).toBe(false);
