@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { type BatchWriter, replayWal, startBatchWriter } from '../collect/batch-writer.js';
+import { scheduleConnectorSyncs } from '../collect/connectors/schedule.js';
 import { createMessageIdWindow, loadMessageIdWindow } from '../collect/dedupe.js';
 import { ingestGovernance } from '../collect/govern-step.js';
 import { createLiveFeed } from '../collect/live.js';
@@ -13,6 +14,7 @@ import { createWriteKeyCache } from '../collect/write-keys.js';
 import type { Config } from '../config/config.js';
 import { createGovernance, type Governance, refreshGovernancePeriodically } from '../govern/governance.js';
 import { LOG_REDACTION } from '../govern/http/hardening.js';
+import { loadPiiKeyring } from '../govern/pii/keys.js';
 import { scheduleRetention } from '../govern/retention-schedule.js';
 import { createIdentityResolver, loadIdentityGraph } from '../identity/resolver.js';
 import type { FactsEngine } from '../store/facts/engine.js';
@@ -111,6 +113,23 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ? scheduleRetention({ facts, metadata, logger, intervalMs: config.retentionIntervalMinutes * 60_000 })
       : undefined;
 
+  const connectors =
+    config.connectorPollSeconds > 0
+      ? scheduleConnectorSyncs({
+          logger,
+          intervalMs: config.connectorPollSeconds * 1000,
+          syncDeps: (signal) => ({
+            metadata,
+            facts,
+            // `env:NAME` access tokens are read from the server's environment, as the CLI reads its own.
+            env: process.env,
+            // Read each round: a key rotated by the CLI since start (tokens stored under it) is picked up.
+            keyring: loadPiiKeyring({ dataDir: config.dataDir, envValue: config.piiKeys }),
+            signal,
+          }),
+        })
+      : undefined;
+
   const live = createLiveFeed();
   const app = await buildApp({
     logger,
@@ -175,7 +194,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     close() {
       closing ??= (async () => {
         stopRefreshing();
-        await retention?.stop();
+        await Promise.all([retention?.stop(), connectors?.stop()]);
         await app.close();
         await writer.close();
         await wal.close();

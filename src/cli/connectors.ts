@@ -13,11 +13,14 @@ import {
   type PageProgress,
   runDueSyncJobs,
   type SyncDeps,
+  scheduleSync,
   syncJobKey,
   syncNow,
 } from '../collect/connectors/sync.js';
 import { setWebhookSecret } from '../collect/webhooks/secrets.js';
+import { type Config, loadConfig } from '../config/config.js';
 import { PulseloopError } from '../errors/registry.js';
+import { loadPiiKeyring, type PiiKeyring } from '../govern/pii/keys.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { listProjects } from '../store/metadata/projects.js';
 import { type CliStores, openStores, printTable, withMetadata } from './context.js';
@@ -87,12 +90,18 @@ function describeOutcome(instance: ConnectorInstance, stream: string, outcome: J
     : `${instance.name} / ${stream}: failed, will retry at ${outcome.job.nextRunAt}: ${message}`;
 }
 
+/** The key ring stored access tokens are encrypted with: the server's (PULSELOOP_PII_KEYS or <data>/pii-keys.json). */
+function keyringOf(config: Config): PiiKeyring {
+  return loadPiiKeyring({ dataDir: config.dataDir, envValue: config.piiKeys });
+}
+
 function syncDeps(stores: CliStores, onPage?: (p: PageProgress) => void): SyncDeps {
   return {
     metadata: stores.metadata,
     facts: stores.facts,
     // Access tokens referenced as env:NAME are read from the environment of this command.
     env: process.env,
+    keyring: keyringOf(stores.config),
     ...(onPage && { onPage }),
     onRetry: (event) =>
       process.stderr.write(
@@ -147,7 +156,10 @@ export function registerConnectorsCommand(program: Command): void {
     .option('--config <json>', 'settings as JSON, e.g. {"advertiserId":"…","startDate":"2025-03-01"}')
     .option('--set <key=value>', 'one setting (repeatable)', collect, [])
     .option('--token-env <NAME>', 'read the access token from this environment variable at each sync')
-    .option('--token <token>', 'store this access token in the metadata store')
+    .option(
+      '--token <token>',
+      'store this access token in the metadata store (encrypted with the PII key ring)',
+    )
     .action(
       async (options: {
         connector: string;
@@ -169,9 +181,18 @@ export function registerConnectorsCommand(program: Command): void {
             connector: options.connector,
             name: options.name,
             config: settingsOf(options.config, options.set),
-            credentials: options.tokenEnv ? { env: options.tokenEnv } : { token: options.token as string },
+            credentials: options.tokenEnv
+              ? { env: options.tokenEnv }
+              : { token: options.token as string, keyring: keyringOf(loadConfig()) },
           });
+          // The first run of every stream is due at once: a running server takes it up at its next poll.
+          for (const stream of connectorById(instance.connector).streams) {
+            await scheduleSync(metadata, instance.id, stream.name);
+          }
           process.stdout.write(`${instance.id}\n`);
+          process.stderr.write(
+            `first sync queued: a running server starts it within PULSELOOP_CONNECTOR_POLL_SECONDS, or run \`pulseloop connectors sync "${instance.name}"\` now\n`,
+          );
         });
       },
     );

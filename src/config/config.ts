@@ -26,6 +26,8 @@ export const ConfigSchema = Type.Object({
   demoPassword: Type.Optional(Type.String({ minLength: 10, maxLength: 1024 })),
   /** Minutes between rounds of scheduled retention deletes (docs/governance.md); 0 turns them off. */
   retentionIntervalMinutes: Type.Integer({ minimum: 0, maximum: 10_080 }),
+  /** Seconds between the server's runs of due connector syncs (docs/connectors.md); 0 turns them off. */
+  connectorPollSeconds: Type.Integer({ minimum: 0, maximum: 86_400 }),
   ingest: Type.Object({
     /** Acknowledged but not yet stored bytes above which ingestion answers 503 (back-pressure). */
     maxPendingBytes: Type.Integer({ minimum: 1024 }),
@@ -60,6 +62,7 @@ const defaults: Config = {
   clickhouseDatabase: 'pulseloop',
   apiRequestsPerMinute: 12_000,
   retentionIntervalMinutes: 360,
+  connectorPollSeconds: 60,
   ingest: {
     maxPendingBytes: 512 * 1024 * 1024,
     flushIntervalMs: 250,
@@ -84,6 +87,7 @@ const ENV_NAMES: Record<string, string> = {
   '/databaseUrl': 'DATABASE_URL',
   '/piiKeys': 'PULSELOOP_PII_KEYS',
   '/retentionIntervalMinutes': 'PULSELOOP_RETENTION_INTERVAL_MINUTES',
+  '/connectorPollSeconds': 'PULSELOOP_CONNECTOR_POLL_SECONDS',
   '/ingest/maxPendingBytes': 'PULSELOOP_MAX_PENDING_BYTES',
   '/ingest/flushIntervalMs': 'PULSELOOP_FLUSH_INTERVAL_MS',
   '/ingest/rateLimitPerKey': 'PULSELOOP_RATE_LIMIT_PER_KEY',
@@ -129,6 +133,7 @@ function fromEnv(env: Env): Record<string, unknown> {
   set('apiRequestsPerMinute', numberValue(env.PULSELOOP_API_RATE_LIMIT));
   set('piiKeys', env.PULSELOOP_PII_KEYS);
   set('retentionIntervalMinutes', numberValue(env.PULSELOOP_RETENTION_INTERVAL_MINUTES));
+  set('connectorPollSeconds', numberValue(env.PULSELOOP_CONNECTOR_POLL_SECONDS));
   set('demoPassword', env.PULSELOOP_DEMO_PASSWORD);
   const ingest: Record<string, unknown> = {};
   for (const [key, name] of [

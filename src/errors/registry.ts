@@ -180,6 +180,16 @@ export const ERRORS = {
     en: 'Connector "{instance}" has no usable credentials: {detail}',
     zh: '连接器 "{instance}" 没有可用的凭证：{detail}',
   },
+  connector_token_key_missing: {
+    status: 500,
+    en: 'The stored access token of connector "{instance}" is encrypted with PII key "{keyId}", which is not in the key ring (PULSELOOP_PII_KEYS or pii-keys.json in the data directory). Restore the key ring the token was stored under and sync again, or add the account again with a fresh token.',
+    zh: '连接器 "{instance}" 已存储的访问令牌使用 PII 密钥 "{keyId}" 加密，但密钥环（PULSELOOP_PII_KEYS 或数据目录下的 pii-keys.json）中没有该密钥。请恢复存储令牌时使用的密钥环后重新同步，或使用新令牌重新添加该账号。',
+  },
+  connector_token_unreadable: {
+    status: 500,
+    en: 'The stored access token of connector "{instance}" cannot be decrypted with PII key "{keyId}": the key differs from the one it was encrypted with, or the stored value was altered. Restore the original key ring and sync again, or add the account again with a fresh token.',
+    zh: '无法使用 PII 密钥 "{keyId}" 解密连接器 "{instance}" 已存储的访问令牌：该密钥与加密时使用的密钥不同，或存储的值已被篡改。请恢复原来的密钥环后重新同步，或使用新令牌重新添加该账号。',
+  },
   connector_bad_credentials: {
     status: 401,
     en: 'The {platform} API refused the access token of connector "{instance}" (code {code}: {detail}). Renew the token and update the connector; this sync stopped and will not be retried.',

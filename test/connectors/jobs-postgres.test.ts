@@ -13,7 +13,7 @@ import { migrateMetadata } from '../../src/store/metadata/migrate.js';
 import { openMetadataStore } from '../../src/store/metadata/open.js';
 import { makeVideos, startFakePlatforms } from './fake-platforms.js';
 import { describeJobTableSuite } from './jobs-suite.js';
-import { newProjectIn } from './setup.js';
+import { newProjectIn, testKeyring } from './setup.js';
 
 // Runs against a real server; a missing server fails these tests rather than skipping them.
 const databaseUrl = process.env.PULSELOOP_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -48,17 +48,19 @@ describe('a connector sync with its jobs and checkpoints on PostgreSQL', () => {
       await migrateMetadata(metadata);
       await migrateFacts(facts);
       fake.douyin.videos = makeVideos(45);
+      const keyring = testKeyring();
       const instance = await addConnectorInstance(metadata, {
         projectId: await newProjectIn(metadata),
         connector: 'douyin',
         name: 'pg account',
         config: { openId: fake.douyin.openId, baseUrl: fake.url },
-        credentials: { token: fake.douyin.token },
+        credentials: { token: fake.douyin.token, keyring },
       });
       const deps = {
         metadata,
         facts,
         env: {},
+        keyring,
         rateLimitPerSecond: 1000,
         backoff: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 50 },
       };

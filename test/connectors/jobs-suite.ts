@@ -13,10 +13,11 @@ import {
   failJob,
   heartbeat,
   isLocalWorkerGone,
+  releaseJob,
 } from '../../src/collect/connectors/jobs.js';
 import { migrateMetadata } from '../../src/store/metadata/migrate.js';
 import type { MetadataStore } from '../../src/store/metadata/open.js';
-import { newProjectIn } from './setup.js';
+import { newProjectIn, testKeyring } from './setup.js';
 
 /** The job table and checkpoints, run against each metadata dialect; `open` gives an empty store. */
 export function describeJobTableSuite(name: string, open: () => Promise<MetadataStore>): void {
@@ -87,6 +88,20 @@ export function describeJobTableSuite(name: string, open: () => Promise<Metadata
       expect(await heartbeat(s, second!, 60_000)).toBe(true);
     });
 
+    it('lets a stopping worker give its job back: due at once, the attempt not counted, only by its holder', async () => {
+      const s = await store();
+      await enqueueJob(s, { kind: 'sync', payload: {}, singletonKey: 'k', runAt: past });
+      const held = await claimJob(s, { leaseMs: 60_000, workerId: 'w1' });
+      const released = await releaseJob(s, held!);
+      expect(released).toMatchObject({ status: 'queued', attempts: 0, lockedBy: null, lockedUntil: null });
+      expect(Date.parse(released.nextRunAt)).toBeLessThanOrEqual(Date.now());
+      const again = await claimJob(s, { leaseMs: 60_000, workerId: 'w2' });
+      expect(again).toMatchObject({ id: held!.id, attempts: 1, lockedBy: 'w2' });
+      // w1 no longer holds it: its release changes nothing.
+      expect(await releaseJob(s, held!)).toBe(held);
+      expect(await activeJob(s, 'k')).toMatchObject({ status: 'running', lockedBy: 'w2' });
+    });
+
     it('re-queues a retryable failure with growing back-off and ends a permanent one', async () => {
       const s = await store();
       await enqueueJob(s, { kind: 'sync', payload: {}, singletonKey: 'k', runAt: past, maxAttempts: 3 });
@@ -122,7 +137,7 @@ export function describeJobTableSuite(name: string, open: () => Promise<Metadata
         connector: 'douyin',
         name: 'brand account',
         config: { openId: 'open-1' },
-        credentials: { token: 'act.secret' },
+        credentials: { token: 'act.secret', keyring: testKeyring() },
       });
       expect(instance.config).toMatchObject({
         openId: 'open-1',

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadPiiKeyring, type PiiKeyring } from '../../src/govern/pii/keys.js';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
 import type { FactsEngine } from '../../src/store/facts/engine.js';
 import { migrateFacts } from '../../src/store/facts/migrate.js';
@@ -44,4 +46,17 @@ export async function newProjectIn(metadata: MetadataStore, name = 'Tea shop'): 
     currency: 'CNY',
   });
   return project.id;
+}
+
+/** A PII key ring of one fresh key, given as PULSELOOP_PII_KEYS would be (no key file written). */
+export function testKeyring(keyId = 'ktest'): PiiKeyring {
+  return loadPiiKeyring({
+    dataDir: 'unused',
+    envValue: JSON.stringify({
+      version: 1,
+      active: keyId,
+      hashKey: randomBytes(32).toString('base64'),
+      keys: [{ id: keyId, key: randomBytes(32).toString('base64'), createdAt: new Date().toISOString() }],
+    }),
+  });
 }

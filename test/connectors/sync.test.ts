@@ -12,13 +12,14 @@ import {
 import { PulseloopError } from '../../src/errors/registry.js';
 import type { FactsEngine } from '../../src/store/facts/engine.js';
 import { type FakePlatforms, makeAdReport, makeVideos, startFakePlatforms } from './fake-platforms.js';
-import { openTestStores } from './setup.js';
+import { openTestStores, testKeyring } from './setup.js';
 
 // 2025-03-08 12:00 in Asia/Shanghai: the report runs up to yesterday, 2025-03-07.
 const NOW = new Date('2025-03-08T04:00:00Z');
 
 let stores: Awaited<ReturnType<typeof openTestStores>>;
 let fake: FakePlatforms;
+const keyring = testKeyring();
 
 beforeAll(async () => {
   stores = await openTestStores();
@@ -42,6 +43,7 @@ function deps(overrides: Partial<SyncDeps> = {}): SyncDeps {
     metadata: stores.metadata,
     facts: stores.facts,
     env: { OE_TOKEN: fake.oceanEngine.token, DY_TOKEN: fake.douyin.token, WRONG: 'expired-token' },
+    keyring,
     backoff: { maxAttempts: 6, baseDelayMs: 20, maxDelayMs: 2_000 },
     rateLimitPerSecond: 1_000,
     now: () => NOW,
@@ -74,7 +76,7 @@ async function addDouyin(
     connector: 'douyin',
     name: `dy-${Math.random().toString(36).slice(2, 8)}`,
     config: { openId: fake.douyin.openId, count: 20, baseUrl: fake.url },
-    credentials,
+    credentials: 'token' in credentials ? { ...credentials, keyring } : credentials,
   });
 }
 

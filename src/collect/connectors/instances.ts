@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { PulseloopError } from '../../errors/registry.js';
+import type { PiiKeyring } from '../../govern/pii/keys.js';
 import type { MetadataStore } from '../../store/metadata/open.js';
 import { getProject } from '../../store/metadata/projects.js';
 import { connectorById } from './registry.js';
+import { readStoredToken, storeToken } from './secrets.js';
 import { type ConnectorCheckpointsTable, type ConnectorInstancesTable, collectDb } from './tables.js';
 
 /**
@@ -22,8 +24,11 @@ export interface ConnectorInstance {
   updatedAt: string;
 }
 
-/** Where the access token comes from: an environment variable read at sync time, or a stored value. */
-export type CredentialsSource = { env: string } | { token: string };
+/**
+ * Where the access token comes from: an environment variable read at sync time, or a token to store,
+ * encrypted with the key ring's active key (secrets.ts).
+ */
+export type CredentialsSource = { env: string } | { token: string; keyring: PiiKeyring };
 
 export interface NewConnectorInstance {
   projectId: string;
@@ -76,11 +81,7 @@ export async function addConnectorInstance(
           detail: 'the access token is empty.',
         });
       }
-      const secretId = randomUUID();
-      await trx
-        .insertInto('connector_secrets')
-        .values({ id: secretId, value: input.credentials.token.trim(), created_at: now })
-        .execute();
+      const secretId = await storeToken(trx, input.credentials.keyring, input.credentials.token.trim(), now);
       row.credentials_ref = `secret:${secretId}`;
     }
     await trx.insertInto('connector_instances').values(row).execute();
@@ -121,11 +122,15 @@ export async function listConnectorInstances(
   return rows.map(toInstance);
 }
 
-/** The access token of an instance: from the environment given (never process.env directly) or the store. */
+/**
+ * The access token of an instance: from the environment given (never process.env directly), or
+ * stored and decrypted with the key ring.
+ */
 export async function resolveAccessToken(
   store: MetadataStore,
   instance: ConnectorInstance,
   env: Record<string, string | undefined>,
+  keyring: PiiKeyring,
 ): Promise<string> {
   const [kind, ...rest] = instance.credentialsRef.split(':');
   const reference = rest.join(':');
@@ -138,12 +143,8 @@ export async function resolveAccessToken(
     });
   }
   if (kind === 'secret') {
-    const row = await collectDb(store)
-      .selectFrom('connector_secrets')
-      .select('value')
-      .where('id', '=', reference)
-      .executeTakeFirst();
-    if (row) return row.value;
+    const token = await readStoredToken(store, keyring, reference, instance.name);
+    if (token !== undefined) return token;
   }
   throw new PulseloopError('connector_credentials_missing', {
     instance: instance.name,

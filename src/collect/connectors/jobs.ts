@@ -215,6 +215,31 @@ export async function completeJob(store: MetadataStore, job: Job): Promise<void>
     .execute();
 }
 
+/**
+ * Gives a job this worker holds back to the queue, due at once and without counting the attempt: the
+ * worker is stopping, the job did not fail. Answers the job as it now stands (unchanged when the lease
+ * had already passed to another worker).
+ */
+export async function releaseJob<Payload>(store: MetadataStore, job: Job<Payload>): Promise<Job<Payload>> {
+  const now = new Date().toISOString();
+  const row = await collectDb(store)
+    .updateTable('jobs')
+    .set((eb) => ({
+      status: 'queued',
+      attempts: eb('attempts', '-', 1),
+      next_run_at: now,
+      locked_until: null,
+      locked_by: null,
+      updated_at: now,
+    }))
+    .where('id', '=', job.id)
+    .where('status', '=', 'running')
+    .where('locked_by', '=', job.lockedBy)
+    .returningAll()
+    .executeTakeFirst();
+  return row ? toJob<Payload>(row) : job;
+}
+
 export interface FailOptions {
   /** False for failures that another attempt cannot mend (bad credentials, invalid settings). */
   retryable: boolean;

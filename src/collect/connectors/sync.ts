@@ -1,4 +1,5 @@
 import { PulseloopError } from '../../errors/registry.js';
+import type { PiiKeyring } from '../../govern/pii/keys.js';
 import type { FactsEngine } from '../../store/facts/engine.js';
 import type { MetadataStore } from '../../store/metadata/open.js';
 import { type BackoffPolicy, createPacer, DEFAULT_HTTP_BACKOFF } from './backoff.js';
@@ -20,6 +21,7 @@ import {
   heartbeat,
   isLocalWorkerGone,
   type Job,
+  releaseJob,
 } from './jobs.js';
 import { connectorById, streamOf } from './registry.js';
 import type { StreamContext } from './types.js';
@@ -39,9 +41,12 @@ export interface SyncDeps {
   facts: FactsEngine;
   /** Where `env:` credentials are read (the CLI passes the process environment). */
   env: Record<string, string | undefined>;
+  /** The PII key ring stored access tokens are encrypted with (secrets.ts). */
+  keyring: PiiKeyring;
   backoff?: BackoffPolicy;
   /** Overrides the stream's requests per second (tests). */
   rateLimitPerSecond?: number;
+  /** Aborting stops the sync in progress; its job goes back to the queue (see runSyncJob). */
   signal?: AbortSignal;
   now?: () => Date;
   onRetry?: (event: RetryEvent) => void;
@@ -88,7 +93,7 @@ export async function syncStream(
   const connector = connectorById(instance.connector);
   const stream = streamOf(connector, streamName);
   const config = connector.parseConfig(instance.config);
-  const accessToken = await resolveAccessToken(deps.metadata, instance, deps.env);
+  const accessToken = await resolveAccessToken(deps.metadata, instance, deps.env, deps.keyring);
   const now = deps.now?.() ?? new Date();
   const checkpoint = await getCheckpoint(deps.metadata, instance.id, stream.name);
 
@@ -164,6 +169,8 @@ const PERMANENT = new Set([
   'connector_bad_credentials',
   'connector_credentials_missing',
   'connector_invalid_config',
+  'connector_token_key_missing',
+  'connector_token_unreadable',
   'connector_unknown',
   'not_found',
 ]);
@@ -195,6 +202,8 @@ export type JobOutcome =
 /**
  * Runs a claimed sync job: on success schedules the next run after the stream's interval; on failure
  * re-queues with back-off, or fails the job for good when the cause is permanent (bad credentials).
+ * Stopped by `deps.signal` (a server shutting down), the job is released instead: queued again, due
+ * at once, the attempt not counted, so the next worker resumes it from the checkpoint.
  */
 export async function runSyncJob(deps: SyncDeps, job: Job<SyncJobPayload>): Promise<JobOutcome> {
   try {
@@ -210,6 +219,9 @@ export async function runSyncJob(deps: SyncDeps, job: Job<SyncJobPayload>): Prom
     );
     return { status: 'succeeded', report, nextRunAt: next.nextRunAt, job };
   } catch (error) {
+    if (deps.signal?.aborted) {
+      return { status: 'retrying', error, job: await releaseJob(deps.metadata, job) };
+    }
     const message =
       error instanceof PulseloopError ? `${error.code}: ${error.message}` : (error as Error).message;
     const failed = await failJob(deps.metadata, job, message, { retryable: !isPermanentFailure(error) });

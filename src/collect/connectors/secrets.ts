@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { PulseloopError } from '../../errors/registry.js';
+import { decryptField, encryptField, keyIdOf } from '../../govern/pii/crypto.js';
+import type { PiiKeyring } from '../../govern/pii/keys.js';
+import type { MetadataStore } from '../../store/metadata/open.js';
+import { type CollectDatabase, collectDb } from './tables.js';
+
+/**
+ * Access tokens kept in the metadata store (`connectors add --token`), encrypted at rest with the
+ * PII key ring: the same AES-256-GCM values, `enc:v1:<keyId>:…`, as PII in the facts store
+ * (src/govern/pii/crypto.ts). A copy of the metadata database alone then gives away no platform
+ * account; the key ring (PULSELOOP_PII_KEYS or `<data>/pii-keys.json`) is needed as well.
+ */
+
+/** Stores a token encrypted under the ring's active key; answers the secret's id. */
+export async function storeToken(
+  db: Kysely<CollectDatabase>,
+  keyring: PiiKeyring,
+  token: string,
+  now: string,
+): Promise<string> {
+  const id = randomUUID();
+  await db
+    .insertInto('connector_secrets')
+    .values({ id, value: encryptField(keyring, token), created_at: now })
+    .execute();
+  return id;
+}
+
+/**
+ * The token of a stored secret in clear text, or undefined when no secret has this id.
+ *
+ * A value not under the active key is written back under it once read. That covers tokens stored in
+ * clear text before encryption existed, and tokens under a key rotated away since. This happens on
+ * first read rather than in a metadata migration because migrations run without the key ring (the
+ * store layer knows no keys, and `pulseloop migrate` may run where the keys are not available),
+ * whereas every read of a token already has the ring in hand. A plain row therefore stays plain
+ * until its connector's next sync.
+ */
+export async function readStoredToken(
+  store: MetadataStore,
+  keyring: PiiKeyring,
+  secretId: string,
+  instanceName: string,
+): Promise<string | undefined> {
+  const db = collectDb(store);
+  const row = await db
+    .selectFrom('connector_secrets')
+    .select('value')
+    .where('id', '=', secretId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const token = openToken(keyring, row.value, instanceName);
+  if (keyIdOf(row.value) !== keyring.activeKeyId) {
+    // Only if nobody changed it meanwhile (another worker re-encrypting the same row).
+    await db
+      .updateTable('connector_secrets')
+      .set({ value: encryptField(keyring, token) })
+      .where('id', '=', secretId)
+      .where('value', '=', row.value)
+      .execute();
+  }
+  return token;
+}
+
+/** Decrypts a stored value (plain text is returned as it is), naming the connector when it cannot. */
+function openToken(keyring: PiiKeyring, stored: string, instance: string): string {
+  try {
+    return decryptField(keyring, stored);
+  } catch (error) {
+    const keyId = keyIdOf(stored) ?? '?';
+    if (error instanceof PulseloopError && error.code === 'pii_key_missing') {
+      throw new PulseloopError('connector_token_key_missing', { instance, keyId });
+    }
+    // A failed authentication, or parts too damaged for the cipher to take.
+    throw new PulseloopError('connector_token_unreadable', { instance, keyId });
+  }
+}
