@@ -71,6 +71,17 @@ describe('analysis scope', () => {
     expect(all.map((r) => r.person)).toEqual(['P1', 'P1', 'P1', 'anon-2']);
   });
 
+  it('follows the latest mapping of an id, and none once its mapping is deleted', async () => {
+    // Separate parts (not merged yet): the map must still take the latest version of each id.
+    await fx.identities([{ distinct_id: 'anon-2', person_id: 'P2', version: 1 }]);
+    await fx.identities([{ distinct_id: 'anon-2', person_id: 'P3', version: 2 }]);
+    const remapped = await rows({ from: '2025-03-02', to: '2025-03-02' });
+    expect(remapped.at(-1)?.person).toBe('P3');
+    await fx.identities([{ distinct_id: 'anon-2', person_id: 'P3', version: 3, is_deleted: 1 }]);
+    const deleted = await rows({ from: '2025-03-02', to: '2025-03-02' });
+    expect(deleted.at(-1)?.person).toBe('anon-2');
+  });
+
   it('filters on columns, properties (as text or number) and person traits', async () => {
     const range = { from: '2025-03-01', to: '2025-03-02' };
     expect(await rows(range, [{ field: 'platform', op: 'in', value: ['douyin', 'weibo'] }])).toHaveLength(3);
