@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { countStoredTokensUnderKey, reencryptStoredTokens } from '../collect/connectors/secrets.js';
 import { PulseloopError } from '../errors/registry.js';
 import { CLI_ACTOR, recordAudit } from '../govern/audit.js';
 import { parseRole } from '../govern/permissions.js';
@@ -216,7 +217,7 @@ export function registerUsersCommand(program: Command): void {
           details: { previous: before.activeKeyId },
         });
         process.stdout.write(`active PII key / 当前 PII 密钥: ${ring.activeKeyId}\n`);
-        if (options.reencrypt) await reencryptWithProgress(stores.facts, ring);
+        if (options.reencrypt) await reencryptWithProgress(stores, ring);
       } finally {
         await stores.close();
       }
@@ -231,7 +232,7 @@ export function registerUsersCommand(program: Command): void {
           dataDir: stores.config.dataDir,
           envValue: process.env.PULSELOOP_PII_KEYS,
         });
-        await reencryptWithProgress(stores.facts, ring);
+        await reencryptWithProgress(stores, ring);
       } finally {
         await stores.close();
       }
@@ -253,6 +254,7 @@ export function registerUsersCommand(program: Command): void {
             active: key.id === ring.activeKeyId ? 'yes' : '',
             created_at: key.createdAt,
             rows: await countUnderKey(stores.facts, key.id),
+            connector_tokens: await countStoredTokensUnderKey(stores.metadata, key.id),
           });
         }
         printTable(rows);
@@ -288,6 +290,9 @@ export function registerUsersCommand(program: Command): void {
           dataDir: stores.config.dataDir,
           envValue: process.env.PULSELOOP_PII_KEYS,
         });
+        // Stored connector tokens need the key as much as the facts do.
+        const tokens = await countStoredTokensUnderKey(stores.metadata, keyId);
+        if (tokens > 0) throw new PulseloopError('pii_key_in_use', { keyId, count: tokens });
         await retireKeyWhenUnused(stores.facts, ring, keyId);
         await recordAudit(stores.metadata, {
           action: 'pii_key.retire',
@@ -301,12 +306,17 @@ export function registerUsersCommand(program: Command): void {
     });
 }
 
+/** Re-encrypts the facts store's PII and the stored connector tokens with the active key. */
 async function reencryptWithProgress(
-  facts: Parameters<typeof reencryptFacts>[0],
+  stores: { facts: Parameters<typeof reencryptFacts>[0]; metadata: MetadataStore },
   ring: Parameters<typeof reencryptFacts>[1],
 ) {
   const progress = progressBar('re-encrypting / 重新加密', 'rows');
-  const rewritten = await reencryptFacts(facts, ring, (_table, done, total) => progress.update(done, total));
+  const rewritten = await reencryptFacts(stores.facts, ring, (_table, done, total) =>
+    progress.update(done, total),
+  );
   progress.stop();
   for (const [table, count] of Object.entries(rewritten)) process.stdout.write(`${table}: ${count}\n`);
+  const tokens = await reencryptStoredTokens(stores.metadata, ring);
+  process.stdout.write(`connector tokens / 连接器令牌: ${tokens}\n`);
 }

@@ -8,6 +8,7 @@ import {
   type ConnectorInstance,
   findConnectorInstance,
 } from '../../src/collect/connectors/instances.js';
+import { countStoredTokensUnderKey, reencryptStoredTokens } from '../../src/collect/connectors/secrets.js';
 import { type SyncDeps, syncNow, syncStream } from '../../src/collect/connectors/sync.js';
 import { collectDb } from '../../src/collect/connectors/tables.js';
 import type { PulseloopError } from '../../src/errors/registry.js';
@@ -143,6 +144,19 @@ describe('stored connector tokens', () => {
     const rotated = rotatePiiKey(keyring);
     expect(await syncStream(deps({ keyring: rotated }), instance, 'video_list')).toMatchObject({ rows: 45 });
     expect((await storedValue(instance)).startsWith(`enc:v1:${rotated.activeKeyId}:`)).toBe(true);
+    keyring = rotated;
+  });
+
+  it('re-encrypts every stored token at once after a rotation, so that the old key can be retired', async () => {
+    const instance = await addWithToken();
+    const previous = keyring.activeKeyId;
+    const rotated = rotatePiiKey(keyring);
+    expect(await countStoredTokensUnderKey(metadata, previous)).toBeGreaterThan(0);
+    expect(await reencryptStoredTokens(metadata, rotated)).toBeGreaterThan(0);
+    expect(await countStoredTokensUnderKey(metadata, previous)).toBe(0);
+    expect(await reencryptStoredTokens(metadata, rotated)).toBe(0);
+    expect((await storedValue(instance)).startsWith(`enc:v1:${rotated.activeKeyId}:`)).toBe(true);
+    expect(await syncStream(deps({ keyring: rotated }), instance, 'video_list')).toMatchObject({ rows: 45 });
     keyring = rotated;
   });
 

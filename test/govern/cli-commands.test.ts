@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { registerUsersCommand } from '../../src/cli/users.js';
-import { KEY_FILE_NAME } from '../../src/govern/pii/keys.js';
+import { addConnectorInstance } from '../../src/collect/connectors/instances.js';
+import { KEY_FILE_NAME, loadPiiKeyring } from '../../src/govern/pii/keys.js';
+import { migrateMetadata } from '../../src/store/metadata/migrate.js';
+import { openMetadataStore } from '../../src/store/metadata/open.js';
+import { createOrganisation } from '../../src/store/metadata/organisations.js';
+import { createProject } from '../../src/store/metadata/projects.js';
 
 // The `pulseloop users …` and `pulseloop pii …` commands run in-process against a temporary data
 // directory (this file's process opens one chdb engine at a time, as the CLI does).
@@ -65,5 +70,39 @@ describe('pulseloop users and pii commands', () => {
       `retired / 已停用 ${before.active}`,
     );
     await expect(run('pii', 'retire-key', after.active)).rejects.toMatchObject({ code: 'pii_keys_invalid' });
+  });
+
+  it('keeps a key that a stored connector token needs until `pii reencrypt` has moved the token', async () => {
+    const metadata = await openMetadataStore({ dataDir });
+    try {
+      await migrateMetadata(metadata);
+      const org = await createOrganisation(metadata, { name: 'Tea' });
+      const project = await createProject(metadata, {
+        organisationId: org.id,
+        name: 'Tea shop',
+        timeZone: 'Asia/Shanghai',
+        currency: 'CNY',
+      });
+      await addConnectorInstance(metadata, {
+        projectId: project.id,
+        connector: 'douyin',
+        name: 'dy-main',
+        config: { openId: 'open-1' },
+        credentials: { token: 'act.secret-token', keyring: loadPiiKeyring({ dataDir }) },
+      });
+    } finally {
+      await metadata.close();
+    }
+    const before = JSON.parse(readFileSync(join(dataDir, KEY_FILE_NAME), 'utf8')) as { active: string };
+    await run('pii', 'rotate-key', '--no-reencrypt');
+    expect((await run('pii', 'keys')).stdout).toMatch(new RegExp(`${before.active}\\s+\\S+\\s+0\\s+1`));
+    await expect(run('pii', 'retire-key', before.active)).rejects.toMatchObject({
+      code: 'pii_key_in_use',
+      details: { keyId: before.active, count: 1 },
+    });
+    expect((await run('pii', 'reencrypt')).stdout).toContain('connector tokens / 连接器令牌: 1');
+    expect((await run('pii', 'retire-key', before.active)).stdout).toContain(
+      `retired / 已停用 ${before.active}`,
+    );
   });
 });

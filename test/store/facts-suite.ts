@@ -362,6 +362,71 @@ export function describeFactsSuite(name: string, open: () => Promise<FactsEngine
       ]);
     });
 
+    it('inserts a large TabSeparated payload exactly, and refuses a malformed one whole', async () => {
+      // Over a MiB: the in-process engine reads such payloads from a spool file instead of inline.
+      const project = newProject();
+      const columns = [
+        'project_id',
+        'platform',
+        'content_id',
+        'date',
+        'title',
+        'published_at',
+        'tags',
+        'plays',
+      ];
+      const rowCount = 30_000;
+      const lines: string[] = [];
+      for (let i = 0; i < rowCount; i++) {
+        const published = i % 3 === 0 ? '\\N' : String(T0 + i);
+        lines.push(
+          [
+            project,
+            'douyin',
+            `v${i}`,
+            '2024-03-01',
+            `标题 ${i}\\t第二段 ${'x'.repeat(20)}`,
+            published,
+            `['t${i % 7}']`,
+            String(i),
+          ].join('\t'),
+        );
+      }
+      const payload = `${lines.join('\n')}\n`;
+      expect(Buffer.byteLength(payload)).toBeGreaterThan(1 << 20);
+      await engine.insertRows!('content_stats', payload, { format: 'TabSeparated', columns });
+      const [summary] = await engine.query<{ rows: number; plays: number; nulls: number; tags: number }>(
+        `SELECT count() AS rows, sum(plays) AS plays, countIf(published_at IS NULL) AS nulls,
+           countIf(tags = ['t3']) AS tags
+         FROM content_stats FINAL WHERE project_id = {project:String}`,
+        { project },
+      );
+      expect(summary).toEqual({
+        rows: rowCount,
+        plays: (rowCount * (rowCount - 1)) / 2,
+        nulls: rowCount / 3,
+        tags: Math.ceil((rowCount - 3) / 7),
+      });
+      const [one] = await engine.query<{ title: string; published: number }>(
+        `SELECT title, toUnixTimestamp64Milli(published_at) AS published FROM content_stats FINAL
+         WHERE project_id = {project:String} AND content_id = 'v7'`,
+        { project },
+      );
+      expect(one).toEqual({ title: `标题 7\t第二段 ${'x'.repeat(20)}`, published: T0 + 7 });
+
+      const broken = newProject();
+      const bad = lines.map((line, i) =>
+        (i === 20_000 ? line.replace(/\t\d+$/, '\tnot-a-number') : line).replace(project, broken),
+      );
+      await expect(
+        engine.insertRows!('content_stats', `${bad.join('\n')}\n`, { format: 'TabSeparated', columns }),
+      ).rejects.toThrow(FactsQueryError);
+      const stored = await engine.query('SELECT 1 FROM content_stats WHERE project_id = {project:String}', {
+        project: broken,
+      });
+      expect(stored).toEqual([]);
+    });
+
     it('inserts JSONEachRow through insertRows as insertJsonEachRow does', async () => {
       const project = newProject();
       await engine.insertRows!('events', jsonEachRow([eventRow({ project_id: project, message_id: 'm1' })]), {

@@ -21,37 +21,32 @@ export interface Credit {
 /** The value of the channel dimension that last-non-direct passes over. */
 export const DIRECT = 'direct';
 
-/** Position-based: 40 % to the first touch, 40 % to the last, 20 % spread over the ones between. */
-export function positionWeights(length: number): number[] {
-  if (length === 1) return [1];
-  if (length === 2) return [0.5, 0.5];
-  const middle = 0.2 / (length - 2);
-  return Array.from({ length }, (_, i) => (i === 0 || i === length - 1 ? 0.4 : middle));
-}
-
-function onlyAt(length: number, index: number): number[] {
-  return Array.from({ length }, (_, i) => (i === index ? 1 : 0));
-}
-
 /** Last touch that is not direct; the last touch when every touch is direct (as GA does). */
 export function lastNonDirectIndex(path: readonly string[]): number {
   for (let i = path.length - 1; i >= 0; i--) if (path[i] !== DIRECT) return i;
   return path.length - 1;
 }
 
-function weights(model: Exclude<HeuristicModel, 'time_decay'>, path: readonly string[]): number[] {
-  const n = path.length;
+/** The share of position `i` of a path of `n` touches (`lastNonDirect`: its last non-direct index). */
+function shareAt(
+  model: Exclude<HeuristicModel, 'time_decay'>,
+  n: number,
+  i: number,
+  lastNonDirect: number,
+): number {
   switch (model) {
     case 'first_touch':
-      return onlyAt(n, 0);
+      return i === 0 ? 1 : 0;
     case 'last_touch':
-      return onlyAt(n, n - 1);
+      return i === n - 1 ? 1 : 0;
     case 'last_non_direct':
-      return onlyAt(n, lastNonDirectIndex(path));
+      return i === lastNonDirect ? 1 : 0;
     case 'linear':
-      return Array.from({ length: n }, () => 1 / n);
-    case 'position_based':
-      return positionWeights(n);
+      return 1 / n;
+    case 'position_based': // 40 % to the first touch, 40 % to the last, 20 % spread over the ones between
+      if (n === 1) return 1;
+      if (n === 2) return 0.5;
+      return i === 0 || i === n - 1 ? 0.4 : 0.2 / (n - 2);
   }
 }
 
@@ -73,11 +68,13 @@ export function heuristicCredit(model: HeuristicModel, groups: readonly PathGrou
       });
       continue;
     }
-    const w = weights(model, group.path);
-    group.path.forEach((value, i) => {
-      const share = w[i] ?? 0;
-      if (share > 0) add(value, group.conversions * share, group.revenue * share);
-    });
+    // Shares computed per position (no array per path): this loop runs over every distinct path.
+    const n = group.path.length;
+    const lastNonDirect = model === 'last_non_direct' ? lastNonDirectIndex(group.path) : -1;
+    for (let i = 0; i < n; i++) {
+      const share = shareAt(model, n, i, lastNonDirect);
+      if (share > 0) add(group.path[i]!, group.conversions * share, group.revenue * share);
+    }
   }
   return credit;
 }

@@ -62,12 +62,30 @@ export interface AttributionResult {
 /** Name of the value that stands for the least-travelled values beyond MAX_SHAPLEY_CHANNELS. */
 export const OTHER_VALUE = '(other)';
 
+/**
+ * Calls `visit` once per distinct value of each group's path. Paths are short and many (tens of
+ * thousands of groups): a "last group seen" stamp per value replaces a Set per path.
+ */
+function forEachDistinctValue(
+  groups: readonly PathGroup[],
+  visit: (value: string, group: PathGroup) => void,
+): void {
+  const lastSeen = new Map<string, number>();
+  groups.forEach((group, index) => {
+    for (const value of group.path) {
+      if (lastSeen.get(value) === index) continue;
+      lastSeen.set(value, index);
+      visit(value, group);
+    }
+  });
+}
+
 /** Keeps the most-travelled values and folds the rest into OTHER_VALUE, merging paths that become equal. */
 function foldRareValues(groups: PathGroup[], keep: number): PathGroup[] {
   const reach = new Map<string, number>();
-  for (const g of groups) {
-    for (const v of new Set(g.path)) reach.set(v, (reach.get(v) ?? 0) + g.conversions + g.nonConversions);
-  }
+  forEachDistinctValue(groups, (v, g) =>
+    reach.set(v, (reach.get(v) ?? 0) + g.conversions + g.nonConversions),
+  );
   if (reach.size <= keep) return groups;
   const kept = new Set(
     [...reach.entries()]
@@ -128,13 +146,13 @@ export async function runAttribution(
     attributedConversions += g.conversions;
     attributedRevenue += g.revenue;
     journeyCount += g.conversions + g.nonConversions;
-    for (const v of new Set(g.path)) {
-      const j = journeys.get(v) ?? { all: 0, converting: 0 };
-      j.all += g.conversions + g.nonConversions;
-      j.converting += g.conversions;
-      journeys.set(v, j);
-    }
   }
+  forEachDistinctValue(groups, (v, g) => {
+    const j = journeys.get(v) ?? { all: 0, converting: 0 };
+    j.all += g.conversions + g.nonConversions;
+    j.converting += g.conversions;
+    journeys.set(v, j);
+  });
   const values = [...journeys.keys()].sort();
 
   const chain = fitMarkovChain(groups, values);

@@ -77,3 +77,32 @@ function openToken(keyring: PiiKeyring, stored: string, instance: string): strin
     throw new PulseloopError('connector_token_unreadable', { instance, keyId });
   }
 }
+
+/**
+ * Moves every stored token to the ring's active key (`pulseloop pii reencrypt` and `rotate-key`), so
+ * that an old key can be retired without waiting for each connector's next sync. Answers how many
+ * tokens were rewritten.
+ */
+export async function reencryptStoredTokens(store: MetadataStore, keyring: PiiKeyring): Promise<number> {
+  const db = collectDb(store);
+  const rows = await db.selectFrom('connector_secrets').select(['id', 'value']).execute();
+  let rewritten = 0;
+  for (const row of rows) {
+    if (keyIdOf(row.value) === keyring.activeKeyId) continue;
+    const token = openToken(keyring, row.value, `secret ${row.id}`);
+    const result = await db
+      .updateTable('connector_secrets')
+      .set({ value: encryptField(keyring, token) })
+      .where('id', '=', row.id)
+      .where('value', '=', row.value)
+      .executeTakeFirst();
+    rewritten += Number(result.numUpdatedRows);
+  }
+  return rewritten;
+}
+
+/** How many stored tokens are encrypted under the key (retiring it would make them unreadable). */
+export async function countStoredTokensUnderKey(store: MetadataStore, keyId: string): Promise<number> {
+  const rows = await collectDb(store).selectFrom('connector_secrets').select('value').execute();
+  return rows.filter((row) => keyIdOf(row.value) === keyId).length;
+}

@@ -1,4 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Session } from 'chdb';
 import {
   type FactsEngine,
@@ -44,15 +47,90 @@ function unixSeconds(date: Date): string {
   return millis === 0 ? whole : `${whole}.${String(millis).padStart(3, '0')}`;
 }
 
+/**
+ * Payloads from this size on are inserted through a file: chdb's insert() hands the payload over as
+ * the inline data of an INSERT query, which it parses at about a third of the speed ClickHouse reads
+ * the same bytes from a file with `file()` (measured on a 1M-row import: 5.8 s against 3.8 s).
+ */
+const FILE_INSERT_MIN_BYTES = 1 << 20;
+/** Where those payloads wait for the engine, inside the data directory (left-overs of a crash are removed at open). */
+const INSERT_SPOOL = 'insert-spool';
+
 /** The in-process ClickHouse engine. chdb allows one data directory per process. */
 export async function openChdbEngine(dataDir: string, database: string): Promise<FactsEngine> {
   mkdirSync(dataDir, { recursive: true });
+  const spool = join(dataDir, INSERT_SPOOL);
+  rmSync(spool, { recursive: true, force: true });
+  mkdirSync(spool, { recursive: true });
   const session = new Session(dataDir, { connectionArgs });
   await session.queryAsync(`CREATE DATABASE IF NOT EXISTS ${database}`);
   await session.queryAsync(`USE ${database}`);
   let closed = false;
+  /** Column types per table, for the structure `file()` reads with (the schema changes only by migrations, which reopen). */
+  const columnTypes = new Map<string, Map<string, string>>();
+
+  async function typesOf(table: string): Promise<Map<string, string>> {
+    let types = columnTypes.get(table);
+    if (!types) {
+      const result = await session.queryBindAsync(
+        'SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {table:String}',
+        { table },
+        { format: 'JSONCompactEachRow' },
+      );
+      types = new Map(
+        result
+          .text()
+          .split('\n')
+          .filter((line) => line.length > 0)
+          .map((line) => JSON.parse(line) as [string, string]),
+      );
+      columnTypes.set(table, types);
+    }
+    return types;
+  }
+
+  /** A TabSeparated payload written to a spool file and read by the engine with `file()`. */
+  async function insertThroughFile(
+    table: string,
+    rows: Buffer | string,
+    columns: readonly string[],
+  ): Promise<void> {
+    const types = await typesOf(table);
+    const structure = columns.map((column) => {
+      const type = types.get(column);
+      if (!type)
+        throw new FactsQueryError(
+          `table ${table} has no column ${column}`,
+          undefined,
+          `INSERT INTO ${table}`,
+        );
+      return `${column} ${type}`;
+    });
+    const path = join(spool, `${randomUUID()}.tsv`);
+    await writeFile(path, rows);
+    // Table and column names come from the kind's specification and are checked against the
+    // table's own columns above; the file and its structure are bound parameters.
+    const sql = `INSERT INTO ${table} (${columns.join(', ')})
+      SELECT * FROM file({path:String}, 'TabSeparated', {structure:String})
+      SETTINGS optimize_on_insert = 0`;
+    try {
+      await session.queryBindAsync(sql, { path, structure: structure.join(', ') }, { format: 'Null' });
+    } catch (error) {
+      throw wrap(error, sql);
+    } finally {
+      await unlink(path).catch(() => undefined);
+    }
+  }
 
   async function insert(table: string, rows: Buffer | string, options: InsertRowsOptions): Promise<void> {
+    if (
+      options.format === 'TabSeparated' &&
+      options.columns &&
+      !options.deduplicationToken &&
+      Buffer.byteLength(rows) >= FILE_INSERT_MIN_BYTES
+    ) {
+      return insertThroughFile(table, rows, options.columns);
+    }
     const settings: Record<string, string | number> = { ...INSERT_SETTINGS };
     if (options.deduplicationToken) settings.insert_deduplication_token = options.deduplicationToken;
     try {
