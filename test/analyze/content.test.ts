@@ -7,6 +7,7 @@ import { contentPost } from '../../src/analyze/content/post.js';
 import { contentTiming } from '../../src/analyze/content/timing.js';
 import { contentTopics } from '../../src/analyze/content/topics.js';
 import { projectContext } from '../../src/analyze/query/scope.js';
+import { trends } from '../../src/analyze/trends.js';
 import { PulseloopError } from '../../src/errors/registry.js';
 import type { CommentRow, ContentStatsRow } from '../../src/store/facts/rows.js';
 import { type AnalyticsFixture, openAnalyticsFixture } from '../support/analytics-fixture.js';
@@ -533,5 +534,27 @@ describe('completion by video length', () => {
 
   it('rejects edges that do not increase', () => {
     expect(() => contentLength.parse({ dateRange: range, edges: [30, 15] })).toThrow(/edges\[1\]/);
+  });
+});
+
+describe('one definition everywhere', () => {
+  it('gives the same completion rate and watch time in trends as in the content analyses, image posts left out', async () => {
+    const totals = await trends.run(
+      context,
+      trends.parse({
+        metrics: ['completion_rate', 'avg_watch_time', 'plays'],
+        dateRange: range,
+        granularity: 'total',
+      }),
+    );
+    const total = (metric: string) => totals.totals.find((t) => t.metric === metric)?.value;
+    // A: 1000 × 0.5 + 3000 × 0.3, B: 4000 × 0.2 over the videos' 8,000 plays; C (image, 500 plays) adds nothing.
+    expect(total('plays')).toBe(8500);
+    expect(total('completion_rate')).toBeCloseTo((500 + 900 + 800) / 8000, 12);
+    expect(total('avg_watch_time')).toBeCloseTo((1000 * 12 + 3000 * 8 + 4000 * 30) / 8000, 12);
+    const { rows } = await contentCompare.run(context, contentCompare.parse({ dateRange: range }));
+    const douyin = rows.find((r) => r.platform === 'douyin')!;
+    expect(douyin.metrics.completion_rate).toBeCloseTo(total('completion_rate')!, 12);
+    expect(douyin.metrics.avg_watch_seconds).toBeCloseTo(total('avg_watch_time')!, 12);
   });
 });

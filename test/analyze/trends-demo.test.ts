@@ -92,14 +92,16 @@ describe('trends on the demo world', () => {
     expect(result.totals[0]!.value).toBe(Number(row!.n));
   });
 
-  it('computes completion rate as Σ completed plays ÷ Σ plays, as hand-written SQL does', async () => {
+  it('computes completion rate as Σ completed plays ÷ Σ video plays, as hand-written SQL does', async () => {
     const result = await run({
       metrics: ['completion_rate'],
       dateRange: { from: world.startDate, to: world.endDate },
       granularity: 'total',
     });
     const [row] = await facts.query<{ rate: number }>(
-      `SELECT sum(completion_rate * plays) / sum(plays) AS rate FROM content_stats FINAL
+      // Videos only: the demo's image notes report no completion and must not dilute the rate.
+      `SELECT sumIf(completion_rate * plays, duration_seconds > 0) / sumIf(plays, duration_seconds > 0) AS rate
+       FROM content_stats FINAL
        WHERE project_id = {p:String} AND date BETWEEN toDate({from:String}) AND toDate({to:String})`,
       { p: project.projectId, from: world.startDate, to: world.endDate },
     );

@@ -5,8 +5,8 @@
  * 10 plays must not weigh as much as a day with 10,000. A ratio whose denominator is zero is NULL
  * (JSON null), never NaN or Infinity.
  *
- * These definitions match the metrics catalogue (issue 4, item 1); once the catalogue exists in
- * src/analyze/metrics/, they should come from there.
+ * Completion and watch time follow the same rule as the metrics catalogue (`watchedRowSql`), so a
+ * completion rate reads the same on the overview and on the content pages.
  */
 
 /** A summed component: `row` is its per-row expression over `content_stats`. */
@@ -16,9 +16,15 @@ interface Component {
 }
 
 /**
- * Completion and watch time exist only for videos, recognised by a length (duration_seconds > 0):
- * an image post's completion_rate of 0 would otherwise drag every average down.
+ * SQL condition: the `content_stats` row `alias` reports watching — a video, known by its length or
+ * by a completion rate or watch time above zero (exports often leave the length out). Completion and
+ * watch time are averaged over the plays of such rows only: an image post's completion rate of 0
+ * would otherwise drag every average down. One rule for the catalogue and the content analyses.
  */
+export function watchedRowSql(alias: string): string {
+  return `(${alias}.duration_seconds > 0 OR ${alias}.completion_rate > 0 OR ${alias}.avg_watch_seconds > 0)`;
+}
+
 const COMPONENTS: readonly Component[] = [
   { name: 'impressions', row: 's.impressions' },
   { name: 'plays', row: 's.plays' },
@@ -27,10 +33,10 @@ const COMPONENTS: readonly Component[] = [
   { name: 'shares', row: 's.shares' },
   { name: 'favourites', row: 's.favourites' },
   { name: 'followers_gained', row: 's.followers_gained' },
-  { name: 'video_plays', row: 'if(s.duration_seconds > 0, s.plays, 0)' },
+  { name: 'video_plays', row: `if(${watchedRowSql('s')}, s.plays, 0)` },
   // plays × completion rate = plays that were watched to the end
-  { name: 'completed_plays', row: 'if(s.duration_seconds > 0, s.completion_rate * s.plays, 0)' },
-  { name: 'watch_seconds', row: 'if(s.duration_seconds > 0, s.avg_watch_seconds * s.plays, 0)' },
+  { name: 'completed_plays', row: `if(${watchedRowSql('s')}, s.completion_rate * s.plays, 0)` },
+  { name: 'watch_seconds', row: `if(${watchedRowSql('s')}, s.avg_watch_seconds * s.plays, 0)` },
 ];
 
 /**

@@ -1,3 +1,4 @@
+import { watchedRowSql } from '../content/metrics.js';
 import type { SqlParams } from '../query/params.js';
 import type { SourceId } from './sources.js';
 
@@ -361,19 +362,26 @@ export const BUILT_IN_METRICS: MetricDef[] = [
   sum('comments', 'content', 'e.comments', { en: 'Comments', zh: '评论数', formula: 'Σ comments' }),
   sum('shares', 'content', 'e.shares', { en: 'Shares', zh: '分享数', formula: 'Σ shares' }),
   sum('favourites', 'content', 'e.favourites', { en: 'Favourites', zh: '收藏数', formula: 'Σ favourites' }),
-  sum('watch_seconds', 'content', 'e.avg_watch_seconds * e.plays', {
+  // Watching is measured on the rows that report it (videos), as the content analyses do.
+  sum('watch_seconds', 'content', `if(${watchedRowSql('e')}, e.avg_watch_seconds * e.plays, 0)`, {
     en: 'Watch time',
     zh: '总观看时长',
-    formula: 'Σ (average watch seconds × plays)',
+    formula: 'Σ (average watch seconds × plays), over videos',
     unit: 'seconds',
     format: 'duration',
     component: true,
   }),
-  sum('completed_plays', 'content', 'e.completion_rate * e.plays', {
+  sum('completed_plays', 'content', `if(${watchedRowSql('e')}, e.completion_rate * e.plays, 0)`, {
     en: 'Completed plays',
     zh: '完播次数',
-    formula: 'Σ (completion rate × plays)',
+    formula: 'Σ (completion rate × plays), over videos',
     format: 'decimal',
+    component: true,
+  }),
+  sum('video_plays', 'content', `if(${watchedRowSql('e')}, e.plays, 0)`, {
+    en: 'Video plays',
+    zh: '视频播放量',
+    formula: 'Σ plays of videos (rows with a length, completion rate or watch time)',
     component: true,
   }),
   sum('follower_growth', 'content', 'e.followers_gained', {
@@ -400,18 +408,18 @@ export const BUILT_IN_METRICS: MetricDef[] = [
     format: 'integer',
     higherIsBetter: true,
   }),
-  formula('avg_watch_time', 'watch_seconds / plays', {
+  formula('avg_watch_time', 'watch_seconds / video_plays', {
     en: 'Average watch time',
     zh: '平均观看时长',
-    formula: 'Σ watch seconds ÷ Σ plays',
+    formula: 'Σ watch seconds ÷ Σ video plays',
     unit: 'seconds',
     format: 'duration',
     higherIsBetter: true,
   }),
-  formula('completion_rate', 'completed_plays / plays', {
+  formula('completion_rate', 'completed_plays / video_plays', {
     en: 'Completion rate',
     zh: '完播率',
-    formula: 'Σ completed plays ÷ Σ plays',
+    formula: 'Σ completed plays ÷ Σ video plays',
     unit: 'ratio',
     format: 'percent',
     higherIsBetter: true,
@@ -444,8 +452,10 @@ export const BUILT_IN_METRICS: MetricDef[] = [
     'content_heat_index',
     '(plays * 0.1 + completed_plays * 0.5 + likes + favourites * 2 + comments * 3 + shares * 5 + follower_growth * 10) / 100',
     {
-      en: 'Content heat index',
-      zh: '内容热度指数',
+      // Not the leaderboard's 0–100 heat index (relative to a platform's best post, so it does not
+      // add up over days or posts): this one sums, so it can be charted and broken down.
+      en: 'Content heat (weighted actions)',
+      zh: '内容热度值（加权行为）',
       formula:
         '(0.1·plays + 0.5·completed plays + likes + 2·favourites + 3·comments + 5·shares + 10·follower growth) ÷ 100',
       unit: 'index',
