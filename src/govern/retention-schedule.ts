@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { type Periodic, runPeriodically } from '../lib/periodic.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { recordAudit, SYSTEM_ACTOR } from './audit.js';
@@ -17,12 +18,8 @@ export interface RetentionRound {
   ttl: Record<RetentionKind, number | null>;
 }
 
-export interface RetentionSchedule {
-  /** One round now (what the timer runs). */
-  runOnce(): Promise<RetentionRound>;
-  /** Stops the timer and waits for a round in progress, so the stores can close under it. */
-  stop(): Promise<void>;
-}
+/** runOnce(): one round now; stop(): stops the timer and waits for a round in progress. */
+export type RetentionSchedule = Periodic<RetentionRound>;
 
 export function scheduleRetention(deps: {
   facts: FactsEngine;
@@ -32,28 +29,11 @@ export function scheduleRetention(deps: {
   /** Delay before the first round, so start-up is not slowed (default: a minute or the interval). */
   firstDelayMs?: number;
 }): RetentionSchedule {
-  let running: Promise<RetentionRound> | undefined;
-  const runOnce = () => {
-    running ??= round(deps).finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-  const tick = () => {
-    runOnce().catch((error: unknown) => deps.logger.warn({ err: error }, 'enforcing data retention failed'));
-  };
-  const first = setTimeout(tick, deps.firstDelayMs ?? Math.min(60_000, deps.intervalMs));
-  const timer = setInterval(tick, deps.intervalMs);
-  first.unref();
-  timer.unref();
-  return {
-    runOnce,
-    async stop() {
-      clearTimeout(first);
-      clearInterval(timer);
-      await running?.catch(() => undefined);
-    },
-  };
+  return runPeriodically(() => round(deps), {
+    intervalMs: deps.intervalMs,
+    ...(deps.firstDelayMs !== undefined ? { firstDelayMs: deps.firstDelayMs } : {}),
+    onError: (error) => deps.logger.warn({ err: error }, 'enforcing data retention failed'),
+  });
 }
 
 async function round(deps: {

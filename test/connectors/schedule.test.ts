@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addConnectorInstance, getCheckpoint } from '../../src/collect/connectors/instances.js';
 import { listJobs } from '../../src/collect/connectors/jobs.js';
 import { type ConnectorScheduleDeps, scheduleConnectorSyncs } from '../../src/collect/connectors/schedule.js';
@@ -11,8 +11,7 @@ import type { PulseloopError } from '../../src/errors/registry.js';
 import type { FactsEngine } from '../../src/store/facts/engine.js';
 import { migrateMetadata } from '../../src/store/metadata/migrate.js';
 import { type MetadataStore, openMetadataStore } from '../../src/store/metadata/open.js';
-import { type FakePlatforms, makeAdReport, makeVideos, startFakePlatforms } from './fake-platforms.js';
-import { newProjectIn, openTestStores, testKeyring } from './setup.js';
+import { newProjectIn, useConnectorWorld } from './setup.js';
 
 // The schedule a server runs connector syncs with: each round claims and runs the due jobs, one at a
 // time, against the local fake platforms, real chdb and real SQLite.
@@ -22,39 +21,9 @@ import { newProjectIn, openTestStores, testKeyring } from './setup.js';
 const NOW = new Date('2025-03-08T04:00:00Z');
 const HOUR = 3_600_000;
 
-let stores: Awaited<ReturnType<typeof openTestStores>>;
-let fake: FakePlatforms;
-const keyring = testKeyring();
+const world = useConnectorWorld();
 
-beforeAll(async () => {
-  stores = await openTestStores();
-  fake = await startFakePlatforms();
-});
-afterAll(async () => {
-  await fake.close();
-  await stores.close();
-});
-beforeEach(() => {
-  fake.requests.length = 0;
-  fake.oceanEngine.faults.length = 0;
-  fake.douyin.faults.length = 0;
-  fake.oceanEngine.rows = makeAdReport('2025-03-01', 7, 25);
-  fake.douyin.videos = makeVideos(45);
-  fake.onRequest = undefined;
-});
-
-function deps(overrides: Partial<SyncDeps> = {}): SyncDeps {
-  return {
-    metadata: stores.metadata,
-    facts: stores.facts,
-    env: { OE_TOKEN: fake.oceanEngine.token, DY_TOKEN: fake.douyin.token },
-    keyring,
-    backoff: { maxAttempts: 6, baseDelayMs: 20, maxDelayMs: 2_000 },
-    rateLimitPerSecond: 1_000,
-    now: () => NOW,
-    ...overrides,
-  };
-}
+const deps = (overrides: Partial<SyncDeps> = {}): SyncDeps => world.deps(NOW, overrides);
 
 interface Logged {
   level: 'info' | 'warn';
@@ -83,33 +52,18 @@ function startSchedule(overrides: Partial<SyncDeps> = {}, logger = recordingLogg
   });
 }
 
-async function addOceanEngine(metadata: MetadataStore, projectId: string) {
-  return addConnectorInstance(metadata, {
-    projectId,
-    connector: 'oceanengine',
-    name: `oe-${Math.random().toString(36).slice(2, 8)}`,
-    config: {
-      advertiserId: fake.oceanEngine.advertiserId,
-      startDate: '2025-03-01',
-      pageSize: 10,
-      baseUrl: fake.url,
-    },
-    credentials: { env: 'OE_TOKEN' },
-  });
-}
-
 async function addDouyin(metadata: MetadataStore, projectId: string) {
   return addConnectorInstance(metadata, {
     projectId,
     connector: 'douyin',
     name: `dy-${Math.random().toString(36).slice(2, 8)}`,
-    config: { openId: fake.douyin.openId, count: 20, baseUrl: fake.url },
+    config: { openId: world.fake.douyin.openId, count: 20, baseUrl: world.fake.url },
     credentials: { env: 'DY_TOKEN' },
   });
 }
 
 async function countRows(table: 'ad_spend' | 'content_stats', projectId: string): Promise<number> {
-  const [row] = await stores.facts.query<{ n: number }>(
+  const [row] = await world.stores.facts.query<{ n: number }>(
     `SELECT count() AS n FROM ${table} FINAL WHERE project_id = {project:String}`,
     { project: projectId },
   );
@@ -131,11 +85,11 @@ function heldFacts(): { facts: FactsEngine; writing: Promise<void>; release: () 
     started = resolve;
   });
   const facts: FactsEngine = {
-    ...stores.facts,
+    ...world.stores.facts,
     async insertJsonEachRow(table, rows, options) {
       started();
       await gate;
-      await stores.facts.insertJsonEachRow(table, rows, options);
+      await world.stores.facts.insertJsonEachRow(table, rows, options);
     },
   };
   return { facts, writing, release };
@@ -143,9 +97,9 @@ function heldFacts(): { facts: FactsEngine; writing: Promise<void>; release: () 
 
 describe('the connector schedule', () => {
   it("runs a due sync in its round: the rows land in ad_spend and the next run is queued after the stream's interval", async () => {
-    const projectId = await stores.newProject();
-    const instance = await addOceanEngine(stores.metadata, projectId);
-    await scheduleSync(stores.metadata, instance.id, 'ad_report');
+    const projectId = await world.stores.newProject();
+    const instance = await world.addOceanEngine(projectId);
+    await scheduleSync(world.stores.metadata, instance.id, 'ad_report');
     const { logger, logged } = recordingLogger();
     const schedule = startSchedule({}, logger);
     const before = Date.now();
@@ -157,7 +111,7 @@ describe('the connector schedule', () => {
       await schedule.stop();
     }
     expect(await countRows('ad_spend', projectId)).toBe(175);
-    const jobs = await jobsOf(stores.metadata, instance.id, 'ad_report');
+    const jobs = await jobsOf(world.stores.metadata, instance.id, 'ad_report');
     expect(jobs.map((j) => j.status).sort()).toEqual(['queued', 'succeeded']);
     const next = jobs.find((j) => j.status === 'queued')!;
     expect(Date.parse(next.nextRunAt) - before).toBeGreaterThanOrEqual(6 * HOUR - 1000);
@@ -169,9 +123,9 @@ describe('the connector schedule', () => {
   });
 
   it('runs due syncs on its own timer, and a round that fails is logged and tried again at the next tick', async () => {
-    const projectId = await stores.newProject();
-    const instance = await addDouyin(stores.metadata, projectId);
-    await scheduleSync(stores.metadata, instance.id, 'video_list');
+    const projectId = await world.stores.newProject();
+    const instance = await addDouyin(world.stores.metadata, projectId);
+    await scheduleSync(world.stores.metadata, instance.id, 'video_list');
     const { logger, logged } = recordingLogger();
     let rounds = 0;
     const schedule = scheduleConnectorSyncs({
@@ -192,17 +146,17 @@ describe('the connector schedule', () => {
       await schedule.stop();
     }
     expect(logged[0]).toMatchObject({ level: 'warn', message: 'running due connector syncs failed' });
-    expect(fake.requests).toHaveLength(3);
+    expect(world.fake.requests).toHaveLength(3);
   });
 
   it('leaves a job whose platform answers 5xx queued with back-off and goes on to the next due job', async () => {
-    const projectId = await stores.newProject();
-    const failing = await addOceanEngine(stores.metadata, projectId);
-    const healthy = await addDouyin(stores.metadata, projectId);
-    await scheduleSync(stores.metadata, failing.id, 'ad_report', new Date(Date.now() - 2000));
-    await scheduleSync(stores.metadata, healthy.id, 'video_list', new Date(Date.now() - 1000));
+    const projectId = await world.stores.newProject();
+    const failing = await world.addOceanEngine(projectId);
+    const healthy = await addDouyin(world.stores.metadata, projectId);
+    await scheduleSync(world.stores.metadata, failing.id, 'ad_report', new Date(Date.now() - 2000));
+    await scheduleSync(world.stores.metadata, healthy.id, 'video_list', new Date(Date.now() - 1000));
     // Two attempts per request in this test: a 503, then a 500, and the run gives up.
-    fake.oceanEngine.faults.push({ kind: 'http_503' }, { kind: 'http_500' });
+    world.fake.oceanEngine.faults.push({ kind: 'http_503' }, { kind: 'http_500' });
     const { logger, logged } = recordingLogger();
     const schedule = startSchedule({ backoff: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 50 } }, logger);
     try {
@@ -215,7 +169,7 @@ describe('the connector schedule', () => {
       const [gaveUp] = outcomes;
       if (!gaveUp || gaveUp.status === 'succeeded') throw new Error('unreachable');
       expect((gaveUp.error as PulseloopError).code).toBe('connector_retries_exhausted');
-      const [retrying] = await jobsOf(stores.metadata, failing.id, 'ad_report');
+      const [retrying] = await jobsOf(world.stores.metadata, failing.id, 'ad_report');
       expect(retrying).toMatchObject({ status: 'queued', attempts: 1 });
       expect(retrying?.lastError).toContain('connector_retries_exhausted');
       // The job table's back-off: a step of 30 s, at least half of it.
@@ -228,12 +182,12 @@ describe('the connector schedule', () => {
       });
 
       // Not due yet: the next round leaves it alone.
-      const requests = fake.requests.length;
+      const requests = world.fake.requests.length;
       expect(await schedule.runOnce()).toEqual([]);
-      expect(fake.requests).toHaveLength(requests);
+      expect(world.fake.requests).toHaveLength(requests);
 
       // Once due (brought forward here), it runs again and succeeds.
-      await scheduleSync(stores.metadata, failing.id, 'ad_report');
+      await scheduleSync(world.stores.metadata, failing.id, 'ad_report');
       const [again] = await schedule.runOnce();
       expect(again).toMatchObject({ status: 'succeeded', report: { rows: 175 }, job: { attempts: 2 } });
     } finally {
@@ -243,9 +197,9 @@ describe('the connector schedule', () => {
   });
 
   it('stop() interrupts the sync in progress, waits for its write, and the job resumes from its checkpoint', async () => {
-    const projectId = await stores.newProject();
-    const instance = await addOceanEngine(stores.metadata, projectId);
-    await scheduleSync(stores.metadata, instance.id, 'ad_report');
+    const projectId = await world.stores.newProject();
+    const instance = await world.addOceanEngine(projectId);
+    await scheduleSync(world.stores.metadata, instance.id, 'ad_report');
     const held = heldFacts();
     const { logger, logged } = recordingLogger();
     const schedule = startSchedule({ facts: held.facts }, logger);
@@ -268,8 +222,8 @@ describe('the connector schedule', () => {
       job: { status: 'queued', attempts: 0, lockedBy: null },
     });
     expect(Date.parse(outcome!.job.nextRunAt)).toBeLessThanOrEqual(Date.now());
-    expect(fake.requests).toHaveLength(1);
-    expect(await getCheckpoint(stores.metadata, instance.id, 'ad_report')).toMatchObject({
+    expect(world.fake.requests).toHaveLength(1);
+    expect(await getCheckpoint(world.stores.metadata, instance.id, 'ad_report')).toMatchObject({
       inProgress: true,
       pagesWritten: 1,
     });
@@ -293,9 +247,9 @@ describe('the connector schedule', () => {
   });
 
   it('runs a due job once when two schedules on one store poll at the same moment', async () => {
-    const projectId = await stores.newProject();
-    const instance = await addDouyin(stores.metadata, projectId);
-    await scheduleSync(stores.metadata, instance.id, 'video_list');
+    const projectId = await world.stores.newProject();
+    const instance = await addDouyin(world.stores.metadata, projectId);
+    await scheduleSync(world.stores.metadata, instance.id, 'video_list');
     const a = startSchedule();
     const b = startSchedule();
     try {
@@ -304,11 +258,10 @@ describe('the connector schedule', () => {
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }
-    expect(fake.requests).toHaveLength(3); // one run: 3 pages
-    expect((await jobsOf(stores.metadata, instance.id, 'video_list')).map((j) => j.status).sort()).toEqual([
-      'queued',
-      'succeeded',
-    ]);
+    expect(world.fake.requests).toHaveLength(3); // one run: 3 pages
+    expect(
+      (await jobsOf(world.stores.metadata, instance.id, 'video_list')).map((j) => j.status).sort(),
+    ).toEqual(['queued', 'succeeded']);
     expect(await countRows('content_stats', projectId)).toBe(45);
   });
 
@@ -332,7 +285,7 @@ describe('the connector schedule', () => {
       expect((await roundA).map((o) => o.status)).toEqual(['succeeded']);
       expect(await serverB.runOnce()).toEqual([]);
 
-      expect(fake.requests).toHaveLength(3);
+      expect(world.fake.requests).toHaveLength(3);
       expect((await jobsOf(second, instance.id, 'video_list')).map((j) => j.status).sort()).toEqual([
         'queued',
         'succeeded',

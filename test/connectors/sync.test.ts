@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RetryEvent } from '../../src/collect/connectors/http.js';
 import { addConnectorInstance, getCheckpoint } from '../../src/collect/connectors/instances.js';
 import { activeJob, listJobs } from '../../src/collect/connectors/jobs.js';
@@ -11,72 +11,29 @@ import {
 } from '../../src/collect/connectors/sync.js';
 import { PulseloopError } from '../../src/errors/registry.js';
 import type { FactsEngine } from '../../src/store/facts/engine.js';
-import { type FakePlatforms, makeAdReport, makeVideos, startFakePlatforms } from './fake-platforms.js';
-import { openTestStores, testKeyring } from './setup.js';
+import { makeAdReport } from './fake-platforms.js';
+import { useConnectorWorld } from './setup.js';
 
 // 2025-03-08 12:00 in Asia/Shanghai: the report runs up to yesterday, 2025-03-07.
 const NOW = new Date('2025-03-08T04:00:00Z');
 
-let stores: Awaited<ReturnType<typeof openTestStores>>;
-let fake: FakePlatforms;
-const keyring = testKeyring();
-
-beforeAll(async () => {
-  stores = await openTestStores();
-  fake = await startFakePlatforms();
-});
-afterAll(async () => {
-  await fake.close();
-  await stores.close();
-});
-beforeEach(() => {
-  fake.requests.length = 0;
-  fake.oceanEngine.faults.length = 0;
-  fake.douyin.faults.length = 0;
-  fake.oceanEngine.rows = makeAdReport('2025-03-01', 7, 25);
-  fake.douyin.videos = makeVideos(45);
-  fake.onRequest = undefined;
-});
+const world = useConnectorWorld();
 
 function deps(overrides: Partial<SyncDeps> = {}): SyncDeps {
-  return {
-    metadata: stores.metadata,
-    facts: stores.facts,
-    env: { OE_TOKEN: fake.oceanEngine.token, DY_TOKEN: fake.douyin.token, WRONG: 'expired-token' },
-    keyring,
-    backoff: { maxAttempts: 6, baseDelayMs: 20, maxDelayMs: 2_000 },
-    rateLimitPerSecond: 1_000,
-    now: () => NOW,
-    ...overrides,
-  };
-}
-
-async function addOceanEngine(projectId: string, tokenEnv = 'OE_TOKEN', extra: object = {}) {
-  return addConnectorInstance(stores.metadata, {
-    projectId,
-    connector: 'oceanengine',
-    name: `oe-${Math.random().toString(36).slice(2, 8)}`,
-    config: {
-      advertiserId: fake.oceanEngine.advertiserId,
-      startDate: '2025-03-01',
-      pageSize: 10,
-      baseUrl: fake.url,
-      ...extra,
-    },
-    credentials: { env: tokenEnv },
-  });
+  const base = world.deps(NOW);
+  return { ...base, env: { ...base.env, WRONG: 'expired-token' }, ...overrides };
 }
 
 async function addDouyin(
   projectId: string,
   credentials: { env: string } | { token: string } = { env: 'DY_TOKEN' },
 ) {
-  return addConnectorInstance(stores.metadata, {
+  return addConnectorInstance(world.stores.metadata, {
     projectId,
     connector: 'douyin',
     name: `dy-${Math.random().toString(36).slice(2, 8)}`,
-    config: { openId: fake.douyin.openId, count: 20, baseUrl: fake.url },
-    credentials: 'token' in credentials ? { ...credentials, keyring } : credentials,
+    config: { openId: world.fake.douyin.openId, count: 20, baseUrl: world.fake.url },
+    credentials: 'token' in credentials ? { ...credentials, keyring: world.keyring } : credentials,
   });
 }
 
@@ -92,7 +49,7 @@ interface AdSpendRead {
 }
 
 async function adSpendOf(projectId: string): Promise<AdSpendRead[]> {
-  return stores.facts.query<AdSpendRead>(
+  return world.stores.facts.query<AdSpendRead>(
     `SELECT toString(date) AS date, campaign_id, ad_group_id, ad_group_name, impressions, clicks,
             toFloat64(spend) AS spend, conversions
      FROM ad_spend FINAL WHERE project_id = {project:String}
@@ -102,7 +59,7 @@ async function adSpendOf(projectId: string): Promise<AdSpendRead[]> {
 }
 
 function expectedAdSpend(): AdSpendRead[] {
-  return fake.oceanEngine.rows
+  return world.fake.oceanEngine.rows
     .map((r) => ({
       date: r.stat_datetime.slice(0, 10),
       campaign_id: r.campaign_id,
@@ -117,7 +74,7 @@ function expectedAdSpend(): AdSpendRead[] {
 }
 
 async function rawCount(table: string, projectId: string): Promise<number> {
-  const [row] = await stores.facts.query<{ n: number }>(
+  const [row] = await world.stores.facts.query<{ n: number }>(
     `SELECT count() AS n FROM ${table} WHERE project_id = {project:String}`,
     { project: projectId },
   );
@@ -138,13 +95,15 @@ function crashingAfterInsert(engine: FactsEngine, table: string, n: number): Fac
 
 describe('Ocean Engine ad report connector', () => {
   it('lands every row of every page of every day in ad_spend, ids exact to the last digit', async () => {
-    const projectId = await stores.newProject();
-    const instance = await addOceanEngine(projectId);
+    const projectId = await world.stores.newProject();
+    const instance = await world.addOceanEngine(projectId);
     const report = await syncStream(deps(), instance, 'ad_report');
 
     expect(report).toMatchObject({ resumed: false, pages: 21, rows: 175, quarantined: 0 });
     expect(await adSpendOf(projectId)).toEqual(expectedAdSpend());
-    const requested = fake.requests.map((r) => `${r.query.start_date}/${r.query.end_date}#${r.query.page}`);
+    const requested = world.fake.requests.map(
+      (r) => `${r.query.start_date}/${r.query.end_date}#${r.query.page}`,
+    );
     expect(requested.slice(0, 4)).toEqual([
       '2025-03-01/2025-03-01#1',
       '2025-03-01/2025-03-01#2',
@@ -152,19 +111,19 @@ describe('Ocean Engine ad report connector', () => {
       '2025-03-02/2025-03-02#1',
     ]);
     expect(
-      fake.requests.every(
-        (r) => r.query.advertiser_id === fake.oceanEngine.advertiserId && r.query.page_size === '10',
+      world.fake.requests.every(
+        (r) => r.query.advertiser_id === world.fake.oceanEngine.advertiserId && r.query.page_size === '10',
       ),
     ).toBe(true);
-    const checkpoint = await getCheckpoint(stores.metadata, instance.id, 'ad_report');
+    const checkpoint = await getCheckpoint(world.stores.metadata, instance.id, 'ad_report');
     expect(checkpoint).toMatchObject({ inProgress: false, pagesWritten: 21, rowsWritten: 175 });
   });
 
   it('resumes a run killed between writing a page and checkpointing it without gaps or duplicates', async () => {
-    const projectId = await stores.newProject();
-    const instance = await addOceanEngine(projectId);
+    const projectId = await world.stores.newProject();
+    const instance = await world.addOceanEngine(projectId);
     const crash = syncStream(
-      deps({ facts: crashingAfterInsert(stores.facts, 'ad_spend', 8) }),
+      deps({ facts: crashingAfterInsert(world.stores.facts, 'ad_spend', 8) }),
       instance,
       'ad_report',
     );
@@ -172,7 +131,7 @@ describe('Ocean Engine ad report connector', () => {
 
     // The checkpoint still points at the 8th page (2025-03-03 page 2), whose rows are already stored.
     const stopped = await getCheckpoint<{ date: string; page: number }>(
-      stores.metadata,
+      world.stores.metadata,
       instance.id,
       'ad_report',
     );
@@ -184,31 +143,31 @@ describe('Ocean Engine ad report connector', () => {
     expect(resumed).toMatchObject({ resumed: true, pages: 14, rows: 115 });
     // Page 8 was read and written twice; the replacing table (read with FINAL) holds each natural key once.
     expect(await adSpendOf(projectId)).toEqual(expectedAdSpend());
-    const pagesRead = fake.requests.map((r) => `${r.query.start_date}#${r.query.page}`);
+    const pagesRead = world.fake.requests.map((r) => `${r.query.start_date}#${r.query.page}`);
     expect(pagesRead.filter((p) => p === '2025-03-03#2')).toHaveLength(2);
     expect(new Set(pagesRead).size).toBe(21);
   });
 
   it('re-reads the last days on the next run (the platform corrects them) and adds the new day once', async () => {
-    const projectId = await stores.newProject();
-    const instance = await addOceanEngine(projectId, 'OE_TOKEN', { lookbackDays: 3 });
+    const projectId = await world.stores.newProject();
+    const instance = await world.addOceanEngine(projectId, { config: { lookbackDays: 3 } });
     await syncStream(deps(), instance, 'ad_report');
-    fake.oceanEngine.rows = makeAdReport('2025-03-01', 8, 25);
-    fake.oceanEngine.rows[fake.oceanEngine.rows.length - 30]!.cost = 999.5; // a corrected figure on 03-07
-    fake.requests.length = 0;
+    world.fake.oceanEngine.rows = makeAdReport('2025-03-01', 8, 25);
+    world.fake.oceanEngine.rows[world.fake.oceanEngine.rows.length - 30]!.cost = 999.5; // a corrected figure on 03-07
+    world.fake.requests.length = 0;
 
     const nextDay = new Date(NOW.getTime() + 86_400_000);
     await syncStream(deps({ now: () => nextDay }), instance, 'ad_report');
-    expect(new Set(fake.requests.map((r) => r.query.start_date))).toEqual(
+    expect(new Set(world.fake.requests.map((r) => r.query.start_date))).toEqual(
       new Set(['2025-03-06', '2025-03-07', '2025-03-08']),
     );
     expect(await adSpendOf(projectId)).toEqual(expectedAdSpend());
   });
 
   it('retries "too many requests" (40100) and 5xx answers with back-off that grows', async () => {
-    const projectId = await stores.newProject();
-    const instance = await addOceanEngine(projectId);
-    fake.oceanEngine.faults.push(
+    const projectId = await world.stores.newProject();
+    const instance = await world.addOceanEngine(projectId);
+    world.fake.oceanEngine.faults.push(
       { kind: 'rate_limit' },
       { kind: 'http_500' },
       { kind: 'http_503' },
@@ -227,27 +186,27 @@ describe('Ocean Engine ad report connector', () => {
     for (let i = 1; i < delays.length; i++) expect(delays[i]).toBeGreaterThanOrEqual(delays[i - 1]!);
     expect(delays[3]).toBeGreaterThanOrEqual(4 * delays[0]!);
     // The waits really happened: the fake saw the attempts of the first page that far apart.
-    const times = fake.requests.slice(0, 5).map((r) => r.at);
+    const times = world.fake.requests.slice(0, 5).map((r) => r.at);
     for (let i = 1; i < 5; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(delays[i - 1]! - 2);
     expect(await adSpendOf(projectId)).toEqual(expectedAdSpend());
   });
 
   it("waits at least as long as a 429 answer's Retry-After asks", async () => {
-    const projectId = await stores.newProject();
-    const instance = await addOceanEngine(projectId);
-    fake.oceanEngine.faults.push({ kind: 'http_429', retryAfterSeconds: 1 });
+    const projectId = await world.stores.newProject();
+    const instance = await world.addOceanEngine(projectId);
+    world.fake.oceanEngine.faults.push({ kind: 'http_429', retryAfterSeconds: 1 });
     const retries: RetryEvent[] = [];
     await syncStream(deps({ onRetry: (e) => retries.push(e) }), instance, 'ad_report');
     expect(retries).toEqual([{ retry: 1, delayMs: 1_000, reason: 'HTTP 429' }]);
-    expect(fake.requests[1]!.at - fake.requests[0]!.at).toBeGreaterThanOrEqual(995);
+    expect(world.fake.requests[1]!.at - world.fake.requests[0]!.at).toBeGreaterThanOrEqual(995);
   });
 
   it('gives up after the last attempt, keeps the checkpoint and re-queues the job for later', async () => {
-    const projectId = await stores.newProject();
-    const instance = await addOceanEngine(projectId);
-    fake.onRequest = (record, n) => {
+    const projectId = await world.stores.newProject();
+    const instance = await world.addOceanEngine(projectId);
+    world.fake.onRequest = (record, n) => {
       // From the 4th request on, the platform only answers "too frequent".
-      if (n >= 4) fake.oceanEngine.faults.push({ kind: 'rate_limit' });
+      if (n >= 4) world.fake.oceanEngine.faults.push({ kind: 'rate_limit' });
       void record;
     };
     const outcome = await syncNow(
@@ -260,15 +219,15 @@ describe('Ocean Engine ad report connector', () => {
     expect((outcome.error as PulseloopError).code).toBe('connector_retries_exhausted');
     expect(outcome.job).toMatchObject({ status: 'queued', attempts: 1 });
     expect(outcome.job.nextRunAt > new Date().toISOString()).toBe(true);
-    expect(await getCheckpoint(stores.metadata, instance.id, 'ad_report')).toMatchObject({
+    expect(await getCheckpoint(world.stores.metadata, instance.id, 'ad_report')).toMatchObject({
       inProgress: true,
       pagesWritten: 3,
     });
   });
 
   it('stops at once with a clear error in both languages when the token is refused, and never retries it', async () => {
-    const projectId = await stores.newProject();
-    const instance = await addOceanEngine(projectId, 'WRONG');
+    const projectId = await world.stores.newProject();
+    const instance = await world.addOceanEngine(projectId, { tokenEnv: 'WRONG' });
     const outcome = await syncNow(deps(), instance, 'ad_report');
     expect(outcome.status).toBe('failed');
     if (outcome.status === 'succeeded') throw new Error('unreachable');
@@ -277,21 +236,21 @@ describe('Ocean Engine ad report connector', () => {
     expect(error.message).toContain('Ocean Engine API refused the access token');
     expect(error.message).toContain('40102');
     expect(error.zh).toContain('访问令牌');
-    expect(fake.requests).toHaveLength(1);
+    expect(world.fake.requests).toHaveLength(1);
     expect(outcome.job).toMatchObject({ status: 'failed', attempts: 1 });
     expect(outcome.job.lastError).toContain('connector_bad_credentials');
-    expect(await activeJob(stores.metadata, syncJobKey(instance.id, 'ad_report'))).toBeUndefined();
+    expect(await activeJob(world.stores.metadata, syncJobKey(instance.id, 'ad_report'))).toBeUndefined();
     expect(await runDueSyncJobs(deps())).toEqual([]);
-    expect(fake.requests).toHaveLength(1);
+    expect(world.fake.requests).toHaveLength(1);
   });
 
   it('quarantines a row the platform sends with an unreadable figure and keeps the others', async () => {
-    const projectId = await stores.newProject();
-    const instance = await addOceanEngine(projectId);
-    (fake.oceanEngine.rows[3] as unknown as Record<string, unknown>).cost = 'n/a';
+    const projectId = await world.stores.newProject();
+    const instance = await world.addOceanEngine(projectId);
+    (world.fake.oceanEngine.rows[3] as unknown as Record<string, unknown>).cost = 'n/a';
     const report = await syncStream(deps(), instance, 'ad_report');
     expect(report).toMatchObject({ rows: 174, quarantined: 1 });
-    const quarantined = await stores.facts.query<Record<string, string>>(
+    const quarantined = await world.stores.facts.query<Record<string, string>>(
       `SELECT origin, source_id, reason_code, field, reason FROM quarantine FINAL WHERE project_id = {project:String}`,
       { project: projectId },
     );
@@ -307,23 +266,23 @@ describe('Ocean Engine ad report connector', () => {
   });
 
   it("keeps to the stream's rate limit", async () => {
-    const projectId = await stores.newProject();
-    const instance = await addOceanEngine(projectId);
-    fake.oceanEngine.rows = makeAdReport('2025-03-01', 7, 5); // one page a day: 7 requests
+    const projectId = await world.stores.newProject();
+    const instance = await world.addOceanEngine(projectId);
+    world.fake.oceanEngine.rows = makeAdReport('2025-03-01', 7, 5); // one page a day: 7 requests
     await syncStream(deps({ rateLimitPerSecond: 20 }), instance, 'ad_report');
-    const times = fake.requests.map((r) => r.at);
+    const times = world.fake.requests.map((r) => r.at);
     expect(times).toHaveLength(7);
     // 20 requests a second: the client starts them 50 ms apart (arrival times jitter by a few ms).
     expect(times[6]! - times[0]!).toBeGreaterThanOrEqual(6 * 50 - 10);
   });
 
   it("schedules the next run after the stream's interval once a run succeeds", async () => {
-    const projectId = await stores.newProject();
-    const instance = await addOceanEngine(projectId);
+    const projectId = await world.stores.newProject();
+    const instance = await world.addOceanEngine(projectId);
     const before = Date.now();
     const outcome = await syncNow(deps(), instance, 'ad_report');
     expect(outcome.status).toBe('succeeded');
-    const jobs = await listJobs(stores.metadata, { singletonKeyPrefix: syncJobKey(instance.id, '') });
+    const jobs = await listJobs(world.stores.metadata, { singletonKeyPrefix: syncJobKey(instance.id, '') });
     expect(jobs.map((j) => j.status).sort()).toEqual(['queued', 'succeeded']);
     const next = jobs.find((j) => j.status === 'queued')!;
     expect(Date.parse(next.nextRunAt) - before).toBeGreaterThanOrEqual(6 * 3600_000 - 1000);
@@ -344,7 +303,7 @@ describe('Douyin video list connector', () => {
   }
 
   async function statsOf(projectId: string): Promise<StatsRead[]> {
-    return stores.facts.query<StatsRead>(
+    return world.stores.facts.query<StatsRead>(
       `SELECT content_id, toString(date) AS date, title, plays, likes, comments, shares,
               toString(published_at) AS published_at
        FROM content_stats FINAL WHERE project_id = {project:String} ORDER BY content_id`,
@@ -353,7 +312,7 @@ describe('Douyin video list connector', () => {
   }
 
   function expectedStats(): StatsRead[] {
-    return fake.douyin.videos
+    return world.fake.douyin.videos
       .map((v) => ({
         content_id: v.item_id,
         date: '2025-03-08',
@@ -368,27 +327,27 @@ describe('Douyin video list connector', () => {
   }
 
   it('follows cursor and has_more through every page and snapshots each video for the sync day', async () => {
-    const projectId = await stores.newProject();
-    const instance = await addDouyin(projectId, { token: fake.douyin.token });
+    const projectId = await world.stores.newProject();
+    const instance = await addDouyin(projectId, { token: world.fake.douyin.token });
     const report = await syncStream(deps(), instance, 'video_list');
     expect(report).toMatchObject({ pages: 3, rows: 45 });
-    expect(fake.requests.map((r) => r.query.cursor)).toEqual([
+    expect(world.fake.requests.map((r) => r.query.cursor)).toEqual([
       '0',
-      String(fake.douyin.videos[19]!.create_time * 1000),
-      String(fake.douyin.videos[39]!.create_time * 1000),
+      String(world.fake.douyin.videos[19]!.create_time * 1000),
+      String(world.fake.douyin.videos[39]!.create_time * 1000),
     ]);
     expect(await statsOf(projectId)).toEqual(expectedStats());
 
     // A second run the same day replaces that day's numbers instead of adding rows.
-    for (const video of fake.douyin.videos) video.statistics.play_count += 100;
+    for (const video of world.fake.douyin.videos) video.statistics.play_count += 100;
     await syncStream(deps(), instance, 'video_list');
     expect(await statsOf(projectId)).toEqual(expectedStats());
   });
 
   it('retries the documented "too frequent" code 28003018 and reports an expired token as bad credentials', async () => {
-    const projectId = await stores.newProject();
+    const projectId = await world.stores.newProject();
     const good = await addDouyin(projectId);
-    fake.douyin.faults.push({ kind: 'rate_limit' }, { kind: 'http_429' });
+    world.fake.douyin.faults.push({ kind: 'rate_limit' }, { kind: 'http_429' });
     const retries: RetryEvent[] = [];
     await syncStream(deps({ onRetry: (e) => retries.push(e) }), good, 'video_list');
     expect(retries.map((r) => r.reason)).toEqual([expect.stringMatching(/^error_code 28003018/), 'HTTP 429']);
@@ -405,15 +364,15 @@ describe('Douyin video list connector', () => {
 
 describe('connector settings', () => {
   it('refuses unknown connectors, invalid settings and missing credentials with clear errors', async () => {
-    const projectId = await stores.newProject();
+    const projectId = await world.stores.newProject();
     const base = { projectId, name: 'x', credentials: { env: 'OE_TOKEN' } };
     await expect(
-      addConnectorInstance(stores.metadata, { ...base, connector: 'myspace', config: {} }),
+      addConnectorInstance(world.stores.metadata, { ...base, connector: 'myspace', config: {} }),
     ).rejects.toMatchObject({
       code: 'connector_unknown',
     });
     await expect(
-      addConnectorInstance(stores.metadata, {
+      addConnectorInstance(world.stores.metadata, {
         ...base,
         connector: 'oceanengine',
         config: { advertiserId: '12', startDate: '1 March' },
@@ -422,7 +381,7 @@ describe('connector settings', () => {
       code: 'connector_invalid_config',
       message: expect.stringContaining('startDate'),
     });
-    const instance = await addOceanEngine(projectId, 'NOT_SET');
+    const instance = await world.addOceanEngine(projectId, { tokenEnv: 'NOT_SET' });
     await expect(syncStream(deps(), instance, 'ad_report')).rejects.toMatchObject({
       code: 'connector_credentials_missing',
       message: expect.stringContaining('NOT_SET'),

@@ -141,6 +141,18 @@ async function rejection(promise: Promise<unknown>): Promise<FactsQueryError> {
  * The facts engine's behaviour, run against a real engine. `open` is called once and must give an
  * engine on an empty database; the suite migrates it and closes it at the end.
  */
+/** The content_stats columns the TabSeparated tests write, in payload order. */
+const TSV_COLUMNS = [
+  'project_id',
+  'platform',
+  'content_id',
+  'date',
+  'title',
+  'published_at',
+  'tags',
+  'plays',
+];
+
 export function describeFactsSuite(name: string, open: () => Promise<FactsEngine>): void {
   describe(`facts engine on ${name}`, () => {
     let engine: FactsEngine;
@@ -317,16 +329,7 @@ export function describeFactsSuite(name: string, open: () => Promise<FactsEngine
 
     it('inserts TabSeparated rows through insertRows: escapes, NULL, arrays, named columns', async () => {
       const project = newProject();
-      const columns = [
-        'project_id',
-        'platform',
-        'content_id',
-        'date',
-        'title',
-        'published_at',
-        'tags',
-        'plays',
-      ];
+      const columns = TSV_COLUMNS;
       const payload = [
         [
           project,
@@ -365,16 +368,7 @@ export function describeFactsSuite(name: string, open: () => Promise<FactsEngine
     it('inserts a large TabSeparated payload exactly, and refuses a malformed one whole', async () => {
       // Over a MiB: the in-process engine reads such payloads from a spool file instead of inline.
       const project = newProject();
-      const columns = [
-        'project_id',
-        'platform',
-        'content_id',
-        'date',
-        'title',
-        'published_at',
-        'tags',
-        'plays',
-      ];
+      const columns = TSV_COLUMNS;
       const rowCount = 30_000;
       const lines: string[] = [];
       for (let i = 0; i < rowCount; i++) {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { runPeriodically } from '../../lib/periodic.js';
 import { type JobOutcome, runDueSyncJobs, type SyncDeps } from './sync.js';
 
 /**
@@ -31,31 +32,12 @@ export interface ConnectorScheduleDeps {
 
 export function scheduleConnectorSyncs(deps: ConnectorScheduleDeps): ConnectorSchedule {
   const stopping = new AbortController();
-  let running: Promise<JobOutcome[]> | undefined;
-  const runOnce = () => {
-    running ??= round(deps, stopping.signal).finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-  const tick = () => {
-    runOnce().catch((error: unknown) =>
-      deps.logger.warn({ err: error }, 'running due connector syncs failed'),
-    );
-  };
-  const first = setTimeout(tick, deps.firstDelayMs ?? Math.min(60_000, deps.intervalMs));
-  const timer = setInterval(tick, deps.intervalMs);
-  first.unref();
-  timer.unref();
-  return {
-    runOnce,
-    async stop() {
-      clearTimeout(first);
-      clearInterval(timer);
-      stopping.abort(new Error('the connector schedule stopped'));
-      await running?.catch(() => undefined);
-    },
-  };
+  return runPeriodically(() => round(deps, stopping.signal), {
+    intervalMs: deps.intervalMs,
+    ...(deps.firstDelayMs !== undefined ? { firstDelayMs: deps.firstDelayMs } : {}),
+    onError: (error) => deps.logger.warn({ err: error }, 'running due connector syncs failed'),
+    beforeWait: () => stopping.abort(new Error('the connector schedule stopped')),
+  });
 }
 
 async function round(deps: ConnectorScheduleDeps, signal: AbortSignal): Promise<JobOutcome[]> {

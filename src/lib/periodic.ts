@@ -1,0 +1,49 @@
+/**
+ * A job the server runs on its own every so often (retention, connector syncs): one round at a time,
+ * timers that do not keep the process alive, and a stop that waits for the round in progress so that
+ * the stores can close under it.
+ */
+
+export interface Periodic<Round> {
+  /** One round now (what the timer runs); joins the round in progress if there is one. */
+  runOnce(): Promise<Round>;
+  /** Stops the timer (after `beforeWait`, e.g. aborting the round) and waits for the round in progress. */
+  stop(): Promise<void>;
+}
+
+export function runPeriodically<Round>(
+  round: () => Promise<Round>,
+  options: {
+    intervalMs: number;
+    /** Delay before the first round, so start-up is not slowed (default: a minute or the interval). */
+    firstDelayMs?: number;
+    /** A failed round is reported here; the next one runs at the next tick. */
+    onError(error: unknown): void;
+    /** Called by stop() before it waits for the round in progress. */
+    beforeWait?: () => void;
+  },
+): Periodic<Round> {
+  let running: Promise<Round> | undefined;
+  const runOnce = () => {
+    running ??= round().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+  const tick = () => {
+    runOnce().catch(options.onError);
+  };
+  const first = setTimeout(tick, options.firstDelayMs ?? Math.min(60_000, options.intervalMs));
+  const timer = setInterval(tick, options.intervalMs);
+  first.unref();
+  timer.unref();
+  return {
+    runOnce,
+    async stop() {
+      clearTimeout(first);
+      clearInterval(timer);
+      options.beforeWait?.();
+      await running?.catch(() => undefined);
+    },
+  };
+}
