@@ -8,8 +8,7 @@ import { addConnectorInstance } from '../../src/collect/connectors/instances.js'
 import { KEY_FILE_NAME, loadPiiKeyring } from '../../src/govern/pii/keys.js';
 import { migrateMetadata } from '../../src/store/metadata/migrate.js';
 import { openMetadataStore } from '../../src/store/metadata/open.js';
-import { createOrganisation } from '../../src/store/metadata/organisations.js';
-import { createProject } from '../../src/store/metadata/projects.js';
+import { newProjectIn } from '../connectors/setup.js';
 
 // The `pulseloop users …` and `pulseloop pii …` commands run in-process against a temporary data
 // directory (this file's process opens one chdb engine at a time, as the CLI does).
@@ -76,15 +75,8 @@ describe('pulseloop users and pii commands', () => {
     const metadata = await openMetadataStore({ dataDir });
     try {
       await migrateMetadata(metadata);
-      const org = await createOrganisation(metadata, { name: 'Tea' });
-      const project = await createProject(metadata, {
-        organisationId: org.id,
-        name: 'Tea shop',
-        timeZone: 'Asia/Shanghai',
-        currency: 'CNY',
-      });
       await addConnectorInstance(metadata, {
-        projectId: project.id,
+        projectId: await newProjectIn(metadata),
         connector: 'douyin',
         name: 'dy-main',
         config: { openId: 'open-1' },
