@@ -15,6 +15,7 @@ import type { MetadataStore } from '../store/metadata/open.js';
 import { registerAnalysisRoutes } from './routes/analyses.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { type CollectRouteDeps, registerCollectRoutes } from './routes/collect.js';
+import { type ConnectorRouteDeps, registerConnectorRoutes } from './routes/connectors.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerExploreRoutes } from './routes/explore.js';
 import { registerGovernRoutes } from './routes/govern.js';
@@ -32,7 +33,7 @@ export interface StoreDeps {
   governance?: Governance;
 }
 
-export interface AppDeps extends CollectRouteDeps, HealthDeps, StoreDeps {
+export interface AppDeps extends CollectRouteDeps, ConnectorRouteDeps, HealthDeps, StoreDeps {
   logger: Logger;
   /** What ingestion kept, for live views. */
   live: LiveFeed;
@@ -144,6 +145,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerProjectRoutes(app, deps);
   registerExploreRoutes(app, deps);
   registerImportRoutes(app, deps);
+  registerConnectorRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   await registerGovernRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

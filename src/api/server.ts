@@ -113,22 +113,22 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ? scheduleRetention({ facts, metadata, logger, intervalMs: config.retentionIntervalMinutes * 60_000 })
       : undefined;
 
-  const connectors =
-    config.connectorPollSeconds > 0
-      ? scheduleConnectorSyncs({
-          logger,
-          intervalMs: config.connectorPollSeconds * 1000,
-          syncDeps: (signal) => ({
-            metadata,
-            facts,
-            // `env:NAME` access tokens are read from the server's environment, as the CLI reads its own.
-            env: process.env,
-            // Read each round: a key rotated by the CLI since start (tokens stored under it) is picked up.
-            keyring: loadPiiKeyring({ dataDir: config.dataDir, envValue: config.piiKeys }),
-            signal,
-          }),
-        })
-      : undefined;
+  // Read when needed: a key rotated by the CLI since start (tokens stored under it) is picked up.
+  const connectorKeyring = () => loadPiiKeyring({ dataDir: config.dataDir, envValue: config.piiKeys });
+  // Without a poll interval (PULSELOOP_CONNECTOR_POLL_SECONDS=0) the schedule keeps no timer; its rounds
+  // then run only when the API asks for one ("sync now").
+  const connectors = scheduleConnectorSyncs({
+    logger,
+    intervalMs: config.connectorPollSeconds * 1000,
+    syncDeps: (signal) => ({
+      metadata,
+      facts,
+      // `env:NAME` access tokens are read from the server's environment, as the CLI reads its own.
+      env: process.env,
+      keyring: connectorKeyring(),
+      signal,
+    }),
+  });
 
   const live = createLiveFeed();
   const app = await buildApp({
@@ -137,6 +137,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     metadata,
     live,
     governance,
+    connectors: {
+      keyring: connectorKeyring,
+      env: process.env,
+      runSoon: () => connectors.runSoon(),
+    },
     bodyLimitBytes: MAX_BATCH_BYTES * 2,
     ingest: {
       wal,
@@ -194,7 +199,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     close() {
       closing ??= (async () => {
         stopRefreshing();
-        await Promise.all([retention?.stop(), connectors?.stop()]);
+        await Promise.all([retention?.stop(), connectors.stop()]);
         await app.close();
         await writer.close();
         await wal.close();

@@ -259,7 +259,7 @@ export function registerConnectorsCommand(program: Command): void {
               rows: checkpoint?.rowsWritten ?? 0,
               job: latest ? `${latest.status} (attempt ${latest.attempts})` : null,
               next_run: latest?.status === 'queued' ? latest.nextRunAt : null,
-              last_error: latest?.lastError ?? null,
+              last_error: latest?.lastError?.split('\n')[0] ?? null,
             });
           }
         }

@@ -210,6 +210,11 @@ export const ERRORS = {
     en: 'A sync of {instance} / {stream} is already running in {holder} (lease until {until}).',
     zh: '{instance} / {stream} 的同步已在 {holder} 中运行（租约至 {until}）。',
   },
+  connector_name_taken: {
+    status: 409,
+    en: 'This project already has a connector named "{name}"; choose another name.',
+    zh: '该项目已有名为 "{name}" 的连接器，请换一个名称。',
+  },
   connector_row_invalid: {
     status: 400,
     en: 'The {platform} API returned a row with an invalid "{field}": {detail}',

@@ -14,6 +14,7 @@ export interface Periodic<Round> {
 export function runPeriodically<Round>(
   round: () => Promise<Round>,
   options: {
+    /** Time between rounds; 0 runs no timer (rounds only on runOnce). */
     intervalMs: number;
     /** Delay before the first round, so start-up is not slowed (default: a minute or the interval). */
     firstDelayMs?: number;
@@ -33,10 +34,14 @@ export function runPeriodically<Round>(
   const tick = () => {
     runOnce().catch(options.onError);
   };
-  const first = setTimeout(tick, options.firstDelayMs ?? Math.min(60_000, options.intervalMs));
-  const timer = setInterval(tick, options.intervalMs);
-  first.unref();
-  timer.unref();
+  // An interval of 0 keeps no timer: rounds run only when runOnce is called.
+  const timed = options.intervalMs > 0;
+  const first = timed
+    ? setTimeout(tick, options.firstDelayMs ?? Math.min(60_000, options.intervalMs))
+    : undefined;
+  const timer = timed ? setInterval(tick, options.intervalMs) : undefined;
+  first?.unref();
+  timer?.unref();
   return {
     runOnce,
     async stop() {

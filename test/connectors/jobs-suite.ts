@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   addConnectorInstance,
   getCheckpoint,
+  getConnectorInstance,
+  removeConnectorInstance,
   saveCheckpoint,
 } from '../../src/collect/connectors/instances.js';
 import {
@@ -13,8 +15,10 @@ import {
   failJob,
   heartbeat,
   isLocalWorkerGone,
+  listJobs,
   releaseJob,
 } from '../../src/collect/connectors/jobs.js';
+import { collectDb } from '../../src/collect/connectors/tables.js';
 import { migrateMetadata } from '../../src/store/metadata/migrate.js';
 import type { MetadataStore } from '../../src/store/metadata/open.js';
 import { newProjectIn, testKeyring } from './setup.js';
@@ -171,6 +175,55 @@ export function describeJobTableSuite(name: string, open: () => Promise<Metadata
         pagesWritten: 3,
         rowsWritten: 45,
       });
+    });
+  });
+
+  describe(`removing a connector on ${name}`, () => {
+    it('removes the instance with its stored token, checkpoints and jobs, and leaves other instances alone', async () => {
+      const s = await open();
+      try {
+        await migrateMetadata(s);
+        const projectId = await newProjectIn(s);
+        const add = (instanceName: string) =>
+          addConnectorInstance(s, {
+            projectId,
+            connector: 'douyin',
+            name: instanceName,
+            config: { openId: 'open-1' },
+            credentials: { token: 'act.secret', keyring: testKeyring() },
+          });
+        const gone = await add('gone');
+        const kept = await add('kept');
+        await expect(add('kept')).rejects.toMatchObject({ code: 'connector_name_taken' });
+        for (const instance of [gone, kept]) {
+          await enqueueJob(s, {
+            kind: 'connector_sync',
+            payload: { instanceId: instance.id, stream: 'video_list' },
+            singletonKey: `connector:${instance.id}:video_list`,
+          });
+          await saveCheckpoint(s, {
+            instanceId: instance.id,
+            stream: 'video_list',
+            state: { runStartedAt: 1, cursor: null },
+            inProgress: false,
+            pagesWritten: 1,
+            rowsWritten: 2,
+          });
+        }
+
+        expect(await removeConnectorInstance(s, gone.id)).toBe(true);
+        expect(await removeConnectorInstance(s, gone.id)).toBe(false);
+        expect(await getConnectorInstance(s, gone.id)).toBeUndefined();
+        expect(await getCheckpoint(s, gone.id, 'video_list')).toBeUndefined();
+        expect(await listJobs(s, { singletonKey: `connector:${gone.id}:video_list` })).toEqual([]);
+        const secrets = await collectDb(s).selectFrom('connector_secrets').select('id').execute();
+        expect(secrets.map((r) => `secret:${r.id}`)).toEqual([kept.credentialsRef]);
+        expect(await getConnectorInstance(s, kept.id)).toMatchObject({ name: 'kept' });
+        expect(await listJobs(s, { singletonKey: `connector:${kept.id}:video_list` })).toHaveLength(1);
+        expect(await getCheckpoint(s, kept.id, 'video_list')).toBeDefined();
+      } finally {
+        await s.close();
+      }
     });
   });
 

@@ -11,7 +11,7 @@ import type { PulseloopError } from '../../src/errors/registry.js';
 import type { FactsEngine } from '../../src/store/facts/engine.js';
 import { migrateMetadata } from '../../src/store/metadata/migrate.js';
 import { type MetadataStore, openMetadataStore } from '../../src/store/metadata/open.js';
-import { newProjectIn, useConnectorWorld } from './setup.js';
+import { connectorWorldForFile, newProjectIn } from './setup.js';
 
 // The schedule a server runs connector syncs with: each round claims and runs the due jobs, one at a
 // time, against the local fake platforms, real chdb and real SQLite.
@@ -21,7 +21,7 @@ import { newProjectIn, useConnectorWorld } from './setup.js';
 const NOW = new Date('2025-03-08T04:00:00Z');
 const HOUR = 3_600_000;
 
-const world = useConnectorWorld();
+const world = connectorWorldForFile();
 
 const deps = (overrides: Partial<SyncDeps> = {}): SyncDeps => world.deps(NOW, overrides);
 
@@ -307,5 +307,61 @@ describe('the connector schedule', () => {
     expect(() => loadConfig({ PULSELOOP_CONNECTOR_POLL_SECONDS: 'often' })).toThrow(
       /PULSELOOP_CONNECTOR_POLL_SECONDS/,
     );
+  });
+});
+
+describe('rounds asked for (the API\'s "sync now")', () => {
+  it('keeps no timer at interval 0, yet runs a round when asked, also for a job queued during one', async () => {
+    const projectId = await world.stores.newProject();
+    const first = await addDouyin(world.stores.metadata, projectId);
+    // Another project: the same account's videos would otherwise replace each other's rows.
+    const otherProjectId = await world.stores.newProject('Other shop');
+    const second = await addDouyin(world.stores.metadata, otherProjectId);
+    await scheduleSync(world.stores.metadata, first.id, 'video_list');
+    const schedule = scheduleConnectorSyncs({
+      syncDeps: (signal) => deps({ signal }),
+      logger: recordingLogger().logger,
+      intervalMs: 0,
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect((await jobsOf(world.stores.metadata, first.id, 'video_list')).map((j) => j.status)).toEqual([
+        'queued',
+      ]);
+
+      let reached!: () => void;
+      const requested = new Promise<void>((resolve) => {
+        reached = resolve;
+      });
+      world.fake.onRequest = async () => {
+        reached();
+        await gate;
+      };
+      const round = schedule.runSoon();
+      await requested; // the round is running the first sync
+      world.fake.onRequest = undefined;
+      await scheduleSync(world.stores.metadata, second.id, 'video_list');
+      const after = schedule.runSoon();
+      release();
+      await round;
+      await after;
+      // Whichever round claimed it, the second sync ran before the answer to the later request.
+      for (const instance of [first, second]) {
+        const statuses = (await jobsOf(world.stores.metadata, instance.id, 'video_list')).map(
+          (j) => j.status,
+        );
+        expect(statuses.sort()).toEqual(['queued', 'succeeded']);
+      }
+      expect(await countRows('content_stats', projectId)).toBe(45);
+      expect(await countRows('content_stats', otherProjectId)).toBe(45);
+    } finally {
+      world.fake.onRequest = undefined;
+      release();
+      await schedule.stop();
+    }
   });
 });

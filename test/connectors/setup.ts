@@ -82,7 +82,7 @@ export interface ConnectorWorld {
  * The world most connector test files run in: real stores and the local fake platforms, opened
  * once for the file, the platforms reset before each test (no faults, 7 days × 25 ads, 45 videos).
  */
-export function useConnectorWorld(): ConnectorWorld {
+export function connectorWorldForFile(): ConnectorWorld {
   const world = { keyring: testKeyring() } as ConnectorWorld;
   world.deps = (now, overrides = {}) => ({
     metadata: world.stores.metadata,

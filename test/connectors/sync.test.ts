@@ -12,12 +12,12 @@ import {
 import { PulseloopError } from '../../src/errors/registry.js';
 import type { FactsEngine } from '../../src/store/facts/engine.js';
 import { makeAdReport } from './fake-platforms.js';
-import { useConnectorWorld } from './setup.js';
+import { connectorWorldForFile } from './setup.js';
 
 // 2025-03-08 12:00 in Asia/Shanghai: the report runs up to yesterday, 2025-03-07.
 const NOW = new Date('2025-03-08T04:00:00Z');
 
-const world = useConnectorWorld();
+const world = connectorWorldForFile();
 
 function deps(overrides: Partial<SyncDeps> = {}): SyncDeps {
   const base = world.deps(NOW);

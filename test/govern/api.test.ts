@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addConnectorInstance } from '../../src/collect/connectors/instances.js';
 import { listAudit } from '../../src/govern/audit.js';
 import { governanceFor } from '../../src/govern/governance.js';
 import { can, type Permission, READ_PERMISSIONS, ROLES, type Role } from '../../src/govern/permissions.js';
@@ -143,6 +144,16 @@ beforeAll(async () => {
       name: 'b',
     })
   ).token;
+  for (let i = 0; i < 40; i++) {
+    const { id } = await addConnectorInstance(metadata, {
+      projectId: projectA,
+      connector: connectorSettings.connector,
+      name: `spare connector ${i}`,
+      config: connectorSettings.config,
+      credentials: { env: connectorSettings.tokenEnv },
+    });
+    spareConnectors.push(id);
+  }
   const { keyring } = await governanceFor({ metadata });
   await seedPerson(projectA, 'person-a1', ['anon-a1', 'u-a1'], {
     phone: encryptField(keyring, '13812341234'),
@@ -159,6 +170,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
 });
+
+/** A Douyin account whose token variable is never set: its syncs fail at once, calling nobody. */
+const connectorSettings = {
+  connector: 'douyin',
+  config: { openId: 'api-test-open-id', baseUrl: 'http://127.0.0.1:9' },
+  tokenEnv: 'PULSELOOP_API_TEST_TOKEN_NEVER_SET',
+};
+let connectorCount = 0;
+/** Connectors of project A with no sync queued, one per call that syncs or removes one. */
+const spareConnectors: string[] = [];
 
 /** Every governance route with the permission it needs and a request that succeeds when allowed. */
 const ROUTES: Array<{ method: string; path: string; permission: Permission; body?: unknown }> = [
@@ -199,9 +220,23 @@ const ROUTES: Array<{ method: string; path: string; permission: Permission; body
   { method: 'GET', path: '/persons/u-a1/profile', permission: 'events.read_raw' },
   { method: 'GET', path: '/persons/u-a1/export', permission: 'persons.export' },
   { method: 'DELETE', path: '/persons/nobody-known-by-this-id', permission: 'persons.erase' },
+  { method: 'GET', path: '/connectors', permission: 'analyses.read' },
+  {
+    method: 'POST',
+    path: '/connectors',
+    permission: 'keys.manage',
+    body: () => ({ ...connectorSettings, name: `api connector ${++connectorCount}` }),
+  },
+  { method: 'POST', path: '/connectors/CONNECTOR/sync', permission: 'data.import' },
+  { method: 'DELETE', path: '/connectors/CONNECTOR', permission: 'keys.manage' },
 ];
+// Each call naming CONNECTOR gets a connector of its own: one sync or removal never meets another's.
 const pathOf = (projectId: string, route: (typeof ROUTES)[number]) =>
-  `/api/v1/projects/${projectId}${route.path.replace('MARKETER', users.marketer!.id)}`;
+  `/api/v1/projects/${projectId}${route.path
+    .replace('MARKETER', users.marketer!.id)
+    .replace('CONNECTOR', () => spareConnectors.shift() ?? 'none-left')}`;
+const bodyOf = (route: (typeof ROUTES)[number]) =>
+  typeof route.body === 'function' ? (route.body as () => unknown)() : route.body;
 
 describe('authorisation matrix on the governance routes', () => {
   it('lets each role exactly what the permission matrix says, and refuses the rest with 403', async () => {
@@ -210,7 +245,7 @@ describe('authorisation matrix on the governance routes', () => {
       for (const route of ROUTES) {
         const response = await call(route.method, pathOf(projectA, route), {
           auth: bearer(tokens[role]!),
-          body: route.body,
+          body: bodyOf(route),
         });
         const allowed = can(role, route.permission);
         outcomes.push(`${role} ${route.method} ${route.path}: ${response.status}`);
@@ -232,7 +267,7 @@ describe('authorisation matrix on the governance routes', () => {
     for (const route of ROUTES) {
       const response = await call(route.method, pathOf(projectA, route), {
         auth: bearer(tokens.ownerReadOnly!),
-        body: route.body,
+        body: bodyOf(route),
       });
       if (READ_PERMISSIONS.has(route.permission)) expect(response.status, route.path).toBeLessThan(300);
       else expect([response.status, errorCode(response)], route.path).toEqual([403, 'forbidden']);
@@ -242,13 +277,13 @@ describe('authorisation matrix on the governance routes', () => {
   it('refuses anonymous callers with 401 and write keys with 403 on every route', async () => {
     for (const route of ROUTES) {
       const path = pathOf(projectA, route);
-      const anonymous = await call(route.method, path, { body: route.body });
+      const anonymous = await call(route.method, path, { body: bodyOf(route) });
       expect([anonymous.status, errorCode(anonymous)], path).toEqual([401, 'not_authenticated']);
       for (const auth of [bearer(writeKeyA), basicAuth(writeKeyA)]) {
-        const keyed = await call(route.method, path, { auth, body: route.body });
+        const keyed = await call(route.method, path, { auth, body: bodyOf(route) });
         expect([keyed.status, errorCode(keyed)], path).toEqual([403, 'write_key_not_allowed']);
       }
-      const forged = await call(route.method, path, { auth: bearer('pl_pat_forged'), body: route.body });
+      const forged = await call(route.method, path, { auth: bearer('pl_pat_forged'), body: bodyOf(route) });
       expect(forged.status).toBe(401);
     }
   });
@@ -259,13 +294,13 @@ describe('tenant isolation', () => {
     for (const route of ROUTES) {
       const crossed = await call(route.method, pathOf(projectA, route), {
         auth: bearer(tokens.ownerB!),
-        body: route.body,
+        body: bodyOf(route),
       });
       expect([crossed.status, errorCode(crossed)], route.path).toEqual([404, 'unknown_project']);
       expect(crossed.text).not.toContain('u-a1');
       const back = await call(route.method, pathOf(projectB, route), {
         auth: bearer(tokens.owner!),
-        body: route.body,
+        body: bodyOf(route),
       });
       expect([back.status, errorCode(back)], route.path).toEqual([404, 'unknown_project']);
       expect(back.text).not.toContain('u-b1');

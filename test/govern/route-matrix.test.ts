@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routesOf } from '../../src/api/app.js';
+import { addConnectorInstance } from '../../src/collect/connectors/instances.js';
 import { can, type Permission, READ_PERMISSIONS, ROLES, type Role } from '../../src/govern/permissions.js';
 import { createApiToken } from '../../src/govern/tokens.js';
 import { createUser, setProjectRole } from '../../src/govern/users.js';
@@ -58,6 +59,30 @@ async function asOwner(p: ProjectFixture, method: string, path: string, body?: u
   const text = await response.text();
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
   return text ? JSON.parse(text) : {};
+}
+
+/**
+ * A connector's settings for the matrix: a Douyin account whose token variable is never set and whose
+ * API address answers nothing, so its syncs fail at once without leaving this machine.
+ */
+const connectorBody = (name: string) => ({
+  connector: 'douyin',
+  name,
+  config: { openId: 'matrix-open-id', baseUrl: 'http://127.0.0.1:9' },
+  tokenEnv: 'PULSELOOP_MATRIX_TOKEN_NEVER_SET',
+});
+
+/** A connector of `p` with no sync queued (so none can be running when the route is called). */
+async function spareConnector(p: ProjectFixture): Promise<string> {
+  const body = connectorBody(unique(p === B ? `${MARKER} connector ` : 'spare connector '));
+  const instance = await addConnectorInstance(t.server.metadata, {
+    projectId: p.projectId,
+    connector: body.connector,
+    name: body.name,
+    config: body.config,
+    credentials: { env: body.tokenEnv },
+  });
+  return instance.id;
 }
 
 async function newMember(p: ProjectFixture, role: Role = 'viewer') {
@@ -178,6 +203,21 @@ const SPECS: Record<string, RouteSpec> = {
       const { writeKey } = await asOwner(p, 'POST', `/sources/${p.sourceId}/keys`);
       return { params: { sourceId: p.sourceId, key: writeKey.key } };
     },
+  },
+  // Connectors.
+  'GET /api/v1/connectors': { permission: 'signed-in' },
+  'GET /api/v1/projects/:projectId/connectors': { permission: 'analyses.read' },
+  'POST /api/v1/projects/:projectId/connectors': {
+    permission: 'keys.manage',
+    fresh: async () => ({ body: connectorBody(unique('matrix connector ')) }),
+  },
+  'POST /api/v1/projects/:projectId/connectors/:instanceId/sync': {
+    permission: 'data.import',
+    fresh: async (p) => ({ params: { instanceId: await spareConnector(p) } }),
+  },
+  'DELETE /api/v1/projects/:projectId/connectors/:instanceId': {
+    permission: 'keys.manage',
+    fresh: async (p) => ({ params: { instanceId: await spareConnector(p) } }),
   },
   // Imports.
   'POST /api/v1/projects/:projectId/imports': {

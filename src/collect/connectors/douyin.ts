@@ -174,6 +174,17 @@ export const douyinConnector: ConnectorDefinition<DouyinConfig> = {
   platform: PLATFORM,
   displayName: 'Douyin',
   title: { en: 'Douyin video statistics', zh: '抖音视频数据' },
+  configSchema: DouyinConfig,
+  configLabels: {
+    openId: {
+      en: 'Open ID',
+      zh: 'Open ID',
+      hint: { en: 'The open_id of the authorised account', zh: '授权用户的 open_id' },
+    },
+    count: { en: 'Videos per request', zh: '每次请求视频数' },
+    baseUrl: { en: 'API address', zh: '接口地址' },
+    timeZone: { en: 'Time zone', zh: '时区' },
+  },
   parseConfig: (raw) => parseConnectorConfig<DouyinConfig>('douyin', DouyinConfig, raw),
   streams: [videoList],
 };

@@ -53,6 +53,13 @@ export async function addConnectorInstance(
     throw new PulseloopError('not_found', { what: 'Project', id: input.projectId });
   }
   const db = collectDb(store);
+  const taken = await db
+    .selectFrom('connector_instances')
+    .select('id')
+    .where('project_id', '=', input.projectId)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  if (taken) throw new PulseloopError('connector_name_taken', { name });
   const now = new Date().toISOString();
   const id = randomUUID();
   const row: ConnectorInstancesTable = {
@@ -111,6 +118,45 @@ export async function findConnectorInstance(
   return toInstance(exact);
 }
 
+/** The instance with this id, or undefined (callers check the project: tenant isolation). */
+export async function getConnectorInstance(
+  store: MetadataStore,
+  id: string,
+): Promise<ConnectorInstance | undefined> {
+  const row = await collectDb(store)
+    .selectFrom('connector_instances')
+    .selectAll()
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row && toInstance(row);
+}
+
+/**
+ * Removes an instance with its checkpoints, its stored token and every job of its syncs (queued or
+ * finished). The rows it already wrote to the facts store stay. Answers whether it existed.
+ */
+export async function removeConnectorInstance(store: MetadataStore, id: string): Promise<boolean> {
+  return collectDb(store)
+    .transaction()
+    .execute(async (trx) => {
+      const row = await trx
+        .selectFrom('connector_instances')
+        .select('credentials_ref')
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (!row) return false;
+      // Sync job keys are `connector:<instance id>:<stream>` (sync.ts); ids are UUIDs, no LIKE wildcards.
+      await trx.deleteFrom('jobs').where('singleton_key', 'like', `connector:${id}:%`).execute();
+      await trx.deleteFrom('connector_checkpoints').where('instance_id', '=', id).execute();
+      await trx.deleteFrom('connector_instances').where('id', '=', id).execute();
+      const [kind, ...rest] = row.credentials_ref.split(':');
+      if (kind === 'secret') {
+        await trx.deleteFrom('connector_secrets').where('id', '=', rest.join(':')).execute();
+      }
+      return true;
+    });
+}
+
 /** Every instance, or those of one project, oldest first. */
 export async function listConnectorInstances(
   store: MetadataStore,
@@ -158,6 +204,7 @@ export interface Checkpoint<Cursor = unknown> {
   stream: string;
   state: RunState<Cursor>;
   inProgress: boolean;
+  /** Pages and rows of the run in progress, or of the last run once it finished. */
   pagesWritten: number;
   rowsWritten: number;
   updatedAt: string;

@@ -279,10 +279,11 @@ export async function failJob(
 /** Jobs of a kind, newest first (status views). */
 export async function listJobs(
   store: MetadataStore,
-  filter: { kind?: string; singletonKeyPrefix?: string; limit?: number } = {},
+  filter: { kind?: string; singletonKey?: string; singletonKeyPrefix?: string; limit?: number } = {},
 ): Promise<Job[]> {
   let query = collectDb(store).selectFrom('jobs').selectAll();
   if (filter.kind) query = query.where('kind', '=', filter.kind);
+  if (filter.singletonKey) query = query.where('singleton_key', '=', filter.singletonKey);
   if (filter.singletonKeyPrefix)
     query = query.where('singleton_key', 'like', `${filter.singletonKeyPrefix}%`);
   const rows = await query

@@ -199,6 +199,27 @@ export const oceanEngineConnector: ConnectorDefinition<OceanEngineConfig> = {
   platform: PLATFORM,
   displayName: 'Ocean Engine',
   title: { en: 'Ocean Engine ad report', zh: '巨量引擎广告报表' },
+  configSchema: OceanEngineConfig,
+  configLabels: {
+    advertiserId: { en: 'Advertiser ID', zh: '广告主 ID' },
+    startDate: {
+      en: 'First day to pull',
+      zh: '起始日期',
+      hint: { en: 'YYYY-MM-DD, e.g. 2025-03-01', zh: '格式 YYYY-MM-DD，例如 2025-03-01' },
+    },
+    lookbackDays: {
+      en: 'Days pulled again',
+      zh: '回溯天数',
+      hint: {
+        en: 'Recent days read again on every run: the platform corrects them',
+        zh: '每次同步重新读取最近几天的数据（平台会修正近期数据）',
+      },
+    },
+    pageSize: { en: 'Rows per request', zh: '每次请求行数' },
+    baseUrl: { en: 'API address', zh: '接口地址' },
+    timeZone: { en: 'Reporting time zone', zh: '报表时区' },
+    currency: { en: 'Currency', zh: '币种' },
+  },
   parseConfig: (raw) => parseConnectorConfig<OceanEngineConfig>('oceanengine', OceanEngineConfig, raw),
   streams: [adReport],
 };

@@ -12,6 +12,12 @@ export interface ConnectorSchedule {
   /** One round now (what the timer runs): every sync due, one after another. */
   runOnce(): Promise<JobOutcome[]>;
   /**
+   * A round for work queued just now (the API's "sync now"): starts one at once, or, while a round is
+   * in progress (it may be past its last claim), one more right after it. Never rejects: a failed
+   * round is logged.
+   */
+  runSoon(): Promise<JobOutcome[]>;
+  /**
    * Stops the timer, interrupts the sync in progress (its job goes back to the queue and resumes
    * from its checkpoint) and waits for the round to end, so the stores can close under it.
    */
@@ -25,6 +31,7 @@ export interface ConnectorScheduleDeps {
    */
   syncDeps(signal: AbortSignal): SyncDeps;
   logger: Pick<Logger, 'info' | 'warn'>;
+  /** Time between rounds; 0 runs no timer (PULSELOOP_CONNECTOR_POLL_SECONDS=0): rounds only on request. */
   intervalMs: number;
   /** Delay before the first round, so start-up is not slowed (default: a minute or the interval). */
   firstDelayMs?: number;
@@ -32,12 +39,42 @@ export interface ConnectorScheduleDeps {
 
 export function scheduleConnectorSyncs(deps: ConnectorScheduleDeps): ConnectorSchedule {
   const stopping = new AbortController();
-  return runPeriodically(() => round(deps, stopping.signal), {
-    intervalMs: deps.intervalMs,
-    ...(deps.firstDelayMs !== undefined ? { firstDelayMs: deps.firstDelayMs } : {}),
-    onError: (error) => deps.logger.warn({ err: error }, 'running due connector syncs failed'),
-    beforeWait: () => stopping.abort(new Error('the connector schedule stopped')),
-  });
+  const onError = (error: unknown) => deps.logger.warn({ err: error }, 'running due connector syncs failed');
+  let inRound = false;
+  const periodic = runPeriodically(
+    async () => {
+      inRound = true;
+      try {
+        return await round(deps, stopping.signal);
+      } finally {
+        inRound = false;
+      }
+    },
+    {
+      intervalMs: deps.intervalMs,
+      ...(deps.firstDelayMs !== undefined ? { firstDelayMs: deps.firstDelayMs } : {}),
+      onError,
+      beforeWait: () => stopping.abort(new Error('the connector schedule stopped')),
+    },
+  );
+  let next: Promise<JobOutcome[]> | undefined;
+  const safely = (run: Promise<JobOutcome[]>) =>
+    run.catch((error) => {
+      onError(error);
+      return [];
+    });
+  return {
+    ...periodic,
+    runSoon() {
+      if (!inRound) return safely(periodic.runOnce());
+      // The round in progress may already have looked for due jobs for the last time.
+      next ??= safely(periodic.runOnce()).then(() => {
+        next = undefined;
+        return safely(periodic.runOnce());
+      });
+      return next;
+    },
+  };
 }
 
 async function round(deps: ConnectorScheduleDeps, signal: AbortSignal): Promise<JobOutcome[]> {

@@ -119,8 +119,9 @@ export async function syncStream(
   };
   if (!resumed) state.cursor = stream.startCursor(context, checkpoint?.state.cursor, now);
 
-  let pagesWritten = checkpoint?.pagesWritten ?? 0;
-  let rowsWritten = checkpoint?.rowsWritten ?? 0;
+  // The checkpoint counts the pages and rows of the run in progress (or of the last one, once done).
+  let pagesWritten = resumed ? checkpoint.pagesWritten : 0;
+  let rowsWritten = resumed ? checkpoint.rowsWritten : 0;
   const report: SyncReport = {
     instanceId: instance.id,
     stream: stream.name,
@@ -222,8 +223,7 @@ export async function runSyncJob(deps: SyncDeps, job: Job<SyncJobPayload>): Prom
     if (deps.signal?.aborted) {
       return { status: 'retrying', error, job: await releaseJob(deps.metadata, job) };
     }
-    const message =
-      error instanceof PulseloopError ? `${error.code}: ${error.message}` : (error as Error).message;
+    const message = failureMessage(error);
     const failed = await failJob(deps.metadata, job, message, { retryable: !isPermanentFailure(error) });
     return {
       status: failed.status === 'failed' ? 'failed' : 'retrying',
@@ -231,6 +231,26 @@ export async function runSyncJob(deps: SyncDeps, job: Job<SyncJobPayload>): Prom
       job: failed as Job<SyncJobPayload>,
     };
   }
+}
+
+/**
+ * What a failed job keeps as `last_error`: `code: English message`, then the Chinese message on a
+ * second line, so that status views can show it in either language (see lastErrorOf).
+ */
+function failureMessage(error: unknown): string {
+  if (error instanceof PulseloopError) return `${error.code}: ${error.message}\n${error.code}: ${error.zh}`;
+  return (error as Error).message;
+}
+
+/** A job's `last_error` read back: its code (when it came from a PulseloopError) and both languages. */
+export function lastErrorOf(
+  text: string | null,
+): { code: string | null; message: string; messageZh: string } | null {
+  if (!text) return null;
+  const [en = '', zh] = text.split('\n');
+  const code = /^([a-z][a-z0-9_]*): /.exec(en)?.[1] ?? null;
+  const strip = (line: string) => (code && line.startsWith(`${code}: `) ? line.slice(code.length + 2) : line);
+  return { code, message: strip(en), messageZh: strip(zh ?? en) };
 }
 
 /** Claims and runs due sync jobs one after another until none is due; answers what each did. */

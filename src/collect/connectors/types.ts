@@ -1,3 +1,4 @@
+import type { TObject } from '@sinclair/typebox';
 import type { PulseloopError } from '../../errors/registry.js';
 import type { AdSpendRow, ContentStatsRow } from '../../store/facts/rows.js';
 import type { ApiClient } from './http.js';
@@ -57,6 +58,13 @@ export interface StreamDefinition<Config, Cursor, Table extends StreamTable = St
   readPage(context: StreamContext<Config>, cursor: Cursor): Promise<Page<Cursor, StreamRows[Table]>>;
 }
 
+/** What people read about one setting of a connector (the dashboard's form, the catalogue API). */
+export interface ConfigFieldText {
+  en: string;
+  zh: string;
+  hint?: { en: string; zh: string };
+}
+
 export interface ConnectorDefinition<Config = unknown> {
   /** Stable id used in the metadata store and the CLI, e.g. `oceanengine`. */
   id: string;
@@ -64,6 +72,10 @@ export interface ConnectorDefinition<Config = unknown> {
   /** The platform as people name it in messages, e.g. "Ocean Engine". */
   displayName: string;
   title: { en: string; zh: string };
+  /** The settings' schema: parseConfig validates against it, the catalogue describes its fields from it. */
+  configSchema: TObject;
+  /** A label (and a hint where one helps) for every setting, in both languages. */
+  configLabels: { [Field in keyof Config]-?: ConfigFieldText };
   /** Validates stored or given settings; throws connector_invalid_config. */
   parseConfig(raw: unknown): Config;
   // biome-ignore lint/suspicious/noExplicitAny: each stream has its own cursor type
