@@ -57,6 +57,7 @@ const PLATFORM_NAMES: Record<string, { en: string; zh: string }> = {
   jd: { en: 'JD', zh: '京东' },
   pinduoduo: { en: 'Pinduoduo', zh: '拼多多' },
   douyin_shop: { en: 'Douyin shop', zh: '抖店' },
+  oceanengine: { en: 'Ocean Engine', zh: '巨量引擎' },
   shopify: { en: 'Shopify', zh: 'Shopify' },
 };
 

@@ -19,6 +19,7 @@ import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { useLang, useT } from '../i18n';
 import { useGlobalView } from '../state';
+import { ConnectorsCard } from './SourceConnectors';
 
 interface WriteKey {
   key: string;
@@ -274,6 +275,7 @@ export default function Sources() {
           )}
         </PageState>
       </Card>
+      <ConnectorsCard projectId={projectId ?? ''} />
       <Card title={t('sources.snippets')}>
         <Tabs
           items={Object.entries(code).map(([name, text]) => ({

@@ -1,0 +1,522 @@
+import {
+  Alert,
+  Button,
+  Card,
+  Form,
+  Input,
+  InputNumber,
+  Modal,
+  Popconfirm,
+  Segmented,
+  Select,
+  Space,
+  Table,
+  Tag,
+  Tooltip,
+  Typography,
+} from 'antd';
+import { type ReactNode, useEffect, useState } from 'react';
+import { ApiError, api } from '../api';
+import { PageState } from '../components/PageState';
+import { useAsync } from '../components/useAsync';
+import { platformName } from '../format';
+import { type Lang, useLang } from '../i18n';
+
+// The shapes GET /api/v1/connectors and GET …/connectors answer (src/collect/connectors/catalogue.ts, status.ts).
+interface Bilingual {
+  en: string;
+  zh: string;
+}
+interface ConfigField {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean';
+  required: boolean;
+  default?: string | number | boolean;
+  label: Bilingual;
+  hint?: Bilingual;
+}
+interface ConnectorInfo {
+  id: string;
+  platform: string;
+  name: Bilingual;
+  streams: { name: string; scheduleIntervalSeconds: number }[];
+  configFields: ConfigField[];
+}
+type StreamState = 'never' | 'queued' | 'running' | 'retrying' | 'succeeded' | 'failed';
+interface StreamStatus {
+  name: string;
+  state: StreamState;
+  lastSuccessAt: string | null;
+  nextRunAt: string | null;
+  attempts: number;
+  lastError: { code: string | null; message: string; messageZh: string } | null;
+  lastRun: { pages: number; rows: number; inProgress: boolean; updatedAt: string } | null;
+}
+interface Instance {
+  id: string;
+  name: string;
+  connector: string;
+  platform: string;
+  credentials: { source: 'env'; variable: string; set: boolean } | { source: 'stored' };
+  streams: StreamStatus[];
+}
+
+const TEXT = {
+  en: {
+    title: 'Connectors',
+    hint: 'Platform accounts Pulseloop pulls data from on a schedule.',
+    none: 'No connector yet.',
+    name: 'Name',
+    platform: 'Platform',
+    credentials: 'Access token',
+    stored: 'Stored (encrypted)',
+    envSet: 'set on the server',
+    envUnset: 'not set on the server',
+    status: 'Status',
+    lastSuccess: 'Last success',
+    nextRun: 'Next run',
+    rows: 'Rows (last run)',
+    error: 'Last error',
+    syncNow: 'Sync now',
+    add: 'Add connector',
+    remove: 'Remove',
+    removeConfirm: 'Remove this connector? The data it already imported stays.',
+    cancel: 'Cancel',
+    connector: 'Connector',
+    token: 'Access token',
+    tokenEnv: 'Environment variable',
+    tokenStore: 'Store a token',
+    tokenFromEnv: 'Read from an environment variable',
+    tokenEnvHint: 'The variable is read from the server’s environment at every sync.',
+    required: 'Required',
+    added: 'Connector added; its first sync is queued.',
+    syncQueued: 'Sync started.',
+  },
+  zh: {
+    title: '连接器',
+    hint: 'Pulseloop 按计划从这些平台账号拉取数据。',
+    none: '暂无连接器。',
+    name: '名称',
+    platform: '平台',
+    credentials: '访问令牌',
+    stored: '已加密存储',
+    envSet: '服务器已设置',
+    envUnset: '服务器未设置',
+    status: '状态',
+    lastSuccess: '上次成功',
+    nextRun: '下次运行',
+    rows: '行数（上次同步）',
+    error: '最近错误',
+    syncNow: '立即同步',
+    add: '添加连接器',
+    remove: '删除',
+    removeConfirm: '删除该连接器？已导入的数据会保留。',
+    cancel: '取消',
+    connector: '连接器',
+    token: '访问令牌',
+    tokenEnv: '环境变量',
+    tokenStore: '保存令牌',
+    tokenFromEnv: '从环境变量读取',
+    tokenEnvHint: '每次同步时从服务器的环境中读取该变量。',
+    required: '必填',
+    added: '连接器已添加，首次同步已排队。',
+    syncQueued: '已开始同步。',
+  },
+};
+
+const STATES: Record<StreamState, { color: string; en: string; zh: string }> = {
+  never: { color: 'default', en: 'Never run', zh: '未运行' },
+  queued: { color: 'blue', en: 'Queued', zh: '排队中' },
+  running: { color: 'processing', en: 'Running', zh: '同步中' },
+  retrying: { color: 'orange', en: 'Retrying', zh: '等待重试' },
+  succeeded: { color: 'green', en: 'Succeeded', zh: '成功' },
+  failed: { color: 'red', en: 'Failed', zh: '失败' },
+};
+
+const STREAM_NAMES: Record<string, Bilingual> = {
+  ad_report: { en: 'Ad report', zh: '广告报表' },
+  video_list: { en: 'Video list', zh: '视频列表' },
+};
+
+/** How long the list keeps refreshing itself while a sync is queued or running. */
+const POLL_MS = 1_500;
+const POLL_LIMIT = 80;
+
+const when = (iso: string | null, lang: Lang) =>
+  iso ? new Date(iso).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-US') : '—';
+
+/** Lines of a cell, one per stream (every connector has one stream today; the layout allows more). */
+function perStream(streams: StreamStatus[], render: (s: StreamStatus) => ReactNode) {
+  return (
+    <Space orientation="vertical" size={2}>
+      {streams.map((s) => (
+        <span key={s.name}>{render(s)}</span>
+      ))}
+    </Space>
+  );
+}
+
+/** The project's connectors on the data-sources page: state of their syncs, sync now, add, remove. */
+export function ConnectorsCard({ projectId }: { projectId: string }) {
+  const lang = useLang();
+  const text = TEXT[lang];
+  const base = `/api/v1/projects/${encodeURIComponent(projectId)}`;
+  const permissions = useAsync(
+    () =>
+      api.get<{ role: string; readOnly: boolean; matrix: Record<string, string[]> }>(`${base}/permissions`),
+    [base],
+  );
+  const list = useAsync(() => api.get<{ connectors: Instance[] }>(`${base}/connectors`), [base]);
+  const [message, setMessage] = useState<{ type: 'success' | 'error'; text: string }>();
+  const [pending, setPending] = useState<string>();
+  const [adding, setAdding] = useState(false);
+  const [polls, setPolls] = useState(0);
+
+  const can = (permission: string) => {
+    const p = permissions.data;
+    return p ? !p.readOnly && (p.matrix[permission]?.includes(p.role) ?? false) : false;
+  };
+  const active = list.data?.connectors.some((c) =>
+    c.streams.some((s) => s.state === 'running' || s.state === 'queued'),
+  );
+  // Refresh while a sync is due or runs, so that its end shows without a reload (for a while: a
+  // queued sync may wait for the server's next round).
+  useEffect(() => {
+    if (!active || list.loading || polls >= POLL_LIMIT) return;
+    const timer = setTimeout(() => {
+      setPolls((n) => n + 1);
+      list.reload();
+    }, POLL_MS);
+    return () => clearTimeout(timer);
+  }, [active, list.loading, list.reload, polls]);
+
+  const failed = (error: unknown) =>
+    setMessage({ type: 'error', text: error instanceof ApiError ? error.text(lang) : String(error) });
+  const syncNow = async (instance: Instance) => {
+    setMessage(undefined);
+    setPending(instance.id);
+    setPolls(0);
+    try {
+      await api.post(`${base}/connectors/${instance.id}/sync`);
+      setMessage({ type: 'success', text: text.syncQueued });
+    } catch (error) {
+      failed(error);
+    } finally {
+      setPending(undefined);
+    }
+    list.reload();
+  };
+  const remove = async (instance: Instance) => {
+    setMessage(undefined);
+    try {
+      await api.del(`${base}/connectors/${instance.id}`);
+    } catch (error) {
+      failed(error);
+    }
+    list.reload();
+  };
+
+  return (
+    <Card
+      title={text.title}
+      data-testid="connectors-card"
+      data-role={permissions.data?.role ?? ''}
+      extra={
+        can('keys.manage') && (
+          <Button type="primary" onClick={() => setAdding(true)} data-testid="connector-add">
+            {text.add}
+          </Button>
+        )
+      }
+    >
+      <Space orientation="vertical" style={{ width: '100%' }}>
+        <Typography.Text type="secondary">{text.hint}</Typography.Text>
+        {message && (
+          <Alert
+            type={message.type}
+            showIcon
+            closable
+            onClose={() => setMessage(undefined)}
+            message={message.text}
+            data-testid="connector-message"
+          />
+        )}
+        <PageState state={list}>
+          {(data) => (
+            <Table<Instance>
+              size="small"
+              rowKey="id"
+              data-testid="connectors-table"
+              pagination={false}
+              scroll={{ x: 'max-content' }}
+              locale={{ emptyText: text.none }}
+              dataSource={data.connectors}
+              columns={[
+                { title: text.name, dataIndex: 'name' },
+                {
+                  title: text.platform,
+                  dataIndex: 'platform',
+                  render: (p: string) => <Tag>{platformName(p, lang)}</Tag>,
+                },
+                {
+                  title: text.credentials,
+                  key: 'credentials',
+                  render: (_, row) =>
+                    row.credentials.source === 'stored' ? (
+                      text.stored
+                    ) : (
+                      <Space size={4}>
+                        <Typography.Text code>{row.credentials.variable}</Typography.Text>
+                        <Tag color={row.credentials.set ? 'green' : 'red'}>
+                          {row.credentials.set ? text.envSet : text.envUnset}
+                        </Tag>
+                      </Space>
+                    ),
+                },
+                {
+                  title: text.status,
+                  key: 'status',
+                  render: (_, row) =>
+                    perStream(row.streams, (s) => (
+                      <Space size={4}>
+                        <Typography.Text type="secondary">
+                          {STREAM_NAMES[s.name]?.[lang] ?? s.name}
+                        </Typography.Text>
+                        <Tag
+                          color={STATES[s.state].color}
+                          data-testid={`connector-state-${s.name}`}
+                          data-state={s.state}
+                        >
+                          {STATES[s.state][lang]}
+                        </Tag>
+                      </Space>
+                    )),
+                },
+                {
+                  title: text.lastSuccess,
+                  key: 'lastSuccess',
+                  render: (_, row) => perStream(row.streams, (s) => when(s.lastSuccessAt, lang)),
+                },
+                {
+                  title: text.nextRun,
+                  key: 'nextRun',
+                  render: (_, row) => perStream(row.streams, (s) => when(s.nextRunAt, lang)),
+                },
+                {
+                  title: text.rows,
+                  key: 'rows',
+                  render: (_, row) =>
+                    perStream(row.streams, (s) => (
+                      <span data-testid={`connector-rows-${s.name}`}>
+                        {s.lastRun ? s.lastRun.rows.toLocaleString() : '—'}
+                      </span>
+                    )),
+                },
+                {
+                  title: text.error,
+                  key: 'error',
+                  render: (_, row) =>
+                    perStream(row.streams, (s) => {
+                      if (!s.lastError) return '—';
+                      const message = lang === 'zh' ? s.lastError.messageZh : s.lastError.message;
+                      return (
+                        <Tooltip title={message}>
+                          <Typography.Text
+                            type="danger"
+                            ellipsis
+                            style={{ maxWidth: 220 }}
+                            data-testid={`connector-error-${s.name}`}
+                          >
+                            {message}
+                          </Typography.Text>
+                        </Tooltip>
+                      );
+                    }),
+                },
+                {
+                  title: '',
+                  key: 'actions',
+                  // Kept in view when the table scrolls sideways on a narrow screen.
+                  fixed: 'right',
+                  render: (_, row) => (
+                    <Space>
+                      {can('data.import') && (
+                        <Button
+                          size="small"
+                          data-testid="connector-sync"
+                          loading={pending === row.id}
+                          disabled={row.streams.some((s) => s.state === 'running')}
+                          onClick={() => syncNow(row)}
+                        >
+                          {text.syncNow}
+                        </Button>
+                      )}
+                      {can('keys.manage') && (
+                        <Popconfirm
+                          title={text.removeConfirm}
+                          okText={text.remove}
+                          cancelText={text.cancel}
+                          okButtonProps={{ danger: true }}
+                          onConfirm={() => remove(row)}
+                        >
+                          <Button size="small" danger data-testid="connector-remove">
+                            {text.remove}
+                          </Button>
+                        </Popconfirm>
+                      )}
+                    </Space>
+                  ),
+                },
+              ]}
+            />
+          )}
+        </PageState>
+      </Space>
+      {adding && (
+        <AddConnectorModal
+          base={base}
+          onClose={(added) => {
+            setAdding(false);
+            if (added) {
+              setMessage({ type: 'success', text: text.added });
+              list.reload();
+            }
+          }}
+        />
+      )}
+    </Card>
+  );
+}
+
+interface AddForm {
+  connector?: string;
+  name?: string;
+  config?: Record<string, string | number | null | undefined>;
+  token?: string;
+  tokenEnv?: string;
+}
+
+/** The form to connect an account: the catalogue's connectors, their settings, a token or a variable. */
+function AddConnectorModal({ base, onClose }: { base: string; onClose: (added: boolean) => void }) {
+  const lang = useLang();
+  const text = TEXT[lang];
+  const catalogue = useAsync(() => api.get<{ connectors: ConnectorInfo[] }>('/api/v1/connectors'), []);
+  const [form] = Form.useForm<AddForm>();
+  const [connectorId, setConnectorId] = useState<string>();
+  const [credentials, setCredentials] = useState<'token' | 'env'>('token');
+  const [error, setError] = useState<string>();
+  const [saving, setSaving] = useState(false);
+  const connector = catalogue.data?.connectors.find((c) => c.id === connectorId);
+
+  const submit = async () => {
+    // An incomplete form shows its messages next to the fields; nothing is sent.
+    const values = await form.validateFields().catch(() => undefined);
+    if (!values) return;
+    const config = Object.fromEntries(
+      Object.entries(values.config ?? {}).filter(([, v]) => v !== undefined && v !== null && v !== ''),
+    );
+    setSaving(true);
+    setError(undefined);
+    try {
+      await api.post(`${base}/connectors`, {
+        connector: values.connector,
+        name: values.name,
+        config,
+        ...(credentials === 'token' ? { token: values.token } : { tokenEnv: values.tokenEnv }),
+      });
+      onClose(true);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.text(lang) : String(e));
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  return (
+    <Modal
+      open
+      title={text.add}
+      okText={text.add}
+      cancelText={text.cancel}
+      confirmLoading={saving}
+      onOk={submit}
+      onCancel={() => onClose(false)}
+      destroyOnHidden
+      data-testid="connector-modal"
+    >
+      <PageState state={catalogue}>
+        {(data) => (
+          <Form form={form} layout="vertical" requiredMark data-testid="connector-form">
+            <Form.Item
+              name="connector"
+              label={text.connector}
+              rules={[{ required: true, message: text.required }]}
+            >
+              <Select
+                data-testid="connector-select"
+                onChange={(id: string) => setConnectorId(id)}
+                options={data.connectors.map((c) => ({
+                  value: c.id,
+                  label: `${platformName(c.platform, lang)} · ${c.name[lang]}`,
+                }))}
+              />
+            </Form.Item>
+            <Form.Item name="name" label={text.name} rules={[{ required: true, message: text.required }]}>
+              <Input maxLength={100} data-testid="connector-name" />
+            </Form.Item>
+            {connector?.configFields.map((field) => (
+              <Form.Item
+                key={field.name}
+                name={['config', field.name]}
+                label={field.label[lang]}
+                extra={field.hint?.[lang]}
+                rules={field.required ? [{ required: true, message: text.required }] : []}
+              >
+                {field.type === 'integer' || field.type === 'number' ? (
+                  <InputNumber
+                    style={{ width: '100%' }}
+                    precision={field.type === 'integer' ? 0 : undefined}
+                    placeholder={field.default === undefined ? undefined : String(field.default)}
+                  />
+                ) : (
+                  <Input
+                    data-testid={`connector-config-${field.name}`}
+                    placeholder={field.default === undefined ? undefined : String(field.default)}
+                  />
+                )}
+              </Form.Item>
+            ))}
+            <Form.Item label={text.credentials}>
+              <Segmented
+                value={credentials}
+                onChange={(v) => setCredentials(v as 'token' | 'env')}
+                options={[
+                  { value: 'token', label: text.tokenStore },
+                  { value: 'env', label: text.tokenFromEnv },
+                ]}
+              />
+            </Form.Item>
+            {credentials === 'token' ? (
+              <Form.Item name="token" label={text.token} rules={[{ required: true, message: text.required }]}>
+                <Input.Password autoComplete="off" data-testid="connector-token" />
+              </Form.Item>
+            ) : (
+              <Form.Item
+                name="tokenEnv"
+                label={text.tokenEnv}
+                extra={text.tokenEnvHint}
+                rules={[
+                  { required: true, message: text.required },
+                  { pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, message: 'A-Z, 0-9, _' },
+                ]}
+              >
+                <Input data-testid="connector-token-env" placeholder="DOUYIN_TOKEN" />
+              </Form.Item>
+            )}
+            {error && <Alert type="error" showIcon message={error} data-testid="connector-form-error" />}
+          </Form>
+        )}
+      </PageState>
+    </Modal>
+  );
+}
