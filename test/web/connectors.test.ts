@@ -223,6 +223,32 @@ describe('connectors on the data-sources page', () => {
     await page.context().close();
   });
 
+  it('leaves no English label in Chinese and does not scroll sideways at 820 px with connectors listed', async () => {
+    await addDouyin(`tablet ${++counter}`, 'act.expired-token');
+    const { page, errors } = await openSources('en-US');
+    await page.locator('[data-testid="connectors-table"] tr.ant-table-row').first().waitFor();
+    const LABELS = '[data-testid="connectors-card"] :is(.ant-card-head-title, th, button, .ant-tag)';
+    const labels = async () =>
+      (await page.locator(LABELS).allTextContents())
+        .map((t) => t.trim())
+        .filter((t) => /[A-Za-z]{2,}/.test(t));
+    const english = new Set(await labels());
+    expect(english.size).toBeGreaterThan(5);
+    await page.locator('[data-testid="lang-switch"]').getByText('中文').click();
+    await page
+      .locator('[data-testid="connectors-card"] .ant-card-head-title', { hasText: '连接器' })
+      .waitFor();
+    expect((await labels()).filter((t) => english.has(t))).toEqual([]);
+
+    await page.setViewportSize({ width: 820, height: 1180 });
+    await page.waitForTimeout(300);
+    const overflow = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: join(ARTIFACTS, 'connectors-tablet.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('shows a viewer the connectors without the controls to add, sync or remove them', async () => {
     const id = await addDouyin(`viewer sees ${++counter}`);
     const { page, errors } = await openSources('en-US', viewerCookies);
