@@ -3,9 +3,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
 import { findDashboardDir } from '../src/api/routes/dashboard.js';
 import { DEMO_OWNER_EMAIL } from '../src/cli/demo.js';
+import { launchChromium } from './browser.js';
 import { CLI_ENTRY, startServerProcess } from './server-process.js';
 import { signInCookies } from './sign-in.js';
 
@@ -50,18 +50,7 @@ export async function benchDashboard(options: {
   const dist = findDashboardDir();
   if (!dist) throw new Error('the dashboard is not built: run `npm run build`');
   const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-bench-dashboard-'));
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     log(`building the demo world at scale ${scale}`);
     execFileSync(process.execPath, [CLI_ENTRY, 'demo', '--no-serve', '--scale', String(scale)], {

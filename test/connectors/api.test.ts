@@ -9,7 +9,7 @@ import type { Role } from '../../src/govern/permissions.js';
 import { createApiToken } from '../../src/govern/tokens.js';
 import { createUser, setProjectRole } from '../../src/govern/users.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { type FakePlatforms, makeVideos, startFakePlatforms } from './fake-platforms.js';
+import { type FakePlatforms, holdRequests, makeVideos, startFakePlatforms } from './fake-platforms.js';
 
 // The connector routes on a real server (chdb + SQLite) whose syncs call the local fake Douyin and
 // Ocean Engine. The server's schedule keeps no timer here (PULSELOOP_CONNECTOR_POLL_SECONDS=0): every
@@ -277,21 +277,10 @@ describe('sync now', () => {
 
   it('answers 409 while a sync of the stream is running, and 400 for a stream the connector lacks', async () => {
     const id = (await addDouyin()).body.connector.id as string;
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let reached!: () => void;
-    const requested = new Promise<void>((resolve) => {
-      reached = resolve;
-    });
-    fake.onRequest = async () => {
-      reached();
-      await gate;
-    };
+    const held = holdRequests(fake);
     try {
       expect((await call('POST', `${connectorsOf(t.projectId)}/${id}/sync`)).status).toBe(202);
-      await requested;
+      await held.requested;
       expect(await streamState(id)).toBe('running');
       const busy = await call('POST', `${connectorsOf(t.projectId)}/${id}/sync`, {
         body: { stream: 'video_list' },
@@ -300,8 +289,7 @@ describe('sync now', () => {
       const removing = await call('DELETE', `${connectorsOf(t.projectId)}/${id}`);
       expect([removing.status, removing.body.error.code]).toEqual([409, 'connector_sync_busy']);
     } finally {
-      fake.onRequest = undefined;
-      release();
+      held.release();
     }
     await expect.poll(() => streamState(id), { timeout: 20_000, interval: 100 }).toBe('succeeded');
 

@@ -66,6 +66,32 @@ export interface FakePlatforms {
   close(): Promise<void>;
 }
 
+/**
+ * Makes the platforms slow to answer: every request waits until `release()`. `requested` settles at
+ * the first request (a sync is then running). `release()` also stops holding later requests.
+ */
+export function holdRequests(fake: FakePlatforms): { requested: Promise<void>; release(): void } {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  let reached!: () => void;
+  const requested = new Promise<void>((resolve) => {
+    reached = resolve;
+  });
+  fake.onRequest = async () => {
+    reached();
+    await gate;
+  };
+  return {
+    requested,
+    release() {
+      fake.onRequest = undefined;
+      open();
+    },
+  };
+}
+
 /** Deterministic report rows: `ads` ads in 2 campaigns on each day from `from` for `days` days. */
 export function makeAdReport(from: string, days: number, ads: number): AdReportRow[] {
   const rows: AdReportRow[] = [];

@@ -8,7 +8,7 @@ import { scheduleSync, syncJobKey } from '../../src/collect/connectors/sync.js';
 import { loadPiiKeyring } from '../../src/govern/pii/keys.js';
 import { openMetadataStore } from '../../src/store/metadata/open.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { type FakePlatforms, makeVideos, startFakePlatforms } from './fake-platforms.js';
+import { type FakePlatforms, holdRequests, makeVideos, startFakePlatforms } from './fake-platforms.js';
 
 // `pulseloop serve` runs due connector syncs by itself (PULSELOOP_CONNECTOR_POLL_SECONDS), opening
 // stored tokens with its own key ring, and stops a sync in progress before it closes its stores.
@@ -57,21 +57,10 @@ describe('connector syncs in the server', () => {
   });
 
   it('stops the sync in progress when it closes, before the stores close, and queues it again', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let reached!: () => void;
-    const requested = new Promise<void>((resolve) => {
-      reached = resolve;
-    });
-    fake.onRequest = async () => {
-      reached();
-      await gate; // the platform is slow to answer
-    };
+    const held = holdRequests(fake); // the platform is slow to answer
     try {
       const instance = await addDouyin('server-stop');
-      await requested;
+      await held.requested;
       await t.close();
 
       const metadata = await openMetadataStore({ dataDir });
@@ -82,8 +71,7 @@ describe('connector syncs in the server', () => {
         await metadata.close();
       }
     } finally {
-      fake.onRequest = undefined;
-      release();
+      held.release();
     }
   });
 });

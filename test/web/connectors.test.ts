@@ -1,8 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../bench/browser.js';
 import { signInCookies } from '../../bench/sign-in.js';
 import { createUser, setProjectRole } from '../../src/govern/users.js';
 import { type FakePlatforms, makeVideos, startFakePlatforms } from '../connectors/fake-platforms.js';
@@ -101,16 +102,7 @@ beforeAll(async () => {
   await setProjectRole(t.server.metadata, t.projectId, viewer.id, 'viewer');
   ownerCookies = await signInCookies(t.url, TEST_OWNER_EMAIL, TEST_OWNER_PASSWORD);
   viewerCookies = await signInCookies(t.url, viewer.email, 'viewer page password');
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-    ],
-  });
+  browser = await launchChromium();
   mkdirSync(ARTIFACTS, { recursive: true });
 }, 60_000);
 

@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../../bench/browser.js';
 import { runCli } from '../../bench/server-process.js';
 import { signInCookies } from '../../bench/sign-in.js';
 import { DEMO_OWNER_EMAIL } from '../../src/cli/demo.js';
@@ -63,18 +64,7 @@ export async function startDashboardHarness(): Promise<DashboardHarness> {
   });
   // One sign-in for all pages: logins are braked per IP (10 a minute).
   const cookies = await signInCookies(server.url, DEMO_OWNER_EMAIL, DEMO_PASSWORD);
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   mkdirSync(ARTIFACTS, { recursive: true });
   return {
     server,
