@@ -210,6 +210,12 @@ export const ERRORS = {
     en: 'A sync of {instance} / {stream} is already running in {holder} (lease until {until}).',
     zh: '{instance} / {stream} 的同步已在 {holder} 中运行（租约至 {until}）。',
   },
+  // The same refusal over HTTP, without the worker's host and process id.
+  connector_sync_running: {
+    status: 409,
+    en: 'A sync of {instance} / {stream} is already running; try again after it ends (at the latest {until}).',
+    zh: '{instance} / {stream} 的同步正在运行；请在其结束后重试（最迟 {until}）。',
+  },
   connector_name_taken: {
     status: 409,
     en: 'This project already has a connector named "{name}"; choose another name.',

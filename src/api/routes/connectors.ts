@@ -90,10 +90,9 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: StoreDeps & 
     for (const stream of streams) {
       const job = await activeJob(deps.metadata, syncJobKey(instance.id, stream));
       if (job?.status === 'running' && (job.lockedUntil ?? '') > now) {
-        throw new PulseloopError('connector_sync_busy', {
+        throw new PulseloopError('connector_sync_running', {
           instance: instance.name,
           stream,
-          holder: job.lockedBy ?? '?',
           until: job.lockedUntil ?? '?',
         });
       }
