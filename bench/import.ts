@@ -2,8 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ImportSummary } from '../src/collect/import/importer.js';
 import { CLI_ENTRY, runCli } from './server-process.js';
+
+const ENGINE_SHARE_ENTRY = fileURLToPath(new URL('./import-engine.js', import.meta.url));
 
 /**
  * File import throughput and memory: a generated Douyin content-stats CSV (with 万 numbers,
@@ -20,6 +23,8 @@ export interface ImportBenchResult {
   imported: number;
   reimportRowsPerSecond?: number;
   reimportUnchanged?: number;
+  /** The engine writing the same rows, already parsed and encoded, on its own (rows/s). */
+  engineRowsPerSecond?: number;
 }
 
 /** Writes a content-stats export of `rows` rows: `posts` posts × days, one day after another. */
@@ -67,6 +72,8 @@ function importOnce(dataDir: string, file: string): ImportSummary & { peakRssByt
 export async function benchImport(options: {
   rows: number;
   reimport?: boolean;
+  /** Also measure the engine's share alone, on the same file. */
+  engineShare?: boolean;
   log: (line: string) => void;
 }): Promise<ImportBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'pulseloop-bench-import-'));
@@ -86,6 +93,15 @@ export async function benchImport(options: {
       peakRssBytes: first.peakRssBytes,
       imported: first.imported,
     };
+    if (options.engineShare) {
+      options.log('writing the same rows, already encoded, with the engine alone');
+      const output = execFileSync(process.execPath, [ENGINE_SHARE_ENTRY, file], {
+        env: { ...process.env, LOG_LEVEL: 'warn' },
+        encoding: 'utf8',
+      });
+      const share = JSON.parse(output.trim().split('\n').pop()!) as { rows: number; seconds: number };
+      result.engineRowsPerSecond = share.rows / share.seconds;
+    }
     if (options.reimport) {
       options.log('importing the same file again (nothing may change)');
       const again = importOnce(dataDir, file);

@@ -19,7 +19,8 @@ interface Row {
   metric: string;
   value: string;
   target: string;
-  met: boolean;
+  /** undefined: a figure measured for comparison, with no target of its own. */
+  met: boolean | undefined;
 }
 
 const MiB = 1024 * 1024;
@@ -108,7 +109,7 @@ async function demoSection(): Promise<Row[]> {
 }
 
 async function importSection(): Promise<Row[]> {
-  const large = await benchImport({ rows: 1_000_000, reimport: true, log });
+  const large = await benchImport({ rows: 1_000_000, reimport: true, engineShare: true, log });
   const small = await benchImport({ rows: 200_000, log });
   const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
   return [
@@ -117,6 +118,13 @@ async function importSection(): Promise<Row[]> {
       value: `${Math.round(large.rowsPerSecond).toLocaleString('en-US')} rows/s (${large.seconds.toFixed(1)} s)`,
       target: '≥ 300,000 rows/s',
       met: large.rowsPerSecond >= 300_000,
+    },
+    {
+      metric:
+        'For comparison, in the same run: the engine alone writing those 1M rows, already parsed and encoded (the ceiling of any import that parses in JavaScript)',
+      value: `${Math.round(large.engineRowsPerSecond ?? 0).toLocaleString('en-US')} rows/s`,
+      target: '—',
+      met: undefined,
     },
     {
       metric: 'Re-import of the same file (every row looked up, nothing written)',
@@ -167,7 +175,10 @@ function writeSection(name: string, rows: Row[], loadBefore: number): void {
     '',
     '| metric | measured | target | met |',
     '|---|---|---|---|',
-    ...rows.map((r) => `| ${r.metric} | ${r.value} | ${r.target} | ${r.met ? 'yes' : '**no**'} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.metric} | ${r.value} | ${r.target} | ${r.met === undefined ? '—' : r.met ? 'yes' : '**no**'} |`,
+    ),
     '',
   ].join('\n');
   const pattern = new RegExp(`## ${name}\\n[\\s\\S]*?(?=\\n## |$)`);
@@ -181,6 +192,9 @@ for (const [name, run] of Object.entries(SECTIONS)) {
   log(`section ${name}`);
   const loadBefore = loadavg()[0] ?? 0;
   const rows = await run();
-  for (const r of rows) log(`${r.met ? 'ok  ' : 'MISS'} ${r.metric}: ${r.value} (target ${r.target})`);
+  for (const r of rows)
+    log(
+      `${r.met === undefined ? 'info' : r.met ? 'ok  ' : 'MISS'} ${r.metric}: ${r.value} (target ${r.target})`,
+    );
   writeSection(name, rows, loadBefore);
 }
