@@ -21,6 +21,7 @@ export const AUDIT_ACTIONS = [
   'key.revoke',
   'connector.add',
   'connector.sync',
+  'connector.credentials',
   'connector.remove',
   'pii_key.rotate',
   'pii_key.retire',

@@ -353,6 +353,53 @@ describe('who may do what', () => {
 });
 
 describe('removing an account', () => {
+  it('takes a new token for an account whose token was refused, keeping the account, and the sync then succeeds', async () => {
+    const id = (await addDouyin({ token: 'act.expired-token' })).body.connector.id as string;
+    await call('POST', `${connectorsOf(t.projectId)}/${id}/sync`);
+    await expect.poll(() => streamState(id), { timeout: 20_000, interval: 100 }).toBe('failed');
+    const db = collectDb(t.server.metadata);
+    const refOf = async () =>
+      (
+        await db
+          .selectFrom('connector_instances')
+          .select('credentials_ref')
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow()
+      ).credentials_ref;
+    const oldRef = await refOf();
+
+    const path = `${connectorsOf(t.projectId)}/${id}/credentials`;
+    const bad = await call('PUT', path, { body: { token: fake.douyin.token, tokenEnv: 'DY_TOKEN' } });
+    expect([bad.status, bad.body.error.code]).toEqual([400, 'invalid_request']);
+    expect((await call('PUT', path, { as: 'marketer', body: { token: fake.douyin.token } })).status).toBe(
+      403,
+    );
+    const replaced = await call('PUT', path, { body: { token: fake.douyin.token } });
+    expect(replaced.status).toBe(200);
+    expect(replaced.body.connector).toMatchObject({ id, credentials: { source: 'stored' } });
+    expect(replaced.text).not.toContain(fake.douyin.token);
+    // The old stored token is gone; the new one is stored encrypted.
+    const newRef = await refOf();
+    expect(newRef).not.toBe(oldRef);
+    const secrets = await db.selectFrom('connector_secrets').select(['id', 'value']).execute();
+    expect(secrets.map((r) => `secret:${r.id}`)).not.toContain(oldRef);
+    expect(secrets.find((r) => `secret:${r.id}` === newRef)?.value).toMatch(/^enc:v1:/);
+
+    await call('POST', `${connectorsOf(t.projectId)}/${id}/sync`);
+    await expect.poll(() => streamState(id), { timeout: 20_000, interval: 100 }).toBe('succeeded');
+    const { entries } = await listAudit(t.server.metadata, {
+      projectId: t.projectId,
+      action: 'connector.credentials',
+    });
+    expect(entries[0]).toMatchObject({ targetId: id, outcome: 'success' });
+    expect(JSON.stringify(entries[0])).not.toContain(fake.douyin.token);
+    const elsewhere = await call('PUT', `${connectorsOf(projectB)}/${id}/credentials`, {
+      as: 'ownerB',
+      body: { token: 'act.x' },
+    });
+    expect(elsewhere.status).toBe(404);
+  });
+
   it('removes the connector, its stored token and its jobs, and keeps the rows it imported', async () => {
     const id = (await addDouyin()).body.connector.id as string;
     await call('POST', `${connectorsOf(t.projectId)}/${id}/sync`);

@@ -144,7 +144,7 @@ beforeAll(async () => {
       name: 'b',
     })
   ).token;
-  for (let i = 0; i < 40; i++) {
+  for (let i = 0; i < 60; i++) {
     const { id } = await addConnectorInstance(metadata, {
       projectId: projectA,
       connector: connectorSettings.connector,
@@ -228,6 +228,12 @@ const ROUTES: Array<{ method: string; path: string; permission: Permission; body
     body: () => ({ ...connectorSettings, name: `api connector ${++connectorCount}` }),
   },
   { method: 'POST', path: '/connectors/CONNECTOR/sync', permission: 'data.import' },
+  {
+    method: 'PUT',
+    path: '/connectors/CONNECTOR/credentials',
+    permission: 'keys.manage',
+    body: { tokenEnv: 'OTHER_TOKEN' },
+  },
   { method: 'DELETE', path: '/connectors/CONNECTOR', permission: 'keys.manage' },
 ];
 // Each call naming CONNECTOR gets a connector of its own: one sync or removal never meets another's.

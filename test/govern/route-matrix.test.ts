@@ -215,6 +215,13 @@ const SPECS: Record<string, RouteSpec> = {
     permission: 'data.import',
     fresh: async (p) => ({ params: { instanceId: await spareConnector(p) } }),
   },
+  'PUT /api/v1/projects/:projectId/connectors/:instanceId/credentials': {
+    permission: 'keys.manage',
+    fresh: async (p) => ({
+      params: { instanceId: await spareConnector(p) },
+      body: { tokenEnv: 'MATRIX_TOKEN' },
+    }),
+  },
   'DELETE /api/v1/projects/:projectId/connectors/:instanceId': {
     permission: 'keys.manage',
     fresh: async (p) => ({ params: { instanceId: await spareConnector(p) } }),

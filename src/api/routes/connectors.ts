@@ -7,6 +7,7 @@ import {
   getConnectorInstance,
   listConnectorInstances,
   removeConnectorInstance,
+  replaceConnectorCredentials,
 } from '../../collect/connectors/instances.js';
 import { activeJob } from '../../collect/connectors/jobs.js';
 import { connectorById, streamOf } from '../../collect/connectors/registry.js';
@@ -46,6 +47,14 @@ const AddConnectorBody = Type.Object(
     connector: Type.String({ minLength: 1, maxLength: 64 }),
     name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
     config: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    token: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, pattern: '\\S' })),
+    tokenEnv: Type.Optional(Type.String({ maxLength: 128, pattern: ENV_NAME })),
+  },
+  { additionalProperties: false },
+);
+
+const CredentialsBody = Type.Object(
+  {
     token: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, pattern: '\\S' })),
     tokenEnv: Type.Optional(Type.String({ maxLength: 128, pattern: ENV_NAME })),
   },
@@ -188,6 +197,35 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: StoreDeps & 
           nextRunAt: j.nextRunAt,
         })),
       });
+    },
+  );
+
+  // A new token for an account (platform tokens expire), keeping its settings, checkpoints and jobs.
+  app.put<InstanceParams>(
+    `${base}/:instanceId/credentials`,
+    { schema, preHandler: app.requirePermission('keys.manage') },
+    async (request) => {
+      const body = jsonBody(CredentialsBody, request.body);
+      if ((body.token === undefined) === (body.tokenEnv === undefined)) {
+        throw new PulseloopError('invalid_request', {
+          detail: 'token: give exactly one of "token" (stored encrypted) or "tokenEnv" (a variable name).',
+        });
+      }
+      const instance = await instanceOf(request.params.projectId, request.params.instanceId);
+      const updated = await replaceConnectorCredentials(
+        deps.metadata,
+        instance.id,
+        body.token !== undefined
+          ? { token: body.token, keyring: deps.connectors.keyring() }
+          : { env: body.tokenEnv as string },
+      );
+      if (!updated) throw new PulseloopError('not_found', { what: 'Connector', id: instance.id });
+      await audit(request, {
+        action: 'connector.credentials',
+        target: { type: 'connector', id: instance.id },
+        details: { credentials: body.token !== undefined ? 'stored' : `env:${body.tokenEnv}` },
+      });
+      return { connector: await instanceStatus(deps.metadata, updated, deps.connectors.env) };
     },
   );
 

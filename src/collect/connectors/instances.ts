@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import { PulseloopError } from '../../errors/registry.js';
 import type { PiiKeyring } from '../../govern/pii/keys.js';
 import type { MetadataStore } from '../../store/metadata/open.js';
 import { getProject } from '../../store/metadata/projects.js';
 import { connectorById } from './registry.js';
 import { readStoredToken, storeToken } from './secrets.js';
-import { type ConnectorCheckpointsTable, type ConnectorInstancesTable, collectDb } from './tables.js';
+import {
+  type CollectDatabase,
+  type ConnectorCheckpointsTable,
+  type ConnectorInstancesTable,
+  collectDb,
+} from './tables.js';
 
 /**
  * Connector instances (one platform account connected to one project), where their access token
@@ -73,27 +79,72 @@ export async function addConnectorInstance(
     updated_at: now,
   };
   await db.transaction().execute(async (trx) => {
-    if ('env' in input.credentials) {
-      if (!ENV_NAME.test(input.credentials.env)) {
-        throw new PulseloopError('connector_credentials_missing', {
-          instance: name,
-          detail: `"${input.credentials.env}" is not an environment variable name.`,
-        });
-      }
-      row.credentials_ref = `env:${input.credentials.env}`;
-    } else {
-      if (input.credentials.token.trim() === '') {
-        throw new PulseloopError('connector_credentials_missing', {
-          instance: name,
-          detail: 'the access token is empty.',
-        });
-      }
-      const secretId = await storeToken(trx, input.credentials.keyring, input.credentials.token.trim(), now);
-      row.credentials_ref = `secret:${secretId}`;
-    }
+    row.credentials_ref = await credentialsRefOf(trx, name, input.credentials, now);
     await trx.insertInto('connector_instances').values(row).execute();
   });
   return toInstance(row);
+}
+
+/** Where an instance's token comes from, as its `credentials_ref`: `env:NAME`, or a token stored now. */
+async function credentialsRefOf(
+  trx: Kysely<CollectDatabase>,
+  instance: string,
+  credentials: CredentialsSource,
+  now: string,
+): Promise<string> {
+  if ('env' in credentials) {
+    if (!ENV_NAME.test(credentials.env)) {
+      throw new PulseloopError('connector_credentials_missing', {
+        instance,
+        detail: `"${credentials.env}" is not an environment variable name.`,
+      });
+    }
+    return `env:${credentials.env}`;
+  }
+  if (credentials.token.trim() === '') {
+    throw new PulseloopError('connector_credentials_missing', {
+      instance,
+      detail: 'the access token is empty.',
+    });
+  }
+  return `secret:${await storeToken(trx, credentials.keyring, credentials.token.trim(), now)}`;
+}
+
+/** Deletes the stored token a `credentials_ref` points to, if it is a stored one. */
+async function forgetStoredToken(trx: Kysely<CollectDatabase>, credentialsRef: string): Promise<void> {
+  const [kind, ...rest] = credentialsRef.split(':');
+  if (kind === 'secret') await trx.deleteFrom('connector_secrets').where('id', '=', rest.join(':')).execute();
+}
+
+/**
+ * Gives an instance new credentials (platform tokens expire: a Douyin access token lasts 15 days)
+ * while it keeps its settings, checkpoints and jobs; the old stored token is deleted. Answers the
+ * updated instance, or undefined when none has this id.
+ */
+export async function replaceConnectorCredentials(
+  store: MetadataStore,
+  id: string,
+  credentials: CredentialsSource,
+): Promise<ConnectorInstance | undefined> {
+  return collectDb(store)
+    .transaction()
+    .execute(async (trx) => {
+      const row = await trx
+        .selectFrom('connector_instances')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const now = new Date().toISOString();
+      const credentialsRef = await credentialsRefOf(trx, row.name, credentials, now);
+      await trx
+        .updateTable('connector_instances')
+        .set({ credentials_ref: credentialsRef, updated_at: now })
+        .where('id', '=', id)
+        .execute();
+      await forgetStoredToken(trx, row.credentials_ref);
+      return toInstance({ ...row, credentials_ref: credentialsRef, updated_at: now });
+    });
 }
 
 /** The instance with this id, or the one of this name in any project; not_found otherwise. */
@@ -149,10 +200,7 @@ export async function removeConnectorInstance(store: MetadataStore, id: string):
       await trx.deleteFrom('jobs').where('singleton_key', 'like', `connector:${id}:%`).execute();
       await trx.deleteFrom('connector_checkpoints').where('instance_id', '=', id).execute();
       await trx.deleteFrom('connector_instances').where('id', '=', id).execute();
-      const [kind, ...rest] = row.credentials_ref.split(':');
-      if (kind === 'secret') {
-        await trx.deleteFrom('connector_secrets').where('id', '=', rest.join(':')).execute();
-      }
+      await forgetStoredToken(trx, row.credentials_ref);
       return true;
     });
 }
