@@ -180,6 +180,30 @@ describe('connectors on the data-sources page', () => {
     }
   });
 
+  it('gives a failed account a new token in the form, and its next sync succeeds (zh-CN)', async () => {
+    const id = await addDouyin(`new token ${++counter}`, 'act.expired-token');
+    const { page, errors } = await openSources('zh-CN');
+    await row(page, id).waitFor();
+    await row(page, id).locator('[data-testid="connector-sync"]').click();
+    await page
+      .locator(`tr[data-row-key="${id}"] [data-testid="connector-state-video_list"][data-state="failed"]`)
+      .waitFor({ timeout: 30_000 });
+    const retoken = row(page, id).locator('[data-testid="connector-retoken"]');
+    expect(await retoken.textContent()).toBe('更换令牌');
+    await retoken.click();
+    const modal = page.locator('.ant-modal').filter({ hasText: '更换访问令牌' });
+    await modal.locator('[data-testid="connector-token"]').fill(fake.douyin.token);
+    await modal.locator('.ant-btn-primary').click();
+    await page.locator('.ant-alert-success').filter({ hasText: '令牌已更换' }).waitFor();
+    await row(page, id).locator('[data-testid="connector-sync"]').click();
+    await page
+      .locator(`tr[data-row-key="${id}"] [data-testid="connector-state-video_list"][data-state="succeeded"]`)
+      .waitFor({ timeout: 30_000 });
+    expect(await row(page, id).locator('[data-testid="connector-rows-video_list"]').textContent()).toBe('45');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('adds an account through the form and removes it after a confirmation', async () => {
     const { page, errors } = await openSources('zh-CN');
     await page.locator('[data-testid="connector-add"]').click();

@@ -91,6 +91,9 @@ const TEXT = {
     required: 'Required',
     added: 'Connector added; its first sync is queued.',
     syncQueued: 'Sync started.',
+    replaceToken: 'New token',
+    replaceTokenTitle: 'A new access token for {name}',
+    tokenReplaced: 'Token replaced; sync now to use it.',
   },
   zh: {
     title: '连接器',
@@ -121,6 +124,9 @@ const TEXT = {
     required: '必填',
     added: '连接器已添加，首次同步已排队。',
     syncQueued: '已开始同步。',
+    replaceToken: '更换令牌',
+    replaceTokenTitle: '为 {name} 更换访问令牌',
+    tokenReplaced: '令牌已更换，可立即同步。',
   },
 };
 
@@ -170,6 +176,7 @@ export function ConnectorsCard({ projectId }: { projectId: string }) {
   const [message, setMessage] = useState<{ type: 'success' | 'error'; text: string }>();
   const [pending, setPending] = useState<string>();
   const [adding, setAdding] = useState(false);
+  const [retokening, setRetokening] = useState<Instance>();
   const [polls, setPolls] = useState(0);
 
   const can = (permission: string) => {
@@ -352,6 +359,15 @@ export function ConnectorsCard({ projectId }: { projectId: string }) {
                         </Button>
                       )}
                       {can('keys.manage') && (
+                        <Button
+                          size="small"
+                          data-testid="connector-retoken"
+                          onClick={() => setRetokening(row)}
+                        >
+                          {text.replaceToken}
+                        </Button>
+                      )}
+                      {can('keys.manage') && (
                         <Popconfirm
                           title={text.removeConfirm}
                           okText={text.remove}
@@ -372,6 +388,19 @@ export function ConnectorsCard({ projectId }: { projectId: string }) {
           )}
         </PageState>
       </Space>
+      {retokening && (
+        <TokenModal
+          base={base}
+          instance={retokening}
+          onClose={(replaced) => {
+            setRetokening(undefined);
+            if (replaced) {
+              setMessage({ type: 'success', text: text.tokenReplaced });
+              list.reload();
+            }
+          }}
+        />
+      )}
       {adding && (
         <AddConnectorModal
           base={base}
@@ -486,37 +515,108 @@ function AddConnectorModal({ base, onClose }: { base: string; onClose: (added: b
                 )}
               </Form.Item>
             ))}
-            <Form.Item label={text.credentials}>
-              <Segmented
-                value={credentials}
-                onChange={(v) => setCredentials(v as 'token' | 'env')}
-                options={[
-                  { value: 'token', label: text.tokenStore },
-                  { value: 'env', label: text.tokenFromEnv },
-                ]}
-              />
-            </Form.Item>
-            {credentials === 'token' ? (
-              <Form.Item name="token" label={text.token} rules={[{ required: true, message: text.required }]}>
-                <Input.Password autoComplete="off" data-testid="connector-token" />
-              </Form.Item>
-            ) : (
-              <Form.Item
-                name="tokenEnv"
-                label={text.tokenEnv}
-                extra={text.tokenEnvHint}
-                rules={[
-                  { required: true, message: text.required },
-                  { pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, message: 'A-Z, 0-9, _' },
-                ]}
-              >
-                <Input data-testid="connector-token-env" placeholder="DOUYIN_TOKEN" />
-              </Form.Item>
-            )}
+            <CredentialsFields credentials={credentials} onChange={setCredentials} />
             {error && <Alert type="error" showIcon message={error} data-testid="connector-form-error" />}
           </Form>
         )}
       </PageState>
+    </Modal>
+  );
+}
+
+/** Where a connector's token comes from: a token stored encrypted, or a variable of the server's environment. */
+function CredentialsFields({
+  credentials,
+  onChange,
+}: {
+  credentials: 'token' | 'env';
+  onChange: (credentials: 'token' | 'env') => void;
+}) {
+  const text = TEXT[useLang()];
+  return (
+    <>
+      <Form.Item label={text.credentials}>
+        <Segmented
+          value={credentials}
+          onChange={(v) => onChange(v as 'token' | 'env')}
+          options={[
+            { value: 'token', label: text.tokenStore },
+            { value: 'env', label: text.tokenFromEnv },
+          ]}
+        />
+      </Form.Item>
+      {credentials === 'token' ? (
+        <Form.Item name="token" label={text.token} rules={[{ required: true, message: text.required }]}>
+          <Input.Password autoComplete="off" data-testid="connector-token" />
+        </Form.Item>
+      ) : (
+        <Form.Item
+          name="tokenEnv"
+          label={text.tokenEnv}
+          extra={text.tokenEnvHint}
+          rules={[
+            { required: true, message: text.required },
+            { pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, message: 'A-Z, 0-9, _' },
+          ]}
+        >
+          <Input data-testid="connector-token-env" placeholder="DOUYIN_TOKEN" />
+        </Form.Item>
+      )}
+    </>
+  );
+}
+
+/** A new token for an account whose token expired or was revoked; its settings and sync progress stay. */
+function TokenModal({
+  base,
+  instance,
+  onClose,
+}: {
+  base: string;
+  instance: Instance;
+  onClose: (replaced: boolean) => void;
+}) {
+  const lang = useLang();
+  const text = TEXT[lang];
+  const [form] = Form.useForm<Pick<AddForm, 'token' | 'tokenEnv'>>();
+  const [credentials, setCredentials] = useState<'token' | 'env'>('token');
+  const [error, setError] = useState<string>();
+  const [saving, setSaving] = useState(false);
+
+  const submit = async () => {
+    const values = await form.validateFields().catch(() => undefined);
+    if (!values) return;
+    setSaving(true);
+    setError(undefined);
+    try {
+      await api.put(
+        `${base}/connectors/${instance.id}/credentials`,
+        credentials === 'token' ? { token: values.token } : { tokenEnv: values.tokenEnv },
+      );
+      onClose(true);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.text(lang) : String(e));
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  return (
+    <Modal
+      open
+      title={text.replaceTokenTitle.replace('{name}', instance.name)}
+      okText={text.replaceToken}
+      cancelText={text.cancel}
+      confirmLoading={saving}
+      onOk={submit}
+      onCancel={() => onClose(false)}
+      destroyOnHidden
+      data-testid="connector-token-modal"
+    >
+      <Form form={form} layout="vertical" requiredMark>
+        <CredentialsFields credentials={credentials} onChange={setCredentials} />
+        {error && <Alert type="error" showIcon message={error} data-testid="connector-token-error" />}
+      </Form>
     </Modal>
   );
 }
