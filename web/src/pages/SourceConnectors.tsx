@@ -433,33 +433,22 @@ function AddConnectorModal({ base, onClose }: { base: string; onClose: (added: b
   const [form] = Form.useForm<AddForm>();
   const [connectorId, setConnectorId] = useState<string>();
   const [credentials, setCredentials] = useState<'token' | 'env'>('token');
-  const [error, setError] = useState<string>();
-  const [saving, setSaving] = useState(false);
   const connector = catalogue.data?.connectors.find((c) => c.id === connectorId);
-
-  const submit = async () => {
-    // An incomplete form shows its messages next to the fields; nothing is sent.
-    const values = await form.validateFields().catch(() => undefined);
-    if (!values) return;
-    const config = Object.fromEntries(
-      Object.entries(values.config ?? {}).filter(([, v]) => v !== undefined && v !== null && v !== ''),
-    );
-    setSaving(true);
-    setError(undefined);
-    try {
-      await api.post(`${base}/connectors`, {
+  const { submit, saving, error } = useFormSubmit(
+    form,
+    (values) => {
+      const config = Object.fromEntries(
+        Object.entries(values.config ?? {}).filter(([, v]) => v !== undefined && v !== null && v !== ''),
+      );
+      return api.post(`${base}/connectors`, {
         connector: values.connector,
         name: values.name,
         config,
-        ...(credentials === 'token' ? { token: values.token } : { tokenEnv: values.tokenEnv }),
+        ...credentialsOf(credentials, values),
       });
-      onClose(true);
-    } catch (e) {
-      setError(e instanceof ApiError ? e.text(lang) : String(e));
-    } finally {
-      setSaving(false);
-    }
-  };
+    },
+    () => onClose(true),
+  );
 
   return (
     <Modal
@@ -580,26 +569,11 @@ function TokenModal({
   const text = TEXT[lang];
   const [form] = Form.useForm<Pick<AddForm, 'token' | 'tokenEnv'>>();
   const [credentials, setCredentials] = useState<'token' | 'env'>('token');
-  const [error, setError] = useState<string>();
-  const [saving, setSaving] = useState(false);
-
-  const submit = async () => {
-    const values = await form.validateFields().catch(() => undefined);
-    if (!values) return;
-    setSaving(true);
-    setError(undefined);
-    try {
-      await api.put(
-        `${base}/connectors/${instance.id}/credentials`,
-        credentials === 'token' ? { token: values.token } : { tokenEnv: values.tokenEnv },
-      );
-      onClose(true);
-    } catch (e) {
-      setError(e instanceof ApiError ? e.text(lang) : String(e));
-    } finally {
-      setSaving(false);
-    }
-  };
+  const { submit, saving, error } = useFormSubmit(
+    form,
+    (values) => api.put(`${base}/connectors/${instance.id}/credentials`, credentialsOf(credentials, values)),
+    () => onClose(true),
+  );
 
   return (
     <Modal
@@ -619,4 +593,38 @@ function TokenModal({
       </Form>
     </Modal>
   );
+}
+
+/** The credentials part of a request body, as the form chose it. */
+function credentialsOf(credentials: 'token' | 'env', values: Pick<AddForm, 'token' | 'tokenEnv'>) {
+  return credentials === 'token' ? { token: values.token } : { tokenEnv: values.tokenEnv };
+}
+
+/**
+ * Submitting a modal's form: an incomplete form shows its messages next to the fields and sends
+ * nothing; a refusal is shown in the page's language; `done` runs after a success.
+ */
+function useFormSubmit<Values>(
+  form: ReturnType<typeof Form.useForm<Values>>[0],
+  send: (values: Values) => Promise<unknown>,
+  done: () => void,
+) {
+  const lang = useLang();
+  const [error, setError] = useState<string>();
+  const [saving, setSaving] = useState(false);
+  const submit = async () => {
+    const values = await form.validateFields().catch(() => undefined);
+    if (!values) return;
+    setSaving(true);
+    setError(undefined);
+    try {
+      await send(values);
+      done();
+    } catch (e) {
+      setError(e instanceof ApiError ? e.text(lang) : String(e));
+    } finally {
+      setSaving(false);
+    }
+  };
+  return { submit, saving, error };
 }
