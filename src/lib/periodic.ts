@@ -7,6 +7,11 @@
 export interface Periodic<Round> {
   /** One round now (what the timer runs); joins the round in progress if there is one. */
   runOnce(): Promise<Round>;
+  /**
+   * A round that sees work queued just now: one at once, or, while a round is in progress (it may
+   * already be past the point where it looks for work), one more right after it.
+   */
+  runAfterCurrent(): Promise<Round>;
   /** Stops the timer (after `beforeWait`, e.g. aborting the round) and waits for the round in progress. */
   stop(): Promise<void>;
 }
@@ -31,6 +36,17 @@ export function runPeriodically<Round>(
     });
     return running;
   };
+  let again: Promise<Round> | undefined;
+  const runAfterCurrent = () => {
+    if (!running) return runOnce();
+    again ??= running
+      .catch(() => undefined)
+      .then(() => {
+        again = undefined;
+        return runOnce();
+      });
+    return again;
+  };
   const tick = () => {
     runOnce().catch(options.onError);
   };
@@ -44,6 +60,7 @@ export function runPeriodically<Round>(
   timer?.unref();
   return {
     runOnce,
+    runAfterCurrent,
     async stop() {
       clearTimeout(first);
       clearInterval(timer);

@@ -40,40 +40,20 @@ export interface ConnectorScheduleDeps {
 export function scheduleConnectorSyncs(deps: ConnectorScheduleDeps): ConnectorSchedule {
   const stopping = new AbortController();
   const onError = (error: unknown) => deps.logger.warn({ err: error }, 'running due connector syncs failed');
-  let inRound = false;
-  const periodic = runPeriodically(
-    async () => {
-      inRound = true;
-      try {
-        return await round(deps, stopping.signal);
-      } finally {
-        inRound = false;
-      }
-    },
-    {
-      intervalMs: deps.intervalMs,
-      ...(deps.firstDelayMs !== undefined ? { firstDelayMs: deps.firstDelayMs } : {}),
-      onError,
-      beforeWait: () => stopping.abort(new Error('the connector schedule stopped')),
-    },
-  );
-  let next: Promise<JobOutcome[]> | undefined;
-  const safely = (run: Promise<JobOutcome[]>) =>
-    run.catch((error) => {
-      onError(error);
-      return [];
-    });
+  const periodic = runPeriodically(() => round(deps, stopping.signal), {
+    intervalMs: deps.intervalMs,
+    ...(deps.firstDelayMs !== undefined ? { firstDelayMs: deps.firstDelayMs } : {}),
+    onError,
+    beforeWait: () => stopping.abort(new Error('the connector schedule stopped')),
+  });
   return {
-    ...periodic,
-    runSoon() {
-      if (!inRound) return safely(periodic.runOnce());
-      // The round in progress may already have looked for due jobs for the last time.
-      next ??= safely(periodic.runOnce()).then(() => {
-        next = undefined;
-        return safely(periodic.runOnce());
-      });
-      return next;
-    },
+    runOnce: periodic.runOnce,
+    stop: periodic.stop,
+    runSoon: () =>
+      periodic.runAfterCurrent().catch((error: unknown) => {
+        onError(error);
+        return [];
+      }),
   };
 }
 
