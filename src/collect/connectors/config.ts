@@ -1,12 +1,16 @@
-import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { PulseloopError } from '../../errors/registry.js';
+import type { ConnectorDefinition } from './types.js';
 
-/** Validates a connector's settings against its schema, filling defaults; connector_invalid_config otherwise. */
-export function parseConnectorConfig<T>(connector: string, schema: TSchema, raw: unknown): T {
+/** Validates stored or given settings against the connector's schema, filling defaults; connector_invalid_config otherwise. */
+export function parseConnectorConfig<Config>(
+  definition: Pick<ConnectorDefinition<Config>, 'id' | 'configSchema'>,
+  raw: unknown,
+): Config {
+  const { id: connector, configSchema: schema } = definition;
   // Convert turns text from command-line flags into the numbers (and numbers into the texts) the schema wants.
   const value = Value.Convert(schema, Value.Default(schema, Value.Clone(raw ?? {})));
-  if (Value.Check(schema, value)) return value as T;
+  if (Value.Check(schema, value)) return value as Config;
   const first = Value.Errors(schema, value).First();
   const path = first?.path ? first.path.replace(/^\//, '') : '';
   throw new PulseloopError('connector_invalid_config', {

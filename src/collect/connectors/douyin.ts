@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { PulseloopError } from '../../errors/registry.js';
 import type { ContentStatsRow } from '../../store/facts/rows.js';
-import { dayIn, parseConnectorConfig, parseJsonKeepingIds } from './config.js';
+import { dayIn, parseJsonKeepingIds } from './config.js';
 import { type HttpAnswer, judgeTransport, type Verdict } from './http.js';
 import type { ConnectorDefinition, RejectedRow, StreamContext, StreamDefinition } from './types.js';
 
@@ -185,6 +185,5 @@ export const douyinConnector: ConnectorDefinition<DouyinConfig> = {
     baseUrl: { en: 'API address', zh: '接口地址' },
     timeZone: { en: 'Time zone', zh: '时区' },
   },
-  parseConfig: (raw) => parseConnectorConfig<DouyinConfig>('douyin', DouyinConfig, raw),
   streams: [videoList],
 };

@@ -4,6 +4,7 @@ import { PulseloopError } from '../../errors/registry.js';
 import type { PiiKeyring } from '../../govern/pii/keys.js';
 import type { MetadataStore } from '../../store/metadata/open.js';
 import { getProject } from '../../store/metadata/projects.js';
+import { parseConnectorConfig } from './config.js';
 import { connectorById } from './registry.js';
 import { readStoredToken, storeToken } from './secrets.js';
 import {
@@ -23,7 +24,7 @@ export interface ConnectorInstance {
   projectId: string;
   connector: string;
   name: string;
-  /** The connector's settings, as validated by its parseConfig. */
+  /** The connector's settings, as validated by parseConnectorConfig. */
   config: unknown;
   credentialsRef: string;
   createdAt: string;
@@ -52,7 +53,7 @@ export async function addConnectorInstance(
   input: NewConnectorInstance,
 ): Promise<ConnectorInstance> {
   const connector = connectorById(input.connector);
-  const config = connector.parseConfig(input.config);
+  const config = parseConnectorConfig(connector, input.config);
   const name = input.name.trim();
   if (name === '') throw new PulseloopError('invalid_request', { detail: 'the connector needs a name.' });
   if (!(await getProject(store, input.projectId))) {

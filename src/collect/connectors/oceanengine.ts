@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { PulseloopError } from '../../errors/registry.js';
 import type { AdSpendRow } from '../../store/facts/rows.js';
-import { addDays, dayIn, earlierDay, laterDay, parseConnectorConfig, parseJsonKeepingIds } from './config.js';
+import { addDays, dayIn, earlierDay, laterDay, parseJsonKeepingIds } from './config.js';
 import { type HttpAnswer, judgeTransport, type Verdict } from './http.js';
 import type { ConnectorDefinition, Page, RejectedRow, StreamContext, StreamDefinition } from './types.js';
 
@@ -220,6 +220,5 @@ export const oceanEngineConnector: ConnectorDefinition<OceanEngineConfig> = {
     timeZone: { en: 'Reporting time zone', zh: '报表时区' },
     currency: { en: 'Currency', zh: '币种' },
   },
-  parseConfig: (raw) => parseConnectorConfig<OceanEngineConfig>('oceanengine', OceanEngineConfig, raw),
   streams: [adReport],
 };

@@ -3,6 +3,7 @@ import type { PiiKeyring } from '../../govern/pii/keys.js';
 import type { FactsEngine } from '../../store/facts/engine.js';
 import type { MetadataStore } from '../../store/metadata/open.js';
 import { type BackoffPolicy, createPacer, DEFAULT_HTTP_BACKOFF } from './backoff.js';
+import { parseConnectorConfig } from './config.js';
 import { createApiClient, type RetryEvent } from './http.js';
 import {
   type ConnectorInstance,
@@ -92,7 +93,7 @@ export async function syncStream(
 ): Promise<SyncReport> {
   const connector = connectorById(instance.connector);
   const stream = streamOf(connector, streamName);
-  const config = connector.parseConfig(instance.config);
+  const config = parseConnectorConfig(connector, instance.config);
   const accessToken = await resolveAccessToken(deps.metadata, instance, deps.env, deps.keyring);
   const now = deps.now?.() ?? new Date();
   const checkpoint = await getCheckpoint(deps.metadata, instance.id, stream.name);

@@ -72,12 +72,10 @@ export interface ConnectorDefinition<Config = unknown> {
   /** The platform as people name it in messages, e.g. "Ocean Engine". */
   displayName: string;
   title: { en: string; zh: string };
-  /** The settings' schema: parseConfig validates against it, the catalogue describes its fields from it. */
+  /** The settings' schema: parseConnectorConfig validates against it, the catalogue describes its fields from it. */
   configSchema: TObject;
   /** A label (and a hint where one helps) for every setting, in both languages. */
   configLabels: { [Field in keyof Config]-?: ConfigFieldText };
-  /** Validates stored or given settings; throws connector_invalid_config. */
-  parseConfig(raw: unknown): Config;
   // biome-ignore lint/suspicious/noExplicitAny: each stream has its own cursor type
   streams: Array<StreamDefinition<Config, any>>;
 }
