@@ -111,10 +111,16 @@ async function credentialsRefOf(
   return `secret:${await storeToken(trx, credentials.keyring, credentials.token.trim(), now)}`;
 }
 
+/** A `credentials_ref` read back: `env:NAME` (a variable) or `secret:ID` (a stored token). */
+export function parseCredentialsRef(credentialsRef: string): { kind: string; reference: string } {
+  const [kind = '', ...rest] = credentialsRef.split(':');
+  return { kind, reference: rest.join(':') };
+}
+
 /** Deletes the stored token a `credentials_ref` points to, if it is a stored one. */
 async function forgetStoredToken(trx: Kysely<CollectDatabase>, credentialsRef: string): Promise<void> {
-  const [kind, ...rest] = credentialsRef.split(':');
-  if (kind === 'secret') await trx.deleteFrom('connector_secrets').where('id', '=', rest.join(':')).execute();
+  const { kind, reference } = parseCredentialsRef(credentialsRef);
+  if (kind === 'secret') await trx.deleteFrom('connector_secrets').where('id', '=', reference).execute();
 }
 
 /**
@@ -227,8 +233,7 @@ export async function resolveAccessToken(
   env: Record<string, string | undefined>,
   keyring: PiiKeyring,
 ): Promise<string> {
-  const [kind, ...rest] = instance.credentialsRef.split(':');
-  const reference = rest.join(':');
+  const { kind, reference } = parseCredentialsRef(instance.credentialsRef);
   if (kind === 'env') {
     const value = env[reference];
     if (value && value.trim() !== '') return value.trim();

@@ -1,5 +1,5 @@
 import type { MetadataStore } from '../../store/metadata/open.js';
-import { type ConnectorInstance, listCheckpoints } from './instances.js';
+import { type ConnectorInstance, listCheckpoints, parseCredentialsRef } from './instances.js';
 import { type Job, listJobs } from './jobs.js';
 import { connectorById } from './registry.js';
 import { lastErrorOf, SYNC_JOB_KIND, syncJobKey } from './sync.js';
@@ -53,11 +53,8 @@ export function credentialsView(
   instance: ConnectorInstance,
   env: Record<string, string | undefined>,
 ): CredentialsView {
-  const [kind, ...rest] = instance.credentialsRef.split(':');
-  if (kind === 'env') {
-    const variable = rest.join(':');
-    return { source: 'env', variable, set: (env[variable] ?? '').trim() !== '' };
-  }
+  const { kind, reference: variable } = parseCredentialsRef(instance.credentialsRef);
+  if (kind === 'env') return { source: 'env', variable, set: (env[variable] ?? '').trim() !== '' };
   return { source: 'stored' };
 }
 
