@@ -11,9 +11,9 @@ import { CONNECTORS, connectorById } from '../collect/connectors/registry.js';
 import {
   type JobOutcome,
   type PageProgress,
+  queueSyncsNow,
   runDueSyncJobs,
   type SyncDeps,
-  scheduleSync,
   syncJobKey,
   syncNow,
 } from '../collect/connectors/sync.js';
@@ -186,9 +186,7 @@ export function registerConnectorsCommand(program: Command): void {
               : { token: options.token as string, keyring: keyringOf(loadConfig()) },
           });
           // The first run of every stream is due at once: a running server takes it up at its next poll.
-          for (const stream of connectorById(instance.connector).streams) {
-            await scheduleSync(metadata, instance.id, stream.name);
-          }
+          await queueSyncsNow(metadata, instance);
           process.stdout.write(`${instance.id}\n`);
           process.stderr.write(
             `first sync queued: a running server starts it within PULSELOOP_CONNECTOR_POLL_SECONDS, or run \`pulseloop connectors sync "${instance.name}"\` now\n`,

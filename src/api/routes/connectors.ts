@@ -12,7 +12,7 @@ import {
 import { activeJob } from '../../collect/connectors/jobs.js';
 import { connectorById, streamOf } from '../../collect/connectors/registry.js';
 import { instanceStatus } from '../../collect/connectors/status.js';
-import { scheduleSync, syncJobKey } from '../../collect/connectors/sync.js';
+import { queueSyncsNow, syncJobKey } from '../../collect/connectors/sync.js';
 import { PulseloopError } from '../../errors/registry.js';
 import { type AuditEntryInput, recordAudit } from '../../govern/audit.js';
 import { governanceFor } from '../../govern/governance.js';
@@ -151,8 +151,7 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: StoreDeps & 
       });
       // The first run of every stream is due at once, as after `pulseloop connectors add`: the server's
       // next round takes it up (or "sync now" at once).
-      const streams = connectorById(instance.connector).streams.map((s) => s.name);
-      for (const stream of streams) await scheduleSync(deps.metadata, instance.id, stream);
+      await queueSyncsNow(deps.metadata, instance);
       await audit(request, {
         action: 'connector.add',
         target: { type: 'connector', id: instance.id },
@@ -181,8 +180,7 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: StoreDeps & 
           : connector.streams.map((s) => s.name);
       await refuseWhileRunning(instance, streams);
       // Queued, or the queued run brought forward to now; the round below claims them.
-      const jobs = [];
-      for (const stream of streams) jobs.push(await scheduleSync(deps.metadata, instance.id, stream));
+      const jobs = await queueSyncsNow(deps.metadata, instance, streams);
       await audit(request, {
         action: 'connector.sync',
         target: { type: 'connector', id: instance.id },

@@ -197,6 +197,20 @@ export async function scheduleSync(
   return job;
 }
 
+/**
+ * Queues the named streams of an instance (every stream by default) due now: its first runs after it
+ * was added, or "sync now". Answers the queued jobs.
+ */
+export async function queueSyncsNow(
+  metadata: MetadataStore,
+  instance: ConnectorInstance,
+  streams: readonly string[] = connectorById(instance.connector).streams.map((s) => s.name),
+): Promise<Array<Job<SyncJobPayload>>> {
+  const jobs: Array<Job<SyncJobPayload>> = [];
+  for (const stream of streams) jobs.push(await scheduleSync(metadata, instance.id, stream));
+  return jobs;
+}
+
 export type JobOutcome =
   | { status: 'succeeded'; report: SyncReport; nextRunAt: string; job: Job<SyncJobPayload> }
   | { status: 'retrying' | 'failed'; error: unknown; job: Job<SyncJobPayload> };
