@@ -52,16 +52,28 @@ export async function readStoredToken(
     .executeTakeFirst();
   if (!row) return undefined;
   const token = openToken(keyring, row.value, instanceName);
-  if (keyIdOf(row.value) !== keyring.activeKeyId) {
-    // Only if nobody changed it meanwhile (another worker re-encrypting the same row).
-    await db
-      .updateTable('connector_secrets')
-      .set({ value: encryptField(keyring, token) })
-      .where('id', '=', secretId)
-      .where('value', '=', row.value)
-      .execute();
-  }
+  await moveToActiveKey(db, keyring, { id: secretId, value: row.value }, token);
   return token;
+}
+
+/**
+ * Writes a stored token back under the ring's active key when it is not under it yet, only if nobody
+ * changed the row meanwhile (another worker re-encrypting it). Answers whether it was rewritten.
+ */
+async function moveToActiveKey(
+  db: Kysely<CollectDatabase>,
+  keyring: PiiKeyring,
+  row: { id: string; value: string },
+  token: string,
+): Promise<boolean> {
+  if (keyIdOf(row.value) === keyring.activeKeyId) return false;
+  const result = await db
+    .updateTable('connector_secrets')
+    .set({ value: encryptField(keyring, token) })
+    .where('id', '=', row.id)
+    .where('value', '=', row.value)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
 /** Decrypts a stored value (plain text is returned as it is), naming the connector when it cannot. */
@@ -90,13 +102,7 @@ export async function reencryptStoredTokens(store: MetadataStore, keyring: PiiKe
   for (const row of rows) {
     if (keyIdOf(row.value) === keyring.activeKeyId) continue;
     const token = openToken(keyring, row.value, `secret ${row.id}`);
-    const result = await db
-      .updateTable('connector_secrets')
-      .set({ value: encryptField(keyring, token) })
-      .where('id', '=', row.id)
-      .where('value', '=', row.value)
-      .executeTakeFirst();
-    rewritten += Number(result.numUpdatedRows);
+    if (await moveToActiveKey(db, keyring, row, token)) rewritten++;
   }
   return rewritten;
 }
