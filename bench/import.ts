@@ -2,11 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ImportSummary } from '../src/collect/import/importer.js';
 import { CLI_ENTRY, runCli } from './server-process.js';
-
-const ENGINE_SHARE_ENTRY = fileURLToPath(new URL('./import-engine.js', import.meta.url));
 
 /**
  * File import throughput and memory: a generated Douyin content-stats CSV (with 万 numbers,
@@ -21,10 +18,12 @@ export interface ImportBenchResult {
   seconds: number;
   peakRssBytes: number;
   imported: number;
+  /** Rows the engine parsed (the rest went to JavaScript). */
+  engineParsed: number;
   reimportRowsPerSecond?: number;
   reimportUnchanged?: number;
-  /** The engine writing the same rows, already parsed and encoded, on its own (rows/s). */
-  engineRowsPerSecond?: number;
+  /** The same file read by JavaScript, into another fresh store (rows/s). */
+  javascriptRowsPerSecond?: number;
 }
 
 /** Writes a content-stats export of `rows` rows: `posts` posts × days, one day after another. */
@@ -55,10 +54,14 @@ export async function writeContentCsv(path: string, rows: number, posts = 10_000
   );
 }
 
-function importOnce(dataDir: string, file: string): ImportSummary & { peakRssBytes: number } {
+function importOnce(
+  dataDir: string,
+  file: string,
+  reader: 'auto' | 'javascript' = 'auto',
+): ImportSummary & { peakRssBytes: number } {
   const output = execFileSync(
     process.execPath,
-    [CLI_ENTRY, 'import', file, '--preset', 'douyin_content', '--json'],
+    [CLI_ENTRY, 'import', file, '--preset', 'douyin_content', '--reader', reader, '--json'],
     {
       env: { ...process.env, PULSELOOP_DATA: dataDir, LOG_LEVEL: 'warn' },
       encoding: 'utf8',
@@ -72,8 +75,8 @@ function importOnce(dataDir: string, file: string): ImportSummary & { peakRssByt
 export async function benchImport(options: {
   rows: number;
   reimport?: boolean;
-  /** Also measure the engine's share alone, on the same file. */
-  engineShare?: boolean;
+  /** Also import the file with the JavaScript reader, for comparison. */
+  javascript?: boolean;
   log: (line: string) => void;
 }): Promise<ImportBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'pulseloop-bench-import-'));
@@ -92,15 +95,14 @@ export async function benchImport(options: {
       seconds: first.durationMs / 1000,
       peakRssBytes: first.peakRssBytes,
       imported: first.imported,
+      engineParsed: first.parsedBy?.engine ?? 0,
     };
-    if (options.engineShare) {
-      options.log('writing the same rows, already encoded, with the engine alone');
-      const output = execFileSync(process.execPath, [ENGINE_SHARE_ENTRY, file], {
-        env: { ...process.env, LOG_LEVEL: 'warn' },
-        encoding: 'utf8',
-      });
-      const share = JSON.parse(output.trim().split('\n').pop()!) as { rows: number; seconds: number };
-      result.engineRowsPerSecond = share.rows / share.seconds;
+    if (options.javascript) {
+      options.log('importing it with the JavaScript reader, into another fresh store');
+      const other = join(dir, 'data-javascript');
+      runCli(other, 'projects', 'create', '--name', 'Import bench');
+      result.javascriptRowsPerSecond = importOnce(other, file, 'javascript').rowsPerSecond;
+      rmSync(other, { recursive: true, force: true });
     }
     if (options.reimport) {
       options.log('importing the same file again (nothing may change)');

@@ -109,34 +109,42 @@ async function demoSection(): Promise<Row[]> {
 }
 
 async function importSection(): Promise<Row[]> {
-  const large = await benchImport({ rows: 1_000_000, reimport: true, engineShare: true, log });
+  const large = await benchImport({ rows: 1_000_000, reimport: true, javascript: true, log });
   const small = await benchImport({ rows: 200_000, log });
+  const huge = await benchImport({ rows: 3_000_000, log });
   const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
+  const rate = (rowsPerSecond: number | undefined) =>
+    `${Math.round(rowsPerSecond ?? 0).toLocaleString('en-US')} rows/s`;
   return [
     {
       metric: `File import into the store, 1M-row content-stats CSV (${mib(large.fileBytes)}, 万 numbers, %, mm:ss)`,
-      value: `${Math.round(large.rowsPerSecond).toLocaleString('en-US')} rows/s (${large.seconds.toFixed(1)} s)`,
+      value: `${rate(large.rowsPerSecond)} (${large.seconds.toFixed(1)} s; ${large.engineParsed.toLocaleString('en-US')} rows parsed by the engine)`,
       target: '≥ 300,000 rows/s',
       met: large.rowsPerSecond >= 300_000,
     },
     {
-      metric:
-        'For comparison, in the same run: the engine alone writing those 1M rows, already parsed and encoded (the ceiling of any import that parses in JavaScript)',
-      value: `${Math.round(large.engineRowsPerSecond ?? 0).toLocaleString('en-US')} rows/s`,
+      metric: 'For comparison, in the same run: the same file read by JavaScript (`--reader javascript`)',
+      value: `${rate(large.javascriptRowsPerSecond)} (engine reader ${(large.rowsPerSecond / (large.javascriptRowsPerSecond ?? 1)).toFixed(1)}× faster)`,
       target: '—',
       met: undefined,
     },
     {
-      metric: 'Re-import of the same file (every row looked up, nothing written)',
-      value: `${Math.round(large.reimportRowsPerSecond ?? 0).toLocaleString('en-US')} rows/s, ${(large.reimportUnchanged ?? 0).toLocaleString('en-US')} unchanged`,
+      metric: 'File import of 3M rows (the same export, 300 days)',
+      value: `${rate(huge.rowsPerSecond)} (${huge.seconds.toFixed(1)} s)`,
+      target: '—',
+      met: undefined,
+    },
+    {
+      metric: 'Re-import of the same 1M-row file (every row compared with the stored one, nothing written)',
+      value: `${rate(large.reimportRowsPerSecond)}, ${(large.reimportUnchanged ?? 0).toLocaleString('en-US')} unchanged`,
       target: 'all rows unchanged',
       met: large.reimportUnchanged === large.rows,
     },
     {
-      metric: 'Peak RSS of the import process: 1M rows / 200k rows',
-      value: `${mib(large.peakRssBytes)} / ${mib(small.peakRssBytes)}`,
-      target: 'flat (1M within 25 % of 200k)',
-      met: large.peakRssBytes <= small.peakRssBytes * 1.25,
+      metric: 'Peak RSS of the import process: 200k / 1M / 3M rows',
+      value: `${mib(small.peakRssBytes)} / ${mib(large.peakRssBytes)} / ${mib(huge.peakRssBytes)}`,
+      target: 'flat (1M and 3M within 25 % of 200k)',
+      met: Math.max(large.peakRssBytes, huge.peakRssBytes) <= small.peakRssBytes * 1.25,
     },
   ];
 }

@@ -69,6 +69,11 @@ function printSummary(summary: ImportSummary): void {
     `skipped 跳过       ${n.format(summary.skipped.blank)} blank 空行, ${n.format(summary.skipped.summary)} summary 合计行, ${n.format(summary.skipped.header)} repeated header 重复表头`,
     `${(summary.durationMs / 1000).toFixed(1)} s, ${n.format(summary.rowsPerSecond)} rows/s`,
   ];
+  if (summary.parsedBy && summary.parsedBy.engine > 0) {
+    lines.push(
+      `read by the engine 引擎解析 ${n.format(summary.parsedBy.engine)} rows, by JavaScript JavaScript 解析 ${n.format(summary.parsedBy.javascript)}`,
+    );
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
   if (summary.errors.length > 0) {
     process.stdout.write(
@@ -87,6 +92,7 @@ interface ImportCommandOptions {
   source?: string;
   detect?: boolean;
   json?: boolean;
+  reader?: string;
 }
 
 export function registerImportCommand(program: Command): void {
@@ -103,7 +109,17 @@ export function registerImportCommand(program: Command): void {
     .option('--source <id>', 'source id recorded on the imported rows')
     .option('--detect', 'only propose a preset and mapping and show a preview; imports nothing')
     .option('--json', 'print the summary as JSON')
+    .option(
+      '--reader <auto|javascript>',
+      'who parses the file: the store’s engine where it can (auto, faster), or always JavaScript',
+      'auto',
+    )
     .action(async (file: string, options: ImportCommandOptions) => {
+      if (options.reader !== 'auto' && options.reader !== 'javascript') {
+        throw new PulseloopError('invalid_request', {
+          detail: `--reader is auto or javascript, not "${options.reader}".`,
+        });
+      }
       const size = fileSize(file);
       const mapping = options.mapping ? readMapping(options.mapping) : undefined;
       if (options.detect) {
@@ -176,6 +192,7 @@ export function registerImportCommand(program: Command): void {
             ...(options.preset ? { preset: options.preset } : {}),
             ...(mapping ? { mapping } : {}),
             fileName: basename(file),
+            reader: options.reader,
             // Rows so far and bytes so far estimate the total rows, which gives rows/s and an ETA.
             onProgress: ({ rowsRead, bytesRead }) => {
               if (rowsRead === 0 || bytesRead === 0) return;

@@ -48,12 +48,15 @@ function nonEmpty(cells: Cell[]): number {
   return n;
 }
 
+/** Numbers, amounts, rates, durations and dates as exports write them (`1.2千万`, `2025-03-01`, `00:35`). */
+const DATA_CELL = /^[-+¥$]?[\d.,%:\s/\-+年月日时分秒万亿千百wkm]+$/i;
+
 /** A row that could be (part of) a header: some text, no numbers or dates among its cells. */
 function headerLike(cells: Cell[]): boolean {
   let text = 0;
   for (const c of cells) {
     if (isMissing(c)) continue;
-    if (typeof c !== 'string' || /^[-+]?[\d.,%:\s/年月日万w]+$/i.test(c.trim())) return false;
+    if (typeof c !== 'string' || DATA_CELL.test(c.trim())) return false;
     text++;
   }
   return text >= 1;

@@ -2,13 +2,14 @@ import { PulseloopError } from '../../errors/registry.js';
 import type { FactsEngine } from '../../store/facts/engine.js';
 import type { QuarantineRow } from '../../store/facts/rows.js';
 import { RowChunk } from './chunk.js';
+import { InputRecorder, importThroughEngine } from './engine-import.js';
 import { detectHeader, type Header, isBlankRow, isSummaryRow } from './header.js';
 import { kindSpec } from './kinds/index.js';
 import type { KindSpec } from './kinds/types.js';
 import { type CustomMapping, knownNames, type MappingPlan, planMapping, tiersFor } from './mapping.js';
 import { type Preset, presetNamed } from './presets/index.js';
 import { type FileFormat, type OpenedFile, openRecords, type RawRecord } from './records.js';
-import { rowCodecFor } from './row-codec.js';
+import { type RowCodec, rowCodecFor } from './row-codec.js';
 import { convertRecord, quarantineRows, type RowEnv, type RowError, rowEnv } from './rows.js';
 import { type ChunkCounts, naturalKeyOf, writeChunk, writeQuarantine } from './store.js';
 import { zonedClock } from './time.js';
@@ -34,8 +35,12 @@ export interface ImportOptions {
   mapping?: CustomMapping;
   fileName?: string;
   format?: FileFormat;
-  /** Rows per look-up and insert. */
+  /** Rows per look-up and insert (JavaScript reader). */
   chunkRows?: number;
+  /** Who reads the file: the engine where it can ('auto', the default), or always JavaScript. */
+  reader?: 'auto' | 'javascript';
+  /** Bytes per segment the engine reads at a time (engine reader; tests use small ones). */
+  segmentBytes?: number;
   onProgress?: (progress: { rowsRead: number; bytesRead: number }) => void;
   now?: () => number;
 }
@@ -61,6 +66,8 @@ export interface ImportSummary {
   errorCount: number;
   durationMs: number;
   rowsPerSecond: number;
+  /** Rows read by the engine's fast path and by JavaScript (rows it handed on, or the whole file). */
+  parsedBy?: { engine: number; javascript: number };
 }
 
 /** How many records are looked at to find the header. */
@@ -153,36 +160,105 @@ export async function prepareImport(
   return { file, spec, ...(preset ? { preset } : {}), header, plan, head, rest };
 }
 
+/** Cells up to the last non-empty one (how many empty cells end a row depends on who split it). */
+function filledLength(cells: readonly unknown[]): number {
+  let n = cells.length;
+  while (n > 0 && (cells[n - 1] === '' || cells[n - 1] === undefined || cells[n - 1] === null)) n--;
+  return n;
+}
+
+/** The header line repeated (a report that pages its rows repeats it), ignoring empty cells at the end. */
 function sameAsHeader(cells: RawRecord['cells'], header: Header): boolean {
-  if (cells.length < 2) return false;
-  for (let i = 0; i < cells.length; i++) if ((cells[i] ?? '') !== (header.names[i] ?? '')) return false;
+  const n = filledLength(cells);
+  if (n < 2 || n !== filledLength(header.names)) return false;
+  for (let i = 0; i < n; i++) if ((cells[i] ?? '') !== (header.names[i] ?? '')) return false;
   return true;
 }
 
-/** Imports a file (a byte stream) into the facts store of one project. */
-export async function importFile(
+/** Where the records of an import go: encoded facts rows, or quarantine rows for refused ones. */
+export interface RecordSink {
+  row(key: string, line: string, range: string | number | undefined): void;
+  refused(rows: QuarantineRow[]): void;
+}
+
+/**
+ * What becomes of each record: blank, summary and repeated header rows are skipped, the rest are
+ * converted into a facts row or refused with their reasons; the summary counts every outcome.
+ */
+export function recordHandler(context: ImportContext, sink: RecordSink): (record: RawRecord) => void {
+  const { env, codec, summary, target, updatedAt } = context;
+  const { spec, header } = context.prepared;
+  const rangeColumn = spec.rangeColumn?.column;
+  return (record) => {
+    const cells = record.cells;
+    if (!record.problem && isBlankRow(cells)) {
+      summary.skipped.blank++;
+      return;
+    }
+    if (!record.problem && isSummaryRow(cells)) {
+      summary.skipped.summary++;
+      return;
+    }
+    if (!record.problem && header.headerIndex >= 0 && sameAsHeader(cells, header)) {
+      summary.skipped.header++;
+      return;
+    }
+    summary.rowsRead++;
+    const outcome = convertRecord(record, env);
+    if (outcome.ok) {
+      const row = outcome.row;
+      // Encoded at once: the row object dies young, only its line and key are kept.
+      sink.row(
+        naturalKeyOf(spec, row),
+        codec.encode(row),
+        rangeColumn === undefined ? undefined : (row[rangeColumn] as string | number),
+      );
+      return;
+    }
+    summary.quarantined++;
+    summary.errorCount += outcome.errors.length;
+    for (const e of outcome.errors) if (summary.errors.length < MAX_REPORTED_ERRORS) summary.errors.push(e);
+    sink.refused(
+      quarantineRows(outcome.errors, outcome.raw, {
+        projectId: target.projectId,
+        sourceId: target.sourceId ?? '',
+        receivedAt: updatedAt,
+        kind: spec.kind,
+      }),
+    );
+  };
+}
+
+/** The conversion set-up of one import: how rows are read, built and encoded, and its summary so far. */
+export interface ImportContext {
+  prepared: PreparedImport;
+  target: ImportTarget;
+  env: RowEnv;
+  codec: RowCodec;
+  updatedAt: number;
+  summary: ImportSummary;
+}
+
+async function importContext(
   facts: FactsEngine,
-  input: AsyncIterable<Buffer | Uint8Array | string>,
+  prepared: PreparedImport,
   target: ImportTarget,
-  options: ImportOptions,
-): Promise<ImportSummary> {
-  const now = options.now ?? Date.now;
-  const startedAt = performance.now();
-  const prepared = await prepareImport(input, target, options);
+  updatedAt: number,
+): Promise<ImportContext> {
   const { file, spec, header, plan } = prepared;
-  const updatedAt = now();
-  const sourceId = target.sourceId ?? '';
   const env: RowEnv = rowEnv({
     spec,
     plan,
     header,
     clock: zonedClock(target.timeZone),
-    context: { projectId: target.projectId, sourceId, currency: target.currency, updatedAt },
+    context: {
+      projectId: target.projectId,
+      sourceId: target.sourceId ?? '',
+      currency: target.currency,
+      updatedAt,
+    },
     kind: spec.kind,
   });
-  const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
-  const codec = await rowCodecFor(facts, spec.table);
-  const rangeColumn = spec.rangeColumn?.column;
   const summary: ImportSummary = {
     kind: spec.kind,
     preset: prepared.preset?.name ?? null,
@@ -207,7 +283,53 @@ export async function importFile(
     durationMs: 0,
     rowsPerSecond: 0,
   };
+  return { prepared, target, env, codec: await rowCodecFor(facts, spec.table), updatedAt, summary };
+}
 
+/**
+ * Imports a file (a byte stream) into the facts store of one project. The engine reads the file
+ * itself where it can (engine-import.ts: UTF-8 CSV/TSV of a kind with an engine build), JavaScript
+ * reads it otherwise; both store the same rows.
+ */
+export async function importFile(
+  facts: FactsEngine,
+  input: AsyncIterable<Buffer | Uint8Array | string>,
+  target: ImportTarget,
+  options: ImportOptions,
+): Promise<ImportSummary> {
+  const startedAt = performance.now();
+  const updatedAt = (options.now ?? Date.now)();
+  const recorder =
+    options.reader !== 'javascript' && facts.readableFilesDir ? new InputRecorder(input) : undefined;
+  let prepared = await prepareImport(recorder ?? input, target, options);
+  let context = await importContext(facts, prepared, target, updatedAt);
+  if (recorder) {
+    const outcome = await importThroughEngine(facts, context, recorder, options);
+    if (outcome.done) return finished(context.summary, startedAt);
+    if (outcome.replay) {
+      // The engine could not read this file as JavaScript would: JavaScript reads it from the start.
+      prepared = await prepareImport(outcome.replay, target, options);
+      context = await importContext(facts, prepared, target, updatedAt);
+    }
+  }
+  await importWithJavaScript(facts, context, options);
+  return finished(context.summary, startedAt);
+}
+
+function finished(summary: ImportSummary, startedAt: number): ImportSummary {
+  summary.durationMs = Math.round(performance.now() - startedAt);
+  summary.rowsPerSecond = Math.round(summary.rowsRead / Math.max(0.001, summary.durationMs / 1000));
+  return summary;
+}
+
+async function importWithJavaScript(
+  facts: FactsEngine,
+  context: ImportContext,
+  options: ImportOptions,
+): Promise<void> {
+  const { prepared, target, codec, summary } = context;
+  const { file, spec, header } = prepared;
+  const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
   let chunk = new RowChunk();
   let quarantine: QuarantineRow[] = [];
   // One chunk is written while the next is parsed; writes stay in order, so a later chunk's
@@ -242,44 +364,10 @@ export async function importFile(
 
   // Exact chunk bounds: the memory a chunk takes does not depend on how the input was split.
   const full = () => chunk.rows >= chunkRows || quarantine.length >= chunkRows;
-  const handle = (record: RawRecord) => {
-    const cells = record.cells;
-    if (!record.problem && isBlankRow(cells)) {
-      summary.skipped.blank++;
-      return;
-    }
-    if (!record.problem && isSummaryRow(cells)) {
-      summary.skipped.summary++;
-      return;
-    }
-    if (!record.problem && header.headerIndex >= 0 && sameAsHeader(cells, header)) {
-      summary.skipped.header++;
-      return;
-    }
-    summary.rowsRead++;
-    const outcome = convertRecord(record, env);
-    if (outcome.ok) {
-      const row = outcome.row;
-      // Encoded at once: the row object dies young, only its line and key are kept.
-      chunk.add(
-        naturalKeyOf(spec, row),
-        codec.encode(row),
-        rangeColumn === undefined ? undefined : (row[rangeColumn] as string | number),
-      );
-      return;
-    }
-    summary.quarantined++;
-    summary.errorCount += outcome.errors.length;
-    for (const e of outcome.errors) if (summary.errors.length < MAX_REPORTED_ERRORS) summary.errors.push(e);
-    quarantine.push(
-      ...quarantineRows(outcome.errors, outcome.raw, {
-        projectId: target.projectId,
-        sourceId,
-        receivedAt: updatedAt,
-        kind: spec.kind,
-      }),
-    );
-  };
+  const handle = recordHandler(context, {
+    row: (key, line, range) => chunk.add(key, line, range),
+    refused: (rows) => quarantine.push(...rows),
+  });
 
   // Records above the header are titles, not data.
   for (let i = header.dataIndex; i < prepared.head.length; i++) {
@@ -298,7 +386,5 @@ export async function importFile(
   }
   await flush();
   await pending;
-  summary.durationMs = Math.round(performance.now() - startedAt);
-  summary.rowsPerSecond = Math.round(summary.rowsRead / Math.max(0.001, summary.durationMs / 1000));
-  return summary;
+  summary.parsedBy = { engine: 0, javascript: summary.rowsRead };
 }

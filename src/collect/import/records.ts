@@ -28,6 +28,8 @@ export interface OpenedFile {
   encoding: TextEncoding | 'binary';
   /** For NDJSON: the keys seen in the first batch, which serve as the header. */
   keys?: string[];
+  /** For CSV and TSV: the delimiter the records were split at. */
+  delimiter?: string;
   batches: AsyncIterable<RawRecord[]>;
   bytesRead(): number;
 }
@@ -106,6 +108,7 @@ export async function openRecords(
   return {
     format: delimiter === '\t' ? 'tsv' : 'csv',
     encoding,
+    delimiter,
     batches: delimitedBatches(chunks(), encoding, delimiter),
     bytesRead: () => bytesRead,
   };

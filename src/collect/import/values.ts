@@ -240,9 +240,13 @@ function wallFromUtcFields(date: Date): WallTime {
   };
 }
 
-/** Whether year-month-day is a real calendar day of the years exports can mean (1970…2200). */
+/**
+ * Whether year-month-day is a real calendar day the store can hold: 1970-01-01 to 2149-06-06, the
+ * range of ClickHouse's Date (a later day would be stored as another one).
+ */
 function isCalendarDay(year: number, month: number, day: number): boolean {
-  if (year < 1970 || year > 2200) return false;
+  if (year < 1970 || year > 2149) return false;
+  if (year === 2149 && (month > 6 || (month === 6 && day > 6))) return false;
   if (month < 1 || month > 12) return false;
   if (day < 1 || day > MONTH_DAYS[month - 1]!) return false;
   return !(month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)));

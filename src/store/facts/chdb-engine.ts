@@ -11,6 +11,7 @@ import {
   type InsertRowsOptions,
   QUERY_SETTINGS,
   type QueryParams,
+  SCRATCH_TABLE_PREFIX,
 } from './engine.js';
 
 interface ChdbError extends Error {
@@ -56,6 +57,21 @@ const FILE_INSERT_MIN_BYTES = 1 << 20;
 /** Where those payloads wait for the engine, inside the data directory (left-overs of a crash are removed at open). */
 const INSERT_SPOOL = 'insert-spool';
 
+/** Drops the scratch tables a crashed process left (no other process opens this data directory). */
+async function dropScratchTables(session: Session): Promise<void> {
+  const result = await session.queryBindAsync(
+    'SELECT name FROM system.tables WHERE database = currentDatabase() AND startsWith(name, {prefix:String})',
+    { prefix: SCRATCH_TABLE_PREFIX },
+    { format: 'JSONCompactEachRow' },
+  );
+  for (const line of result.text().split('\n')) {
+    if (!line) continue;
+    const [name] = JSON.parse(line) as [string];
+    // The name comes from the catalogue; checked against the shape scratch tables are given.
+    if (/^[a-z0-9_]+$/.test(name)) await session.queryAsync(`DROP TABLE IF EXISTS ${name}`);
+  }
+}
+
 /** The in-process ClickHouse engine. chdb allows one data directory per process. */
 export async function openChdbEngine(dataDir: string, database: string): Promise<FactsEngine> {
   mkdirSync(dataDir, { recursive: true });
@@ -65,6 +81,7 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
   const session = new Session(dataDir, { connectionArgs });
   await session.queryAsync(`CREATE DATABASE IF NOT EXISTS ${database}`);
   await session.queryAsync(`USE ${database}`);
+  await dropScratchTables(session);
   let closed = false;
   /** Column types per table, for the structure `file()` reads with (the schema changes only by migrations, which reopen). */
   const columnTypes = new Map<string, Map<string, string>>();
@@ -149,6 +166,7 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
   return {
     kind: 'chdb',
     database,
+    readableFilesDir: spool,
     async query<Row>(sql: string, params: QueryParams = {}): Promise<Row[]> {
       try {
         const result = await session.queryBindAsync(sql, bindable(params), { format: 'JSONEachRow' });

@@ -36,8 +36,19 @@ export interface FactsEngine {
    * before it (test doubles) still type-check: call it through `insertRows` below.
    */
   insertRows?(table: string, rows: Buffer | string, options: InsertRowsOptions): Promise<void>;
+  /**
+   * A directory whose files the engine itself reads with `file()` (the embedded engine's own disk);
+   * absent where the engine runs elsewhere. Files put there are the writer's to remove.
+   */
+  readonly readableFilesDir?: string;
   close(): Promise<void>;
 }
+
+/**
+ * Tables named so hold an operation's intermediate rows (an import's stage) and are dropped when it
+ * ends; the embedded engine drops any left at open (the left-overs of a crash).
+ */
+export const SCRATCH_TABLE_PREFIX = 'scratch_';
 
 /** An error the engine reported for a query, with ClickHouse's numeric code when known. */
 export class FactsQueryError extends Error {

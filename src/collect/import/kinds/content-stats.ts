@@ -181,6 +181,41 @@ export const contentStats: KindSpec = {
     followers_gained: 'number',
     profile_visits: 'number',
   },
+  engineBuild: {
+    javascriptOnly: ['published_at', 'tags'],
+    columns: ({ field, projectId, sourceId, updatedAt }) => {
+      const text = (name: string) => `ifNull(${field(name)}, '')`;
+      const number = (name: string) => `ifNull(${field(name)}, 0)`;
+      return {
+        project_id: projectId,
+        platform: `lower(${text('platform')})`,
+        account_id: text('account_id'),
+        content_id: `if(${text('content_id')} != '', ${text('content_id')}, ${text('title')})`,
+        date: `toDate(${field('date')})`,
+        title: text('title'),
+        content_type: text('content_type'),
+        published_at: 'NULL',
+        duration_seconds: number('duration_seconds'),
+        tags: '[]',
+        impressions: number('impressions'),
+        plays: number('plays'),
+        unique_viewers: number('unique_viewers'),
+        likes: number('likes'),
+        comments: number('comments'),
+        shares: number('shares'),
+        favourites: number('favourites'),
+        completion_rate: number('completion_rate'),
+        avg_watch_seconds: number('avg_watch_seconds'),
+        followers_gained: number('followers_gained'),
+        profile_visits: number('profile_visits'),
+        source_id: sourceId,
+        updated_at: updatedAt,
+      };
+    },
+    // ASCII platform names only: lower() and toLowerCase() agree on them.
+    accepts: ({ field }) =>
+      `match(ifNull(${field('platform')}, ''), '^[A-Za-z0-9_.-]+$') AND (ifNull(${field('content_id')}, '') != '' OR ifNull(${field('title')}, '') != '') AND ${field('date')} IS NOT NULL`,
+  },
   build(values, context) {
     const platform = text(values, 'platform').toLowerCase();
     if (!platform) throw missing('platform', this.fields.platform!);

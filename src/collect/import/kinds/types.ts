@@ -55,6 +55,29 @@ export class RowProblem extends Error {
 /** How the importer compares a stored column with a new value to tell "updated" from "unchanged". */
 export type CompareAs = 'text' | 'number' | 'ms' | 'list';
 
+/** What an engine build's SQL can refer to (engine-import.ts gives each a meaning). */
+export interface EngineBuildSql {
+  /** A field's parsed value: its cell's, else the mapping's default; NULL when neither has one. */
+  field(name: string): string;
+  projectId: string;
+  sourceId: string;
+  /** `updated_at` of the rows this import writes. */
+  updatedAt: string;
+}
+
+/**
+ * The import fast path's build (engine-import.ts): the same row as `build`, in SQL, for the rows it
+ * can decide. Rows it does not accept go through `build` in JavaScript, which stores or refuses them.
+ */
+export interface EngineBuild {
+  /** Fields only `build` can read (types the engine does not parse): a file mapping them is imported in JavaScript. */
+  javascriptOnly: readonly string[];
+  /** SQL per facts column. */
+  columns(sql: EngineBuildSql): Record<string, string>;
+  /** The condition under which `columns` gives what `build` would. */
+  accepts(sql: EngineBuildSql): string;
+}
+
 export interface KindSpec {
   kind: string;
   table: FactsTable;
@@ -73,6 +96,8 @@ export interface KindSpec {
   keepsExtras?: boolean;
   /** Builds the facts row (only non-default columns need be set); throws RowProblem. */
   build(values: ParsedValues, context: BuildContext): Record<string, unknown>;
+  /** The same build in SQL, for files the engine reads (optional: kinds without it import in JavaScript). */
+  engineBuild?: EngineBuild;
   /** Adjusts a new row against the stored one before comparing (persons merge traits). */
   reconcile?(row: Record<string, unknown>, stored: Record<string, unknown>): void;
 }
