@@ -249,6 +249,8 @@ interface Stage {
   created: string[];
   /** Columns of a rows-table line written by JavaScript. */
   rowColumns: string[];
+  /** Rows the engine has staged so far. */
+  rowCount: number;
 }
 
 /** Imports the file through the engine when it can read it; the summary in `context` is filled in. */
@@ -314,6 +316,7 @@ async function createStage(facts: FactsEngine, context: ImportContext, layout: L
     rest: `${base}_rest`,
     created: [],
     rowColumns: layout === 'direct' ? [...columns] : ['seg', 'rn', ...columns],
+    rowCount: 0,
   };
   const types = await facts.query<{ name: string; type: string }>(
     'SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {table:String} ORDER BY position',
@@ -366,9 +369,10 @@ function segmentInsertSql(read: EngineRead, stage: Stage, seg: number, into: 'ro
       ? `INSERT INTO ${stage.rest} (seg, rn, raw) SELECT {seg:UInt32}, _row_number, [${raw}]`
       : `INSERT INTO ${stage.rows} (${stage.rowColumns.join(', ')})
          SELECT ${stage.layout === 'ordered' ? '{seg:UInt32}, _row_number, ' : ''}${read.select.join(', ')}`;
+  // One SELECT, so that the cells' checks and values share their common parts.
   return `${what}
-    FROM (SELECT *, _row_number, ${read.ok} AS row_ok FROM file({path:String}, 'CSV', {structure:String}))
-    WHERE ${into === 'rest' ? 'NOT row_ok' : 'row_ok'}
+    FROM file({path:String}, 'CSV', {structure:String})
+    WHERE ${into === 'rest' ? 'NOT' : ''} (${read.ok})
     SETTINGS short_circuit_function_evaluation = 'force_enable', input_format_parallel_parsing = 0,
       input_format_csv_skip_first_lines = ${skip}, format_csv_delimiter = ${DELIMITER_SETTINGS[read.delimiter]},
       input_format_csv_trim_whitespaces = 0, input_format_csv_allow_variable_number_of_columns = 1,
@@ -395,19 +399,21 @@ async function stageSegment(
   records: number,
 ): Promise<{ ok: true; fast: number } | { ok: false }> {
   const params = { ...read.params, seg, path, structure: structureOf(read) };
-  const before = await rowCount(facts, stage.rows);
   try {
     await facts.command(segmentInsertSql(read, stage, seg, 'rows'), params);
-    const fast = (await rowCount(facts, stage.rows)) - before;
-    // Most segments hold no row for JavaScript: their file is read once.
-    if (fast < records) await facts.command(segmentInsertSql(read, stage, seg, 'rest'), params);
-    const [rest] = await facts.query<{ n: number }>(
-      `SELECT count() AS n FROM ${stage.rest} WHERE seg = {seg:UInt32}`,
-      {
-        seg,
-      },
-    );
-    if (fast + Number(rest?.n ?? 0) !== records) return { ok: false };
+    const after = await rowCount(facts, stage.rows);
+    const fast = after - stage.rowCount;
+    stage.rowCount = after;
+    if (fast > records) return { ok: false };
+    if (fast < records) {
+      // Most segments hold no row for JavaScript: their file is read once.
+      await facts.command(segmentInsertSql(read, stage, seg, 'rest'), params);
+      const [rest] = await facts.query<{ n: number }>(
+        `SELECT count() AS n FROM ${stage.rest} WHERE seg = {seg:UInt32}`,
+        { seg },
+      );
+      if (fast + Number(rest?.n ?? 0) !== records) return { ok: false };
+    }
     // The memory the engine freed goes back to the system between segments (only the embedded
     // engine reads files, so this is never a shared server's allocator).
     await facts.command('SYSTEM JEMALLOC PURGE').catch(() => undefined);
