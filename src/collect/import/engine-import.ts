@@ -43,7 +43,8 @@ const SPARE_COLUMNS = 16;
  * Rows per block the engine writes: blocks, not the file, bound the memory of an import (the
  * engine would otherwise gather a million rows before writing a part).
  */
-const INSERT_BLOCK = 'min_insert_block_size_rows = 131072, min_insert_block_size_bytes = 33554432';
+const INSERT_BLOCK =
+  'min_insert_block_size_rows = 65536, min_insert_block_size_bytes = 16777216, compile_expressions = 0';
 /** Rows handed to JavaScript per page. */
 const JAVASCRIPT_PAGE = 10_000;
 
@@ -266,7 +267,12 @@ export async function importThroughEngine(
     return { done: false };
   }
   const files: string[] = [];
-  let stage = await createStage(facts, context, 'direct');
+  // The direct layout finds a file's duplicate keys by the facts table's sort order: it must be the
+  // project and the natural key, else every file is staged ordered.
+  const direct =
+    (await sortingKeyOf(facts, context.prepared.spec.table)) ===
+    ['project_id', ...context.prepared.spec.naturalKey].join(', ');
+  let stage = await createStage(facts, context, direct ? 'direct' : 'ordered');
   const initial = countsOf(context.summary);
   try {
     const segmented = await stageSegments(facts, context, read, stage, recorder, files, options);
@@ -275,7 +281,7 @@ export async function importThroughEngine(
       return { done: false, replay: replayOf(files, segmented.remaining, recorder) };
     }
     await readRowsWithJavaScript(facts, context, stage, segmented.records);
-    if (await hasDuplicateKeys(facts, context, stage)) {
+    if (stage.layout === 'direct' && (await hasDuplicateKeys(facts, stage))) {
       // Which of two rows is the later one, the direct layout cannot tell: stage again, ordered,
       // from the segments on disk (quarantine rows are stored once whatever happens).
       await dropStage(facts, stage);
@@ -293,6 +299,14 @@ export async function importThroughEngine(
     await Promise.all(files.map((path) => unlink(path).catch(() => undefined)));
     throw error;
   }
+}
+
+async function sortingKeyOf(facts: FactsEngine, table: string): Promise<string> {
+  const [row] = await facts.query<{ key: string }>(
+    'SELECT sorting_key AS key FROM system.tables WHERE database = currentDatabase() AND name = {table:String}',
+    { table },
+  );
+  return row?.key ?? '';
 }
 
 /** The summary's counts the engine's reading adds to (restored when a file is staged again). */
@@ -556,17 +570,16 @@ async function readRowsWithJavaScript(
   summary.parsedBy = { engine: fastRows, javascript: handed };
 }
 
-/** Whether two rows of the file share a natural key (a 64-bit hash first: equal counts settle it). */
-async function hasDuplicateKeys(facts: FactsEngine, context: ImportContext, stage: Stage): Promise<boolean> {
-  const keys = context.prepared.spec.naturalKey.join(', ');
-  const [hashed] = await facts.query<{ rows: number; keys: number }>(
-    `SELECT count() AS rows, uniqExact(cityHash64(${keys})) AS keys FROM ${stage.rows}`,
+/**
+ * Whether two rows of the file share a natural key. The rows table is sorted like the facts table,
+ * by project and natural key: FINAL folds rows of one key in a streaming merge, so the memory this
+ * takes does not grow with the file (a set of a million keys would).
+ */
+async function hasDuplicateKeys(facts: FactsEngine, stage: Stage): Promise<boolean> {
+  const [counts] = await facts.query<{ rows: number; keys: number }>(
+    `SELECT (SELECT count() FROM ${stage.rows}) AS rows, (SELECT count() FROM ${stage.rows} FINAL) AS keys`,
   );
-  if (Number(hashed?.rows ?? 0) === Number(hashed?.keys ?? 0)) return false;
-  const [exact] = await facts.query<{ rows: number; keys: number }>(
-    `SELECT count() AS rows, uniqExact(${keys}) AS keys FROM ${stage.rows}`,
-  );
-  return Number(exact?.rows ?? 0) !== Number(exact?.keys ?? 0);
+  return Number(counts?.rows ?? 0) !== Number(counts?.keys ?? 0);
 }
 
 function sameSql(column: string, how: CompareAs): string {
