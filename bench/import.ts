@@ -26,8 +26,17 @@ export interface ImportBenchResult {
   javascriptRowsPerSecond?: number;
 }
 
-/** Writes a content-stats export of `rows` rows: `posts` posts × days, one day after another. */
-export async function writeContentCsv(path: string, rows: number, posts = 10_000): Promise<void> {
+/**
+ * Writes a content-stats export of `rows` rows: `posts` posts × days, one day after another. With
+ * `irregularEvery`, every such row writes its likes with a thousands separator (`"1,234"`), a
+ * spelling only JavaScript reads.
+ */
+export async function writeContentCsv(
+  path: string,
+  rows: number,
+  posts = 10_000,
+  irregularEvery = 0,
+): Promise<void> {
   const out = createWriteStream(path);
   const write = (text: string) =>
     out.write(text) ? Promise.resolve() : new Promise<void>((resolve) => out.once('drain', () => resolve()));
@@ -42,7 +51,11 @@ export async function writeContentCsv(path: string, rows: number, posts = 10_000
     const plays = (post * 7919 + i) % 250_000;
     const playsText = plays >= 10_000 ? `${(plays / 10_000).toFixed(1)}万` : String(plays);
     const seconds = 5 + (post % 55);
-    buffer += `v${post},视频 ${post},${day},${playsText},${(post % 90) + 5}.5%,00:${String(seconds).padStart(2, '0')},${plays % 977},${plays % 61},${plays % 37},${plays % 53},${(plays % 21) - 3}\n`;
+    const likes =
+      irregularEvery > 0 && i % irregularEvery === 0
+        ? `"1,${String(plays % 977).padStart(3, '0')}"`
+        : plays % 977;
+    buffer += `v${post},视频 ${post},${day},${playsText},${(post % 90) + 5}.5%,00:${String(seconds).padStart(2, '0')},${likes},${plays % 61},${plays % 37},${plays % 53},${(plays % 21) - 3}\n`;
     if (buffer.length > 1 << 20) {
       await write(buffer);
       buffer = '';
@@ -77,13 +90,15 @@ export async function benchImport(options: {
   reimport?: boolean;
   /** Also import the file with the JavaScript reader, for comparison. */
   javascript?: boolean;
+  /** Every so many rows written in a spelling only JavaScript reads (0: none). */
+  irregularEvery?: number;
   log: (line: string) => void;
 }): Promise<ImportBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'pulseloop-bench-import-'));
   try {
     const file = join(dir, 'douyin-content.csv');
     options.log(`writing a ${options.rows.toLocaleString('en-US')}-row content-stats CSV`);
-    await writeContentCsv(file, options.rows);
+    await writeContentCsv(file, options.rows, 10_000, options.irregularEvery ?? 0);
     const dataDir = join(dir, 'data');
     runCli(dataDir, 'projects', 'create', '--name', 'Import bench');
     options.log('importing it');

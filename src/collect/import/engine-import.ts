@@ -46,7 +46,7 @@ const SPARE_COLUMNS = 16;
 const INSERT_BLOCK =
   'min_insert_block_size_rows = 65536, min_insert_block_size_bytes = 16777216, compile_expressions = 0';
 /** Rows handed to JavaScript per page. */
-const JAVASCRIPT_PAGE = 10_000;
+const JAVASCRIPT_PAGE = 50_000;
 
 /** The engine's CSV delimiter setting per delimiter the file can have. */
 const DELIMITER_SETTINGS: Record<string, string> = { ',': "','", ';': "';'", '\t': "'\\t'" };
@@ -540,22 +540,31 @@ async function readRowsWithJavaScript(
     row: (_key, line) => lines.push(stage.layout === 'direct' ? `${line}\n` : `${seg}\t${rn}\t${line}\n`),
     refused: (rows) => refused.push(...rows),
   });
-  let after = { seg: 0, rn: -1 };
-  for (;;) {
-    const page = await facts.query<{ seg: number; rn: number; raw: string[] }>(
+  type Page = Array<{ seg: number; rn: number; raw: string[] }>;
+  const fetchPage = (after: { seg: number; rn: number }) =>
+    facts.query<Page[number]>(
       `SELECT seg, rn, raw FROM ${stage.rest}
        WHERE (seg, toInt64(rn)) > ({after_seg:UInt32}, {after_rn:Int64})
        ORDER BY seg, rn LIMIT {page:UInt32}`,
       { after_seg: after.seg, after_rn: after.rn, page: JAVASCRIPT_PAGE },
     );
+  // The next page is fetched while this one is read.
+  let next: Promise<Page> = fetchPage({ seg: 0, rn: -1 });
+  for (;;) {
+    const page = await next;
     if (page.length === 0) break;
+    const last = page[page.length - 1]!;
+    next =
+      page.length < JAVASCRIPT_PAGE
+        ? Promise.resolve([])
+        : fetchPage({ seg: Number(last.seg), rn: Number(last.rn) });
+    next.catch(() => undefined); // awaited (and thrown) on the next turn
     for (const row of page) {
       seg = Number(row.seg);
       rn = Number(row.rn);
       handle({ rowNumber: bases[seg]! + rn + 1, cells: row.raw });
     }
     handed += page.length;
-    after = { seg, rn };
     if (lines.length > 0) {
       await insertRows(facts, stage.rows, lines.join(''), {
         format: 'TabSeparated',
@@ -565,7 +574,6 @@ async function readRowsWithJavaScript(
     await writeQuarantine(facts, target.projectId, refused);
     lines = [];
     refused = [];
-    if (page.length < JAVASCRIPT_PAGE) break;
   }
   summary.parsedBy = { engine: fastRows, javascript: handed };
 }
