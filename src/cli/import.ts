@@ -116,9 +116,7 @@ export function registerImportCommand(program: Command): void {
     )
     .action(async (file: string, options: ImportCommandOptions) => {
       if (options.reader !== 'auto' && options.reader !== 'javascript') {
-        throw new PulseloopError('invalid_request', {
-          detail: `--reader is auto or javascript, not "${options.reader}".`,
-        });
+        throw new PulseloopError('import_reader_unknown', { reader: String(options.reader) });
       }
       const size = fileSize(file);
       const mapping = options.mapping ? readMapping(options.mapping) : undefined;

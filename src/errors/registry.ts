@@ -138,6 +138,11 @@ export const ERRORS = {
     en: 'Preset "{preset}" is for {presetKind} files, not {kind}.',
     zh: '预设 "{preset}" 用于 {presetKind} 文件，而不是 {kind}。',
   },
+  import_reader_unknown: {
+    status: 400,
+    en: 'Unknown reader "{reader}": use auto (the engine reads the file where it can) or javascript.',
+    zh: '未知的读取方式 "{reader}"：请使用 auto（尽可能由引擎解析）或 javascript。',
+  },
   import_no_header: {
     status: 400,
     en: 'No header row found in the first {rows} rows: the file needs a row of column names.',

@@ -52,6 +52,35 @@ describe('pulseloop import', () => {
     expect(human.stdout).toContain('第 4 行');
   });
 
+  it('reads a UTF-8 export with the engine, says so, and reads it alike with --reader javascript', () => {
+    const utf8 = join(dir, 'douyin-utf8.csv');
+    writeFileSync(
+      utf8,
+      csvText([
+        ['作品ID', '作品名称', '日期', '播放量', '点赞量'],
+        ['u1', '春日新茶', '2025-03-02', '1.2万', '300'],
+        ['u2', '冷泡', '2025-03-02', '1,800', '12'],
+      ]),
+    );
+    const engine = JSON.parse(
+      pulseloop('import', utf8, '--preset', 'douyin_content', '--json').stdout.split('\n').pop()!,
+    );
+    // `1,800` is a spelling only JavaScript reads: that row is handed over, the other is the engine's.
+    expect(engine).toMatchObject({ imported: 2, parsedBy: { engine: 1, javascript: 1 } });
+    const again = JSON.parse(
+      pulseloop('import', utf8, '--preset', 'douyin_content', '--reader', 'javascript', '--json')
+        .stdout.split('\n')
+        .pop()!,
+    );
+    expect(again).toMatchObject({ imported: 0, unchanged: 2, parsedBy: { engine: 0, javascript: 2 } });
+    const human = pulseloop('import', utf8, '--preset', 'douyin_content');
+    expect(human.stdout).toContain('引擎解析 1 rows');
+    const wrong = pulseloop('import', utf8, '--reader', 'fast');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('Unknown reader "fast"');
+    expect(wrong.stderr).toContain('未知的读取方式');
+  });
+
   it('explains an unknown kind in both languages and exits 2', () => {
     const result = pulseloop('import', file, '--kind', 'tweets');
     expect(result.code).toBe(2);
