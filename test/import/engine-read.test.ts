@@ -626,6 +626,31 @@ describe('the engine reader stores exactly what the JavaScript reader stores', (
   });
 });
 
+describe('a materialized view reading content_stats', () => {
+  it('sees the rows the engine reader imports (their parts are written, not moved in)', async () => {
+    // Moving parts in (ATTACH PARTITION) would bypass a view: with one, the rows are inserted.
+    await facts.command(
+      `CREATE MATERIALIZED VIEW content_plays_view ENGINE = MergeTree ORDER BY tuple()
+       AS SELECT project_id, content_id, plays FROM content_stats`,
+    );
+    try {
+      const bytes = exportFile([row('v1', { 播放量: '1.2万' }), row('v2', { 播放量: '800' })]);
+      const { engine, project } = await compareReaders(bytes);
+      expect(engine.parsedBy).toEqual({ engine: 2, javascript: 0 });
+      const seen = await facts.query<{ content_id: string; plays: number }>(
+        'SELECT content_id, plays FROM content_plays_view WHERE project_id = {p:String} ORDER BY content_id',
+        { p: `${project}-engine` },
+      );
+      expect(seen).toEqual([
+        { content_id: 'v1', plays: 12000 },
+        { content_id: 'v2', plays: 800 },
+      ]);
+    } finally {
+      await facts.command('DROP TABLE IF EXISTS content_plays_view');
+    }
+  });
+});
+
 describe('files the engine does not read as JavaScript would are read by JavaScript alone', () => {
   const good = [row('v1'), row('v2', { 播放量: '1.2万' }), row('v3', { 点赞量: 'x' })];
   const irregular: Array<[string, string]> = [

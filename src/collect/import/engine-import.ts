@@ -11,7 +11,7 @@ import type { QuarantineRow } from '../../store/facts/rows.js';
 import { cellSql, ENGINE_CELL_PARAMS } from './engine-cells.js';
 import type { ImportContext, ImportOptions, ImportSummary } from './importer.js';
 import { recordHandler } from './importer.js';
-import type { CompareAs, EngineBuildSql } from './kinds/types.js';
+import type { CompareAs, EngineBuildSql, KindSpec } from './kinds/types.js';
 import { CsvSegmenter, type Segment } from './segments.js';
 import { writeQuarantine } from './store.js';
 
@@ -267,11 +267,7 @@ export async function importThroughEngine(
     return { done: false };
   }
   const files: string[] = [];
-  // The direct layout finds a file's duplicate keys by the facts table's sort order: it must be the
-  // project and the natural key, else every file is staged ordered.
-  const direct =
-    (await sortingKeyOf(facts, context.prepared.spec.table)) ===
-    ['project_id', ...context.prepared.spec.naturalKey].join(', ');
+  const direct = await canStageDirect(facts, context.prepared.spec);
   let stage = await createStage(facts, context, direct ? 'direct' : 'ordered');
   const initial = countsOf(context.summary);
   try {
@@ -301,12 +297,18 @@ export async function importThroughEngine(
   }
 }
 
-async function sortingKeyOf(facts: FactsEngine, table: string): Promise<string> {
-  const [row] = await facts.query<{ key: string }>(
-    'SELECT sorting_key AS key FROM system.tables WHERE database = currentDatabase() AND name = {table:String}',
-    { table },
+/**
+ * Whether the direct layout fits the facts table: it finds a file's duplicate keys by the table's
+ * sort order (which must be the project and the natural key), and moving parts in skips materialized
+ * views (no view may read the table).
+ */
+async function canStageDirect(facts: FactsEngine, spec: KindSpec): Promise<boolean> {
+  const [table] = await facts.query<{ key: string; views: string[] }>(
+    `SELECT sorting_key AS key, dependencies_table AS views FROM system.tables
+     WHERE database = currentDatabase() AND name = {table:String}`,
+    { table: spec.table },
   );
-  return row?.key ?? '';
+  return table?.key === ['project_id', ...spec.naturalKey].join(', ') && table.views.length === 0;
 }
 
 /** The summary's counts the engine's reading adds to (restored when a file is staged again). */
