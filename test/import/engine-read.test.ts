@@ -304,6 +304,8 @@ interface ReadOptions {
   chunkBytes?: number;
   fileName?: string;
   now?: number;
+  /** The preset both readers import with (default: Douyin content data). */
+  preset?: string;
 }
 
 let projects = 0;
@@ -321,7 +323,7 @@ function importWith(
     chunked(bytes, Math.max(1, chunkBytes)),
     { projectId, timeZone: 'Asia/Shanghai', currency: 'CNY' },
     {
-      preset: 'douyin_content',
+      preset: options.preset ?? 'douyin_content',
       fileName: options.fileName ?? 'douyin.csv',
       reader,
       now: () => options.now ?? T,
@@ -623,6 +625,145 @@ describe('the engine reader stores exactly what the JavaScript reader stores', (
     const project = freshProject('far-future');
     await compareReaders(bytes, { project });
     await compareReaders(bytes, { project, now: T + 60_000 });
+  });
+});
+
+describe('an ad report (ad_spend) read by both readers', () => {
+  const AD_HEADER = [
+    '时间',
+    '广告组ID',
+    '广告组名称',
+    '计划ID',
+    '计划名称',
+    '展示数',
+    '点击数',
+    '消耗',
+    '转化数',
+    '转化金额',
+    '币种',
+  ];
+  const AMOUNTS = [
+    '123.45',
+    '0',
+    '1234',
+    '99.5000',
+    '1,234.50',
+    '¥99',
+    '12.5元',
+    '1.2万',
+    '-5',
+    '',
+    '-',
+    '12.34567',
+    'abc',
+  ];
+  const COUNTS = ['1000', '0', '1.2万', '3.5w', '', '-', '007', '1,200', '-3', 'x'];
+  const CURRENCIES = ['', 'cny', 'USD', '人民币'];
+  const IDS = ['c1', 'c2', '', '计划'];
+
+  async function adRows(projectId: string): Promise<Array<Record<string, unknown>>> {
+    return facts.query(
+      `SELECT * EXCEPT (project_id), toString(spend) AS spend_text, toString(conversion_revenue) AS revenue_text
+       FROM ad_spend FINAL WHERE project_id = {p:String}
+       ORDER BY date, platform, campaign_id, ad_group_id, creative_id`,
+      { p: projectId },
+    );
+  }
+
+  async function compareAds(lines: string[][], options: ReadOptions = {}) {
+    const project = options.project ?? freshProject('ads');
+    const bytes = Buffer.from(
+      `${[AD_HEADER, ...lines].map((l) => l.map((c) => field(c, ',')).join(',')).join('\n')}\n`,
+    );
+    const read = { ...options, preset: 'oceanengine_ads', fileName: 'ads.csv' };
+    const js = await importWith('javascript', `${project}-js`, bytes, read);
+    const engine = await importWith('auto', `${project}-engine`, bytes, read);
+    expect(outcome(engine), 'summary').toEqual(outcome(js));
+    expect(await adRows(`${project}-engine`), 'stored ad rows').toEqual(await adRows(`${project}-js`));
+    expect(await quarantined(`${project}-engine`), 'quarantine').toEqual(await quarantined(`${project}-js`));
+    return { js, engine, project };
+  }
+
+  const adLine = (i: number, amount: string, count: string, currency: string, id: string) => [
+    `2025-03-0${(i % 9) + 1}`,
+    id === 'c1' || id === 'c2' ? `${id}-${i}` : id,
+    `组${i}`,
+    `g${i}`,
+    `计划${i}`,
+    count,
+    COUNTS[(i + 3) % COUNTS.length]!,
+    amount,
+    COUNTS[(i + 5) % COUNTS.length]!,
+    AMOUNTS[(i + 7) % AMOUNTS.length]!,
+    currency,
+  ];
+
+  it('stores the same rows for every spelling of amounts, counts, currencies and ids', async () => {
+    const lines: string[][] = [];
+    let i = 0;
+    for (const amount of AMOUNTS)
+      for (const currency of CURRENCIES)
+        lines.push(adLine(i++, amount, COUNTS[i % COUNTS.length]!, currency, IDS[i % IDS.length]!));
+    const { engine } = await compareAds(lines);
+    // Most lines mix a spelling only JavaScript reads into some cell: both readers take part.
+    expect(engine.parsedBy!.engine).toBeGreaterThan(0);
+    expect(engine.parsedBy!.javascript).toBeGreaterThan(10);
+  });
+
+  it('stores the same rows for a re-import and an updated report', async () => {
+    // Every cell in a spelling both readers accept: the counts below are exact.
+    const clean = (i: number, amount: string) => [
+      `2025-03-0${(i % 9) + 1}`,
+      `c${i}`,
+      `组${i}`,
+      `g${i}`,
+      `计划${i}`,
+      `${i * 10}`,
+      `${i}`,
+      amount,
+      '1',
+      '9.9',
+      '',
+    ];
+    const first = Array.from({ length: 40 }, (_, i) => clean(i, `${i}.25`));
+    const project = freshProject('ads-update');
+    await compareAds(first, { project });
+    const again = await compareAds(first, { project, now: T + 60_000 });
+    expect(again.engine).toMatchObject({
+      imported: 0,
+      unchanged: 40,
+      parsedBy: { engine: 40, javascript: 0 },
+    });
+    const updated = first.map((line, i) =>
+      i % 4 === 0 ? [...line.slice(0, 7), `${i}.75`, ...line.slice(8)] : line,
+    );
+    const third = await compareAds([...updated, adLine(99, '1.00', '1', '', 'c2')], {
+      project,
+      now: T + 120_000,
+    });
+    expect(third.engine).toMatchObject({ imported: 1, updated: 10, unchanged: 30 });
+  });
+
+  it('stores the same rows for generated reports', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(
+            fc.constantFrom(...AMOUNTS),
+            fc.constantFrom(...COUNTS),
+            fc.constantFrom(...CURRENCIES),
+            fc.constantFrom(...IDS),
+          ),
+          { minLength: 1, maxLength: 30 },
+        ),
+        async (cells) => {
+          await compareAds(
+            cells.map(([amount, count, currency, id], i) => adLine(i, amount, count, currency, id)),
+          );
+        },
+      ),
+      { numRuns: 15 },
+    );
   });
 });
 

@@ -38,6 +38,7 @@ export const ENGINE_CELL_PARAMS = {
   cell_percent: '^(-?\\d{1,6}(?:\\.\\d{1,6})?)%$',
   cell_clock: '^(?:\\d{1,6}:)?\\d{1,2}:\\d{1,2}(?:\\.\\d{1,6})?$',
   cell_plain_number: '^\\d{1,10}(?:\\.\\d{1,6})?$',
+  cell_plain_amount: '^\\d{1,12}(?:\\.\\d{1,4})?$',
   cell_iso_day: '^(19[7-9]\\d|20\\d\\d|210[0-5])-\\d\\d-\\d\\d$',
   cell_padded: `^${TRIMMED}|${TRIMMED}$`,
 } as const;
@@ -117,8 +118,16 @@ export function cellSql(type: FieldType, unit: Unit | undefined, cell: string): 
         value: `if(${missing(cell)}, NULL, ${cell})`,
         ok: `(${missing(cell)} OR (match(${cell}, {cell_iso_day:String}) AND parseDateTimeOrNull(${cell}, '%Y-%m-%d') IS NOT NULL))`,
       };
+    case 'money':
+      // parseMoney of a plain amount (no currency mark, no separator): the amount, exactly, as the
+      // Decimal(18, 4) the store keeps (at most 4 decimals, so rounding to them changes nothing).
+      if (unit !== undefined) return undefined;
+      return {
+        value: `if(${missing(cell)}, NULL, toDecimal64OrZero(${cell}, 4))`,
+        ok: `(${missing(cell)} OR match(${cell}, {cell_plain_amount:String}))`,
+      };
     default:
-      // money, datetime (time zones), list: JavaScript only.
+      // datetime (time zones), list: JavaScript only.
       return undefined;
   }
 }

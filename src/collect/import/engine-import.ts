@@ -143,6 +143,7 @@ export function engineReadOf(context: ImportContext): EngineRead | undefined {
     ...ENGINE_CELL_PARAMS,
     project: context.target.projectId,
     source: context.target.sourceId ?? '',
+    currency: context.target.currency,
     updated_at: context.updatedAt,
     header_first: header.names[0] ?? '',
     summary_words: SUMMARY_WORDS,
@@ -191,6 +192,7 @@ export function engineReadOf(context: ImportContext): EngineRead | undefined {
     },
     projectId: '{project:String}',
     sourceId: '{source:String}',
+    currency: '{currency:String}',
     updatedAt: 'fromUnixTimestamp64Milli({updated_at:Int64})',
   };
   const built = build.columns(sql);

@@ -126,6 +126,46 @@ export const adSpend: KindSpec = {
     conversions: 'number',
     conversion_revenue: 'number',
   },
+  engineBuild: {
+    javascriptOnly: [],
+    columns: ({ field, projectId, sourceId, currency, updatedAt }) => {
+      const text = (name: string) => `ifNull(${field(name)}, '')`;
+      const orName = (id: string, name: string) => `if(${text(id)} != '', ${text(id)}, ${text(name)})`;
+      const number = (name: string) => `ifNull(${field(name)}, 0)`;
+      return {
+        project_id: projectId,
+        date: `toDate(${field('date')})`,
+        platform: `lower(${text('platform')})`,
+        account_id: text('account_id'),
+        campaign_id: orName('campaign_id', 'campaign_name'),
+        campaign_name: text('campaign_name'),
+        ad_group_id: orName('ad_group_id', 'ad_group_name'),
+        ad_group_name: text('ad_group_name'),
+        creative_id: orName('creative_id', 'creative_name'),
+        creative_name: text('creative_name'),
+        channel: `lower(${text('channel')})`,
+        impressions: number('impressions'),
+        clicks: number('clicks'),
+        spend: number('spend'),
+        // A plain amount names no currency: the column's, else the project's.
+        currency: `upper(if(${text('currency')} != '', ${text('currency')}, ${currency}))`,
+        conversions: number('conversions'),
+        conversion_revenue: number('conversion_revenue'),
+        source_id: sourceId,
+        updated_at: updatedAt,
+      };
+    },
+    // ASCII names only: lower()/upper() and toLowerCase()/toUpperCase() agree on them.
+    accepts: ({ field }) =>
+      [
+        `${field('date')} IS NOT NULL`,
+        `${field('spend')} IS NOT NULL`,
+        `match(ifNull(${field('platform')}, ''), '^[A-Za-z0-9_.-]+$')`,
+        `match(ifNull(${field('channel')}, ''), '^[A-Za-z0-9_.-]*$')`,
+        `match(ifNull(${field('currency')}, ''), '^[A-Za-z]*$')`,
+        `(ifNull(${field('campaign_id')}, '') != '' OR ifNull(${field('campaign_name')}, '') != '')`,
+      ].join(' AND '),
+  },
   build(values, context) {
     const date = text(values, 'date');
     if (!date) throw missing('date', this.fields.date!);

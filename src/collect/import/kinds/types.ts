@@ -61,6 +61,8 @@ export interface EngineBuildSql {
   field(name: string): string;
   projectId: string;
   sourceId: string;
+  /** The project's currency (BuildContext.currency). */
+  currency: string;
   /** `updated_at` of the rows this import writes. */
   updatedAt: string;
 }
