@@ -623,8 +623,12 @@ describe('the engine reader stores exactly what the JavaScript reader stores', (
       { header },
     );
     const project = freshProject('far-future');
-    await compareReaders(bytes, { project });
-    await compareReaders(bytes, { project, now: T + 60_000 });
+    // Refused, not stored as another day: a re-import finds nothing stored and refuses them again.
+    const { js } = await compareReaders(bytes, { project });
+    expect(js).toMatchObject({ imported: 0, quarantined: 2 });
+    expect(js.errors[0]).toMatchObject({ row: 2, column: '日期', value: '2150-01-01' });
+    const again = await compareReaders(bytes, { project, now: T + 60_000 });
+    expect(again.js).toMatchObject({ imported: 0, quarantined: 2 });
   });
 });
 

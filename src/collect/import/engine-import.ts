@@ -44,7 +44,7 @@ const SPARE_COLUMNS = 16;
  * engine would otherwise gather a million rows before writing a part). No expression compilation:
  * the statements are one-offs, and compiled code would stay in memory.
  */
-const INSERT_BLOCK =
+const WRITE_SETTINGS =
   'min_insert_block_size_rows = 65536, min_insert_block_size_bytes = 16777216, compile_expressions = 0';
 /** Rows handed to JavaScript per page. */
 const JAVASCRIPT_PAGE = 50_000;
@@ -123,7 +123,7 @@ interface EngineRead {
 }
 
 /** The SQL that reads this file's rows, or undefined when only JavaScript reads it as it must be read. */
-export function engineReadOf(context: ImportContext): EngineRead | undefined {
+function engineReadOf(context: ImportContext): EngineRead | undefined {
   const { prepared, codec } = context;
   const { file, spec, header, plan, head } = prepared;
   const build = spec.engineBuild;
@@ -337,25 +337,27 @@ async function createStage(facts: FactsEngine, context: ImportContext, layout: L
     rowColumns: layout === 'direct' ? [...columns] : ['seg', 'rn', ...columns],
     rowCount: 0,
   };
-  const types = await facts.query<{ name: string; type: string }>(
-    'SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {table:String} ORDER BY position',
-    { table: spec.table },
-  );
-  // Names and types come from the engine's own catalogue of a facts table; table names are made here.
-  const definitions = types.map((c) => {
-    if (!IDENTIFIER.test(c.name)) throw new Error(`unexpected column name ${c.name} in ${spec.table}`);
-    return `${c.name} ${c.type}`;
-  });
   const create = async (table: string, sql: string) => {
     await facts.command(sql);
     stage.created.unshift(table);
   };
-  await create(
-    stage.rows,
-    layout === 'direct'
-      ? `CREATE TABLE ${stage.rows} AS ${spec.table}`
-      : `CREATE TABLE ${stage.rows} (seg UInt32, rn UInt64, ${definitions.join(', ')}) ENGINE = MergeTree ORDER BY (seg, rn)`,
-  );
+  if (layout === 'direct') await create(stage.rows, `CREATE TABLE ${stage.rows} AS ${spec.table}`);
+  else {
+    // The facts table's columns after the row's place in the file. Names and types come from the
+    // engine's own catalogue; table names are made here.
+    const types = await facts.query<{ name: string; type: string }>(
+      'SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {table:String} ORDER BY position',
+      { table: spec.table },
+    );
+    const definitions = types.map((c) => {
+      if (!IDENTIFIER.test(c.name)) throw new Error(`unexpected column name ${c.name} in ${spec.table}`);
+      return `${c.name} ${c.type}`;
+    });
+    await create(
+      stage.rows,
+      `CREATE TABLE ${stage.rows} (seg UInt32, rn UInt64, ${definitions.join(', ')}) ENGINE = MergeTree ORDER BY (seg, rn)`,
+    );
+  }
   await create(
     stage.rest,
     `CREATE TABLE ${stage.rest} (seg UInt32, rn UInt64, raw Array(String)) ENGINE = MergeTree ORDER BY (seg, rn)`,
@@ -398,7 +400,7 @@ function segmentInsertSql(read: EngineRead, stage: Stage, seg: number, into: 'ro
       input_format_csv_allow_whitespace_or_tab_as_delimiter = 1,
       format_csv_allow_single_quotes = 0, format_csv_null_representation = '${read.nullToken}',
       input_format_csv_detect_header = 0, input_format_csv_skip_trailing_empty_lines = 0,
-      precise_float_parsing = 1, optimize_on_insert = 0, ${INSERT_BLOCK}`;
+      precise_float_parsing = 1, optimize_on_insert = 0, ${WRITE_SETTINGS}`;
 }
 
 function structureOf(read: EngineRead): string {
@@ -652,7 +654,7 @@ async function mergeStage(facts: FactsEngine, context: ImportContext, stage: Sta
     else {
       await facts.command(
         `INSERT INTO ${spec.table} (${columns.join(', ')}) SELECT ${columns.join(', ')} FROM ${source}
-         SETTINGS optimize_on_insert = 0, ${INSERT_BLOCK}`,
+         SETTINGS optimize_on_insert = 0, ${WRITE_SETTINGS}`,
       );
     }
     summary.imported += distinct;
@@ -667,7 +669,7 @@ async function mergeStage(facts: FactsEngine, context: ImportContext, stage: Sta
     .join(' AND ');
   const joined = `FROM ${source} AS n LEFT JOIN ${stored} AS s ON ${on}`;
   // Past a quarter of a GiB the join goes on disk: memory stays flat whatever the file's size.
-  const joinSettings = `SETTINGS join_algorithm = 'auto', max_bytes_in_join = 268435456, optimize_on_insert = 0, ${INSERT_BLOCK}`;
+  const joinSettings = `SETTINGS join_algorithm = 'auto', max_bytes_in_join = 268435456, optimize_on_insert = 0, ${WRITE_SETTINGS}`;
   const [counts] = await facts.query<{ imported: number; updated: number; unchanged: number }>(
     `SELECT countIf(s.found = 0) AS imported, countIf(s.found = 1 AND NOT (${same})) AS updated,
        countIf(s.found = 1 AND (${same})) AS unchanged

@@ -101,7 +101,8 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
           .filter((line) => line.length > 0)
           .map((line) => JSON.parse(line) as [string, string]),
       );
-      columnTypes.set(table, types);
+      // Scratch tables live for one operation: kept, their types would only pile up.
+      if (!table.startsWith(SCRATCH_TABLE_PREFIX)) columnTypes.set(table, types);
     }
     return types;
   }
