@@ -12,7 +12,14 @@ import {
   WEB_PAGES,
 } from './catalogue.js';
 import type { ContentWorld } from './content.js';
-import { EVENT, EVENT_NAMES, PAYLOAD_CODES, PRODUCT_PAGE_BASE, RECORD_BYTES } from './event-plan.js';
+import {
+  EVENT,
+  EVENT_NAMES,
+  PAYLOAD_CODES,
+  PAYLOAD_SEPARATOR,
+  PRODUCT_PAGE_BASE,
+  RECORD_BYTES,
+} from './event-plan.js';
 import { EXPERIMENT_MODEL } from './models.js';
 import type { TouchCatalogue } from './touches.js';
 
@@ -67,7 +74,7 @@ export function createStagingSql(table: string): string {
     lc UInt8 DEFAULT 0,
     v UInt8 DEFAULT 0,
     r String,
-    x Array(String) DEFAULT []
+    x String DEFAULT ''
   ) ENGINE = Memory`;
 }
 
@@ -78,7 +85,10 @@ export function createStagingSql(table: string): string {
  *
  * Settings: deduplication and merge-on-insert are off because every row is new and unique (message
  * ids are distinct by construction); blocks are squashed to 300k rows, which writes fewer parts
- * than unsquashed blocks and copies less than the default of 1M rows.
+ * than unsquashed blocks and copies less than the default of 1M rows. The rollup's materialised
+ * view runs on its own threads (`parallel_view_processing`), and visits are read in time order, so
+ * each block covers a few days of hours and the view aggregates it into few rollup rows (both
+ * measured together: the scale-1 expansion 8.9 s → 5.5 s).
  */
 export function expandVisitsSql(table: string): string {
   const e = EVENT;
@@ -89,7 +99,7 @@ export function expandVisitsSql(table: string): string {
     region, city, device_type, os, browser, app_version, page_url, page_path, referrer, properties
   )
   SETTINGS insert_deduplicate = 0, optimize_on_insert = 0, max_insert_threads = 2,
-    min_insert_block_size_rows = 300000, min_insert_block_size_bytes = 0
+    min_insert_block_size_rows = 300000, min_insert_block_size_bytes = 0, parallel_view_processing = 1
   SELECT
     {projectId:String},
     concat(session_id, '-', toString(n)),
@@ -141,12 +151,13 @@ export function expandVisitsSql(table: string): string {
       i, p, a, u, ix, w, pl, tc, sh, dv, g, lc, v, session_id, code, val, obj, px, n,
       if(n >= ix, u, a) AS sender,
       toInt64(ts + offset_ds * 100) AS event_ms,
-      if(px > 0, x[px], '') AS payload,
+      if(px > 0, payloads[px], '') AS payload,
       if(code = ${e.videoPlayed}, {contentDurations:Array(Float64)}[obj + 1], 0) AS duration,
       {pagePaths:Array(String)}[obj + 1] AS page_path
     FROM (
       SELECT
-        i, p, a, u, ix, w, ts, pl, tc, sh, dv, g, lc, v, x,
+        i, p, a, u, ix, w, ts, pl, tc, sh, dv, g, lc, v,
+        splitByChar(char(${PAYLOAD_SEPARATOR}), x) AS payloads,
         concat('s_', lower(hex(cityHash64({seed:UInt32}, i)))) AS session_id,
         base64Decode(r) AS bytes,
         range(intDiv(length(bytes), ${RECORD_BYTES})) AS positions,
@@ -154,10 +165,11 @@ export function expandVisitsSql(table: string): string {
         arrayMap(j -> reinterpretAsUInt8(substring(bytes, j * ${RECORD_BYTES} + 2, 1)), positions) AS vals,
         arrayMap(j -> reinterpretAsUInt16(substring(bytes, j * ${RECORD_BYTES} + 3, 2)), positions) AS objs,
         arrayCumSum(arrayMap(j -> toUInt64(reinterpretAsUInt16(substring(bytes, j * ${RECORD_BYTES} + 5, 2))), positions)) AS offsets,
-        -- The n-th event with a payload reads x[n]; other events read nothing.
+        -- The n-th event with a payload reads payloads[n]; other events read nothing.
         arrayMap((c, k) -> if(has({payloadCodes:Array(UInt8)}, c), k, 0), codes, arrayCumSum(arrayMap(c -> toUInt32(has({payloadCodes:Array(UInt8)}, c)), codes))) AS payload_slots
       FROM ${table}
       WHERE ts >= {fromMs:Int64} AND ts < {toMs:Int64}
+      ORDER BY ts
     )
     ARRAY JOIN codes AS code, vals AS val, objs AS obj, offsets AS offset_ds, payload_slots AS px, positions AS n
   )`;

@@ -181,46 +181,77 @@ export interface VisitHeader {
   appVersion: number;
 }
 
-/** Writes one JSONEachRow line of the staging table. Ids are plain ASCII and need no escaping. */
+/**
+ * The staging table's columns, in the order `writeVisit` writes them (TabSeparated holds every column).
+ * The engine parses tab-separated rows several times faster than JSON lines naming their keys.
+ */
+export const STAGING_COLUMNS = [
+  'i',
+  'p',
+  'a',
+  'u',
+  'ix',
+  'w',
+  'ts',
+  'pl',
+  'tc',
+  'sh',
+  'dv',
+  'g',
+  'lc',
+  'v',
+  'r',
+  'x',
+] as const;
+
+/** Separates a visit's payloads in `x`; JSON text never holds this control character unescaped. */
+export const PAYLOAD_SEPARATOR = 0x1e;
+
+/**
+ * Writes one TabSeparated row of the staging table (columns STAGING_COLUMNS). Ids are plain ASCII
+ * without tabs or backslashes and need no escaping; payloads are JSON text, whose only character
+ * TabSeparated escapes is the backslash.
+ */
 export function writeVisit(sink: ByteSink, h: VisitHeader, recorder: SessionRecorder): void {
-  // Piece by piece rather than one template string: the line goes to bytes without an intermediate string.
-  sink.ascii('{"i":');
+  // Piece by piece rather than one template string: the row goes to bytes without an intermediate string.
   sink.int(h.index);
-  field(sink, ',"p":"', h.personId);
-  field(sink, ',"a":"', h.firstId);
-  sink.ascii(',"ts":');
+  sink.tab();
+  sink.ascii(h.personId);
+  sink.tab();
+  sink.ascii(h.firstId);
+  sink.tab();
+  sink.ascii(h.laterId);
+  sink.tab();
+  sink.int(h.laterId === '' ? NO_SWITCH : h.switchAt);
+  sink.tab();
+  sink.int(h.sdk ? 1 : 0);
+  sink.tab();
   sink.int(recorder.startMs);
-  sink.ascii(',"pl":');
+  sink.tab();
   sink.int(h.platform);
-  sink.ascii(',"r":"');
+  sink.tab();
+  sink.int(h.touch);
+  sink.tab();
+  sink.ascii(h.sharerId);
+  sink.tab();
+  sink.int(h.device);
+  sink.tab();
+  sink.int(h.city);
+  sink.tab();
+  sink.int(h.locale);
+  sink.tab();
+  sink.int(h.appVersion);
+  sink.tab();
   sink.base64(recorder.pack(), recorder.count * RECORD_BYTES);
-  sink.ascii('"');
-  if (h.laterId !== '') {
-    field(sink, ',"u":"', h.laterId);
-    number(sink, ',"ix":', h.switchAt);
+  sink.tab();
+  const payloads = recorder.payloads;
+  for (let k = 0; k < payloads.length; k++) {
+    if (k > 0) sink.byte(PAYLOAD_SEPARATOR);
+    const payload = payloads[k]!;
+    sink.utf8(payload.includes('\\') ? payload.replaceAll('\\', '\\\\') : payload);
   }
-  if (h.sdk) sink.ascii(',"w":1');
-  if (h.touch !== 0) number(sink, ',"tc":', h.touch);
-  if (h.sharerId !== '') field(sink, ',"sh":"', h.sharerId);
-  if (h.device !== 0) number(sink, ',"dv":', h.device);
-  if (h.city !== 0) number(sink, ',"g":', h.city);
-  if (h.locale !== 0) number(sink, ',"lc":', h.locale);
-  if (h.appVersion !== 0) number(sink, ',"v":', h.appVersion);
-  if (recorder.payloads.length > 0) {
-    sink.ascii(',"x":');
-    sink.utf8(JSON.stringify(recorder.payloads));
-  }
-  sink.ascii('}');
   sink.endLine();
 }
 
-function field(sink: ByteSink, key: string, value: string): void {
-  sink.ascii(key);
-  sink.ascii(value);
-  sink.ascii('"');
-}
-
-function number(sink: ByteSink, key: string, value: number): void {
-  sink.ascii(key);
-  sink.int(value);
-}
+/** `ix` of a visit whose sender never changes id: past any event index. */
+const NO_SWITCH = 65535;

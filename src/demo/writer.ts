@@ -1,6 +1,7 @@
-import type { FactsEngine } from '../store/facts/engine.js';
+import { type FactsEngine, insertRows } from '../store/facts/engine.js';
 import type { ByteSink } from './byte-sink.js';
 import { createStagingSql, expandVisitsSql } from './event-expansion.js';
+import { STAGING_COLUMNS } from './event-plan.js';
 
 /**
  * Sends the world to the facts engine. Writes run one at a time, in order, while JavaScript goes
@@ -33,7 +34,12 @@ export class FactsWriter {
     await this.previousVisits;
     this.throwIfFailed();
     const payload = sink.take();
-    this.previousVisits = this.enqueue(() => this.engine.insertJsonEachRow(this.stagingTable, payload));
+    this.previousVisits = this.enqueue(() =>
+      insertRows(this.engine, this.stagingTable, payload, {
+        format: 'TabSeparated',
+        columns: STAGING_COLUMNS,
+      }),
+    );
   }
 
   /** Queues the expansion of everything staged into `events`, one month at a time, then empties the staging table. */

@@ -5,6 +5,7 @@ import {
   MAX_SESSION_MS,
   RECORD_BYTES,
   SessionRecorder,
+  STAGING_COLUMNS,
   writeVisit,
 } from '../../src/demo/event-plan.js';
 
@@ -38,45 +39,70 @@ describe('the compact event plan', () => {
     for (let i = 1; i < 10; i++) expect(times[i]!).toBeGreaterThan(times[i - 1]!);
   });
 
-  it('writes a visit as one JSON line that names only the non-default fields', () => {
+  it('writes a visit as one tab-separated row of every staging column, payloads escaped', () => {
     const recorder = new SessionRecorder();
     recorder.add(EVENT.pageview, 0);
     recorder.addWithPayload(EVENT.identify, 2000, '{"nickname":"小鱼"}');
+    recorder.addWithPayload(EVENT.identify, 1000, '{"bio":"a\\"b"}');
     recorder.finalize(5000, Number.MAX_SAFE_INTEGER);
+    const header = {
+      index: 9,
+      personId: 'prs_1',
+      firstId: 'anon',
+      laterId: 'u_1',
+      switchAt: 1,
+      sdk: true,
+      platform: 0,
+      touch: 0,
+      sharerId: '',
+      device: 0,
+      city: 2,
+      locale: 0,
+      appVersion: 0,
+    };
     const sink = new ByteSink(16);
+    writeVisit(sink, header, recorder);
     writeVisit(
       sink,
-      {
-        index: 9,
-        personId: 'prs_1',
-        firstId: 'anon',
-        laterId: 'u_1',
-        switchAt: 1,
-        sdk: true,
-        platform: 0,
-        touch: 0,
-        sharerId: '',
-        device: 0,
-        city: 2,
-        locale: 0,
-        appVersion: 0,
-      },
-      recorder,
+      { ...header, laterId: '', sdk: false, platform: 3, touch: 7, sharerId: 'u_2' },
+      new SessionRecorder(),
     );
-    const line = sink.take().toString('utf8');
-    expect(line.endsWith('\n')).toBe(true);
-    expect(JSON.parse(line)).toEqual({
-      i: 9,
+    const [first, second, rest] = sink.take().toString('utf8').split('\n');
+    expect(rest).toBe('');
+    const cells = first!.split('\t');
+    expect(cells).toHaveLength(STAGING_COLUMNS.length);
+    const row = Object.fromEntries(STAGING_COLUMNS.map((column, k) => [column, cells[k]]));
+    expect(row).toEqual({
+      i: '9',
       p: 'prs_1',
       a: 'anon',
-      ts: 5000,
-      pl: 0,
-      r: Buffer.from([0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 20, 0]).toString('base64'),
       u: 'u_1',
-      ix: 1,
-      w: 1,
-      g: 2,
-      x: ['{"nickname":"小鱼"}'],
+      ix: '1',
+      w: '1',
+      ts: '5000',
+      pl: '0',
+      tc: '0',
+      sh: '',
+      dv: '0',
+      g: '2',
+      lc: '0',
+      v: '0',
+      r: Buffer.from([0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 20, 0, 2, 0, 0, 0, 10, 0]).toString('base64'),
+      // TabSeparated doubles the backslash; the engine reads it back as one.
+      x: '{"nickname":"小鱼"}\x1e{"bio":"a\\\\"b"}',
     });
+    // A sender who never switches ids reads the anonymous id for every event.
+    expect(second!.split('\t').slice(0, 10)).toEqual([
+      '9',
+      'prs_1',
+      'anon',
+      '',
+      '65535',
+      '0',
+      '0',
+      '3',
+      '7',
+      'u_2',
+    ]);
   });
 });

@@ -21,6 +21,10 @@ function recordingEngine(failOn: string): FactsEngine & { commands: string[]; in
       inserts.push(table);
       if (table.startsWith(failOn)) throw new Error(`disk full while writing ${table}`);
     },
+    async insertRows(table: string) {
+      inserts.push(table);
+      if (table.startsWith(failOn)) throw new Error(`disk full while writing ${table}`);
+    },
     async close() {},
   };
 }
