@@ -35,14 +35,15 @@ export interface WorldOutput {
   multiPlatformPersons: number;
 }
 
-export function emptyOutput(): WorldOutput {
+/** Empty sinks; `visitBytes` sizes the visits' buffer (the other sinks get a fraction of it). */
+export function emptyOutput(visitBytes = 64 << 20): WorldOutput {
   return {
-    visits: new ByteSink(64 << 20),
+    visits: new ByteSink(visitBytes),
     events: 0,
-    orders: new ByteSink(),
-    comments: new ByteSink(),
-    identities: new ByteSink(8 << 20),
-    persons: new ByteSink(4 << 20),
+    orders: new ByteSink(visitBytes >> 6),
+    comments: new ByteSink(visitBytes >> 6),
+    identities: new ByteSink(visitBytes >> 3),
+    persons: new ByteSink(visitBytes >> 4),
     experiment: { exposed: [0, 0], converted: [0, 0] },
     multiPlatformPersons: 0,
   };

@@ -109,6 +109,23 @@ export class ByteSink {
     return out;
   }
 
+  /** The bytes written; the sink is done (no new buffer, unlike `take`). */
+  finish(): Buffer {
+    const out = this.buffer.subarray(0, this.length);
+    this.buffer = Buffer.alloc(0);
+    this.length = 0;
+    this.lines = 0;
+    return out;
+  }
+
+  /** Appends lines written by another sink. */
+  append(bytes: Uint8Array, lines: number): void {
+    this.reserve(bytes.length);
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
+    this.lines += lines;
+  }
+
   private reserve(extra: number): void {
     if (this.length + extra <= this.buffer.length) return;
     const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + extra));

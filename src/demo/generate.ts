@@ -1,22 +1,14 @@
 import type { FactsEngine } from '../store/facts/engine.js';
-import { planAdSpend } from './ads.js';
 import { PathTally } from './attribution-truth.js';
-import { emitPerson, emptyOutput } from './behaviour.js';
-import { buildCalendar, DAY_MS } from './calendar.js';
-import { dayRange } from './campaigns.js';
+import { emptyOutput } from './behaviour.js';
+import { DAY_MS } from './calendar.js';
+import { addTallies, chunksOf } from './chunk.js';
+import { defaultDemoThreads, generateChunks } from './chunk-pool.js';
 import { backgroundCommentRows } from './comments.js';
-import { planContent } from './content.js';
 import { contentStatsRows } from './content-stats.js';
 import { expansionParams, monthBoundaries, stagingTableName } from './event-expansion.js';
-import { SessionRecorder } from './event-plan.js';
-import { buildGroundTruth, emptyChurnTally, type GroundTruth, tallyChurn } from './ground-truth.js';
-import { ANOMALY_MODEL, EXPERIMENT_MODEL } from './models.js';
-import { acquisitionDayWeights, drawPerson, drawSpikeVisitor, type PersonProfile } from './persons.js';
-import { rngFor } from './prng.js';
-import { buildSessionWorld, planPerson } from './sessions.js';
-import { assignSharers } from './sharing.js';
-import { buildTouches } from './touches.js';
-import type { BehaviourWorld, WorldCounters } from './visit-context.js';
+import { buildGroundTruth, emptyChurnTally, type GroundTruth } from './ground-truth.js';
+import { buildDemoWorld, type WorldSettings } from './world.js';
 import { FactsWriter } from './writer.js';
 
 /**
@@ -37,6 +29,8 @@ export interface DemoOptions {
   /** Number of days. Default 90. */
   days?: number;
   onProgress?: (progress: DemoProgress) => void;
+  /** Worker threads that generate persons (0: the calling thread). Default: one per core, up to four. */
+  threads?: number;
 }
 
 export interface DemoProgress {
@@ -63,16 +57,13 @@ export interface DemoSummary {
   startDate: string;
   endDate: string;
   days: number;
+  /** Worker threads that generated persons (0: the calling thread did). */
+  threads: number;
   counts: DemoCounts;
   truth: GroundTruth;
 }
 
 export const DEFAULT_END_DATE = '2025-06-30';
-/** Regular persons at scale 1 (the anomalous day adds 3% more). */
-export const PERSONS_AT_SCALE_1 = 52_000;
-/** Persons planned together; sharers are found within a chunk. A constant, so results do not depend on scale. */
-const PERSONS_PER_CHUNK = 2048;
-const PERSONS_BETWEEN_YIELDS = 128;
 /** Events per batch of visits sent to the staging table. */
 const EVENTS_PER_BATCH = 700_000;
 /**
@@ -90,24 +81,8 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
   const progress = options.onProgress ?? (() => undefined);
   progress({ phase: 'catalogue', done: 0, total: 1, events: 0 });
 
-  const calendar = buildCalendar(settings.endDate, settings.days);
-  const days = calendar.days.length;
-  const viralDay = dayRange(ANOMALY_MODEL.dayFraction, ANOMALY_MODEL.dayFraction, days)[0];
-  const adSpend = planAdSpend(calendar, projectId, seed);
-  const touches = buildTouches(days, adSpend);
-  const content = planContent(calendar, seed, viralDay);
-  const sessionWorld = buildSessionWorld(calendar, touches, seed, viralDay);
-  const behaviourWorld: BehaviourWorld = {
-    projectId,
-    seed,
-    calendar,
-    content,
-    touches,
-    experimentDays: dayRange(EXPERIMENT_MODEL.startFraction, EXPERIMENT_MODEL.endFraction, days),
-    springDays: dayRange(0, 0.38, days),
-    saleDays: dayRange(0.62, 0.87, days),
-    observationEndMs: calendar.startMs + (sessionWorld.observationLastDay + 1) * DAY_MS,
-  };
+  const world = buildDemoWorld(settings);
+  const { calendar, content, adSpend, touches } = world;
 
   const writer = new FactsWriter(
     engine,
@@ -124,11 +99,7 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
     writer.writeRows('comments', backgroundComments);
     progress({ phase: 'catalogue', done: 1, total: 1, events: 0 });
 
-    const regular = Math.max(1, Math.round(PERSONS_AT_SCALE_1 * scale));
-    const spikeVisitors = Math.round(regular * ANOMALY_MODEL.visitorsPerPerson);
-    const total = regular + spikeVisitors;
-    const dayWeights = acquisitionDayWeights(calendar);
-    const counters: WorldCounters = { visits: 0, orders: 0, comments: 0, shares: 0 };
+    const total = world.regularPersons + world.spikeVisitors;
     const counts: DemoCounts = {
       events: 0,
       identities: 0,
@@ -139,9 +110,8 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
       comments: backgroundComments.length,
     };
     const out = emptyOutput();
-    const recorder = new SessionRecorder();
-    const paths = new PathTally();
-    const churn = emptyChurnTally();
+    const tallies = { paths: new PathTally(), churn: emptyChurnTally(), experiment: out.experiment };
+    let multiPlatformPersons = 0;
 
     let staged = 0;
     const flush = async (final: boolean): Promise<void> => {
@@ -163,35 +133,25 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
       writer.writeRows('comments', out.comments);
     };
 
-    const runChunk = async (profiles: PersonProfile[], chunkIndex: number): Promise<void> => {
-      const plans = profiles.map((person) => planPerson(person, sessionWorld));
-      assignSharers(plans, touches, days, rngFor(seed, 'sharing', chunkIndex));
-      for (let i = 0; i < plans.length; i++) {
-        const plan = plans[i]!;
-        if (plan.sessions.length > 0) {
-          paths.add(plan.pathChannels, plan.converted);
-          tallyChurn(churn, plan);
-          emitPerson(plan, behaviourWorld, counters, recorder, out);
-        }
-        // Let the engine's finished inserts hand over to the next queued one without waiting for the chunk.
-        if (i % PERSONS_BETWEEN_YIELDS === PERSONS_BETWEEN_YIELDS - 1) await yieldToEventLoop();
+    let personsDone = 0;
+    const threads = await generateChunks(
+      world,
+      chunksOf(world),
+      options.threads ?? defaultDemoThreads(),
+      async (chunk) => {
+        out.visits.append(chunk.visits.bytes, chunk.visits.lines);
+        out.identities.append(chunk.identities.bytes, chunk.identities.lines);
+        out.persons.append(chunk.personRows.bytes, chunk.personRows.lines);
+        out.orders.append(chunk.orders.bytes, chunk.orders.lines);
+        out.comments.append(chunk.comments.bytes, chunk.comments.lines);
+        out.events += chunk.events;
+        addTallies(tallies, chunk);
+        multiPlatformPersons += chunk.multiPlatformPersons;
+        personsDone += chunk.persons;
         if (out.events >= EVENTS_PER_BATCH) await flush(false);
-      }
-    };
-
-    let chunkIndex = 0;
-    for (let start = 0; start < regular; start += PERSONS_PER_CHUNK) {
-      const end = Math.min(regular, start + PERSONS_PER_CHUNK);
-      const profiles: PersonProfile[] = [];
-      for (let i = start; i < end; i++) profiles.push(drawPerson(seed, i, dayWeights));
-      await runChunk(profiles, chunkIndex++);
-      progress({ phase: 'persons', done: end, total, events: counts.events + out.events });
-    }
-    const spikeProfiles: PersonProfile[] = [];
-    for (let i = regular; i < total; i++) spikeProfiles.push(drawSpikeVisitor(seed, i, viralDay));
-    await runChunk(spikeProfiles, chunkIndex++);
-    const multiPlatformPersons = out.multiPlatformPersons;
-    const experiment = out.experiment;
+        progress({ phase: 'persons', done: personsDone, total, events: counts.events + out.events });
+      },
+    );
     await flush(true);
     progress({ phase: 'finishing', done: total, total, events: counts.events });
     await writer.finish();
@@ -201,14 +161,14 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
       seed,
       scale,
       calendar,
-      paths,
-      experiment,
-      experimentDays: behaviourWorld.experimentDays,
-      churn,
-      cohortLastFirstDay: sessionWorld.cohortLastFirstDay,
-      observationLastDay: sessionWorld.observationLastDay,
-      viralDay,
-      spikeVisitors,
+      paths: tallies.paths,
+      experiment: tallies.experiment,
+      experimentDays: world.behaviourWorld.experimentDays,
+      churn: tallies.churn,
+      cohortLastFirstDay: world.sessionWorld.cohortLastFirstDay,
+      observationLastDay: world.sessionWorld.observationLastDay,
+      viralDay: world.viralDay,
+      spikeVisitors: world.spikeVisitors,
       viralContentId: content.posts[content.viralPost]!.contentId,
       persons: counts.persons,
       multiPlatformPersons,
@@ -219,7 +179,8 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
       scale,
       startDate: calendar.startDate,
       endDate: calendar.endDate,
-      days,
+      days: calendar.days.length,
+      threads,
       counts,
       truth,
     };
@@ -229,19 +190,7 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
   }
 }
 
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-interface Settings {
-  projectId: string;
-  seed: number;
-  scale: number;
-  endDate: string;
-  days: number;
-}
-
-function validateOptions(options: DemoOptions): Settings {
+function validateOptions(options: DemoOptions): WorldSettings {
   const { projectId } = options;
   if (typeof projectId !== 'string' || projectId.length === 0 || projectId.length > 200) {
     throw new RangeError('projectId must be a non-empty string of at most 200 characters');
