@@ -15,52 +15,164 @@ export interface MessageIdWindow {
 
 const HOUR_MS = 3_600_000;
 
+/**
+ * A slot holds a 96-bit fingerprint of the message id and the hour it was claimed in, in four
+ * 32-bit words. Ids are not kept as strings: a day of ids at a few thousand events a second is
+ * hundreds of millions of entries, which as JavaScript strings in a Map cost ~100 bytes each and
+ * keep the garbage collector busy; here an entry costs 16 bytes (32 at the table's lowest load).
+ * Two different ids share a fingerprint with probability 2^-96 per pair: at 10^9 live ids, once in
+ * ~10^11 years of claims.
+ */
+const WORDS = 4;
+/** `hour` word values: never used, released (a tombstone: probing goes on past it), else hour + 2. */
+const EMPTY = 0;
+const RELEASED = 1;
+const HOUR_BASE = 2;
+const MIN_CAPACITY = 1 << 10;
+/** Grow (or sweep) when used slots pass this share; rebuild to at most half full. */
+const MAX_LOAD = 0.7;
+
+/** Three 32-bit hashes of a string (FNV-1a style with distinct primes and seeds, then avalanched). */
+function fingerprint(text: string, out: Uint32Array): void {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  let c = 0x9747b28c;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    a = Math.imul(a ^ code, 0x01000193);
+    b = Math.imul(b ^ code, 0x5bd1e995);
+    c = Math.imul(c ^ code, 0x27d4eb2d);
+  }
+  out[0] = avalanche(a ^ text.length);
+  out[1] = avalanche(b);
+  out[2] = avalanche(c + Math.imul(text.length, 0x9e3779b1));
+}
+
+/** MurmurHash3's 32-bit finaliser: every input bit affects every output bit. */
+function avalanche(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** One project's fingerprints: open addressing with linear probing, expired slots swept hourly. */
+class FingerprintTable {
+  private slots = new Uint32Array(MIN_CAPACITY * WORDS);
+  private mask = MIN_CAPACITY - 1;
+  /** Slots holding an entry or a tombstone (probing passes both). */
+  private used = 0;
+  live = 0;
+
+  /** The slot holding `fp`, or -1. */
+  private find(fp: Uint32Array): number {
+    const slots = this.slots;
+    for (let i = fp[0]! & this.mask; ; i = (i + 1) & this.mask) {
+      const o = i * WORDS;
+      const hour = slots[o + 3]!;
+      if (hour === EMPTY) return -1;
+      if (hour !== RELEASED && slots[o] === fp[0] && slots[o + 1] === fp[1] && slots[o + 2] === fp[2])
+        return i;
+    }
+  }
+
+  /** Adds `fp` unless present; answers whether it was added. */
+  add(fp: Uint32Array, hour: number): boolean {
+    if (this.find(fp) !== -1) return false;
+    if ((this.used + 1) / (this.mask + 1) > MAX_LOAD) this.rebuild(this.live + 1);
+    const slots = this.slots;
+    let i = fp[0]! & this.mask;
+    // The first tombstone or empty slot on the probe path (the id is known to be absent).
+    while (slots[i * WORDS + 3]! > RELEASED) i = (i + 1) & this.mask;
+    const o = i * WORDS;
+    if (slots[o + 3] === EMPTY) this.used++;
+    slots[o] = fp[0]!;
+    slots[o + 1] = fp[1]!;
+    slots[o + 2] = fp[2]!;
+    slots[o + 3] = hour + HOUR_BASE;
+    this.live++;
+    return true;
+  }
+
+  remove(fp: Uint32Array): void {
+    const i = this.find(fp);
+    if (i === -1) return;
+    this.slots[i * WORDS + 3] = RELEASED;
+    this.live--;
+  }
+
+  /** Releases every entry claimed before `cutoffHour`; answers how many. */
+  expire(cutoffHour: number): number {
+    const slots = this.slots;
+    let expired = 0;
+    for (let o = 3; o < slots.length; o += WORDS) {
+      const hour = slots[o]!;
+      if (hour > RELEASED && hour - HOUR_BASE < cutoffHour) {
+        slots[o] = RELEASED;
+        expired++;
+      }
+    }
+    this.live -= expired;
+    // Mostly tombstones: start over at a size that fits what is left.
+    if (this.used > 2 * this.live + MIN_CAPACITY) this.rebuild(this.live);
+    return expired;
+  }
+
+  private rebuild(entries: number): void {
+    const old = this.slots;
+    let capacity = MIN_CAPACITY;
+    while (capacity * 0.5 < entries) capacity *= 2;
+    this.slots = new Uint32Array(capacity * WORDS);
+    this.mask = capacity - 1;
+    this.used = 0;
+    const slots = this.slots;
+    for (let o = 0; o < old.length; o += WORDS) {
+      if (old[o + 3]! <= RELEASED) continue;
+      let i = old[o]! & this.mask;
+      while (slots[i * WORDS + 3] !== EMPTY) i = (i + 1) & this.mask;
+      slots.set(old.subarray(o, o + WORDS), i * WORDS);
+      this.used++;
+    }
+  }
+}
+
 export function createMessageIdWindow(windowHours: number): MessageIdWindow {
-  // Per project, message id → hour last seen. Keyed by the message id itself (the string the request
-  // or the start-up query already holds) rather than a project+id text: half the memory per id.
-  const seenAtHour = new Map<string, Map<string, number>>();
-  // Per hour, the ids first claimed in it as flat (project map, message id) pairs, to expire them.
-  const claimedInHour = new Map<number, (Map<string, number> | string)[]>();
-  let oldestHour = Number.POSITIVE_INFINITY;
+  const tables = new Map<string, FingerprintTable>();
+  const fp = new Uint32Array(3);
+  let newestHour = Number.NEGATIVE_INFINITY;
   let size = 0;
 
+  // Ids claimed more than `windowHours` whole hours before the newest claim's hour are forgotten.
   function expire(nowHour: number): void {
-    const cutoff = nowHour - windowHours;
-    while (oldestHour < cutoff) {
-      const pairs = claimedInHour.get(oldestHour) ?? [];
-      for (let i = 0; i < pairs.length; i += 2) {
-        const ids = pairs[i] as Map<string, number>;
-        const id = pairs[i + 1] as string;
-        if (ids.get(id) === oldestHour && ids.delete(id)) size -= 1;
-      }
-      claimedInHour.delete(oldestHour);
-      oldestHour += 1;
-    }
+    for (const table of tables.values()) size -= table.expire(nowHour - windowHours);
   }
 
   return {
     claim(projectId, messageId, receivedAt) {
       const hour = Math.floor(receivedAt / HOUR_MS);
-      if (hour > oldestHour + windowHours) expire(hour);
-      let ids = seenAtHour.get(projectId);
-      if (!ids) {
-        ids = new Map();
-        seenAtHour.set(projectId, ids);
+      if (hour > newestHour) {
+        if (newestHour !== Number.NEGATIVE_INFINITY) expire(hour);
+        newestHour = hour;
       }
-      if (ids.has(messageId)) return false;
-      ids.set(messageId, hour);
-      size += 1;
-      let pairs = claimedInHour.get(hour);
-      if (!pairs) {
-        pairs = [];
-        claimedInHour.set(hour, pairs);
-        oldestHour = Math.min(oldestHour, hour);
+      let table = tables.get(projectId);
+      if (!table) {
+        table = new FingerprintTable();
+        tables.set(projectId, table);
       }
-      pairs.push(ids, messageId);
+      fingerprint(messageId, fp);
+      if (!table.add(fp, Math.max(0, hour))) return false;
+      size++;
       return true;
     },
     release(projectId, messageId) {
-      if (seenAtHour.get(projectId)?.delete(messageId)) size -= 1;
+      const table = tables.get(projectId);
+      if (!table) return;
+      fingerprint(messageId, fp);
+      const before = table.live;
+      table.remove(fp);
+      size -= before - table.live;
     },
     size: () => size,
   };
