@@ -1,4 +1,4 @@
-import { ByteSink } from './byte-sink.js';
+import { ByteSink } from '../lib/byte-sink.js';
 import { APP_VERSIONS, BRAND, PLATFORMS, SHOP_BY_PLATFORM, type SocialPlatform } from './catalogue.js';
 import { LOCALES } from './event-expansion.js';
 import { type SessionRecorder, type VisitHeader, writeVisit } from './event-plan.js';

@@ -1,6 +1,6 @@
+import type { ByteSink } from '../lib/byte-sink.js';
 import { PathTally } from './attribution-truth.js';
 import { emitPerson, emptyOutput } from './behaviour.js';
-import type { ByteSink } from './byte-sink.js';
 import { SessionRecorder } from './event-plan.js';
 import { type ChurnTally, emptyChurnTally, tallyChurn } from './ground-truth.js';
 import { drawPerson, drawSpikeVisitor, type PersonProfile } from './persons.js';

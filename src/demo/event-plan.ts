@@ -8,7 +8,7 @@
  * tenths of a second). The object is a post, product, page, coupon or variant index, by code.
  */
 
-import type { ByteSink } from './byte-sink.js';
+import type { ByteSink } from '../lib/byte-sink.js';
 
 export const EVENT = {
   pageview: 0,

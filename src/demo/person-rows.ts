@@ -1,4 +1,4 @@
-import type { ByteSink } from './byte-sink.js';
+import type { ByteSink } from '../lib/byte-sink.js';
 import { CITIES, SOCIAL_PLATFORM_INFO, SOCIAL_PLATFORMS } from './catalogue.js';
 import type { PersonProfile } from './persons.js';
 import type { Rng } from './prng.js';

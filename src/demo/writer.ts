@@ -1,5 +1,5 @@
+import type { ByteSink } from '../lib/byte-sink.js';
 import { type FactsEngine, insertRows } from '../store/facts/engine.js';
-import type { ByteSink } from './byte-sink.js';
 import { createStagingSql, expandVisitsSql } from './event-expansion.js';
 import { STAGING_COLUMNS } from './event-plan.js';
 

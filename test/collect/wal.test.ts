@@ -1,6 +1,7 @@
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayWal, startBatchWriter } from '../../src/collect/batch-writer.js';
 import { listSegments, openWal, readSegment, type WalRecord } from '../../src/collect/wal.js';
@@ -161,5 +162,23 @@ describe('compact JSON lines', () => {
     const row = { a: 'x"y\n', b: '', c: 0, d: 1.5, e: null, f: [1, 'z'], g: '抖音' };
     expect(JSON.parse(compactJsonLine(row))).toEqual({ a: 'x"y\n', d: 1.5, f: [1, 'z'], g: '抖音' });
     expect(compactJsonLine({ only: '' })).toBe('{}');
+  });
+
+  it('encode any text and number exactly as JSON.stringify would', async () => {
+    const { compactJsonLine } = await import('../../src/collect/ingest.js');
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary' }),
+        fc.string(),
+        fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })),
+        (text, ascii, value) => {
+          const row = { text, ascii, value };
+          const kept = Object.fromEntries(Object.entries(row).filter(([, v]) => v !== '' && v !== 0));
+          expect(JSON.parse(compactJsonLine(row))).toEqual(kept);
+          expect(compactJsonLine({ ascii })).toBe(ascii === '' ? '{}' : `{"ascii":${JSON.stringify(ascii)}}`);
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

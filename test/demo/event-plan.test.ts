@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { ByteSink } from '../../src/demo/byte-sink.js';
 import {
   EVENT,
   MAX_SESSION_MS,
@@ -8,6 +7,7 @@ import {
   STAGING_COLUMNS,
   writeVisit,
 } from '../../src/demo/event-plan.js';
+import { ByteSink } from '../../src/lib/byte-sink.js';
 
 describe('the compact event plan', () => {
   it('writes base64 exactly as Node does, for every length', () => {

@@ -1,5 +1,6 @@
 /**
- * A growable byte buffer for insert payloads (JSON lines, tab-separated rows). Writing lines straight into bytes avoids
+ * A growable byte buffer for insert payloads (JSON lines, tab-separated rows), used by the demo
+ * generator and by ingestion. Writing lines straight into bytes avoids
  * building millions of small strings, joining them and encoding the result again, which cost about
  * a third of the generator's time.
  */
@@ -11,6 +12,11 @@ export class ByteSink {
 
   constructor(initialBytes = 1 << 20) {
     this.buffer = Buffer.allocUnsafe(initialBytes);
+  }
+
+  /** Bytes the sink holds before it must grow. */
+  get capacity(): number {
+    return this.buffer.length;
   }
 
   /** Writes ASCII-only text (ids, numbers, JSON punctuation). */
@@ -55,6 +61,42 @@ export class ByteSink {
       out[start] = out[end]!;
       out[end] = t;
     }
+  }
+
+  /** Writes a JSON string literal: plain ASCII byte by byte, anything else through JSON.stringify. */
+  jsonString(text: string): void {
+    const n = text.length;
+    this.reserve(n + 2);
+    const out = this.buffer;
+    const start = this.length;
+    let o = start;
+    out[o++] = 0x22;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      // Control characters, quote and backslash need escapes; non-ASCII needs UTF-8.
+      if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) {
+        this.length = start;
+        this.utf8(JSON.stringify(text));
+        return;
+      }
+      out[o++] = c;
+    }
+    out[o++] = 0x22;
+    this.length = o;
+  }
+
+  /** Writes a finite number as JSON does. */
+  jsonNumber(value: number): void {
+    if (Number.isSafeInteger(value) && value >= 0) this.int(value);
+    else this.ascii(String(value));
+  }
+
+  /** A copy of the bytes written; the sink starts over in its own buffer (for sinks that are reused). */
+  copyAndReset(): Buffer {
+    const out = Buffer.from(this.buffer.subarray(0, this.length));
+    this.length = 0;
+    this.lines = 0;
+    return out;
   }
 
   /** Writes one byte (a separator). */
