@@ -63,23 +63,30 @@ export class ByteSink {
     }
   }
 
-  /** Writes a JSON string literal: plain ASCII byte by byte, anything else through JSON.stringify. */
+  /**
+   * Writes a JSON string literal: ASCII byte by byte (quotes and backslashes escaped in place, as
+   * in a JSON text held in a string column), anything else through JSON.stringify.
+   */
   jsonString(text: string): void {
     const n = text.length;
-    this.reserve(n + 2);
+    this.reserve(2 * n + 2);
     const out = this.buffer;
     const start = this.length;
     let o = start;
     out[o++] = 0x22;
     for (let i = 0; i < n; i++) {
       const c = text.charCodeAt(i);
-      // Control characters, quote and backslash need escapes; non-ASCII needs UTF-8.
-      if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) {
+      if (c === 0x22 || c === 0x5c) {
+        out[o++] = 0x5c;
+        out[o++] = c;
+      } else if (c < 0x20 || c > 0x7e) {
+        // Control characters need \u escapes and non-ASCII needs UTF-8: JSON.stringify does both.
         this.length = start;
         this.utf8(JSON.stringify(text));
         return;
+      } else {
+        out[o++] = c;
       }
-      out[o++] = c;
     }
     out[o++] = 0x22;
     this.length = o;
