@@ -1,4 +1,5 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { FactsEngine } from '../store/facts/engine.js';
@@ -70,23 +71,27 @@ function readCheckpoint(dir: string): Checkpoint {
   return JSON.parse(readFileSync(path, 'utf8')) as Checkpoint;
 }
 
-/** Atomically replaces the checkpoint: write a temporary file, fsync it, rename, fsync the directory. */
-function writeCheckpoint(dir: string, checkpoint: Checkpoint): void {
+/**
+ * Atomically replaces the checkpoint: write a temporary file, fsync it, rename, fsync the directory.
+ * Asynchronous, so the four disk waits of each flush never hold up the requests being served
+ * (inserts run one at a time, so two checkpoint writes never overlap).
+ */
+async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Promise<void> {
   const path = join(dir, CHECKPOINT_FILE);
   const temporary = `${path}.tmp`;
-  writeFileSync(temporary, JSON.stringify(checkpoint));
-  const fd = openSync(temporary, 'r');
+  const file = await open(temporary, 'w');
   try {
-    fsyncSync(fd);
+    await file.writeFile(JSON.stringify(checkpoint));
+    await file.datasync();
   } finally {
-    closeSync(fd);
+    await file.close();
   }
-  renameSync(temporary, path);
-  const dirFd = openSync(dir, 'r');
+  await rename(temporary, path);
+  const directory = await open(dir, 'r');
   try {
-    fsyncSync(dirFd);
+    await directory.sync();
   } finally {
-    closeSync(dirFd);
+    await directory.close();
   }
 }
 
@@ -124,7 +129,7 @@ async function insertRange(
   to: WalPosition,
   records: readonly WalRecord[],
 ): Promise<number> {
-  writeCheckpoint(dir, { committed: from, inflight: { from, to } });
+  await writeCheckpoint(dir, { committed: from, inflight: { from, to } });
   let rows = 0;
   const parts = groupByTable(records);
   for (const [table, part] of parts) {
@@ -133,7 +138,7 @@ async function insertRange(
     });
     rows += part.rowCount;
   }
-  writeCheckpoint(dir, { committed: to });
+  await writeCheckpoint(dir, { committed: to });
   for (const [table, part] of parts) {
     for (const listener of insertedRowsListeners) {
       try {
