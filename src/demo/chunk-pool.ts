@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { type ChunkOutput, type ChunkSpec, generateChunk } from './chunk.js';
-import type { DemoWorld } from './world.js';
+import type { DemoWorld, WorldSettings } from './world.js';
 
 /**
  * Generates a world's chunks and hands their outputs over in chunk order. With two or more cores,
@@ -27,32 +27,50 @@ export function defaultDemoThreads(): number {
   return cores < 2 ? 0 : Math.min(cores, 4);
 }
 
-/** Generates every chunk and consumes the outputs in order; answers how many worker threads ran. */
-export async function generateChunks(
-  world: DemoWorld,
-  chunks: ChunkSpec[],
-  threads: number,
-  consume: (output: ChunkOutput) => Promise<void>,
-): Promise<number> {
+/** Threads that generate chunks, started before the world is needed (they build their own). */
+export interface ChunkPool {
+  /** Worker threads (0: chunks are generated on the calling thread). */
+  readonly threads: number;
+  /** Generates every chunk and consumes the outputs in chunk order. */
+  generate(
+    world: DemoWorld,
+    chunks: ChunkSpec[],
+    consume: (output: ChunkOutput) => Promise<void>,
+  ): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `threads` workers for a world of these settings (fewer when there are fewer chunks to
+ * share, none when the compiled worker is absent). Starting them first lets them load and build
+ * their world while the calling thread writes the catalogue.
+ */
+export function openChunkPool(settings: WorldSettings, threads: number, chunkCount: number): ChunkPool {
   const file = threads > 0 ? workerFile() : undefined;
   if (!file) {
-    for (const chunk of chunks) {
-      await consume(generateChunk(world, chunk));
-      // Let finished inserts hand over to the next queued one between chunks.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    return 0;
+    return {
+      threads: 0,
+      async generate(world, chunks, consume) {
+        for (const chunk of chunks) {
+          await consume(generateChunk(world, chunk));
+          // Let finished inserts hand over to the next queued one between chunks.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      },
+      async close() {},
+    };
   }
   const workers = Array.from(
-    { length: Math.min(threads, chunks.length) },
-    () => new Worker(file, { workerData: world.settings }),
+    { length: Math.min(threads, chunkCount) },
+    () => new Worker(file, { workerData: settings }),
   );
-  try {
-    await runOnWorkers(workers, chunks, consume);
-    return workers.length;
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
+  return {
+    threads: workers.length,
+    generate: (_world, chunks, consume) => runOnWorkers(workers, chunks, consume),
+    async close() {
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
 }
 
 function runOnWorkers(

@@ -3,7 +3,7 @@ import { PathTally } from './attribution-truth.js';
 import { emptyOutput } from './behaviour.js';
 import { DAY_MS } from './calendar.js';
 import { addTallies, chunksOf } from './chunk.js';
-import { defaultDemoThreads, generateChunks } from './chunk-pool.js';
+import { defaultDemoThreads, openChunkPool } from './chunk-pool.js';
 import { backgroundCommentRows } from './comments.js';
 import { contentStatsRows } from './content-stats.js';
 import { expansionParams, monthBoundaries, stagingTableName } from './event-expansion.js';
@@ -83,6 +83,8 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
 
   const world = buildDemoWorld(settings);
   const { calendar, content, adSpend, touches } = world;
+  const chunks = chunksOf(world);
+  const pool = openChunkPool(settings, options.threads ?? defaultDemoThreads(), chunks.length);
 
   const writer = new FactsWriter(
     engine,
@@ -90,7 +92,12 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
     expansionParams(projectId, seed, touches, content),
     monthBoundaries(calendar.startMs - DAY_MS, calendar.endMs),
   );
-  await writer.prepare();
+  try {
+    await writer.prepare();
+  } catch (error) {
+    await pool.close();
+    throw error;
+  }
   try {
     const statsRows = contentStatsRows(content, calendar, projectId, seed);
     const backgroundComments = backgroundCommentRows(content, calendar, projectId, seed, scale);
@@ -134,24 +141,19 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
     };
 
     let personsDone = 0;
-    const threads = await generateChunks(
-      world,
-      chunksOf(world),
-      options.threads ?? defaultDemoThreads(),
-      async (chunk) => {
-        out.visits.append(chunk.visits.bytes, chunk.visits.lines);
-        out.identities.append(chunk.identities.bytes, chunk.identities.lines);
-        out.persons.append(chunk.personRows.bytes, chunk.personRows.lines);
-        out.orders.append(chunk.orders.bytes, chunk.orders.lines);
-        out.comments.append(chunk.comments.bytes, chunk.comments.lines);
-        out.events += chunk.events;
-        addTallies(tallies, chunk);
-        multiPlatformPersons += chunk.multiPlatformPersons;
-        personsDone += chunk.persons;
-        if (out.events >= EVENTS_PER_BATCH) await flush(false);
-        progress({ phase: 'persons', done: personsDone, total, events: counts.events + out.events });
-      },
-    );
+    await pool.generate(world, chunks, async (chunk) => {
+      out.visits.append(chunk.visits.bytes, chunk.visits.lines);
+      out.identities.append(chunk.identities.bytes, chunk.identities.lines);
+      out.persons.append(chunk.personRows.bytes, chunk.personRows.lines);
+      out.orders.append(chunk.orders.bytes, chunk.orders.lines);
+      out.comments.append(chunk.comments.bytes, chunk.comments.lines);
+      out.events += chunk.events;
+      addTallies(tallies, chunk);
+      multiPlatformPersons += chunk.multiPlatformPersons;
+      personsDone += chunk.persons;
+      if (out.events >= EVENTS_PER_BATCH) await flush(false);
+      progress({ phase: 'persons', done: personsDone, total, events: counts.events + out.events });
+    });
     await flush(true);
     progress({ phase: 'finishing', done: total, total, events: counts.events });
     await writer.finish();
@@ -180,13 +182,15 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
       startDate: calendar.startDate,
       endDate: calendar.endDate,
       days: calendar.days.length,
-      threads,
+      threads: pool.threads,
       counts,
       truth,
     };
   } catch (error) {
     await writer.abandon();
     throw error;
+  } finally {
+    await pool.close();
   }
 }
 

@@ -42,26 +42,33 @@ export class ByteSink {
 
   /** Writes a non-negative integer (below 2^53) in decimal. */
   int(value: number): void {
-    // Digits straight into the buffer: no string per number.
-    this.reserve(16);
-    const out = this.buffer;
-    let start = this.length;
-    let v = Math.floor(value);
-    if (v === 0) {
-      out[this.length++] = 0x30;
+    // Digits straight into the buffer: no string per number. Above 10^9 the value is split, so that
+    // every division is on a 32-bit integer (a double's % is a call into the C library).
+    const v = Math.floor(value);
+    if (v >= BILLION) {
+      const high = Math.floor(v / BILLION);
+      this.int(high);
+      this.digits(v - high * BILLION, 9);
       return;
     }
-    while (v > 0) {
-      const digit = v % 10;
-      out[this.length++] = 0x30 + digit;
-      v = (v - digit) / 10;
-    }
-    for (let end = this.length - 1; start < end; start++, end--) {
-      const t = out[start]!;
-      out[start] = out[end]!;
-      out[end] = t;
-    }
+    let width = 1;
+    for (let t = v; t >= 10; t = (t / 10) | 0) width++;
+    this.digits(v, width);
   }
+
+  /** Writes `value` (below 10^9) as exactly `width` digits, zero-padded. */
+  private digits(value: number, width: number): void {
+    this.reserve(width);
+    const out = this.buffer;
+    let v = value | 0;
+    for (let o = this.length + width - 1; o >= this.length; o--) {
+      const next = (v / 10) | 0;
+      out[o] = 0x30 + (v - next * 10);
+      v = next;
+    }
+    this.length += width;
+  }
+
 
   /**
    * Writes a JSON string literal: ASCII byte by byte (quotes and backslashes escaped in place, as
@@ -182,6 +189,8 @@ export class ByteSink {
     this.buffer = grown;
   }
 }
+
+const BILLION = 1_000_000_000;
 
 const BASE64 = Uint8Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', (c) =>
   c.charCodeAt(0),
