@@ -69,7 +69,6 @@ export class ByteSink {
     this.length += width;
   }
 
-
   /**
    * Writes a JSON string literal: ASCII byte by byte (quotes and backslashes escaped in place, as
    * in a JSON text held in a string column), anything else through JSON.stringify.
