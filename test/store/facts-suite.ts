@@ -421,6 +421,90 @@ export function describeFactsSuite(name: string, open: () => Promise<FactsEngine
       expect(stored).toEqual([]);
     });
 
+    it('inserts large JSON lines exactly, omitted keys as defaults, and a repeated token once', async () => {
+      // Over a MiB: the in-process engine reads such payloads from a spool file instead of inline.
+      const project = newProject();
+      const count = 6_000;
+      const lines: string[] = [];
+      for (let i = 0; i < count; i++) {
+        // Compact lines as ingestion writes them: empty strings and zeros left out.
+        const row: Record<string, unknown> = {
+          project_id: project,
+          message_id: `big-${i}`,
+          type: 'track',
+          event: i % 2 === 0 ? 'Video Played' : 'Order Completed',
+          timestamp: T0 + i,
+          received_at: T0 + i + 500,
+          distinct_id: `user-${i % 97}`,
+          properties: JSON.stringify({ note: `第 ${i} 条\t"quoted"`, pad: 'x'.repeat(120) }),
+        };
+        if (i % 2 === 1) row.revenue = 12.5;
+        lines.push(JSON.stringify(row));
+      }
+      const payload = `${lines.join('\n')}\n`;
+      expect(Buffer.byteLength(payload)).toBeGreaterThan(1 << 20);
+      const stored = async () => {
+        const [row] = await engine.query<{ rows: number; revenue: number; channel: number; copies: number }>(
+          `SELECT count() AS rows, sum(revenue) AS revenue, countIf(channel = '') AS channel,
+             (SELECT count() FROM events WHERE project_id = {project:String}) AS copies
+           FROM events FINAL WHERE project_id = {project:String}`,
+          { project },
+        );
+        return row;
+      };
+      await engine.insertJsonEachRow('events', payload);
+      expect(await stored()).toEqual({
+        rows: count,
+        revenue: (count / 2) * 12.5,
+        channel: count,
+        copies: count,
+      });
+      // The batch writer's replay after a crash: the same range with the same token is stored once.
+      // (Without FINAL a second copy would show until a merge folds it; merges run later.)
+      await engine.insertJsonEachRow('events', payload, { deduplicationToken: `big-${project}` });
+      await engine.insertJsonEachRow('events', payload, { deduplicationToken: `big-${project}` });
+      expect(await stored()).toEqual({
+        rows: count,
+        revenue: (count / 2) * 12.5,
+        channel: count,
+        copies: 2 * count,
+      });
+      const [one] = await engine.query<{ properties: string; revenue: number; user_id: string }>(
+        `SELECT properties, revenue, user_id FROM events FINAL
+         WHERE project_id = {project:String} AND message_id = 'big-7'`,
+        { project },
+      );
+      expect(one).toEqual({
+        properties: JSON.stringify({ note: '第 7 条\t"quoted"', pad: 'x'.repeat(120) }),
+        revenue: 12.5,
+        user_id: '',
+      });
+    });
+
+    it("fills a key large JSON lines omit with the column's own DEFAULT", async () => {
+      const table = `scratch_defaults_${randomUUID().replaceAll('-', '')}`;
+      await engine.command(
+        `CREATE TABLE ${table} (id UInt32, note String, level UInt16 DEFAULT 65535) ENGINE = MergeTree ORDER BY id`,
+      );
+      try {
+        const lines = Array.from({ length: 12_000 }, (_, id) =>
+          JSON.stringify(id === 5 ? { id, note: 'x'.repeat(100), level: 3 } : { id, note: 'x'.repeat(100) }),
+        );
+        const payload = `${lines.join('\n')}\n`;
+        expect(Buffer.byteLength(payload)).toBeGreaterThan(1 << 20);
+        await engine.insertJsonEachRow(table, payload);
+        const rows = await engine.query<{ level: number; n: number }>(
+          `SELECT level, count() AS n FROM ${table} GROUP BY level ORDER BY level`,
+        );
+        expect(rows).toEqual([
+          { level: 3, n: 1 },
+          { level: 65535, n: 11_999 },
+        ]);
+      } finally {
+        await engine.command(`DROP TABLE IF EXISTS ${table}`);
+      }
+    });
+
     it('inserts JSONEachRow through insertRows as insertJsonEachRow does', async () => {
       const project = newProject();
       await engine.insertRows!('events', jsonEachRow([eventRow({ project_id: project, message_id: 'm1' })]), {

@@ -148,14 +148,14 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
     });
     const path = join(spool, `${randomUUID()}.${format === 'JSONEachRow' ? 'ndjson' : 'tsv'}`);
     await writeFile(path, rows);
-    // Table, format and column names come from the caller's allow-lists and are checked against the
-    // table's own columns above; the file, its structure and the token are bound parameters.
-    const token = deduplicationToken === undefined ? '' : ', insert_deduplication_token = {token:String}';
+    // Table and column names come from the caller's allow-lists and are checked against the table's
+    // own columns above; the file, its format and structure and the token are bound parameters.
     const sql = `INSERT INTO ${table} (${columns.join(', ')})
-      SELECT * FROM file({path:String}, '${format}', {structure:String})
-      SETTINGS optimize_on_insert = 0${token}`;
-    const params: QueryParams = { path, structure: structure.join(', ') };
-    if (deduplicationToken !== undefined) params.token = deduplicationToken;
+      SELECT * FROM file({path:String}, {format:String}, {structure:String})
+      SETTINGS optimize_on_insert = 0, insert_deduplication_token = {token:String}`;
+    // An empty token is no token.
+    const token = deduplicationToken ?? '';
+    const params: QueryParams = { path, format, structure: structure.join(', '), token };
     try {
       await session.queryBindAsync(sql, params, { format: 'Null' });
     } catch (error) {
