@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { PulseloopError } from '../errors/registry.js';
+import { uuidV7 } from '../lib/uuid-v7.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { governDb } from './tables.js';
 
@@ -73,7 +73,7 @@ export async function recordConsent(
       throw new PulseloopError('invalid_consent', { detail: `"${occurredAt.slice(0, 40)}" is not a time.` });
     }
     return {
-      id: randomUUID(),
+      id: uuidV7(),
       projectId,
       subjectId: c.subjectId,
       purpose: c.purpose,
