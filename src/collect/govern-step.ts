@@ -4,6 +4,7 @@ import {
   consentChangesFromIdentify,
   recordConsent,
 } from '../govern/consent.js';
+import { openConsentThread } from '../govern/consent-thread.js';
 import type { Governance } from '../govern/governance.js';
 import { encryptField, isEncrypted, keyedContactId } from '../govern/pii/crypto.js';
 import type { PiiFieldCache } from '../govern/pii/fields.js';
@@ -55,6 +56,16 @@ export interface ConsentWriter {
 }
 
 export function createConsentWriter(metadata: MetadataStore, cache: ConsentCache): ConsentWriter {
+  // On SQLite the records are written on a thread of their own (consent-thread.ts), when it exists.
+  const thread =
+    metadata.dialect === 'sqlite' && metadata.sqlitePath ? openConsentThread(metadata.sqlitePath) : undefined;
+  const record = thread
+    ? async (projectId: string, changes: ConsentChange[]) => {
+        for (const r of await thread.record(projectId, changes)) cache.note(r);
+      }
+    : async (projectId: string, changes: ConsentChange[]) => {
+        await recordConsent(metadata, projectId, changes, cache);
+      };
   let queued: Array<{
     projectId: string;
     changes: ConsentChange[];
@@ -69,17 +80,15 @@ export function createConsentWriter(metadata: MetadataStore, cache: ConsentCache
       byProject.set(entry.projectId, [...(byProject.get(entry.projectId) ?? []), entry]);
     for (const [projectId, entries] of byProject) {
       try {
-        await recordConsent(
-          metadata,
+        await record(
           projectId,
           entries.flatMap((e) => e.changes),
-          cache,
         );
         for (const e of entries) e.resolve();
       } catch {
         // One request's refused change must not fail the others: write them one by one.
         for (const e of entries) {
-          await recordConsent(metadata, projectId, e.changes, cache).then(e.resolve, e.reject);
+          await record(projectId, e.changes).then(e.resolve, e.reject);
         }
       }
     }

@@ -13,6 +13,8 @@ export type MetadataDialect = 'sqlite' | 'postgres';
 export interface MetadataStore {
   db: Kysely<MetadataDatabase>;
   dialect: MetadataDialect;
+  /** SQLite only: the database file, for a second connection on another thread. */
+  sqlitePath?: string;
   close(): Promise<void>;
 }
 
@@ -35,13 +37,18 @@ export async function openMetadataStore(
 
 function openSqlite(dataDir: string): MetadataStore {
   mkdirSync(dataDir, { recursive: true });
-  const database = new SqliteDatabase(join(dataDir, 'metadata.sqlite'));
-  // WAL lets readers run while a writer commits; busy_timeout makes a second process wait, not fail.
+  return openSqliteFile(join(dataDir, 'metadata.sqlite'));
+}
+
+/** Opens a SQLite metadata file (a thread of its own may open a second connection to the same file). */
+export function openSqliteFile(path: string): MetadataStore {
+  const database = new SqliteDatabase(path);
+  // WAL lets readers run while a writer commits; busy_timeout makes a second writer wait, not fail.
   database.pragma('journal_mode = WAL');
   database.pragma('foreign_keys = ON');
   database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   const db = new Kysely<MetadataDatabase>({ dialect: new SqliteDialect({ database }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  return { db, dialect: 'sqlite', sqlitePath: path, close: () => db.destroy() };
 }
 
 async function openPostgres(databaseUrl: string, schema: string | undefined): Promise<MetadataStore> {
