@@ -1,3 +1,4 @@
+import { mix32 } from '../lib/mix32.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 
 /**
@@ -32,7 +33,7 @@ const MIN_CAPACITY = 1 << 10;
 /** Grow (or sweep) when used slots pass this share; rebuild to at most half full. */
 const MAX_LOAD = 0.7;
 
-/** Three 32-bit hashes of a string (FNV-1a style with distinct primes and seeds, then avalanched). */
+/** Three 32-bit hashes of a string (FNV-1a style with distinct primes and seeds, then mixed). */
 function fingerprint(text: string, out: Uint32Array): void {
   let a = 0x811c9dc5;
   let b = 0x050c5d1f;
@@ -43,19 +44,9 @@ function fingerprint(text: string, out: Uint32Array): void {
     b = Math.imul(b ^ code, 0x5bd1e995);
     c = Math.imul(c ^ code, 0x27d4eb2d);
   }
-  out[0] = avalanche(a ^ text.length);
-  out[1] = avalanche(b);
-  out[2] = avalanche(c + Math.imul(text.length, 0x9e3779b1));
-}
-
-/** MurmurHash3's 32-bit finaliser: every input bit affects every output bit. */
-function avalanche(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  out[0] = mix32(a ^ text.length);
+  out[1] = mix32(b);
+  out[2] = mix32(c + Math.imul(text.length, 0x9e3779b1));
 }
 
 /** One project's fingerprints: open addressing with linear probing, expired slots swept hourly. */

@@ -7,16 +7,7 @@
  * changes how many numbers it draws.
  */
 
-/** 32-bit finaliser of MurmurHash3: spreads every input bit over the output. */
-export function mix32(value: number): number {
-  let h = value | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+import { mix32 } from '../lib/mix32.js';
 
 /** Hashes a list of integers and strings into one unsigned 32-bit number. */
 export function hash32(...parts: ReadonlyArray<number | string>): number {
