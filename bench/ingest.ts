@@ -12,6 +12,8 @@ export interface IngestBenchResult {
   statusCounts: Record<string, number>;
   ackToQueryableMs: { median: number; max: number };
   peakRssBytes: number;
+  /** Server CPU per acknowledged event during the measured load, in µs, by thread kind. */
+  cpuMicrosPerEvent: Array<{ kind: string; micros: number }>;
 }
 
 async function storedEvents(server: ServerProcess): Promise<number> {
@@ -61,6 +63,7 @@ export async function benchIngestion(
         concurrency: 8,
       });
       log('measuring sustained ingestion');
+      const cpuBefore = server.threadCpu();
       const load = await runIngestLoad({
         url: server.url,
         writeKey,
@@ -68,6 +71,13 @@ export async function benchIngestion(
         eventsPerRequest: 100,
         concurrency: options.concurrency ?? 16,
       });
+      const cpuAfter = server.threadCpu();
+      const cpuMicrosPerEvent = [...cpuAfter]
+        .map(([kind, seconds]) => ({
+          kind,
+          micros: ((seconds - (cpuBefore.get(kind) ?? 0)) * 1e6) / Math.max(1, load.acknowledgedEvents),
+        }))
+        .sort((a, b) => b.micros - a.micros);
       const peakRssBytes = server.memory().peakRss;
       // Let the backlog drain before measuring latency to queryable.
       await new Promise((r) => setTimeout(r, 3000));
@@ -82,6 +92,7 @@ export async function benchIngestion(
         statusCounts: load.statusCounts,
         ackToQueryableMs: { median: samples[3]!, max: samples.at(-1)! },
         peakRssBytes,
+        cpuMicrosPerEvent,
       };
     } finally {
       await server.stop('SIGTERM');

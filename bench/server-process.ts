@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +34,17 @@ export interface ServerProcess {
   child: ChildProcess;
   /** Resident memory now and at its peak, from /proc (bytes). */
   memory(): { rss: number; peakRss: number };
+  /** CPU seconds each thread of the server has used so far, by thread kind (from /proc). */
+  threadCpu(): Map<string, number>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Thread names as the kernel reports them, folded into what they do. */
+function threadKind(pid: number, tid: string, name: string): string {
+  if (tid === String(pid)) return 'main thread';
+  // Node's own threads (garbage collector helpers, libuv's file-system pool) are all named "node".
+  if (name === 'node') return 'Node.js helper threads (GC, file writes)';
+  return 'embedded ClickHouse threads';
 }
 
 /** Starts `pulseloop serve` in its own process on a free port and waits until it is ready. */
@@ -72,6 +82,25 @@ export async function startServerProcess(
   return {
     url,
     child,
+    threadCpu() {
+      const pid = child.pid ?? 0;
+      const ticksPerSecond = 100;
+      const out = new Map<string, number>();
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        let stat: string;
+        try {
+          stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        } catch {
+          continue; // the thread ended meanwhile
+        }
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+        const kind = threadKind(pid, tid, name);
+        out.set(kind, (out.get(kind) ?? 0) + seconds);
+      }
+      return out;
+    },
     memory() {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const field = (name: string) =>
