@@ -14,8 +14,9 @@ import { FactsWriter } from './writer.js';
 /**
  * `generateDemoWorld`: the seeded demo world of a tea brand selling on eight platforms, written
  * into the facts store, with its planted truths. The steps: calendar and catalogue → ad spend,
- * touches and content → persons in chunks (plan visits, assign sharers, emit events and rows) →
- * the anomalous day's visitors → ground truth.
+ * touches and content → persons in chunks, the anomalous day's visitors last (plan visits, assign
+ * sharers, emit events and rows; on worker threads, chunk-pool.ts) → staged visits expanded into
+ * events → ground truth.
  */
 
 export interface DemoOptions {
