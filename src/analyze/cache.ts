@@ -71,9 +71,32 @@ export function cacheKey(projectId: string, kind: string, query: unknown): strin
 const PROJECT_KEY = Buffer.from('"project_id":"');
 const TIMESTAMP_KEY = Buffer.from('"timestamp":');
 
-/** Project ids and event-time spans of JSONEachRow rows (as the ingestion path writes them). */
+/** The integer written at `at` (digits, optionally after a minus sign), or NaN. */
+function integerAt(bytes: Buffer, at: number): number {
+  const negative = bytes[at] === 0x2d;
+  let i = negative ? at + 1 : at;
+  let value = 0;
+  const first = i;
+  for (; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (c < 0x30 || c > 0x39) break;
+    value = value * 10 + (c - 0x30);
+  }
+  if (i === first) return Number.NaN;
+  return negative ? -value : value;
+}
+
+/**
+ * Project ids and event-time spans of JSONEachRow rows (as the ingestion path writes them). Runs on
+ * the serving thread after every insert of the batch writer, so it reads bytes and makes a string
+ * only when a row's project differs from the row before it.
+ */
 export function scanWrittenRows(table: string, rows: Buffer): Map<string, WrittenSpan> {
   const spans = new Map<string, WrittenSpan>();
+  const events = table === 'events';
+  let previousStart = -1;
+  let previousEnd = -1;
+  let projectId = '';
   let start = 0;
   while (start < rows.length) {
     let end = rows.indexOf(10, start);
@@ -82,20 +105,23 @@ export function scanWrittenRows(table: string, rows: Buffer): Map<string, Writte
     if (p !== -1 && p < end) {
       const idStart = p + PROJECT_KEY.length;
       const idEnd = rows.indexOf(34, idStart);
-      const projectId = rows.toString('utf8', idStart, idEnd);
+      const sameProject =
+        previousStart >= 0 &&
+        idEnd - idStart === previousEnd - previousStart &&
+        rows.compare(rows, previousStart, previousEnd, idStart, idEnd) === 0;
+      if (!sameProject) projectId = rows.toString('utf8', idStart, idEnd);
+      previousStart = idStart;
+      previousEnd = idEnd;
       let ms = Number.NaN;
-      if (table === 'events') {
+      if (events) {
         const t = rows.indexOf(TIMESTAMP_KEY, start);
-        if (t !== -1 && t < end)
-          ms = Number.parseInt(
-            rows.toString('latin1', t + TIMESTAMP_KEY.length, t + TIMESTAMP_KEY.length + 16),
-            10,
-          );
+        if (t !== -1 && t < end) ms = integerAt(rows, t + TIMESTAMP_KEY.length);
       }
       const known = spans.get(projectId);
       if (Number.isNaN(ms) || known === 'all') spans.set(projectId, 'all');
       else if (!known) spans.set(projectId, { fromMs: ms, toMs: ms });
-      else spans.set(projectId, { fromMs: Math.min(known.fromMs, ms), toMs: Math.max(known.toMs, ms) });
+      else if (ms < known.fromMs || ms > known.toMs)
+        spans.set(projectId, { fromMs: Math.min(known.fromMs, ms), toMs: Math.max(known.toMs, ms) });
     }
     start = end + 1;
   }
