@@ -131,6 +131,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
 
   const live = createLiveFeed();
+  const governedIngest = config.ingest.governance
+    ? ingestGovernance(governance, metadata, { legacyContactHashes: config.ingest.legacyContactHashes })
+    : undefined;
   const app = await buildApp({
     logger,
     facts,
@@ -151,13 +154,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       maxPendingBytes: config.ingest.maxPendingBytes,
       logger,
       live,
-      ...(config.ingest.governance
-        ? {
-            governance: ingestGovernance(governance, metadata, {
-              legacyContactHashes: config.ingest.legacyContactHashes,
-            }),
-          }
-        : {}),
+      ...(governedIngest ? { governance: governedIngest } : {}),
     },
     writeKeys: createWriteKeyCache(metadata),
     rateLimiter: createRateLimiter(),
@@ -208,6 +205,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         stopRefreshing();
         await Promise.all([retention?.stop(), connectors.stop()]);
         await app.close();
+        await governedIngest?.consentWriter.close();
         await writer.close();
         await wal.close();
         await metadata.close();

@@ -20,7 +20,7 @@ const HOUR_MS = 3_600_000;
  * A slot holds a 96-bit fingerprint of the message id and the hour it was claimed in, in four
  * 32-bit words. Ids are not kept as strings: a day of ids at a few thousand events a second is
  * hundreds of millions of entries, which as JavaScript strings in a Map cost ~100 bytes each and
- * keep the garbage collector busy; here an entry costs 16 bytes (32 at the table's lowest load).
+ * keep the garbage collector busy; here a slot costs 16 bytes, 23–46 bytes an id at the table's load.
  * Two different ids share a fingerprint with probability 2^-96 per pair: at 10^9 live ids, once in
  * ~10^11 years of claims.
  */
@@ -94,8 +94,8 @@ class FingerprintTable {
     this.live--;
   }
 
-  /** Releases every entry claimed before `cutoffHour`; answers how many. */
-  expire(cutoffHour: number): number {
+  /** Releases every entry claimed before `cutoffHour`. */
+  expire(cutoffHour: number): void {
     const slots = this.slots;
     let expired = 0;
     for (let o = 3; o < slots.length; o += WORDS) {
@@ -108,7 +108,6 @@ class FingerprintTable {
     this.live -= expired;
     // Mostly tombstones: start over at a size that fits what is left.
     if (this.used > 2 * this.live + MIN_CAPACITY) this.rebuild(this.live);
-    return expired;
   }
 
   private rebuild(entries: number): void {
@@ -133,11 +132,10 @@ export function createMessageIdWindow(windowHours: number): MessageIdWindow {
   const tables = new Map<string, FingerprintTable>();
   const fp = new Uint32Array(3);
   let newestHour = Number.NEGATIVE_INFINITY;
-  let size = 0;
 
   // Ids claimed more than `windowHours` whole hours before the newest claim's hour are forgotten.
   function expire(nowHour: number): void {
-    for (const table of tables.values()) size -= table.expire(nowHour - windowHours);
+    for (const table of tables.values()) table.expire(nowHour - windowHours);
   }
 
   return {
@@ -153,19 +151,19 @@ export function createMessageIdWindow(windowHours: number): MessageIdWindow {
         tables.set(projectId, table);
       }
       fingerprint(messageId, fp);
-      if (!table.add(fp, Math.max(0, hour))) return false;
-      size++;
-      return true;
+      return table.add(fp, Math.max(0, hour));
     },
     release(projectId, messageId) {
       const table = tables.get(projectId);
       if (!table) return;
       fingerprint(messageId, fp);
-      const before = table.live;
       table.remove(fp);
-      size -= before - table.live;
     },
-    size: () => size,
+    size() {
+      let live = 0;
+      for (const table of tables.values()) live += table.live;
+      return live;
+    },
   };
 }
 

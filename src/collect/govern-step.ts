@@ -4,7 +4,7 @@ import {
   consentChangesFromIdentify,
   recordConsent,
 } from '../govern/consent.js';
-import { openConsentThread } from '../govern/consent-thread.js';
+import { type ConsentThread, openConsentThread } from '../govern/consent-thread.js';
 import type { Governance } from '../govern/governance.js';
 import { encryptField, isEncrypted, keyedContactId } from '../govern/pii/crypto.js';
 import type { PiiFieldCache } from '../govern/pii/fields.js';
@@ -53,6 +53,8 @@ export function ingestGovernance(
 export interface ConsentWriter {
   /** Resolves once the changes are durable; rejects when they could not be written. */
   write(projectId: string, changes: ConsentChange[]): Promise<void>;
+  /** Stops the consent thread, if one was started (after the last request was answered). */
+  close(): Promise<void>;
 }
 
 /**
@@ -63,16 +65,21 @@ export interface ConsentWriter {
 const CONSENT_BATCH_MS = 4;
 
 export function createConsentWriter(metadata: MetadataStore, cache: ConsentCache): ConsentWriter {
-  // On SQLite the records are written on a thread of their own (consent-thread.ts), when it exists.
-  const thread =
-    metadata.dialect === 'sqlite' && metadata.sqlitePath ? openConsentThread(metadata.sqlitePath) : undefined;
-  const record = thread
-    ? async (projectId: string, changes: ConsentChange[]) => {
-        for (const r of await thread.record(projectId, changes)) cache.note(r);
-      }
-    : async (projectId: string, changes: ConsentChange[]) => {
-        await recordConsent(metadata, projectId, changes, cache);
-      };
+  // On SQLite the records are written on a thread of their own (consent-thread.ts), when it exists;
+  // it starts with the first consent to write, so a server that never sees one never pays for it.
+  let thread: ConsentThread | undefined;
+  let threadStarted = metadata.dialect !== 'sqlite';
+  const record = async (projectId: string, changes: ConsentChange[]) => {
+    if (!threadStarted) {
+      threadStarted = true;
+      thread = metadata.sqlitePath ? openConsentThread(metadata.sqlitePath) : undefined;
+    }
+    if (!thread) {
+      await recordConsent(metadata, projectId, changes, cache);
+      return;
+    }
+    for (const r of await thread.record(projectId, changes)) cache.note(r);
+  };
   let queued: Array<{
     projectId: string;
     changes: ConsentChange[];
@@ -106,6 +113,9 @@ export function createConsentWriter(metadata: MetadataStore, cache: ConsentCache
         if (queued.length === 0) setTimeout(() => void flush(), CONSENT_BATCH_MS);
         queued.push({ projectId, changes, resolve, reject });
       });
+    },
+    async close() {
+      await thread?.close();
     },
   };
 }

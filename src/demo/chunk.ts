@@ -114,7 +114,10 @@ export function generateChunk(world: DemoWorld, chunk: ChunkSpec): ChunkOutput {
   };
 }
 
-/** The buffers of an output, to hand them to another thread without copying. */
+/**
+ * The buffers of an output, to hand them to another thread without copying. Each is a sink's own
+ * allocation, never Node's shared pool for small buffers (emptyOutput's smallest sink is 16 KiB).
+ */
 export function transferablesOf(output: ChunkOutput): ArrayBuffer[] {
   const rows = [output.visits, output.identities, output.personRows, output.orders, output.comments];
   return rows.map((r) => r.bytes.buffer as ArrayBuffer);

@@ -6,6 +6,7 @@ import { type DemoSummary, generateDemoWorld, writeGroundTruth } from '../../src
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
 import type { FactsEngine } from '../../src/store/facts/engine.js';
 import { migrateFacts } from '../../src/store/facts/migrate.js';
+import { DEMO_TABLES } from '../support/demo-checksums.js';
 
 // One small world, generated once; every test reads the raw tables and checks a planted truth.
 // chdb binds one data directory per process; vitest gives this file its own process.
@@ -43,15 +44,7 @@ afterAll(async () => {
 
 describe('the demo world', () => {
   it('reports the row counts that the tables hold', async () => {
-    for (const table of [
-      'events',
-      'identities',
-      'persons',
-      'content_stats',
-      'ad_spend',
-      'orders',
-      'comments',
-    ] as const) {
+    for (const table of DEMO_TABLES) {
       const { n } = await one<{ n: number }>(
         `SELECT count() AS n FROM ${table} WHERE project_id = {p:String}`,
       );

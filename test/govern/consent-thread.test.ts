@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, startServerProcess } from '../../bench/server-process.js';
 import { consentHistory } from '../../src/govern/consent.js';
 import type { openConsentThread } from '../../src/govern/consent-thread.js';
 import { migrateMetadata } from '../../src/store/metadata/migrate.js';
@@ -93,6 +94,45 @@ describe('the consent thread', () => {
       expect(await consentHistory(store, projectId, ['u-2'])).toEqual([]);
     } finally {
       await thread.close();
+    }
+  });
+
+  it('is where `pulseloop serve` records the consent identify calls carry, before it acknowledges them', async () => {
+    const serverDir = mkdtempSync(join(tmpdir(), 'pulseloop-consent-serve-'));
+    try {
+      const project = runCli(serverDir, 'projects', 'create', '--name', 'Consent');
+      const writeKey = runCli(serverDir, 'keys', 'create', '--project', project);
+      const server = await startServerProcess(serverDir, { PULSELOOP_INGEST_GOVERNANCE: 'on' });
+      try {
+        const response = await fetch(`${server.url}/v1/batch`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`,
+          },
+          body: JSON.stringify({
+            batch: [
+              { type: 'identify', userId: 'u-9', traits: { consent_email: true, consent_analytics: false } },
+            ],
+          }),
+        });
+        expect(response.status).toBe(200);
+        // Acknowledged, so already committed: read on a connection of our own while the server runs.
+        const reader = await openMetadataStore({ dataDir: serverDir });
+        try {
+          const history = await consentHistory(reader, project, ['u-9']);
+          expect(history.map((r) => [r.purpose, r.granted, r.source]).sort()).toEqual([
+            ['analytics', false, 'identify'],
+            ['email', true, 'identify'],
+          ]);
+        } finally {
+          await reader.close();
+        }
+      } finally {
+        expect(await server.stop('SIGTERM')).toBe(0);
+      }
+    } finally {
+      rmSync(serverDir, { recursive: true, force: true });
     }
   });
 });
