@@ -46,7 +46,7 @@ export interface ResultCache {
   /** Drops the project's results that a write of this span may change. */
   noteWritten(projectId: string, span: WrittenSpan): void;
   /** Reads project ids (and event times) from JSONEachRow rows just inserted into `table`. */
-  noteInsertedRows(table: string, rows: Buffer): void;
+  noteInsertedRows(table: string, rows: Buffer | readonly Buffer[]): void;
   stats(): ResultCacheStats;
 }
 
@@ -91,9 +91,15 @@ function integerAt(bytes: Buffer, at: number): number {
  * the serving thread after every insert of the batch writer, so it reads bytes and makes a string
  * only when a row's project differs from the row before it.
  */
-export function scanWrittenRows(table: string, rows: Buffer): Map<string, WrittenSpan> {
+export function scanWrittenRows(table: string, rows: Buffer | readonly Buffer[]): Map<string, WrittenSpan> {
   const spans = new Map<string, WrittenSpan>();
   const events = table === 'events';
+  for (const piece of Buffer.isBuffer(rows) ? [rows] : rows) scanPiece(piece, events, spans);
+  return spans;
+}
+
+/** Adds the spans of one piece of whole rows to `spans`. */
+function scanPiece(rows: Buffer, events: boolean, spans: Map<string, WrittenSpan>): void {
   let previousStart = -1;
   let previousEnd = -1;
   let projectId = '';
@@ -125,7 +131,6 @@ export function scanWrittenRows(table: string, rows: Buffer): Map<string, Writte
     }
     start = end + 1;
   }
-  return spans;
 }
 
 export function createResultCache(options: ResultCacheOptions = {}): ResultCache {

@@ -95,24 +95,28 @@ async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Promise<voi
   }
 }
 
-function groupByTable(records: readonly WalRecord[]): Map<FactsTable, { rows: Buffer; rowCount: number }> {
-  const parts = new Map<FactsTable, { buffers: Buffer[]; rowCount: number }>();
+/** Each table's rows in log order, as the records' own buffers (no joined copy: a flush can be many megabytes). */
+function groupByTable(records: readonly WalRecord[]): Map<FactsTable, { rows: Buffer[]; rowCount: number }> {
+  const parts = new Map<FactsTable, { rows: Buffer[]; rowCount: number }>();
   for (const record of records) {
-    const part = parts.get(record.table) ?? { buffers: [], rowCount: 0 };
-    part.buffers.push(record.rows);
+    const part = parts.get(record.table) ?? { rows: [], rowCount: 0 };
+    part.rows.push(record.rows);
     part.rowCount += record.rowCount;
     parts.set(record.table, part);
   }
-  const out = new Map<FactsTable, { rows: Buffer; rowCount: number }>();
+  const out = new Map<FactsTable, { rows: Buffer[]; rowCount: number }>();
   for (const table of FACTS_TABLES) {
     const part = parts.get(table);
-    if (part) out.set(table, { rows: Buffer.concat(part.buffers), rowCount: part.rowCount });
+    if (part) out.set(table, part);
   }
   return out;
 }
 
-/** Told after rows reach the store: the table and its JSONEachRow bytes (the analysis cache drops what they change). */
-export type InsertedRowsListener = (table: FactsTable, rows: Buffer) => void;
+/**
+ * Told after rows reach the store: the table and its JSONEachRow bytes, in pieces of whole rows
+ * (the analysis cache drops what they change).
+ */
+export type InsertedRowsListener = (table: FactsTable, rows: readonly Buffer[]) => void;
 const insertedRowsListeners = new Set<InsertedRowsListener>();
 
 /** Subscribes to inserted rows; returns the unsubscribe function. */

@@ -37,4 +37,21 @@ describe('the rows the batch writer inserted, as the analysis cache reads them',
     const identities = lines([{ project_id: 'p1', distinct_id: 'u' }]);
     expect(scanWrittenRows('identities', identities)).toEqual(new Map([['p1', 'all']]));
   });
+
+  it('reads rows handed over in pieces as one payload', () => {
+    const first = lines([
+      { project_id: 'p1', message_id: 'a', timestamp: 30 },
+      { project_id: 'p2', message_id: 'b', timestamp: 7 },
+    ]);
+    const second = lines([
+      { project_id: 'p1', message_id: 'c', timestamp: 10 },
+      { project_id: 'p2', message_id: 'd' },
+    ]);
+    expect(scanWrittenRows('events', [first, second])).toEqual(
+      new Map<string, unknown>([
+        ['p1', { fromMs: 10, toMs: 30 }],
+        ['p2', 'all'],
+      ]),
+    );
+  });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
-import { unlink, writeFile } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Session } from 'chdb';
 import {
@@ -10,7 +10,10 @@ import {
   INSERT_SETTINGS,
   type InsertFormat,
   type InsertOptions,
+  type InsertPayload,
   type InsertRowsOptions,
+  joinedPayload,
+  payloadBytes,
   QUERY_SETTINGS,
   type QueryParams,
   SCRATCH_TABLE_PREFIX,
@@ -59,6 +62,17 @@ const FILE_INSERT_MIN_BYTES = 1 << 20;
 /** Whether a column's DEFAULT is what `file()` gives an omitted JSON key anyway: its type's default. */
 function isTypeDefault(type: string, expression: string): boolean {
   return expression === (type.includes('String') ? "''" : '0');
+}
+
+/** Writes a payload to a new file, pieces with one gathered write (no joined copy of them in memory). */
+async function writeSpoolFile(path: string, rows: InsertPayload): Promise<void> {
+  const file = await open(path, 'w');
+  try {
+    if (typeof rows === 'string' || Buffer.isBuffer(rows)) await file.writeFile(rows);
+    else await file.writev(rows as Buffer[]);
+  } finally {
+    await file.close();
+  }
 }
 
 interface TableShape {
@@ -133,7 +147,7 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
    */
   async function insertThroughFile(
     table: string,
-    rows: Buffer | string,
+    rows: InsertPayload,
     format: InsertFormat,
     columns: readonly string[],
     deduplicationToken: string | undefined,
@@ -150,7 +164,7 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
       return `${column} ${type}`;
     });
     const path = join(spool, `${randomUUID()}.${format === 'JSONEachRow' ? 'ndjson' : 'tsv'}`);
-    await writeFile(path, rows);
+    await writeSpoolFile(path, rows);
     // Table and column names come from the caller's allow-lists and are checked against the table's
     // own columns above; the file, its format and structure and the token are bound parameters.
     const sql = `INSERT INTO ${table} (${columns.join(', ')})
@@ -179,7 +193,7 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
     return shape.typeDefaultsOnly ? [...shape.types.keys()] : undefined;
   }
 
-  async function insert(table: string, rows: Buffer | string, options: InsertRowsOptions): Promise<void> {
+  async function insert(table: string, rows: InsertPayload, options: InsertRowsOptions): Promise<void> {
     if (!INSERT_FORMATS.includes(options.format)) {
       throw new FactsQueryError(
         `unknown insert format ${String(options.format)}`,
@@ -187,7 +201,7 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
         `INSERT INTO ${table}`,
       );
     }
-    if (Buffer.byteLength(rows) >= FILE_INSERT_MIN_BYTES) {
+    if (payloadBytes(rows) >= FILE_INSERT_MIN_BYTES) {
       const columns = await fileColumns(table, options);
       if (columns) {
         return insertThroughFile(table, rows, options.format, columns, options.deduplicationToken);
@@ -198,7 +212,7 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
     try {
       await session.insert({
         table,
-        values: rows,
+        values: joinedPayload(rows),
         format: options.format,
         settings,
         ...(options.columns ? { columns: options.columns } : {}),
@@ -232,11 +246,7 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
         throw wrap(error, sql);
       }
     },
-    async insertJsonEachRow(
-      table: string,
-      rows: Buffer | string,
-      options: InsertOptions = {},
-    ): Promise<void> {
+    async insertJsonEachRow(table: string, rows: InsertPayload, options: InsertOptions = {}): Promise<void> {
       await insert(table, rows, { ...options, format: 'JSONEachRow' });
     },
     insertRows: insert,

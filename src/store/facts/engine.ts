@@ -7,6 +7,26 @@ export interface InsertOptions {
   columns?: readonly string[];
 }
 
+/**
+ * An insert payload: text, bytes, or bytes in pieces (each piece holds whole rows). Pieces spare
+ * the caller a copy of many records into one buffer; the embedded engine writes them out as they are.
+ */
+export type InsertPayload = Buffer | string | readonly Buffer[];
+
+/** The payload's size in bytes. */
+export function payloadBytes(rows: InsertPayload): number {
+  if (typeof rows === 'string') return Buffer.byteLength(rows);
+  if (Buffer.isBuffer(rows)) return rows.length;
+  let bytes = 0;
+  for (const piece of rows as readonly Buffer[]) bytes += piece.length;
+  return bytes;
+}
+
+/** The payload as one buffer (or string), joining pieces. */
+export function joinedPayload(rows: InsertPayload): Buffer | string {
+  return typeof rows === 'string' || Buffer.isBuffer(rows) ? rows : Buffer.concat(rows as readonly Buffer[]);
+}
+
 /** Payload formats of `insertRows`: TabSeparated is cheaper to build in JavaScript and to parse. */
 export type InsertFormat = 'JSONEachRow' | 'TabSeparated';
 
@@ -29,13 +49,13 @@ export interface FactsEngine {
   /** Runs a statement that returns nothing (DDL, mutations). */
   command(sql: string, params?: QueryParams): Promise<void>;
   /** Inserts newline-separated JSON rows; the payload is passed through as bytes. */
-  insertJsonEachRow(table: string, rows: Buffer | string, options?: InsertOptions): Promise<void>;
+  insertJsonEachRow(table: string, rows: InsertPayload, options?: InsertOptions): Promise<void>;
   /**
    * Inserts rows in the named format, passed through as bytes. A TabSeparated payload holds every
    * column of `columns` (or of the table) in order; `\N` is NULL. Optional, so engines written
    * before it (test doubles) still type-check: call it through `insertRows` below.
    */
-  insertRows?(table: string, rows: Buffer | string, options: InsertRowsOptions): Promise<void>;
+  insertRows?(table: string, rows: InsertPayload, options: InsertRowsOptions): Promise<void>;
   /**
    * A directory whose files the engine itself reads with `file()` (the embedded engine's own disk);
    * absent where the engine runs elsewhere. Files put there are the writer's to remove.
@@ -89,7 +109,7 @@ export function canInsertRows(engine: FactsEngine): boolean {
 export async function insertRows(
   engine: FactsEngine,
   table: string,
-  rows: Buffer | string,
+  rows: InsertPayload,
   options: InsertRowsOptions,
 ): Promise<void> {
   if (engine.insertRows) return engine.insertRows(table, rows, options);

@@ -7,6 +7,7 @@ import {
   INSERT_FORMATS,
   INSERT_SETTINGS,
   type InsertOptions,
+  type InsertPayload,
   type InsertRowsOptions,
   QUERY_SETTINGS,
   type QueryParams,
@@ -47,7 +48,7 @@ export async function openHttpEngine(options: HttpEngineOptions): Promise<FactsE
     clickhouse_settings: { ...QUERY_SETTINGS },
   });
 
-  async function insert(table: string, rows: Buffer | string, options: InsertRowsOptions): Promise<void> {
+  async function insert(table: string, rows: InsertPayload, options: InsertRowsOptions): Promise<void> {
     const columns = options.columns ? ` (${options.columns.join(', ')})` : '';
     try {
       if (!INSERT_FORMATS.includes(options.format))
@@ -55,7 +56,9 @@ export async function openHttpEngine(options: HttpEngineOptions): Promise<FactsE
       // The payload goes through as bytes: the WAL record is already the insert body.
       const result = await client.exec({
         query: `INSERT INTO ${table}${columns} FORMAT ${options.format}`,
-        values: Readable.from([typeof rows === 'string' ? Buffer.from(rows) : rows]),
+        values: Readable.from(
+          typeof rows === 'string' ? [Buffer.from(rows)] : Buffer.isBuffer(rows) ? [rows] : rows,
+        ),
         clickhouse_settings: {
           ...INSERT_SETTINGS,
           ...(options.deduplicationToken ? { insert_deduplication_token: options.deduplicationToken } : {}),
@@ -86,11 +89,7 @@ export async function openHttpEngine(options: HttpEngineOptions): Promise<FactsE
         throw wrap(error, sql);
       }
     },
-    async insertJsonEachRow(
-      table: string,
-      rows: Buffer | string,
-      options: InsertOptions = {},
-    ): Promise<void> {
+    async insertJsonEachRow(table: string, rows: InsertPayload, options: InsertOptions = {}): Promise<void> {
       await insert(table, rows, { ...options, format: 'JSONEachRow' });
     },
     insertRows: insert,
