@@ -86,6 +86,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const wal = await openWal(walDir);
   const writer = startBatchWriter(facts, wal, wal.end(), {
     flushIntervalMs: config.ingest.flushIntervalMs,
+    minInsertIntervalMs: config.ingest.minInsertIntervalMs,
     logger,
   });
 

@@ -33,6 +33,8 @@ export const ConfigSchema = Type.Object({
     maxPendingBytes: Type.Integer({ minimum: 1024 }),
     /** How often the batch writer moves acknowledged events into the facts store. */
     flushIntervalMs: Type.Integer({ minimum: 10 }),
+    /** Under sustained load, the least time between two inserts into the facts store (bigger parts, fewer merges). */
+    minInsertIntervalMs: Type.Integer({ minimum: 0, maximum: 60_000 }),
     /** Requests per second per write key before 429. */
     rateLimitPerKey: Type.Integer({ minimum: 1 }),
     /** How long a messageId is remembered to recognise re-deliveries. */
@@ -66,6 +68,7 @@ const defaults: Config = {
   ingest: {
     maxPendingBytes: 512 * 1024 * 1024,
     flushIntervalMs: 250,
+    minInsertIntervalMs: 1000,
     rateLimitPerKey: 5000,
     dedupeWindowHours: 48,
     governance: true,
@@ -90,6 +93,7 @@ const ENV_NAMES: Record<string, string> = {
   '/connectorPollSeconds': 'PULSELOOP_CONNECTOR_POLL_SECONDS',
   '/ingest/maxPendingBytes': 'PULSELOOP_MAX_PENDING_BYTES',
   '/ingest/flushIntervalMs': 'PULSELOOP_FLUSH_INTERVAL_MS',
+  '/ingest/minInsertIntervalMs': 'PULSELOOP_MIN_INSERT_INTERVAL_MS',
   '/ingest/rateLimitPerKey': 'PULSELOOP_RATE_LIMIT_PER_KEY',
   '/ingest/dedupeWindowHours': 'PULSELOOP_DEDUPE_WINDOW_HOURS',
   '/ingest/governance': 'PULSELOOP_INGEST_GOVERNANCE',
@@ -139,6 +143,7 @@ function fromEnv(env: Env): Record<string, unknown> {
   for (const [key, name] of [
     ['maxPendingBytes', 'PULSELOOP_MAX_PENDING_BYTES'],
     ['flushIntervalMs', 'PULSELOOP_FLUSH_INTERVAL_MS'],
+    ['minInsertIntervalMs', 'PULSELOOP_MIN_INSERT_INTERVAL_MS'],
     ['rateLimitPerKey', 'PULSELOOP_RATE_LIMIT_PER_KEY'],
     ['dedupeWindowHours', 'PULSELOOP_DEDUPE_WINDOW_HOURS'],
     ['governanceRefreshSeconds', 'PULSELOOP_GOVERNANCE_REFRESH_SECONDS'],

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replayWal, startBatchWriter } from '../../src/collect/batch-writer.js';
+import { LARGE_INSERT_ROWS, replayWal, startBatchWriter } from '../../src/collect/batch-writer.js';
 import { listSegments, openWal, readSegment, type WalRecord } from '../../src/collect/wal.js';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
 import type { FactsEngine } from '../../src/store/facts/engine.js';
@@ -153,6 +153,48 @@ describe('batch writer and replay', () => {
       "SELECT count() AS n FROM quarantine WHERE project_id = 'crash'",
     );
     expect(Number(row!.n)).toBe(2);
+  });
+});
+
+describe('insert pacing under load', () => {
+  const until = async (check: () => Promise<boolean>, timeoutMs: number): Promise<number> => {
+    const started = Date.now();
+    while (!(await check())) {
+      if (Date.now() - started > timeoutMs) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return Date.now() - started;
+  };
+
+  it('holds the next insert back after a large one, and lets a trickle through at the flush interval', async () => {
+    const wal = await openWal(newDir());
+    const writer = startBatchWriter(engine, wal, wal.end(), {
+      flushIntervalMs: 20,
+      minInsertIntervalMs: 1500,
+    });
+    try {
+      const stored = (id: string) => async () => (await storedIds('paced')).includes(id);
+      const enqueue = async (record: WalRecord) => writer.enqueue([record], await wal.append([record]));
+
+      // A trickle: small inserts are not held back.
+      await enqueue(quarantineRecord('paced', ['small-1']));
+      await until(stored('small-1'), 5000);
+      await enqueue(quarantineRecord('paced', ['small-2']));
+      expect(await until(stored('small-2'), 5000)).toBeLessThan(1000);
+
+      // A large insert: what arrives next waits for the interval, then is stored.
+      const large = Array.from({ length: LARGE_INSERT_ROWS }, (_, i) => `large-${i}`);
+      await enqueue(quarantineRecord('paced', large));
+      await until(stored('large-0'), 10_000);
+      await enqueue(quarantineRecord('paced', ['after-large']));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await storedIds('paced')).not.toContain('after-large');
+      await until(stored('after-large'), 5000);
+      expect(writer.stats()).toMatchObject({ pendingRows: 0, insertedRows: LARGE_INSERT_ROWS + 3 });
+    } finally {
+      await writer.close();
+      await wal.close();
+    }
   });
 });
 
