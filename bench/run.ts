@@ -7,7 +7,7 @@ import { benchDashboard } from './dashboard.js';
 import { benchImport } from './import.js';
 import { benchIngestion } from './ingest.js';
 import { benchGovernance } from './ingest-govern.js';
-import { CLI_ENTRY, startServerProcess } from './server-process.js';
+import { CLI_ENTRY, SERVER_NODE_FLAGS, startServerProcess } from './server-process.js';
 
 /**
  * `npm run bench`: measures the targets of the issues and writes them to BENCHMARKS.md with the
@@ -83,11 +83,15 @@ async function demoSection(): Promise<Row[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-bench-demo-'));
   try {
     log('building the demo world at scale 1');
-    const output = execFileSync(process.execPath, [CLI_ENTRY, 'demo', '--no-serve', '--bench'], {
-      env: { ...process.env, PULSELOOP_DATA: dataDir, LOG_LEVEL: 'warn' },
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const output = execFileSync(
+      process.execPath,
+      [...SERVER_NODE_FLAGS, CLI_ENTRY, 'demo', '--no-serve', '--bench'],
+      {
+        env: { ...process.env, PULSELOOP_DATA: dataDir, LOG_LEVEL: 'warn' },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const generation = JSON.parse(/BENCH (\{.*\})/.exec(output)?.[1] ?? '{}') as {
       events?: number;
       seconds?: number;

@@ -10,6 +10,25 @@ const repositoryRoot = here.split('/').includes('dist') ? join(here, '..', '..')
 /** The built CLI entry point (benchmarks and process-level tests run the real `pulseloop serve`). */
 export const CLI_ENTRY = join(repositoryRoot, 'dist', 'src', 'cli', 'main.js');
 
+/**
+ * The Node.js flags the `pulseloop` command runs with: its shebang line holds them (and package.json's
+ * demo and serve scripts repeat them), so the benchmarks measure the server as users start it.
+ *
+ * `--initial-old-space-size`: with the server's small old generation (~50 MB), V8 keeps its next
+ * full-collection limit within a few megabytes of the live size and, under ingestion, marks and
+ * compacts the whole heap three or four times a second although little of it is garbage (measured:
+ * ~23 full collections in 10 s, ~4 µs an event on the helper threads). A larger initial old space
+ * lets the heap grow before the first full collections: 5 in 10 s, helper-thread CPU per event halved.
+ * V8 accepts it only on the command line (not in NODE_OPTIONS, not at run time).
+ */
+export const SERVER_NODE_FLAGS: readonly string[] = readFileSync(
+  join(repositoryRoot, 'bin', 'pulseloop.js'),
+  'utf8',
+)
+  .split('\n', 1)[0]!
+  .split(' ')
+  .filter((word) => word.startsWith('--'));
+
 /** Runs a `pulseloop` command on a data directory and answers its standard output, trimmed. */
 export function runCli(dataDir: string, ...args: string[]): string {
   return execFileSync(process.execPath, [CLI_ENTRY, ...args], {
@@ -54,7 +73,7 @@ export async function startServerProcess(
   nodeArgs: string[] = [],
 ): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, CLI_ENTRY, 'serve'], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeArgs, CLI_ENTRY, 'serve'], {
     env: { ...process.env, PULSELOOP_DATA: dataDir, PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI_ENTRY } from '../../bench/server-process.js';
+import { CLI_ENTRY, SERVER_NODE_FLAGS } from '../../bench/server-process.js';
 
 // The built `pulseloop` command, as a user runs it (`npm test` builds first).
 const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-cli-'));
@@ -18,6 +18,23 @@ function pulseloop(args: string[], env: Record<string, string> = {}) {
 }
 
 describe('pulseloop CLI', () => {
+  it('runs as an executable with its Node.js flags, which the npm scripts and the benchmarks share', () => {
+    expect(SERVER_NODE_FLAGS).toContain('--initial-old-space-size=128');
+    const direct = spawnSync(join(import.meta.dirname, '..', '..', 'bin', 'pulseloop.js'), ['--help'], {
+      encoding: 'utf8',
+    });
+    expect(direct.status).toBe(0);
+    expect(direct.stdout).toContain('serve');
+    const scripts = (
+      JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {
+        scripts: Record<string, string>;
+      }
+    ).scripts;
+    for (const name of ['demo', 'serve']) {
+      expect(scripts[name]).toContain(`node ${SERVER_NODE_FLAGS.join(' ')} bin/pulseloop.js ${name}`);
+    }
+  });
+
   it('explains every command with --help', () => {
     const help = pulseloop(['--help']);
     expect(help.code).toBe(0);
