@@ -100,6 +100,85 @@ export function writeCompactJsonLine(sink: ByteSink, row: object): void {
   sink.endLine();
 }
 
+/** `,"name":value` when the text is not empty (the store's default for an omitted key is ''). */
+function textField(sink: ByteSink, prefix: string, value: string): void {
+  if (value === '') return;
+  sink.ascii(prefix);
+  sink.jsonString(value);
+}
+
+/** `,"name":value` when the number is not 0 (nor NaN or infinite, which the store cannot read). */
+function numberField(sink: ByteSink, prefix: string, value: number): void {
+  if (value === 0 || !Number.isFinite(value)) return;
+  sink.ascii(prefix);
+  sink.jsonNumber(value);
+}
+
+/**
+ * `,"name":{…}` for a column holding JSON object text: the object itself rather than a string
+ * escaping each of its quotes. The store reads an object given for a String column back as its text
+ * (input_format_json_read_objects_as_strings), so the stored value is the same text.
+ */
+function objectField(sink: ByteSink, prefix: string, json: string): void {
+  if (json.charCodeAt(0) !== 123 /* { */) {
+    textField(sink, prefix, json);
+    return;
+  }
+  sink.ascii(prefix);
+  sink.utf8(json);
+}
+
+/**
+ * An `events` row as `writeCompactJsonLine` writes it, column by column: a fixed order of property
+ * reads instead of a loop over keys (which reads each value through a generic lookup), and the
+ * properties and context objects unescaped. project_id comes first and the time before the JSON
+ * objects, which the analysis cache's scan of inserted rows relies on.
+ */
+export function writeEventLine(sink: ByteSink, row: EventRow): void {
+  sink.ascii('{"project_id":');
+  sink.jsonString(row.project_id);
+  textField(sink, ',"message_id":', row.message_id);
+  textField(sink, ',"type":', row.type);
+  textField(sink, ',"event":', row.event);
+  numberField(sink, ',"timestamp":', row.timestamp);
+  numberField(sink, ',"received_at":', row.received_at);
+  textField(sink, ',"distinct_id":', row.distinct_id);
+  textField(sink, ',"anonymous_id":', row.anonymous_id);
+  textField(sink, ',"user_id":', row.user_id);
+  textField(sink, ',"person_id":', row.person_id);
+  textField(sink, ',"session_id":', row.session_id);
+  textField(sink, ',"source_id":', row.source_id);
+  textField(sink, ',"platform":', row.platform);
+  textField(sink, ',"channel":', row.channel);
+  textField(sink, ',"utm_source":', row.utm_source);
+  textField(sink, ',"utm_medium":', row.utm_medium);
+  textField(sink, ',"utm_campaign":', row.utm_campaign);
+  textField(sink, ',"utm_content":', row.utm_content);
+  textField(sink, ',"utm_term":', row.utm_term);
+  textField(sink, ',"campaign_id":', row.campaign_id);
+  textField(sink, ',"content_id":', row.content_id);
+  textField(sink, ',"sharer_id":', row.sharer_id);
+  numberField(sink, ',"revenue":', row.revenue);
+  textField(sink, ',"currency":', row.currency);
+  textField(sink, ',"ip":', row.ip);
+  textField(sink, ',"user_agent":', row.user_agent);
+  textField(sink, ',"locale":', row.locale);
+  textField(sink, ',"country":', row.country);
+  textField(sink, ',"region":', row.region);
+  textField(sink, ',"city":', row.city);
+  textField(sink, ',"device_type":', row.device_type);
+  textField(sink, ',"os":', row.os);
+  textField(sink, ',"browser":', row.browser);
+  textField(sink, ',"app_version":', row.app_version);
+  textField(sink, ',"page_url":', row.page_url);
+  textField(sink, ',"page_path":', row.page_path);
+  textField(sink, ',"referrer":', row.referrer);
+  objectField(sink, ',"properties":', row.properties);
+  objectField(sink, ',"context":', row.context);
+  sink.ascii('}');
+  sink.endLine();
+}
+
 /** `writeCompactJsonLine` as a string, without the line end. */
 export function compactJsonLine(row: object): string {
   const sink = new ByteSink(256);
@@ -118,12 +197,18 @@ const POOLED_SINK_BYTES = 1 << 20;
 class RowBuffers {
   private readonly parts = new Map<FactsTable, ByteSink>();
   add(table: FactsTable, row: object): void {
+    writeCompactJsonLine(this.sink(table), row);
+  }
+  addEvent(row: EventRow): void {
+    writeEventLine(this.sink('events'), row);
+  }
+  private sink(table: FactsTable): ByteSink {
     let sink = this.parts.get(table);
     if (!sink) {
       sink = sinkPool.pop() ?? new ByteSink(64 * 1024);
       this.parts.set(table, sink);
     }
-    writeCompactJsonLine(sink, row);
+    return sink;
   }
   records(): WalRecord[] {
     const records: WalRecord[] = [];
@@ -272,7 +357,7 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
     for (const r of changes.identities) buffers.add('identities', r);
     for (const r of changes.log) buffers.add('identity_log', r);
     for (const r of changes.persons) buffers.add('persons', r);
-    buffers.add('events', row);
+    buffers.addEvent(row);
     liveItems?.push({ kind: 'event', row });
     result.accepted += 1;
   }

@@ -5,9 +5,11 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LARGE_INSERT_ROWS, replayWal, startBatchWriter } from '../../src/collect/batch-writer.js';
 import { listSegments, openWal, readSegment, type WalRecord } from '../../src/collect/wal.js';
+import { ByteSink } from '../../src/lib/byte-sink.js';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
 import type { FactsEngine } from '../../src/store/facts/engine.js';
 import { migrateFacts } from '../../src/store/facts/migrate.js';
+import type { EventRow } from '../../src/store/facts/rows.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pulseloop-wal-'));
 let engine: FactsEngine;
@@ -222,5 +224,113 @@ describe('compact JSON lines', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+
+  const EVENT_COLUMNS = [
+    'project_id',
+    'message_id',
+    'type',
+    'event',
+    'timestamp',
+    'received_at',
+    'distinct_id',
+    'anonymous_id',
+    'user_id',
+    'person_id',
+    'session_id',
+    'source_id',
+    'platform',
+    'channel',
+    'utm_source',
+    'utm_medium',
+    'utm_campaign',
+    'utm_content',
+    'utm_term',
+    'campaign_id',
+    'content_id',
+    'sharer_id',
+    'revenue',
+    'currency',
+    'ip',
+    'user_agent',
+    'locale',
+    'country',
+    'region',
+    'city',
+    'device_type',
+    'os',
+    'browser',
+    'app_version',
+    'page_url',
+    'page_path',
+    'referrer',
+    'properties',
+    'context',
+  ] as const;
+  const NUMBER_COLUMNS = new Set(['timestamp', 'received_at', 'revenue']);
+  /** An events row with every column set from `text` (numbers from `value`). */
+  const eventRow = (text: string, value: number, properties: object, context: object): EventRow =>
+    Object.fromEntries(
+      EVENT_COLUMNS.map((column) => [
+        column,
+        column === 'properties'
+          ? JSON.stringify(properties)
+          : column === 'context'
+            ? JSON.stringify(context)
+            : NUMBER_COLUMNS.has(column)
+              ? value
+              : `${column}:${text}`,
+      ]),
+    ) as unknown as EventRow;
+
+  it('write an events row with its JSON columns as objects and every other column as the generic line does', async () => {
+    const { compactJsonLine, writeEventLine } = await import('../../src/collect/ingest.js');
+    const columns = await engine.query<{ name: string }>(
+      "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = 'events' ORDER BY position",
+    );
+    expect(columns.map((c) => c.name)).toEqual([...EVENT_COLUMNS]);
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary' }),
+        fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })),
+        fc.object(),
+        fc.object(),
+        (text, value, properties, context) => {
+          const row = eventRow(text, value, properties, context);
+          const sink = new ByteSink(256);
+          writeEventLine(sink, row);
+          const line = sink.copyAndReset().toString('utf8');
+          expect(line.endsWith('}\n')).toBe(true);
+          const written = JSON.parse(line) as Record<string, unknown>;
+          const generic = JSON.parse(compactJsonLine(row)) as Record<string, unknown>;
+          expect(written).toEqual({
+            ...generic,
+            properties: JSON.parse(row.properties),
+            context: JSON.parse(row.context),
+          });
+          expect(Object.keys(written)[0]).toBe('project_id');
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('store the JSON columns of events as the same text they were given', async () => {
+    const { writeEventLine } = await import('../../src/collect/ingest.js');
+    const properties = {
+      note: '第 7 条\t"quoted" \\ \u2028',
+      nested: { list: [1, null, { a: true }] },
+      empty: {},
+    };
+    const context = { library: { name: 'analytics-node' }, traits: { 'key "with" quotes': 'v' } };
+    const row = eventRow('round-trip', 1_700_000_000_000, properties, context);
+    const sink = new ByteSink(256);
+    writeEventLine(sink, row);
+    await engine.insertJsonEachRow('events', [sink.copyAndReset()]);
+    const [stored] = await engine.query<{ properties: string; context: string }>(
+      'SELECT properties, context FROM events WHERE project_id = {p:String}',
+      { p: row.project_id },
+    );
+    expect(stored).toEqual({ properties: row.properties, context: row.context });
   });
 });

@@ -169,7 +169,8 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
     // own columns above; the file, its format and structure and the token are bound parameters.
     const sql = `INSERT INTO ${table} (${columns.join(', ')})
       SELECT * FROM file({path:String}, {format:String}, {structure:String})
-      SETTINGS optimize_on_insert = 0, insert_deduplication_token = {token:String}`;
+      SETTINGS optimize_on_insert = 0, input_format_json_read_objects_as_strings = 1,
+        insert_deduplication_token = {token:String}`;
     // An empty token is no token.
     const token = deduplicationToken ?? '';
     const params: QueryParams = { path, format, structure: structure.join(', '), token };

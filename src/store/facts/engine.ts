@@ -93,11 +93,14 @@ export const QUERY_SETTINGS = {
 /**
  * Settings of every insert. Replacing tables need not collapse duplicates while inserting (readers
  * use FINAL and background merges fold them), which makes inserts several times cheaper; insert
- * deduplication stays on, since WAL replays rely on their tokens.
+ * deduplication stays on, since WAL replays rely on their tokens. A JSON object given for a String
+ * column is stored as its text (ingestion writes events' properties and context so; it is
+ * ClickHouse's default, stated because a server's profile could turn it off).
  */
 export const INSERT_SETTINGS = {
   date_time_input_format: 'best_effort',
   optimize_on_insert: 0,
+  input_format_json_read_objects_as_strings: 1,
 } as const;
 
 /** Whether the engine takes `insertRows` payloads in other formats than JSONEachRow. */
