@@ -276,8 +276,9 @@ export function describeFactsSuite(name: string, open: () => Promise<FactsEngine
           ]),
         );
         const deduplicationToken = `wal-segment-${project}`;
-        await engine.insertJsonEachRow('events', payload, { deduplicationToken });
-        await engine.insertJsonEachRow('events', payload, { deduplicationToken });
+        // As the batch writer inserts: a token, parsed on one thread.
+        await engine.insertJsonEachRow('events', payload, { deduplicationToken, parallelParsing: false });
+        await engine.insertJsonEachRow('events', payload, { deduplicationToken, parallelParsing: false });
         // Without FINAL: the second insert never reached the table.
         const rows = await engine.query(
           'SELECT count() AS n FROM events WHERE project_id = {project:String}',
@@ -452,7 +453,8 @@ export function describeFactsSuite(name: string, open: () => Promise<FactsEngine
         );
         return row;
       };
-      await engine.insertJsonEachRow('events', payload);
+      // Parsed on one thread, as the batch writer inserts beside request serving.
+      await engine.insertJsonEachRow('events', payload, { parallelParsing: false });
       expect(await stored()).toEqual({
         rows: count,
         revenue: (count / 2) * 12.5,

@@ -150,7 +150,7 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
     rows: InsertPayload,
     format: InsertFormat,
     columns: readonly string[],
-    deduplicationToken: string | undefined,
+    options: InsertOptions,
   ): Promise<void> {
     const { types } = await shapeOf(table);
     const structure = columns.map((column) => {
@@ -170,10 +170,11 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
     const sql = `INSERT INTO ${table} (${columns.join(', ')})
       SELECT * FROM file({path:String}, {format:String}, {structure:String})
       SETTINGS optimize_on_insert = 0, input_format_json_read_objects_as_strings = 1,
-        insert_deduplication_token = {token:String}`;
+        insert_deduplication_token = {token:String}, input_format_parallel_parsing = {parallel:UInt8}`;
     // An empty token is no token.
-    const token = deduplicationToken ?? '';
-    const params: QueryParams = { path, format, structure: structure.join(', '), token };
+    const token = options.deduplicationToken ?? '';
+    const parallel = options.parallelParsing === false ? 0 : 1;
+    const params: QueryParams = { path, format, structure: structure.join(', '), token, parallel };
     try {
       await session.queryBindAsync(sql, params, { format: 'Null' });
     } catch (error) {
@@ -205,11 +206,12 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
     if (payloadBytes(rows) >= FILE_INSERT_MIN_BYTES) {
       const columns = await fileColumns(table, options);
       if (columns) {
-        return insertThroughFile(table, rows, options.format, columns, options.deduplicationToken);
+        return insertThroughFile(table, rows, options.format, columns, options);
       }
     }
     const settings: Record<string, string | number> = { ...INSERT_SETTINGS };
     if (options.deduplicationToken) settings.insert_deduplication_token = options.deduplicationToken;
+    if (options.parallelParsing === false) settings.input_format_parallel_parsing = 0;
     try {
       await session.insert({
         table,

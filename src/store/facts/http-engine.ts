@@ -62,6 +62,7 @@ export async function openHttpEngine(options: HttpEngineOptions): Promise<FactsE
         clickhouse_settings: {
           ...INSERT_SETTINGS,
           ...(options.deduplicationToken ? { insert_deduplication_token: options.deduplicationToken } : {}),
+          ...(options.parallelParsing === false ? { input_format_parallel_parsing: 0 } : {}),
         },
       });
       result.stream.resume();
