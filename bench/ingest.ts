@@ -19,6 +19,8 @@ export interface IngestBenchResult {
   cpuMicrosPerEvent: Array<{ kind: string; micros: number }>;
   /** CPU of the load generator per acknowledged event, in µs (it runs on the same two cores). */
   generatorCpuMicrosPerEvent: number;
+  /** Under the measured load, the age of the oldest acknowledged row not yet stored, sampled every 250 ms. */
+  lagUnderLoadMs: { median: number; max: number };
 }
 
 async function storedEvents(server: ServerProcess): Promise<number> {
@@ -26,6 +28,17 @@ async function storedEvents(server: ServerProcess): Promise<number> {
     tables: Array<{ table: string; rows: number }>;
   };
   return status.tables.find((t) => t.table === 'events')?.rows ?? 0;
+}
+
+/** How long the oldest acknowledged row not yet in the store has waited (the server's /status). */
+async function writerLagMs(server: ServerProcess): Promise<number> {
+  const status = (await (await fetch(`${server.url}/status`)).json()) as { writer: { lagMs: number } };
+  return status.writer.lagMs;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 /** Time from a 200 to the event being visible to queries, with no other load. */
@@ -69,6 +82,14 @@ export async function benchIngestion(
       });
       log('measuring sustained ingestion');
       const cpuBefore = server.threadCpu();
+      const lagSamples: number[] = [];
+      let loading = true;
+      const sampling = (async () => {
+        while (loading) {
+          lagSamples.push(await writerLagMs(server));
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      })();
       const load = await runIngestLoad({
         url: server.url,
         writeKey,
@@ -79,6 +100,8 @@ export async function benchIngestion(
         concurrency: options.concurrency ?? INGEST_CONNECTIONS,
       });
       const cpuAfter = server.threadCpu();
+      loading = false;
+      await sampling;
       const cpuMicrosPerEvent = [...cpuAfter]
         .map(([kind, seconds]) => ({
           kind,
@@ -101,6 +124,7 @@ export async function benchIngestion(
         peakRssBytes,
         cpuMicrosPerEvent,
         generatorCpuMicrosPerEvent: load.generatorCpuMicrosPerEvent,
+        lagUnderLoadMs: { median: median(lagSamples), max: Math.max(0, ...lagSamples) },
       };
     } finally {
       await server.stop('SIGTERM');

@@ -160,7 +160,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     writeKeys: createWriteKeyCache(metadata),
     rateLimiter: createRateLimiter(),
     defaultRateLimitPerKey: config.ingest.rateLimitPerKey,
-    status: () => storeStatus(facts, walDir),
+    status: async () => {
+      const { pendingRows, lagMs } = writer.stats();
+      // lagMs: how long the oldest acknowledged row not yet in the store has waited.
+      return { ...(await storeStatus(facts, walDir)), writer: { pendingRows, lagMs } };
+    },
     async readiness() {
       const checks: Record<string, string> = {};
       try {
