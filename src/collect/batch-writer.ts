@@ -140,9 +140,9 @@ export function onRowsInserted(listener: InsertedRowsListener): () => void {
 }
 
 /**
- * Inserts one range of the log into the store, recording it as in flight first. `beside serving`:
- * the insert runs while requests are served, so the store parses on one thread (cheaper in CPU);
- * a replay before start-up lets it use every core.
+ * Inserts one range of the log into the store, recording it as in flight first. A replay before
+ * start-up lets the store parse on every core; inserts beside request serving parse on one thread,
+ * which costs less CPU (see InsertOptions.parallelParsing).
  */
 async function insertRange(
   engine: FactsEngine,
@@ -150,7 +150,7 @@ async function insertRange(
   from: WalPosition,
   to: WalPosition,
   records: readonly WalRecord[],
-  besideServing: boolean,
+  how: { parallelParsing: boolean },
 ): Promise<number> {
   await writeCheckpoint(dir, { committed: from, inflight: { from, to } });
   let rows = 0;
@@ -158,7 +158,7 @@ async function insertRange(
   for (const [table, part] of parts) {
     await engine.insertJsonEachRow(table, part.rows, {
       deduplicationToken: `wal:${formatPosition(from)}-${formatPosition(to)}:${table}`,
-      parallelParsing: !besideServing,
+      parallelParsing: how.parallelParsing,
     });
     rows += part.rowCount;
   }
@@ -210,7 +210,9 @@ export async function replayWal(
   let frameCount = 0;
   if (checkpoint.inflight) {
     const frames = readFrames(dir, checkpoint.inflight.from, checkpoint.inflight.to);
-    rows += await insertRange(engine, dir, checkpoint.inflight.from, checkpoint.inflight.to, frames, false);
+    rows += await insertRange(engine, dir, checkpoint.inflight.from, checkpoint.inflight.to, frames, {
+      parallelParsing: true,
+    });
     frameCount += frames.length;
     committed = checkpoint.inflight.to;
   }
@@ -222,7 +224,7 @@ export async function replayWal(
   const flushChunk = async () => {
     const last = chunk.at(-1);
     if (!last) return;
-    rows += await insertRange(engine, dir, committed, last.end, chunk, false);
+    rows += await insertRange(engine, dir, committed, last.end, chunk, { parallelParsing: true });
     frameCount += chunk.length;
     done += chunkCount;
     onProgress?.(done, total);
@@ -284,7 +286,7 @@ export function startBatchWriter(
         from,
         last.end,
         batch.flatMap((q) => q.records),
-        true,
+        { parallelParsing: false },
       );
       // Only now does the batch leave the queue: a failed insert is retried over the same range.
       queue = queue.slice(batch.length);

@@ -166,7 +166,8 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
     const path = join(spool, `${randomUUID()}.${format === 'JSONEachRow' ? 'ndjson' : 'tsv'}`);
     await writeSpoolFile(path, rows);
     // Table and column names come from the caller's allow-lists and are checked against the table's
-    // own columns above; the file, its format and structure and the token are bound parameters.
+    // own columns above; the file, its format and structure, the token and the parsing switch are
+    // bound parameters.
     const sql = `INSERT INTO ${table} (${columns.join(', ')})
       SELECT * FROM file({path:String}, {format:String}, {structure:String})
       SETTINGS optimize_on_insert = 0, input_format_json_read_objects_as_strings = 1,
