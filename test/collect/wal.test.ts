@@ -172,7 +172,7 @@ describe('insert pacing under load', () => {
     const wal = await openWal(newDir());
     const writer = startBatchWriter(engine, wal, wal.end(), {
       flushIntervalMs: 20,
-      minInsertIntervalMs: 1500,
+      minInsertIntervalMs: 3000,
     });
     try {
       const stored = (id: string) => async () => (await storedIds('paced')).includes(id);
