@@ -11,6 +11,7 @@ import { migrateMetadata } from '../../src/store/metadata/migrate.js';
 import { type MetadataStore, openMetadataStore } from '../../src/store/metadata/open.js';
 import { createOrganisation } from '../../src/store/metadata/organisations.js';
 import { createProject } from '../../src/store/metadata/projects.js';
+import { DEMO_TABLES } from './demo-checksums.js';
 
 /**
  * A real facts engine (chdb) and metadata store (SQLite) in a temporary directory, with one project,
@@ -111,15 +112,8 @@ export async function openAnalyticsFixture(timeZone = 'Asia/Shanghai'): Promise<
       );
     },
     async clear() {
-      for (const table of [
-        'events',
-        'identities',
-        'persons',
-        'content_stats',
-        'ad_spend',
-        'orders',
-        'comments',
-      ]) {
+      // The tables a project's facts live in: the ones the demo world writes.
+      for (const table of DEMO_TABLES) {
         await facts.command(
           `ALTER TABLE ${table} DELETE WHERE project_id = {project:String} SETTINGS mutations_sync = 2`,
           {
