@@ -8,9 +8,11 @@ import { type ConsentThread, openConsentThread } from '../govern/consent-thread.
 import type { Governance } from '../govern/governance.js';
 import { encryptField, isEncrypted, keyedContactId } from '../govern/pii/crypto.js';
 import type { PiiFieldCache } from '../govern/pii/fields.js';
+import type { PiiKeyring } from '../govern/pii/keys.js';
 import type { SuppressionList } from '../govern/subjects.js';
 import type { KeyedContactId } from '../identity/linked-ids.js';
 import type { DistinctId } from '../identity/resolver.js';
+import { BoundedMemo } from '../lib/bounded-memo.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import type { JsonObject, SegmentMessage } from './segment/validate.js';
 
@@ -30,7 +32,38 @@ export type IngestGovernance = Pick<Governance, 'keyring' | 'consent' | 'suppres
   consentWriter: ConsentWriter;
   /** Also emit the old unkeyed phone/e-mail hashes while stored identities move to keyed ones. */
   legacyContactHashes: boolean;
+  /** What the same senders' repeated values were turned into (see `GovernanceMemo`). */
+  memo: GovernanceMemo;
 };
+
+/**
+ * The same people identify again and again with the same phone, e-mail and name (every app start,
+ * every sign-in), and a keyed hash or a cipher costs microseconds each. Remembered here:
+ * - the keyed join id of each contact value (an HMAC of it; deterministic anyway);
+ * - the ciphertext of each (sender, field, value): a sender's repeated value is stored as the same
+ *   ciphertext, which tells a reader of the store nothing the sender's id on those rows does not
+ *   already tell; different senders' equal values still get different ciphertexts.
+ * Both belong to one key ring; a process that changes rings starts afresh.
+ */
+export interface GovernanceMemo {
+  ring: PiiKeyring;
+  keyedIds: BoundedMemo<string>;
+  ciphertexts: BoundedMemo<string>;
+}
+
+/** Entries each memo holds: ~150 bytes each, so at most a few megabytes apiece. */
+const MEMO_ENTRIES = 50_000;
+
+function memoFor(governance: IngestGovernance): GovernanceMemo {
+  if (governance.memo.ring !== governance.keyring) {
+    governance.memo = {
+      ring: governance.keyring,
+      keyedIds: new BoundedMemo(MEMO_ENTRIES),
+      ciphertexts: new BoundedMemo(MEMO_ENTRIES),
+    };
+  }
+  return governance.memo;
+}
 
 /** The governance ingestion uses, over the process's Governance. */
 export function ingestGovernance(
@@ -42,6 +75,11 @@ export function ingestGovernance(
     ...governance,
     consentWriter: createConsentWriter(metadata, governance.consent),
     legacyContactHashes: options.legacyContactHashes ?? false,
+    memo: {
+      ring: governance.keyring,
+      keyedIds: new BoundedMemo(MEMO_ENTRIES),
+      ciphertexts: new BoundedMemo(MEMO_ENTRIES),
+    },
   };
 }
 
@@ -134,6 +172,7 @@ export class RequestGovernance {
   private readonly analyticsHere = new Map<string, boolean>();
   private readonly consent: ConsentCache;
   private readonly suppression: SuppressionList;
+  private readonly memo: GovernanceMemo;
   readonly keyed: KeyedContactId;
 
   constructor(
@@ -144,7 +183,10 @@ export class RequestGovernance {
     this.consent = governance.consent;
     this.suppression = governance.suppression;
     const ring = governance.keyring;
-    this.keyed = (kind, value) => keyedContactId(ring, kind, value);
+    const memo = memoFor(governance);
+    this.memo = memo;
+    this.keyed = (kind, value) =>
+      memo.keyedIds.get(`${kind}\u0000${value}`, () => keyedContactId(ring, kind, value));
   }
 
   /** True when any id the call carries (or vouches for) belongs to an erased person. */
@@ -199,23 +241,24 @@ export class RequestGovernance {
    */
   protect<M extends SegmentMessage>(message: M): M {
     let out = message;
+    const sender = message.userId ?? message.anonymousId;
     if ('traits' in message) {
-      const traits = this.encryptObject(message.traits);
+      const traits = this.encryptObject(message.traits, sender);
       if (traits !== message.traits) out = { ...out, traits };
     } else if ('properties' in message) {
-      const properties = this.encryptObject(message.properties);
+      const properties = this.encryptObject(message.properties, sender);
       if (properties !== message.properties) out = { ...out, properties };
     }
-    const context = this.protectContext(message.context);
+    const context = this.protectContext(message.context, sender);
     if (context !== message.context) out = { ...out, context };
     return out;
   }
 
   /** A context (an event's or a batch's) with the PII fields of its `traits` encrypted. */
-  protectContext(context: JsonObject): JsonObject {
+  protectContext(context: JsonObject, sender?: string): JsonObject {
     const traits = context.traits;
     if (!isPlainObject(traits)) return context;
-    const encrypted = this.encryptObject(traits);
+    const encrypted = this.encryptObject(traits, sender);
     return encrypted === traits ? context : { ...context, traits: encrypted };
   }
 
@@ -250,15 +293,22 @@ export class RequestGovernance {
     return false;
   }
 
-  /** The object with every PII field encrypted; the same object when it has none (the usual case). */
-  private encryptObject(object: JsonObject): JsonObject {
+  /**
+   * The object with every PII field encrypted; the same object when it has none (the usual case).
+   * With a sender, its repeated values reuse their ciphertext (`GovernanceMemo`).
+   */
+  private encryptObject(object: JsonObject, sender?: string): JsonObject {
     let out: JsonObject | undefined;
+    const ring = this.governance.keyring;
     for (const key in object) {
       if (!this.piiFields.has(key)) continue;
       const plain = plainText(object[key]);
       if (plain === undefined) continue;
       out ??= { ...object };
-      out[key] = encryptField(this.governance.keyring, plain);
+      out[key] =
+        sender === undefined
+          ? encryptField(ring, plain)
+          : this.memo.ciphertexts.get(`${sender}\u0000${key}\u0000${plain}`, () => encryptField(ring, plain));
     }
     return out ?? object;
   }

@@ -1,16 +1,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PulseloopError } from '../errors/registry.js';
-import { openSqliteFile } from '../store/metadata/open.js';
-import { type ConsentChange, recordConsent } from './consent.js';
+import type { ConsentChange } from './consent.js';
+import { openSqliteConsentRecorder } from './consent-sqlite.js';
 
 /**
  * The consent thread: records consent changes on its own connection to the SQLite metadata file,
  * so that the inserts and the commit's disk wait happen off the thread that serves requests.
  */
-const store = openSqliteFile(workerData as string);
-parentPort?.on('message', async (message: { id: number; projectId: string; changes: ConsentChange[] }) => {
+const recorder = openSqliteConsentRecorder(workerData as string);
+parentPort?.on('message', (message: { id: number; projectId: string; changes: ConsentChange[] }) => {
   try {
-    const records = await recordConsent(store, message.projectId, message.changes);
+    const records = recorder.record(message.projectId, message.changes);
     parentPort?.postMessage({ id: message.id, records });
   } catch (error) {
     const refusal =

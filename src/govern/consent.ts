@@ -56,8 +56,17 @@ export async function recordConsent(
   changes: ConsentChange[],
   cache?: ConsentCache,
 ): Promise<ConsentRecord[]> {
+  const records = consentRecordsOf(projectId, changes);
+  if (records.length === 0) return [];
+  await governDb(store).insertInto('consent_records').values(records.map(consentRow)).execute();
+  for (const r of records) cache?.note(r);
+  return records;
+}
+
+/** The records of consent changes, validated, with their ids and times (nothing is written). */
+export function consentRecordsOf(projectId: string, changes: readonly ConsentChange[]): ConsentRecord[] {
   const recordedAt = new Date().toISOString();
-  const records = changes.map((c): ConsentRecord => {
+  return changes.map((c): ConsentRecord => {
     if (!isPurpose(c.purpose)) {
       throw new PulseloopError('invalid_consent', {
         detail: `unknown purpose "${String(c.purpose).slice(0, 40)}"; use ${PURPOSES.join(', ')}.`,
@@ -83,24 +92,20 @@ export async function recordConsent(
       recordedAt,
     };
   });
-  if (records.length === 0) return [];
-  await governDb(store)
-    .insertInto('consent_records')
-    .values(
-      records.map((r) => ({
-        id: r.id,
-        project_id: projectId,
-        subject_id: r.subjectId,
-        purpose: r.purpose,
-        granted: r.granted ? 1 : 0,
-        source: r.source,
-        occurred_at: r.occurredAt,
-        recorded_at: r.recordedAt,
-      })),
-    )
-    .execute();
-  for (const r of records) cache?.note(r);
-  return records;
+}
+
+/** The `consent_records` row of a record (its keys always in this order: see consent-sqlite.ts). */
+export function consentRow(r: ConsentRecord) {
+  return {
+    id: r.id,
+    project_id: r.projectId,
+    subject_id: r.subjectId,
+    purpose: r.purpose,
+    granted: r.granted ? 1 : 0,
+    source: r.source,
+    occurred_at: r.occurredAt,
+    recorded_at: r.recordedAt,
+  };
 }
 
 /**

@@ -71,6 +71,8 @@ describe('the consent thread', () => {
         ['email', true, 'identify', '2026-11-30T10:00:00.000Z'],
         ['analytics', false, 'identify', '2026-11-30T10:00:01.000Z'],
       ]);
+      // Every column as the thread answered it (its insert binds the values by position).
+      expect(history).toEqual(records);
     } finally {
       await thread!.close();
     }

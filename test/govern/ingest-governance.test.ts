@@ -377,6 +377,29 @@ describe('PII encryption at rest', () => {
     expect(new Set(links.map((l) => l.person_id)).size).toBe(1);
   });
 
+  it("stores a sender's repeated value as the same ciphertext, and another sender's equal value as its own", async () => {
+    const name = '韩梅梅测试';
+    const identify = (userId: string, messageId: string) => ({
+      type: 'identify',
+      userId,
+      messageId,
+      timestamp: iso(0),
+      traits: { name },
+    });
+    // Separate requests: the second finds the first's ciphertext in the server's memo.
+    await batch([identify('u-rep', 'rep-1')]);
+    await batch([identify('u-rep', 'rep-2')]);
+    await batch([identify('u-rep-other', 'rep-3')]);
+    const rows = await eventsOfIds(['u-rep', 'u-rep-other']);
+    const byMessage = new Map(
+      rows.map((r) => [r.message_id, (JSON.parse(r.properties) as { name: string }).name]),
+    );
+    const ring = t.server.governance.keyring;
+    for (const value of byMessage.values()) expect(decryptField(ring, value)).toBe(name);
+    expect(byMessage.get('rep-2')).toBe(byMessage.get('rep-1'));
+    expect(byMessage.get('rep-3')).not.toBe(byMessage.get('rep-1'));
+  });
+
   it('encrypts the fields a project adds to its PII list from the next request on', async () => {
     await setPiiFields(t.server.metadata, t.projectId, [...DEFAULT_PII_FIELDS, 'qq']);
     await batch([

@@ -40,13 +40,19 @@ function openSqlite(dataDir: string): MetadataStore {
   return openSqliteFile(join(dataDir, 'metadata.sqlite'));
 }
 
-/** Opens a SQLite metadata file (a thread of its own may open a second connection to the same file). */
-export function openSqliteFile(path: string): MetadataStore {
+/** A connection to a SQLite metadata file with the settings every connection to it uses. */
+export function openSqliteConnection(path: string): SqliteDatabase.Database {
   const database = new SqliteDatabase(path);
   // WAL lets readers run while a writer commits; busy_timeout makes a second writer wait, not fail.
   database.pragma('journal_mode = WAL');
   database.pragma('foreign_keys = ON');
   database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  return database;
+}
+
+/** Opens a SQLite metadata file (a thread of its own may open a second connection to the same file). */
+export function openSqliteFile(path: string): MetadataStore {
+  const database = openSqliteConnection(path);
   const db = new Kysely<MetadataDatabase>({ dialect: new SqliteDialect({ database }) });
   return { db, dialect: 'sqlite', sqlitePath: path, close: () => db.destroy() };
 }
