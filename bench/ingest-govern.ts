@@ -9,7 +9,9 @@ import { runCli, type ServerProcess, startServerProcess } from './server-process
  * /v1/batch ingestion against two `pulseloop serve` processes, one with PULSELOOP_INGEST_GOVERNANCE
  * on and one with it off, same traffic: track calls with 5 % identify calls carrying phone, e-mail
  * and name traits (encrypted when on), a fifth of those with consent traits (consent records when
- * on). Rounds alternate off/on so that the machine's other load falls on both alike.
+ * on). Rounds alternate off/on so that the machine's other load falls on both alike, and each
+ * round starts once both servers have stored what they acknowledged and paused a moment, so that one
+ * side's leftover inserts and merges do not run inside the other's round.
  */
 
 export interface GovernBenchResult {
@@ -44,11 +46,27 @@ async function startSide(governance: 'on' | 'off'): Promise<Side> {
   return { server, writeKey, dataDir, events: 0, seconds: 0, failed: 0 };
 }
 
+/** Rows acknowledged but not yet in the store (the server's /status). */
+async function pendingRows(server: ServerProcess): Promise<number> {
+  const status = (await (await fetch(`${server.url}/status`)).json()) as { writer: { pendingRows: number } };
+  return status.writer.pendingRows;
+}
+
+/** Waits until neither server has rows waiting for the store (at most 20 s), then a second more for merges. */
+async function settle(sides: readonly Side[]): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (const side of sides) {
+    while ((await pendingRows(side.server)) > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+}
+
 export async function benchGovernance(
   options: { roundMs?: number; rounds?: number; concurrency?: number; log?: (line: string) => void } = {},
 ): Promise<GovernBenchResult> {
   const log = options.log ?? (() => {});
-  const rounds = options.rounds ?? 3;
+  const rounds = options.rounds ?? 5;
   const load = (side: Side, durationMs: number) =>
     runIngestLoad({
       url: side.server.url,
@@ -69,7 +87,8 @@ export async function benchGovernance(
     await load(on, 2000);
     for (let round = 1; round <= rounds; round += 1) {
       for (const side of round % 2 === 1 ? [off, on] : [on, off]) {
-        const result = await load(side, options.roundMs ?? 8000);
+        await settle(sides);
+        const result = await load(side, options.roundMs ?? 6000);
         side.events += result.acknowledgedEvents;
         side.seconds += result.seconds;
         side.failed += result.failedRequests;

@@ -73,7 +73,7 @@ async function ingestionSection(): Promise<Row[]> {
 }
 
 async function governanceSection(): Promise<Row[]> {
-  const roundMs = Number(process.env.BENCH_GOVERNANCE_ROUND_MS ?? 8000);
+  const roundMs = Number(process.env.BENCH_GOVERNANCE_ROUND_MS ?? 6000);
   const r = await benchGovernance({ log, roundMs });
   const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')} events/s`;
   return [
