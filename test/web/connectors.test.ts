@@ -207,8 +207,22 @@ describe('connectors on the data-sources page', () => {
   it('adds an account through the form and removes it after a confirmation', async () => {
     const { page, errors } = await openSources('zh-CN');
     await page.locator('[data-testid="connector-add"]').click();
-    await page.locator('.ant-modal .ant-select').first().click();
-    await page.locator('.ant-select-item-option', { hasText: TEXT['zh-CN'].option }).click();
+    // On a loaded machine a click can land while the dropdown is still opening and choose nothing:
+    // choose again until the select shows the kind (its fields appear only then).
+    const kind = page.locator('.ant-modal .ant-select').first();
+    await expect
+      .poll(
+        async () => {
+          await kind.click();
+          await page
+            .locator('.ant-select-item-option', { hasText: TEXT['zh-CN'].option })
+            .click({ timeout: 3_000 })
+            .catch(() => undefined);
+          return (await kind.textContent()) ?? '';
+        },
+        { timeout: 30_000, intervals: [500] },
+      )
+      .toContain(TEXT['zh-CN'].option);
     const name = `表单添加的账号 ${++counter}`;
     const field = (testId: string) =>
       page.locator(`input[data-testid="${testId}"], [data-testid="${testId}"] input`).first();
