@@ -220,7 +220,7 @@ describe('connectors on the data-sources page', () => {
             .catch(() => undefined);
           return (await kind.textContent()) ?? '';
         },
-        { timeout: 30_000, intervals: [500] },
+        { timeout: 30_000, interval: 500 },
       )
       .toContain(TEXT['zh-CN'].option);
     const name = `表单添加的账号 ${++counter}`;
