@@ -45,18 +45,28 @@ export interface IdentityChanges {
   persons: PersonRow[];
 }
 
+// The graph stays in memory for every person of every project (idle RSS with the demo world is
+// measured against 0.5 GB), so a person is kept small: its ids with their types in one Map, and its
+// user ids (nearly always none or one) in an array replaced, not grown, when one is added.
 interface Person {
   id: string;
-  userIds: Set<string>;
-  distinctIds: Set<string>;
+  /** User ids among `distinctIds`, oldest first. */
+  userIds: readonly string[];
+  /** Every distinct id of the person, with its type. */
+  distinctIds: Map<string, IdType>;
   traits: Record<string, unknown>;
   createdAt: number;
 }
 
 interface ProjectGraph {
   personOf: Map<string, Person>;
-  idTypeOf: Map<string, IdType>;
   persons: Map<string, Person>;
+}
+
+/** Adds a distinct id to a person's own lists (the graph's `personOf` is the caller's). */
+function addId(person: Person, id: string, type: IdType): void {
+  person.distinctIds.set(id, type);
+  if (type === 'user' && !person.userIds.includes(id)) person.userIds = [...person.userIds, id];
 }
 
 export interface IdentityResolver {
@@ -99,7 +109,7 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
   function graphOf(projectId: string): ProjectGraph {
     let graph = graphs.get(projectId);
     if (!graph) {
-      graph = { personOf: new Map(), idTypeOf: new Map(), persons: new Map() };
+      graph = { personOf: new Map(), persons: new Map() };
       graphs.set(projectId, graph);
     }
     return graph;
@@ -121,9 +131,7 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
       const graph = graphOf(projectId);
       const person = restoredPerson(graph, personId, 0);
       graph.personOf.set(distinctId, person);
-      graph.idTypeOf.set(distinctId, idType);
-      person.distinctIds.add(distinctId);
-      if (idType === 'user') person.userIds.add(distinctId);
+      addId(person, distinctId, idType);
       lastVersion = Math.max(lastVersion, version);
     },
     restorePerson(projectId, personId, traits, createdAt) {
@@ -141,9 +149,7 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
 
       const link = (person: Person, distinct: DistinctId) => {
         graph.personOf.set(distinct.id, person);
-        graph.idTypeOf.set(distinct.id, distinct.type);
-        person.distinctIds.add(distinct.id);
-        if (distinct.type === 'user') person.userIds.add(distinct.id);
+        addId(person, distinct.id, distinct.type);
         changes.identities.push({
           project_id: input.projectId,
           distinct_id: distinct.id,
@@ -159,8 +165,8 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
       const createPerson = (): Person => {
         const person: Person = {
           id: newPersonId(),
-          userIds: new Set(),
-          distinctIds: new Set(),
+          userIds: [],
+          distinctIds: new Map(),
           traits: {},
           createdAt: input.at,
         };
@@ -191,7 +197,7 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
 
       /** Moves every id of `from` into `into`; `from` is then deleted. */
       const merge = (into: Person, from: Person, idInto: string, idFrom: string, reason: string) => {
-        for (const id of from.distinctIds) link(into, { id, type: graph.idTypeOf.get(id) ?? 'anonymous' });
+        for (const [id, type] of from.distinctIds) link(into, { id, type });
         into.traits = { ...from.traits, ...into.traits };
         into.createdAt = Math.min(into.createdAt, from.createdAt);
         touched.delete(from);
@@ -219,9 +225,9 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
         if (!previous) {
           link(anchor, { id: input.previousId, type: 'anonymous' });
         } else if (previous !== anchor) {
-          const renamesOnlyUser = previous.userIds.size === 1 && previous.userIds.has(input.previousId);
-          const anchorForeignUser = [...anchor.userIds].some((u) => u !== input.userId);
-          if ((previous.userIds.size === 0 || renamesOnlyUser) && !anchorForeignUser) {
+          const renamesOnlyUser = previous.userIds.length === 1 && previous.userIds[0] === input.previousId;
+          const anchorForeignUser = anchor.userIds.some((u) => u !== input.userId);
+          if ((previous.userIds.length === 0 || renamesOnlyUser) && !anchorForeignUser) {
             merge(anchor, previous, anchorId, input.previousId, 'alias');
           } else {
             record(
@@ -240,8 +246,8 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
         const current = graph.personOf.get(d.id);
         if (current === anchor) continue;
         if (!current) {
-          const renaming = input.previousId !== undefined && anchor.userIds.has(input.previousId);
-          if (d.type === 'user' && anchor.userIds.size > 0 && !anchor.userIds.has(d.id) && !renaming) {
+          const renaming = input.previousId !== undefined && anchor.userIds.includes(input.previousId);
+          if (d.type === 'user' && anchor.userIds.length > 0 && !anchor.userIds.includes(d.id) && !renaming) {
             // The anchor is another known user (e.g. a shared device): this user gets a person of their own.
             const own = createPerson();
             link(own, d);
@@ -252,12 +258,12 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
           continue;
         }
         const bothKnown =
-          current.userIds.size > 0 &&
-          anchor.userIds.size > 0 &&
-          ![...current.userIds].some((u) => anchor.userIds.has(u));
+          current.userIds.length > 0 &&
+          anchor.userIds.length > 0 &&
+          !current.userIds.some((u) => anchor.userIds.includes(u));
         if (bothKnown) {
           record('conflict', anchor, current, anchorId, d.id, 'two different known users');
-        } else if (current.userIds.size > 0 && anchor.userIds.size === 0) {
+        } else if (current.userIds.length > 0 && anchor.userIds.length === 0) {
           // Keep the known user's person; fold the anonymous anchor into it.
           merge(current, anchor, d.id, anchorId, 'identified');
           anchor = current;
@@ -325,7 +331,7 @@ function knownSender(graph: ProjectGraph, input: IdentityInput): Person | undefi
 function restoredPerson(graph: ProjectGraph, personId: string, createdAt: number): Person {
   let person = graph.persons.get(personId);
   if (!person) {
-    person = { id: personId, userIds: new Set(), distinctIds: new Set(), traits: {}, createdAt };
+    person = { id: personId, userIds: [], distinctIds: new Map(), traits: {}, createdAt };
     graph.persons.set(personId, person);
   }
   return person;
