@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +6,7 @@ import { benchDashboard } from './dashboard.js';
 import { benchImport } from './import.js';
 import { benchIngestion, INGEST_CONNECTIONS } from './ingest.js';
 import { benchGovernance } from './ingest-govern.js';
-import { CLI_ENTRY, SERVER_NODE_FLAGS, startServerProcess } from './server-process.js';
+import { startServerProcess } from './server-process.js';
 
 /**
  * `npm run bench`: measures the targets of the issues and writes them to BENCHMARKS.md with the
@@ -89,26 +88,26 @@ async function governanceSection(): Promise<Row[]> {
 async function demoSection(): Promise<Row[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-bench-demo-'));
   try {
-    log('building the demo world at scale 1');
-    const output = execFileSync(
-      process.execPath,
-      [...SERVER_NODE_FLAGS, CLI_ENTRY, 'demo', '--no-serve', '--bench'],
-      {
-        env: { ...process.env, PULSELOOP_DATA: dataDir, LOG_LEVEL: 'warn' },
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    const generation = JSON.parse(/BENCH (\{.*\})/.exec(output)?.[1] ?? '{}') as {
+    // As `npm run demo` runs on a fresh machine: build the world at scale 1, then serve it.
+    log('building the demo world at scale 1 and serving it (pulseloop demo)');
+    const demo = await startServerProcess(dataDir, {}, [], {
+      command: ['demo', '--bench'],
+      readyTimeoutMs: 30 * 60_000,
+    });
+    await new Promise((r) => setTimeout(r, 5000));
+    const firstRunIdle = demo.memory().rss;
+    const generation = JSON.parse(/BENCH (\{.*\})/.exec(demo.output())?.[1] ?? '{}') as {
       events?: number;
       seconds?: number;
     };
+    await demo.stop('SIGTERM');
     const rate = (generation.events ?? 0) / (generation.seconds ?? Number.POSITIVE_INFINITY);
-    log('measuring idle memory with the demo world loaded');
+    log('measuring idle memory of a server restarted on the demo world (pulseloop serve)');
     const server = await startServerProcess(dataDir);
     await new Promise((r) => setTimeout(r, 5000));
-    const idle = server.memory().rss;
+    const restartedIdle = server.memory().rss;
     await server.stop('SIGTERM');
+    const idle = Math.max(firstRunIdle, restartedIdle);
     return [
       {
         metric: 'Demo world generation into the store (scale 1)',
@@ -117,8 +116,9 @@ async function demoSection(): Promise<Row[]> {
         met: rate >= 500_000,
       },
       {
-        metric: 'Server RSS, idle, demo world loaded',
-        value: `${(idle / MiB).toFixed(0)} MiB`,
+        metric:
+          'Server RSS, idle, demo world loaded (5 s after ready: the `pulseloop demo` process that built it / `pulseloop serve` restarted on it)',
+        value: `${(firstRunIdle / MiB).toFixed(0)} MiB / ${(restartedIdle / MiB).toFixed(0)} MiB`,
         target: '≤ 0.5 GB',
         met: idle <= 512 * MiB,
       },

@@ -56,6 +56,15 @@ export interface ServerProcess {
   /** CPU seconds each thread of the server has used so far, by thread kind (from /proc). */
   threadCpu(): Map<string, number>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** What the process wrote to stdout and stderr so far. */
+  output(): string;
+}
+
+export interface StartOptions {
+  /** The `pulseloop` command line that serves (default `serve`; `demo` builds the world first). */
+  command?: string[];
+  /** How long to wait for /readyz (default 2 minutes). */
+  readyTimeoutMs?: number;
 }
 
 /** Thread names as the kernel reports them, folded into what they do. */
@@ -71,9 +80,11 @@ export async function startServerProcess(
   dataDir: string,
   env: Record<string, string> = {},
   nodeArgs: string[] = [],
+  options: StartOptions = {},
 ): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeArgs, CLI_ENTRY, 'serve'], {
+  const command = options.command ?? ['serve'];
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeArgs, CLI_ENTRY, ...command], {
     env: { ...process.env, PULSELOOP_DATA: dataDir, PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -85,22 +96,24 @@ export async function startServerProcess(
     output += d.toString();
   });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`pulseloop serve exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null)
+      throw new Error(`pulseloop ${command.join(' ')} exited with ${child.exitCode}:\n${output}`);
     const ok = await fetch(`${url}/readyz`)
       .then((r) => r.ok)
       .catch(() => false);
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`pulseloop serve did not become ready:\n${output}`);
+      throw new Error(`pulseloop ${command.join(' ')} did not become ready:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
     url,
     child,
+    output: () => output,
     threadCpu() {
       const pid = child.pid ?? 0;
       const ticksPerSecond = 100;

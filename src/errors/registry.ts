@@ -5,6 +5,11 @@
 export const ERRORS = {
   // configuration and set-up
   invalid_config: { status: 500, en: 'Invalid configuration: {detail}', zh: '配置无效：{detail}' },
+  demo_build_failed: {
+    status: 500,
+    en: 'Building the demo world failed ({detail}); its output above says why. Run `pulseloop demo --no-serve` to retry.',
+    zh: '构建演示数据失败（{detail}），原因见上方输出。可运行 `pulseloop demo --no-serve` 重试。',
+  },
 
   // authentication
   missing_write_key: {

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI_ENTRY, SERVER_NODE_FLAGS } from '../../bench/server-process.js';
+import { CLI_ENTRY, SERVER_NODE_FLAGS, startServerProcess } from '../../bench/server-process.js';
 
 // The built `pulseloop` command, as a user runs it (`npm test` builds first).
 const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-cli-'));
@@ -103,5 +103,37 @@ describe('pulseloop CLI', () => {
     const result = pulseloop(['status'], { PORT: 'eighty' });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('/port');
+  });
+});
+
+describe('pulseloop demo', () => {
+  it('builds the world, then serves it; a second start serves what is there', async () => {
+    const demoDir = mkdtempSync(join(tmpdir(), 'pulseloop-cli-demo-'));
+    const demoArgs = ['demo', '--scale', '0.02', '--end-date', '2026-06-30'];
+    try {
+      const first = await startServerProcess(demoDir, {}, [], { command: demoArgs, readyTimeoutMs: 300_000 });
+      try {
+        const output = first.output();
+        expect(output).toContain('Building the demo world (scale 0.02, seed 42)');
+        expect(output).toMatch(/Generated [\d,]+ events/);
+        expect(output).toContain('Sign in / 登录: demo@pulseloop.local');
+        expect(existsSync(join(demoDir, 'demo-ground-truth.json'))).toBe(true);
+        const status = (await (await fetch(`${first.url}/status`)).json()) as {
+          tables: { table: string; rows: number }[];
+        };
+        expect(status.tables.find((t) => t.table === 'events')?.rows).toBeGreaterThan(10_000);
+      } finally {
+        expect(await first.stop('SIGTERM')).toBe(0);
+      }
+      const second = await startServerProcess(demoDir, {}, [], { command: demoArgs });
+      try {
+        expect(second.output()).toContain('The demo world is already in');
+        expect(second.output()).not.toContain('Building the demo world');
+      } finally {
+        expect(await second.stop('SIGTERM')).toBe(0);
+      }
+    } finally {
+      rmSync(demoDir, { recursive: true, force: true });
+    }
   });
 });
