@@ -21,27 +21,13 @@ export const CLI_ENTRY = join(repositoryRoot, 'dist', 'src', 'cli', 'main.js');
  * lets the heap grow before the first full collections: 5 in 10 s, helper-thread CPU per event halved.
  * V8 accepts it only on the command line (not in NODE_OPTIONS, not at run time).
  */
-const SHEBANG_WORDS = readFileSync(join(repositoryRoot, 'bin', 'pulseloop.js'), 'utf8')
+export const SERVER_NODE_FLAGS: readonly string[] = readFileSync(
+  join(repositoryRoot, 'bin', 'pulseloop.js'),
+  'utf8',
+)
   .split('\n', 1)[0]!
-  .split(' ');
-
-export const SERVER_NODE_FLAGS: readonly string[] = SHEBANG_WORDS.filter((word) => word.startsWith('--'));
-
-/**
- * The environment the `pulseloop` command sets for Node.js (the `NAME=value` words of its shebang;
- * package.json's demo and serve scripts repeat them).
- *
- * `MALLOC_ARENA_MAX=2`: the embedded ClickHouse allocates with glibc's malloc from many threads, and
- * glibc gives threads arenas of their own (up to 8 per core), each keeping memory it freed. Two
- * arenas: idle RSS with the demo world 494 → 464 MiB; ingestion throughput the same within the
- * benchmark's noise (same-period A/B: 95.5 % and 99.4 %). glibc reads it only at process start.
- */
-export const SERVER_ENV: Readonly<Record<string, string>> = Object.fromEntries(
-  SHEBANG_WORDS.filter((word) => /^[A-Z_]+=/.test(word)).map((word) => {
-    const at = word.indexOf('=');
-    return [word.slice(0, at), word.slice(at + 1)];
-  }),
-);
+  .split(' ')
+  .filter((word) => word.startsWith('--'));
 
 /** Runs a `pulseloop` command on a data directory and answers its standard output, trimmed. */
 export function runCli(dataDir: string, ...args: string[]): string {
@@ -99,14 +85,7 @@ export async function startServerProcess(
   const port = await freePort();
   const command = options.command ?? ['serve'];
   const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeArgs, CLI_ENTRY, ...command], {
-    env: {
-      ...process.env,
-      ...SERVER_ENV,
-      PULSELOOP_DATA: dataDir,
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
+    env: { ...process.env, PULSELOOP_DATA: dataDir, PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
