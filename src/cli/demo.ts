@@ -56,6 +56,13 @@ async function ensureDemoOwner(
   return { email: DEMO_OWNER_EMAIL, password, generated: configured === undefined };
 }
 
+/** True for a YYYY-MM-DD text that names a day of the calendar (not 2026-02-30). */
+function isCalendarDate(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const day = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === text;
+}
+
 /** Written last when the world is built: its presence means there is nothing to build. */
 const GROUND_TRUTH_FILE = 'demo-ground-truth.json';
 
@@ -184,8 +191,10 @@ export function registerDemoCommand(program: Command): void {
         });
       }
       const endDate = options.endDate ?? yesterdayInShanghai();
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(endDate)) {
-        throw new PulseloopError('invalid_request', { detail: '--end-date must look like 2025-06-30.' });
+      if (!isCalendarDate(endDate)) {
+        throw new PulseloopError('invalid_request', {
+          detail: `--end-date must be a real date written like 2025-06-30, got "${endDate.slice(0, 40)}".`,
+        });
       }
       let builtInChild = false;
       if (options.serve && !options.onlyBuild && !existsSync(join(config.dataDir, GROUND_TRUTH_FILE))) {

@@ -107,6 +107,14 @@ describe('pulseloop CLI', () => {
 });
 
 describe('pulseloop demo', () => {
+  it('refuses an end date that is not a day of the calendar before building anything', () => {
+    const result = pulseloop(['demo', '--scale', '0.02', '--end-date', '2026-02-30']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--end-date must be a real date');
+    expect(result.stderr).toContain('2026-02-30');
+    expect(result.stderr).not.toContain('Building the demo world');
+  });
+
   it('builds the world, then serves it; a second start serves what is there', async () => {
     const demoDir = mkdtempSync(join(tmpdir(), 'pulseloop-cli-demo-'));
     const demoArgs = ['demo', '--scale', '0.02', '--end-date', '2026-06-30'];
