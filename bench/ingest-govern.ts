@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type IdentifyMix, runIngestLoad } from './ingest-load.js';
-import { runCli, type ServerProcess, startServerProcess } from './server-process.js';
+import { runCli, type ServerProcess, serverStatus, startServerProcess } from './server-process.js';
 
 /**
  * The ingestion cost of governance (issue 6: "≤ 10 % lower throughput than without"): sustained
@@ -46,17 +46,11 @@ async function startSide(governance: 'on' | 'off'): Promise<Side> {
   return { server, writeKey, dataDir, events: 0, seconds: 0, failed: 0 };
 }
 
-/** Rows acknowledged but not yet in the store (the server's /status). */
-async function pendingRows(server: ServerProcess): Promise<number> {
-  const status = (await (await fetch(`${server.url}/status`)).json()) as { writer: { pendingRows: number } };
-  return status.writer.pendingRows;
-}
-
 /** Waits until neither server has rows waiting for the store (at most 20 s), then a second more for merges. */
 async function settle(sides: readonly Side[]): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (const side of sides) {
-    while ((await pendingRows(side.server)) > 0 && Date.now() < deadline)
+    while ((await serverStatus(side.server)).writer.pendingRows > 0 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 100));
   }
   await new Promise((r) => setTimeout(r, 1000));

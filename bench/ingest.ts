@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runIngestLoad } from './ingest-load.js';
-import { runCli, type ServerProcess, startServerProcess } from './server-process.js';
+import { runCli, type ServerProcess, serverStatus, startServerProcess } from './server-process.js';
 
 /** Keep-alive connections the measured load is sent on (each with one request in flight). */
 export const INGEST_CONNECTIONS = 8;
@@ -24,16 +24,7 @@ export interface IngestBenchResult {
 }
 
 async function storedEvents(server: ServerProcess): Promise<number> {
-  const status = (await (await fetch(`${server.url}/status`)).json()) as {
-    tables: Array<{ table: string; rows: number }>;
-  };
-  return status.tables.find((t) => t.table === 'events')?.rows ?? 0;
-}
-
-/** How long the oldest acknowledged row not yet in the store has waited (the server's /status). */
-async function writerLagMs(server: ServerProcess): Promise<number> {
-  const status = (await (await fetch(`${server.url}/status`)).json()) as { writer: { lagMs: number } };
-  return status.writer.lagMs;
+  return (await serverStatus(server)).tables.find((t) => t.table === 'events')?.rows ?? 0;
 }
 
 function median(values: number[]): number {
@@ -86,7 +77,7 @@ export async function benchIngestion(
       let loading = true;
       const sampling = (async () => {
         while (loading) {
-          lagSamples.push(await writerLagMs(server));
+          lagSamples.push((await serverStatus(server)).writer.lagMs);
           await new Promise((r) => setTimeout(r, 250));
         }
       })();

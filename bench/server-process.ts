@@ -29,6 +29,16 @@ export const SERVER_NODE_FLAGS: readonly string[] = readFileSync(
   .split(' ')
   .filter((word) => word.startsWith('--'));
 
+/** What the server's /status says of its events table and its batch writer. */
+export interface ServerStatus {
+  tables: Array<{ table: string; rows: number }>;
+  writer: { pendingRows: number; lagMs: number };
+}
+
+export async function serverStatus(server: Pick<ServerProcess, 'url'>): Promise<ServerStatus> {
+  return (await (await fetch(`${server.url}/status`)).json()) as ServerStatus;
+}
+
 /** Runs a `pulseloop` command on a data directory and answers its standard output, trimmed. */
 export function runCli(dataDir: string, ...args: string[]): string {
   return execFileSync(process.execPath, [CLI_ENTRY, ...args], {

@@ -8,7 +8,6 @@ import { type ConsentThread, openConsentThread } from '../govern/consent-thread.
 import type { Governance } from '../govern/governance.js';
 import { encryptField, isEncrypted, keyedContactId } from '../govern/pii/crypto.js';
 import type { PiiFieldCache } from '../govern/pii/fields.js';
-import type { PiiKeyring } from '../govern/pii/keys.js';
 import type { SuppressionList } from '../govern/subjects.js';
 import type { KeyedContactId } from '../identity/linked-ids.js';
 import type { DistinctId } from '../identity/resolver.js';
@@ -43,27 +42,15 @@ export type IngestGovernance = Pick<Governance, 'keyring' | 'consent' | 'suppres
  * - the ciphertext of each (sender, field, value): a sender's repeated value is stored as the same
  *   ciphertext, which tells a reader of the store nothing the sender's id on those rows does not
  *   already tell; different senders' equal values still get different ciphertexts.
- * Both belong to one key ring; a process that changes rings starts afresh.
+ * Both belong to the process's one key ring (a rotated ring takes effect at the next start).
  */
 export interface GovernanceMemo {
-  ring: PiiKeyring;
   keyedIds: BoundedMemo<string>;
   ciphertexts: BoundedMemo<string>;
 }
 
 /** Entries each memo holds: ~150 bytes each, so at most a few megabytes apiece. */
 const MEMO_ENTRIES = 50_000;
-
-function memoFor(governance: IngestGovernance): GovernanceMemo {
-  if (governance.memo.ring !== governance.keyring) {
-    governance.memo = {
-      ring: governance.keyring,
-      keyedIds: new BoundedMemo(MEMO_ENTRIES),
-      ciphertexts: new BoundedMemo(MEMO_ENTRIES),
-    };
-  }
-  return governance.memo;
-}
 
 /** The governance ingestion uses, over the process's Governance. */
 export function ingestGovernance(
@@ -76,7 +63,6 @@ export function ingestGovernance(
     consentWriter: createConsentWriter(metadata, governance.consent),
     legacyContactHashes: options.legacyContactHashes ?? false,
     memo: {
-      ring: governance.keyring,
       keyedIds: new BoundedMemo(MEMO_ENTRIES),
       ciphertexts: new BoundedMemo(MEMO_ENTRIES),
     },
@@ -183,7 +169,7 @@ export class RequestGovernance {
     this.consent = governance.consent;
     this.suppression = governance.suppression;
     const ring = governance.keyring;
-    const memo = memoFor(governance);
+    const memo = governance.memo;
     this.memo = memo;
     this.keyed = (kind, value) =>
       memo.keyedIds.get(`${kind}\u0000${value}`, () => keyedContactId(ring, kind, value));

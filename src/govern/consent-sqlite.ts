@@ -2,7 +2,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { openSqliteConnection } from '../store/metadata/open.js';
 import type { MetadataDatabase } from '../store/metadata/schema.js';
 import { type ConsentChange, type ConsentRecord, consentRecordsOf, consentRow } from './consent.js';
-import { governDb } from './tables.js';
+import type { GovernTables } from './tables.js';
 
 /**
  * Writes consent records on a SQLite connection of its own (the consent thread's), with one
@@ -18,14 +18,22 @@ export interface SqliteConsentRecorder {
 
 export function openSqliteConsentRecorder(sqlitePath: string): SqliteConsentRecorder {
   const database = openSqliteConnection(sqlitePath);
-  const db = new Kysely<MetadataDatabase>({ dialect: new SqliteDialect({ database }) });
-  const store = { db, dialect: 'sqlite' as const, sqlitePath, close: () => db.destroy() };
+  const db = new Kysely<MetadataDatabase>({
+    dialect: new SqliteDialect({ database }),
+  }).withTables<GovernTables>();
   // The statement is compiled by Kysely from a row of the real shape; each row's values are bound
   // in the order of its keys, which is the order of the statement's columns.
-  const sample = consentRow(
-    consentRecordsOf('sample', [{ subjectId: 's', purpose: 'analytics', granted: true, source: 'api' }])[0]!,
-  );
-  const insert = database.prepare(governDb(store).insertInto('consent_records').values(sample).compile().sql);
+  const shape = consentRow({
+    id: '',
+    projectId: '',
+    subjectId: '',
+    purpose: 'analytics',
+    granted: true,
+    source: 'api',
+    occurredAt: '',
+    recordedAt: '',
+  });
+  const insert = database.prepare(db.insertInto('consent_records').values(shape).compile().sql);
   const insertAll = database.transaction((records: readonly ConsentRecord[]) => {
     for (const r of records) insert.run(Object.values(consentRow(r)));
   });

@@ -26,8 +26,4 @@ export class BoundedMemo<V> {
   get size(): number {
     return this.entries.size;
   }
-
-  clear(): void {
-    this.entries.clear();
-  }
 }

@@ -3,7 +3,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI_ENTRY, SERVER_NODE_FLAGS, startServerProcess } from '../../bench/server-process.js';
+import {
+  CLI_ENTRY,
+  SERVER_NODE_FLAGS,
+  serverStatus,
+  startServerProcess,
+} from '../../bench/server-process.js';
 
 // The built `pulseloop` command, as a user runs it (`npm test` builds first).
 const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-cli-'));
@@ -126,9 +131,7 @@ describe('pulseloop demo', () => {
         expect(output).toMatch(/Generated [\d,]+ events/);
         expect(output).toContain('Sign in / 登录: demo@pulseloop.local');
         expect(existsSync(join(demoDir, 'demo-ground-truth.json'))).toBe(true);
-        const status = (await (await fetch(`${first.url}/status`)).json()) as {
-          tables: { table: string; rows: number }[];
-        };
+        const status = await serverStatus(first);
         expect(status.tables.find((t) => t.table === 'events')?.rows).toBeGreaterThan(10_000);
       } finally {
         expect(await first.stop('SIGTERM')).toBe(0);
