@@ -372,12 +372,31 @@ export const ERRORS = {
 } as const satisfies Record<string, { status: number; en: string; zh: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
+/**
+ * What fills `{name}` in the messages. Free text is given in both languages: `name` in English and
+ * `name_zh` in Chinese (`detailText` writes both). The Chinese message falls back to `name` where
+ * there is no Chinese text: an id, a number, or words quoted from another system.
+ */
 export type Details = Record<string, string | number>;
 
-function fill(template: string, details: Details): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
-    details[name] === undefined ? whole : String(details[name]),
-  );
+function fill(template: string, details: Details, lang: 'en' | 'zh'): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    const value = (lang === 'zh' ? details[`${name}_zh`] : undefined) ?? details[name];
+    return value === undefined ? whole : String(value);
+  });
+}
+
+/** A free-text `detail` in English and Chinese, to spread into an error's details. */
+export function detailText(en: string, zh: string): { detail: string; detail_zh: string } {
+  return { detail: en, detail_zh: zh };
+}
+
+/** The `detail` of an error's details (both languages), to carry into another error. */
+export function detailOf(details: Details): { detail: string; detail_zh?: string } {
+  const en = String(details.detail ?? '');
+  return details.detail_zh === undefined
+    ? { detail: en }
+    : { detail: en, detail_zh: String(details.detail_zh) };
 }
 
 /** An error a person caused, with a stable code, status and messages in both languages. */
@@ -391,9 +410,9 @@ export class PulseloopError extends Error {
     readonly details: Details = {},
   ) {
     const entry = ERRORS[code];
-    super(fill(entry.en, details));
+    super(fill(entry.en, details, 'en'));
     this.status = entry.status;
-    this.zh = fill(entry.zh, details);
+    this.zh = fill(entry.zh, details, 'zh');
   }
 
   /** The JSON body an HTTP route answers with. */
@@ -404,5 +423,5 @@ export class PulseloopError extends Error {
 
 /** The message for a code in the given language, without raising. */
 export function errorMessage(code: ErrorCode, details: Details = {}, lang: 'en' | 'zh' = 'en'): string {
-  return fill(ERRORS[code][lang], details);
+  return fill(ERRORS[code][lang], details, lang);
 }
