@@ -7,5 +7,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // The command line speaks the locale's language; tests read its English unless they choose.
+    env: { PULSELOOP_LANG: 'en' },
   },
 });

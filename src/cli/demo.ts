@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { headlineKpis } from '../analyze/headline.js';
 import { loadConfig } from '../config/config.js';
-import { PulseloopError } from '../errors/registry.js';
+import { detailText, PulseloopError } from '../errors/registry.js';
 import { ownerExists, randomSecret } from '../govern/users.js';
 import { compactFacts } from '../store/facts/compact.js';
 import type { FactsEngine } from '../store/facts/engine.js';
@@ -13,6 +13,7 @@ import { createOrganisation, listOrganisations } from '../store/metadata/organis
 import { createProject, listProjects, type Project } from '../store/metadata/projects.js';
 import { createSource, listWriteKeys } from '../store/metadata/sources.js';
 import { openStores } from './context.js';
+import { integer, say } from './lang.js';
 import { progressBar } from './progress.js';
 import { serveUntilSignal } from './serve.js';
 import { createFirstOwner } from './users.js';
@@ -88,7 +89,12 @@ async function buildInChildProcess(options: {
   bench?: boolean;
 }) {
   const entry = process.argv[1];
-  if (!entry) throw new PulseloopError('demo_build_failed', { detail: 'no command path to start' });
+  if (!entry) {
+    throw new PulseloopError(
+      'demo_build_failed',
+      detailText('no command path to start', '找不到要启动的命令路径'),
+    );
+  }
   const args = [
     ...process.execArgv,
     entry,
@@ -110,9 +116,12 @@ async function buildInChildProcess(options: {
     },
   );
   if (outcome.code !== 0) {
-    throw new PulseloopError('demo_build_failed', {
-      detail: outcome.signal ? `stopped by ${outcome.signal}` : `exit code ${outcome.code}`,
-    });
+    throw new PulseloopError(
+      'demo_build_failed',
+      outcome.signal
+        ? detailText(`stopped by ${outcome.signal}`, `被 ${outcome.signal} 信号终止`)
+        : detailText(`exit code ${outcome.code}`, `退出码 ${outcome.code}`),
+    );
   }
 }
 
@@ -130,11 +139,15 @@ async function buildWorldIfAbsent(
   );
   if (Number(n) === 0) {
     process.stderr.write(
-      `Building the demo world (scale ${build.scale}, seed ${build.seed}) into ${dataDir} …\n`,
+      say(
+        `Building the demo world (scale ${build.scale}, seed ${build.seed}) into ${dataDir} …\n`,
+        `正在构建演示数据（规模 ${build.scale}，种子 ${build.seed}），写入 ${dataDir} …\n`,
+      ),
     );
+    if (build.scale !== 1) process.stderr.write(`${SCALE_NOTE()}\n`);
     // Loaded only here: `serve` and the other commands never need the generator.
     const { generateDemoWorld, writeGroundTruth } = await import('../demo/index.js');
-    const bar = progressBar('Generating', 'steps');
+    const bar = progressBar(say('Generating', '生成中'), say('steps', '步'));
     const startedAt = performance.now();
     const summary = await generateDemoWorld(facts, {
       projectId,
@@ -147,37 +160,83 @@ async function buildWorldIfAbsent(
     bar.stop();
     const events = summary.counts.events;
     process.stderr.write(
-      `Generated ${number.format(events)} events in ${seconds.toFixed(1)} s (${number.format(events / seconds)} events/s)\n`,
+      say(
+        `Generated ${integer.format(events)} events in ${seconds.toFixed(1)} s (${integer.format(events / seconds)} events/s)\n`,
+        `已生成 ${integer.format(events)} 个事件，用时 ${seconds.toFixed(1)} 秒（每秒 ${integer.format(events / seconds)} 个）\n`,
+      ),
     );
     if (build.bench) process.stdout.write(`BENCH ${JSON.stringify({ events, seconds })}\n`);
     // One part per partition: every analysis's FINAL read is then as cheap as a plain read.
-    const compacting = progressBar('Compacting the store', 'partitions');
+    const compacting = progressBar(say('Compacting the store', '整理存储'), say('partitions', '分区'));
     const compactStarted = performance.now();
     await compactFacts(facts, (done, total) => compacting.update(done, total));
     compacting.stop();
+    const compactSeconds = ((performance.now() - compactStarted) / 1000).toFixed(1);
     process.stderr.write(
-      `Compacted the store in ${((performance.now() - compactStarted) / 1000).toFixed(1)} s\n`,
+      say(`Compacted the store in ${compactSeconds} s\n`, `存储整理完成，用时 ${compactSeconds} 秒\n`),
     );
     const truthPath = join(dataDir, GROUND_TRUTH_FILE);
     await writeGroundTruth(truthPath, summary.truth);
-    process.stderr.write(`Ground truth written to ${truthPath}\n`);
+    process.stderr.write(say(`Ground truth written to ${truthPath}\n`, `真值文件已写入 ${truthPath}\n`));
   } else if (!quiet.quietWhenPresent) {
-    process.stderr.write(`The demo world is already in ${dataDir} (${number.format(Number(n))} events).\n`);
+    const count = integer.format(Number(n));
+    process.stderr.write(
+      say(
+        `The demo world is already in ${dataDir} (${count} events).\n`,
+        `演示数据已在 ${dataDir} 中（${count} 个事件）。\n`,
+      ),
+    );
   }
 }
 
-const number = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const money = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+/**
+ * Said when a world is built at another scale: `--scale` multiplies the tracked persons and their
+ * events, while the brand's posts, their platform-side plays and the ad budgets stay as at scale 1
+ * (src/demo/ads.ts says why), so plays, spend and ROAS do not scale with orders.
+ */
+const SCALE_NOTE = () =>
+  say(
+    'Note: --scale multiplies persons and their events; posts, platform-side plays and ad spend stay as at scale 1, so ROAS and plays per order differ from scale 1.',
+    '注意：--scale 只按比例改变人数及其事件；内容、平台侧播放量和广告花费与规模 1 相同，因此 ROAS 和每单播放量与规模 1 不同。',
+  );
 
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('Build the seeded demo world into the embedded store (if absent), then start the server.')
-    .option('--scale <n>', 'size of the world: 1 = 50k persons, ≥ 5M events', '1')
-    .option('--seed <n>', 'random seed: the same seed gives the same world', '42')
-    .option('--no-serve', 'only build the world, do not start the server')
-    .option('--end-date <yyyy-mm-dd>', 'last day of the world (default: yesterday in Asia/Shanghai)')
-    .option('--bench', 'print the generation rate as a JSON line (for npm run bench)')
+    .description(
+      say(
+        'Build the seeded demo world into the embedded store (if absent), then start the server.',
+        '将带种子的演示数据构建到内置存储中（若尚未构建），然后启动服务器。',
+      ),
+    )
+    .option(
+      '--scale <n>',
+      say(
+        'size of the world: 1 = 50k persons, ≥ 5M events (posts, plays and ad spend do not scale)',
+        '数据规模：1 = 5 万人、500 万以上事件（内容、播放量和广告花费不随规模变化）',
+      ),
+      '1',
+    )
+    .option(
+      '--seed <n>',
+      say('random seed: the same seed gives the same world', '随机种子：相同的种子生成相同的数据'),
+      '42',
+    )
+    .option('--no-serve', say('only build the world, do not start the server', '只构建数据，不启动服务器'))
+    .option(
+      '--end-date <yyyy-mm-dd>',
+      say(
+        'last day of the world (default: yesterday in Asia/Shanghai)',
+        '数据的最后一天（默认：上海时间的昨天）',
+      ),
+    )
+    .option(
+      '--bench',
+      say(
+        'print the generation rate as a JSON line (for npm run bench)',
+        '以 JSON 行输出生成速度（供 npm run bench 使用）',
+      ),
+    )
     .addOption(
       new Option('--only-build', 'build the world and stop (the process `demo` starts for it)').hideHelp(),
     )
@@ -186,15 +245,24 @@ export function registerDemoCommand(program: Command): void {
       const scale = Number(options.scale);
       const seed = Number(options.seed);
       if (!(scale > 0) || !Number.isInteger(seed)) {
-        throw new PulseloopError('invalid_request', {
-          detail: '--scale must be a positive number and --seed an integer.',
-        });
+        throw new PulseloopError(
+          'invalid_request',
+          detailText(
+            '--scale must be a positive number and --seed an integer.',
+            '--scale 必须是正数，--seed 必须是整数。',
+          ),
+        );
       }
       const endDate = options.endDate ?? yesterdayInShanghai();
       if (!isCalendarDate(endDate)) {
-        throw new PulseloopError('invalid_request', {
-          detail: `--end-date must be a real date written like 2025-06-30, got "${endDate.slice(0, 40)}".`,
-        });
+        const given = endDate.slice(0, 40);
+        throw new PulseloopError(
+          'invalid_request',
+          detailText(
+            `--end-date must be a real date written like 2025-06-30, got "${given}".`,
+            `--end-date 必须是真实存在的日期，格式如 2025-06-30，而不是 "${given}"。`,
+          ),
+        );
       }
       let builtInChild = false;
       if (options.serve && !options.onlyBuild && !existsSync(join(config.dataDir, GROUND_TRUTH_FILE))) {
@@ -234,19 +302,37 @@ export function registerDemoCommand(program: Command): void {
       } else {
         const server = await serveUntilSignal(config, { facts, metadata });
         url = server.url;
-        process.stdout.write(`\nPulseloop is running at ${server.url}\n`);
+        process.stdout.write(
+          say(`\nPulseloop is running at ${server.url}\n`, `\nPulseloop 已在 ${server.url} 运行\n`),
+        );
       }
       const signIn = owner
-        ? `Sign in / 登录: ${owner.email}  password / 密码: ${owner.password}${owner.generated ? '  (shown once / 仅显示一次; set PULSELOOP_DEMO_PASSWORD to choose it)' : ''}`
-        : `Sign in with the existing owner account (${DEMO_OWNER_EMAIL} when the demo created it) / 使用已有的所有者账号登录`;
+        ? say(
+            `Sign in: ${owner.email}  password: ${owner.password}${owner.generated ? '  (shown once; set PULSELOOP_DEMO_PASSWORD to choose it)' : ''}`,
+            `登录：${owner.email}  密码：${owner.password}${owner.generated ? '  （仅显示一次；可用 PULSELOOP_DEMO_PASSWORD 指定）' : ''}`,
+          )
+        : say(
+            `Sign in with the existing owner account (${DEMO_OWNER_EMAIL} when the demo created it)`,
+            `使用已有的所有者账号登录（若由演示创建，则为 ${DEMO_OWNER_EMAIL}）`,
+          );
+      const n = (value: number) => integer.format(value);
       process.stdout.write(
         [
-          ...(url ? [`Dashboard / 控制台: ${url}/`] : []),
+          ...(url ? [say(`Dashboard: ${url}/`, `控制台：${url}/`)] : []),
           signIn,
-          `Project: ${project.name} (${project.id}), ${project.timeZone}, ${project.currency}`,
-          `Write key: ${writeKey.key}`,
-          `Last 30 days: plays ${number.format(kpis.plays)} · orders ${number.format(kpis.orders)} · GMV ¥${money.format(kpis.gmv)} · ad spend ¥${money.format(kpis.adSpend)} · ROAS ${kpis.roas.toFixed(2)}`,
-          `All time: ${number.format(kpis.events)} events from ${number.format(kpis.persons)} distinct ids`,
+          say(
+            `Project: ${project.name} (${project.id}), ${project.timeZone}, ${project.currency}`,
+            `项目：${project.name}（${project.id}），${project.timeZone}，${project.currency}`,
+          ),
+          say(`Write key: ${writeKey.key}`, `写入密钥：${writeKey.key}`),
+          say(
+            `Last 30 days: plays ${n(kpis.plays)} · orders ${n(kpis.orders)} · GMV ¥${n(kpis.gmv)} · ad spend ¥${n(kpis.adSpend)} · ROAS ${kpis.roas.toFixed(2)}`,
+            `近 30 天：播放 ${n(kpis.plays)} · 订单 ${n(kpis.orders)} · GMV ¥${n(kpis.gmv)} · 广告花费 ¥${n(kpis.adSpend)} · ROAS ${kpis.roas.toFixed(2)}`,
+          ),
+          say(
+            `All time: ${n(kpis.events)} events from ${n(kpis.persons)} distinct ids`,
+            `全部时间：${n(kpis.events)} 个事件，来自 ${n(kpis.persons)} 个不同标识`,
+          ),
           '',
         ].join('\n'),
       );

@@ -5,20 +5,40 @@ import { registerConnectorsCommand } from './connectors.js';
 import { registerDemoCommand } from './demo.js';
 import { registerImportCommand } from './import.js';
 import { registerKeysCommand } from './keys.js';
+import { say, warnAboutUnknownLanguage } from './lang.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerProjectsCommand } from './projects.js';
 import { registerServeCommand } from './serve.js';
 import { registerStatusCommand } from './status.js';
 import { registerUsersCommand } from './users.js';
 
+warnAboutUnknownLanguage();
+
+const HELP_TITLES_ZH: Record<string, string> = {
+  'Usage:': '用法：',
+  'Options:': '选项：',
+  'Commands:': '命令：',
+  'Arguments:': '参数：',
+  'Global Options:': '全局选项：',
+};
+
 const program = new Command()
   .name('pulseloop')
   .description(
-    'Pulseloop: marketing analytics and automation. Configuration comes from the environment\n' +
-      '(PULSELOOP_DATA, PORT, CLICKHOUSE_URL, DATABASE_URL, …) or pulseloop.config.json.',
+    say(
+      'Pulseloop: marketing analytics and automation. Configuration comes from the environment\n' +
+        '(PULSELOOP_DATA, PORT, CLICKHOUSE_URL, DATABASE_URL, …) or pulseloop.config.json.\n' +
+        'Output is in English or Chinese: PULSELOOP_LANG=en|zh, else the locale (LANG).',
+      'Pulseloop：营销分析与自动化。配置来自环境变量\n' +
+        '（PULSELOOP_DATA、PORT、CLICKHOUSE_URL、DATABASE_URL 等）或 pulseloop.config.json。\n' +
+        '输出语言为英文或中文：PULSELOOP_LANG=en|zh，否则按系统区域设置（LANG）。',
+    ),
   )
-  .version('0.1.0')
-  .showHelpAfterError('(run with --help for usage)');
+  .version('0.1.0', '-V, --version', say('output the version number', '显示版本号'))
+  .helpOption('-h, --help', say('display help for command', '显示命令帮助'))
+  .showHelpAfterError(say('(run with --help for usage)', '（使用 --help 查看用法）'))
+  // Headings of every command's help, which the subcommands inherit.
+  .configureHelp({ styleTitle: (title) => say(title, HELP_TITLES_ZH[title] ?? title) });
 
 registerServeCommand(program);
 registerDemoCommand(program);

@@ -120,6 +120,32 @@ describe('pulseloop demo', () => {
     expect(result.stderr).not.toContain('Building the demo world');
   });
 
+  it('speaks Chinese when PULSELOOP_LANG or the locale asks for it, and says both languages of an error', () => {
+    const help = pulseloop(['demo', '--help'], { PULSELOOP_LANG: 'zh' });
+    expect(help.stdout).toContain('将带种子的演示数据构建到内置存储中');
+    expect(help.stdout).toContain('内容、播放量和广告花费不随规模变化');
+    const byLocale = pulseloop(['demo', '--help'], { PULSELOOP_LANG: '', LANG: 'zh_CN.UTF-8' });
+    expect(byLocale.stdout).toContain('随机种子');
+    const english = pulseloop(['demo', '--help'], { PULSELOOP_LANG: '', LANG: 'C.UTF-8', LC_ALL: '' });
+    expect(english.stdout).toContain('random seed: the same seed gives the same world');
+
+    const refused = pulseloop(['demo', '--end-date', '2026-02-30'], { PULSELOOP_LANG: 'zh' });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      '--end-date must be a real date written like 2025-06-30, got "2026-02-30".',
+    );
+    expect(refused.stderr).toContain(
+      '请求无效：--end-date 必须是真实存在的日期，格式如 2025-06-30，而不是 "2026-02-30"。',
+    );
+
+    const unknown = pulseloop(['demo', '--end-date', '2026-02-30'], {
+      PULSELOOP_LANG: 'fr',
+      LANG: 'C.UTF-8',
+      LC_ALL: '',
+    });
+    expect(unknown.stderr).toContain('PULSELOOP_LANG="fr" is neither en nor zh; using en.');
+  });
+
   it('builds the world, then serves it; a second start serves what is there', async () => {
     const demoDir = mkdtempSync(join(tmpdir(), 'pulseloop-cli-demo-'));
     const demoArgs = ['demo', '--scale', '0.02', '--end-date', '2026-06-30'];
@@ -129,7 +155,7 @@ describe('pulseloop demo', () => {
         const output = first.output();
         expect(output).toContain('Building the demo world (scale 0.02, seed 42)');
         expect(output).toMatch(/Generated [\d,]+ events/);
-        expect(output).toContain('Sign in / 登录: demo@pulseloop.local');
+        expect(output).toContain('Sign in: demo@pulseloop.local');
         expect(existsSync(join(demoDir, 'demo-ground-truth.json'))).toBe(true);
         const status = await serverStatus(first);
         expect(status.tables.find((t) => t.table === 'events')?.rows).toBeGreaterThan(10_000);

@@ -47,7 +47,7 @@ export async function startDashboardHarness(): Promise<DashboardHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-dashboard-'));
   process.env.PULSELOOP_DEMO_PASSWORD = DEMO_PASSWORD;
   const output = runCli(dataDir, 'demo', '--scale', '0.05', '--no-serve');
-  if (!output.includes(`${DEMO_OWNER_EMAIL}  password / 密码: ${DEMO_PASSWORD}`)) {
+  if (!output.includes(`${DEMO_OWNER_EMAIL}  password: ${DEMO_PASSWORD}`)) {
     throw new Error(`the demo did not print its owner's sign-in:\n${output}`);
   }
   const server = await startTestServer({}, dataDir);
