@@ -4,6 +4,7 @@ import { migrateFacts } from '../store/facts/migrate.js';
 import { openFactsEngine } from '../store/facts/open.js';
 import { migrateMetadata } from '../store/metadata/migrate.js';
 import { type MetadataStore, openMetadataStore } from '../store/metadata/open.js';
+import { say } from './lang.js';
 
 /** The stores a command works on, opened and migrated. */
 export interface CliStores {
@@ -43,17 +44,36 @@ export async function openStores(config: Config = loadConfig()): Promise<CliStor
 /** Prints rows as an aligned text table. */
 export function printTable(rows: Array<Record<string, string | number | null>>): void {
   if (rows.length === 0) {
-    process.stdout.write('(none)\n');
+    process.stdout.write(say('(none)\n', '（无）\n'));
     return;
   }
   const columns = Object.keys(rows[0]!);
-  const width = (c: string) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length));
+  const width = (c: string) => Math.max(c.length, ...rows.map((r) => displayWidth(String(r[c] ?? ''))));
   const widths = columns.map(width);
   const line = (values: string[]) =>
     values
-      .map((v, i) => v.padEnd(widths[i]!))
+      .map((v, i) => v + ' '.repeat(widths[i]! - displayWidth(v)))
       .join('  ')
       .trimEnd();
   process.stdout.write(`${line(columns)}\n`);
   for (const row of rows) process.stdout.write(`${line(columns.map((c) => String(row[c] ?? '')))}\n`);
+}
+
+/** Columns a text takes in a terminal: Chinese characters and full-width forms take two. */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    const wide =
+      (c >= 0x1100 && c <= 0x115f) ||
+      (c >= 0x2e80 && c <= 0xa4cf) ||
+      (c >= 0xac00 && c <= 0xd7a3) ||
+      (c >= 0xf900 && c <= 0xfaff) ||
+      (c >= 0xfe30 && c <= 0xfe4f) ||
+      (c >= 0xff00 && c <= 0xff60) ||
+      (c >= 0xffe0 && c <= 0xffe6) ||
+      (c >= 0x20000 && c <= 0x3fffd);
+    width += wide ? 2 : 1;
+  }
+  return width;
 }

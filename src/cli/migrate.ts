@@ -1,10 +1,16 @@
 import type { Command } from 'commander';
 import { openStores } from './context.js';
+import { say } from './lang.js';
 
 export function registerMigrateCommand(program: Command): void {
   program
     .command('migrate')
-    .description('Apply pending schema migrations to the facts and metadata stores (safe to repeat).')
+    .description(
+      say(
+        'Apply pending schema migrations to the facts and metadata stores (safe to repeat).',
+        '对事实存储和元数据存储执行待应用的结构迁移（可重复运行）。',
+      ),
+    )
     .action(async () => {
       const stores = await openStores();
       // openStores migrates both stores; report what is there now.
@@ -12,7 +18,12 @@ export function registerMigrateCommand(program: Command): void {
         'SELECT version, any(name) AS name FROM schema_migrations GROUP BY version ORDER BY version',
       );
       for (const v of versions) process.stdout.write(`facts     ${v.version}  ${v.name}\n`);
-      process.stdout.write(`metadata  up to date (${stores.metadata.dialect})\n`);
+      process.stdout.write(
+        say(
+          `metadata  up to date (${stores.metadata.dialect})\n`,
+          `metadata  已是最新（${stores.metadata.dialect}）\n`,
+        ),
+      );
       await stores.close();
     });
 }

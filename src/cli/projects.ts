@@ -2,15 +2,23 @@ import type { Command } from 'commander';
 import { createOrganisation, listOrganisations } from '../store/metadata/organisations.js';
 import { createProject, listProjects } from '../store/metadata/projects.js';
 import { printTable, withMetadata } from './context.js';
+import { say } from './lang.js';
 
 export function registerProjectsCommand(program: Command): void {
-  const projects = program.command('projects').description('Create and list projects.');
+  const projects = program
+    .command('projects')
+    .description(say('Create and list projects.', '创建和列出项目。'));
   projects
     .command('create')
-    .description('Create a project (and an organisation when there is none).')
-    .requiredOption('--name <name>', 'project name')
-    .option('--time-zone <iana>', 'IANA time zone of the project', 'Asia/Shanghai')
-    .option('--currency <code>', 'ISO 4217 currency', 'CNY')
+    .description(
+      say(
+        'Create a project (and an organisation when there is none).',
+        '创建项目（若还没有组织，则一并创建）。',
+      ),
+    )
+    .requiredOption('--name <name>', say('project name', '项目名称'))
+    .option('--time-zone <iana>', say('IANA time zone of the project', '项目的 IANA 时区'), 'Asia/Shanghai')
+    .option('--currency <code>', say('ISO 4217 currency', 'ISO 4217 货币代码'), 'CNY')
     .action(async (options: { name: string; timeZone: string; currency: string }) => {
       await withMetadata(async (metadata) => {
         const organisation =
@@ -26,7 +34,7 @@ export function registerProjectsCommand(program: Command): void {
     });
   projects
     .command('list')
-    .description('List projects.')
+    .description(say('List projects.', '列出项目。'))
     .action(async () => {
       await withMetadata(async (metadata) => {
         printTable(

@@ -4,6 +4,7 @@ import { type Config, loadConfig } from '../config/config.js';
 import { ownerExists } from '../govern/users.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import type { MetadataStore } from '../store/metadata/open.js';
+import { say } from './lang.js';
 import { progressBar } from './progress.js';
 
 /** Starts the server and stops it gracefully (draining the log) on SIGINT/SIGTERM. */
@@ -13,7 +14,7 @@ export async function serveUntilSignal(
 ): Promise<Server> {
   // The HTTP stack is loaded only by the commands that serve, so the others start quickly.
   const { startServer } = await import('../api/server.js');
-  const bar = progressBar('Replaying the log', 'rows');
+  const bar = progressBar(say('Replaying the log', '重放预写日志'), say('rows', '行'));
   const server = await startServer(config, {
     ...stores,
     onProgress: (_phase, done, total) => bar.update(done, total),
@@ -32,21 +33,36 @@ export async function serveUntilSignal(
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('Start the Pulseloop server (collection API, health, OpenAPI at /openapi.json).')
-    .option('-p, --port <port>', 'port to listen on (default: PORT or 8080)')
-    .option('--host <host>', 'address to listen on (default: HOST or 127.0.0.1)')
+    .description(
+      say(
+        'Start the Pulseloop server (collection API, health, OpenAPI at /openapi.json).',
+        '启动 Pulseloop 服务器（采集 API、健康检查，OpenAPI 文档位于 /openapi.json）。',
+      ),
+    )
+    .option(
+      '-p, --port <port>',
+      say('port to listen on (default: PORT or 8080)', '监听端口（默认：PORT 或 8080）'),
+    )
+    .option(
+      '--host <host>',
+      say('address to listen on (default: HOST or 127.0.0.1)', '监听地址（默认：HOST 或 127.0.0.1）'),
+    )
     .action(async (options: { port?: string; host?: string }) => {
       const config = loadConfig(process.env, {
         ...(options.port !== undefined ? { port: Number(options.port) } : {}),
         ...(options.host !== undefined ? { host: options.host } : {}),
       });
       const server = await serveUntilSignal(config);
-      process.stdout.write(`Pulseloop is listening on ${server.url}\n`);
+      process.stdout.write(
+        say(`Pulseloop is listening on ${server.url}\n`, `Pulseloop 正在监听 ${server.url}\n`),
+      );
       if (!(await ownerExists(server.metadata))) {
         process.stdout.write(
           [
-            'No one can sign in yet. Create the first owner (the password is printed once):',
-            '还没有可以登录的用户。请创建首个所有者（密码仅显示一次）：',
+            say(
+              'No one can sign in yet. Create the first owner (the password is printed once):',
+              '还没有可以登录的用户。请创建首个所有者（密码仅显示一次）：',
+            ),
             '  pulseloop users create-owner --email you@example.com',
             '',
           ].join('\n'),

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { storeStatus } from '../collect/status.js';
 import { loadConfig } from '../config/config.js';
 import { openStores, printTable } from './context.js';
+import { say } from './lang.js';
 
 function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -18,7 +19,12 @@ function formatBytes(bytes: number): string {
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
-    .description('Row counts and sizes of the stores, and how far the write-ahead log is behind.')
+    .description(
+      say(
+        'Row counts and sizes of the stores, and how far the write-ahead log is behind.',
+        '各存储的行数和大小，以及预写日志尚未写入存储的积压量。',
+      ),
+    )
     .action(async () => {
       const config = loadConfig();
       // A running server holds the embedded store: ask it instead of opening the files.
@@ -32,13 +38,20 @@ export function registerStatusCommand(program: Command): void {
         await stores.close();
       }
       process.stdout.write(
-        `facts engine: ${status.engine}${fromServer ? ' (from the running server)' : ''}\n`,
+        say(
+          `facts engine: ${status.engine}${fromServer ? ' (from the running server)' : ''}\n`,
+          `事实存储引擎：${status.engine}${fromServer ? '（来自运行中的服务器）' : ''}\n`,
+        ),
       );
       printTable(
         status.tables.map((t) => ({ table: t.table, rows: t.rows, size: formatBytes(t.bytesOnDisk) })),
       );
+      const lag = formatBytes(status.walLagBytes);
       process.stdout.write(
-        `write-ahead log: ${formatBytes(status.walLagBytes)} not yet in the store, ${status.walSegments} segment(s)\n`,
+        say(
+          `write-ahead log: ${lag} not yet in the store, ${status.walSegments} segment(s)\n`,
+          `预写日志：${lag} 尚未写入存储，共 ${status.walSegments} 个段\n`,
+        ),
       );
     });
 }

@@ -9,6 +9,7 @@ import {
   serverStatus,
   startServerProcess,
 } from '../../bench/server-process.js';
+import { displayWidth } from '../../src/cli/context.js';
 
 // The built `pulseloop` command, as a user runs it (`npm test` builds first).
 const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-cli-'));
@@ -102,6 +103,18 @@ describe('pulseloop CLI', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('events');
     expect(result.stdout).toContain('write-ahead log');
+    const zh = pulseloop(['status'], { PULSELOOP_LANG: 'zh' });
+    expect(zh.stdout).toMatch(/预写日志：\d+ B 尚未写入存储，共 \d+ 个段/);
+  });
+
+  it('lines up a table holding Chinese names (two columns per character)', () => {
+    pulseloop(['projects', 'create', '--name', '山茶集旗舰店']);
+    const list = pulseloop(['projects', 'list']).stdout.split('\n');
+    const header = list[0]!;
+    const row = list.find((line) => line.includes('山茶集旗舰店'))!;
+    const columnAt = (line: string, chars: number) => displayWidth(line.slice(0, chars));
+    // The time zone column starts at the same terminal column in the header and the row.
+    expect(columnAt(row, row.indexOf('Asia/Shanghai'))).toBe(columnAt(header, header.indexOf('time_zone')));
   });
 
   it('names the invalid setting when the configuration is wrong', () => {
