@@ -70,7 +70,7 @@ export function parseDistributionQuery(body: unknown): DistributionQuery {
   if (buckets) query.buckets = buckets;
   if (b.property !== undefined) {
     if (typeof b.property !== 'object' || b.property === null)
-      invalid('property', 'expected { field, buckets }');
+      invalid('property', 'expected { field, buckets }', '必须是 { field, buckets }');
     const p = b.property as Record<string, unknown>;
     parseField(p.field, 'property.field');
     query.property = {

@@ -1,4 +1,4 @@
-import { PulseloopError } from '../errors/registry.js';
+import { detailText, PulseloopError } from '../errors/registry.js';
 import { type FieldRef, needsPersonTraits } from './query/fields.js';
 import { compileFilters } from './query/filters.js';
 import type { SqlParams } from './query/params.js';
@@ -33,8 +33,8 @@ export interface CompiledSelector {
 
 const MAX_EVENT_NAME = 200;
 
-function invalid(at: string, detail: string): never {
-  throw new PulseloopError('invalid_query', { field: at, detail });
+function invalid(at: string, detail: string, detailZh: string): never {
+  throw new PulseloopError('invalid_query', { field: at, ...detailText(detail, detailZh) });
 }
 
 /** Validates a selector (`{event, filters}`, an event name, or null); `at` names it in the query. */
@@ -42,14 +42,22 @@ export function parseSelector(value: unknown, at: string): EventSelector {
   // Shorthands: an event name, or null for any event.
   if (typeof value === 'string' || value === null) value = { event: value };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    invalid(at, 'expected { event, filters } (event null for any event)');
+    invalid(
+      at,
+      'expected { event, filters } (event null for any event)',
+      '必须是 { event, filters }（event 为 null 表示任意事件）',
+    );
   }
   const { event, filters } = value as Record<string, unknown>;
   if (event !== null && (typeof event !== 'string' || event === '' || event.length > MAX_EVENT_NAME)) {
-    invalid(`${at}.event`, `expected an event name (1–${MAX_EVENT_NAME} characters) or null for any event`);
+    invalid(
+      `${at}.event`,
+      `expected an event name (1–${MAX_EVENT_NAME} characters) or null for any event`,
+      `必须是事件名（1–${MAX_EVENT_NAME} 个字符），或用 null 表示任意事件`,
+    );
   }
   if (filters !== undefined && !Array.isArray(filters))
-    invalid(`${at}.filters`, 'expected a list of filters');
+    invalid(`${at}.filters`, 'expected a list of filters', '必须是筛选条件列表');
   return filters === undefined ? { event } : { event, filters };
 }
 

@@ -46,6 +46,9 @@ export interface LifecycleResult {
   periods: LifecycleRow[];
 }
 
+/** A number of periods in Chinese: "400 天", "400 周", "400 个月". */
+const PERIOD_ZH: Record<Period, string> = { day: '天', week: '周', month: '个月' };
+
 export function parseLifecycleQuery(body: unknown): LifecycleQuery {
   const b = bodyObject(body);
   const query: LifecycleQuery = {
@@ -57,8 +60,13 @@ export function parseLifecycleQuery(body: unknown): LifecycleQuery {
     periodIndexOfDate(query.period, query.dateRange.to) -
     periodIndexOfDate(query.period, query.dateRange.from) +
     1;
-  if (count > MAX_LIFECYCLE_PERIODS)
-    invalid('dateRange', `at most ${MAX_LIFECYCLE_PERIODS} ${query.period}s`);
+  if (count > MAX_LIFECYCLE_PERIODS) {
+    invalid(
+      'dateRange',
+      `at most ${MAX_LIFECYCLE_PERIODS} ${query.period}s`,
+      `最多 ${MAX_LIFECYCLE_PERIODS} ${PERIOD_ZH[query.period]}`,
+    );
+  }
   compileSelector(query.event, new SqlParams(), 'event');
   return query;
 }

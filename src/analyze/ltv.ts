@@ -1,4 +1,4 @@
-import { PulseloopError } from '../errors/registry.js';
+import { detailText, PulseloopError } from '../errors/registry.js';
 import { type AnalysisContext, defineAnalysis } from './analysis.js';
 import { conversionSql } from './attribution/journeys.js';
 import {
@@ -64,22 +64,28 @@ export interface LtvResult {
 
 const NO_VALUE = '(none)';
 
-function invalid(field: string, detail: string): never {
-  throw new PulseloopError('invalid_query', { field, detail });
+function invalid(field: string, detail: string, detailZh: string): never {
+  throw new PulseloopError('invalid_query', { field, ...detailText(detail, detailZh) });
 }
 
 export function parseLtvQuery(body: unknown): LtvQuery {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) invalid('body', 'expected an object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    invalid('body', 'expected an object', '必须是对象');
   const q = body as Record<string, unknown>;
   const period = q.period ?? 'week';
-  if (period !== 'week' && period !== 'month') invalid('period', 'expected "week" or "month"');
+  if (period !== 'week' && period !== 'month')
+    invalid('period', 'expected "week" or "month"', '必须是 "week" 或 "month"');
   const periods = q.periods ?? (period === 'week' ? 12 : 6);
   if (typeof periods !== 'number' || !Number.isInteger(periods) || periods < 0 || periods > 104) {
-    invalid('periods', 'expected a whole number from 0 to 104');
+    invalid('periods', 'expected a whole number from 0 to 104', '必须是 0 到 104 之间的整数');
   }
   const dimension = q.dimension ?? 'channel';
   if (!(TOUCH_DIMENSIONS as readonly unknown[]).includes(dimension)) {
-    invalid('dimension', `expected one of ${TOUCH_DIMENSIONS.join(', ')}`);
+    invalid(
+      'dimension',
+      `expected one of ${TOUCH_DIMENSIONS.join(', ')}`,
+      `必须是 ${TOUCH_DIMENSIONS.join('、')} 之一`,
+    );
   }
   return {
     dateRange: parseDateRange(q.dateRange),

@@ -1,4 +1,4 @@
-import { PulseloopError } from '../errors/registry.js';
+import { detailText, PulseloopError } from '../errors/registry.js';
 import { type AnalysisContext, defineAnalysis } from './analysis.js';
 import { FINAL_SETTINGS, personStages } from './event-selector.js';
 import { checkedFilters, eventName, integer } from './funnels/query.js';
@@ -69,38 +69,40 @@ const TIE_BIT = 2 ** 23;
 const CODE_MASK = TIE_BIT - 1;
 const MAX_EVENT_LIST = 200;
 
-function invalid(field: string, detail: string): never {
-  throw new PulseloopError('invalid_query', { field, detail });
+function invalid(field: string, detail: string, detailZh: string): never {
+  throw new PulseloopError('invalid_query', { field, ...detailText(detail, detailZh) });
 }
 
 function eventList(value: unknown, at: string): string[] | undefined {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value) || value.length === 0 || value.length > MAX_EVENT_LIST) {
-    invalid(at, `expected 1 to ${MAX_EVENT_LIST} event names`);
+    invalid(at, `expected 1 to ${MAX_EVENT_LIST} event names`, `必须是 1 到 ${MAX_EVENT_LIST} 个事件名`);
   }
   return value.map((v, i) => eventName(v, `${at}[${i}]`));
 }
 
 function flag(value: unknown, at: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') invalid(at, 'expected true or false');
+  if (typeof value !== 'boolean') invalid(at, 'expected true or false', '必须是 true 或 false');
   return value;
 }
 
 /** Validates a paths query body; throws `invalid_query` naming the wrong field. */
 export function parsePathsQuery(body: unknown): PathsQuery {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) invalid('body', 'expected an object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    invalid('body', 'expected an object', '必须是对象');
   const raw = body as Record<string, unknown>;
   const dateRange = parseDateRange(raw.dateRange);
   if (typeof raw.start !== 'object' || raw.start === null || Array.isArray(raw.start)) {
-    invalid('start', 'expected { event, filters? }');
+    invalid('start', 'expected { event, filters? }', '必须是 { event, filters? }');
   }
   const rawStart = raw.start as Record<string, unknown>;
   const start: PathsQuery['start'] = { event: eventName(rawStart.event, 'start.event') };
   const startFilters = checkedFilters(rawStart.filters, 'start.filters');
   if (startFilters) start.filters = startFilters;
   const direction = raw.direction ?? 'after';
-  if (direction !== 'after' && direction !== 'before') invalid('direction', 'expected after or before');
+  if (direction !== 'after' && direction !== 'before')
+    invalid('direction', 'expected after or before', '必须是 after 或 before');
 
   const query: PathsQuery = {
     dateRange,
@@ -118,7 +120,8 @@ export function parsePathsQuery(body: unknown): PathsQuery {
   if (includeEvents) query.includeEvents = includeEvents;
   const excludeEvents = eventList(raw.excludeEvents, 'excludeEvents');
   if (excludeEvents) {
-    if (excludeEvents.includes(start.event)) invalid('excludeEvents', 'cannot exclude the start event');
+    if (excludeEvents.includes(start.event))
+      invalid('excludeEvents', 'cannot exclude the start event', '不能排除起始事件');
     query.excludeEvents = excludeEvents;
   }
   const filters = checkedFilters(raw.filters, 'filters');

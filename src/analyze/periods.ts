@@ -1,4 +1,4 @@
-import { PulseloopError } from '../errors/registry.js';
+import { detailText, PulseloopError } from '../errors/registry.js';
 
 /**
  * Calendar periods (day, week, month) in the project time zone, numbered as integers so that SQL
@@ -16,7 +16,10 @@ const FIRST_MONDAY_DAY = 4;
 export function parsePeriod(value: unknown, at: string, fallback: Period = 'day'): Period {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || !(PERIODS as readonly string[]).includes(value)) {
-    throw new PulseloopError('invalid_query', { field: at, detail: `expected one of ${PERIODS.join(', ')}` });
+    throw new PulseloopError('invalid_query', {
+      field: at,
+      ...detailText(`expected one of ${PERIODS.join(', ')}`, `必须是 ${PERIODS.join('、')} 之一`),
+    });
   }
   return value as Period;
 }

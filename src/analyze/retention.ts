@@ -1,4 +1,4 @@
-import { PulseloopError } from '../errors/registry.js';
+import { detailText, PulseloopError } from '../errors/registry.js';
 import { type AnalysisContext, defineAnalysis } from './analysis.js';
 import {
   compileSelector,
@@ -85,20 +85,21 @@ export interface RetentionResult extends RetentionTable {
   breakdowns?: (RetentionTable & { value: string })[];
 }
 
-function invalid(field: string, detail: string): never {
-  throw new PulseloopError('invalid_query', { field, detail });
+function invalid(field: string, detail: string, detailZh: string): never {
+  throw new PulseloopError('invalid_query', { field, ...detailText(detail, detailZh) });
 }
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], at: string, fallback: T): T {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    invalid(at, `expected one of ${allowed.join(', ')}`);
+    invalid(at, `expected one of ${allowed.join(', ')}`, `必须是 ${allowed.join('、')} 之一`);
   }
   return value as T;
 }
 
 export function parseRetentionQuery(body: unknown): RetentionQuery {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) invalid('body', 'expected an object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    invalid('body', 'expected an object', '必须是对象');
   const b = body as Record<string, unknown>;
   const startEvent = parseSelector(b.startEvent, 'startEvent');
   const returnEvent = b.returnEvent === undefined ? startEvent : parseSelector(b.returnEvent, 'returnEvent');
@@ -109,7 +110,11 @@ export function parseRetentionQuery(body: unknown): RetentionQuery {
     periods < 1 ||
     periods > MAX_RETENTION_PERIODS
   ) {
-    invalid('periods', `expected a whole number from 1 to ${MAX_RETENTION_PERIODS}`);
+    invalid(
+      'periods',
+      `expected a whole number from 1 to ${MAX_RETENTION_PERIODS}`,
+      `必须是 1 到 ${MAX_RETENTION_PERIODS} 之间的整数`,
+    );
   }
   const query: RetentionQuery = {
     dateRange: parseDateRange(b.dateRange),

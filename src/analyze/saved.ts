@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { PulseloopError } from '../errors/registry.js';
+import { detailOf, detailText, PulseloopError } from '../errors/registry.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import type { MetadataDatabase } from '../store/metadata/schema.js';
 import { findAnalysis } from './registry.js';
@@ -76,19 +76,28 @@ export interface Dashboard extends Required<DashboardInput> {
   updatedAt: string;
 }
 
-function invalid(field: string, detail: string): never {
-  throw new PulseloopError('invalid_insight', { field, detail });
+function invalid(field: string, detail: string, detailZh: string): never {
+  throw new PulseloopError('invalid_insight', { field, ...detailText(detail, detailZh) });
 }
 
 /** Validates the kind and the query (the analysis's own parser), returning the parsed query to store. */
 function parsedQuery(input: InsightInput): unknown {
   const analysis = findAnalysis(input.kind);
-  if (!analysis) invalid('kind', `unknown analysis "${input.kind.slice(0, 40)}"`);
+  if (!analysis) {
+    invalid(
+      'kind',
+      `unknown analysis "${input.kind.slice(0, 40)}"`,
+      `未知的分析类型 "${input.kind.slice(0, 40)}"`,
+    );
+  }
   try {
     return analysis.parse(input.query);
   } catch (error) {
     if (error instanceof PulseloopError && error.code === 'invalid_query') {
-      invalid(`query.${error.details.field}`, String(error.details.detail));
+      throw new PulseloopError('invalid_insight', {
+        field: `query.${error.details.field}`,
+        ...detailOf(error.details),
+      });
     }
     throw error;
   }
@@ -214,8 +223,13 @@ export async function deleteInsight(store: MetadataStore, projectId: string, id:
 async function checkTiles(store: MetadataStore, projectId: string, tiles: DashboardTile[]): Promise<void> {
   const known = new Set((await listInsights(store, projectId)).map((i) => i.id));
   tiles.forEach((tile, i) => {
-    if (!known.has(tile.insightId))
-      invalid(`tiles[${i}].insightId`, `no insight "${tile.insightId}" in this project`);
+    if (!known.has(tile.insightId)) {
+      invalid(
+        `tiles[${i}].insightId`,
+        `no insight "${tile.insightId}" in this project`,
+        `该项目中没有洞察 "${tile.insightId}"`,
+      );
+    }
   });
 }
 

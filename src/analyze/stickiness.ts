@@ -39,7 +39,7 @@ export function parseStickinessQuery(body: unknown): StickinessQuery {
     event: parseSelector(b.event, 'event'),
   };
   if (rangeDays(query.dateRange) > MAX_STICKINESS_DAYS)
-    invalid('dateRange', `at most ${MAX_STICKINESS_DAYS} days`);
+    invalid('dateRange', `at most ${MAX_STICKINESS_DAYS} days`, `最多 ${MAX_STICKINESS_DAYS} 天`);
   compileSelector(query.event, new SqlParams(), 'event');
   return query;
 }

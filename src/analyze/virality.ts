@@ -1,4 +1,4 @@
-import { PulseloopError } from '../errors/registry.js';
+import { detailText, PulseloopError } from '../errors/registry.js';
 import { type AnalysisContext, defineAnalysis } from './analysis.js';
 import { SqlParams } from './query/params.js';
 import { bindProject, type DateRange, eventSource, PERSON_SQL, parseDateRange } from './query/scope.js';
@@ -68,21 +68,23 @@ export interface ViralityResult {
 
 const EVENT_NAME = /^.{1,200}$/su;
 
-function invalid(field: string, detail: string): never {
-  throw new PulseloopError('invalid_query', { field, detail });
+function invalid(field: string, detail: string, detailZh: string): never {
+  throw new PulseloopError('invalid_query', { field, ...detailText(detail, detailZh) });
 }
 
 export function parseViralityQuery(body: unknown): ViralityQuery {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) invalid('body', 'expected an object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    invalid('body', 'expected an object', '必须是对象');
   const q = body as Record<string, unknown>;
   const name = (value: unknown, at: string, fallback: string): string => {
     if (value === undefined) return fallback;
-    if (typeof value !== 'string' || !EVENT_NAME.test(value)) invalid(at, 'expected an event name');
+    if (typeof value !== 'string' || !EVENT_NAME.test(value))
+      invalid(at, 'expected an event name', '必须是事件名');
     return value;
   };
   const limit = q.limit ?? 20;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 500) {
-    invalid('limit', 'expected a whole number from 1 to 500');
+    invalid('limit', 'expected a whole number from 1 to 500', '必须是 1 到 500 之间的整数');
   }
   return {
     dateRange: parseDateRange(q.dateRange),

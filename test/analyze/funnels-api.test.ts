@@ -66,6 +66,9 @@ describe('funnels and paths over HTTP', () => {
     expect(body.error.details.field).toBe('steps[1].event');
     expect(body.error.message).toContain('steps[1].event');
     expect(body.error.message_zh).toContain('steps[1].event');
+    // The free-text detail is translated too, not only the template around it.
+    expect(body.error.message).toContain('expected an event name');
+    expect(body.error.message_zh).toBe('查询的 "steps[1].event" 无效：必须是事件名');
   });
 
   it('answers paths', async () => {

@@ -79,6 +79,9 @@ describe('trends through the API with the result cache', () => {
     expect(bad.status).toBe(400);
     expect(bad.json.error).toMatchObject({ code: 'invalid_query', details: { field: 'dimensions[0]' } });
     expect(bad.json.error.message_zh).toContain('dimensions[0]');
+    expect(bad.json.error.message).toContain('unknown dimension "colour"');
+    expect(bad.json.error.message_zh).toContain('未知维度 "colour"');
+    expect(bad.json.error.message_zh).not.toContain('unknown dimension');
     const notApplicable = await call('POST', api('/analyses/trends'), {
       ...query,
       metrics: ['plays'],
@@ -150,6 +153,8 @@ describe('metrics catalogue and custom metrics', () => {
       code: 'invalid_metric',
       details: { field: 'definition.expression' },
     });
+    expect(bad.json.error.message).toContain('missing ")" at 19');
+    expect(bad.json.error.message_zh).toBe('指标定义的 "definition.expression" 无效：位置 19 处缺少 ")"');
     const shape = await call('PUT', api('/metrics/broken'), {
       en: 'Broken',
       definition: { type: 'sql', text: '1' },
@@ -195,6 +200,10 @@ describe('saved insights and dashboards', () => {
       query: { ...query, granularity: 'year' },
     });
     expect(badQuery.json.error.details.field).toBe('query.granularity');
+    // The query's own error, carried into the insight's error in both languages.
+    expect(badQuery.json.error.message_zh).toBe(
+      '看板或洞察的 "query.granularity" 无效：必须是 hour、day、week、month、total 之一',
+    );
     expect((await call('GET', api('/insights'))).json.insights).toHaveLength(1);
 
     expect((await call('DELETE', api(`/insights/${id}`))).status).toBe(204);

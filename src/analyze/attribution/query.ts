@@ -1,4 +1,4 @@
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import { compileFilters } from '../query/filters.js';
 import { SqlParams } from '../query/params.js';
 import { type DateRange, parseDateRange } from '../query/scope.js';
@@ -48,24 +48,26 @@ export interface AttributionQuery {
 const MAX_LOOKBACK_DAYS = 365;
 const EVENT_NAME = /^.{1,200}$/su;
 
-function invalid(field: string, detail: string): never {
-  throw new PulseloopError('invalid_query', { field, detail });
+function invalid(field: string, detail: string, detailZh: string): never {
+  throw new PulseloopError('invalid_query', { field, ...detailText(detail, detailZh) });
 }
 
 function record(value: unknown, at: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) invalid(at, 'expected an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    invalid(at, 'expected an object', '必须是对象');
   return value as Record<string, unknown>;
 }
 
 function eventName(value: unknown, at: string): string {
-  if (typeof value !== 'string' || !EVENT_NAME.test(value)) invalid(at, 'expected an event name');
+  if (typeof value !== 'string' || !EVENT_NAME.test(value))
+    invalid(at, 'expected an event name', '必须是事件名');
   return value;
 }
 
 function positiveNumber(value: unknown, at: string, fallback: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > max) {
-    invalid(at, `expected a number greater than 0 and at most ${max}`);
+    invalid(at, `expected a number greater than 0 and at most ${max}`, `必须是大于 0 且不超过 ${max} 的数字`);
   }
   return value;
 }
@@ -82,7 +84,8 @@ export function parseConversion(value: unknown, at = 'conversion'): ConversionSo
   if (value === undefined) return { source: 'orders' };
   const body = record(value, at);
   if (body.source === 'orders') return { source: 'orders' };
-  if (body.source !== 'event') invalid(`${at}.source`, 'expected "orders" or "event"');
+  if (body.source !== 'event')
+    invalid(`${at}.source`, 'expected "orders" or "event"', '必须是 "orders" 或 "event"');
   const conversion: ConversionSource = {
     source: 'event',
     event: eventName(body.event, `${at}.event`),
@@ -90,7 +93,11 @@ export function parseConversion(value: unknown, at = 'conversion'): ConversionSo
   if (body.filters !== undefined) conversion.filters = checkFilters(body.filters, `${at}.filters`);
   if (body.revenueField !== undefined) {
     if (body.revenueField !== 'revenue' && !String(body.revenueField).startsWith('properties.')) {
-      invalid(`${at}.revenueField`, 'expected "revenue" or properties.<key>');
+      invalid(
+        `${at}.revenueField`,
+        'expected "revenue" or properties.<key>',
+        '必须是 "revenue" 或 properties.<key>',
+      );
     }
     checkFilters([{ field: body.revenueField, op: 'is_set' }], `${at}.revenueField`);
     conversion.revenueField = body.revenueField as string;
@@ -103,12 +110,20 @@ function parseTouch(value: unknown): AttributionQuery['touch'] {
   const body = record(value, 'touch');
   const dimension = body.dimension ?? 'channel';
   if (!(TOUCH_DIMENSIONS as readonly unknown[]).includes(dimension)) {
-    invalid('touch.dimension', `expected one of ${TOUCH_DIMENSIONS.join(', ')}`);
+    invalid(
+      'touch.dimension',
+      `expected one of ${TOUCH_DIMENSIONS.join(', ')}`,
+      `必须是 ${TOUCH_DIMENSIONS.join('、')} 之一`,
+    );
   }
   const touch: AttributionQuery['touch'] = { dimension: dimension as TouchDimension };
   if (body.events !== undefined) {
     if (!Array.isArray(body.events) || body.events.length === 0 || body.events.length > 100) {
-      invalid('touch.events', 'expected a list of 1 to 100 event names');
+      invalid(
+        'touch.events',
+        'expected a list of 1 to 100 event names',
+        '必须是包含 1 到 100 个事件名的列表',
+      );
     }
     touch.events = body.events.map((e, i) => eventName(e, `touch.events[${i}]`));
   }
@@ -119,10 +134,10 @@ function parseTouch(value: unknown): AttributionQuery['touch'] {
 function parseModels(value: unknown): ModelName[] {
   if (value === undefined) return [...MODELS];
   if (!Array.isArray(value) || value.length === 0)
-    invalid('models', `expected a list of ${MODELS.join(', ')}`);
+    invalid('models', `expected a list of ${MODELS.join(', ')}`, `必须是由 ${MODELS.join('、')} 组成的列表`);
   value.forEach((m, i) => {
     if (!(MODELS as readonly unknown[]).includes(m))
-      invalid(`models[${i}]`, `expected one of ${MODELS.join(', ')}`);
+      invalid(`models[${i}]`, `expected one of ${MODELS.join(', ')}`, `必须是 ${MODELS.join('、')} 之一`);
   });
   return MODELS.filter((m) => value.includes(m));
 }
@@ -130,7 +145,8 @@ function parseModels(value: unknown): ModelName[] {
 /** One of `choices`; the first when absent. */
 function oneOf<T extends string>(value: unknown, at: string, choices: readonly [T, ...T[]]): T {
   if (value === undefined) return choices[0];
-  if (!(choices as readonly unknown[]).includes(value)) invalid(at, `expected one of ${choices.join(', ')}`);
+  if (!(choices as readonly unknown[]).includes(value))
+    invalid(at, `expected one of ${choices.join(', ')}`, `必须是 ${choices.join('、')} 之一`);
   return value as T;
 }
 

@@ -42,13 +42,17 @@ export interface LengthResult {
 function parseEdges(value: unknown): number[] {
   if (value === undefined) return DEFAULT_LENGTH_EDGES;
   if (!Array.isArray(value) || value.length === 0 || value.length > 20) {
-    invalid('edges', 'expected 1–20 increasing lengths in seconds');
+    invalid('edges', 'expected 1–20 increasing lengths in seconds', '必须是 1–20 个递增的时长（单位：秒）');
   }
   value.forEach((edge, i) => {
     if (typeof edge !== 'number' || !Number.isFinite(edge) || edge <= 0) {
-      invalid(`edges[${i}]`, 'expected a length in seconds greater than 0');
+      invalid(
+        `edges[${i}]`,
+        'expected a length in seconds greater than 0',
+        '必须是大于 0 的时长（单位：秒）',
+      );
     }
-    if (i > 0 && edge <= value[i - 1]) invalid(`edges[${i}]`, 'edges must increase');
+    if (i > 0 && edge <= value[i - 1]) invalid(`edges[${i}]`, 'edges must increase', '分桶边界必须递增');
   });
   return value as number[];
 }

@@ -1,4 +1,4 @@
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import type { SqlParams } from '../query/params.js';
 import { type DateRange, parseDateRange, rangeCondition } from '../query/scope.js';
 import { sumRowComponents } from './metrics.js';
@@ -24,18 +24,22 @@ export interface ContentFilters {
   minPlays?: number;
 }
 
-export function invalid(field: string, detail: string): never {
-  throw new PulseloopError('invalid_query', { field, detail });
+export function invalid(field: string, detail: string, detailZh: string): never {
+  throw new PulseloopError('invalid_query', { field, ...detailText(detail, detailZh) });
 }
 
 /** The body as an object whose keys are all known; `at` prefixes field names in errors. */
 export function objectBody(body: unknown, known: readonly string[], at = ''): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    invalid(at || 'body', 'expected a JSON object');
+    invalid(at || 'body', 'expected a JSON object', '必须是 JSON 对象');
   }
   for (const key of Object.keys(body)) {
     if (!known.includes(key)) {
-      invalid(`${at}${key.slice(0, 40)}`, `unknown field; expected one of ${known.join(', ')}`);
+      invalid(
+        `${at}${key.slice(0, 40)}`,
+        `unknown field; expected one of ${known.join(', ')}`,
+        `未知字段；必须是 ${known.join('、')} 之一`,
+      );
     }
   }
   return body as Record<string, unknown>;
@@ -46,11 +50,19 @@ const MAX_LIST = 200;
 
 function textList(value: unknown, at: string): string[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > MAX_LIST) {
-    invalid(at, `expected a non-empty list of at most ${MAX_LIST} texts`);
+    invalid(
+      at,
+      `expected a non-empty list of at most ${MAX_LIST} texts`,
+      `必须是非空且最多 ${MAX_LIST} 项的文本列表`,
+    );
   }
   return value.map((item, i) => {
     if (typeof item !== 'string' || item === '' || item.length > MAX_TEXT) {
-      invalid(`${at}[${i}]`, `expected a text of 1–${MAX_TEXT} characters`);
+      invalid(
+        `${at}[${i}]`,
+        `expected a text of 1–${MAX_TEXT} characters`,
+        `必须是 1–${MAX_TEXT} 个字符的文本`,
+      );
     }
     return item;
   });
@@ -60,7 +72,7 @@ function textList(value: unknown, at: string): string[] {
 export function integerIn(value: unknown, at: string, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    invalid(at, `expected a whole number from ${min} to ${max}`);
+    invalid(at, `expected a whole number from ${min} to ${max}`, `必须是 ${min} 到 ${max} 之间的整数`);
   }
   return value;
 }
@@ -69,7 +81,11 @@ export function integerIn(value: unknown, at: string, min: number, max: number, 
 export function oneOf<T extends string>(value: unknown, at: string, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    invalid(at, `"${String(value).slice(0, 40)}" is not one of ${allowed.join(', ')}`);
+    invalid(
+      at,
+      `"${String(value).slice(0, 40)}" is not one of ${allowed.join(', ')}`,
+      `"${String(value).slice(0, 40)}" 不是 ${allowed.join('、')} 之一`,
+    );
   }
   return value as T;
 }
@@ -77,7 +93,7 @@ export function oneOf<T extends string>(value: unknown, at: string, allowed: rea
 /** A non-empty text of at most 200 characters. */
 export function requiredText(value: unknown, at: string): string {
   if (typeof value !== 'string' || value === '' || value.length > MAX_TEXT) {
-    invalid(at, `expected a text of 1–${MAX_TEXT} characters`);
+    invalid(at, `expected a text of 1–${MAX_TEXT} characters`, `必须是 1–${MAX_TEXT} 个字符的文本`);
   }
   return value;
 }

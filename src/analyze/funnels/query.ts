@@ -1,4 +1,4 @@
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import { parseField } from '../query/fields.js';
 import { compileFilters } from '../query/filters.js';
 import { SqlParams } from '../query/params.js';
@@ -72,25 +72,26 @@ const DEFAULT_BUCKETS = [
   7 * DAY,
 ].concat([14 * DAY, 30 * DAY, 60 * DAY, 90 * DAY, 180 * DAY]);
 
-function invalid(field: string, detail: string): never {
-  throw new PulseloopError('invalid_query', { field, detail });
+function invalid(field: string, detail: string, detailZh: string): never {
+  throw new PulseloopError('invalid_query', { field, ...detailText(detail, detailZh) });
 }
 
 function object(value: unknown, at: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) invalid(at, 'expected an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    invalid(at, 'expected an object', '必须是对象');
   return value as Record<string, unknown>;
 }
 
 export function eventName(value: unknown, at: string): string {
-  if (typeof value !== 'string' || value.trim() === '') invalid(at, 'expected an event name');
-  if (value.length > 200) invalid(at, 'event names are at most 200 characters');
+  if (typeof value !== 'string' || value.trim() === '') invalid(at, 'expected an event name', '必须是事件名');
+  if (value.length > 200) invalid(at, 'event names are at most 200 characters', '事件名最多 200 个字符');
   return value;
 }
 
 export function integer(value: unknown, at: string, min: number, max: number, fallback?: number): number {
   if (value === undefined && fallback !== undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    invalid(at, `expected a whole number from ${min} to ${max}`);
+    invalid(at, `expected a whole number from ${min} to ${max}`, `必须是 ${min} 到 ${max} 之间的整数`);
   }
   return value;
 }
@@ -110,7 +111,7 @@ function parseStep(value: unknown, index: number, windowSeconds: number): Funnel
   if (filters) step.filters = filters;
   for (const key of ['withinSeconds', 'minSecondsFromPrevious'] as const) {
     if (raw[key] === undefined) continue;
-    if (index === 0) invalid(`${at}.${key}`, 'the first step has no previous step');
+    if (index === 0) invalid(`${at}.${key}`, 'the first step has no previous step', '第一步没有上一步');
     step[key] = integer(raw[key], `${at}.${key}`, 0, windowSeconds);
   }
   return step;
@@ -124,7 +125,8 @@ function parseExclusion(value: unknown, index: number, stepCount: number): Funne
     fromStep: integer(raw.fromStep, `${at}.fromStep`, 1, stepCount - 1, 1),
     toStep: integer(raw.toStep, `${at}.toStep`, 2, stepCount, stepCount),
   };
-  if (exclusion.fromStep >= exclusion.toStep) invalid(`${at}.toStep`, 'must be after fromStep');
+  if (exclusion.fromStep >= exclusion.toStep)
+    invalid(`${at}.toStep`, 'must be after fromStep', '必须在 fromStep 之后');
   const filters = checkedFilters(raw.filters, `${at}.filters`);
   if (filters) exclusion.filters = filters;
   return exclusion;
@@ -134,11 +136,16 @@ function parseBuckets(value: unknown, windowSeconds: number): number[] {
   if (value === undefined) return DEFAULT_BUCKETS.filter((b) => b < windowSeconds);
   const at = 'timeToConvert.bucketsSeconds';
   if (!Array.isArray(value) || value.length === 0 || value.length > 100) {
-    invalid(at, 'expected 1 to 100 increasing bucket bounds in seconds');
+    invalid(
+      at,
+      'expected 1 to 100 increasing bucket bounds in seconds',
+      '必须是 1 到 100 个递增的分桶边界（单位：秒）',
+    );
   }
   const bounds = value.map((b, i) => integer(b, `${at}[${i}]`, 1, MAX_WINDOW_SECONDS));
   bounds.forEach((b, i) => {
-    if (i > 0 && b <= (bounds[i - 1] as number)) invalid(`${at}[${i}]`, 'bounds must increase');
+    if (i > 0 && b <= (bounds[i - 1] as number))
+      invalid(`${at}[${i}]`, 'bounds must increase', '分桶边界必须递增');
   });
   return bounds;
 }
@@ -149,7 +156,11 @@ export function parseFunnelQuery(body: unknown): FunnelQuery {
   const dateRange = parseDateRange(raw.dateRange);
   const order = raw.order ?? 'sequential';
   if (typeof order !== 'string' || !(FUNNEL_ORDERS as readonly string[]).includes(order)) {
-    invalid('order', `expected one of ${FUNNEL_ORDERS.join(', ')}`);
+    invalid(
+      'order',
+      `expected one of ${FUNNEL_ORDERS.join(', ')}`,
+      `必须是 ${FUNNEL_ORDERS.join('、')} 之一`,
+    );
   }
   const windowSeconds = integer(
     raw.windowSeconds,
@@ -159,7 +170,7 @@ export function parseFunnelQuery(body: unknown): FunnelQuery {
     DEFAULT_WINDOW_SECONDS,
   );
   if (!Array.isArray(raw.steps) || raw.steps.length < 2 || raw.steps.length > MAX_STEPS) {
-    invalid('steps', `expected 2 to ${MAX_STEPS} steps`);
+    invalid('steps', `expected 2 to ${MAX_STEPS} steps`, `必须包含 2 到 ${MAX_STEPS} 个步骤`);
   }
   const steps = raw.steps.map((s, i) => parseStep(s, i, windowSeconds));
   const minSecondsBetweenSteps = integer(
@@ -171,18 +182,27 @@ export function parseFunnelQuery(body: unknown): FunnelQuery {
   );
   if (order === 'any') {
     // Time between steps has no meaning when the steps have no order.
-    if (minSecondsBetweenSteps > 0) invalid('minSecondsBetweenSteps', 'not available with order "any"');
+    if (minSecondsBetweenSteps > 0)
+      invalid('minSecondsBetweenSteps', 'not available with order "any"', 'order 为 "any" 时不可用');
     steps.forEach((s, i) => {
       if (s.withinSeconds !== undefined)
-        invalid(`steps[${i}].withinSeconds`, 'not available with order "any"');
+        invalid(`steps[${i}].withinSeconds`, 'not available with order "any"', 'order 为 "any" 时不可用');
       if (s.minSecondsFromPrevious !== undefined) {
-        invalid(`steps[${i}].minSecondsFromPrevious`, 'not available with order "any"');
+        invalid(
+          `steps[${i}].minSecondsFromPrevious`,
+          'not available with order "any"',
+          'order 为 "any" 时不可用',
+        );
       }
     });
   }
   const rawExclusions = raw.exclusions ?? [];
   if (!Array.isArray(rawExclusions) || rawExclusions.length > MAX_EXCLUSIONS) {
-    invalid('exclusions', `expected a list of at most ${MAX_EXCLUSIONS} exclusions`);
+    invalid(
+      'exclusions',
+      `expected a list of at most ${MAX_EXCLUSIONS} exclusions`,
+      `必须是最多 ${MAX_EXCLUSIONS} 个排除条件的列表`,
+    );
   }
   const exclusions = rawExclusions.map((e, i) => parseExclusion(e, i, steps.length));
 
@@ -209,13 +229,13 @@ export function parseFunnelQuery(body: unknown): FunnelQuery {
     const c = object(raw.conversionOverTime, 'conversionOverTime');
     const granularity = c.granularity ?? 'day';
     if (granularity !== 'day' && granularity !== 'week')
-      invalid('conversionOverTime.granularity', 'expected day or week');
+      invalid('conversionOverTime.granularity', 'expected day or week', '必须是 day 或 week');
     query.conversionOverTime = { granularity };
   }
   const ttc = raw.timeToConvert === undefined ? {} : object(raw.timeToConvert, 'timeToConvert');
   const fromStep = integer(ttc.fromStep, 'timeToConvert.fromStep', 1, steps.length - 1, 1);
   const toStep = integer(ttc.toStep, 'timeToConvert.toStep', 2, steps.length, steps.length);
-  if (fromStep >= toStep) invalid('timeToConvert.toStep', 'must be after fromStep');
+  if (fromStep >= toStep) invalid('timeToConvert.toStep', 'must be after fromStep', '必须在 fromStep 之后');
   query.timeToConvert = { fromStep, toStep, bucketsSeconds: parseBuckets(ttc.bucketsSeconds, windowSeconds) };
 
   if (raw.dropped !== undefined) {
@@ -226,8 +246,10 @@ export function parseFunnelQuery(body: unknown): FunnelQuery {
       offset: integer(d.offset, 'dropped.offset', 0, Number.MAX_SAFE_INTEGER, 0),
     };
     if (d.breakdownValue !== undefined) {
-      if (typeof d.breakdownValue !== 'string') invalid('dropped.breakdownValue', 'expected text');
-      if (!query.breakdown) invalid('dropped.breakdownValue', 'the query has no breakdown');
+      if (typeof d.breakdownValue !== 'string')
+        invalid('dropped.breakdownValue', 'expected text', '必须是文本');
+      if (!query.breakdown)
+        invalid('dropped.breakdownValue', 'the query has no breakdown', '该查询没有设置分组维度');
       query.dropped.breakdownValue = d.breakdownValue;
     }
   }

@@ -1,4 +1,4 @@
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import { EVENT_ROLLUP_TABLE, hourAlignedZone, isRollupColumn } from '../../store/facts/rollups.js';
 import { FINAL_SETTINGS } from '../event-selector.js';
 import { EVENT_COLUMNS, fieldSql, parseField } from '../query/fields.js';
@@ -73,8 +73,8 @@ export interface QueryPlan {
   additive: boolean;
 }
 
-function invalid(field: string, detail: string): never {
-  throw new PulseloopError('invalid_query', { field, detail });
+function invalid(field: string, detail: string, detailZh: string): never {
+  throw new PulseloopError('invalid_query', { field, ...detailText(detail, detailZh) });
 }
 
 /** Resolves the metrics and checks that dimensions, filters and granularity apply to each of them. */
@@ -86,6 +86,7 @@ export function planQuery(catalogue: Catalogue, query: MetricsQuery): QueryPlan 
         invalid(
           `dimensions[${j}]`,
           `metric "${metric.def.id}" (metrics[${i}]) cannot be broken down by "${dimension}"`,
+          `指标 "${metric.def.id}"（metrics[${i}]）不能按 "${dimension}" 拆分`,
         );
       }
     });
@@ -95,6 +96,7 @@ export function planQuery(catalogue: Catalogue, query: MetricsQuery): QueryPlan 
           invalid(
             `filters[${j}].field`,
             `metric "${metric.def.id}" (metrics[${i}]) cannot be filtered by "${filter.field.slice(0, 60)}"`,
+            `指标 "${metric.def.id}"（metrics[${i}]）不能按 "${filter.field.slice(0, 60)}" 筛选`,
           );
         }
       }
@@ -103,6 +105,7 @@ export function planQuery(catalogue: Catalogue, query: MetricsQuery): QueryPlan 
       invalid(
         'granularity',
         `metric "${metric.def.id}" (metrics[${i}]) has no hourly buckets; use day or longer`,
+        `指标 "${metric.def.id}"（metrics[${i}]）没有按小时的数据；请使用 day 或更长的粒度`,
       );
     }
   });
@@ -161,7 +164,7 @@ const TEXT_OPS = [
 function textOf(value: unknown, at: string): string {
   if (typeof value === 'string' && value.length <= 1000) return value;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  return invalid(at, 'expected a text or number value');
+  return invalid(at, 'expected a text or number value', '必须是文本或数字');
 }
 
 /** A filter on a dimension column of a non-event source (text comparisons only). */
@@ -174,7 +177,11 @@ function dimensionFilterSql(
   const { op, value } = filter;
   const list = () => {
     if (!Array.isArray(value) || value.length === 0 || value.length > 1000) {
-      invalid(`${at}.value`, 'expected a non-empty list of at most 1000 values');
+      invalid(
+        `${at}.value`,
+        'expected a non-empty list of at most 1000 values',
+        '必须是非空且最多 1000 个值的列表',
+      );
     }
     return params.add(
       'Array(String)',
@@ -202,7 +209,11 @@ function dimensionFilterSql(
     case 'is_not_set':
       return `${column} = ''`;
     default:
-      return invalid(`${at}.op`, `"${filter.field}" is text here: use one of ${TEXT_OPS.join(', ')}`);
+      return invalid(
+        `${at}.op`,
+        `"${filter.field}" is text here: use one of ${TEXT_OPS.join(', ')}`,
+        `"${filter.field}" 在此为文本：请使用 ${TEXT_OPS.join('、')} 之一`,
+      );
   }
 }
 
@@ -433,7 +444,7 @@ function cohortsFrame(options: FrameOptions): Frame {
     time: 'e.first_day',
     timeKind: 'date',
     person: 'e.person',
-    dimension: () => invalid('dimensions', 'cohort metrics take no dimensions'),
+    dimension: () => invalid('dimensions', 'cohort metrics take no dimensions', '同期群指标不支持维度'),
     finalSafe: !revenue,
   };
 }

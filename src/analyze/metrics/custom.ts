@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { PulseloopError } from '../../errors/registry.js';
+import { type Details, detailOf, detailText, PulseloopError } from '../../errors/registry.js';
 import { isRollupColumn } from '../../store/facts/rollups.js';
 import type { MetadataStore } from '../../store/metadata/open.js';
 import type { MetadataDatabase } from '../../store/metadata/schema.js';
@@ -62,8 +62,13 @@ const dbOf = (store: MetadataStore): Db => store.db.withTables<{ custom_metrics:
 
 const ID = /^[a-z][a-z0-9_]{0,47}$/;
 
-function invalid(field: string, detail: string): never {
-  throw new PulseloopError('invalid_metric', { field, detail });
+function invalid(field: string, detail: string, detailZh: string): never {
+  throw new PulseloopError('invalid_metric', { field, ...detailText(detail, detailZh) });
+}
+
+/** The detail of another error (both languages), at `field` of the metric definition. */
+function invalidAs(field: string, details: Details): never {
+  throw new PulseloopError('invalid_metric', { field, ...detailOf(details) });
 }
 
 /** The catalogue entry of a stored custom metric. */
@@ -117,21 +122,27 @@ export function customMetricDef(record: Omit<CustomMetricRecord, 'createdAt' | '
 
 /** Validates a custom metric against the catalogue it joins; errors name the wrong field. */
 export function validateCustomMetric(input: CustomMetricInput, catalogue: Catalogue): void {
-  if (!ID.test(input.id))
-    invalid('id', 'lower-case letters, digits and _; starting with a letter; at most 48');
-  if (BUILT_IN_CATALOGUE.get(input.id)) invalid('id', `"${input.id}" is a built-in metric`);
+  if (!ID.test(input.id)) {
+    invalid(
+      'id',
+      'lower-case letters, digits and _; starting with a letter; at most 48',
+      '只能包含小写字母、数字和 _，以字母开头，最多 48 个字符',
+    );
+  }
+  if (BUILT_IN_CATALOGUE.get(input.id))
+    invalid('id', `"${input.id}" is a built-in metric`, `"${input.id}" 是内置指标`);
   const d = input.definition;
   if (d.type === 'formula') {
     let refs: Set<string>;
     try {
       refs = formulaRefs(parseFormula(d.expression));
     } catch (error) {
-      if (error instanceof FormulaError) invalid('definition.expression', error.message);
+      if (error instanceof FormulaError) invalid('definition.expression', error.message, error.zh);
       throw error;
     }
     for (const ref of refs) {
       if (ref.startsWith('$') ? !['$days', '$weeks', '$months'].includes(ref) : !catalogue.get(ref)) {
-        invalid('definition.expression', `unknown metric "${ref}"`);
+        invalid('definition.expression', `unknown metric "${ref}"`, `未知指标 "${ref}"`);
       }
     }
     // Resolving through the catalogue with this metric in it finds self-references.
@@ -142,27 +153,33 @@ export function validateCustomMetric(input: CustomMetricInput, catalogue: Catalo
     try {
       resolveMetric(trial, input.id, 'definition.expression');
     } catch (error) {
-      if (error instanceof PulseloopError) invalid('definition.expression', String(error.details.detail));
+      if (error instanceof PulseloopError) invalidAs('definition.expression', error.details);
       throw error;
     }
     return;
   }
   if (typeof d.event !== 'string' || d.event === '' || d.event.length > 200) {
-    invalid('definition.event', 'expected an event name');
+    invalid('definition.event', 'expected an event name', '必须是事件名');
   }
   if (d.aggregation === 'sum' || d.aggregation === 'avg') {
-    if (!d.property) invalid('definition.property', `"${d.aggregation}" needs a field to aggregate`);
+    if (!d.property) {
+      invalid(
+        'definition.property',
+        `"${d.aggregation}" needs a field to aggregate`,
+        `"${d.aggregation}" 需要指定要聚合的字段`,
+      );
+    }
     try {
       parseField(d.property, 'definition.property');
     } catch (error) {
-      if (error instanceof PulseloopError) invalid('definition.property', String(error.details.detail));
+      if (error instanceof PulseloopError) invalidAs('definition.property', error.details);
       throw error;
     }
   }
   try {
     compileFilters(d.filters ?? [], new SqlParams(), 'definition.filters');
   } catch (error) {
-    if (error instanceof PulseloopError) invalid(String(error.details.field), String(error.details.detail));
+    if (error instanceof PulseloopError) invalidAs(String(error.details.field), error.details);
     throw error;
   }
 }
@@ -268,7 +285,13 @@ export async function deleteCustomMetric(
       m.definition.type === 'formula' &&
       formulaRefs(parseFormula(m.definition.expression)).has(id),
   );
-  if (user) invalid('id', `metric "${user.id}" uses "${id}"; change or delete it first`);
+  if (user) {
+    invalid(
+      'id',
+      `metric "${user.id}" uses "${id}"; change or delete it first`,
+      `指标 "${user.id}" 使用了 "${id}"；请先修改或删除该指标`,
+    );
+  }
   const result = await dbOf(store)
     .deleteFrom('custom_metrics')
     .where('project_id', '=', projectId)

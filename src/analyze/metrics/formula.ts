@@ -10,10 +10,14 @@ export type FormulaNode =
   | { type: 'negate'; operand: FormulaNode }
   | { type: 'binary'; op: '+' | '-' | '*' | '/'; left: FormulaNode; right: FormulaNode };
 
-/** A formula that does not parse; `position` is the character where the problem is. */
+/**
+ * A formula that does not parse: what is wrong in English (the message) and Chinese (`zh`);
+ * `position` is the character where the problem is.
+ */
 export class FormulaError extends Error {
   constructor(
     message: string,
+    readonly zh: string,
     readonly position: number,
   ) {
     super(message);
@@ -47,7 +51,7 @@ function tokenize(text: string): Token[] {
       i += 1;
     } else if (/[0-9.]/.test(c)) {
       const match = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/.exec(text.slice(i));
-      if (!match) throw new FormulaError(`bad number at ${i}`, i);
+      if (!match) throw new FormulaError(`bad number at ${i}`, `位置 ${i} 处的数字无效`, i);
       tokens.push({ kind: 'number', value: Number(match[0]), at: i });
       i += match[0].length;
     } else if (/[A-Za-z_$]/.test(c)) {
@@ -61,7 +65,7 @@ function tokenize(text: string): Token[] {
       tokens.push({ kind: 'paren', open: c === '(', at: i });
       i += 1;
     } else {
-      throw new FormulaError(`unexpected character "${c}" at ${i}`, i);
+      throw new FormulaError(`unexpected character "${c}" at ${i}`, `位置 ${i} 处有无法识别的字符 "${c}"`, i);
     }
   }
   return tokens;
@@ -69,7 +73,8 @@ function tokenize(text: string): Token[] {
 
 /** Parses a formula; throws FormulaError saying where it went wrong. */
 export function parseFormula(text: string): FormulaNode {
-  if (text.length > MAX_LENGTH) throw new FormulaError(`longer than ${MAX_LENGTH} characters`, MAX_LENGTH);
+  if (text.length > MAX_LENGTH)
+    throw new FormulaError(`longer than ${MAX_LENGTH} characters`, `超过 ${MAX_LENGTH} 个字符`, MAX_LENGTH);
   const tokens = tokenize(text);
   let pos = 0;
   const peek = () => tokens[pos];
@@ -93,7 +98,8 @@ export function parseFormula(text: string): FormulaNode {
     return left;
   }
   function unary(depth: number): FormulaNode {
-    if (depth > MAX_DEPTH) throw new FormulaError(`nested more than ${MAX_DEPTH} levels`, endAt());
+    if (depth > MAX_DEPTH)
+      throw new FormulaError(`nested more than ${MAX_DEPTH} levels`, `嵌套超过 ${MAX_DEPTH} 层`, endAt());
     const t = peek();
     if (t?.kind === 'op' && t.op === '-') {
       pos += 1;
@@ -103,22 +109,33 @@ export function parseFormula(text: string): FormulaNode {
   }
   function atom(depth: number): FormulaNode {
     const t = peek();
-    if (!t) throw new FormulaError('formula ends where a number or metric was expected', text.length);
+    if (!t)
+      throw new FormulaError(
+        'formula ends where a number or metric was expected',
+        '公式不完整：末尾缺少数字或指标',
+        text.length,
+      );
     pos += 1;
     if (t.kind === 'number') return { type: 'number', value: t.value };
     if (t.kind === 'ref') return { type: 'ref', id: t.id };
     if (t.kind === 'paren' && t.open) {
       const inner = expression(depth + 1);
       const close = peek();
-      if (close?.kind !== 'paren' || close.open) throw new FormulaError(`missing ")" at ${endAt()}`, endAt());
+      if (close?.kind !== 'paren' || close.open)
+        throw new FormulaError(`missing ")" at ${endAt()}`, `位置 ${endAt()} 处缺少 ")"`, endAt());
       pos += 1;
       return inner;
     }
-    throw new FormulaError(`unexpected "${t.kind === 'op' ? t.op : ')'}" at ${t.at}`, t.at);
+    throw new FormulaError(
+      `unexpected "${t.kind === 'op' ? t.op : ')'}" at ${t.at}`,
+      `位置 ${t.at} 处不应出现 "${t.kind === 'op' ? t.op : ')'}"`,
+      t.at,
+    );
   }
 
   const tree = expression(0);
-  if (pos < tokens.length) throw new FormulaError(`unexpected text at ${endAt()}`, endAt());
+  if (pos < tokens.length)
+    throw new FormulaError(`unexpected text at ${endAt()}`, `位置 ${endAt()} 处有多余的内容`, endAt());
   return tree;
 }
 

@@ -1,4 +1,4 @@
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import { type AggregateMetric, BUILT_IN_METRICS, type MetricDef } from './catalogue.js';
 import { type FormulaNode, formulaRefs, parseFormula } from './formula.js';
 import { type SourceId, sourceHasDimension } from './sources.js';
@@ -54,7 +54,10 @@ export function resolveMetric(catalogue: Catalogue, id: string, at: string): Res
   if (!def) {
     throw new PulseloopError('invalid_query', {
       field: at,
-      detail: `unknown metric "${id.slice(0, 60)}"; GET /api/v1/projects/:projectId/metrics lists them`,
+      ...detailText(
+        `unknown metric "${id.slice(0, 60)}"; GET /api/v1/projects/:projectId/metrics lists them`,
+        `未知指标 "${id.slice(0, 60)}"；可通过 GET /api/v1/projects/:projectId/metrics 查看全部指标`,
+      ),
     });
   }
   const leaves: AggregateMetric[] = [];
@@ -63,7 +66,10 @@ export function resolveMetric(catalogue: Catalogue, id: string, at: string): Res
     if (path.includes(metric.id)) {
       throw new PulseloopError('invalid_query', {
         field: at,
-        detail: `metric "${id}" refers to itself through ${[...path, metric.id].join(' → ')}`,
+        ...detailText(
+          `metric "${id}" refers to itself through ${[...path, metric.id].join(' → ')}`,
+          `指标 "${id}" 通过 ${[...path, metric.id].join(' → ')} 引用了自身`,
+        ),
       });
     }
     if (metric.kind === 'aggregate') {
@@ -79,7 +85,10 @@ export function resolveMetric(catalogue: Catalogue, id: string, at: string): Res
       if (!inner) {
         throw new PulseloopError('invalid_query', {
           field: at,
-          detail: `metric "${metric.id}" refers to unknown metric "${ref}"`,
+          ...detailText(
+            `metric "${metric.id}" refers to unknown metric "${ref}"`,
+            `指标 "${metric.id}" 引用了未知指标 "${ref}"`,
+          ),
         });
       }
       visit(inner, [...path, metric.id]);

@@ -1,4 +1,4 @@
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 
 /**
  * The fields a query may filter on or break down by: event columns from an allow-list, event
@@ -55,7 +55,10 @@ export type FieldRef =
 /** Parses a field reference; `at` names the query field for the error message. */
 export function parseField(field: unknown, at: string): FieldRef {
   if (typeof field !== 'string' || field === '') {
-    throw new PulseloopError('invalid_query', { field: at, detail: 'expected a field name' });
+    throw new PulseloopError('invalid_query', {
+      field: at,
+      ...detailText('expected a field name', '必须是字段名'),
+    });
   }
   const column = Object.hasOwn(EVENT_COLUMNS, field) ? EVENT_COLUMNS[field] : undefined;
   if (column) return { source: 'column', name: field, column };
@@ -68,7 +71,10 @@ export function parseField(field: unknown, at: string): FieldRef {
       if (!KEY_PATTERN.test(key)) {
         throw new PulseloopError('invalid_query', {
           field: at,
-          detail: `"${key.slice(0, 80)}" is not a valid ${source} key (letters, digits, _ $ . : - and space; at most 64)`,
+          ...detailText(
+            `"${key.slice(0, 80)}" is not a valid ${source} key (letters, digits, _ $ . : - and space; at most 64)`,
+            `"${key.slice(0, 80)}" 不是有效的${source === 'property' ? '事件属性' : '用户属性'}键（可用字母、数字、_ $ . : - 和空格，最多 64 个字符）`,
+          ),
         });
       }
       return { source, key };
@@ -76,7 +82,10 @@ export function parseField(field: unknown, at: string): FieldRef {
   }
   throw new PulseloopError('invalid_query', {
     field: at,
-    detail: `unknown field "${field.slice(0, 80)}"; use one of ${Object.keys(EVENT_COLUMNS).join(', ')}, properties.<key> or person.<trait>`,
+    ...detailText(
+      `unknown field "${field.slice(0, 80)}"; use one of ${Object.keys(EVENT_COLUMNS).join(', ')}, properties.<key> or person.<trait>`,
+      `未知字段 "${field.slice(0, 80)}"；请使用 ${Object.keys(EVENT_COLUMNS).join('、')}、properties.<key> 或 person.<trait>`,
+    ),
   });
 }
 

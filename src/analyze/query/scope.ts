@@ -1,4 +1,4 @@
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import type { MetadataStore } from '../../store/metadata/open.js';
 import { getProject } from '../../store/metadata/projects.js';
 import { needsPersonTraits } from './fields.js';
@@ -59,7 +59,7 @@ export function parseDateRange(value: unknown, at = 'dateRange'): DateRange {
   if (typeof value !== 'object' || value === null) {
     throw new PulseloopError('invalid_query', {
       field: at,
-      detail: 'expected { from, to } dates (YYYY-MM-DD)',
+      ...detailText('expected { from, to } dates (YYYY-MM-DD)', '必须是 { from, to } 日期（YYYY-MM-DD）'),
     });
   }
   const { from, to } = value as Record<string, unknown>;
@@ -70,16 +70,22 @@ export function parseDateRange(value: unknown, at = 'dateRange'): DateRange {
     if (typeof date !== 'string' || !isCalendarDate(date)) {
       throw new PulseloopError('invalid_query', {
         field: `${at}.${name}`,
-        detail: 'expected a calendar date YYYY-MM-DD',
+        ...detailText('expected a calendar date YYYY-MM-DD', '必须是 YYYY-MM-DD 格式的日历日期'),
       });
     }
   }
   const range = { from: from as string, to: to as string };
   if (range.from > range.to) {
-    throw new PulseloopError('invalid_query', { field: at, detail: '"from" is after "to"' });
+    throw new PulseloopError('invalid_query', {
+      field: at,
+      ...detailText('"from" is after "to"', '"from" 晚于 "to"'),
+    });
   }
   if (rangeDays(range) > MAX_RANGE_DAYS) {
-    throw new PulseloopError('invalid_query', { field: at, detail: `at most ${MAX_RANGE_DAYS} days` });
+    throw new PulseloopError('invalid_query', {
+      field: at,
+      ...detailText(`at most ${MAX_RANGE_DAYS} days`, `时间范围最多 ${MAX_RANGE_DAYS} 天`),
+    });
   }
   return range;
 }
