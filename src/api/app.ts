@@ -95,6 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       });
       return reply.status(e.status).send(e.toJSON());
     }
+    // Fastify's and ajv's own messages, in English only.
     if (error.validation) {
       const e = new PulseloopError('invalid_request', { detail: error.message });
       return reply.status(e.status).send(e.toJSON());
@@ -104,9 +105,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return reply.status(error.statusCode).send(e.toJSON());
     }
     request.log.error({ err: error }, 'unhandled error');
-    return reply
-      .status(500)
-      .send({ error: { code: 'internal', message: 'Internal error; see the server log.' } });
+    return reply.status(500).send({
+      error: {
+        code: 'internal',
+        message: 'Internal error; see the server log.',
+        message_zh: '内部错误，请查看服务器日志。',
+      },
+    });
   });
 
   await app.register(cors, {

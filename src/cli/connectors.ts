@@ -19,7 +19,7 @@ import {
 } from '../collect/connectors/sync.js';
 import { setWebhookSecret } from '../collect/webhooks/secrets.js';
 import { type Config, loadConfig } from '../config/config.js';
-import { PulseloopError } from '../errors/registry.js';
+import { detailText, PulseloopError } from '../errors/registry.js';
 import { loadPiiKeyring, type PiiKeyring } from '../govern/pii/keys.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { listProjects } from '../store/metadata/projects.js';
@@ -31,15 +31,20 @@ async function projectIdOf(metadata: MetadataStore, given: string | undefined): 
   const projects = await listProjects(metadata);
   if (given) {
     const match = projects.find((p) => p.id === given || p.name === given);
-    if (!match) throw new PulseloopError('not_found', { what: 'Project', id: given });
+    if (!match) throw new PulseloopError('not_found', { what: 'Project', what_zh: '项目', id: given });
     return match.id;
   }
   if (projects.length === 1) return projects[0]!.id;
   throw new PulseloopError('invalid_request', {
-    detail:
-      projects.length === 0
-        ? 'there is no project yet: create one with `pulseloop projects create --name <name>`.'
-        : 'there are several projects: choose one with --project <id or name>.',
+    ...(projects.length === 0
+      ? detailText(
+          'there is no project yet: create one with `pulseloop projects create --name <name>`.',
+          '还没有项目，请先用 `pulseloop projects create --name <name>` 创建一个。',
+        )
+      : detailText(
+          'there are several projects: choose one with --project <id or name>.',
+          '有多个项目，请用 --project <ID 或名称> 选择一个。',
+        )),
   });
 }
 
@@ -51,14 +56,23 @@ function settingsOf(json: string | undefined, pairs: string[]): Record<string, u
       settings = JSON.parse(json) as Record<string, unknown>;
     } catch (error) {
       throw new PulseloopError('invalid_request', {
-        detail: `--config is not JSON: ${(error as Error).message}`,
+        // JSON.parse's own words stay in English.
+        ...detailText(
+          `--config is not JSON: ${(error as Error).message}`,
+          `--config 不是有效的 JSON：${(error as Error).message}`,
+        ),
       });
     }
   }
   for (const pair of pairs) {
     const at = pair.indexOf('=');
     if (at <= 0)
-      throw new PulseloopError('invalid_request', { detail: `--set needs key=value, not "${pair}".` });
+      throw new PulseloopError('invalid_request', {
+        ...detailText(
+          `--set needs key=value, not "${pair}".`,
+          `--set 需要 key=value 格式，而不是 "${pair}"。`,
+        ),
+      });
     settings[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return settings;
@@ -172,7 +186,10 @@ export function registerConnectorsCommand(program: Command): void {
       }) => {
         if (!options.tokenEnv === !options.token) {
           throw new PulseloopError('invalid_request', {
-            detail: 'give exactly one of --token-env NAME or --token TOKEN.',
+            ...detailText(
+              'give exactly one of --token-env NAME or --token TOKEN.',
+              '必须且只能提供 --token-env NAME 或 --token TOKEN 其中之一。',
+            ),
           });
         }
         await withMetadata(async (metadata) => {

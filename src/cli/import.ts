@@ -7,7 +7,7 @@ import { IMPORT_KINDS } from '../collect/import/kinds/index.js';
 import type { CustomMapping } from '../collect/import/mapping.js';
 import { PRESETS } from '../collect/import/presets/index.js';
 import { loadConfig } from '../config/config.js';
-import { PulseloopError } from '../errors/registry.js';
+import { detailText, PulseloopError } from '../errors/registry.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { listProjects, type Project } from '../store/metadata/projects.js';
 import { openStores, printTable, withMetadata } from './context.js';
@@ -17,15 +17,20 @@ async function projectOf(metadata: MetadataStore, given: string | undefined): Pr
   const projects = await listProjects(metadata);
   if (given) {
     const match = projects.find((p) => p.id === given || p.name === given);
-    if (!match) throw new PulseloopError('not_found', { what: 'Project', id: given });
+    if (!match) throw new PulseloopError('not_found', { what: 'Project', what_zh: '项目', id: given });
     return match;
   }
   if (projects.length === 1) return projects[0]!;
   throw new PulseloopError('invalid_request', {
-    detail:
-      projects.length === 0
-        ? 'there is no project yet: create one with `pulseloop projects create --name <name>`.'
-        : 'there are several projects: choose one with --project <id or name>.',
+    ...(projects.length === 0
+      ? detailText(
+          'there is no project yet: create one with `pulseloop projects create --name <name>`.',
+          '还没有项目，请先用 `pulseloop projects create --name <name>` 创建一个。',
+        )
+      : detailText(
+          'there are several projects: choose one with --project <id or name>.',
+          '有多个项目，请用 --project <ID 或名称> 选择一个。',
+        )),
   });
 }
 
@@ -35,13 +40,20 @@ function readMapping(path: string): CustomMapping {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
     throw new PulseloopError('import_invalid_mapping', {
-      detail: `${path}: ${error instanceof Error ? error.message : String(error)}`,
+      // The reader's or JSON.parse's own words, in English only.
+      ...detailText(
+        `${path}: ${error instanceof Error ? error.message : String(error)}`,
+        `${path}：${error instanceof Error ? error.message : String(error)}`,
+      ),
     });
   }
   const mapping = parsed as CustomMapping;
   if (typeof mapping !== 'object' || mapping === null || typeof mapping.columns !== 'object') {
     throw new PulseloopError('import_invalid_mapping', {
-      detail: `${path} needs a "columns" object of column name → field`,
+      ...detailText(
+        `${path} needs a "columns" object of column name → field`,
+        `${path} 需要一个 "columns" 对象（列名 → 字段）`,
+      ),
     });
   }
   return mapping;
@@ -51,7 +63,7 @@ function fileSize(path: string): number {
   try {
     return statSync(path).size;
   } catch {
-    throw new PulseloopError('not_found', { what: 'File', id: path });
+    throw new PulseloopError('not_found', { what: 'File', what_zh: '文件', id: path });
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { PulseloopError } from '../errors/registry.js';
+import { detailText, PulseloopError } from '../errors/registry.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { listProjects } from '../store/metadata/projects.js';
 import {
@@ -15,15 +15,20 @@ async function projectIdOf(metadata: MetadataStore, given: string | undefined): 
   const projects = await listProjects(metadata);
   if (given) {
     const match = projects.find((p) => p.id === given || p.name === given);
-    if (!match) throw new PulseloopError('not_found', { what: 'Project', id: given });
+    if (!match) throw new PulseloopError('not_found', { what: 'Project', what_zh: '项目', id: given });
     return match.id;
   }
   if (projects.length === 1) return projects[0]!.id;
   throw new PulseloopError('invalid_request', {
-    detail:
-      projects.length === 0
-        ? 'there is no project yet: create one with `pulseloop projects create --name <name>`.'
-        : 'there are several projects: choose one with --project <id or name> (see `pulseloop projects list`).',
+    ...(projects.length === 0
+      ? detailText(
+          'there is no project yet: create one with `pulseloop projects create --name <name>`.',
+          '还没有项目，请先用 `pulseloop projects create --name <name>` 创建一个。',
+        )
+      : detailText(
+          'there are several projects: choose one with --project <id or name> (see `pulseloop projects list`).',
+          '有多个项目，请用 --project <ID 或名称> 选择一个（见 `pulseloop projects list`）。',
+        )),
   });
 }
 
@@ -69,7 +74,7 @@ export function registerKeysCommand(program: Command): void {
     .action(async (key: string) => {
       await withMetadata(async (metadata) => {
         if (!(await revokeWriteKey(metadata, key)))
-          throw new PulseloopError('not_found', { what: 'Write key', id: key });
+          throw new PulseloopError('not_found', { what: 'Write key', what_zh: '写入密钥', id: key });
         process.stdout.write(`revoked ${key}\n`);
       });
     });

@@ -46,7 +46,7 @@ async function passwordFrom(options: {
 
 async function projectIdOf(metadata: MetadataStore, given: string): Promise<string> {
   const match = (await listProjects(metadata)).find((p) => p.id === given || p.name === given);
-  if (!match) throw new PulseloopError('not_found', { what: 'Project', id: given });
+  if (!match) throw new PulseloopError('not_found', { what: 'Project', what_zh: '项目', id: given });
   return match.id;
 }
 
@@ -184,7 +184,8 @@ export function registerUsersCommand(program: Command): void {
       await withMetadata(async (metadata) => {
         const projectId = await projectIdOf(metadata, options.project);
         const user = await findUserByEmail(metadata, options.email);
-        if (!user) throw new PulseloopError('not_found', { what: 'User', id: options.email });
+        if (!user)
+          throw new PulseloopError('not_found', { what: 'User', what_zh: '用户', id: options.email });
         const result = await setProjectRole(metadata, projectId, user.id, options.role);
         await recordAudit(metadata, {
           action: 'role.set',

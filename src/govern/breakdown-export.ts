@@ -4,7 +4,7 @@ import type { MetricsQuery } from '../analyze/metrics/query.js';
 import { resolveMetric } from '../analyze/metrics/resolve.js';
 import type { MetricsResult } from '../analyze/metrics/run.js';
 import { trends } from '../analyze/trends.js';
-import { PulseloopError } from '../errors/registry.js';
+import { detailText, PulseloopError } from '../errors/registry.js';
 import { laplaceNoise, type Rng, seededRng, suppressSmallCells } from './aggregates.js';
 
 /**
@@ -46,7 +46,7 @@ export async function exportBreakdown(
   if (base.dimensions.length === 0) {
     throw new PulseloopError('invalid_query', {
       field: 'query.dimensions',
-      detail: 'a breakdown needs a dimension',
+      ...detailText('a breakdown needs a dimension', '按维度拆分导出时至少需要一个维度'),
     });
   }
   const catalogue = await loadCatalogue(context.metadata, context.project.projectId, base.metrics);

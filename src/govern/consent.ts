@@ -1,4 +1,4 @@
-import { PulseloopError } from '../errors/registry.js';
+import { detailText, PulseloopError } from '../errors/registry.js';
 import { uuidV7 } from '../lib/uuid-v7.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { governDb } from './tables.js';
@@ -69,17 +69,28 @@ export function consentRecordsOf(projectId: string, changes: readonly ConsentCha
   return changes.map((c): ConsentRecord => {
     if (!isPurpose(c.purpose)) {
       throw new PulseloopError('invalid_consent', {
-        detail: `unknown purpose "${String(c.purpose).slice(0, 40)}"; use ${PURPOSES.join(', ')}.`,
+        ...detailText(
+          `unknown purpose "${String(c.purpose).slice(0, 40)}"; use ${PURPOSES.join(', ')}.`,
+          `未知用途 "${String(c.purpose).slice(0, 40)}"；请使用 ${PURPOSES.join(', ')} 之一。`,
+        ),
       });
     }
     if (typeof c.subjectId !== 'string' || c.subjectId === '' || c.subjectId.length > MAX_SUBJECT_ID_LENGTH) {
       throw new PulseloopError('invalid_consent', {
-        detail: `subjectId must be a non-empty id of at most ${MAX_SUBJECT_ID_LENGTH} characters.`,
+        ...detailText(
+          `subjectId must be a non-empty id of at most ${MAX_SUBJECT_ID_LENGTH} characters.`,
+          `subjectId 必须是不为空且最多 ${MAX_SUBJECT_ID_LENGTH} 个字符的标识。`,
+        ),
       });
     }
     const occurredAt = c.occurredAt ?? recordedAt;
     if (Number.isNaN(Date.parse(occurredAt))) {
-      throw new PulseloopError('invalid_consent', { detail: `"${occurredAt.slice(0, 40)}" is not a time.` });
+      throw new PulseloopError('invalid_consent', {
+        ...detailText(
+          `"${occurredAt.slice(0, 40)}" is not a time.`,
+          `"${occurredAt.slice(0, 40)}" 不是有效的时间。`,
+        ),
+      });
     }
     return {
       id: uuidV7(),

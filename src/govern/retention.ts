@@ -1,4 +1,4 @@
-import { PulseloopError } from '../errors/registry.js';
+import { detailText, PulseloopError } from '../errors/registry.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import { rebuildEventRollup } from '../store/facts/rollups.js';
 import type { MetadataStore } from '../store/metadata/open.js';
@@ -40,7 +40,10 @@ export function validRetentionDays(kind: string, value: unknown): number | null 
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_RETENTION_DAYS) {
     throw new PulseloopError('invalid_retention', {
       kind,
-      detail: `expected a whole number of days from 1 to ${MAX_RETENTION_DAYS}, or null to keep forever.`,
+      ...detailText(
+        `expected a whole number of days from 1 to ${MAX_RETENTION_DAYS}, or null to keep forever.`,
+        `应为 1 到 ${MAX_RETENTION_DAYS} 之间的整数天数，或为 null（永久保留）。`,
+      ),
     });
   }
   return value;
@@ -63,7 +66,10 @@ export async function setRetention(
     if (!(kind in RETENTION_KINDS)) {
       throw new PulseloopError('invalid_retention', {
         kind: kind.slice(0, 40),
-        detail: `use one of ${RETENTION_KIND_NAMES.join(', ')}.`,
+        ...detailText(
+          `use one of ${RETENTION_KIND_NAMES.join(', ')}.`,
+          `请使用 ${RETENTION_KIND_NAMES.join(', ')} 之一。`,
+        ),
       });
     }
     after[kind as RetentionKind] = validRetentionDays(kind, days);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PulseloopError } from '../errors/registry.js';
+import { detailText, PulseloopError } from '../errors/registry.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { parseRole, type Role } from './permissions.js';
 import { governDb } from './tables.js';
@@ -42,7 +42,10 @@ export async function createApiToken(
 ): Promise<{ token: string; info: TokenInfo }> {
   const role = parseRole(input.role);
   const name = input.name.trim().slice(0, 200);
-  if (name === '') throw new PulseloopError('invalid_request', { detail: 'a token needs a name.' });
+  if (name === '')
+    throw new PulseloopError('invalid_request', {
+      ...detailText('a token needs a name.', '令牌必须有名称。'),
+    });
   const token = `${TOKEN_PREFIX}${randomSecret(32)}`;
   const row = {
     id: randomUUID(),

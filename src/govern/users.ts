@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
-import { PulseloopError } from '../errors/registry.js';
+import { detailText, PulseloopError } from '../errors/registry.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { parseRole, type Role } from './permissions.js';
 import { governDb } from './tables.js';
@@ -42,7 +42,10 @@ export function normaliseEmail(email: string): string {
   const normalised = email.trim().toLowerCase();
   if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(normalised) || normalised.length > 254) {
     throw new PulseloopError('invalid_request', {
-      detail: `"${email.slice(0, 80)}" is not an e-mail address.`,
+      ...detailText(
+        `"${email.slice(0, 80)}" is not an e-mail address.`,
+        `"${email.slice(0, 80)}" 不是有效的邮箱地址。`,
+      ),
     });
   }
   return normalised;

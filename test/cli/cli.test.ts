@@ -81,14 +81,19 @@ describe('pulseloop CLI', () => {
     );
   });
 
-  it('says what to do when a project is ambiguous or unknown', () => {
+  it('says what to do when a project is ambiguous or unknown, in English and then wholly in Chinese', () => {
     pulseloop(['projects', 'create', '--name', 'Second brand']);
     const ambiguous = pulseloop(['keys', 'create']);
     expect(ambiguous.code).toBe(2);
-    expect(ambiguous.stderr).toContain('--project');
+    const [en = '', zh = ''] = ambiguous.stderr.split('\n');
+    expect(en).toContain('Invalid request: there are several projects: choose one with --project');
+    expect(zh).toContain('请求无效：有多个项目，请用 --project <ID 或名称> 选择一个');
+    expect(zh).not.toContain('there are several projects');
     const unknown = pulseloop(['keys', 'create', '--project', 'nope']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('nope');
+    const [unknownEn = '', unknownZh = ''] = unknown.stderr.split('\n');
+    expect(unknownEn).toContain('Project "nope" was not found.');
+    expect(unknownZh).toContain('未找到项目 "nope"。');
   });
 
   it('refuses an invalid time zone with a message in both languages', () => {

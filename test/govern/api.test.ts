@@ -429,6 +429,11 @@ describe('sessions, CSRF and tokens', () => {
     const path = `/api/v1/projects/${projectA}/members/${users.viewer!.id}`;
     const byAdmin = await call('PUT', path, { auth: bearer(tokens.admin!), body: { role: 'owner' } });
     expect(byAdmin.status).toBe(403);
+    expect(byAdmin.body.error).toMatchObject({
+      message:
+        'Your role "admin" in this project does not allow "grant or revoke the owner role". Ask a project owner or admin.',
+      message_zh: '您在该项目中的角色 "admin" 没有 "授予或撤销所有者角色" 权限。请联系项目所有者或管理员。',
+    });
     const demoteOwner = await call('PUT', `/api/v1/projects/${projectA}/members/${users.owner!.id}`, {
       auth: bearer(tokens.admin!),
       body: { role: 'viewer' },
@@ -436,6 +441,10 @@ describe('sessions, CSRF and tokens', () => {
     expect(demoteOwner.status).toBe(403);
     const bogus = await call('PUT', path, { auth: bearer(tokens.owner!), body: { role: 'root' } });
     expect([bogus.status, errorCode(bogus)]).toEqual([400, 'invalid_request']);
+    // The validator's own words stay in English; what names the field is in Chinese.
+    const { message, message_zh } = bogus.body.error as { message: string; message_zh: string };
+    expect(message).toMatch(/^Invalid request: role: /);
+    expect(message_zh).toMatch(/^请求无效：字段 "role"：/);
   });
 });
 
@@ -514,6 +523,9 @@ describe('consent API', () => {
       body: { changes: [{ subjectId: 'u-c1', purpose: 'telepathy', granted: true }] },
     });
     expect(bad.status).toBe(400);
+    expect((bad.body.error as { message_zh: string }).message_zh).toMatch(
+      /^请求无效：字段 "changes\.0\.purpose"：/,
+    );
   });
 });
 

@@ -2,11 +2,19 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { Type } from '@sinclair/typebox';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PulseloopError } from '../../src/errors/registry.js';
 import { laplaceNoise, seededRng, suppressSmallCells } from '../../src/govern/aggregates.js';
 import { csvCell } from '../../src/govern/audit.js';
-import { consentChangesFromIdentify, consentFromTraits } from '../../src/govern/consent.js';
+import {
+  consentChangesFromIdentify,
+  consentFromTraits,
+  consentRecordsOf,
+  PURPOSES,
+} from '../../src/govern/consent.js';
+import { validated } from '../../src/govern/http/body.js';
 import { createIpRateLimiter, LOG_REDACTION } from '../../src/govern/http/hardening.js';
 import { can, PERMISSION_MATRIX, PERMISSIONS, ROLES, weakerRole } from '../../src/govern/permissions.js';
 import {
@@ -18,8 +26,16 @@ import {
   keyIdOf,
   reencryptJsonText,
 } from '../../src/govern/pii/crypto.js';
-import { KEY_FILE_NAME, loadPiiKeyring, retirePiiKey, rotatePiiKey } from '../../src/govern/pii/keys.js';
+import {
+  KEY_FILE_NAME,
+  loadPiiKeyring,
+  parsePiiKeys,
+  retirePiiKey,
+  rotatePiiKey,
+} from '../../src/govern/pii/keys.js';
 import { maskEmail, maskIdNumber, maskName, maskPhone, serialiseForRole } from '../../src/govern/pii/mask.js';
+import { validRetentionDays } from '../../src/govern/retention.js';
+import { normaliseEmail } from '../../src/govern/users.js';
 import { hashContact } from '../../src/identity/resolver.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pulseloop-govern-units-'));
@@ -306,5 +322,60 @@ describe('hardening helpers', () => {
     expect(csvCell('plain')).toBe('plain');
     expect(csvCell('a,b')).toBe('"a,b"');
     expect(csvCell('=HYPERLINK("x")')).toBe(`"'=HYPERLINK(""x"")"`);
+  });
+});
+
+describe('refusals in both languages', () => {
+  /** The error a call throws, so a row can compare both of its messages. */
+  function refusal(run: () => unknown): PulseloopError {
+    try {
+      run();
+    } catch (error) {
+      if (error instanceof PulseloopError) return error;
+      throw error;
+    }
+    throw new Error('expected a refusal');
+  }
+
+  const ROWS: [string, () => unknown, string, string][] = [
+    [
+      'an e-mail address that is none',
+      () => normaliseEmail('nope'),
+      'Invalid request: "nope" is not an e-mail address.',
+      '请求无效："nope" 不是有效的邮箱地址。',
+    ],
+    [
+      'a retention period out of range',
+      () => validRetentionDays('events', 0),
+      'Invalid retention for "events": expected a whole number of days from 1 to 36500, or null to keep forever.',
+      '"events" 的保留期限无效：应为 1 到 36500 之间的整数天数，或为 null（永久保留）。',
+    ],
+    [
+      'a consent purpose nobody knows',
+      () =>
+        consentRecordsOf('p', [
+          { subjectId: 'u', purpose: 'telepathy' as 'sms', granted: true, source: 'api' },
+        ]),
+      `Invalid consent: unknown purpose "telepathy"; use ${PURPOSES.join(', ')}.`,
+      `同意记录无效：未知用途 "telepathy"；请使用 ${PURPOSES.join(', ')} 之一。`,
+    ],
+    [
+      'a key ring that is not JSON',
+      () => parsePiiKeys('not json', 'PULSELOOP_PII_KEYS'),
+      'The PII keys are invalid: PULSELOOP_PII_KEYS: not valid JSON.',
+      'PII 密钥无效：PULSELOOP_PII_KEYS：不是有效的 JSON。',
+    ],
+    [
+      'a body field of the wrong type (the validator’s own words stay as they are)',
+      () => validated(Type.Object({ name: Type.String() }), { name: 1 }, 'body'),
+      'Invalid request: name: Expected string',
+      '请求无效：字段 "name"：Expected string',
+    ],
+  ];
+
+  it.each(ROWS)('says what is wrong with %s in English and wholly in Chinese', (_case, run, en, zh) => {
+    const error = refusal(run);
+    expect(error.message).toBe(en);
+    expect(error.zh).toBe(zh);
   });
 });

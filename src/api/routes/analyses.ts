@@ -3,7 +3,7 @@ import { resultCacheFor, runWithCache } from '../../analyze/cache.js';
 import { projectContext } from '../../analyze/query/scope.js';
 import { ANALYSES, findAnalysis } from '../../analyze/registry.js';
 import { onRowsInserted } from '../../collect/batch-writer.js';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import type { StoreDeps } from '../app.js';
 
 /**
@@ -31,7 +31,10 @@ export function registerAnalysisRoutes(app: FastifyInstance, deps: StoreDeps): v
       if (!analysis) {
         throw new PulseloopError('invalid_query', {
           field: 'kind',
-          detail: `unknown analysis "${request.params.kind.slice(0, 40)}"; one of ${Object.keys(ANALYSES).join(', ')}`,
+          ...detailText(
+            `unknown analysis "${request.params.kind.slice(0, 40)}"; one of ${Object.keys(ANALYSES).join(', ')}`,
+            `未知的分析 "${request.params.kind.slice(0, 40)}"；请使用 ${Object.keys(ANALYSES).join(', ')} 之一`,
+          ),
         });
       }
       const project = await projectContext(deps.metadata, request.params.projectId);
@@ -62,6 +65,7 @@ function parseBody(body: unknown): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
+    // JSON.parse's own words, in English only.
     throw new PulseloopError('invalid_json', { detail: (error as Error).message });
   }
 }

@@ -157,7 +157,11 @@ export async function registerAuthRoutes(
       throw new PulseloopError('unknown_project', { projectId: body.projectId.slice(0, 80) });
     }
     if (weakerRole(body.role, membership) !== body.role) {
-      throw new PulseloopError('forbidden', { role: membership, permission: `create a ${body.role} token` });
+      throw new PulseloopError('forbidden', {
+        role: membership,
+        permission: `create a ${body.role} token`,
+        permission_zh: `创建 ${body.role} 令牌`,
+      });
     }
     const { token, info } = await createApiToken(deps.metadata, {
       userId: identity.user.id,
@@ -191,7 +195,11 @@ export async function registerAuthRoutes(
       (t) => t.id === request.params.id,
     );
     if (!token || !(await revokeApiToken(deps.metadata, identity.user.id, token.id))) {
-      throw new PulseloopError('not_found', { what: 'Token', id: request.params.id.slice(0, 80) });
+      throw new PulseloopError('not_found', {
+        what: 'Token',
+        what_zh: '令牌',
+        id: request.params.id.slice(0, 80),
+      });
     }
     await recordAudit(deps.metadata, {
       action: 'token.revoke',

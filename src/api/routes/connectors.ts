@@ -13,7 +13,7 @@ import { activeJob } from '../../collect/connectors/jobs.js';
 import { connectorById, streamOf } from '../../collect/connectors/registry.js';
 import { instanceStatus } from '../../collect/connectors/status.js';
 import { queueSyncsNow, syncJobKey } from '../../collect/connectors/sync.js';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import { type AuditEntryInput, recordAudit } from '../../govern/audit.js';
 import { governanceFor } from '../../govern/governance.js';
 import { jsonBody } from '../../govern/http/body.js';
@@ -66,6 +66,12 @@ const SyncBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** The refusal of a body with both or neither of token and tokenEnv. */
+const TOKEN_CHOICE = detailText(
+  'token: give exactly one of "token" (stored encrypted) or "tokenEnv" (a variable name).',
+  'token：必须且只能提供 "token"（加密存储）或 "tokenEnv"（环境变量名）其中之一。',
+);
+
 type ProjectParams = { Params: { projectId: string } };
 type InstanceParams = { Params: { projectId: string; instanceId: string } };
 
@@ -88,7 +94,11 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: StoreDeps & 
     const instance =
       instanceId.length <= 100 ? await getConnectorInstance(deps.metadata, instanceId) : undefined;
     if (!instance || instance.projectId !== projectId) {
-      throw new PulseloopError('not_found', { what: 'Connector', id: instanceId.slice(0, 80) });
+      throw new PulseloopError('not_found', {
+        what: 'Connector',
+        what_zh: '连接器',
+        id: instanceId.slice(0, 80),
+      });
     }
     return instance;
   };
@@ -135,9 +145,7 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: StoreDeps & 
     async (request, reply) => {
       const body = jsonBody(AddConnectorBody, request.body);
       if ((body.token === undefined) === (body.tokenEnv === undefined)) {
-        throw new PulseloopError('invalid_request', {
-          detail: 'token: give exactly one of "token" (stored encrypted) or "tokenEnv" (a variable name).',
-        });
+        throw new PulseloopError('invalid_request', TOKEN_CHOICE);
       }
       const instance = await addConnectorInstance(deps.metadata, {
         projectId: request.params.projectId,
@@ -205,9 +213,7 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: StoreDeps & 
     async (request) => {
       const body = jsonBody(CredentialsBody, request.body);
       if ((body.token === undefined) === (body.tokenEnv === undefined)) {
-        throw new PulseloopError('invalid_request', {
-          detail: 'token: give exactly one of "token" (stored encrypted) or "tokenEnv" (a variable name).',
-        });
+        throw new PulseloopError('invalid_request', TOKEN_CHOICE);
       }
       const instance = await instanceOf(request.params.projectId, request.params.instanceId);
       const updated = await replaceConnectorCredentials(
@@ -217,7 +223,8 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: StoreDeps & 
           ? { token: body.token, keyring: deps.connectors.keyring() }
           : { env: body.tokenEnv as string },
       );
-      if (!updated) throw new PulseloopError('not_found', { what: 'Connector', id: instance.id });
+      if (!updated)
+        throw new PulseloopError('not_found', { what: 'Connector', what_zh: '连接器', id: instance.id });
       await audit(request, {
         action: 'connector.credentials',
         target: { type: 'connector', id: instance.id },

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { projectContext } from '../../analyze/query/scope.js';
 import type { LiveFeed, LiveItem } from '../../collect/live.js';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import { governanceFor } from '../../govern/governance.js';
 import { getPiiFields } from '../../govern/pii/fields.js';
 import { maskJsonTextForRole } from '../../govern/pii/mask.js';
@@ -30,7 +30,10 @@ function limitOf(value: string | undefined, max: number): number {
   if (value === undefined) return 50;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > max) {
-    throw new PulseloopError('invalid_query', { field: 'limit', detail: `expected a whole number 1–${max}` });
+    throw new PulseloopError('invalid_query', {
+      field: 'limit',
+      ...detailText(`expected a whole number 1–${max}`, `应为 1–${max} 之间的整数`),
+    });
   }
   return n;
 }
@@ -41,7 +44,10 @@ function platformsOf(value: string | undefined): string[] {
   if (platforms.length > 50 || platforms.some((p) => p === '' || p.length > 100)) {
     throw new PulseloopError('invalid_query', {
       field: 'platform',
-      detail: 'expected at most 50 comma-separated platform ids of 1–100 characters',
+      ...detailText(
+        'expected at most 50 comma-separated platform ids of 1–100 characters',
+        '应为以逗号分隔、最多 50 个平台 ID，每个 1–100 个字符',
+      ),
     });
   }
   return platforms;
@@ -51,7 +57,10 @@ function beforeOf(value: string | undefined): number {
   if (value === undefined) return Date.now() + 86_400_000;
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) {
-    throw new PulseloopError('invalid_query', { field: 'before', detail: 'expected UTC milliseconds' });
+    throw new PulseloopError('invalid_query', {
+      field: 'before',
+      ...detailText('expected UTC milliseconds', '应为 UTC 毫秒时间戳'),
+    });
   }
   return n;
 }
@@ -132,7 +141,11 @@ export function registerExploreRoutes(app: FastifyInstance, deps: ExploreDeps): 
         { project: projectId, id: request.params.messageId },
       );
       if (!event)
-        throw new PulseloopError('not_found', { what: 'Event', id: request.params.messageId.slice(0, 100) });
+        throw new PulseloopError('not_found', {
+          what: 'Event',
+          what_zh: '事件',
+          id: request.params.messageId.slice(0, 100),
+        });
       return { event: (await maskerFor(deps, request))(event) };
     },
   );

@@ -2,7 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { projectContext } from '../../analyze/query/scope.js';
 import type { IngestDeps } from '../../collect/ingest.js';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import { AUDIT_ACTIONS, auditCsv, listAudit, recordAudit } from '../../govern/audit.js';
 import { breakdownCsv, exportBreakdown } from '../../govern/breakdown-export.js';
 import {
@@ -127,7 +127,10 @@ const principalOf = (request: FastifyRequest): Principal => {
 function idParam(id: string): string {
   if (id.length === 0 || id.length > 200) {
     throw new PulseloopError('invalid_request', {
-      detail: 'the id in the path must have 1 to 200 characters.',
+      ...detailText(
+        'the id in the path must have 1 to 200 characters.',
+        '路径中的 ID 必须为 1 到 200 个字符。',
+      ),
     });
   }
   return id;
@@ -285,7 +288,12 @@ export async function registerGovernRoutes(
   app.post<ProjectParams>(`${base}/members`, guarded('users.manage'), async (request, reply) => {
     const body = jsonBody(AddMemberBody, request.body);
     const user = await findUserByEmail(deps.metadata, body.email);
-    if (!user) throw new PulseloopError('not_found', { what: 'User', id: body.email.slice(0, 80) });
+    if (!user)
+      throw new PulseloopError('not_found', {
+        what: 'User',
+        what_zh: '用户',
+        id: body.email.slice(0, 80),
+      });
     const result = await changeRole(request, user.id, body.role);
     return reply.status(201).send(result);
   });
@@ -299,10 +307,18 @@ export async function registerGovernRoutes(
     const principal = principalOf(request);
     const current = await effectiveProjectRole(deps.metadata, principal.projectId, request.params.id);
     if (current === 'owner' && principal.role !== 'owner') {
-      throw new PulseloopError('forbidden', { role: principal.role, permission: 'remove an owner' });
+      throw new PulseloopError('forbidden', {
+        role: principal.role,
+        permission: 'remove an owner',
+        permission_zh: '移除所有者',
+      });
     }
     if (!(await removeProjectMember(deps.metadata, principal.projectId, request.params.id))) {
-      throw new PulseloopError('not_found', { what: 'Member', id: request.params.id.slice(0, 80) });
+      throw new PulseloopError('not_found', {
+        what: 'Member',
+        what_zh: '成员',
+        id: request.params.id.slice(0, 80),
+      });
     }
     await audit(request, { action: 'role.remove', target: { type: 'user', id: request.params.id } });
     return reply.status(204).send();
@@ -316,6 +332,7 @@ export async function registerGovernRoutes(
       throw new PulseloopError('forbidden', {
         role: principal.role,
         permission: 'grant or revoke the owner role',
+        permission_zh: '授予或撤销所有者角色',
       });
     }
     const result = await setProjectRole(deps.metadata, principal.projectId, userId, role);

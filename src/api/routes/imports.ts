@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { detectImport } from '../../collect/import/detect.js';
 import { type ImportSummary, importFile } from '../../collect/import/importer.js';
 import type { CustomMapping } from '../../collect/import/mapping.js';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import { recordAudit } from '../../govern/audit.js';
 import { actorOf, originOf } from '../../govern/http/principal.js';
 import { getProject } from '../../store/metadata/projects.js';
@@ -27,13 +27,21 @@ function mappingOf(text: string | undefined): CustomMapping | undefined {
     // reported below
   }
   throw new PulseloopError('import_invalid_mapping', {
-    detail: 'the "mapping" parameter must be JSON with a "columns" object',
+    ...detailText(
+      'the "mapping" parameter must be JSON with a "columns" object',
+      '参数 "mapping" 必须是包含 "columns" 对象的 JSON',
+    ),
   });
 }
 
 async function projectOf(deps: StoreDeps, projectId: string) {
   const project = await getProject(deps.metadata, projectId);
-  if (!project) throw new PulseloopError('not_found', { what: 'Project', id: projectId.slice(0, 80) });
+  if (!project)
+    throw new PulseloopError('not_found', {
+      what: 'Project',
+      what_zh: '项目',
+      id: projectId.slice(0, 80),
+    });
   return project;
 }
 

@@ -25,7 +25,7 @@ import {
   updateDashboard,
   updateInsight,
 } from '../../analyze/saved.js';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import type { StoreDeps } from '../app.js';
 
 /**
@@ -122,19 +122,28 @@ function bodyOf<S extends TSchema>(schema: S, raw: unknown): Static<S> {
     try {
       value = JSON.parse(text);
     } catch (error) {
+      // JSON.parse's own words, in English only.
       throw new PulseloopError('invalid_json', { detail: (error as Error).message });
     }
   }
   const first = Value.Errors(schema, value).First();
   if (first) {
-    const field = first.path.replace(/^\//, '').replace(/\//g, '.') || 'body';
-    throw new PulseloopError('invalid_request', { detail: `${field}: ${first.message}` });
+    const path = first.path.replace(/^\//, '').replace(/\//g, '.');
+    // TypeBox's message stays in English; only the words naming the field are translated.
+    throw new PulseloopError('invalid_request', {
+      ...detailText(
+        `${path || 'body'}: ${first.message}`,
+        `${path ? `字段 "${path}"` : '请求体'}：${first.message}`,
+      ),
+    });
   }
   return value as Static<S>;
 }
 
-function notFound(what: string, id: string): never {
-  throw new PulseloopError('not_found', { what, id: id.slice(0, 80) });
+const WHAT_ZH = { metric: '指标', insight: '洞察', analysis: '分析', dashboard: '看板' } as const;
+
+function notFound(what: keyof typeof WHAT_ZH, id: string): never {
+  throw new PulseloopError('not_found', { what, what_zh: WHAT_ZH[what], id: id.slice(0, 80) });
 }
 
 type ProjectParams = { Params: { projectId: string } };

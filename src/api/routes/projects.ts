@@ -71,7 +71,11 @@ export function registerProjectRoutes(app: FastifyInstance, deps: StoreDeps): vo
       const source = await sourceOf(deps, request.params.projectId, request.params.sourceId);
       const keys = await listWriteKeys(deps.metadata, source.projectId);
       if (!keys.some((k) => k.key === request.params.key && k.sourceId === source.id)) {
-        throw new PulseloopError('not_found', { what: 'Write key', id: request.params.key.slice(0, 12) });
+        throw new PulseloopError('not_found', {
+          what: 'Write key',
+          what_zh: '写入密钥',
+          id: request.params.key.slice(0, 12),
+        });
       }
       const revoked = await revokeWriteKey(deps.metadata, request.params.key);
       await auditKey(deps, request, 'key.revoke', source.id, request.params.key);
@@ -103,7 +107,7 @@ async function sourceOf(deps: StoreDeps, projectId: string, sourceId: string) {
   const project = await projectContext(deps.metadata, projectId);
   const source = await getSource(deps.metadata, sourceId);
   if (!source || source.projectId !== project.projectId) {
-    throw new PulseloopError('not_found', { what: 'Source', id: sourceId.slice(0, 80) });
+    throw new PulseloopError('not_found', { what: 'Source', what_zh: '来源', id: sourceId.slice(0, 80) });
   }
   return source;
 }

@@ -1,6 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 
 /**
  * Parses a raw JSON body (the app hands bodies over as bytes) and validates it against a schema;
@@ -13,6 +13,7 @@ export function jsonBody<S extends TSchema>(schema: S, raw: unknown): Static<S> 
     try {
       value = JSON.parse(text);
     } catch (error) {
+      // JSON.parse's own words, in English only.
       throw new PulseloopError('invalid_json', { detail: (error as Error).message.slice(0, 200) });
     }
   }
@@ -23,8 +24,15 @@ export function jsonBody<S extends TSchema>(schema: S, raw: unknown): Static<S> 
 export function validated<S extends TSchema>(schema: S, value: unknown, where: string): Static<S> {
   const first = Value.Errors(schema, value).First();
   if (first) {
-    const field = first.path.replace(/^\//, '').replace(/\//g, '.') || where;
-    throw new PulseloopError('invalid_request', { detail: `${field}: ${first.message}` });
+    const path = first.path.replace(/^\//, '').replace(/\//g, '.');
+    const field = path || where;
+    // TypeBox's message stays in English; only the words naming the field are translated.
+    const fieldZh = path ? `字段 "${path}"` : (WHERE_ZH[where] ?? where);
+    throw new PulseloopError('invalid_request', {
+      ...detailText(`${field}: ${first.message}`, `${fieldZh}：${first.message}`),
+    });
   }
   return value as Static<S>;
 }
+
+const WHERE_ZH: Record<string, string> = { body: '请求体', query: '查询参数' };

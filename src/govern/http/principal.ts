@@ -1,5 +1,5 @@
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import type { MetadataStore } from '../../store/metadata/open.js';
 import { findActiveWriteKey } from '../../store/metadata/sources.js';
 import { type AuditActor, recordAudit } from '../audit.js';
@@ -181,7 +181,9 @@ export function requirePermission(deps: AuthDeps, permission: Permission): preHa
     const identity = await authenticate(deps, request);
     const projectId = (request.params as { projectId?: unknown }).projectId;
     if (typeof projectId !== 'string' || projectId === '') {
-      throw new PulseloopError('invalid_request', { detail: 'the route has no project id.' });
+      throw new PulseloopError('invalid_request', {
+        ...detailText('the route has no project id.', '该路由缺少项目 ID。'),
+      });
     }
     const role = await roleInProject(deps, identity, projectId);
     if (!allows(identity, role, permission)) {
@@ -201,6 +203,7 @@ export function requirePermission(deps: AuthDeps, permission: Permission): preHa
       });
       throw new PulseloopError('forbidden', {
         role: identity.readOnly ? `${role} (read-only token)` : role,
+        ...(identity.readOnly ? { role_zh: `${role}（只读令牌）` } : {}),
         permission,
       });
     }

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import type { PiiKeyring } from './keys.js';
 
 /**
@@ -66,7 +66,10 @@ export function decryptField(ring: PiiKeyring, value: string): string {
     );
   } catch {
     throw new PulseloopError('pii_keys_invalid', {
-      detail: `a value under key "${keyId}" fails authentication (tampered or wrong key).`,
+      ...detailText(
+        `a value under key "${keyId}" fails authentication (tampered or wrong key).`,
+        `使用密钥 "${keyId}" 加密的值未通过校验（已被篡改或密钥不符）。`,
+      ),
     });
   }
 }

@@ -1,4 +1,4 @@
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import type { MetadataStore } from '../../store/metadata/open.js';
 import { readGovernanceSetting, writeGovernanceSetting } from '../settings.js';
 import { DEFAULT_PII_FIELDS } from './crypto.js';
@@ -24,13 +24,19 @@ export async function setPiiFields(
 ): Promise<{ before: string[]; after: string[] }> {
   if (!Array.isArray(fields) || fields.length > MAX_FIELDS) {
     throw new PulseloopError('invalid_request', {
-      detail: `PII fields must be a list of at most ${MAX_FIELDS} names.`,
+      ...detailText(
+        `PII fields must be a list of at most ${MAX_FIELDS} names.`,
+        `PII 字段必须是最多 ${MAX_FIELDS} 个字段名的列表。`,
+      ),
     });
   }
   for (const field of fields) {
     if (typeof field !== 'string' || !FIELD_NAME.test(field)) {
       throw new PulseloopError('invalid_request', {
-        detail: `PII field "${String(field).slice(0, 40)}" must be letters, digits and underscores.`,
+        ...detailText(
+          `PII field "${String(field).slice(0, 40)}" must be letters, digits and underscores.`,
+          `PII 字段 "${String(field).slice(0, 40)}" 只能包含字母、数字和下划线。`,
+        ),
       });
     }
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 
 /**
  * The PII key ring: AES-256 keys by id (one active, older ones kept until nothing uses them) and
@@ -72,7 +72,9 @@ export function rotatePiiKey(ring: PiiKeyring): PiiKeyring {
 export function retirePiiKey(ring: PiiKeyring, keyId: string): PiiKeyring {
   const path = writablePath(ring);
   if (keyId === ring.activeKeyId) {
-    throw new PulseloopError('pii_keys_invalid', { detail: `key "${keyId}" is active; rotate first.` });
+    throw new PulseloopError('pii_keys_invalid', {
+      ...detailText(`key "${keyId}" is active; rotate first.`, `密钥 "${keyId}" 正在使用中，请先轮换。`),
+    });
   }
   if (!ring.keys.has(keyId)) throw new PulseloopError('pii_key_missing', { keyId });
   const keys = new Map(ring.keys);
@@ -85,7 +87,10 @@ export function retirePiiKey(ring: PiiKeyring, keyId: string): PiiKeyring {
 function writablePath(ring: PiiKeyring): string {
   if (ring.origin.type !== 'file') {
     throw new PulseloopError('pii_keys_invalid', {
-      detail: 'the keys come from PULSELOOP_PII_KEYS; change that value to rotate or retire keys.',
+      ...detailText(
+        'the keys come from PULSELOOP_PII_KEYS; change that value to rotate or retire keys.',
+        '密钥来自 PULSELOOP_PII_KEYS；如需轮换或停用密钥，请修改该变量的值。',
+      ),
     });
   }
   return ring.origin.path;
@@ -101,29 +106,50 @@ export function parsePiiKeys(text: string, where: string): void {
 }
 
 function parseKeyFile(text: string, where: string): Omit<PiiKeyring, 'origin'> {
-  const invalid = (detail: string): never => {
-    throw new PulseloopError('pii_keys_invalid', { detail: `${where}: ${detail}` });
+  const invalid = (detail: string, detailZh: string): never => {
+    throw new PulseloopError('pii_keys_invalid', {
+      ...detailText(`${where}: ${detail}`, `${where}：${detailZh}`),
+    });
   };
   let file: KeyFile;
   try {
     file = JSON.parse(text) as KeyFile;
   } catch {
-    return invalid('not valid JSON.');
+    return invalid('not valid JSON.', '不是有效的 JSON。');
   }
   if (!file || !Array.isArray(file.keys) || typeof file.active !== 'string') {
-    return invalid('expected {"version":1,"active":"<id>","hashKey":"<base64>","keys":[{"id","key"}]}.');
+    return invalid(
+      'expected {"version":1,"active":"<id>","hashKey":"<base64>","keys":[{"id","key"}]}.',
+      '格式应为 {"version":1,"active":"<id>","hashKey":"<base64>","keys":[{"id","key"}]}。',
+    );
   }
   const keys = new Map<string, PiiKey>();
   for (const k of file.keys) {
     if (typeof k.id !== 'string' || !KEY_ID.test(k.id))
-      invalid(`key id "${String(k.id)}" must be 1–32 letters, digits, _ or -.`);
+      invalid(
+        `key id "${String(k.id)}" must be 1–32 letters, digits, _ or -.`,
+        `密钥 ID "${String(k.id)}" 必须由 1–32 个字母、数字、_ 或 - 组成。`,
+      );
     const key = Buffer.from(String(k.key), 'base64');
-    if (key.length !== 32) invalid(`key "${k.id}" must be 32 bytes, base64-encoded.`);
+    if (key.length !== 32)
+      invalid(
+        `key "${k.id}" must be 32 bytes, base64-encoded.`,
+        `密钥 "${k.id}" 必须是 base64 编码的 32 字节。`,
+      );
     keys.set(k.id, { id: k.id, key, createdAt: String(k.createdAt ?? '') });
   }
-  if (!keys.has(file.active)) invalid(`the active key "${file.active}" is not in "keys".`);
+  if (!keys.has(file.active)) {
+    invalid(
+      `the active key "${file.active}" is not in "keys".`,
+      `当前密钥 "${file.active}" 不在 "keys" 中。`,
+    );
+  }
   const hashKey = Buffer.from(String(file.hashKey ?? ''), 'base64');
-  if (hashKey.length < 32) invalid('"hashKey" must be at least 32 bytes, base64-encoded.');
+  if (hashKey.length < 32)
+    invalid(
+      '"hashKey" must be at least 32 bytes, base64-encoded.',
+      '"hashKey" 必须是 base64 编码且至少 32 字节。',
+    );
   return { activeKeyId: file.active, keys, hashKey };
 }
 
