@@ -60,6 +60,7 @@ export interface ItemError {
   index: number;
   code: string;
   message: string;
+  message_zh: string;
 }
 
 export interface IngestResult {
@@ -295,7 +296,7 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
 
   const quarantine = (error: PulseloopError, raw: unknown, index: number) => {
     result.quarantined += 1;
-    result.errors.push({ index, code: error.code, message: error.message });
+    result.errors.push({ index, code: error.code, message: error.message, message_zh: error.zh });
     singleError ??= error;
     // An erased or opted-out sender's data is not kept, not even as a rejected payload.
     if (governance?.rawIsWithheld(raw)) return;

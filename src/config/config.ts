@@ -163,12 +163,18 @@ function readConfigFile(path: string): Record<string, unknown> {
   try {
     const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new ConfigError(`Configuration file ${path} must hold a JSON object.`);
+      throw new ConfigError(
+        `Configuration file ${path} must hold a JSON object.\n配置文件 ${path} 必须是 JSON 对象。`,
+      );
     }
     return parsed as Record<string, unknown>;
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw new ConfigError(`Cannot read configuration file ${path}: ${(error as Error).message}`);
+    // The file system's or JSON.parse's own message is quoted as it is.
+    const said = (error as Error).message;
+    throw new ConfigError(
+      `Cannot read configuration file ${path}: ${said}\n无法读取配置文件 ${path}：${said}`,
+    );
   }
 }
 
@@ -199,8 +205,10 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
       const got = SECRET_PATHS.has(e.path) ? 'a value not shown' : JSON.stringify(e.value);
       return `  ${name}: ${e.message} (got ${got})`;
     });
+    // Each line quotes TypeBox's own message; the Chinese line says where to look.
     throw new ConfigError(
-      `Invalid configuration${filePath ? ` (file ${filePath} and environment)` : ' (environment)'}:\n${lines.join('\n')}`,
+      `Invalid configuration${filePath ? ` (file ${filePath} and environment)` : ' (environment)'}:\n${lines.join('\n')}` +
+        `\n配置无效（${filePath ? `文件 ${filePath} 和环境变量` : '环境变量'}）：以上各项不符合要求。`,
     );
   }
   const config = Value.Clean(ConfigSchema, structuredClone(merged)) as Config;
@@ -213,9 +221,9 @@ function checkPiiKeys(value: string): void {
   try {
     parsePiiKeys(value, 'PULSELOOP_PII_KEYS');
   } catch (error) {
-    const detail = error instanceof PulseloopError ? String(error.details.detail ?? error.message) : '';
-    throw new ConfigError(
-      `Invalid configuration: ${detail}\n配置无效：PULSELOOP_PII_KEYS 不是可用的个人信息密钥（格式见 docs/governance.md）。`,
-    );
+    const own = error instanceof PulseloopError ? error : undefined;
+    const detail = own ? String(own.details.detail ?? own.message) : '';
+    const zh = own?.details.detail_zh ?? 'PULSELOOP_PII_KEYS 不是可用的个人信息密钥。';
+    throw new ConfigError(`Invalid configuration: ${detail}\n配置无效：${zh}格式见 docs/governance.md。`);
   }
 }

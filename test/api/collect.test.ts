@@ -132,6 +132,17 @@ describe('collection API: single calls', () => {
     expect(response.json.error.message_zh).toBeTruthy();
   });
 
+  it('answers 400 naming the invalid field in English and in Chinese', async () => {
+    const response = await post('/v1/track', { userId: 'u', event: 12 });
+    expect(response.status).toBe(400);
+    expect(response.json.error).toMatchObject({
+      code: 'invalid_field',
+      message: 'Field "event" is invalid: must be a string',
+      message_zh: '字段 "event" 无效：必须是字符串',
+      details: { field: 'event', detail: 'must be a string', detail_zh: '必须是字符串' },
+    });
+  });
+
   it('answers 400 for an event without any id, and keeps it in quarantine', async () => {
     const { projectId, writeKey } = await t.newProject('missing ids');
     const response = await post('/v1/track', { event: 'no_id' }, { key: writeKey });

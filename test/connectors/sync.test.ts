@@ -235,6 +235,7 @@ describe('Ocean Engine ad report connector', () => {
     expect(error.code).toBe('connector_bad_credentials');
     expect(error.message).toContain('Ocean Engine API refused the access token');
     expect(error.message).toContain('40102');
+    expect(error.zh).toContain('巨量引擎 接口拒绝了连接器');
     expect(error.zh).toContain('访问令牌');
     expect(world.fake.requests).toHaveLength(1);
     expect(outcome.job).toMatchObject({ status: 'failed', attempts: 1 });
@@ -380,11 +381,13 @@ describe('connector settings', () => {
     ).rejects.toMatchObject({
       code: 'connector_invalid_config',
       message: expect.stringContaining('startDate'),
+      zh: expect.stringMatching(/配置无效：startDate：/),
     });
     const instance = await world.addOceanEngine(projectId, { tokenEnv: 'NOT_SET' });
     await expect(syncStream(deps(), instance, 'ad_report')).rejects.toMatchObject({
       code: 'connector_credentials_missing',
       message: expect.stringContaining('NOT_SET'),
+      zh: expect.stringContaining('没有可用的凭证：环境变量 NOT_SET 未设置。'),
     });
   });
 });

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importFile } from '../../src/collect/import/importer.js';
+import { importFile, resolveKind } from '../../src/collect/import/importer.js';
+import type { PulseloopError } from '../../src/errors/registry.js';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
 import type { FactsEngine } from '../../src/store/facts/engine.js';
 import { migrateFacts } from '../../src/store/facts/migrate.js';
@@ -445,6 +446,34 @@ describe('importing other formats and kinds', () => {
     ]);
     await expect(importFile(facts, chunked(Buffer.from(text2)), project, { kind: 'orders' })).rejects.toThrow(
       /created_at.*amount/,
+    );
+  });
+
+  it('explains an invalid mapping in English and in Chinese', async () => {
+    const file = () =>
+      chunked(
+        Buffer.from(
+          csvText([
+            ['作品ID', '播放量'],
+            ['v1', '10'],
+          ]),
+        ),
+      );
+    const refusal = (defaults: Record<string, string>) =>
+      importFile(facts, file(), project, { kind: 'content_stats', mapping: { columns: {}, defaults } }).then(
+        () => expect.unreachable(),
+        (error: PulseloopError) => [error.message, error.zh],
+      );
+    expect(await refusal({ colour: 'red' })).toEqual([
+      'The mapping is invalid: "colour" is not a field of content_stats',
+      '映射无效："colour" 不是 content_stats 的字段',
+    ]);
+    expect(await refusal({ date: 'someday' })).toEqual([
+      'The mapping is invalid: the default "someday" of date is not a date (such as 2025-03-01, 2025/3/1 14:05 or 2025年3月1日)',
+      '映射无效：date 的默认值 "someday" 不是日期（例如 2025-03-01、2025/3/1 14:05 或 2025年3月1日）',
+    ]);
+    expect(() => resolveKind({})).toThrow(
+      expect.objectContaining({ zh: '请求无效：请用 --kind 指明文件类型（或使用预设）。' }),
     );
   });
 });

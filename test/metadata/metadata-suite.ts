@@ -45,13 +45,14 @@ export function describeMetadataSuite(name: string, open: () => Promise<Metadata
       });
     }
 
-    async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
+    async function expectCode(promise: Promise<unknown>, code: string): Promise<PulseloopError> {
       const error = await promise.then(
         () => undefined,
         (e: unknown) => e,
       );
       expect(error).toBeInstanceOf(PulseloopError);
       expect((error as PulseloopError).code).toBe(code);
+      return error as PulseloopError;
     }
 
     it('runs the migrations once and then finds nothing left to run', async () => {
@@ -172,17 +173,26 @@ export function describeMetadataSuite(name: string, open: () => Promise<Metadata
       const { source } = await createSource(store, { projectId: project.id, name: 'App', kind: 'app' });
       const key = await createWriteKey(store, source.id, { rateLimitPerSecond: 200 });
       expect((await findActiveWriteKey(store, key.key))?.rateLimitPerSecond).toBe(200);
-      await expectCode(createWriteKey(store, source.id, { rateLimitPerSecond: 0 }), 'invalid_request');
+      const refused = await expectCode(
+        createWriteKey(store, source.id, { rateLimitPerSecond: 0 }),
+        'invalid_request',
+      );
+      expect(refused.zh).toBe('请求无效：rateLimitPerSecond 必须是正整数，而不是 0。');
     });
 
     it('rejects an unknown source kind and a write key for a missing source', async () => {
       const store = await migratedStore();
       const project = await newProject(store);
-      await expectCode(
+      const unknownKind = await expectCode(
         createSource(store, { projectId: project.id, name: 'Fax', kind: 'fax' as 'website' }),
         'invalid_request',
       );
-      await expectCode(createWriteKey(store, 'no-such-source'), 'not_found');
+      expect(unknownKind.zh).toMatch(/^请求无效：未知的数据源类型 "fax"：请使用 .+ 之一。$/);
+      const missing = await expectCode(createWriteKey(store, 'no-such-source'), 'not_found');
+      expect([missing.message, missing.zh]).toEqual([
+        'Source "no-such-source" was not found.',
+        '未找到数据源 "no-such-source"。',
+      ]);
       await expectCode(
         createSource(store, { projectId: 'no-such-project', name: 'Web', kind: 'website' }),
         'not_found',

@@ -179,7 +179,17 @@ describe('Shopify order webhooks', () => {
   it('quarantines a signed order that has no creation time, with the field named', async () => {
     const body = shopifyJson(shopifyOrder({ id: '820982911946150002', created_at: null }));
     const answer = await post('shopify', body, { 'x-shopify-hmac-sha256': shopifySign(body) });
-    expect(answer.body).toMatchObject({ accepted: 0, quarantined: 1, errors: [{ code: 'invalid_field' }] });
+    expect(answer.body).toMatchObject({
+      accepted: 0,
+      quarantined: 1,
+      errors: [
+        {
+          code: 'invalid_field',
+          message: 'Field "created_at" is invalid: missing.',
+          message_zh: '字段 "created_at" 无效：缺失。',
+        },
+      ],
+    });
     const [record] = (await quarantined('invalid_field')).filter((r) => r.raw.includes('820982911946150002'));
     expect(record).toMatchObject({ origin: 'webhook', field: 'created_at' });
   });
@@ -297,7 +307,9 @@ describe('generic signed-JSON webhook', () => {
     expect(answer.body).toMatchObject({
       accepted: 2,
       quarantined: 1,
-      errors: [{ index: 0, code: 'invalid_field' }],
+      errors: [
+        { index: 0, code: 'invalid_field', message_zh: '字段 "like_count" 无效：-1 不是 ≥ 0 的整数。' },
+      ],
     });
     expect(await orders('G-1')).toEqual([
       expect.objectContaining({ status: 'paid', amount: 88.5, platform: 'youzan', distinct_id: 'u1' }),
@@ -317,6 +329,10 @@ describe('generic signed-JSON webhook', () => {
     const body = '{"orders": [';
     const answer = await post('generic', body, { 'x-pulseloop-signature': sign(body) });
     expect(answer).toMatchObject({ status: 400, body: { error: { code: 'webhook_invalid_payload' } } });
+    const { message, message_zh } = (answer.body as { error: { message: string; message_zh: string } }).error;
+    expect(message).toMatch(/^The Signed JSON webhook payload is invalid: the body is not JSON \(/);
+    // JSON.parse's own words stay as they are; the sentence around them is Chinese.
+    expect(message_zh).toMatch(/^签名 JSON Webhook 内容无效：请求体不是 JSON（.+）。$/);
     expect((await quarantined('webhook_invalid_payload')).some((r) => r.raw === body)).toBe(true);
     expect((await post('generic', '{}', { 'x-pulseloop-signature': 'zz' })).status).toBe(401);
   });

@@ -1,5 +1,5 @@
 import { Value } from '@sinclair/typebox/value';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import type { ConnectorDefinition } from './types.js';
 
 /** Validates stored or given settings against the connector's schema, filling defaults; connector_invalid_config otherwise. */
@@ -13,9 +13,12 @@ export function parseConnectorConfig<Config>(
   if (Value.Check(schema, value)) return value as Config;
   const first = Value.Errors(schema, value).First();
   const path = first?.path ? first.path.replace(/^\//, '') : '';
+  // TypeBox's own message is quoted as it is, in both languages.
   throw new PulseloopError('connector_invalid_config', {
     connector,
-    detail: first ? `${path || 'settings'}: ${first.message}` : 'the settings do not match.',
+    ...(first
+      ? detailText(`${path || 'settings'}: ${first.message}`, `${path || '配置'}：${first.message}`)
+      : detailText('the settings do not match.', '配置与要求不符。')),
   });
 }
 

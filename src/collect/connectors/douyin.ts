@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import type { ContentStatsRow } from '../../store/facts/rows.js';
 import { dayIn, parseJsonKeepingIds } from './config.js';
 import { type HttpAnswer, judgeTransport, type Verdict } from './http.js';
@@ -18,6 +18,8 @@ import type { ConnectorDefinition, RejectedRow, StreamContext, StreamDefinition 
  */
 
 const PLATFORM = 'douyin';
+/** The platform as messages name it, in both languages. */
+const NAMED = { platform: 'Douyin', platform_zh: '抖音' };
 
 export const DouyinConfig = Type.Object(
   {
@@ -63,16 +65,22 @@ function judgeVideoList(answer: HttpAnswer, instance: string): Verdict<VideoList
   if (code === 0) return { kind: 'ok', value: body };
   const description = body.extra?.description || body.data?.description || '';
   const detail = `${description}${body.extra?.logid ? ` (logid ${body.extra.logid})` : ''}`;
-  if (RETRY_CODES.has(code)) return { kind: 'retry', reason: `error_code ${code} ${description}`.trim() };
+  if (RETRY_CODES.has(code)) {
+    return {
+      kind: 'retry',
+      reason: `error_code ${code} ${description}`.trim(),
+      reasonZh: `错误码 ${code} ${description}`.trim(),
+    };
+  }
   if (TOKEN_CODES.has(code)) {
     return {
       kind: 'fail',
-      error: new PulseloopError('connector_bad_credentials', { platform: 'Douyin', instance, code, detail }),
+      error: new PulseloopError('connector_bad_credentials', { ...NAMED, instance, code, detail }),
     };
   }
   return {
     kind: 'fail',
-    error: new PulseloopError('connector_api_error', { platform: 'Douyin', code, detail }),
+    error: new PulseloopError('connector_api_error', { ...NAMED, code, detail }),
   };
 }
 
@@ -118,14 +126,15 @@ const videoList: StreamDefinition<DouyinConfig, VideoListCursor, 'content_stats'
   },
 };
 
-function invalid(field: string, detail: string): PulseloopError {
-  return new PulseloopError('connector_row_invalid', { platform: 'Douyin', field, detail });
+function invalid(field: string, detail: string, detailZh: string): PulseloopError {
+  return new PulseloopError('connector_row_invalid', { ...NAMED, field, ...detailText(detail, detailZh) });
 }
 
 function count(statistics: Record<string, unknown>, field: string): number {
   const value = Number(statistics[field] ?? 0);
   if (!Number.isInteger(value) || value < 0) {
-    throw invalid(`statistics.${field}`, `${JSON.stringify(statistics[field])} is not a whole number ≥ 0.`);
+    const sent = JSON.stringify(statistics[field]);
+    throw invalid(`statistics.${field}`, `${sent} is not a whole number ≥ 0.`, `${sent} 不是 ≥ 0 的整数。`);
   }
   return value;
 }
@@ -135,12 +144,12 @@ function toContentStatsRow(
   date: string,
   raw: unknown,
 ): ContentStatsRow {
-  if (typeof raw !== 'object' || raw === null) throw invalid('list[]', 'not an object.');
+  if (typeof raw !== 'object' || raw === null) throw invalid('list[]', 'not an object.', '不是 JSON 对象。');
   const item = raw as Record<string, unknown>;
   const itemId = item.item_id;
-  if (typeof itemId !== 'string' || itemId === '') throw invalid('item_id', 'missing.');
+  if (typeof itemId !== 'string' || itemId === '') throw invalid('item_id', 'missing.', '缺失。');
   const statistics = (item.statistics ?? {}) as Record<string, unknown>;
-  if (typeof statistics !== 'object') throw invalid('statistics', 'not an object.');
+  if (typeof statistics !== 'object') throw invalid('statistics', 'not an object.', '不是 JSON 对象。');
   const created = Number(item.create_time);
   return {
     project_id: context.projectId,
@@ -172,7 +181,8 @@ function toContentStatsRow(
 export const douyinConnector: ConnectorDefinition<DouyinConfig> = {
   id: 'douyin',
   platform: PLATFORM,
-  displayName: 'Douyin',
+  displayName: NAMED.platform,
+  displayNameZh: NAMED.platform_zh,
   title: { en: 'Douyin video statistics', zh: '抖音视频数据' },
   configSchema: DouyinConfig,
   configLabels: {

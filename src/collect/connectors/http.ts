@@ -1,4 +1,4 @@
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import { type BackoffPolicy, backoffDelayMs, type Pacer, retryAfterMs, sleep } from './backoff.js';
 
 /**
@@ -10,8 +10,11 @@ import { type BackoffPolicy, backoffDelayMs, type Pacer, retryAfterMs, sleep } f
 /** What a connector makes of one answer. */
 export type Verdict<T> =
   | { kind: 'ok'; value: T }
-  /** Try again after back-off (at least `retryAfterMs` when the platform said how long). */
-  | { kind: 'retry'; reason: string; retryAfterMs?: number }
+  /**
+   * Try again after back-off (at least `retryAfterMs` when the platform said how long); `reasonZh`
+   * where the reason has words of ours, not only a code and the platform's own text.
+   */
+  | { kind: 'retry'; reason: string; reasonZh?: string; retryAfterMs?: number }
   | { kind: 'fail'; error: PulseloopError };
 
 export interface HttpAnswer {
@@ -36,6 +39,8 @@ export interface ApiClient {
 
 export interface ApiClientOptions {
   platform: string;
+  /** The platform's name in Chinese messages; `platform` when not given. */
+  platformZh?: string;
   pacer: Pacer;
   backoff: BackoffPolicy;
   signal?: AbortSignal;
@@ -61,7 +66,10 @@ export function judgeTransport(answer: HttpAnswer, platform: string): Verdict<ne
       error: new PulseloopError('connector_api_error', {
         platform,
         code: `HTTP ${answer.status}`,
-        detail: answer.text.slice(0, 200) || 'empty body',
+        // The platform's own answer, quoted as it is.
+        ...(answer.text === ''
+          ? detailText('empty body', '响应体为空')
+          : { detail: answer.text.slice(0, 200) }),
       }),
     };
   }
@@ -81,7 +89,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         } catch (error) {
           if (options.signal?.aborted) throw error;
           if (error instanceof PulseloopError) throw error;
-          verdict = { kind: 'retry', reason: `network: ${(error as Error).message}` };
+          const message = (error as Error).message;
+          verdict = { kind: 'retry', reason: `network: ${message}`, reasonZh: `网络错误：${message}` };
         }
         if (verdict.kind === 'ok') return verdict.value as never;
         if (verdict.kind === 'fail') throw verdict.error;
@@ -92,8 +101,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         if (attempt >= options.backoff.maxAttempts || delayMs > options.backoff.maxDelayMs) {
           throw new PulseloopError('connector_retries_exhausted', {
             platform: options.platform,
+            ...(options.platformZh !== undefined && { platform_zh: options.platformZh }),
             attempts: attempt,
             detail: verdict.reason,
+            ...(verdict.reasonZh !== undefined && { detail_zh: verdict.reasonZh }),
           });
         }
         options.onRetry?.({ retry: attempt, delayMs, reason: verdict.reason });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import type { PiiKeyring } from '../../govern/pii/keys.js';
 import type { MetadataStore } from '../../store/metadata/open.js';
 import { getProject } from '../../store/metadata/projects.js';
@@ -55,9 +55,13 @@ export async function addConnectorInstance(
   const connector = connectorById(input.connector);
   const config = parseConnectorConfig(connector, input.config);
   const name = input.name.trim();
-  if (name === '') throw new PulseloopError('invalid_request', { detail: 'the connector needs a name.' });
+  if (name === '')
+    throw new PulseloopError(
+      'invalid_request',
+      detailText('the connector needs a name.', '连接器需要一个名称。'),
+    );
   if (!(await getProject(store, input.projectId))) {
-    throw new PulseloopError('not_found', { what: 'Project', id: input.projectId });
+    throw new PulseloopError('not_found', { what: 'Project', what_zh: '项目', id: input.projectId });
   }
   const db = collectDb(store);
   const taken = await db
@@ -97,7 +101,10 @@ async function credentialsRefOf(
     if (!ENV_NAME.test(credentials.env)) {
       throw new PulseloopError('connector_credentials_missing', {
         instance,
-        detail: `"${credentials.env}" is not an environment variable name.`,
+        ...detailText(
+          `"${credentials.env}" is not an environment variable name.`,
+          `"${credentials.env}" 不是合法的环境变量名。`,
+        ),
       });
     }
     return `env:${credentials.env}`;
@@ -105,7 +112,7 @@ async function credentialsRefOf(
   if (credentials.token.trim() === '') {
     throw new PulseloopError('connector_credentials_missing', {
       instance,
-      detail: 'the access token is empty.',
+      ...detailText('the access token is empty.', '访问令牌为空。'),
     });
   }
   return `secret:${await storeToken(trx, credentials.keyring, credentials.token.trim(), now)}`;
@@ -168,10 +175,13 @@ export async function findConnectorInstance(
   if (!exact) {
     if (rows.length > 1) {
       throw new PulseloopError('invalid_request', {
-        detail: `several connectors are named "${idOrName}": use the id (see \`pulseloop connectors list\`).`,
+        ...detailText(
+          `several connectors are named "${idOrName}": use the id (see \`pulseloop connectors list\`).`,
+          `有多个连接器名为 "${idOrName}"：请使用其 ID（见 \`pulseloop connectors list\`）。`,
+        ),
       });
     }
-    throw new PulseloopError('not_found', { what: 'Connector', id: idOrName });
+    throw new PulseloopError('not_found', { what: 'Connector', what_zh: '连接器', id: idOrName });
   }
   return toInstance(exact);
 }
@@ -239,7 +249,7 @@ export async function resolveAccessToken(
     if (value && value.trim() !== '') return value.trim();
     throw new PulseloopError('connector_credentials_missing', {
       instance: instance.name,
-      detail: `the environment variable ${reference} is not set.`,
+      ...detailText(`the environment variable ${reference} is not set.`, `环境变量 ${reference} 未设置。`),
     });
   }
   if (kind === 'secret') {
@@ -248,7 +258,10 @@ export async function resolveAccessToken(
   }
   throw new PulseloopError('connector_credentials_missing', {
     instance: instance.name,
-    detail: `the stored credentials reference "${instance.credentialsRef}" leads nowhere.`,
+    ...detailText(
+      `the stored credentials reference "${instance.credentialsRef}" leads nowhere.`,
+      `已存储的凭证引用 "${instance.credentialsRef}" 指向的凭证不存在。`,
+    ),
   });
 }
 

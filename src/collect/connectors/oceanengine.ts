@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import type { AdSpendRow } from '../../store/facts/rows.js';
 import { addDays, dayIn, earlierDay, laterDay, parseJsonKeepingIds } from './config.js';
 import { type HttpAnswer, judgeTransport, type Verdict } from './http.js';
@@ -14,6 +14,8 @@ import type { ConnectorDefinition, Page, RejectedRow, StreamContext, StreamDefin
  */
 
 const PLATFORM = 'oceanengine';
+/** The platform as messages name it, in both languages. */
+const NAMED = { platform: 'Ocean Engine', platform_zh: '巨量引擎' };
 
 export const OceanEngineConfig = Type.Object(
   {
@@ -57,22 +59,23 @@ function judgeReport(answer: HttpAnswer, instance: string): Verdict<ReportAnswer
   const code = Number(body.code);
   if (code === 0) return { kind: 'ok', value: body };
   const detail = `${body.message ?? ''}${body.request_id ? ` (request_id ${body.request_id})` : ''}`;
-  if (code === RATE_LIMIT_CODE) return { kind: 'retry', reason: `code ${code} ${body.message ?? ''}`.trim() };
-  if (code >= 50000) return { kind: 'retry', reason: `code ${code} ${body.message ?? ''}`.trim() };
+  if (code === RATE_LIMIT_CODE || code >= 50000) {
+    const said = body.message ?? '';
+    return {
+      kind: 'retry',
+      reason: `code ${code} ${said}`.trim(),
+      reasonZh: `错误码 ${code} ${said}`.trim(),
+    };
+  }
   if (TOKEN_CODES.has(code)) {
     return {
       kind: 'fail',
-      error: new PulseloopError('connector_bad_credentials', {
-        platform: 'Ocean Engine',
-        instance,
-        code,
-        detail,
-      }),
+      error: new PulseloopError('connector_bad_credentials', { ...NAMED, instance, code, detail }),
     };
   }
   return {
     kind: 'fail',
-    error: new PulseloopError('connector_api_error', { platform: 'Ocean Engine', code, detail }),
+    error: new PulseloopError('connector_api_error', { ...NAMED, code, detail }),
   };
 }
 
@@ -143,14 +146,15 @@ function mapRows(context: StreamContext<OceanEngineConfig>, list: unknown[]) {
   return { rows, rejected };
 }
 
-function invalid(field: string, detail: string): PulseloopError {
-  return new PulseloopError('connector_row_invalid', { platform: 'Ocean Engine', field, detail });
+function invalid(field: string, detail: string, detailZh: string): PulseloopError {
+  return new PulseloopError('connector_row_invalid', { ...NAMED, field, ...detailText(detail, detailZh) });
 }
 
 function count(item: Record<string, unknown>, field: string): number {
   const value = Number(item[field] ?? 0);
   if (!Number.isFinite(value) || value < 0 || !Number.isInteger(value)) {
-    throw invalid(field, `${JSON.stringify(item[field])} is not a whole number ≥ 0.`);
+    const sent = JSON.stringify(item[field]);
+    throw invalid(field, `${sent} is not a whole number ≥ 0.`, `${sent} 不是 ≥ 0 的整数。`);
   }
   return value;
 }
@@ -158,19 +162,24 @@ function count(item: Record<string, unknown>, field: string): number {
 function idOf(item: Record<string, unknown>, field: string, required: boolean): string {
   const value = item[field];
   if (typeof value === 'string' || typeof value === 'number') return String(value);
-  if (required) throw invalid(field, 'missing.');
+  if (required) throw invalid(field, 'missing.', '缺失。');
   return '';
 }
 
 /** One report row (an ad on a day) as an ad_spend row; the ad (计划) is the ad group level. */
 function toAdSpendRow(context: StreamContext<OceanEngineConfig>, raw: unknown): AdSpendRow {
-  if (typeof raw !== 'object' || raw === null) throw invalid('list[]', 'not an object.');
+  if (typeof raw !== 'object' || raw === null) throw invalid('list[]', 'not an object.', '不是 JSON 对象。');
   const item = raw as Record<string, unknown>;
   const day = /^(\d{4}-\d{2}-\d{2})/.exec(String(item.stat_datetime ?? ''))?.[1];
-  if (!day) throw invalid('stat_datetime', `${JSON.stringify(item.stat_datetime)} is not a date.`);
+  if (!day) {
+    const sent = JSON.stringify(item.stat_datetime);
+    throw invalid('stat_datetime', `${sent} is not a date.`, `${sent} 不是日期。`);
+  }
   const cost = Number(item.cost ?? 0);
-  if (!Number.isFinite(cost) || cost < 0)
-    throw invalid('cost', `${JSON.stringify(item.cost)} is not an amount.`);
+  if (!Number.isFinite(cost) || cost < 0) {
+    const sent = JSON.stringify(item.cost);
+    throw invalid('cost', `${sent} is not an amount.`, `${sent} 不是有效金额。`);
+  }
   return {
     project_id: context.projectId,
     date: day,
@@ -197,7 +206,8 @@ function toAdSpendRow(context: StreamContext<OceanEngineConfig>, raw: unknown): 
 export const oceanEngineConnector: ConnectorDefinition<OceanEngineConfig> = {
   id: 'oceanengine',
   platform: PLATFORM,
-  displayName: 'Ocean Engine',
+  displayName: NAMED.platform,
+  displayNameZh: NAMED.platform_zh,
   title: { en: 'Ocean Engine ad report', zh: '巨量引擎广告报表' },
   configSchema: OceanEngineConfig,
   configLabels: {

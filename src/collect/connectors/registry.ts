@@ -1,4 +1,4 @@
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import { douyinConnector } from './douyin.js';
 import { oceanEngineConnector } from './oceanengine.js';
 import type { ConnectorDefinition, StreamDefinition } from './types.js';
@@ -24,9 +24,14 @@ export function connectorById(id: string): ConnectorDefinition {
 export function streamOf(connector: ConnectorDefinition, name: string): StreamDefinition<unknown, any> {
   const stream = connector.streams.find((s) => s.name === name);
   if (!stream) {
-    throw new PulseloopError('invalid_request', {
-      detail: `connector ${connector.id} has no stream "${name}"; it has ${connector.streams.map((s) => s.name).join(', ')}.`,
-    });
+    const streams = connector.streams.map((s) => s.name).join(', ');
+    throw new PulseloopError(
+      'invalid_request',
+      detailText(
+        `connector ${connector.id} has no stream "${name}"; it has ${streams}.`,
+        `连接器 ${connector.id} 没有数据流 "${name}"；可用的数据流：${streams}。`,
+      ),
+    );
   }
   return stream;
 }

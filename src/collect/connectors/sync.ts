@@ -100,6 +100,7 @@ export async function syncStream(
 
   const api = createApiClient({
     platform: connector.displayName,
+    platformZh: connector.displayNameZh,
     pacer: createPacer(deps.rateLimitPerSecond ?? stream.rateLimitPerSecond),
     backoff: deps.backoff ?? DEFAULT_HTTP_BACKOFF,
     ...(deps.signal && { signal: deps.signal }),

@@ -71,6 +71,8 @@ export interface ConnectorDefinition<Config = unknown> {
   platform: string;
   /** The platform as people name it in messages, e.g. "Ocean Engine". */
   displayName: string;
+  /** The same in Chinese messages, e.g. "巨量引擎". */
+  displayNameZh: string;
   title: { en: string; zh: string };
   /** The settings' schema: parseConnectorConfig validates against it, the catalogue describes its fields from it. */
   configSchema: TObject;

@@ -1,4 +1,4 @@
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import type { FactsEngine } from '../../store/facts/engine.js';
 import type { QuarantineRow } from '../../store/facts/rows.js';
 import { RowChunk } from './chunk.js';
@@ -98,9 +98,13 @@ export function resolveKind(options: Pick<ImportOptions, 'kind' | 'preset' | 'ma
   const preset = presetName ? presetNamed(presetName) : undefined;
   const kind = options.kind ?? options.mapping?.kind ?? preset?.kind;
   if (!kind)
-    throw new PulseloopError('invalid_request', {
-      detail: 'say which kind of file this is with --kind (or use a preset).',
-    });
+    throw new PulseloopError(
+      'invalid_request',
+      detailText(
+        'say which kind of file this is with --kind (or use a preset).',
+        '请用 --kind 指明文件类型（或使用预设）。',
+      ),
+    );
   const spec = kindSpec(kind);
   if (preset && preset.kind !== spec.kind) {
     throw new PulseloopError('import_preset_kind_mismatch', {

@@ -1,4 +1,4 @@
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import { type Header, normaliseName, splitUnit } from './header.js';
 import type { ImportKind } from './kinds/index.js';
 import type { FieldType, KindSpec, ParsedValues } from './kinds/types.js';
@@ -15,6 +15,7 @@ import {
   parseNumber,
   parseRate,
   parseWallTime,
+  VALUE_REASONS,
   ValueProblem,
 } from './values.js';
 
@@ -192,18 +193,23 @@ export function planMapping(
   for (const [field, value] of Object.entries(given)) {
     const fieldSpec = spec.fields[field];
     if (!fieldSpec) {
-      throw new PulseloopError('import_invalid_mapping', {
-        detail: `"${field}" is not a field of ${spec.kind}`,
-      });
+      throw new PulseloopError(
+        'import_invalid_mapping',
+        detailText(`"${field}" is not a field of ${spec.kind}`, `"${field}" 不是 ${spec.kind} 的字段`),
+      );
     }
     try {
       const parsed = parseCell(fieldSpec.type, value, undefined, clock);
       if (parsed !== null) defaults[field] = parsed;
     } catch (error) {
       if (!(error instanceof ValueProblem)) throw error;
-      throw new PulseloopError('import_invalid_mapping', {
-        detail: `the default "${value}" of ${field} ${error.message}`,
-      });
+      throw new PulseloopError(
+        'import_invalid_mapping',
+        detailText(
+          `the default "${value}" of ${field} ${error.message}`,
+          `${field} 的默认值 "${value}" ${VALUE_REASONS[error.reason].zh}`,
+        ),
+      );
     }
   }
   const lacking = Object.entries(spec.fields)

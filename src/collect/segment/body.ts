@@ -1,5 +1,5 @@
 import { gunzipSync, inflateRawSync, inflateSync, type ZlibOptions } from 'node:zlib';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import { type JsonScan, scanJson } from './json-scan.js';
 import { MAX_BODY_DEPTH } from './limits.js';
 
@@ -34,7 +34,7 @@ function codingOf(contentEncoding: string | undefined): Coding {
   return coding;
 }
 
-function tooLarge(size: number | string, limitBytes: number): PulseloopError {
+function tooLarge(size: number, limitBytes: number): PulseloopError {
   return new PulseloopError('request_too_large', { size, limit: limitBytes });
 }
 
@@ -68,7 +68,12 @@ export function decodeBody(raw: Buffer, contentEncoding: string | undefined, lim
     return inflate(raw, coding, { maxOutputLength: Math.max(1, limitBytes) });
   } catch (error) {
     if (isZlibError(error) && error.code === 'ERR_BUFFER_TOO_LARGE') {
-      throw tooLarge(`more than ${limitBytes}`, limitBytes);
+      // The size is unknown: inflating stopped at the limit.
+      throw new PulseloopError('request_too_large', {
+        size: `more than ${limitBytes}`,
+        size_zh: `超过 ${limitBytes}`,
+        limit: limitBytes,
+      });
     }
     const detail = isZlibError(error) ? error.message : String(error);
     throw new PulseloopError('corrupt_body', { detail: `${coding}: ${detail}` });
@@ -115,9 +120,13 @@ export function parseJsonBodyScanned(buf: Buffer): ParsedBody {
   try {
     text = utf8.decode(buf); // also drops a leading byte-order mark
   } catch {
-    throw new PulseloopError('invalid_json', { detail: 'the body is not UTF-8 text' });
+    throw new PulseloopError(
+      'invalid_json',
+      detailText('the body is not UTF-8 text', '请求体不是 UTF-8 文本'),
+    );
   }
-  if (text.trim() === '') throw new PulseloopError('invalid_json', { detail: 'the body is empty' });
+  if (text.trim() === '')
+    throw new PulseloopError('invalid_json', detailText('the body is empty', '请求体为空'));
   const scan = scanJson(buf, MAX_BODY_DEPTH);
   if (scan.depth > MAX_BODY_DEPTH) throw new PulseloopError('too_deep', { limit: MAX_BODY_DEPTH });
   let value: unknown;

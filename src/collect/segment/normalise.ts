@@ -70,9 +70,11 @@ export function checkEventTime(time: EventTime, receivedAt: number): PulseloopEr
     return new PulseloopError('future_timestamp', { field: time.field, limitHours: MAX_FUTURE_SKEW_HOURS });
   }
   if (time.ms < MIN_TIMESTAMP_MS) {
+    const sent = formatMs(time.ms);
     return new PulseloopError('invalid_timestamp', {
       field: time.field,
-      value: `${formatMs(time.ms)} (before 2000-01-01; epoch numbers are read as milliseconds)`,
+      value: `${sent} (before 2000-01-01; epoch numbers are read as milliseconds)`,
+      value_zh: `${sent}（早于 2000-01-01；纪元时间数值按毫秒解读）`,
     });
   }
   return undefined;

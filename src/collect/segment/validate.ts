@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import { isPlainObject } from './body.js';
 import type { CompactText, JsonScan } from './json-scan.js';
 import {
@@ -262,8 +262,8 @@ function parseIsoTime(value: string): number | undefined {
 // ---------------------------------------------------------------------------------------------
 // Fields
 
-function invalidField(field: string, detail: string): PulseloopError {
-  return new PulseloopError('invalid_field', { field, detail });
+function invalidField(field: string, detail: string, detailZh: string): PulseloopError {
+  return new PulseloopError('invalid_field', { field, ...detailText(detail, detailZh) });
 }
 
 /** A user, anonymous, previous or group id: a string or a number, '' and null meaning absent. */
@@ -271,21 +271,29 @@ function readId(raw: JsonObject, field: string): string | undefined {
   const value = raw[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw invalidField(field, 'must be a string or a finite number');
+    if (!Number.isFinite(value))
+      throw invalidField(field, 'must be a string or a finite number', '必须是字符串或有限数值');
     if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
-      throw invalidField(field, 'is a number above 2^53 and has lost precision; send it as a string');
+      throw invalidField(
+        field,
+        'is a number above 2^53 and has lost precision; send it as a string',
+        '是大于 2^53 的数值，已丢失精度；请以字符串发送',
+      );
     }
     return String(value);
   }
-  if (typeof value !== 'string') throw invalidField(field, 'must be a string or a number');
+  if (typeof value !== 'string')
+    throw invalidField(field, 'must be a string or a number', '必须是字符串或数值');
   if (value.trim() === '') return undefined;
-  if (value.length > MAX_ID_LENGTH) throw invalidField(field, `is longer than ${MAX_ID_LENGTH} characters`);
+  if (value.length > MAX_ID_LENGTH)
+    throw invalidField(field, `is longer than ${MAX_ID_LENGTH} characters`, `超过 ${MAX_ID_LENGTH} 个字符`);
   return value;
 }
 
 function requireId(raw: JsonObject, field: string, callType: CallType): string {
   const id = readId(raw, field);
-  if (id === undefined) throw invalidField(field, `is required for ${callType} calls`);
+  if (id === undefined)
+    throw invalidField(field, `is required for ${callType} calls`, `${callType} 调用必须提供该字段`);
   return id;
 }
 
@@ -293,9 +301,13 @@ function requireId(raw: JsonObject, field: string, callType: CallType): string {
 function readMessageId(raw: JsonObject): string | undefined {
   const value = raw.messageId;
   if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'string') throw invalidField('messageId', 'must be a string');
+  if (typeof value !== 'string') throw invalidField('messageId', 'must be a string', '必须是字符串');
   if (value.length > MAX_MESSAGE_ID_LENGTH) {
-    throw invalidField('messageId', `is longer than ${MAX_MESSAGE_ID_LENGTH} characters`);
+    throw invalidField(
+      'messageId',
+      `is longer than ${MAX_MESSAGE_ID_LENGTH} characters`,
+      `超过 ${MAX_MESSAGE_ID_LENGTH} 个字符`,
+    );
   }
   return value;
 }
@@ -304,13 +316,22 @@ function readMessageId(raw: JsonObject): string | undefined {
 function readName(raw: JsonObject, field: string, required: boolean): string | undefined {
   const value = raw[field];
   if (value === undefined || value === null) {
-    if (required) throw invalidField(field, 'is required: the name of the action, e.g. "Order Completed"');
+    if (required)
+      throw invalidField(
+        field,
+        'is required: the name of the action, e.g. "Order Completed"',
+        '必须填写行为名称，例如 "Order Completed"',
+      );
     return undefined;
   }
-  if (typeof value !== 'string') throw invalidField(field, 'must be a string');
-  if (required && value.trim() === '') throw invalidField(field, 'must not be empty');
+  if (typeof value !== 'string') throw invalidField(field, 'must be a string', '必须是字符串');
+  if (required && value.trim() === '') throw invalidField(field, 'must not be empty', '不能为空');
   if (value.length > MAX_EVENT_NAME_LENGTH) {
-    throw invalidField(field, `is longer than ${MAX_EVENT_NAME_LENGTH} characters`);
+    throw invalidField(
+      field,
+      `is longer than ${MAX_EVENT_NAME_LENGTH} characters`,
+      `超过 ${MAX_EVENT_NAME_LENGTH} 个字符`,
+    );
   }
   return value;
 }
@@ -319,7 +340,7 @@ function readName(raw: JsonObject, field: string, required: boolean): string | u
 function readObject(raw: JsonObject, field: string): JsonObject {
   const value = raw[field];
   if (value === undefined || value === null) return {};
-  if (!isPlainObject(value)) throw invalidField(field, 'must be a JSON object');
+  if (!isPlainObject(value)) throw invalidField(field, 'must be a JSON object', '必须是 JSON 对象');
   return value;
 }
 
@@ -425,8 +446,7 @@ function readCall(raw: JsonObject, callType: CallType, common: MessageCommon): S
  */
 export function validateMessage(raw: unknown, callType: CallType, text?: CompactText): ValidationResult {
   try {
-    if (!isCallType(callType))
-      throw new PulseloopError('unknown_type', { value: describeCallType(callType) });
+    if (!isCallType(callType)) throw new PulseloopError('unknown_type', unknownTypeDetails(callType));
     if (!isPlainObject(raw)) throw new PulseloopError('body_not_object');
     const shape = shapeOf(raw, MAX_DEPTH);
     if (shape.depth > MAX_DEPTH) throw new PulseloopError('too_deep', { limit: MAX_DEPTH });
@@ -439,11 +459,11 @@ export function validateMessage(raw: unknown, callType: CallType, text?: Compact
   }
 }
 
-/** The sent call type for an `unknown_type` message. */
-function describeCallType(type: unknown): string {
+/** The sent call type, as the details of an `unknown_type` error. */
+function unknownTypeDetails(type: unknown): { value: string; value_zh?: string } {
   return type === undefined || type === null || type === ''
-    ? '(missing)'
-    : describeValue(type).replace(/^"|"$/g, '');
+    ? { value: '(missing)', value_zh: '（缺失）' }
+    : { value: describeValue(type).replace(/^"|"$/g, '') };
 }
 
 /**
@@ -452,9 +472,14 @@ function describeCallType(type: unknown): string {
  */
 export function validateBatchItem(raw: unknown, text?: CompactText): ValidationResult {
   if (!isPlainObject(raw)) {
+    const sent = describeValue(raw);
     return {
       ok: false,
-      error: invalidField('batch', `each event must be a JSON object, not ${describeValue(raw)}`),
+      error: invalidField(
+        'batch',
+        `each event must be a JSON object, not ${sent}`,
+        `每个事件都必须是 JSON 对象，而不是 ${sent}`,
+      ),
     };
   }
   return validateMessage(raw, raw.type as CallType, text);

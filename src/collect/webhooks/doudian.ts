@@ -1,9 +1,18 @@
-import { PulseloopError } from '../../errors/registry.js';
+import type { PulseloopError } from '../../errors/registry.js';
 import type { FactsEngine } from '../../store/facts/engine.js';
 import type { OrderRow } from '../../store/facts/rows.js';
-import { invalidField, mapOrReject, objectOf, parseBody, requiredId, requiredTime, timeOf } from './parse.js';
+import {
+  invalidField,
+  invalidPayload,
+  mapOrReject,
+  objectOf,
+  parseBody,
+  requiredId,
+  requiredTime,
+  timeOf,
+} from './parse.js';
 import { verifyDoudianSign } from './signatures.js';
-import { header, type WebhookContext, type WebhookPlatform } from './types.js';
+import { header, type PlatformTitle, type WebhookContext, type WebhookPlatform } from './types.js';
 
 /**
  * Douyin shop (抖店) message push. Headers `app-id` and `event-sign` (see signatures.ts); the body is a
@@ -13,6 +22,8 @@ import { header, type WebhookContext, type WebhookPlatform } from './types.js';
  * is merged with the order's stored row: the newer event sets the status, the amount and creation
  * time are kept from whichever message had them. The platform expects `{"code":0,"msg":"success"}`.
  */
+
+const TITLE: PlatformTitle = { title: 'Douyin shop', titleZh: '抖店' };
 
 const ORDER_STATUS_BY_TAG: Record<string, string> = {
   '100': 'created', // trade_TradeCreate 订单创建
@@ -37,7 +48,7 @@ function messageOf(raw: unknown, index: number): Message {
     try {
       data = JSON.parse(data.replace(/("[A-Za-z0-9_]*id"\s*:\s*)(-?\d{16,})(?=\s*[,}\]])/g, '$1"$2"'));
     } catch {
-      throw invalidField('data', 'is not JSON text.');
+      throw invalidField('data', 'is not JSON text.', '不是 JSON 文本。');
     }
   }
   return { tag, msgId: String(message.msg_id ?? ''), data: objectOf(data ?? {}, 'data') };
@@ -47,13 +58,18 @@ function messageOf(raw: unknown, index: number): Message {
 function orderFromMessage(message: Message, context: WebhookContext): OrderRow {
   const status = ORDER_STATUS_BY_TAG[message.tag];
   if (!status)
-    throw invalidField('tag', `message tag "${message.tag}" is not an order message Pulseloop reads.`);
+    throw invalidField(
+      'tag',
+      `message tag "${message.tag}" is not an order message Pulseloop reads.`,
+      `消息标签 "${message.tag}" 不是 Pulseloop 读取的订单消息。`,
+    );
   const data = message.data;
   const eventAt =
     timeOf(data, 'update_time') ?? timeOf(data, 'pay_time') ?? requiredTime(data, 'create_time');
   const fen = data.pay_amount ?? data.order_amount;
   if (fen !== undefined && !(Number.isInteger(Number(fen)) && Number(fen) >= 0)) {
-    throw invalidField('pay_amount', `${JSON.stringify(fen)} is not an amount in fen.`);
+    const sent = JSON.stringify(fen);
+    throw invalidField('pay_amount', `${sent} is not an amount in fen.`, `${sent} 不是以分为单位的金额。`);
   }
   return {
     project_id: context.projectId,
@@ -123,7 +139,7 @@ async function storedOrder(
 
 export const doudianPlatform: WebhookPlatform = {
   id: 'doudian',
-  title: 'Douyin shop',
+  ...TITLE,
   verify(raw, headers, secret) {
     if (!secret.appKey || header(headers, 'app-id') !== secret.appKey) return false;
     return verifyDoudianSign(
@@ -135,12 +151,13 @@ export const doudianPlatform: WebhookPlatform = {
     );
   },
   async parse(raw, context) {
-    const body = parseBody(raw, 'Douyin shop');
+    const body = parseBody(raw, TITLE);
     if (!Array.isArray(body)) {
-      throw new PulseloopError('webhook_invalid_payload', {
-        platform: 'Douyin shop',
-        detail: 'the body must be a JSON array of messages.',
-      });
+      throw invalidPayload(
+        TITLE,
+        'the body must be a JSON array of messages.',
+        '请求体必须是消息的 JSON 数组。',
+      );
     }
     const incoming: OrderRow[] = [];
     const rejected: Array<{ error: PulseloopError; raw: unknown }> = [];

@@ -1,8 +1,8 @@
-import { PulseloopError } from '../../errors/registry.js';
 import type { CommentRow, OrderRow } from '../../store/facts/rows.js';
 import {
   amountOf,
   invalidField,
+  invalidPayload,
   mapOrReject,
   objectOf,
   parseBody,
@@ -11,7 +11,7 @@ import {
   timeOf,
 } from './parse.js';
 import { verifyHexHmac } from './signatures.js';
-import { header, type WebhookContext, type WebhookPlatform } from './types.js';
+import { header, type PlatformTitle, type WebhookContext, type WebhookPlatform } from './types.js';
 
 /**
  * The generic signed-JSON webhook, for anything that can sign a body: `X-Pulseloop-Signature` is the
@@ -19,13 +19,15 @@ import { header, type WebhookContext, type WebhookPlatform } from './types.js';
  * `{"orders": [...], "comments": [...]}` in Pulseloop's own field names (docs/connectors.md).
  */
 
+const TITLE: PlatformTitle = { title: 'Signed JSON', titleZh: '签名 JSON' };
 const ORDER_STATUSES = ['created', 'paid', 'shipped', 'completed', 'refunded', 'cancelled'];
 const SENTIMENTS = ['positive', 'negative', 'neutral', ''];
 
 function text(item: Record<string, unknown>, field: string, fallback = ''): string {
   const value = item[field];
   if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'string' && typeof value !== 'number') throw invalidField(field, 'must be text.');
+  if (typeof value !== 'string' && typeof value !== 'number')
+    throw invalidField(field, 'must be text.', '必须是文本。');
   return String(value);
 }
 
@@ -33,11 +35,21 @@ function toOrder(raw: unknown, context: WebhookContext): OrderRow {
   const item = objectOf(raw, 'orders[]');
   const status = text(item, 'status', 'created');
   if (!ORDER_STATUSES.includes(status))
-    throw invalidField('status', `"${status}" is not one of ${ORDER_STATUSES.join(', ')}.`);
+    throw invalidField(
+      'status',
+      `"${status}" is not one of ${ORDER_STATUSES.join(', ')}.`,
+      `"${status}" 不是 ${ORDER_STATUSES.join('、')} 之一。`,
+    );
   const currency = text(item, 'currency');
-  if (!/^[A-Z]{3}$/.test(currency)) throw invalidField('currency', `"${currency}" is not an ISO 4217 code.`);
+  if (!/^[A-Z]{3}$/.test(currency)) {
+    throw invalidField(
+      'currency',
+      `"${currency}" is not an ISO 4217 code.`,
+      `"${currency}" 不是 ISO 4217 货币代码。`,
+    );
+  }
   const items = item.items === undefined ? [] : item.items;
-  if (!Array.isArray(items)) throw invalidField('items', 'must be an array.');
+  if (!Array.isArray(items)) throw invalidField('items', 'must be an array.', '必须是数组。');
   const createdAt = requiredTime(item, 'created_at');
   return {
     project_id: context.projectId,
@@ -72,12 +84,20 @@ function toComment(raw: unknown, context: WebhookContext): CommentRow {
   const item = objectOf(raw, 'comments[]');
   const sentiment = text(item, 'sentiment');
   if (!SENTIMENTS.includes(sentiment))
-    throw invalidField('sentiment', `"${sentiment}" is not positive, negative or neutral.`);
+    throw invalidField(
+      'sentiment',
+      `"${sentiment}" is not positive, negative or neutral.`,
+      `"${sentiment}" 不是 positive、negative 或 neutral。`,
+    );
   const body = text(item, 'text');
-  if (body === '') throw invalidField('text', 'missing.');
+  if (body === '') throw invalidField('text', 'missing.', '缺失。');
   const likes = Number(item.like_count ?? 0);
   if (!Number.isInteger(likes) || likes < 0)
-    throw invalidField('like_count', `${JSON.stringify(item.like_count)} is not a whole number ≥ 0.`);
+    throw invalidField(
+      'like_count',
+      `${JSON.stringify(item.like_count)} is not a whole number ≥ 0.`,
+      `${JSON.stringify(item.like_count)} 不是 ≥ 0 的整数。`,
+    );
   return {
     project_id: context.projectId,
     platform: requiredId(item, 'platform'),
@@ -99,18 +119,19 @@ function toComment(raw: unknown, context: WebhookContext): CommentRow {
 
 export const genericPlatform: WebhookPlatform = {
   id: 'generic',
-  title: 'Signed JSON',
+  ...TITLE,
   verify: (raw, headers, secret) =>
     verifyHexHmac(raw, secret.secret, header(headers, 'x-pulseloop-signature')),
   async parse(raw, context) {
-    const body = objectOf(parseBody(raw, 'Signed JSON'), 'body');
+    const body = objectOf(parseBody(raw, TITLE), 'body');
     const orders = body.orders ?? [];
     const comments = body.comments ?? [];
     if (!Array.isArray(orders) || !Array.isArray(comments)) {
-      throw new PulseloopError('webhook_invalid_payload', {
-        platform: 'Signed JSON',
-        detail: '"orders" and "comments" must be arrays.',
-      });
+      throw invalidPayload(
+        TITLE,
+        '"orders" and "comments" must be arrays.',
+        '"orders" 和 "comments" 必须是数组。',
+      );
     }
     const result = { orders: [] as OrderRow[], comments: [] as CommentRow[], rejected: [] };
     for (const raw of orders) mapOrReject(raw, () => toOrder(raw, context), result.orders, result.rejected);

@@ -51,6 +51,7 @@ export async function receiveWebhook(deps: ReceiveDeps, delivery: WebhookDeliver
   if (!platform.verify(delivery.raw, delivery.headers, secret)) {
     const error = new PulseloopError('webhook_bad_signature', {
       platform: platform.title,
+      platform_zh: platform.titleZh,
       sourceId: delivery.sourceId,
     });
     await quarantine(deps.facts, [toQuarantineRow(error, delivery.raw, env)]);
@@ -85,6 +86,7 @@ export async function receiveWebhook(deps: ReceiveDeps, delivery: WebhookDeliver
       index,
       code: entry.error.code,
       message: entry.error.message,
+      message_zh: entry.error.zh,
     })),
   };
   return { result, reply: platform.reply(result) };

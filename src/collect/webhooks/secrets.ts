@@ -1,4 +1,4 @@
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import type { MetadataStore } from '../../store/metadata/open.js';
 import { getSource } from '../../store/metadata/sources.js';
 import { collectDb } from '../connectors/tables.js';
@@ -19,14 +19,22 @@ export interface WebhookSecretInput {
 export async function setWebhookSecret(store: MetadataStore, input: WebhookSecretInput): Promise<void> {
   const platform = platformById(input.platform);
   const source = await getSource(store, input.sourceId);
-  if (!source) throw new PulseloopError('not_found', { what: 'Source', id: input.sourceId });
+  if (!source)
+    throw new PulseloopError('not_found', { what: 'Source', what_zh: '数据源', id: input.sourceId });
   if (input.secret.length < 8) {
-    throw new PulseloopError('invalid_request', { detail: 'a webhook secret needs at least 8 characters.' });
+    throw new PulseloopError(
+      'invalid_request',
+      detailText('a webhook secret needs at least 8 characters.', 'Webhook 密钥至少需要 8 个字符。'),
+    );
   }
   if (platform.id === 'doudian' && !input.appKey) {
-    throw new PulseloopError('invalid_request', {
-      detail: 'a Douyin shop webhook needs the app key (--app-key).',
-    });
+    throw new PulseloopError(
+      'invalid_request',
+      detailText(
+        'a Douyin shop webhook needs the app key (--app-key).',
+        '抖店 Webhook 需要 app key（--app-key）。',
+      ),
+    );
   }
   const now = new Date().toISOString();
   await collectDb(store)

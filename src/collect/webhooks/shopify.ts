@@ -2,7 +2,7 @@ import type { PulseloopError } from '../../errors/registry.js';
 import type { OrderRow } from '../../store/facts/rows.js';
 import { amountOf, mapOrReject, objectOf, parseBody, requiredId, requiredTime, timeOf } from './parse.js';
 import { verifyShopifyHmac } from './signatures.js';
-import { header, type WebhookPlatform } from './types.js';
+import { header, type PlatformTitle, type WebhookPlatform } from './types.js';
 
 /**
  * Shopify order webhooks (orders/create, orders/updated, orders/paid, orders/fulfilled,
@@ -77,13 +77,15 @@ function toOrderRow(
   };
 }
 
+const TITLE: PlatformTitle = { title: 'Shopify', titleZh: 'Shopify' };
+
 export const shopifyPlatform: WebhookPlatform = {
   id: 'shopify',
-  title: 'Shopify',
+  ...TITLE,
   verify: (raw, headers, secret) =>
     verifyShopifyHmac(raw, secret.secret, header(headers, 'x-shopify-hmac-sha256')),
   async parse(raw, context) {
-    const order = objectOf(parseBody(raw, 'Shopify'), 'body');
+    const order = objectOf(parseBody(raw, TITLE), 'body');
     const orders: OrderRow[] = [];
     const rejected: Array<{ error: PulseloopError; raw: unknown }> = [];
     mapOrReject(

@@ -2,10 +2,15 @@ import type { PulseloopError } from '../../errors/registry.js';
 import type { FactsEngine } from '../../store/facts/engine.js';
 import type { CommentRow, OrderRow } from '../../store/facts/rows.js';
 
-/** One platform that pushes to Pulseloop: how it signs, and how its payloads become rows. */
-export interface WebhookPlatform {
-  id: string;
+/** A platform as messages name it, in English and in Chinese. */
+export interface PlatformTitle {
   title: string;
+  titleZh: string;
+}
+
+/** One platform that pushes to Pulseloop: how it signs, and how its payloads become rows. */
+export interface WebhookPlatform extends PlatformTitle {
+  id: string;
   /** Whether the signature headers match the raw body bytes under the configured secret. */
   verify(raw: Buffer, headers: WebhookHeaders, secret: WebhookSecret): boolean;
   /** Maps a verified body to rows; throws webhook_invalid_payload when the body as a whole is unusable. */
@@ -38,7 +43,7 @@ export interface WebhookRows {
 export interface WebhookResult {
   accepted: number;
   quarantined: number;
-  errors: Array<{ index: number; code: string; message: string }>;
+  errors: Array<{ index: number; code: string; message: string; message_zh: string }>;
 }
 
 /** A header's single value (the first when repeated). */

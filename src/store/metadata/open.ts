@@ -4,7 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../../config/config.js';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import type { MetadataDatabase } from './schema.js';
 
 export type MetadataDialect = 'sqlite' | 'postgres';
@@ -59,9 +59,13 @@ export function openSqliteFile(path: string): MetadataStore {
 
 async function openPostgres(databaseUrl: string, schema: string | undefined): Promise<MetadataStore> {
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
-    throw new PulseloopError('invalid_request', {
-      detail: `PostgreSQL schema name "${schema}" must be letters, digits and underscores, not starting with a digit.`,
-    });
+    throw new PulseloopError(
+      'invalid_request',
+      detailText(
+        `PostgreSQL schema name "${schema}" must be letters, digits and underscores, not starting with a digit.`,
+        `PostgreSQL 模式名 "${schema}" 只能由字母、数字和下划线组成，且不能以数字开头。`,
+      ),
+    );
   }
   const pool = new pg.Pool({ connectionString: databaseUrl });
   if (schema !== undefined) {

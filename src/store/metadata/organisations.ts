@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import type { MetadataStore } from './open.js';
 import type { OrganisationsTable } from './schema.js';
 
@@ -44,7 +44,10 @@ export async function organisationExists(store: MetadataStore, id: string): Prom
 
 function requireName(name: unknown): string {
   if (typeof name !== 'string' || name.trim() === '') {
-    throw new PulseloopError('invalid_request', { detail: 'the organisation needs a non-empty name.' });
+    throw new PulseloopError(
+      'invalid_request',
+      detailText('the organisation needs a non-empty name.', '组织名称不能为空。'),
+    );
   }
   return name.trim();
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import type { MetadataStore } from './open.js';
 import { organisationExists } from './organisations.js';
 import type { ProjectsTable } from './schema.js';
@@ -37,7 +37,11 @@ export async function createProject(store: MetadataStore, input: NewProject): Pr
     created_at: new Date().toISOString(),
   };
   if (!(await organisationExists(store, input.organisationId))) {
-    throw new PulseloopError('not_found', { what: 'Organisation', id: input.organisationId });
+    throw new PulseloopError('not_found', {
+      what: 'Organisation',
+      what_zh: '组织',
+      id: input.organisationId,
+    });
   }
   await store.db.insertInto('projects').values(row).execute();
   return toProject(row);
@@ -68,13 +72,16 @@ export async function updateProject(store: MetadataStore, id: string, patch: Pro
     await store.db.updateTable('projects').set(changes).where('id', '=', id).execute();
   }
   const project = await getProject(store, id);
-  if (!project) throw new PulseloopError('not_found', { what: 'Project', id });
+  if (!project) throw new PulseloopError('not_found', { what: 'Project', what_zh: '项目', id });
   return project;
 }
 
 function validName(name: unknown): string {
   if (typeof name !== 'string' || name.trim() === '') {
-    throw new PulseloopError('invalid_request', { detail: 'the project needs a non-empty name.' });
+    throw new PulseloopError(
+      'invalid_request',
+      detailText('the project needs a non-empty name.', '项目名称不能为空。'),
+    );
   }
   return name.trim();
 }

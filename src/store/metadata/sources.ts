@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import type { MetadataStore } from './open.js';
 import { getProject } from './projects.js';
 import type { SourcesTable, WriteKeysTable } from './schema.js';
@@ -54,7 +54,7 @@ export async function createSource(
     created_at: new Date().toISOString(),
   };
   if (!(await getProject(store, input.projectId))) {
-    throw new PulseloopError('not_found', { what: 'Project', id: input.projectId });
+    throw new PulseloopError('not_found', { what: 'Project', what_zh: '项目', id: input.projectId });
   }
   const keyRow = newWriteKeyRow(row.id, row.project_id, null);
   await store.db.transaction().execute(async (trx) => {
@@ -89,7 +89,7 @@ export async function createWriteKey(
   options: WriteKeyOptions = {},
 ): Promise<WriteKey> {
   const source = await getSource(store, sourceId);
-  if (!source) throw new PulseloopError('not_found', { what: 'Source', id: sourceId });
+  if (!source) throw new PulseloopError('not_found', { what: 'Source', what_zh: '数据源', id: sourceId });
   const row = newWriteKeyRow(source.id, source.projectId, validRateLimit(options.rateLimitPerSecond));
   await store.db.insertInto('write_keys').values(row).execute();
   return toWriteKey(row);
@@ -173,16 +173,24 @@ function newWriteKeyRow(
 
 function validName(name: unknown): string {
   if (typeof name !== 'string' || name.trim() === '') {
-    throw new PulseloopError('invalid_request', { detail: 'the source needs a non-empty name.' });
+    throw new PulseloopError(
+      'invalid_request',
+      detailText('the source needs a non-empty name.', '数据源名称不能为空。'),
+    );
   }
   return name.trim();
 }
 
 function validKind(kind: unknown): SourceKind {
   if (!SOURCE_KINDS.includes(kind as SourceKind)) {
-    throw new PulseloopError('invalid_request', {
-      detail: `source kind "${String(kind)}" is unknown; use one of ${SOURCE_KINDS.join(', ')}.`,
-    });
+    const known = SOURCE_KINDS.join(', ');
+    throw new PulseloopError(
+      'invalid_request',
+      detailText(
+        `source kind "${String(kind)}" is unknown; use one of ${known}.`,
+        `未知的数据源类型 "${String(kind)}"：请使用 ${known} 之一。`,
+      ),
+    );
   }
   return kind as SourceKind;
 }
@@ -190,9 +198,13 @@ function validKind(kind: unknown): SourceKind {
 function validRateLimit(value: number | null | undefined): number | null {
   if (value === undefined || value === null) return null;
   if (!Number.isInteger(value) || value < 1) {
-    throw new PulseloopError('invalid_request', {
-      detail: `rateLimitPerSecond must be a positive whole number, not ${value}.`,
-    });
+    throw new PulseloopError(
+      'invalid_request',
+      detailText(
+        `rateLimitPerSecond must be a positive whole number, not ${value}.`,
+        `rateLimitPerSecond 必须是正整数，而不是 ${value}。`,
+      ),
+    );
   }
   return value;
 }

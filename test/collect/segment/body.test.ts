@@ -54,6 +54,7 @@ describe('decodeBody', () => {
     expect(error.code).toBe('request_too_large');
     expect(error.details.limit).toBe(1000);
     expect(error.message).toContain('more than 1000');
+    expect(error.zh).toContain('请求大小为 超过 1000 字节');
   });
 
   it('stops a zip bomb early instead of inflating it', () => {
@@ -143,6 +144,13 @@ describe('parseJsonBody', () => {
     const error = errorOf(() => parseJsonBody(Buffer.from([0x7b, 0xff, 0xfe, 0x7d])));
     expect(error.code).toBe('invalid_json');
     expect(error.message).toContain('not UTF-8');
+    expect(error.zh).toBe('请求体不是有效的 JSON：请求体不是 UTF-8 文本');
+  });
+
+  it("says what is wrong in Chinese too, quoting JSON.parse's own words as they are", () => {
+    expect(errorOf(() => parseJsonBody(Buffer.from('  '))).zh).toBe('请求体不是有效的 JSON：请求体为空');
+    const malformed = errorOf(() => parseJsonBody(Buffer.from('{"a":}')));
+    expect(malformed.zh).toBe(`请求体不是有效的 JSON：${malformed.details.detail}`);
   });
 
   it.each([['[]'], ['[{"type":"track"}]'], ['"text"'], ['42'], ['null'], ['true']])(

@@ -120,22 +120,29 @@ describe('validateMessage: what every call needs', () => {
   });
 
   it.each([
-    ['userId', true, 'must be a string or a number'],
-    ['userId', { id: 1 }, 'must be a string or a number'],
-    ['anonymousId', ['a'], 'must be a string or a number'],
-    ['userId', 2 ** 53 + 2, 'lost precision'],
-    ['userId', Number.POSITIVE_INFINITY, 'finite'],
-    ['userId', 'u'.repeat(MAX_ID_LENGTH + 1), `longer than ${MAX_ID_LENGTH}`],
-    ['messageId', 123, 'must be a string'],
-    ['messageId', 'm'.repeat(MAX_MESSAGE_ID_LENGTH + 1), `longer than ${MAX_MESSAGE_ID_LENGTH}`],
-    ['properties', [1, 2], 'must be a JSON object'],
-    ['properties', 'text', 'must be a JSON object'],
-    ['context', 5, 'must be a JSON object'],
-  ])('answers invalid_field for %s = %j', (field, value, detail) => {
+    ['userId', true, 'must be a string or a number', '必须是字符串或数值'],
+    ['userId', { id: 1 }, 'must be a string or a number', '必须是字符串或数值'],
+    ['anonymousId', ['a'], 'must be a string or a number', '必须是字符串或数值'],
+    ['userId', 2 ** 53 + 2, 'lost precision', '是大于 2^53 的数值，已丢失精度'],
+    ['userId', Number.POSITIVE_INFINITY, 'finite', '必须是字符串或有限数值'],
+    ['userId', 'u'.repeat(MAX_ID_LENGTH + 1), `longer than ${MAX_ID_LENGTH}`, `超过 ${MAX_ID_LENGTH} 个字符`],
+    ['messageId', 123, 'must be a string', '必须是字符串'],
+    [
+      'messageId',
+      'm'.repeat(MAX_MESSAGE_ID_LENGTH + 1),
+      `longer than ${MAX_MESSAGE_ID_LENGTH}`,
+      `超过 ${MAX_MESSAGE_ID_LENGTH} 个字符`,
+    ],
+    ['properties', [1, 2], 'must be a JSON object', '必须是 JSON 对象'],
+    ['properties', 'text', 'must be a JSON object', '必须是 JSON 对象'],
+    ['context', 5, 'must be a JSON object', '必须是 JSON 对象'],
+  ])('answers invalid_field for %s = %j, in English and in Chinese', (field, value, detail, detailZh) => {
     const error = refused(validateMessage({ userId: 'u0', event: 'x', [field]: value }, 'track'));
     expect(error.code).toBe('invalid_field');
     expect(error.details.field).toBe(field);
     expect(error.message).toContain(detail);
+    expect(error.zh).toContain(`字段 "${field}" 无效：${detailZh}`);
+    expect(error.zh).not.toContain(detail);
   });
 
   it('accepts ids and messageIds of exactly the maximum length', () => {
@@ -182,23 +189,25 @@ describe('validateMessage: what each call type needs', () => {
   });
 
   it.each([
-    ['track', {}, 'event', 'is required'],
-    ['track', { event: '' }, 'event', 'must not be empty'],
-    ['track', { event: '   ' }, 'event', 'must not be empty'],
-    ['track', { event: 12 }, 'event', 'must be a string'],
-    ['track', { event: 'e'.repeat(MAX_EVENT_NAME_LENGTH + 1) }, 'event', 'longer than'],
-    ['page', { name: { a: 1 } }, 'name', 'must be a string'],
-    ['screen', { category: 3 }, 'category', 'must be a string'],
-    ['identify', { traits: [1] }, 'traits', 'must be a JSON object'],
-    ['group', {}, 'groupId', 'is required for group calls'],
-    ['group', { groupId: '' }, 'groupId', 'is required for group calls'],
-    ['alias', {}, 'previousId', 'is required for alias calls'],
-    ['alias', { previousId: false }, 'previousId', 'must be a string or a number'],
-  ] as const)('refuses a %s call with %j: invalid_field %s', (callType, fields, field, detail) => {
+    ['track', {}, 'event', 'is required', '必须填写行为名称'],
+    ['track', { event: '' }, 'event', 'must not be empty', '不能为空'],
+    ['track', { event: '   ' }, 'event', 'must not be empty', '不能为空'],
+    ['track', { event: 12 }, 'event', 'must be a string', '必须是字符串'],
+    ['track', { event: 'e'.repeat(MAX_EVENT_NAME_LENGTH + 1) }, 'event', 'longer than', '超过'],
+    ['page', { name: { a: 1 } }, 'name', 'must be a string', '必须是字符串'],
+    ['screen', { category: 3 }, 'category', 'must be a string', '必须是字符串'],
+    ['identify', { traits: [1] }, 'traits', 'must be a JSON object', '必须是 JSON 对象'],
+    ['group', {}, 'groupId', 'is required for group calls', 'group 调用必须提供该字段'],
+    ['group', { groupId: '' }, 'groupId', 'is required for group calls', 'group 调用必须提供该字段'],
+    ['alias', {}, 'previousId', 'is required for alias calls', 'alias 调用必须提供该字段'],
+    ['alias', { previousId: false }, 'previousId', 'must be a string or a number', '必须是字符串或数值'],
+  ] as const)('refuses a %s call with %j: invalid_field %s', (callType, fields, field, detail, detailZh) => {
     const error = refused(validateMessage({ userId: 'u1', ...fields }, callType));
     expect(error.code).toBe('invalid_field');
     expect(error.details.field).toBe(field);
     expect(error.message).toContain(detail);
+    expect(error.zh).toContain(detailZh);
+    expect(error.zh).not.toContain(detail);
   });
 });
 
@@ -456,6 +465,7 @@ describe('validateBatchItem', () => {
     const error = refused(validateBatchItem(item));
     expect(error.code).toBe('unknown_type');
     expect(error.details.value).toBe(value);
+    expect(error.zh).toContain(value === '(missing)' ? '"（缺失）"' : `"${value}"`);
   });
 
   it.each([['a string'], [null], [[1, 2]], [7]])(
@@ -464,6 +474,8 @@ describe('validateBatchItem', () => {
       const error = refused(validateBatchItem(item));
       expect(error.code).toBe('invalid_field');
       expect(error.details.field).toBe('batch');
+      expect(error.zh).toContain('每个事件都必须是 JSON 对象，而不是');
+      expect(error.zh).not.toContain('must be');
     },
   );
 });
