@@ -166,12 +166,12 @@ export const ERRORS = {
   import_invalid_value: {
     status: 400,
     en: 'Row {row}, column "{column}" ({field}): "{value}" {reason}.',
-    zh: '第 {row} 行，列“{column}”（{field}）：“{value}”{reason_zh}。',
+    zh: '第 {row} 行，列“{column}”（{field}）：“{value}”{reason}。',
   },
   import_invalid_row: {
     status: 400,
     en: 'Row {row}: {reason}.',
-    zh: '第 {row} 行：{reason_zh}。',
+    zh: '第 {row} 行：{reason}。',
   },
 
   // connectors and webhooks (src/collect/connectors, src/collect/webhooks)
@@ -239,7 +239,7 @@ export const ERRORS = {
   webhook_not_configured: {
     status: 404,
     en: 'No {platform} webhook is configured for source "{sourceId}". Set its secret with `pulseloop connectors webhook-secret`.',
-    zh: '来源 "{sourceId}" 未配置 {platform} Webhook。请使用 `pulseloop connectors webhook-secret` 设置密钥。',
+    zh: '数据源 "{sourceId}" 未配置 {platform} Webhook。请使用 `pulseloop connectors webhook-secret` 设置密钥。',
   },
   webhook_unknown_platform: {
     status: 404,
@@ -249,7 +249,7 @@ export const ERRORS = {
   webhook_bad_signature: {
     status: 401,
     en: 'The {platform} webhook signature does not match the body: check the secret configured for source "{sourceId}".',
-    zh: '{platform} Webhook 签名与请求体不符：请检查来源 "{sourceId}" 配置的密钥。',
+    zh: '{platform} Webhook 签名与请求体不符：请检查数据源 "{sourceId}" 配置的密钥。',
   },
   webhook_invalid_payload: {
     status: 400,

@@ -221,6 +221,11 @@ describe('collection API: batches', () => {
     expect(response.status).toBe(200);
     expect(response.json).toMatchObject({ success: true, accepted: 3, quarantined: 4 });
     expect(response.json.errors.map((e: { index: number }) => e.index)).toEqual([1, 3, 4, 5]);
+    // Every refusal is told in both languages.
+    for (const e of response.json.errors as Array<{ message: string; message_zh: string }>) {
+      expect(e.message).toMatch(/[a-z]/);
+      expect(e.message_zh).toMatch(/[\u4e00-\u9fff]/);
+    }
     const stored = await eventsOf(projectId);
     expect(stored.map((r) => r.message_id).sort()).toEqual(['b-ok-1', 'b-ok-2', 'b-ok-3']);
     const reasons = (await quarantined(projectId)).map((q) => q.reason_code).sort();

@@ -27,9 +27,15 @@ const IngestResponse = Type.Object({
     description: 'Re-delivered events recognised by messageId and not stored again.',
   }),
   quarantined: Type.Integer({ description: 'Invalid events kept in quarantine with their reasons.' }),
-  errors: Type.Array(Type.Object({ index: Type.Integer(), code: Type.String(), message: Type.String() }), {
-    description: 'Why each quarantined event was refused.',
-  }),
+  errors: Type.Array(
+    Type.Object({
+      index: Type.Integer(),
+      code: Type.String(),
+      message: Type.String(),
+      message_zh: Type.String(),
+    }),
+    { description: 'Why each quarantined event was refused (in English and Chinese).' },
+  ),
 });
 type IngestResponse = Static<typeof IngestResponse>;
 
