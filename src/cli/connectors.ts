@@ -24,6 +24,7 @@ import { loadPiiKeyring, type PiiKeyring } from '../govern/pii/keys.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { listProjects } from '../store/metadata/projects.js';
 import { type CliStores, openStores, printTable, withMetadata } from './context.js';
+import { say } from './lang.js';
 
 /** `pulseloop connectors …`: connect platform accounts, run and watch their syncs, set webhook secrets. */
 
@@ -86,7 +87,10 @@ function collect(value: string, previous: string[]): string[] {
 function pageReporter(instance: ConnectorInstance): (progress: PageProgress) => void {
   const tty = process.stderr.isTTY === true;
   return (p) => {
-    const line = `${instance.name} / ${p.stream}: ${p.position} · ${p.pages} pages · ${p.rows} rows · ${p.quarantined} quarantined`;
+    const line = say(
+      `${instance.name} / ${p.stream}: ${p.position} · ${p.pages} pages · ${p.rows} rows · ${p.quarantined} quarantined`,
+      `${instance.name} / ${p.stream}：${p.position} · ${p.pages} 页 · ${p.rows} 行 · 已隔离 ${p.quarantined} 行`,
+    );
     process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
   };
 }
@@ -94,14 +98,24 @@ function pageReporter(instance: ConnectorInstance): (progress: PageProgress) => 
 function describeOutcome(instance: ConnectorInstance, stream: string, outcome: JobOutcome): string {
   if (outcome.status === 'succeeded') {
     const r = outcome.report;
-    return `${instance.name} / ${stream}: ${r.pages} pages, ${r.rows} rows, ${r.quarantined} quarantined${r.resumed ? ' (resumed from the last checkpoint)' : ''}; next run ${outcome.nextRunAt}`;
+    return say(
+      `${instance.name} / ${stream}: ${r.pages} pages, ${r.rows} rows, ${r.quarantined} quarantined${r.resumed ? ' (resumed from the last checkpoint)' : ''}; next run ${outcome.nextRunAt}`,
+      `${instance.name} / ${stream}：${r.pages} 页，${r.rows} 行，已隔离 ${r.quarantined} 行${r.resumed ? '（从上次的检查点继续）' : ''}；下次运行 ${outcome.nextRunAt}`,
+    );
   }
   const error = outcome.error;
   const message =
     error instanceof PulseloopError ? `${error.message}\n  ${error.zh}` : (error as Error).message;
+  // The error itself in both languages, as every error is.
   return outcome.status === 'failed'
-    ? `${instance.name} / ${stream}: failed, not retried: ${message}`
-    : `${instance.name} / ${stream}: failed, will retry at ${outcome.job.nextRunAt}: ${message}`;
+    ? say(
+        `${instance.name} / ${stream}: failed, not retried: ${message}`,
+        `${instance.name} / ${stream}：失败，不再重试：${message}`,
+      )
+    : say(
+        `${instance.name} / ${stream}: failed, will retry at ${outcome.job.nextRunAt}: ${message}`,
+        `${instance.name} / ${stream}：失败，将于 ${outcome.job.nextRunAt} 重试：${message}`,
+      );
 }
 
 /** The key ring stored access tokens are encrypted with: the server's (PULSELOOP_PII_KEYS or <data>/pii-keys.json). */
@@ -117,10 +131,16 @@ function syncDeps(stores: CliStores, onPage?: (p: PageProgress) => void): SyncDe
     env: process.env,
     keyring: keyringOf(stores.config),
     ...(onPage && { onPage }),
-    onRetry: (event) =>
+    // The reason is a status or the platform's own code and words (HTTP 429, error_code …), as given.
+    onRetry: (event) => {
+      const seconds = (event.delayMs / 1000).toFixed(1);
       process.stderr.write(
-        `\n  retry ${event.retry} in ${(event.delayMs / 1000).toFixed(1)} s (${event.reason})\n`,
-      ),
+        say(
+          `\n  retry ${event.retry} in ${seconds} s (${event.reason})\n`,
+          `\n  ${seconds} 秒后第 ${event.retry} 次重试（${event.reason}）\n`,
+        ),
+      );
+    },
   };
 }
 
@@ -136,11 +156,18 @@ async function withStores<T>(work: (stores: CliStores) => Promise<T>): Promise<T
 export function registerConnectorsCommand(program: Command): void {
   const connectors = program
     .command('connectors')
-    .description('Pull data from platform APIs (Ocean Engine, Douyin) and receive webhooks.');
+    .description(
+      say(
+        'Pull data from platform APIs (Ocean Engine, Douyin) and receive webhooks.',
+        '从平台 API（巨量引擎、抖音）拉取数据，并接收 Webhook。',
+      ),
+    );
 
   connectors
     .command('list')
-    .description('List the connected accounts and the connectors available.')
+    .description(
+      say('List the connected accounts and the connectors available.', '列出已连接的账号和可用的连接器。'),
+    )
     .action(async () => {
       await withMetadata(async (metadata) => {
         printTable(
@@ -156,23 +183,50 @@ export function registerConnectorsCommand(program: Command): void {
           })),
         );
         process.stdout.write(
-          `\navailable: ${CONNECTORS.map((c) => `${c.id} (${c.title.en} / ${c.title.zh})`).join(', ')}\n`,
+          say(
+            `\navailable: ${CONNECTORS.map((c) => `${c.id} (${c.title.en})`).join(', ')}\n`,
+            `\n可用：${CONNECTORS.map((c) => `${c.id}（${c.title.zh}）`).join('、')}\n`,
+          ),
         );
       });
     });
 
   connectors
     .command('add')
-    .description('Connect a platform account to a project.')
-    .requiredOption('--connector <id>', `connector: ${CONNECTORS.map((c) => c.id).join(', ')}`)
-    .requiredOption('--name <name>', 'a name for this account')
-    .option('--project <id>', 'project id or name (default: the only project)')
-    .option('--config <json>', 'settings as JSON, e.g. {"advertiserId":"…","startDate":"2025-03-01"}')
-    .option('--set <key=value>', 'one setting (repeatable)', collect, [])
-    .option('--token-env <NAME>', 'read the access token from this environment variable at each sync')
+    .description(say('Connect a platform account to a project.', '将平台账号连接到项目。'))
+    .requiredOption(
+      '--connector <id>',
+      say(
+        `connector: ${CONNECTORS.map((c) => c.id).join(', ')}`,
+        `连接器：${CONNECTORS.map((c) => c.id).join('、')}`,
+      ),
+    )
+    .requiredOption('--name <name>', say('a name for this account', '此账号的名称'))
+    .option(
+      '--project <id>',
+      say('project id or name (default: the only project)', '项目 ID 或名称（默认：唯一的项目）'),
+    )
+    .option(
+      '--config <json>',
+      say(
+        'settings as JSON, e.g. {"advertiserId":"…","startDate":"2025-03-01"}',
+        'JSON 格式的设置，例如 {"advertiserId":"…","startDate":"2025-03-01"}',
+      ),
+    )
+    .option('--set <key=value>', say('one setting (repeatable)', '单项设置（可重复）'), collect, [])
+    .option(
+      '--token-env <NAME>',
+      say(
+        'read the access token from this environment variable at each sync',
+        '每次同步时从此环境变量读取访问令牌',
+      ),
+    )
     .option(
       '--token <token>',
-      'store this access token in the metadata store (encrypted with the PII key ring)',
+      say(
+        'store this access token in the metadata store (encrypted with the PII key ring)',
+        '将此访问令牌保存到元数据存储中（用 PII 密钥环加密）',
+      ),
     )
     .action(
       async (options: {
@@ -206,7 +260,10 @@ export function registerConnectorsCommand(program: Command): void {
           await queueSyncsNow(metadata, instance);
           process.stdout.write(`${instance.id}\n`);
           process.stderr.write(
-            `first sync queued: a running server starts it within PULSELOOP_CONNECTOR_POLL_SECONDS, or run \`pulseloop connectors sync "${instance.name}"\` now\n`,
+            say(
+              `first sync queued: a running server starts it within PULSELOOP_CONNECTOR_POLL_SECONDS, or run \`pulseloop connectors sync "${instance.name}"\` now\n`,
+              `首次同步已排队：运行中的服务器会在 PULSELOOP_CONNECTOR_POLL_SECONDS 秒内开始同步，也可以现在运行 \`pulseloop connectors sync "${instance.name}"\`\n`,
+            ),
           );
         });
       },
@@ -214,8 +271,13 @@ export function registerConnectorsCommand(program: Command): void {
 
   connectors
     .command('sync <connector>')
-    .description('Sync a connected account now (every stream, or one), resuming from its last checkpoint.')
-    .option('--stream <name>', 'only this stream')
+    .description(
+      say(
+        'Sync a connected account now (every stream, or one), resuming from its last checkpoint.',
+        '立即同步已连接的账号（全部数据流或其中一个），从上次的检查点继续。',
+      ),
+    )
+    .option('--stream <name>', say('only this stream', '只同步此数据流'))
     .action(async (idOrName: string, options: { stream?: string }) => {
       await withStores(async (stores) => {
         const instance = await findConnectorInstance(stores.metadata, idOrName);
@@ -235,7 +297,12 @@ export function registerConnectorsCommand(program: Command): void {
 
   connectors
     .command('run-due')
-    .description('Run every sync that is due (for cron or a systemd timer), then exit.')
+    .description(
+      say(
+        'Run every sync that is due (for cron or a systemd timer), then exit.',
+        '运行所有已到期的同步（供 cron 或 systemd 定时器使用），然后退出。',
+      ),
+    )
     .action(async () => {
       await withStores(async (stores) => {
         const outcomes = await runDueSyncJobs(syncDeps(stores));
@@ -244,13 +311,18 @@ export function registerConnectorsCommand(program: Command): void {
           const instance = await findConnectorInstance(stores.metadata, instanceId);
           process.stdout.write(`${describeOutcome(instance, stream, outcome)}\n`);
         }
-        if (outcomes.length === 0) process.stdout.write('no sync is due\n');
+        if (outcomes.length === 0) process.stdout.write(say('no sync is due\n', '没有到期的同步\n'));
       });
     });
 
   connectors
     .command('status [connector]')
-    .description('Show where each stream stands: checkpoint, rows written, the latest jobs.')
+    .description(
+      say(
+        'Show where each stream stands: checkpoint, rows written, the latest jobs.',
+        '显示每个数据流的进度：检查点、已写入的行数和最近的任务。',
+      ),
+    )
     .action(async (idOrName: string | undefined) => {
       await withMetadata(async (metadata) => {
         const instances = idOrName
@@ -285,15 +357,27 @@ export function registerConnectorsCommand(program: Command): void {
   connectors
     .command('webhook-secret')
     .description(
-      "Set the secret a source's webhook is verified with (POST /v1/webhooks/<source>/<platform>).",
+      say(
+        "Set the secret a source's webhook is verified with (POST /v1/webhooks/<source>/<platform>).",
+        '设置用于验证数据源 Webhook 的密钥（POST /v1/webhooks/<source>/<platform>）。',
+      ),
     )
-    .requiredOption('--source <id>', 'source id (see `pulseloop keys list`)')
-    .requiredOption('--platform <platform>', 'shopify, doudian or generic')
+    .requiredOption(
+      '--source <id>',
+      say('source id (see `pulseloop keys list`)', '数据源 ID（见 `pulseloop keys list`）'),
+    )
+    .requiredOption(
+      '--platform <platform>',
+      say('shopify, doudian or generic', 'shopify、doudian 或 generic'),
+    )
     .requiredOption(
       '--secret <secret>',
-      'the signing secret (Shopify app secret, Douyin shop app secret, or your own)',
+      say(
+        'the signing secret (Shopify app secret, Douyin shop app secret, or your own)',
+        '签名密钥（Shopify 应用密钥、抖店应用密钥或自定义密钥）',
+      ),
     )
-    .option('--app-key <key>', 'Douyin shop: the app key')
+    .option('--app-key <key>', say('Douyin shop: the app key', '抖店：应用的 App Key'))
     .action(async (options: { source: string; platform: string; secret: string; appKey?: string }) => {
       await withMetadata(async (metadata) => {
         await setWebhookSecret(metadata, {

@@ -10,7 +10,8 @@ import { loadConfig } from '../config/config.js';
 import { detailText, PulseloopError } from '../errors/registry.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { listProjects, type Project } from '../store/metadata/projects.js';
-import { openStores, printTable, withMetadata } from './context.js';
+import { displayWidth, openStores, printTable, withMetadata } from './context.js';
+import { integer, say } from './lang.js';
 import { progressBar } from './progress.js';
 
 async function projectOf(metadata: MetadataStore, given: string | undefined): Promise<Project> {
@@ -67,32 +68,59 @@ function fileSize(path: string): number {
   }
 }
 
-const n = new Intl.NumberFormat('en-US');
+const n = integer;
+
+/** `label   value` lines whose values start at the same terminal column (Chinese labels take two per character). */
+function aligned(rows: Array<[label: string, value: string]>): string[] {
+  const width = Math.max(...rows.map(([label]) => displayWidth(label))) + 2;
+  return rows.map(([label, value]) => label + ' '.repeat(width - displayWidth(label)) + value);
+}
 
 function printSummary(summary: ImportSummary): void {
+  const skipped = summary.skipped;
   const lines = [
-    `${summary.kind}${summary.preset ? ` (${summary.preset})` : ''} · ${summary.format} · ${summary.encoding} · header on row ${summary.headerRow}`,
-    `rows read 读取     ${n.format(summary.rowsRead)}`,
-    `imported 新增      ${n.format(summary.imported)}`,
-    `updated 更新       ${n.format(summary.updated)}`,
-    `unchanged 未变     ${n.format(summary.unchanged)}`,
-    `duplicates 重复    ${n.format(summary.duplicates)}`,
-    `quarantined 隔离   ${n.format(summary.quarantined)}`,
-    `skipped 跳过       ${n.format(summary.skipped.blank)} blank 空行, ${n.format(summary.skipped.summary)} summary 合计行, ${n.format(summary.skipped.header)} repeated header 重复表头`,
-    `${(summary.durationMs / 1000).toFixed(1)} s, ${n.format(summary.rowsPerSecond)} rows/s`,
+    `${summary.kind}${summary.preset ? ` (${summary.preset})` : ''} · ${summary.format} · ${summary.encoding} · ${say(`header on row ${summary.headerRow}`, `表头在第 ${summary.headerRow} 行`)}`,
+    ...aligned([
+      [say('rows read', '读取行数'), n.format(summary.rowsRead)],
+      [say('imported', '新增'), n.format(summary.imported)],
+      [say('updated', '更新'), n.format(summary.updated)],
+      [say('unchanged', '未变'), n.format(summary.unchanged)],
+      [say('duplicates', '重复'), n.format(summary.duplicates)],
+      [say('quarantined', '已隔离'), n.format(summary.quarantined)],
+      [
+        say('skipped', '已跳过'),
+        say(
+          `${n.format(skipped.blank)} blank, ${n.format(skipped.summary)} summary, ${n.format(skipped.header)} repeated header`,
+          `空行 ${n.format(skipped.blank)}，合计行 ${n.format(skipped.summary)}，重复表头 ${n.format(skipped.header)}`,
+        ),
+      ],
+    ]),
+    say(
+      `${(summary.durationMs / 1000).toFixed(1)} s, ${n.format(summary.rowsPerSecond)} rows/s`,
+      `用时 ${(summary.durationMs / 1000).toFixed(1)} 秒，每秒 ${n.format(summary.rowsPerSecond)} 行`,
+    ),
   ];
   if (summary.parsedBy && summary.parsedBy.engine > 0) {
+    const { engine, javascript } = summary.parsedBy;
     lines.push(
-      `read by the engine 引擎解析 ${n.format(summary.parsedBy.engine)} rows, by JavaScript JavaScript 解析 ${n.format(summary.parsedBy.javascript)}`,
+      say(
+        `read by the engine ${n.format(engine)} rows, by JavaScript ${n.format(javascript)}`,
+        `引擎解析 ${n.format(engine)} 行，JavaScript 解析 ${n.format(javascript)} 行`,
+      ),
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   if (summary.errors.length > 0) {
+    const count = n.format(summary.errorCount);
     process.stdout.write(
-      `\nRow errors 行错误 (${n.format(summary.errorCount)}; all kept in quarantine 已全部隔离):\n`,
+      say(`\nRow errors (${count}; all kept in quarantine):\n`, `\n行错误（${count} 行，均已隔离）：\n`),
     );
+    // Each row error in both languages, as every error is.
     for (const e of summary.errors.slice(0, 20)) process.stdout.write(`  ${e.message}\n  ${e.message_zh}\n`);
-    if (summary.errorCount > 20) process.stdout.write(`  … ${n.format(summary.errorCount - 20)} more\n`);
+    if (summary.errorCount > 20) {
+      const more = n.format(summary.errorCount - 20);
+      process.stdout.write(say(`  … ${more} more\n`, `  … 还有 ${more} 行\n`));
+    }
   }
 }
 
@@ -111,19 +139,44 @@ export function registerImportCommand(program: Command): void {
   program
     .command('import <file>')
     .description(
-      'Import a platform export (CSV, TSV, XLSX, NDJSON; UTF-8 or GBK) into the facts store.\n' +
-        `Kinds: ${Object.keys(IMPORT_KINDS).join(', ')}. Presets: ${PRESETS.map((p) => p.name).join(', ')}.`,
+      say(
+        'Import a platform export (CSV, TSV, XLSX, NDJSON; UTF-8 or GBK) into the facts store.\n' +
+          `Kinds: ${Object.keys(IMPORT_KINDS).join(', ')}. Presets: ${PRESETS.map((p) => p.name).join(', ')}.`,
+        '将平台导出文件（CSV、TSV、XLSX、NDJSON；UTF-8 或 GBK）导入事实存储。\n' +
+          `类型：${Object.keys(IMPORT_KINDS).join('、')}。预设：${PRESETS.map((p) => p.name).join('、')}。`,
+      ),
     )
-    .option('--kind <kind>', 'what the file holds (default: the preset’s kind)')
-    .option('--preset <name>', 'column names of a platform’s export')
-    .option('--mapping <file.json>', 'custom mapping: {"columns": {"列名": "field"}, "defaults": {...}}')
-    .option('--project <id>', 'project id or name (default: the only project)')
-    .option('--source <id>', 'source id recorded on the imported rows')
-    .option('--detect', 'only propose a preset and mapping and show a preview; imports nothing')
-    .option('--json', 'print the summary as JSON')
+    .option(
+      '--kind <kind>',
+      say('what the file holds (default: the preset’s kind)', '文件内容的类型（默认：预设的类型）'),
+    )
+    .option('--preset <name>', say('column names of a platform’s export', '某个平台导出文件的列名预设'))
+    .option(
+      '--mapping <file.json>',
+      say(
+        'custom mapping: {"columns": {"列名": "field"}, "defaults": {...}}',
+        '自定义映射：{"columns": {"列名": "field"}, "defaults": {...}}',
+      ),
+    )
+    .option(
+      '--project <id>',
+      say('project id or name (default: the only project)', '项目 ID 或名称（默认：唯一的项目）'),
+    )
+    .option('--source <id>', say('source id recorded on the imported rows', '记录在导入行上的数据源 ID'))
+    .option(
+      '--detect',
+      say(
+        'only propose a preset and mapping and show a preview; imports nothing',
+        '只建议预设和映射并显示预览，不导入任何数据',
+      ),
+    )
+    .option('--json', say('print the summary as JSON', '以 JSON 输出汇总'))
     .option(
       '--reader <auto|javascript>',
-      'who parses the file: the store’s engine where it can (auto, faster), or always JavaScript',
+      say(
+        'who parses the file: the store’s engine where it can (auto, faster), or always JavaScript',
+        '由谁解析文件：尽可能由存储引擎解析（auto，更快），或始终由 JavaScript 解析',
+      ),
       'auto',
     )
     .action(async (file: string, options: ImportCommandOptions) => {
@@ -149,9 +202,13 @@ export function registerImportCommand(program: Command): void {
           process.stdout.write(`${JSON.stringify(detection, null, 2)}\n`);
           return;
         }
+        const headerRow = detection.headerRow;
         process.stdout.write(
-          `${detection.format} · ${detection.encoding} · header on row ${detection.headerRow} 表头在第 ${detection.headerRow} 行\n` +
-            `columns 列: ${detection.columns.join(', ')}\n\nCandidates 候选:\n`,
+          `${detection.format} · ${detection.encoding} · ` +
+            say(
+              `header on row ${headerRow}\ncolumns: ${detection.columns.join(', ')}\n\nCandidates:\n`,
+              `表头在第 ${headerRow} 行\n列：${detection.columns.join(', ')}\n\n候选：\n`,
+            ),
         );
         printTable(
           detection.candidates.map((c) => ({
@@ -163,29 +220,39 @@ export function registerImportCommand(program: Command): void {
         );
         if (!detection.proposal) {
           process.stdout.write(
-            '\nNo kind fits these columns: write a --mapping file. 没有匹配的类型：请编写 --mapping 映射文件。\n',
+            say(
+              '\nNo kind fits these columns: write a --mapping file.\n',
+              '\n没有与这些列匹配的类型：请编写 --mapping 映射文件。\n',
+            ),
           );
           return;
         }
         const p = detection.proposal;
+        const flags = `--kind ${p.kind}${p.preset ? ` --preset ${p.preset}` : ''}`;
+        const mappingJson = JSON.stringify(p.mapping, null, 2);
+        const unmapped = p.unmappedColumns.join(', ');
         process.stdout.write(
-          `\nProposal 建议: --kind ${p.kind}${p.preset ? ` --preset ${p.preset}` : ''}\n` +
-            `Mapping 映射 (save as a --mapping file to adjust 可保存为映射文件后修改):\n${JSON.stringify(p.mapping, null, 2)}\n` +
-            (p.unmappedColumns.length > 0 ? `Unmapped 未映射: ${p.unmappedColumns.join(', ')}\n` : '') +
-            (p.missing ? `Missing 缺失: ${p.missing}\n` : ''),
+          say(
+            `\nProposal: ${flags}\nMapping (save as a --mapping file to adjust):\n${mappingJson}\n` +
+              (p.unmappedColumns.length > 0 ? `Unmapped: ${unmapped}\n` : '') +
+              (p.missing ? `Missing: ${p.missing}\n` : ''),
+            `\n建议：${flags}\n映射（可另存为 --mapping 文件后调整）：\n${mappingJson}\n` +
+              (p.unmappedColumns.length > 0 ? `未映射：${unmapped}\n` : '') +
+              (p.missing ? `缺失：${p.missing}\n` : ''),
+          ),
         );
-        process.stdout.write('\nPreview 预览:\n');
+        process.stdout.write(say('\nPreview:\n', '\n预览：\n'));
         for (const row of detection.preview) {
-          process.stdout.write(
-            row.values
-              ? `  row ${row.row}: ${JSON.stringify(row.values)}\n`
-              : `  row ${row.row}: ${row.errors?.map((e) => `${e.message} / ${e.message_zh}`).join('; ')}\n`,
-          );
+          // A row's errors in both languages, as every error is.
+          const shown = row.values
+            ? JSON.stringify(row.values)
+            : (row.errors?.map((e) => `${e.message} / ${e.message_zh}`).join('; ') ?? '');
+          process.stdout.write(say(`  row ${row.row}: ${shown}\n`, `  第 ${row.row} 行：${shown}\n`));
         }
         return;
       }
       const stores = await openStores(loadConfig());
-      const bar = progressBar('Importing 导入', 'rows');
+      const bar = progressBar(say('Importing', '导入中'), say('rows', '行'));
       try {
         const project = await projectOf(stores.metadata, options.project);
         const summary = await importFile(

@@ -10,6 +10,7 @@ import {
   type SourceKind,
 } from '../store/metadata/sources.js';
 import { printTable, withMetadata } from './context.js';
+import { say } from './lang.js';
 
 async function projectIdOf(metadata: MetadataStore, given: string | undefined): Promise<string> {
   const projects = await listProjects(metadata);
@@ -33,13 +34,27 @@ async function projectIdOf(metadata: MetadataStore, given: string | undefined): 
 }
 
 export function registerKeysCommand(program: Command): void {
-  const keys = program.command('keys').description('Create, list and revoke write keys.');
+  const keys = program
+    .command('keys')
+    .description(say('Create, list and revoke write keys.', '创建、列出和撤销写入密钥。'));
   keys
     .command('create')
-    .description('Create a source with a write key for sending events.')
-    .option('--project <id>', 'project id or name (default: the only project)')
-    .option('--name <name>', 'source name', 'Website')
-    .option('--kind <kind>', `source kind: ${SOURCE_KINDS.join(', ')}`, 'website')
+    .description(
+      say(
+        'Create a source with a write key for sending events.',
+        '创建一个带写入密钥的数据源，用于上报事件。',
+      ),
+    )
+    .option(
+      '--project <id>',
+      say('project id or name (default: the only project)', '项目 ID 或名称（默认：唯一的项目）'),
+    )
+    .option('--name <name>', say('source name', '数据源名称'), 'Website')
+    .option(
+      '--kind <kind>',
+      say(`source kind: ${SOURCE_KINDS.join(', ')}`, `数据源类型：${SOURCE_KINDS.join('、')}`),
+      'website',
+    )
     .action(async (options: { project?: string; name: string; kind: string }) => {
       await withMetadata(async (metadata) => {
         const projectId = await projectIdOf(metadata, options.project);
@@ -53,8 +68,13 @@ export function registerKeysCommand(program: Command): void {
     });
   keys
     .command('list')
-    .description('List the write keys of a project, revoked ones included.')
-    .option('--project <id>', 'project id or name (default: the only project)')
+    .description(
+      say('List the write keys of a project, revoked ones included.', '列出项目的写入密钥（包括已撤销的）。'),
+    )
+    .option(
+      '--project <id>',
+      say('project id or name (default: the only project)', '项目 ID 或名称（默认：唯一的项目）'),
+    )
     .action(async (options: { project?: string }) => {
       await withMetadata(async (metadata) => {
         const projectId = await projectIdOf(metadata, options.project);
@@ -70,12 +90,17 @@ export function registerKeysCommand(program: Command): void {
     });
   keys
     .command('revoke <key>')
-    .description('Revoke a write key: requests with it are refused with 401 from then on.')
+    .description(
+      say(
+        'Revoke a write key: requests with it are refused with 401 from then on.',
+        '撤销写入密钥：此后使用它的请求都会被拒绝（401）。',
+      ),
+    )
     .action(async (key: string) => {
       await withMetadata(async (metadata) => {
         if (!(await revokeWriteKey(metadata, key)))
           throw new PulseloopError('not_found', { what: 'Write key', what_zh: '写入密钥', id: key });
-        process.stdout.write(`revoked ${key}\n`);
+        process.stdout.write(say(`revoked ${key}\n`, `已撤销 ${key}\n`));
       });
     });
 }

@@ -21,6 +21,7 @@ import type { MetadataStore } from '../store/metadata/open.js';
 import { createOrganisation, listOrganisations } from '../store/metadata/organisations.js';
 import { listProjects } from '../store/metadata/projects.js';
 import { openStores, printTable, withMetadata } from './context.js';
+import { say } from './lang.js';
 import { progressBar } from './progress.js';
 
 /**
@@ -111,13 +112,26 @@ export async function addUserToProject(
 export function registerUsersCommand(program: Command): void {
   const users = program
     .command('users')
-    .description('Create the first owner, add users and set their roles.');
+    .description(
+      say('Create the first owner, add users and set their roles.', '创建首个所有者、添加用户并设置其角色。'),
+    );
   users
     .command('create-owner')
-    .description('Create the first owner (owner of every organisation and project).')
-    .requiredOption('--email <email>', 'e-mail address to sign in with')
-    .option('--name <name>', 'display name')
-    .option('--password-stdin', 'read the password from standard input (else one is generated and printed)')
+    .description(
+      say(
+        'Create the first owner (owner of every organisation and project).',
+        '创建首个所有者（所有组织和项目的所有者）。',
+      ),
+    )
+    .requiredOption('--email <email>', say('e-mail address to sign in with', '用于登录的电子邮件地址'))
+    .option('--name <name>', say('display name', '显示名称'))
+    .option(
+      '--password-stdin',
+      say(
+        'read the password from standard input (else one is generated and printed)',
+        '从标准输入读取密码（否则自动生成并打印）',
+      ),
+    )
     .action(async (options: { email: string; name?: string; passwordStdin?: boolean }) => {
       const { password, generated } = await passwordFrom(options);
       await withMetadata(async (metadata) => {
@@ -127,16 +141,33 @@ export function registerUsersCommand(program: Command): void {
           ...(options.name && { name: options.name }),
         });
         process.stdout.write(`${user.id}\n`);
-        if (generated) process.stderr.write(`password (shown once) / 密码（仅显示一次）: ${password}\n`);
+        if (generated)
+          process.stderr.write(
+            say(`password (shown once): ${password}\n`, `密码（仅显示一次）：${password}\n`),
+          );
       });
     });
   users
     .command('add')
-    .description('Add a user to a project with a role (creates the user when new).')
-    .requiredOption('--email <email>', 'e-mail address')
-    .requiredOption('--project <id>', 'project id or name')
-    .requiredOption('--role <role>', 'owner, admin, analyst, marketer or viewer')
-    .option('--password-stdin', 'read the new user’s password from standard input (else one is generated)')
+    .description(
+      say(
+        'Add a user to a project with a role (creates the user when new).',
+        '以指定角色将用户加入项目（用户不存在时会先创建）。',
+      ),
+    )
+    .requiredOption('--email <email>', say('e-mail address', '电子邮件地址'))
+    .requiredOption('--project <id>', say('project id or name', '项目 ID 或名称'))
+    .requiredOption(
+      '--role <role>',
+      say('owner, admin, analyst, marketer or viewer', '角色：owner、admin、analyst、marketer 或 viewer'),
+    )
+    .option(
+      '--password-stdin',
+      say(
+        'read the new user’s password from standard input (else one is generated)',
+        '从标准输入读取新用户的密码（否则自动生成）',
+      ),
+    )
     .action(async (options: { email: string; project: string; role: string; passwordStdin?: boolean }) => {
       const { password, generated } = await passwordFrom(options);
       await withMetadata(async (metadata) => {
@@ -144,13 +175,20 @@ export function registerUsersCommand(program: Command): void {
         const { user, created } = await addUserToProject(metadata, { ...options, projectId, password });
         process.stdout.write(`${user.id}\n`);
         if (created && generated)
-          process.stderr.write(`password (shown once) / 密码（仅显示一次）: ${password}\n`);
+          process.stderr.write(
+            say(`password (shown once): ${password}\n`, `密码（仅显示一次）：${password}\n`),
+          );
       });
     });
   users
     .command('list')
-    .description('List users, or the members of one project with their roles.')
-    .option('--project <id>', 'project id or name')
+    .description(
+      say(
+        'List users, or the members of one project with their roles.',
+        '列出用户，或列出某个项目的成员及其角色。',
+      ),
+    )
+    .option('--project <id>', say('project id or name', '项目 ID 或名称'))
     .action(async (options: { project?: string }) => {
       await withMetadata(async (metadata) => {
         if (options.project) {
@@ -176,10 +214,13 @@ export function registerUsersCommand(program: Command): void {
     });
   users
     .command('set-role')
-    .description('Change a user’s role in a project.')
-    .requiredOption('--email <email>', 'e-mail address')
-    .requiredOption('--project <id>', 'project id or name')
-    .requiredOption('--role <role>', 'owner, admin, analyst, marketer or viewer')
+    .description(say('Change a user’s role in a project.', '更改用户在项目中的角色。'))
+    .requiredOption('--email <email>', say('e-mail address', '电子邮件地址'))
+    .requiredOption('--project <id>', say('project id or name', '项目 ID 或名称'))
+    .requiredOption(
+      '--role <role>',
+      say('owner, admin, analyst, marketer or viewer', '角色：owner、admin、analyst、marketer 或 viewer'),
+    )
     .action(async (options: { email: string; project: string; role: string }) => {
       await withMetadata(async (metadata) => {
         const projectId = await projectIdOf(metadata, options.project);
@@ -198,11 +239,26 @@ export function registerUsersCommand(program: Command): void {
       });
     });
 
-  const pii = program.command('pii').description('PII encryption keys: rotate, re-encrypt, retire.');
+  const pii = program
+    .command('pii')
+    .description(
+      say('PII encryption keys: rotate, re-encrypt, retire.', 'PII 加密密钥：轮换、重新加密、停用。'),
+    );
   pii
     .command('rotate-key')
-    .description('Make a new PII key active, then re-encrypt stored values with it.')
-    .option('--no-reencrypt', 'only rotate; run `pulseloop pii reencrypt` later')
+    .description(
+      say(
+        'Make a new PII key active, then re-encrypt stored values with it.',
+        '启用一个新的 PII 密钥，然后用它重新加密已存储的值。',
+      ),
+    )
+    .option(
+      '--no-reencrypt',
+      say(
+        'only rotate; run `pulseloop pii reencrypt` later',
+        '只轮换密钥；稍后再运行 `pulseloop pii reencrypt`',
+      ),
+    )
     .action(async (options: { reencrypt: boolean }) => {
       const stores = await openStores();
       try {
@@ -217,7 +273,9 @@ export function registerUsersCommand(program: Command): void {
           target: { type: 'pii_key', id: ring.activeKeyId },
           details: { previous: before.activeKeyId },
         });
-        process.stdout.write(`active PII key / 当前 PII 密钥: ${ring.activeKeyId}\n`);
+        process.stdout.write(
+          say(`active PII key: ${ring.activeKeyId}\n`, `当前 PII 密钥：${ring.activeKeyId}\n`),
+        );
         if (options.reencrypt) await reencryptWithProgress(stores, ring);
       } finally {
         await stores.close();
@@ -225,7 +283,12 @@ export function registerUsersCommand(program: Command): void {
     });
   pii
     .command('reencrypt')
-    .description('Re-encrypt every stored PII value with the active key.')
+    .description(
+      say(
+        'Re-encrypt every stored PII value with the active key.',
+        '用当前密钥重新加密所有已存储的 PII 值。',
+      ),
+    )
     .action(async () => {
       const stores = await openStores();
       try {
@@ -240,7 +303,12 @@ export function registerUsersCommand(program: Command): void {
     });
   pii
     .command('keys')
-    .description('List PII keys and how many stored rows each still protects.')
+    .description(
+      say(
+        'List PII keys and how many stored rows each still protects.',
+        '列出 PII 密钥，以及每个密钥仍在保护的已存储行数。',
+      ),
+    )
     .action(async () => {
       const stores = await openStores();
       try {
@@ -265,8 +333,13 @@ export function registerUsersCommand(program: Command): void {
     });
   pii
     .command('link-keyed-contacts')
-    .description('Link keyed phone/e-mail ids (phone_k:, email_k:) to the persons whose traits hold them.')
-    .requiredOption('--project <id>', 'project id or name')
+    .description(
+      say(
+        'Link keyed phone/e-mail ids (phone_k:, email_k:) to the persons whose traits hold them.',
+        '将带密钥的手机号/电子邮件标识（phone_k:、email_k:）关联到属性中含有这些值的人员。',
+      ),
+    )
+    .requiredOption('--project <id>', say('project id or name', '项目 ID 或名称'))
     .action(async (options: { project: string }) => {
       const stores = await openStores();
       try {
@@ -283,7 +356,12 @@ export function registerUsersCommand(program: Command): void {
     });
   pii
     .command('retire-key <keyId>')
-    .description('Delete an old PII key once no stored value uses it.')
+    .description(
+      say(
+        'Delete an old PII key once no stored value uses it.',
+        '在没有已存储的值使用旧 PII 密钥后将其删除。',
+      ),
+    )
     .action(async (keyId: string) => {
       const stores = await openStores();
       try {
@@ -300,7 +378,7 @@ export function registerUsersCommand(program: Command): void {
           actor: CLI_ACTOR,
           target: { type: 'pii_key', id: keyId },
         });
-        process.stdout.write(`retired / 已停用 ${keyId}\n`);
+        process.stdout.write(say(`retired ${keyId}\n`, `已停用 ${keyId}\n`));
       } finally {
         await stores.close();
       }
@@ -312,12 +390,12 @@ async function reencryptWithProgress(
   stores: { facts: Parameters<typeof reencryptFacts>[0]; metadata: MetadataStore },
   ring: Parameters<typeof reencryptFacts>[1],
 ) {
-  const progress = progressBar('re-encrypting / 重新加密', 'rows');
+  const progress = progressBar(say('re-encrypting', '重新加密'), say('rows', '行'));
   const rewritten = await reencryptFacts(stores.facts, ring, (_table, done, total) =>
     progress.update(done, total),
   );
   progress.stop();
   for (const [table, count] of Object.entries(rewritten)) process.stdout.write(`${table}: ${count}\n`);
   const tokens = await reencryptStoredTokens(stores.metadata, ring);
-  process.stdout.write(`connector tokens / 连接器令牌: ${tokens}\n`);
+  process.stdout.write(say(`connector tokens: ${tokens}\n`, `连接器令牌：${tokens}\n`));
 }

@@ -81,6 +81,36 @@ describe('pulseloop CLI', () => {
     );
   });
 
+  it('speaks Chinese in the help and outcome lines of keys, users, import and connectors; keys stay alone on their line', () => {
+    const zh = { PULSELOOP_LANG: 'zh' };
+    const keysHelp = pulseloop(['keys', '--help'], zh).stdout;
+    expect(keysHelp).toContain('创建、列出和撤销写入密钥。');
+    expect(pulseloop(['keys', 'create', '--help'], zh).stdout).toContain(
+      '项目 ID 或名称（默认：唯一的项目）',
+    );
+    const usersHelp = pulseloop(['users', '--help'], zh).stdout;
+    expect(usersHelp).toContain('创建首个所有者、添加用户并设置其角色。');
+    expect(usersHelp).not.toContain('Create the first owner');
+    expect(pulseloop(['users', 'create-owner', '--help'], zh).stdout).toContain('用于登录的电子邮件地址');
+    expect(pulseloop(['import', '--help'], zh).stdout).toContain(
+      '只建议预设和映射并显示预览，不导入任何数据',
+    );
+    expect(pulseloop(['connectors', 'add', '--help'], zh).stdout).toContain(
+      '每次同步时从此环境变量读取访问令牌',
+    );
+    expect(pulseloop(['connectors', '--help']).stdout).toContain(
+      'Pull data from platform APIs (Ocean Engine, Douyin) and receive webhooks.',
+    );
+
+    const key = pulseloop(['keys', 'create', '--project', 'CLI brand'], zh);
+    expect(key.stdout).toMatch(/^pl_wk_[A-Za-z0-9]{32}$/);
+    const listed = pulseloop(['keys', 'list', '--project', 'CLI brand'], zh).stdout;
+    expect(listed.split('\n')[0]).toMatch(/^key\s+source\s+created_at\s+revoked_at$/);
+    expect(pulseloop(['keys', 'revoke', key.stdout], zh).stdout).toBe(`已撤销 ${key.stdout}`);
+    expect(pulseloop(['connectors', 'run-due'], zh).stdout).toBe('没有到期的同步');
+    expect(pulseloop(['connectors', 'run-due']).stdout).toBe('no sync is due');
+  });
+
   it('says what to do when a project is ambiguous or unknown, in English and then wholly in Chinese', () => {
     pulseloop(['projects', 'create', '--name', 'Second brand']);
     const ambiguous = pulseloop(['keys', 'create']);

@@ -11,8 +11,12 @@ const dir = mkdtempSync(join(tmpdir(), 'pulseloop-import-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function pulseloop(...args: string[]) {
+  return pulseloopIn({}, ...args);
+}
+
+function pulseloopIn(env: Record<string, string>, ...args: string[]) {
   const result = spawnSync(process.execPath, [CLI_ENTRY, ...args], {
-    env: { ...process.env, PULSELOOP_DATA: join(dir, 'data'), LOG_LEVEL: 'warn' },
+    env: { ...process.env, PULSELOOP_DATA: join(dir, 'data'), LOG_LEVEL: 'warn', ...env },
     encoding: 'utf8',
   });
   return { code: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
@@ -38,6 +42,11 @@ describe('pulseloop import', () => {
     expect(detect.code).toBe(0);
     expect(detect.stdout).toContain('--preset douyin_content');
     expect(detect.stdout).toContain('"plays":12000');
+    expect(detect.stdout).toContain('header on row 2');
+    const zh = pulseloopIn({ PULSELOOP_LANG: 'zh' }, 'import', '--detect', file);
+    expect(zh.stdout).toContain('表头在第 2 行');
+    expect(zh.stdout).toContain('建议：--kind');
+    expect(zh.stdout).not.toContain('Candidates');
   });
 
   it('imports with the title-line date, reports the bad row, and a second run changes nothing', () => {
@@ -48,8 +57,16 @@ describe('pulseloop import', () => {
     expect(summary).toMatchObject({ imported: 1, quarantined: 1, skipped: { summary: 1 } });
     expect(summary.errors[0]).toMatchObject({ row: 4, column: '点赞量', value: 'n/a?' });
     const human = pulseloop('import', file, '--preset', 'douyin_content');
-    expect(human.stdout).toMatch(/unchanged 未变\s+1/);
+    expect(human.stdout).toMatch(/^unchanged\s+1$/m);
+    expect(human.stdout).not.toContain('未变');
+    // Row errors are errors: both languages, whatever the command line speaks.
     expect(human.stdout).toContain('第 4 行');
+    const zh = pulseloopIn({ PULSELOOP_LANG: 'zh' }, 'import', file, '--preset', 'douyin_content');
+    expect(zh.stdout).toMatch(/^未变\s+1$/m);
+    expect(zh.stdout).toMatch(/^已隔离\s+\d+$/m);
+    expect(zh.stdout).toContain('行错误（1 行，均已隔离）：');
+    expect(zh.stdout).toContain('空行 0，合计行 1，重复表头 0');
+    expect(zh.stdout).not.toContain('unchanged');
   });
 
   it('reads a UTF-8 export with the engine, says so, and reads it alike with --reader javascript', () => {
@@ -74,7 +91,9 @@ describe('pulseloop import', () => {
     );
     expect(again).toMatchObject({ imported: 0, unchanged: 2, parsedBy: { engine: 0, javascript: 2 } });
     const human = pulseloop('import', utf8, '--preset', 'douyin_content');
-    expect(human.stdout).toContain('引擎解析 1 rows');
+    expect(human.stdout).toContain('read by the engine 1 rows, by JavaScript 1');
+    const zh = pulseloopIn({ PULSELOOP_LANG: 'zh' }, 'import', utf8, '--preset', 'douyin_content');
+    expect(zh.stdout).toContain('引擎解析 1 行，JavaScript 解析 1 行');
     const wrong = pulseloop('import', utf8, '--reader', 'fast');
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('Unknown reader "fast"');
