@@ -21,33 +21,10 @@ import { setWebhookSecret } from '../collect/webhooks/secrets.js';
 import { type Config, loadConfig } from '../config/config.js';
 import { detailText, PulseloopError } from '../errors/registry.js';
 import { loadPiiKeyring, type PiiKeyring } from '../govern/pii/keys.js';
-import type { MetadataStore } from '../store/metadata/open.js';
-import { listProjects } from '../store/metadata/projects.js';
-import { type CliStores, openStores, printTable, withMetadata } from './context.js';
+import { type CliStores, chooseProject, openStores, printTable, withMetadata } from './context.js';
 import { say } from './lang.js';
 
 /** `pulseloop connectors …`: connect platform accounts, run and watch their syncs, set webhook secrets. */
-
-async function projectIdOf(metadata: MetadataStore, given: string | undefined): Promise<string> {
-  const projects = await listProjects(metadata);
-  if (given) {
-    const match = projects.find((p) => p.id === given || p.name === given);
-    if (!match) throw new PulseloopError('not_found', { what: 'Project', what_zh: '项目', id: given });
-    return match.id;
-  }
-  if (projects.length === 1) return projects[0]!.id;
-  throw new PulseloopError('invalid_request', {
-    ...(projects.length === 0
-      ? detailText(
-          'there is no project yet: create one with `pulseloop projects create --name <name>`.',
-          '还没有项目，请先用 `pulseloop projects create --name <name>` 创建一个。',
-        )
-      : detailText(
-          'there are several projects: choose one with --project <id or name>.',
-          '有多个项目，请用 --project <ID 或名称> 选择一个。',
-        )),
-  });
-}
 
 /** Settings from --config JSON and `key=value` pairs (text; the connector converts to the types it needs). */
 function settingsOf(json: string | undefined, pairs: string[]): Record<string, unknown> {
@@ -248,7 +225,7 @@ export function registerConnectorsCommand(program: Command): void {
         }
         await withMetadata(async (metadata) => {
           const instance = await addConnectorInstance(metadata, {
-            projectId: await projectIdOf(metadata, options.project),
+            projectId: (await chooseProject(metadata, options.project)).id,
             connector: options.connector,
             name: options.name,
             config: settingsOf(options.config, options.set),

@@ -8,32 +8,10 @@ import type { CustomMapping } from '../collect/import/mapping.js';
 import { PRESETS } from '../collect/import/presets/index.js';
 import { loadConfig } from '../config/config.js';
 import { detailText, PulseloopError } from '../errors/registry.js';
-import type { MetadataStore } from '../store/metadata/open.js';
-import { listProjects, type Project } from '../store/metadata/projects.js';
-import { displayWidth, openStores, printTable, withMetadata } from './context.js';
+import { listProjects } from '../store/metadata/projects.js';
+import { chooseProject, displayWidth, openStores, printTable, withMetadata } from './context.js';
 import { integer, say } from './lang.js';
 import { progressBar } from './progress.js';
-
-async function projectOf(metadata: MetadataStore, given: string | undefined): Promise<Project> {
-  const projects = await listProjects(metadata);
-  if (given) {
-    const match = projects.find((p) => p.id === given || p.name === given);
-    if (!match) throw new PulseloopError('not_found', { what: 'Project', what_zh: '项目', id: given });
-    return match;
-  }
-  if (projects.length === 1) return projects[0]!;
-  throw new PulseloopError('invalid_request', {
-    ...(projects.length === 0
-      ? detailText(
-          'there is no project yet: create one with `pulseloop projects create --name <name>`.',
-          '还没有项目，请先用 `pulseloop projects create --name <name>` 创建一个。',
-        )
-      : detailText(
-          'there are several projects: choose one with --project <id or name>.',
-          '有多个项目，请用 --project <ID 或名称> 选择一个。',
-        )),
-  });
-}
 
 function readMapping(path: string): CustomMapping {
   let parsed: unknown;
@@ -254,7 +232,7 @@ export function registerImportCommand(program: Command): void {
       const stores = await openStores(loadConfig());
       const bar = progressBar(say('Importing', '导入中'), say('rows', '行'));
       try {
-        const project = await projectOf(stores.metadata, options.project);
+        const project = await chooseProject(stores.metadata, options.project);
         const summary = await importFile(
           stores.facts,
           createReadStream(file, { highWaterMark: 1 << 20 }),

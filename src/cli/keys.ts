@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { detailText, PulseloopError } from '../errors/registry.js';
-import type { MetadataStore } from '../store/metadata/open.js';
-import { listProjects } from '../store/metadata/projects.js';
+import { PulseloopError } from '../errors/registry.js';
 import {
   createSource,
   listWriteKeys,
@@ -9,29 +7,8 @@ import {
   SOURCE_KINDS,
   type SourceKind,
 } from '../store/metadata/sources.js';
-import { printTable, withMetadata } from './context.js';
+import { chooseProject, printTable, withMetadata } from './context.js';
 import { say } from './lang.js';
-
-async function projectIdOf(metadata: MetadataStore, given: string | undefined): Promise<string> {
-  const projects = await listProjects(metadata);
-  if (given) {
-    const match = projects.find((p) => p.id === given || p.name === given);
-    if (!match) throw new PulseloopError('not_found', { what: 'Project', what_zh: '项目', id: given });
-    return match.id;
-  }
-  if (projects.length === 1) return projects[0]!.id;
-  throw new PulseloopError('invalid_request', {
-    ...(projects.length === 0
-      ? detailText(
-          'there is no project yet: create one with `pulseloop projects create --name <name>`.',
-          '还没有项目，请先用 `pulseloop projects create --name <name>` 创建一个。',
-        )
-      : detailText(
-          'there are several projects: choose one with --project <id or name> (see `pulseloop projects list`).',
-          '有多个项目，请用 --project <ID 或名称> 选择一个（见 `pulseloop projects list`）。',
-        )),
-  });
-}
 
 export function registerKeysCommand(program: Command): void {
   const keys = program
@@ -57,7 +34,7 @@ export function registerKeysCommand(program: Command): void {
     )
     .action(async (options: { project?: string; name: string; kind: string }) => {
       await withMetadata(async (metadata) => {
-        const projectId = await projectIdOf(metadata, options.project);
+        const projectId = (await chooseProject(metadata, options.project)).id;
         const { writeKey } = await createSource(metadata, {
           projectId,
           name: options.name,
@@ -77,7 +54,7 @@ export function registerKeysCommand(program: Command): void {
     )
     .action(async (options: { project?: string }) => {
       await withMetadata(async (metadata) => {
-        const projectId = await projectIdOf(metadata, options.project);
+        const projectId = (await chooseProject(metadata, options.project)).id;
         printTable(
           (await listWriteKeys(metadata, projectId)).map((k) => ({
             key: k.key,

@@ -20,7 +20,7 @@ import {
 import type { MetadataStore } from '../store/metadata/open.js';
 import { createOrganisation, listOrganisations } from '../store/metadata/organisations.js';
 import { listProjects } from '../store/metadata/projects.js';
-import { openStores, printTable, withMetadata } from './context.js';
+import { chooseProject, openStores, printTable, withMetadata } from './context.js';
 import { say } from './lang.js';
 import { progressBar } from './progress.js';
 
@@ -43,12 +43,6 @@ async function passwordFrom(options: {
 }): Promise<{ password: string; generated: boolean }> {
   if (options.passwordStdin) return { password: await readStdin(), generated: false };
   return { password: randomSecret(18), generated: true };
-}
-
-async function projectIdOf(metadata: MetadataStore, given: string): Promise<string> {
-  const match = (await listProjects(metadata)).find((p) => p.id === given || p.name === given);
-  if (!match) throw new PulseloopError('not_found', { what: 'Project', what_zh: '项目', id: given });
-  return match.id;
 }
 
 /**
@@ -171,7 +165,7 @@ export function registerUsersCommand(program: Command): void {
     .action(async (options: { email: string; project: string; role: string; passwordStdin?: boolean }) => {
       const { password, generated } = await passwordFrom(options);
       await withMetadata(async (metadata) => {
-        const projectId = await projectIdOf(metadata, options.project);
+        const projectId = (await chooseProject(metadata, options.project)).id;
         const { user, created } = await addUserToProject(metadata, { ...options, projectId, password });
         process.stdout.write(`${user.id}\n`);
         if (created && generated)
@@ -192,7 +186,7 @@ export function registerUsersCommand(program: Command): void {
     .action(async (options: { project?: string }) => {
       await withMetadata(async (metadata) => {
         if (options.project) {
-          const projectId = await projectIdOf(metadata, options.project);
+          const projectId = (await chooseProject(metadata, options.project)).id;
           printTable(
             (await listProjectMembers(metadata, projectId)).map((m) => ({
               email: m.email,
@@ -223,7 +217,7 @@ export function registerUsersCommand(program: Command): void {
     )
     .action(async (options: { email: string; project: string; role: string }) => {
       await withMetadata(async (metadata) => {
-        const projectId = await projectIdOf(metadata, options.project);
+        const projectId = (await chooseProject(metadata, options.project)).id;
         const user = await findUserByEmail(metadata, options.email);
         if (!user)
           throw new PulseloopError('not_found', { what: 'User', what_zh: '用户', id: options.email });
@@ -347,7 +341,7 @@ export function registerUsersCommand(program: Command): void {
           dataDir: stores.config.dataDir,
           envValue: process.env.PULSELOOP_PII_KEYS,
         });
-        const projectId = await projectIdOf(stores.metadata, options.project);
+        const projectId = (await chooseProject(stores.metadata, options.project)).id;
         const report = await backfillKeyedContactIds(stores.facts, ring, projectId);
         printTable([{ ...report }]);
       } finally {
