@@ -80,6 +80,9 @@ describe('events explorer', () => {
     const { body } = await api('/quarantine');
     expect(body.rows).toHaveLength(1);
     expect(body.rows[0]).toMatchObject({ reason_code: 'missing_id', row_number: 1 });
+    // The reason in both languages, for the dashboard to show in its own.
+    expect(body.rows[0].reason).toMatch(/userId or an anonymousId/);
+    expect(body.rows[0].reason_zh).toMatch(/[\u4e00-\u9fff]/);
     expect(body.byReason).toEqual([{ reason_code: 'missing_id', count: 1 }]);
   });
 

@@ -34,8 +34,15 @@ async function contentRows(platform: string) {
 }
 
 async function quarantined() {
-  return facts.query<{ row_number: number; field: string; reason_code: string; reason: string; raw: string }>(
-    `SELECT row_number, field, reason_code, reason, raw FROM quarantine
+  return facts.query<{
+    row_number: number;
+    field: string;
+    reason_code: string;
+    reason: string;
+    reason_zh: string;
+    raw: string;
+  }>(
+    `SELECT row_number, field, reason_code, reason, reason_zh, raw FROM quarantine
      WHERE project_id = {p:String} AND origin = 'import' ORDER BY row_number, field`,
     { p: project.projectId },
   );
@@ -155,6 +162,10 @@ describe('importing a Douyin content export (GBK CSV)', () => {
     const q = await quarantined();
     expect(q).toHaveLength(1);
     expect(q[0]).toMatchObject({ row_number: 6, field: 'plays', reason_code: 'import_invalid_value' });
+    // Each language in its own column, for the dashboard to show the reader's.
+    expect(q[0]!.reason).toMatch(/^Row 6, column "播放量" \(plays\): "lots"/);
+    expect(q[0]!.reason).not.toMatch(/第 6 行/);
+    expect(q[0]!.reason_zh).toMatch(/^第 6 行，列“播放量”（plays）：“lots”/);
     expect(JSON.parse(q[0]!.raw)).toMatchObject({ 作品ID: 'v3', 播放量: 'lots' });
   });
 

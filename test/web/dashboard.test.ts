@@ -260,6 +260,16 @@ describe('dashboard', () => {
     expect(Number(stored?.plays)).toBe(12_000);
     expect(errors).toEqual([]);
     await page.context().close();
+
+    // The refused row waits in the quarantine, its reason in the reader's language.
+    const zh = await h.open('/events', { locale: 'zh-CN' });
+    await zh.page.getByRole('tab', { name: '隔离区' }).click();
+    const reason = zh.page.locator('[data-testid="quarantine-table"] tr', { hasText: 'upload-v2' }).first();
+    await reason.waitFor({ timeout: 30_000 });
+    expect(await reason.textContent()).toContain('列“播放量”（plays）：“lots”');
+    expect(await reason.textContent()).not.toContain('column "播放量"');
+    expect(zh.errors).toEqual([]);
+    await zh.page.context().close();
   });
 });
 

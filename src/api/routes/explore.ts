@@ -160,7 +160,7 @@ export function registerExploreRoutes(app: FastifyInstance, deps: ExploreDeps): 
       const [rows, totals] = await Promise.all([
         deps.facts.query(
           `SELECT id, toUnixTimestamp64Milli(received_at) AS received_at, origin, source_id, reason_code,
-                  reason, field, row_number, raw
+                  reason, reason_zh, field, row_number, raw
            FROM quarantine AS q
            WHERE q.project_id = {project:String} AND q.received_at < fromUnixTimestamp64Milli({before:Int64}, 'UTC')
            ORDER BY received_at DESC, id

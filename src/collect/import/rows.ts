@@ -163,7 +163,8 @@ export function quarantineRows(
       origin: 'import',
       rowNumber: e.row,
     });
-    row.reason = `${e.message} / ${e.message_zh}`;
+    row.reason = e.message;
+    row.reason_zh = e.message_zh;
     row.field = e.field;
     row.id = createHash('sha256')
       .update([env.projectId, env.kind, String(e.row), e.field, e.code, raw].join('\u0000'))

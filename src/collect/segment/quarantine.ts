@@ -50,6 +50,7 @@ export function toQuarantineRow(error: PulseloopError, raw: unknown, env: Quaran
     source_id: env.sourceId,
     reason_code: error.code,
     reason: error.message,
+    reason_zh: error.zh,
     field: field === undefined ? '' : String(field),
     row_number: env.rowNumber ?? 0,
     raw: capText(rawText(raw)),

@@ -192,7 +192,10 @@ export interface QuarantineRow {
   origin: string;
   source_id: string;
   reason_code: string;
+  /** Why, in English. */
   reason: string;
+  /** Why, in Chinese. */
+  reason_zh: string;
   field: string;
   row_number: number;
   raw: string;

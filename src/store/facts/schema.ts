@@ -310,6 +310,13 @@ export const FACTS_MIGRATIONS: Migration[] = [
       GROUP BY project_id, event, hour, platform, channel, utm_source, utm_medium, device_type, country`,
     ],
   },
+  {
+    // Why a row was refused, in Chinese next to the English `reason`, for the dashboard's quarantine.
+    // Rows written before keep '' here and show their English reason in both languages.
+    version: 3,
+    name: 'quarantine reason in Chinese',
+    statements: [`ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS reason_zh String DEFAULT '' AFTER reason`],
+  },
 ];
 
 /** The tables the facts store owns; identifiers in SQL come only from this list. */

@@ -7,8 +7,12 @@ import { PulseloopError } from '../../../src/errors/registry.js';
 const env = { projectId: 'p1', sourceId: 's1', receivedAt: 1714550000000, origin: 'http' as const };
 
 describe('toQuarantineRow', () => {
-  it('keeps the reason, its code, the field and the raw event as JSON text', () => {
-    const error = new PulseloopError('invalid_field', { field: 'event', detail: 'must not be empty' });
+  it('keeps the reason in both languages, its code, the field and the raw event as JSON text', () => {
+    const error = new PulseloopError('invalid_field', {
+      field: 'event',
+      detail: 'must not be empty',
+      detail_zh: '不能为空',
+    });
     const raw = { type: 'track', userId: 'u1', event: '' };
     const row = toQuarantineRow(error, raw, { ...env, rowNumber: 3 });
     expect(row).toEqual({
@@ -19,6 +23,7 @@ describe('toQuarantineRow', () => {
       source_id: 's1',
       reason_code: 'invalid_field',
       reason: 'Field "event" is invalid: must not be empty',
+      reason_zh: '字段 "event" 无效：不能为空',
       field: 'event',
       row_number: 3,
       raw: '{"type":"track","userId":"u1","event":""}',

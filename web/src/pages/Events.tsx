@@ -4,7 +4,7 @@ import { api } from '../api';
 import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
-import { useT } from '../i18n';
+import { useLang, useT } from '../i18n';
 import { useGlobalView, useUrlState } from '../state';
 
 interface EventRow extends Record<string, unknown> {
@@ -24,6 +24,8 @@ interface QuarantineRow extends Record<string, unknown> {
   origin: string;
   reason_code: string;
   reason: string;
+  /** '' for rows stored before reasons were kept in Chinese. */
+  reason_zh: string;
   field: string;
   row_number: number;
   raw: string;
@@ -45,6 +47,7 @@ function parsed(row: EventRow): Record<string, unknown> {
 /** Live stream, latest events with filters, one event's JSON, and the quarantine with reasons. */
 export default function Events() {
   const t = useT();
+  const lang = useLang();
   const { projectId, platforms, platformKey } = useGlobalView();
   const url = useUrlState();
   const eventFilter = url.get('event') ?? '';
@@ -189,7 +192,12 @@ export default function Events() {
                             render: (v: number) => time(v),
                           },
                           { title: t('events.origin'), dataIndex: 'origin' },
-                          { title: t('events.reason'), dataIndex: 'reason' },
+                          {
+                            title: t('events.reason'),
+                            dataIndex: 'reason',
+                            render: (reason: string, row: QuarantineRow) =>
+                              lang === 'zh' && row.reason_zh ? row.reason_zh : reason,
+                          },
                           { title: t('events.field'), dataIndex: 'field' },
                           { title: t('events.row'), dataIndex: 'row_number' },
                           {
