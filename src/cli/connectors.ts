@@ -108,13 +108,14 @@ function syncDeps(stores: CliStores, onPage?: (p: PageProgress) => void): SyncDe
     env: process.env,
     keyring: keyringOf(stores.config),
     ...(onPage && { onPage }),
-    // The reason is a status or the platform's own code and words (HTTP 429, error_code …), as given.
+    // The reason is a status or the platform's own code and words (HTTP 429, error_code …), in
+    // Chinese where the client words it.
     onRetry: (event) => {
       const seconds = (event.delayMs / 1000).toFixed(1);
       process.stderr.write(
         say(
           `\n  retry ${event.retry} in ${seconds} s (${event.reason})\n`,
-          `\n  ${seconds} 秒后第 ${event.retry} 次重试（${event.reason}）\n`,
+          `\n  ${seconds} 秒后第 ${event.retry} 次重试（${event.reasonZh ?? event.reason}）\n`,
         ),
       );
     },

@@ -352,6 +352,8 @@ describe('Douyin video list connector', () => {
     const retries: RetryEvent[] = [];
     await syncStream(deps({ onRetry: (e) => retries.push(e) }), good, 'video_list');
     expect(retries.map((r) => r.reason)).toEqual([expect.stringMatching(/^error_code 28003018/), 'HTTP 429']);
+    // The client's own wording of the code has a Chinese text; a bare status has none to translate.
+    expect(retries.map((r) => r.reasonZh)).toEqual([expect.stringMatching(/^错误码 28003018/), undefined]);
     expect(await statsOf(projectId)).toEqual(expectedStats());
 
     const expired = await addDouyin(projectId, { token: 'act.expired' });

@@ -30,6 +30,8 @@ export interface RetryEvent {
   retry: number;
   delayMs: number;
   reason: string;
+  /** The reason in Chinese, where it is ours to word (a status code or the platform's words are not). */
+  reasonZh?: string;
 }
 
 export interface ApiClient {
@@ -107,7 +109,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
             ...(verdict.reasonZh !== undefined && { detail_zh: verdict.reasonZh }),
           });
         }
-        options.onRetry?.({ retry: attempt, delayMs, reason: verdict.reason });
+        options.onRetry?.({
+          retry: attempt,
+          delayMs,
+          reason: verdict.reason,
+          ...(verdict.reasonZh !== undefined && { reasonZh: verdict.reasonZh }),
+        });
         await sleep(delayMs, options.signal);
       }
     },
