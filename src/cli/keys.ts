@@ -13,7 +13,7 @@ import { say } from './lang.js';
 export function registerKeysCommand(program: Command): void {
   const keys = program
     .command('keys')
-    .description(say('Create, list and revoke write keys.', '创建、列出和撤销写入密钥。'));
+    .description(say('Create, list and revoke write keys.', '创建、列出和吊销写入密钥。'));
   keys
     .command('create')
     .description(
@@ -46,7 +46,7 @@ export function registerKeysCommand(program: Command): void {
   keys
     .command('list')
     .description(
-      say('List the write keys of a project, revoked ones included.', '列出项目的写入密钥（包括已撤销的）。'),
+      say('List the write keys of a project, revoked ones included.', '列出项目的写入密钥（包括已吊销的）。'),
     )
     .option(
       '--project <id>',
@@ -70,14 +70,14 @@ export function registerKeysCommand(program: Command): void {
     .description(
       say(
         'Revoke a write key: requests with it are refused with 401 from then on.',
-        '撤销写入密钥：此后使用它的请求都会被拒绝（401）。',
+        '吊销写入密钥：此后使用它的请求都会被拒绝（401）。',
       ),
     )
     .action(async (key: string) => {
       await withMetadata(async (metadata) => {
         if (!(await revokeWriteKey(metadata, key)))
           throw new PulseloopError('not_found', { what: 'Write key', what_zh: '写入密钥', id: key });
-        process.stdout.write(say(`revoked ${key}\n`, `已撤销 ${key}\n`));
+        process.stdout.write(say(`revoked ${key}\n`, `已吊销 ${key}\n`));
       });
     });
 }

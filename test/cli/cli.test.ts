@@ -84,7 +84,7 @@ describe('pulseloop CLI', () => {
   it('speaks Chinese in the help and outcome lines of keys, users, import and connectors; keys stay alone on their line', () => {
     const zh = { PULSELOOP_LANG: 'zh' };
     const keysHelp = pulseloop(['keys', '--help'], zh).stdout;
-    expect(keysHelp).toContain('创建、列出和撤销写入密钥。');
+    expect(keysHelp).toContain('创建、列出和吊销写入密钥。');
     expect(pulseloop(['keys', 'create', '--help'], zh).stdout).toContain(
       '项目 ID 或名称（默认：唯一的项目）',
     );
@@ -106,7 +106,7 @@ describe('pulseloop CLI', () => {
     expect(key.stdout).toMatch(/^pl_wk_[A-Za-z0-9]{32}$/);
     const listed = pulseloop(['keys', 'list', '--project', 'CLI brand'], zh).stdout;
     expect(listed.split('\n')[0]).toMatch(/^key\s+source\s+created_at\s+revoked_at$/);
-    expect(pulseloop(['keys', 'revoke', key.stdout], zh).stdout).toBe(`已撤销 ${key.stdout}`);
+    expect(pulseloop(['keys', 'revoke', key.stdout], zh).stdout).toBe(`已吊销 ${key.stdout}`);
     expect(pulseloop(['connectors', 'run-due'], zh).stdout).toBe('没有到期的同步');
     expect(pulseloop(['connectors', 'run-due']).stdout).toBe('no sync is due');
   });
@@ -147,6 +147,7 @@ describe('pulseloop CLI', () => {
     const list = pulseloop(['projects', 'list']).stdout.split('\n');
     const header = list[0]!;
     const row = list.find((line) => line.includes('山茶集旗舰店'))!;
+    expect(displayWidth('山茶集旗舰店')).toBe(12);
     const columnAt = (line: string, chars: number) => displayWidth(line.slice(0, chars));
     // The time zone column starts at the same terminal column in the header and the row.
     expect(columnAt(row, row.indexOf('Asia/Shanghai'))).toBe(columnAt(header, header.indexOf('time_zone')));
@@ -172,9 +173,19 @@ describe('pulseloop demo', () => {
     const help = pulseloop(['demo', '--help'], { PULSELOOP_LANG: 'zh' });
     expect(help.stdout).toContain('将带种子的演示数据构建到内置存储中');
     expect(help.stdout).toContain('内容、播放量和广告花费不随规模变化');
-    const byLocale = pulseloop(['demo', '--help'], { PULSELOOP_LANG: '', LANG: 'zh_CN.UTF-8' });
+    const byLocale = pulseloop(['demo', '--help'], {
+      PULSELOOP_LANG: '',
+      LANG: 'zh_CN.UTF-8',
+      LC_ALL: '',
+      LC_MESSAGES: '',
+    });
     expect(byLocale.stdout).toContain('随机种子');
-    const english = pulseloop(['demo', '--help'], { PULSELOOP_LANG: '', LANG: 'C.UTF-8', LC_ALL: '' });
+    const english = pulseloop(['demo', '--help'], {
+      PULSELOOP_LANG: '',
+      LANG: 'C.UTF-8',
+      LC_ALL: '',
+      LC_MESSAGES: '',
+    });
     expect(english.stdout).toContain('random seed: the same seed gives the same world');
 
     const refused = pulseloop(['demo', '--end-date', '2026-02-30'], { PULSELOOP_LANG: 'zh' });

@@ -107,7 +107,7 @@ async function sourceOf(deps: StoreDeps, projectId: string, sourceId: string) {
   const project = await projectContext(deps.metadata, projectId);
   const source = await getSource(deps.metadata, sourceId);
   if (!source || source.projectId !== project.projectId) {
-    throw new PulseloopError('not_found', { what: 'Source', what_zh: '来源', id: sourceId.slice(0, 80) });
+    throw new PulseloopError('not_found', { what: 'Source', what_zh: '数据源', id: sourceId.slice(0, 80) });
   }
   return source;
 }

@@ -312,7 +312,8 @@ export const FACTS_MIGRATIONS: Migration[] = [
   },
   {
     // Why a row was refused, in Chinese next to the English `reason`, for the dashboard's quarantine.
-    // Rows written before keep '' here and show their English reason in both languages.
+    // Rows written before keep '' here and show `reason` in both languages (English, or for imports
+    // "English / Chinese" as it was then written).
     version: 3,
     name: 'quarantine reason in Chinese',
     statements: [`ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS reason_zh String DEFAULT '' AFTER reason`],
