@@ -7,6 +7,7 @@ import { migrateMetadata } from '../store/metadata/migrate.js';
 import { type MetadataStore, openMetadataStore } from '../store/metadata/open.js';
 import { listProjects, type Project } from '../store/metadata/projects.js';
 import { say } from './lang.js';
+import { displayWidth, padToWidth } from './width.js';
 
 /** The stores a command works on, opened and migrated. */
 export interface CliStores {
@@ -80,28 +81,9 @@ export function printTable(rows: Array<Record<string, string | number | null>>):
   const widths = columns.map(width);
   const line = (values: string[]) =>
     values
-      .map((v, i) => v + ' '.repeat(widths[i]! - displayWidth(v)))
+      .map((v, i) => padToWidth(v, widths[i]!))
       .join('  ')
       .trimEnd();
   process.stdout.write(`${line(columns)}\n`);
   for (const row of rows) process.stdout.write(`${line(columns.map((c) => String(row[c] ?? '')))}\n`);
-}
-
-/** Columns a text takes in a terminal: Chinese characters and full-width forms take two. */
-export function displayWidth(text: string): number {
-  let width = 0;
-  for (const ch of text) {
-    const c = ch.codePointAt(0)!;
-    const wide =
-      (c >= 0x1100 && c <= 0x115f) ||
-      (c >= 0x2e80 && c <= 0xa4cf) ||
-      (c >= 0xac00 && c <= 0xd7a3) ||
-      (c >= 0xf900 && c <= 0xfaff) ||
-      (c >= 0xfe30 && c <= 0xfe4f) ||
-      (c >= 0xff00 && c <= 0xff60) ||
-      (c >= 0xffe0 && c <= 0xffe6) ||
-      (c >= 0x20000 && c <= 0x3fffd);
-    width += wide ? 2 : 1;
-  }
-  return width;
 }

@@ -144,7 +144,7 @@ async function buildWorldIfAbsent(
         `正在构建演示数据（规模 ${build.scale}，种子 ${build.seed}），写入 ${dataDir} …\n`,
       ),
     );
-    if (build.scale !== 1) process.stderr.write(`${SCALE_NOTE()}\n`);
+    if (build.scale !== 1) process.stderr.write(`${SCALE_NOTE}\n`);
     // Loaded only here: `serve` and the other commands never need the generator.
     const { generateDemoWorld, writeGroundTruth } = await import('../demo/index.js');
     const bar = progressBar(say('Generating', '生成中'), say('steps', '步'));
@@ -194,11 +194,10 @@ async function buildWorldIfAbsent(
  * events, while the brand's posts, their platform-side plays and the ad budgets stay as at scale 1
  * (src/demo/ads.ts says why), so plays, spend and ROAS do not scale with orders.
  */
-const SCALE_NOTE = () =>
-  say(
-    'Note: --scale multiplies persons and their events; posts, platform-side plays and ad spend stay as at scale 1, so ROAS and plays per order differ from scale 1.',
-    '注意：--scale 只按比例改变人数及其事件；内容、平台侧播放量和广告花费与规模 1 相同，因此 ROAS 和每单播放量与规模 1 不同。',
-  );
+const SCALE_NOTE = say(
+  'Note: --scale multiplies persons and their events; posts, platform-side plays and ad spend stay as at scale 1, so ROAS and plays per order differ from scale 1.',
+  '注意：--scale 只按比例改变人数及其事件；内容、平台侧播放量和广告花费与规模 1 相同，因此 ROAS 和每单播放量与规模 1 不同。',
+);
 
 export function registerDemoCommand(program: Command): void {
   program

@@ -9,9 +9,10 @@ import { PRESETS } from '../collect/import/presets/index.js';
 import { loadConfig } from '../config/config.js';
 import { detailText, PulseloopError } from '../errors/registry.js';
 import { listProjects } from '../store/metadata/projects.js';
-import { chooseProject, displayWidth, openStores, printTable, withMetadata } from './context.js';
+import { chooseProject, openStores, printTable, withMetadata } from './context.js';
 import { integer, say } from './lang.js';
 import { progressBar } from './progress.js';
+import { displayWidth, padToWidth } from './width.js';
 
 function readMapping(path: string): CustomMapping {
   let parsed: unknown;
@@ -46,12 +47,10 @@ function fileSize(path: string): number {
   }
 }
 
-const n = integer;
-
 /** `label   value` lines whose values start at the same terminal column (Chinese labels take two per character). */
 function aligned(rows: Array<[label: string, value: string]>): string[] {
   const width = Math.max(...rows.map(([label]) => displayWidth(label))) + 2;
-  return rows.map(([label, value]) => label + ' '.repeat(width - displayWidth(label)) + value);
+  return rows.map(([label, value]) => padToWidth(label, width) + value);
 }
 
 function printSummary(summary: ImportSummary): void {
@@ -59,44 +58,44 @@ function printSummary(summary: ImportSummary): void {
   const lines = [
     `${summary.kind}${summary.preset ? ` (${summary.preset})` : ''} · ${summary.format} · ${summary.encoding} · ${say(`header on row ${summary.headerRow}`, `表头在第 ${summary.headerRow} 行`)}`,
     ...aligned([
-      [say('rows read', '读取行数'), n.format(summary.rowsRead)],
-      [say('imported', '新增'), n.format(summary.imported)],
-      [say('updated', '更新'), n.format(summary.updated)],
-      [say('unchanged', '未变'), n.format(summary.unchanged)],
-      [say('duplicates', '重复'), n.format(summary.duplicates)],
-      [say('quarantined', '已隔离'), n.format(summary.quarantined)],
+      [say('rows read', '读取行数'), integer.format(summary.rowsRead)],
+      [say('imported', '新增'), integer.format(summary.imported)],
+      [say('updated', '更新'), integer.format(summary.updated)],
+      [say('unchanged', '未变'), integer.format(summary.unchanged)],
+      [say('duplicates', '重复'), integer.format(summary.duplicates)],
+      [say('quarantined', '已隔离'), integer.format(summary.quarantined)],
       [
         say('skipped', '已跳过'),
         say(
-          `${n.format(skipped.blank)} blank, ${n.format(skipped.summary)} summary, ${n.format(skipped.header)} repeated header`,
-          `空行 ${n.format(skipped.blank)}，合计行 ${n.format(skipped.summary)}，重复表头 ${n.format(skipped.header)}`,
+          `${integer.format(skipped.blank)} blank, ${integer.format(skipped.summary)} summary, ${integer.format(skipped.header)} repeated header`,
+          `空行 ${integer.format(skipped.blank)}，合计行 ${integer.format(skipped.summary)}，重复表头 ${integer.format(skipped.header)}`,
         ),
       ],
     ]),
     say(
-      `${(summary.durationMs / 1000).toFixed(1)} s, ${n.format(summary.rowsPerSecond)} rows/s`,
-      `用时 ${(summary.durationMs / 1000).toFixed(1)} 秒，每秒 ${n.format(summary.rowsPerSecond)} 行`,
+      `${(summary.durationMs / 1000).toFixed(1)} s, ${integer.format(summary.rowsPerSecond)} rows/s`,
+      `用时 ${(summary.durationMs / 1000).toFixed(1)} 秒，每秒 ${integer.format(summary.rowsPerSecond)} 行`,
     ),
   ];
   if (summary.parsedBy && summary.parsedBy.engine > 0) {
     const { engine, javascript } = summary.parsedBy;
     lines.push(
       say(
-        `read by the engine ${n.format(engine)} rows, by JavaScript ${n.format(javascript)}`,
-        `引擎解析 ${n.format(engine)} 行，JavaScript 解析 ${n.format(javascript)} 行`,
+        `read by the engine ${integer.format(engine)} rows, by JavaScript ${integer.format(javascript)}`,
+        `引擎解析 ${integer.format(engine)} 行，JavaScript 解析 ${integer.format(javascript)} 行`,
       ),
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   if (summary.errors.length > 0) {
-    const count = n.format(summary.errorCount);
+    const count = integer.format(summary.errorCount);
     process.stdout.write(
       say(`\nRow errors (${count}; all kept in quarantine):\n`, `\n行错误（${count} 行，均已隔离）：\n`),
     );
     // Each row error in both languages, as every error is.
     for (const e of summary.errors.slice(0, 20)) process.stdout.write(`  ${e.message}\n  ${e.message_zh}\n`);
     if (summary.errorCount > 20) {
-      const more = n.format(summary.errorCount - 20);
+      const more = integer.format(summary.errorCount - 20);
       process.stdout.write(say(`  … ${more} more\n`, `  … 还有 ${more} 行\n`));
     }
   }
@@ -164,14 +163,12 @@ export function registerImportCommand(program: Command): void {
       const size = fileSize(file);
       const mapping = options.mapping ? readMapping(options.mapping) : undefined;
       if (options.detect) {
-        const timeZone = await withMetadata(async (metadata) => {
-          const projects = await listProjects(metadata);
-          return (
-            projects.find((p) => p.id === options.project || p.name === options.project)?.timeZone ??
-            projects[0]?.timeZone ??
-            'Asia/Shanghai'
-          );
-        });
+        // Detection needs no project; a named one must exist, and gives its time zone.
+        const timeZone = await withMetadata(async (metadata) =>
+          options.project
+            ? (await chooseProject(metadata, options.project)).timeZone
+            : ((await listProjects(metadata))[0]?.timeZone ?? 'Asia/Shanghai'),
+        );
         const detection = await detectImport(createReadStream(file, { highWaterMark: 1 << 20 }), {
           fileName: basename(file),
           timeZone,

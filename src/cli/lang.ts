@@ -4,28 +4,25 @@
  */
 export type CliLanguage = 'en' | 'zh';
 
-export function cliLanguage(env: NodeJS.ProcessEnv = process.env): CliLanguage {
+function languageOf(env: NodeJS.ProcessEnv): { language: CliLanguage; unknownChoice?: string } {
   const chosen = env.PULSELOOP_LANG?.trim().toLowerCase();
-  if (chosen) {
-    if (chosen.startsWith('zh')) return 'zh';
-    if (chosen.startsWith('en')) return 'en';
-  }
+  if (chosen?.startsWith('zh')) return { language: 'zh' };
+  if (chosen?.startsWith('en')) return { language: 'en' };
   // The first locale variable that is set decides, as for any program (LC_ALL overrides LANG).
   const locale = env.LC_ALL || env.LC_MESSAGES || env.LANG || '';
-  return locale.toLowerCase().startsWith('zh') ? 'zh' : 'en';
+  const language = locale.toLowerCase().startsWith('zh') ? 'zh' : 'en';
+  return chosen ? { language, unknownChoice: chosen.slice(0, 20) } : { language };
 }
 
-const language = cliLanguage();
+const { language, unknownChoice } = languageOf(process.env);
 
 /** Warns once, at start, about a PULSELOOP_LANG the command line cannot speak. */
-export function warnAboutUnknownLanguage(env: NodeJS.ProcessEnv = process.env): void {
-  const chosen = env.PULSELOOP_LANG?.trim().toLowerCase();
-  if (chosen && !chosen.startsWith('zh') && !chosen.startsWith('en')) {
-    process.stderr.write(
-      `pulseloop: PULSELOOP_LANG="${chosen.slice(0, 20)}" is neither en nor zh; using ${language}.\n` +
-        `           PULSELOOP_LANG="${chosen.slice(0, 20)}" 既不是 en 也不是 zh，使用 ${language}。\n`,
-    );
-  }
+export function warnAboutUnknownLanguage(): void {
+  if (unknownChoice === undefined) return;
+  process.stderr.write(
+    `pulseloop: PULSELOOP_LANG="${unknownChoice}" is neither en nor zh; using ${language}.\n` +
+      `           PULSELOOP_LANG="${unknownChoice}" 既不是 en 也不是 zh，使用 ${language}。\n`,
+  );
 }
 
 /** The text in the command line's language. */

@@ -1,10 +1,11 @@
 import cliProgress from 'cli-progress';
+import { padToWidth } from './width.js';
 
 /** A progress bar on stderr with rate and ETA; silent when stderr is not a terminal except for a final line. */
 export function progressBar(label: string, unit: string) {
   const bar = new cliProgress.SingleBar(
     {
-      format: `${label.padEnd(22)} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate}/s | ETA {eta_formatted}`,
+      format: `${padToWidth(label, 22)} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate}/s | ETA {eta_formatted}`,
       hideCursor: true,
       noTTYOutput: false,
       stream: process.stderr,

@@ -9,7 +9,7 @@ import {
   serverStatus,
   startServerProcess,
 } from '../../bench/server-process.js';
-import { displayWidth } from '../../src/cli/context.js';
+import { displayWidth } from '../../src/cli/width.js';
 
 // The built `pulseloop` command, as a user runs it (`npm test` builds first).
 const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-cli-'));

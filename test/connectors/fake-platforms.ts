@@ -47,7 +47,9 @@ export type Fault =
   | { kind: 'rate_limit' }
   | { kind: 'http_429'; retryAfterSeconds?: number }
   | { kind: 'http_500' }
-  | { kind: 'http_503' };
+  | { kind: 'http_503' }
+  /** A gateway refusing the request before the API sees it (an HTML page, no JSON). */
+  | { kind: 'http_403' };
 
 export interface RequestRecord {
   platform: 'oceanengine' | 'douyin';
@@ -184,6 +186,8 @@ function transportFault(fault: Fault | undefined, record: RequestRecord, respons
     const headers: Record<string, string> =
       fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
     response.writeHead(429, { 'content-type': 'text/plain', ...headers }).end('Too Many Requests');
+  } else if (fault.kind === 'http_403') {
+    response.writeHead(403, { 'content-type': 'text/html' }).end('<h1>403 Forbidden</h1>');
   } else {
     response
       .writeHead(fault.kind === 'http_500' ? 500 : 503, { 'content-type': 'text/html' })

@@ -363,6 +363,18 @@ describe('Douyin video list connector', () => {
     expect(outcome.error).toBeInstanceOf(PulseloopError);
     expect((outcome.error as PulseloopError).details).toMatchObject({ platform: 'Douyin', code: 28001008 });
   });
+
+  it('names the platform as people know it when its gateway refuses a request', async () => {
+    const projectId = await world.stores.newProject();
+    const instance = await addDouyin(projectId);
+    world.fake.douyin.faults.push({ kind: 'http_403' });
+    const outcome = await syncNow(deps(), instance, 'video_list');
+    if (outcome.status === 'succeeded') throw new Error('a refused request must fail the sync');
+    const error = outcome.error as PulseloopError;
+    expect(error.code).toBe('connector_api_error');
+    expect(error.message).toContain('The Douyin API answered with an error (code HTTP 403');
+    expect(error.zh).toContain('抖音 接口返回错误（错误码 HTTP 403');
+  });
 });
 
 describe('connector settings', () => {

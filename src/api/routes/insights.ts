@@ -1,5 +1,4 @@
-import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { resultCacheFor, runWithCache } from '../../analyze/cache.js';
 import {
@@ -25,7 +24,8 @@ import {
   updateDashboard,
   updateInsight,
 } from '../../analyze/saved.js';
-import { detailText, PulseloopError } from '../../errors/registry.js';
+import { PulseloopError } from '../../errors/registry.js';
+import { jsonBody } from '../../govern/http/body.js';
 import type { StoreDeps } from '../app.js';
 
 /**
@@ -110,36 +110,6 @@ const DashboardBody = Type.Object(
   { additionalProperties: false },
 );
 
-/** Parses a raw body and validates it against a schema; the error names the first wrong field. */
-function bodyOf<S extends TSchema>(schema: S, raw: unknown): Static<S> {
-  let value: unknown = {};
-  const text = Buffer.isBuffer(raw)
-    ? raw.toString('utf8')
-    : raw === undefined || raw === null
-      ? ''
-      : String(raw);
-  if (text.trim() !== '') {
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      // JSON.parse's own words, in English only.
-      throw new PulseloopError('invalid_json', { detail: (error as Error).message });
-    }
-  }
-  const first = Value.Errors(schema, value).First();
-  if (first) {
-    const path = first.path.replace(/^\//, '').replace(/\//g, '.');
-    // TypeBox's message stays in English; only the words naming the field are translated.
-    throw new PulseloopError('invalid_request', {
-      ...detailText(
-        `${path || 'body'}: ${first.message}`,
-        `${path ? `字段 "${path}"` : '请求体'}：${first.message}`,
-      ),
-    });
-  }
-  return value as Static<S>;
-}
-
 const WHAT_ZH = { metric: '指标', insight: '洞察', analysis: '分析', dashboard: '看板' } as const;
 
 function notFound(what: keyof typeof WHAT_ZH, id: string): never {
@@ -187,7 +157,7 @@ export function registerInsightRoutes(app: FastifyInstance, deps: StoreDeps): vo
 
   app.put<ItemParams>(`${base}/metrics/:id`, write, async (request) => {
     const { projectId } = await project(request.params.projectId);
-    const body = bodyOf(MetricBody, request.body);
+    const body = jsonBody(MetricBody, request.body);
     const saved = await saveCustomMetric(deps.metadata, projectId, {
       ...body,
       id: request.params.id,
@@ -213,7 +183,7 @@ export function registerInsightRoutes(app: FastifyInstance, deps: StoreDeps): vo
 
   app.post<ProjectParams>(`${base}/insights`, write, async (request, reply) => {
     const { projectId } = await project(request.params.projectId);
-    const insight = await createInsight(deps.metadata, projectId, bodyOf(InsightBody, request.body));
+    const insight = await createInsight(deps.metadata, projectId, jsonBody(InsightBody, request.body));
     return reply.status(201).send({ insight });
   });
 
@@ -229,7 +199,7 @@ export function registerInsightRoutes(app: FastifyInstance, deps: StoreDeps): vo
       deps.metadata,
       projectId,
       request.params.id,
-      bodyOf(InsightBody, request.body),
+      jsonBody(InsightBody, request.body),
     );
     return { insight: insight ?? notFound('insight', request.params.id) };
   });
@@ -265,7 +235,7 @@ export function registerInsightRoutes(app: FastifyInstance, deps: StoreDeps): vo
 
   app.post<ProjectParams>(`${base}/dashboards`, write, async (request, reply) => {
     const { projectId } = await project(request.params.projectId);
-    const dashboard = await createDashboard(deps.metadata, projectId, bodyOf(DashboardBody, request.body));
+    const dashboard = await createDashboard(deps.metadata, projectId, jsonBody(DashboardBody, request.body));
     return reply.status(201).send({ dashboard });
   });
 
@@ -281,7 +251,7 @@ export function registerInsightRoutes(app: FastifyInstance, deps: StoreDeps): vo
       deps.metadata,
       projectId,
       request.params.id,
-      bodyOf(DashboardBody, request.body),
+      jsonBody(DashboardBody, request.body),
     );
     return { dashboard: dashboard ?? notFound('dashboard', request.params.id) };
   });

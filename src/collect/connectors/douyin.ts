@@ -58,7 +58,7 @@ interface VideoListAnswer {
 }
 
 function judgeVideoList(answer: HttpAnswer, instance: string): Verdict<VideoListAnswer> {
-  const transport = judgeTransport(answer, PLATFORM);
+  const transport = judgeTransport(answer, NAMED);
   if (transport) return transport;
   const body = parseJsonKeepingIds(answer.text) as VideoListAnswer;
   const code = Number(body.extra?.error_code || body.data?.error_code || 0);

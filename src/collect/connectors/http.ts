@@ -52,8 +52,14 @@ export interface ApiClientOptions {
   timeoutMs?: number;
 }
 
-/** Judges what every platform means the same way: 429 and 5xx are "later", other non-2xx are errors. */
-export function judgeTransport(answer: HttpAnswer, platform: string): Verdict<never> | undefined {
+/**
+ * Judges what every platform means the same way: 429 and 5xx are "later", other non-2xx are errors
+ * (naming the platform as people know it, in both languages).
+ */
+export function judgeTransport(
+  answer: HttpAnswer,
+  named: { platform: string; platform_zh: string },
+): Verdict<never> | undefined {
   if (answer.status === 429 || answer.status >= 500) {
     const wait = retryAfterMs(answer.headers.get('retry-after'));
     return {
@@ -66,7 +72,7 @@ export function judgeTransport(answer: HttpAnswer, platform: string): Verdict<ne
     return {
       kind: 'fail',
       error: new PulseloopError('connector_api_error', {
-        platform,
+        ...named,
         code: `HTTP ${answer.status}`,
         // The platform's own answer, quoted as it is.
         ...(answer.text === ''

@@ -53,7 +53,7 @@ interface ReportAnswer {
 }
 
 function judgeReport(answer: HttpAnswer, instance: string): Verdict<ReportAnswer> {
-  const transport = judgeTransport(answer, PLATFORM);
+  const transport = judgeTransport(answer, NAMED);
   if (transport) return transport;
   const body = parseJsonKeepingIds(answer.text) as ReportAnswer;
   const code = Number(body.code);
