@@ -400,6 +400,25 @@ describe('importing other formats and kinds', () => {
     ]);
   });
 
+  it('says in both languages why an NDJSON line was refused, quoting the JSON parser as it wrote it', async () => {
+    const good = JSON.stringify({ event: 'signup', time: '2025-03-02 10:00:00', user_id: 'u9' });
+    const file = Buffer.from(`${good}\n{"event": \n[1, 2]\n`);
+    const summary = await importFile(facts, chunked(file), project, {
+      kind: 'events',
+      fileName: 'bad.ndjson',
+    });
+    let said = '';
+    try {
+      JSON.parse('{"event": ');
+    } catch (error) {
+      said = (error as Error).message;
+    }
+    expect(summary.errors.map((e) => [e.row, e.message, e.message_zh])).toEqual([
+      [2, `Row 2: the line is not valid JSON (${said}).`, `第 2 行：该行不是有效的 JSON（${said}）。`],
+      [3, 'Row 3: the line is not a JSON object.', '第 3 行：该行不是 JSON 对象。'],
+    ]);
+  });
+
   it('merges imported person traits into the stored ones', async () => {
     const first = csvText([
       ['用户ID', '姓名', '城市', 'vip'],

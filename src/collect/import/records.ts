@@ -20,7 +20,7 @@ export interface RawRecord {
   /** The line as written, when the reader keeps it (NDJSON). */
   rawText?: string;
   /** Set when the record itself is unreadable (an NDJSON line that is not a JSON object). */
-  problem?: string;
+  problem?: { en: string; zh: string };
 }
 
 export interface OpenedFile {
@@ -140,6 +140,8 @@ async function* delimitedBatches(
   if (out.length > 0) yield out;
 }
 
+const NOT_AN_OBJECT = { en: 'the line is not a JSON object', zh: '该行不是 JSON 对象' };
+
 /** NDJSON: one JSON object per line; its keys are the columns (nested values kept as JSON text). */
 async function* ndjsonBatches(
   chunks: AsyncIterable<Buffer>,
@@ -151,7 +153,8 @@ async function* ndjsonBatches(
   let rest = '';
   let lineNumber = 0;
   const toRecords = (lines: string[]): RawRecord[] => {
-    const parsed: Array<{ rowNumber: number; line: string; value: unknown; problem?: string }> = [];
+    const parsed: Array<{ rowNumber: number; line: string; value: unknown; problem?: RawRecord['problem'] }> =
+      [];
     for (const line of lines) {
       lineNumber++;
       const text = line.endsWith('\r') ? line.slice(0, -1) : line;
@@ -162,7 +165,7 @@ async function* ndjsonBatches(
       try {
         const value: unknown = JSON.parse(text);
         if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-          parsed.push({ rowNumber: lineNumber, line: text, value, problem: 'the line is not a JSON object' });
+          parsed.push({ rowNumber: lineNumber, line: text, value, problem: NOT_AN_OBJECT });
           continue;
         }
         for (const key of Object.keys(value)) {
@@ -173,11 +176,13 @@ async function* ndjsonBatches(
         }
         parsed.push({ rowNumber: lineNumber, line: text, value });
       } catch (error) {
+        // The parser's own words stay as given in both languages.
+        const said = error instanceof Error ? error.message : String(error);
         parsed.push({
           rowNumber: lineNumber,
           line: text,
           value: undefined,
-          problem: `the line is not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+          problem: { en: `the line is not valid JSON (${said})`, zh: `该行不是有效的 JSON（${said}）` },
         });
       }
     }

@@ -62,8 +62,8 @@ export function convertRecord(record: RawRecord, env: RowEnv): RowOutcome {
   if (record.problem) {
     const error = new PulseloopError('import_invalid_row', {
       row,
-      reason: record.problem,
-      reason_zh: '该行不是有效的 JSON 对象',
+      reason: record.problem.en,
+      reason_zh: record.problem.zh,
     });
     return { ok: false, errors: [rowError(error, row, '', '', '')], raw: rawOf(record, env.header) };
   }
