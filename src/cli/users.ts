@@ -117,7 +117,7 @@ export function registerUsersCommand(program: Command): void {
         '创建首个所有者（所有组织和项目的所有者）。',
       ),
     )
-    .requiredOption('--email <email>', say('e-mail address to sign in with', '用于登录的电子邮件地址'))
+    .requiredOption('--email <email>', say('e-mail address to sign in with', '用于登录的邮箱地址'))
     .option('--name <name>', say('display name', '显示名称'))
     .option(
       '--password-stdin',
@@ -149,7 +149,7 @@ export function registerUsersCommand(program: Command): void {
         '以指定角色将用户加入项目（用户不存在时会先创建）。',
       ),
     )
-    .requiredOption('--email <email>', say('e-mail address', '电子邮件地址'))
+    .requiredOption('--email <email>', say('e-mail address', '邮箱地址'))
     .requiredOption('--project <id>', say('project id or name', '项目 ID 或名称'))
     .requiredOption(
       '--role <role>',
@@ -209,7 +209,7 @@ export function registerUsersCommand(program: Command): void {
   users
     .command('set-role')
     .description(say('Change a user’s role in a project.', '更改用户在项目中的角色。'))
-    .requiredOption('--email <email>', say('e-mail address', '电子邮件地址'))
+    .requiredOption('--email <email>', say('e-mail address', '邮箱地址'))
     .requiredOption('--project <id>', say('project id or name', '项目 ID 或名称'))
     .requiredOption(
       '--role <role>',
@@ -330,7 +330,7 @@ export function registerUsersCommand(program: Command): void {
     .description(
       say(
         'Link keyed phone/e-mail ids (phone_k:, email_k:) to the persons whose traits hold them.',
-        '将带密钥的手机号/电子邮件标识（phone_k:、email_k:）关联到属性中含有这些值的人员。',
+        '将带密钥的手机号/邮箱标识（phone_k:、email_k:）关联到属性中含有这些值的人员。',
       ),
     )
     .requiredOption('--project <id>', say('project id or name', '项目 ID 或名称'))

@@ -46,7 +46,7 @@ export async function exportBreakdown(
   if (base.dimensions.length === 0) {
     throw new PulseloopError('invalid_query', {
       field: 'query.dimensions',
-      ...detailText('a breakdown needs a dimension', '按维度拆分导出时至少需要一个维度'),
+      ...detailText('a breakdown needs a dimension', '按维度分组导出时至少需要一个维度'),
     });
   }
   const catalogue = await loadCatalogue(context.metadata, context.project.projectId, base.metrics);

@@ -484,6 +484,14 @@ describe('query validation names the wrong field', () => {
       'granularity',
     );
   });
+
+  it('calls a breakdown 分组 in Chinese, as the dashboard does', async () => {
+    const refused = await run({ metrics: ['plays'], dimensions: ['region'], dateRange: range }).catch(
+      (error: unknown) => error as PulseloopError,
+    );
+    expect(refused).toBeInstanceOf(PulseloopError);
+    expect((refused as PulseloopError).zh).toContain('指标 "plays"（metrics[0]）不能按 "region" 分组');
+  });
 });
 
 describe('compiled SQL', () => {

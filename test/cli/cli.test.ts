@@ -91,7 +91,9 @@ describe('pulseloop CLI', () => {
     const usersHelp = pulseloop(['users', '--help'], zh).stdout;
     expect(usersHelp).toContain('创建首个所有者、添加用户并设置其角色。');
     expect(usersHelp).not.toContain('Create the first owner');
-    expect(pulseloop(['users', 'create-owner', '--help'], zh).stdout).toContain('用于登录的电子邮件地址');
+    const createOwnerHelp = pulseloop(['users', 'create-owner', '--help'], zh).stdout;
+    expect(createOwnerHelp).toContain('用于登录的邮箱地址');
+    expect(createOwnerHelp).not.toContain('电子邮件');
     expect(pulseloop(['import', '--help'], zh).stdout).toContain(
       '只建议预设和映射并显示预览，不导入任何数据',
     );

@@ -141,6 +141,7 @@ describe('privacy-safe breakdown exports', () => {
     const noDimension = await exportBreakdown({ query: { metrics: ['events'], dateRange } });
     expect(noDimension.status).toBe(400);
     expect(JSON.stringify(noDimension.answer)).toContain('query.dimensions');
+    expect(noDimension.answer.error.message_zh).toContain('按维度分组导出时至少需要一个维度');
     const badK = await exportBreakdown({
       query: { metrics: ['events'], dimensions: ['platform'], dateRange },
       k: 1,

@@ -86,7 +86,7 @@ export function planQuery(catalogue: Catalogue, query: MetricsQuery): QueryPlan 
         invalid(
           `dimensions[${j}]`,
           `metric "${metric.def.id}" (metrics[${i}]) cannot be broken down by "${dimension}"`,
-          `指标 "${metric.def.id}"（metrics[${i}]）不能按 "${dimension}" 拆分`,
+          `指标 "${metric.def.id}"（metrics[${i}]）不能按 "${dimension}" 分组`,
         );
       }
     });
