@@ -42,7 +42,7 @@ export function validRetentionDays(kind: string, value: unknown): number | null 
       kind,
       ...detailText(
         `expected a whole number of days from 1 to ${MAX_RETENTION_DAYS}, or null to keep forever.`,
-        `应为 1 到 ${MAX_RETENTION_DAYS} 之间的整数天数，或为 null（永久保留）。`,
+        `必须是 1 到 ${MAX_RETENTION_DAYS} 之间的整数天数，或为 null（永久保留）。`,
       ),
     });
   }

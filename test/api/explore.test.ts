@@ -66,6 +66,9 @@ describe('events explorer', () => {
     const bad = await api('/events?platform=app,,web');
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('platform');
+    expect(bad.body.error.message_zh).toBe(
+      '查询的 "platform" 无效：必须是以逗号分隔的平台 ID，最多 50 个，每个 1–100 个字符',
+    );
   });
 
   it('shows quarantined events with their reason', async () => {
@@ -106,6 +109,9 @@ describe('events explorer', () => {
     const bad = await api('/events?limit=100000');
     expect(bad.status).toBe(400);
     expect(bad.body.error.details.field).toBe('limit');
+    expect(bad.body.error.message_zh).toContain('必须是 1 到 500 之间的整数');
+    const badBefore = await api('/events?before=yesterday');
+    expect(badBefore.body.error.message_zh).toContain('必须是 UTC 毫秒时间戳');
     const missing = await t.api('/api/v1/projects/nope/events');
     expect(missing.status).toBe(404);
   });

@@ -348,7 +348,7 @@ describe('refusals in both languages', () => {
       'a retention period out of range',
       () => validRetentionDays('events', 0),
       'Invalid retention for "events": expected a whole number of days from 1 to 36500, or null to keep forever.',
-      '"events" 的保留期限无效：应为 1 到 36500 之间的整数天数，或为 null（永久保留）。',
+      '"events" 的保留期限无效：必须是 1 到 36500 之间的整数天数，或为 null（永久保留）。',
     ],
     [
       'a consent purpose nobody knows',

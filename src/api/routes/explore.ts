@@ -32,7 +32,7 @@ function limitOf(value: string | undefined, max: number): number {
   if (!Number.isInteger(n) || n < 1 || n > max) {
     throw new PulseloopError('invalid_query', {
       field: 'limit',
-      ...detailText(`expected a whole number 1–${max}`, `应为 1–${max} 之间的整数`),
+      ...detailText(`expected a whole number 1–${max}`, `必须是 1 到 ${max} 之间的整数`),
     });
   }
   return n;
@@ -46,7 +46,7 @@ function platformsOf(value: string | undefined): string[] {
       field: 'platform',
       ...detailText(
         'expected at most 50 comma-separated platform ids of 1–100 characters',
-        '应为以逗号分隔、最多 50 个平台 ID，每个 1–100 个字符',
+        '必须是以逗号分隔的平台 ID，最多 50 个，每个 1–100 个字符',
       ),
     });
   }
@@ -59,7 +59,7 @@ function beforeOf(value: string | undefined): number {
   if (!Number.isFinite(n) || n <= 0) {
     throw new PulseloopError('invalid_query', {
       field: 'before',
-      ...detailText('expected UTC milliseconds', '应为 UTC 毫秒时间戳'),
+      ...detailText('expected UTC milliseconds', '必须是 UTC 毫秒时间戳'),
     });
   }
   return n;
