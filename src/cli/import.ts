@@ -213,7 +213,7 @@ export function registerImportCommand(program: Command): void {
               (p.missing ? `Missing: ${p.missing}\n` : ''),
             `\n建议：${flags}\n映射（可另存为 --mapping 文件后调整）：\n${mappingJson}\n` +
               (p.unmappedColumns.length > 0 ? `未映射：${unmapped}\n` : '') +
-              (p.missing ? `缺失：${p.missing}\n` : ''),
+              (p.missing ? `缺失：${p.missing_zh ?? p.missing}\n` : ''),
           ),
         );
         process.stdout.write(say('\nPreview:\n', '\n预览：\n'));

@@ -49,6 +49,21 @@ describe('pulseloop import', () => {
     expect(zh.stdout).not.toContain('Candidates');
   });
 
+  it('says in Chinese what --detect finds missing when no mapping fits', () => {
+    const undated = join(dir, 'undated.csv');
+    writeFileSync(
+      undated,
+      csvText([
+        ['作品名称', '播放量', '点赞量'],
+        ['春日新茶', '1.2万', '300'],
+      ]),
+    );
+    expect(pulseloop('import', '--detect', undated).stdout).toContain('Missing: The file has no column for date');
+    const zh = pulseloopIn({ PULSELOOP_LANG: 'zh' }, 'import', '--detect', undated).stdout;
+    expect(zh).toContain('缺失：文件中没有对应 date');
+    expect(zh).not.toContain('The file has no column');
+  });
+
   it('imports with the title-line date, reports the bad row, and a second run changes nothing', () => {
     expect(pulseloop('projects', 'create', '--name', 'CLI import').code).toBe(0);
     const first = pulseloop('import', file, '--preset', 'douyin_content', '--json');

@@ -1,3 +1,4 @@
+import { PulseloopError } from '../../errors/registry.js';
 import { isBlankRow, isSummaryRow, normaliseName, splitUnit } from './header.js';
 import { headerOf, type ImportOptions, readHead } from './importer.js';
 import { IMPORT_KINDS, type ImportKind } from './kinds/index.js';
@@ -32,7 +33,9 @@ export interface Detection {
     preset: string | null;
     mapping: CustomMapping;
     unmappedColumns: string[];
+    /** Why no mapping fits (the error's message), and its Chinese text. */
     missing?: string;
+    missing_zh?: string;
   } | null;
   preview: Array<{ row: number; values?: Record<string, unknown>; errors?: RowError[] }>;
 }
@@ -124,6 +127,7 @@ export async function detectImport(
       mapping: { kind: best.kind, columns: {} },
       unmappedColumns: columns,
       missing: error instanceof Error ? error.message : String(error),
+      ...(error instanceof PulseloopError && { missing_zh: error.zh }),
     };
   }
   return detection;
