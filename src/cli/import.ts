@@ -182,7 +182,7 @@ export function registerImportCommand(program: Command): void {
           `${detection.format} · ${detection.encoding} · ` +
             say(
               `header on row ${headerRow}\ncolumns: ${detection.columns.join(', ')}\n\nCandidates:\n`,
-              `表头在第 ${headerRow} 行\n列：${detection.columns.join(', ')}\n\n候选：\n`,
+              `表头在第 ${headerRow} 行\n列：${detection.columns.join('、')}\n\n候选：\n`,
             ),
         );
         printTable(
@@ -205,14 +205,13 @@ export function registerImportCommand(program: Command): void {
         const p = detection.proposal;
         const flags = `--kind ${p.kind}${p.preset ? ` --preset ${p.preset}` : ''}`;
         const mappingJson = JSON.stringify(p.mapping, null, 2);
-        const unmapped = p.unmappedColumns.join(', ');
         process.stdout.write(
           say(
             `\nProposal: ${flags}\nMapping (save as a --mapping file to adjust):\n${mappingJson}\n` +
-              (p.unmappedColumns.length > 0 ? `Unmapped: ${unmapped}\n` : '') +
+              (p.unmappedColumns.length > 0 ? `Unmapped: ${p.unmappedColumns.join(', ')}\n` : '') +
               (p.missing ? `Missing: ${p.missing}\n` : ''),
             `\n建议：${flags}\n映射（可另存为 --mapping 文件后调整）：\n${mappingJson}\n` +
-              (p.unmappedColumns.length > 0 ? `未映射：${unmapped}\n` : '') +
+              (p.unmappedColumns.length > 0 ? `未映射：${p.unmappedColumns.join('、')}\n` : '') +
               (p.missing ? `缺失：${p.missing_zh ?? p.missing}\n` : ''),
           ),
         );

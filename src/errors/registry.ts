@@ -156,7 +156,7 @@ export const ERRORS = {
   import_missing_columns: {
     status: 400,
     en: 'The file has no column for {fields}. Columns found: {columns}. Choose a --preset or give a --mapping file.',
-    zh: '文件中没有对应 {fields} 的列。找到的列：{columns}。请选择 --preset 或提供 --mapping 映射文件。',
+    zh: '文件中缺少这些字段的列：{fields}。找到的列：{columns}。请选择 --preset 或提供 --mapping 映射文件。',
   },
   import_invalid_mapping: {
     status: 400,

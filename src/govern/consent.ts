@@ -71,7 +71,7 @@ export function consentRecordsOf(projectId: string, changes: readonly ConsentCha
       throw new PulseloopError('invalid_consent', {
         ...detailText(
           `unknown purpose "${String(c.purpose).slice(0, 40)}"; use ${PURPOSES.join(', ')}.`,
-          `未知用途 "${String(c.purpose).slice(0, 40)}"；请使用 ${PURPOSES.join(', ')} 之一。`,
+          `未知用途 "${String(c.purpose).slice(0, 40)}"；请使用 ${PURPOSES.join('、')} 之一。`,
         ),
       });
     }

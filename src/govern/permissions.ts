@@ -53,7 +53,11 @@ export function isRole(value: unknown): value is Role {
 /** The role named by `value`, or an invalid_role error listing the roles. */
 export function parseRole(value: unknown): Role {
   if (isRole(value)) return value;
-  throw new PulseloopError('invalid_role', { role: String(value).slice(0, 40), known: ROLES.join(', ') });
+  throw new PulseloopError('invalid_role', {
+    role: String(value).slice(0, 40),
+    known: ROLES.join(', '),
+    known_zh: ROLES.join('、'),
+  });
 }
 
 /** The less powerful of two roles (a token never carries more than its user's membership). */

@@ -68,7 +68,7 @@ export async function setRetention(
         kind: kind.slice(0, 40),
         ...detailText(
           `use one of ${RETENTION_KIND_NAMES.join(', ')}.`,
-          `请使用 ${RETENTION_KIND_NAMES.join(', ')} 之一。`,
+          `请使用 ${RETENTION_KIND_NAMES.join('、')} 之一。`,
         ),
       });
     }

@@ -35,6 +35,15 @@ describe('activity analyses over HTTP', () => {
     expect(analyses.find((a) => a.kind === 'retention')?.zh).toBe('留存分析');
   });
 
+  it('refuses an unknown kind, listing the kinds with 、 in Chinese', async () => {
+    const { status, body } = await analyse('horoscope', { dateRange });
+    expect(status).toBe(400);
+    expect(body.error.message_zh).toMatch(
+      /^查询的 "kind" 无效：未知的分析 "horoscope"；请使用 \w+(、\w+)+ 之一$/,
+    );
+    expect(body.error.message).toMatch(/one of \w+(, \w+)+$/);
+  });
+
   it('answers retention', async () => {
     const { status, body } = await analyse('retention', {
       dateRange,

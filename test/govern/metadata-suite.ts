@@ -12,7 +12,7 @@ import {
   recordConsent,
 } from '../../src/govern/consent.js';
 import { loadPiiKeyring } from '../../src/govern/pii/keys.js';
-import { getRetention, setRetention } from '../../src/govern/retention.js';
+import { getRetention, RETENTION_KIND_NAMES, setRetention } from '../../src/govern/retention.js';
 import { createSession, csrfTokenMatches, deleteSession, findSession } from '../../src/govern/sessions.js';
 import { createSuppressionList, eraseSubjectMetadata } from '../../src/govern/subjects.js';
 import { governDb } from '../../src/govern/tables.js';
@@ -360,7 +360,11 @@ export function describeGovernMetadataSuite(name: string, open: () => Promise<Me
       for (const bad of [0, -1, 1.5, '30', 36_501, '1; DROP TABLE events']) {
         expect(await code(setRetention(store, project.id, { events: bad }))).toBe('invalid_retention');
       }
-      expect(await code(setRetention(store, project.id, { passwords: 1 }))).toBe('invalid_retention');
+      const unknownKind = await setRetention(store, project.id, { passwords: 1 }).catch((e: unknown) => e);
+      expect(unknownKind).toBeInstanceOf(PulseloopError);
+      expect((unknownKind as PulseloopError).zh).toBe(
+        `"passwords" 的保留期限无效：请使用 ${RETENTION_KIND_NAMES.join('、')} 之一。`,
+      );
     });
   });
 }

@@ -357,7 +357,7 @@ describe('refusals in both languages', () => {
           { subjectId: 'u', purpose: 'telepathy' as 'sms', granted: true, source: 'api' },
         ]),
       `Invalid consent: unknown purpose "telepathy"; use ${PURPOSES.join(', ')}.`,
-      `同意记录无效：未知用途 "telepathy"；请使用 ${PURPOSES.join(', ')} 之一。`,
+      `同意记录无效：未知用途 "telepathy"；请使用 ${PURPOSES.join('、')} 之一。`,
     ],
     [
       'a key ring that is not JSON',

@@ -58,10 +58,16 @@ describe('pulseloop import', () => {
         ['春日新茶', '1.2万', '300'],
       ]),
     );
-    expect(pulseloop('import', '--detect', undated).stdout).toContain('Missing: The file has no column for date');
+    expect(pulseloop('import', '--detect', undated).stdout).toContain(
+      'Missing: The file has no column for date',
+    );
     const zh = pulseloopIn({ PULSELOOP_LANG: 'zh' }, 'import', '--detect', undated).stdout;
-    expect(zh).toContain('缺失：文件中没有对应 date');
+    expect(zh).toContain('缺失：文件中缺少这些字段的列：date（数据日期（缺失时用标题行中的日期））。');
     expect(zh).not.toContain('The file has no column');
+    // Lists in Chinese text are joined with 、.
+    expect(zh).toContain('列：作品名称、播放量、点赞量');
+    expect(zh).toContain('未映射：作品名称、播放量、点赞量');
+    expect(zh).toContain('找到的列：作品名称、播放量、点赞量。');
   });
 
   it('imports with the title-line date, reports the bad row, and a second run changes nothing', () => {

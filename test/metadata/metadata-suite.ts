@@ -187,7 +187,9 @@ export function describeMetadataSuite(name: string, open: () => Promise<Metadata
         createSource(store, { projectId: project.id, name: 'Fax', kind: 'fax' as 'website' }),
         'invalid_request',
       );
-      expect(unknownKind.zh).toMatch(/^请求无效：未知的数据源类型 "fax"：请使用 .+ 之一。$/);
+      expect(unknownKind.zh).toBe(
+        '请求无效：未知的数据源类型 "fax"：请使用 website、app、mini_program、server、import 之一。',
+      );
       const missing = await expectCode(createWriteKey(store, 'no-such-source'), 'not_found');
       expect([missing.message, missing.zh]).toEqual([
         'Source "no-such-source" was not found.',

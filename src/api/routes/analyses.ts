@@ -33,7 +33,7 @@ export function registerAnalysisRoutes(app: FastifyInstance, deps: StoreDeps): v
           field: 'kind',
           ...detailText(
             `unknown analysis "${request.params.kind.slice(0, 40)}"; one of ${Object.keys(ANALYSES).join(', ')}`,
-            `未知的分析 "${request.params.kind.slice(0, 40)}"；请使用 ${Object.keys(ANALYSES).join(', ')} 之一`,
+            `未知的分析 "${request.params.kind.slice(0, 40)}"；请使用 ${Object.keys(ANALYSES).join('、')} 之一`,
           ),
         });
       }

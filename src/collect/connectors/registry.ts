@@ -15,6 +15,7 @@ export function connectorById(id: string): ConnectorDefinition {
     throw new PulseloopError('connector_unknown', {
       connector: id,
       known: CONNECTORS.map((c) => c.id).join(', '),
+      known_zh: CONNECTORS.map((c) => c.id).join('、'),
     });
   }
   return connector;
@@ -24,12 +25,12 @@ export function connectorById(id: string): ConnectorDefinition {
 export function streamOf(connector: ConnectorDefinition, name: string): StreamDefinition<unknown, any> {
   const stream = connector.streams.find((s) => s.name === name);
   if (!stream) {
-    const streams = connector.streams.map((s) => s.name).join(', ');
+    const streams = connector.streams.map((s) => s.name);
     throw new PulseloopError(
       'invalid_request',
       detailText(
-        `connector ${connector.id} has no stream "${name}"; it has ${streams}.`,
-        `连接器 ${connector.id} 没有数据流 "${name}"；可用的数据流：${streams}。`,
+        `connector ${connector.id} has no stream "${name}"; it has ${streams.join(', ')}.`,
+        `连接器 ${connector.id} 没有数据流 "${name}"；可用的数据流：${streams.join('、')}。`,
       ),
     );
   }

@@ -212,16 +212,16 @@ export function planMapping(
       );
     }
   }
-  const lacking = Object.entries(spec.fields)
-    .filter(
-      ([field, f]) =>
-        f.required && !taken.has(field) && defaults[field] === undefined && !hasFallback(field, taken),
-    )
-    .map(([field, f]) => `${field} (${f.en} / ${f.zh})`);
+  const lacking = Object.entries(spec.fields).filter(
+    ([field, f]) =>
+      f.required && !taken.has(field) && defaults[field] === undefined && !hasFallback(field, taken),
+  );
   if (lacking.length > 0) {
     throw new PulseloopError('import_missing_columns', {
-      fields: lacking.join(', '),
+      fields: lacking.map(([field, f]) => `${field} (${f.en} / ${f.zh})`).join(', '),
+      fields_zh: lacking.map(([field, f]) => `${field}（${f.zh}）`).join('、'),
       columns: header.names.join(', '),
+      columns_zh: header.names.join('、'),
     });
   }
   return {

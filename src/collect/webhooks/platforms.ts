@@ -13,6 +13,7 @@ export function platformById(id: string): WebhookPlatform {
     throw new PulseloopError('webhook_unknown_platform', {
       platform: id,
       known: WEBHOOK_PLATFORMS.map((p) => p.id).join(', '),
+      known_zh: WEBHOOK_PLATFORMS.map((p) => p.id).join('、'),
     });
   }
   return platform;

@@ -183,12 +183,11 @@ function validName(name: unknown): string {
 
 function validKind(kind: unknown): SourceKind {
   if (!SOURCE_KINDS.includes(kind as SourceKind)) {
-    const known = SOURCE_KINDS.join(', ');
     throw new PulseloopError(
       'invalid_request',
       detailText(
-        `source kind "${String(kind)}" is unknown; use one of ${known}.`,
-        `未知的数据源类型 "${String(kind)}"：请使用 ${known} 之一。`,
+        `source kind "${String(kind)}" is unknown; use one of ${SOURCE_KINDS.join(', ')}.`,
+        `未知的数据源类型 "${String(kind)}"：请使用 ${SOURCE_KINDS.join('、')} 之一。`,
       ),
     );
   }

@@ -28,6 +28,7 @@ export function kindSpec(kind: string): KindSpec {
     throw new PulseloopError('import_unknown_kind', {
       value: kind,
       kinds: Object.keys(IMPORT_KINDS).join(', '),
+      kinds_zh: Object.keys(IMPORT_KINDS).join('、'),
     });
   }
   return IMPORT_KINDS[kind];

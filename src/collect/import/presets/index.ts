@@ -16,6 +16,7 @@ export function presetNamed(name: string): Preset {
     throw new PulseloopError('import_unknown_preset', {
       value: name,
       presets: PRESETS.map((p) => p.name).join(', '),
+      presets_zh: PRESETS.map((p) => p.name).join('、'),
     });
   }
   return preset;
