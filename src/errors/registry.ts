@@ -203,17 +203,17 @@ export const ERRORS = {
   connector_bad_credentials: {
     status: 401,
     en: 'The {platform} API refused the access token of connector "{instance}" (code {code}: {detail}). Renew the token and update the connector; this sync stopped and will not be retried.',
-    zh: '{platform} 接口拒绝了连接器 "{instance}" 的访问令牌（错误码 {code}：{detail}）。请更新令牌后重新配置连接器；本次同步已停止，不会自动重试。',
+    zh: '{platform}接口拒绝了连接器 "{instance}" 的访问令牌（错误码 {code}：{detail}）。请更新令牌后重新配置连接器；本次同步已停止，不会自动重试。',
   },
   connector_api_error: {
     status: 502,
     en: 'The {platform} API answered with an error (code {code}: {detail}).',
-    zh: '{platform} 接口返回错误（错误码 {code}：{detail}）。',
+    zh: '{platform}接口返回错误（错误码 {code}：{detail}）。',
   },
   connector_retries_exhausted: {
     status: 503,
     en: 'The {platform} API still refused after {attempts} attempts ({detail}); the sync will be retried later from its last checkpoint.',
-    zh: '{platform} 接口在尝试 {attempts} 次后仍然拒绝请求（{detail}）；同步将稍后从上一个检查点继续。',
+    zh: '{platform}接口在尝试 {attempts} 次后仍然拒绝请求（{detail}）；同步将稍后从上一个检查点继续。',
   },
   connector_sync_busy: {
     status: 409,
@@ -234,7 +234,7 @@ export const ERRORS = {
   connector_row_invalid: {
     status: 400,
     en: 'The {platform} API returned a row with an invalid "{field}": {detail}',
-    zh: '{platform} 接口返回的数据行中 "{field}" 无效：{detail}',
+    zh: '{platform}接口返回的数据行中 "{field}" 无效：{detail}',
   },
   webhook_not_configured: {
     status: 404,

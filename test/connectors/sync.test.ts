@@ -235,7 +235,7 @@ describe('Ocean Engine ad report connector', () => {
     expect(error.code).toBe('connector_bad_credentials');
     expect(error.message).toContain('Ocean Engine API refused the access token');
     expect(error.message).toContain('40102');
-    expect(error.zh).toContain('巨量引擎 接口拒绝了连接器');
+    expect(error.zh).toContain('巨量引擎接口拒绝了连接器');
     expect(error.zh).toContain('访问令牌');
     expect(world.fake.requests).toHaveLength(1);
     expect(outcome.job).toMatchObject({ status: 'failed', attempts: 1 });
@@ -373,7 +373,7 @@ describe('Douyin video list connector', () => {
     const error = outcome.error as PulseloopError;
     expect(error.code).toBe('connector_api_error');
     expect(error.message).toContain('The Douyin API answered with an error (code HTTP 403');
-    expect(error.zh).toContain('抖音 接口返回错误（错误码 HTTP 403');
+    expect(error.zh).toContain('抖音接口返回错误（错误码 HTTP 403');
   });
 });
 

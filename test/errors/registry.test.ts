@@ -34,6 +34,27 @@ describe('error registry', () => {
     expect(error.zh).toBe('请求体不是有效的 JSON：Unexpected token } in JSON at position 7');
   });
 
+  it('writes a Chinese platform name next to 接口 without a space', () => {
+    const named = {
+      platform: 'Douyin',
+      platform_zh: '抖音',
+      instance: 'i',
+      code: 1,
+      attempts: 3,
+      field: 'f',
+      detail: 'd',
+    };
+    for (const code of [
+      'connector_bad_credentials',
+      'connector_api_error',
+      'connector_retries_exhausted',
+      'connector_row_invalid',
+    ] as const) {
+      expect(errorMessage(code, named, 'zh'), code).toMatch(/^抖音接口/);
+      expect(errorMessage(code, named, 'en'), code).toContain('The Douyin API');
+    }
+  });
+
   it('carries both languages of a detail into another error', () => {
     const inner = new PulseloopError('invalid_query', { field: 'limit', ...detailText('too large', '过大') });
     const outer = new PulseloopError('invalid_request', detailOf(inner.details));
