@@ -10,9 +10,14 @@ const repositoryRoot = here.split('/').includes('dist') ? join(here, '..', '..')
 /** The built CLI entry point (benchmarks and process-level tests run the real `pulseloop serve`). */
 export const CLI_ENTRY = join(repositoryRoot, 'dist', 'src', 'cli', 'main.js');
 
+/** The words of the `pulseloop` command's shebang line, which sets how the server runs. */
+const SHEBANG_WORDS = readFileSync(join(repositoryRoot, 'bin', 'pulseloop.js'), 'utf8')
+  .split('\n', 1)[0]!
+  .split(' ');
+
 /**
- * The Node.js flags the `pulseloop` command runs with: its shebang line holds them (and package.json's
- * demo and serve scripts repeat them), so the benchmarks measure the server as users start it.
+ * The Node.js flags the `pulseloop` command runs with: its shebang line holds them (package.json's
+ * demo and serve scripts run that file), so the benchmarks measure the server as users start it.
  *
  * `--initial-old-space-size`: with the server's small old generation (~50 MB), V8 keeps its next
  * full-collection limit within a few megabytes of the live size and, under ingestion, marks and
@@ -21,13 +26,24 @@ export const CLI_ENTRY = join(repositoryRoot, 'dist', 'src', 'cli', 'main.js');
  * lets the heap grow before the first full collections: 5 in 10 s, helper-thread CPU per event halved.
  * V8 accepts it only on the command line (not in NODE_OPTIONS, not at run time).
  */
-export const SERVER_NODE_FLAGS: readonly string[] = readFileSync(
-  join(repositoryRoot, 'bin', 'pulseloop.js'),
-  'utf8',
-)
-  .split('\n', 1)[0]!
-  .split(' ')
-  .filter((word) => word.startsWith('--'));
+export const SERVER_NODE_FLAGS: readonly string[] = SHEBANG_WORDS.filter((word) => word.startsWith('--'));
+
+/**
+ * The environment the shebang line gives the server.
+ *
+ * `GLIBC_TUNABLES=glibc.malloc.trim_threshold=131072`: the embedded ClickHouse allocates with glibc's
+ * malloc, whose default trim threshold follows the largest block freed so far (up to 64 MB), so after
+ * start-up loads the identity graph the server kept ~40 MB of freed memory at the top of its heap and
+ * more in its threads' arenas. A fixed threshold gives it back: idle RSS with the demo world loaded
+ * 491 → 424 MiB, without a measurable cost under ingestion (BENCHMARKS.md). glibc reads it only at
+ * process start.
+ */
+export const SERVER_ENV: Readonly<Record<string, string>> = Object.fromEntries(
+  SHEBANG_WORDS.filter((word) => /^[A-Z_]+=/.test(word)).map((word) => {
+    const at = word.indexOf('=');
+    return [word.slice(0, at), word.slice(at + 1)];
+  }),
+);
 
 /** What the server's /status says of its events table and its batch writer. */
 export interface ServerStatus {
@@ -95,7 +111,14 @@ export async function startServerProcess(
   const port = await freePort();
   const command = options.command ?? ['serve'];
   const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeArgs, CLI_ENTRY, ...command], {
-    env: { ...process.env, PULSELOOP_DATA: dataDir, PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      ...SERVER_ENV,
+      PULSELOOP_DATA: dataDir,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

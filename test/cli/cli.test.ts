@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   CLI_ENTRY,
+  SERVER_ENV,
   SERVER_NODE_FLAGS,
   serverStatus,
   startServerProcess,
@@ -24,20 +25,31 @@ function pulseloop(args: string[], env: Record<string, string> = {}) {
 }
 
 describe('pulseloop CLI', () => {
-  it('runs as an executable with its Node.js flags, which the npm scripts and the benchmarks share', () => {
+  it('runs as an executable with its Node.js flags and environment, which the npm scripts and the benchmarks share', () => {
     expect(SERVER_NODE_FLAGS).toContain('--initial-old-space-size=128');
+    expect(SERVER_ENV.GLIBC_TUNABLES).toBe('glibc.malloc.trim_threshold=131072');
+    // A preloaded script reports what the process started with.
+    const report = join(dataDir, 'report-start.cjs');
+    writeFileSync(
+      report,
+      'process.stderr.write(JSON.stringify({ tunables: process.env.GLIBC_TUNABLES, flags: process.execArgv }) + "\\n");',
+    );
     const direct = spawnSync(join(import.meta.dirname, '..', '..', 'bin', 'pulseloop.js'), ['--help'], {
+      env: { ...process.env, NODE_OPTIONS: `--require ${report}` },
       encoding: 'utf8',
     });
     expect(direct.status).toBe(0);
     expect(direct.stdout).toContain('serve');
+    const started = JSON.parse(direct.stderr.trim().split('\n')[0]!) as { tunables: string; flags: string[] };
+    expect(started.tunables).toBe(SERVER_ENV.GLIBC_TUNABLES);
+    expect(started.flags).toEqual(expect.arrayContaining([...SERVER_NODE_FLAGS]));
     const scripts = (
       JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {
         scripts: Record<string, string>;
       }
     ).scripts;
     for (const name of ['demo', 'serve']) {
-      expect(scripts[name]).toContain(`node ${SERVER_NODE_FLAGS.join(' ')} bin/pulseloop.js ${name}`);
+      expect(scripts[name]).toMatch(new RegExp(`&& \\./bin/pulseloop\\.js ${name}$`));
     }
   });
 
