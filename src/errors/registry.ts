@@ -47,7 +47,7 @@ export const ERRORS = {
   request_too_large: {
     status: 400,
     en: 'The request is {size} bytes; the limit is {limit} bytes. Split it into smaller batches.',
-    zh: '请求大小为 {size} 字节，上限为 {limit} 字节。请拆分为更小的批次。',
+    zh: '请求大小：{size} 字节，上限为 {limit} 字节。请拆分为更小的批次。',
   },
   batch_too_many_events: {
     status: 400,

@@ -46,6 +46,7 @@ describe('decodeBody', () => {
     const error = errorOf(() => decodeBody(Buffer.alloc(101), undefined, 100));
     expect(error.code).toBe('request_too_large');
     expect(error.details).toEqual({ size: 101, limit: 100 });
+    expect(error.zh).toBe('请求大小：101 字节，上限为 100 字节。请拆分为更小的批次。');
   });
 
   it('accepts a gzip body that inflates to exactly the limit and refuses one that inflates past it', () => {
@@ -54,7 +55,8 @@ describe('decodeBody', () => {
     expect(error.code).toBe('request_too_large');
     expect(error.details.limit).toBe(1000);
     expect(error.message).toContain('more than 1000');
-    expect(error.zh).toContain('请求大小为 超过 1000 字节');
+    // The size is not known exactly; the Chinese sentence still reads as one.
+    expect(error.zh).toBe('请求大小：超过 1000 字节，上限为 1000 字节。请拆分为更小的批次。');
   });
 
   it('stops a zip bomb early instead of inflating it', () => {
