@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Help, type Option } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { PulseloopError } from '../errors/registry.js';
 import { registerConnectorsCommand } from './connectors.js';
@@ -22,6 +22,18 @@ const HELP_TITLES_ZH: Record<string, string> = {
   'Global Options:': '全局选项：',
 };
 
+/**
+ * An option's description with commander's "(default: …)" in the command line's language. Only
+ * defaults are worded: no option of ours has choices, a preset or an environment variable.
+ */
+function optionDescription(this: Help, option: Option): string {
+  const described = Help.prototype.optionDescription.call(this, option);
+  const value = option.defaultValueDescription || JSON.stringify(option.defaultValue);
+  const suffix = ` (default: ${value})`;
+  if (!described.endsWith(suffix)) return described;
+  return say(described, `${described.slice(0, -suffix.length)}（默认：${value}）`);
+}
+
 const program = new Command()
   .name('pulseloop')
   .description(
@@ -36,9 +48,11 @@ const program = new Command()
   )
   .version('0.1.0', '-V, --version', say('output the version number', '显示版本号'))
   .helpOption('-h, --help', say('display help for command', '显示命令帮助'))
+  // Set before the subcommands are added: they inherit it.
+  .helpCommand('help [command]', say('display help for command', '显示命令帮助'))
   .showHelpAfterError(say('(run with --help for usage)', '（使用 --help 查看用法）'))
   // Headings of every command's help, which the subcommands inherit.
-  .configureHelp({ styleTitle: (title) => say(title, HELP_TITLES_ZH[title] ?? title) });
+  .configureHelp({ styleTitle: (title) => say(title, HELP_TITLES_ZH[title] ?? title), optionDescription });
 
 registerServeCommand(program);
 registerDemoCommand(program);

@@ -125,6 +125,17 @@ describe('pulseloop CLI', () => {
     expect(pulseloop(['connectors', 'run-due']).stdout).toBe('no sync is due');
   });
 
+  it('speaks Chinese in commander’s own help lines too: the help command and option defaults', () => {
+    const zh = { PULSELOOP_LANG: 'zh' };
+    expect(pulseloop(['--help'], zh).stdout).toMatch(/^ {2}help \[command\] +显示命令帮助$/m);
+    expect(pulseloop(['keys', '--help'], zh).stdout).toMatch(/^ {2}help \[command\] +显示命令帮助$/m);
+    const demoHelp = pulseloop(['demo', '--help'], zh).stdout;
+    expect(demoHelp).toContain('随机种子：相同的种子生成相同的数据（默认："42"）');
+    expect(demoHelp).not.toContain('default');
+    expect(pulseloop(['demo', '--help']).stdout).toContain('(default: "42")');
+    expect(pulseloop(['--help']).stdout).toMatch(/^ {2}help \[command\] +display help for command$/m);
+  });
+
   it('says what to do when a project is ambiguous or unknown, in English and then wholly in Chinese', () => {
     pulseloop(['projects', 'create', '--name', 'Second brand']);
     const ambiguous = pulseloop(['keys', 'create']);
