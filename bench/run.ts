@@ -23,6 +23,8 @@ interface Row {
 }
 
 const MiB = 1024 * 1024;
+/** The issues' memory targets are in GB; read as 10⁹ bytes, the stricter of the two readings. */
+const GB = 1e9;
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 async function ingestionSection(): Promise<Row[]> {
@@ -56,8 +58,8 @@ async function ingestionSection(): Promise<Row[]> {
     {
       metric: 'Server RSS at peak ingestion',
       value: `${(r.peakRssBytes / MiB).toFixed(0)} MiB`,
-      target: '≤ 2 GB',
-      met: r.peakRssBytes <= 2 * 1024 * MiB,
+      target: '≤ 2 GB (1,907 MiB)',
+      met: r.peakRssBytes <= 2 * GB,
     },
     {
       metric:
@@ -119,8 +121,8 @@ async function demoSection(): Promise<Row[]> {
         metric:
           'Server RSS, idle, demo world loaded (5 s after ready: the `pulseloop demo` process that built it / `pulseloop serve` restarted on it)',
         value: `${(firstRunIdle / MiB).toFixed(0)} MiB / ${(restartedIdle / MiB).toFixed(0)} MiB`,
-        target: '≤ 0.5 GB',
-        met: idle <= 512 * MiB,
+        target: '≤ 0.5 GB (477 MiB)',
+        met: idle <= 0.5 * GB,
       },
     ];
   } finally {

@@ -35,7 +35,7 @@ export const SERVER_NODE_FLAGS: readonly string[] = SHEBANG_WORDS.filter((word) 
  * malloc, whose default trim threshold follows the largest block freed so far (up to 64 MB), so after
  * start-up loads the identity graph the server kept ~40 MB of freed memory at the top of its heap and
  * more in its threads' arenas. A fixed threshold gives it back: idle RSS with the demo world loaded
- * 491 → 424 MiB, without a measurable cost under ingestion (BENCHMARKS.md). glibc reads it only at
+ * ~495 → ~430 MiB (A/B, two rounds each), ingestion throughput and demo generation unchanged within noise. glibc reads it only at
  * process start.
  */
 export const SERVER_ENV: Readonly<Record<string, string>> = Object.fromEntries(
