@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { storeStatus } from '../collect/status.js';
 import { loadConfig } from '../config/config.js';
+import { PulseloopError } from '../errors/registry.js';
 import { openStores, printTable } from './context.js';
 import { say } from './lang.js';
 
@@ -33,7 +34,13 @@ export function registerStatusCommand(program: Command): void {
         .catch(() => undefined);
       let status = fromServer;
       if (!status) {
-        const stores = await openStores();
+        const stores = await openStores(config).catch((error: unknown) => {
+          if (!(error instanceof PulseloopError) || error.code !== 'data_dir_in_use') throw error;
+          throw new PulseloopError('status_server_elsewhere', {
+            ...error.details,
+            url: `http://${config.host}:${config.port}/status`,
+          });
+        });
         status = await storeStatus(stores.facts, join(stores.config.dataDir, 'wal'));
         await stores.close();
       }

@@ -5,6 +5,16 @@
 export const ERRORS = {
   // configuration and set-up
   invalid_config: { status: 500, en: 'Invalid configuration: {detail}', zh: '配置无效：{detail}' },
+  data_dir_in_use: {
+    status: 409,
+    en: 'The data directory {dir} is in use by process {pid} (a running Pulseloop server?): the embedded store opens in one process at a time. Stop that process first, or give this command another PULSELOOP_DATA.',
+    zh: '数据目录 {dir} 正被进程 {pid} 使用（是正在运行的 Pulseloop 服务器吗？）：内置存储同一时间只能由一个进程打开。请先停止该进程，或为此命令另设 PULSELOOP_DATA。',
+  },
+  status_server_elsewhere: {
+    status: 409,
+    en: 'No Pulseloop server answered at {url}, yet process {pid} holds the data directory {dir}. Set PORT (and HOST) to where that server listens, so that status can ask it.',
+    zh: '{url} 上没有 Pulseloop 服务器应答，但进程 {pid} 正占用数据目录 {dir}。请将 PORT（及 HOST）设为该服务器监听的地址，status 才能向它查询。',
+  },
   demo_build_failed: {
     status: 500,
     en: 'Building the demo world failed ({detail}); its output above says why. Run `pulseloop demo --no-serve` to retry.',

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   CLI_ENTRY,
+  freePort,
   SERVER_ENV,
   SERVER_NODE_FLAGS,
   serverStatus,
@@ -165,6 +166,35 @@ describe('pulseloop CLI', () => {
     expect(result.stdout).toContain('write-ahead log');
     const zh = pulseloop(['status'], { PULSELOOP_LANG: 'zh' });
     expect(zh.stdout).toMatch(/预写日志：\d+ B 尚未写入存储，共 \d+ 个段/);
+  });
+
+  it('asks a running server for status; when it cannot reach it, names the process that holds the store', async () => {
+    const heldDir = mkdtempSync(join(tmpdir(), 'pulseloop-held-'));
+    const server = await startServerProcess(heldDir);
+    try {
+      const pid = server.child.pid;
+      const asked = pulseloop(['status'], { PULSELOOP_DATA: heldDir, PORT: new URL(server.url).port });
+      expect(asked.code).toBe(0);
+      expect(asked.stdout).toContain('(from the running server)');
+      // A file the server may be inserting from stays while another command is refused.
+      const spooled = join(heldDir, 'facts', 'insert-spool', 'in-flight.json');
+      writeFileSync(spooled, '{}\n');
+      const elsewhere = String(await freePort());
+      const status = pulseloop(['status'], { PULSELOOP_DATA: heldDir, PORT: elsewhere });
+      expect(status.code).toBe(2);
+      expect(status.stderr).toContain(
+        `No Pulseloop server answered at http://127.0.0.1:${elsewhere}/status, yet process ${pid} holds the data directory`,
+      );
+      expect(status.stderr).toContain(`但进程 ${pid} 正占用数据目录`);
+      const migrate = pulseloop(['migrate'], { PULSELOOP_DATA: heldDir });
+      expect(migrate.code).toBe(2);
+      expect(migrate.stderr).toContain(`is in use by process ${pid} (a running Pulseloop server?)`);
+      expect(migrate.stderr).toContain('内置存储同一时间只能由一个进程打开');
+      expect(existsSync(spooled)).toBe(true);
+    } finally {
+      await server.stop('SIGTERM');
+      rmSync(heldDir, { recursive: true, force: true });
+    }
   });
 
   it('lines up a table holding Chinese names (two columns per character)', () => {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Session } from 'chdb';
+import { PulseloopError } from '../../errors/registry.js';
 import {
   type FactsEngine,
   FactsQueryError,
@@ -99,13 +100,43 @@ async function dropScratchTables(session: Session): Promise<void> {
   }
 }
 
+/**
+ * The process that holds the embedded engine's lock on a data directory (ClickHouse flocks its
+ * `status` file), read from Linux's /proc/locks; undefined when none does or it cannot be told.
+ */
+export function lockHolder(dataDir: string): number | undefined {
+  let inode: number;
+  let locks: string;
+  try {
+    inode = statSync(join(dataDir, 'status')).ino;
+    locks = readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of locks.split('\n')) {
+    // "1: FLOCK  ADVISORY  WRITE 1994 fe:00:5366414 0 EOF": pid, then device:inode.
+    const match = /^\d+:\s+FLOCK\s+\S+\s+WRITE\s+(\d+)\s+[0-9a-f]+:[0-9a-f]+:(\d+)\s/.exec(line);
+    if (match && Number(match[2]) === inode && Number(match[1]) !== process.pid) return Number(match[1]);
+  }
+  return undefined;
+}
+
 /** The in-process ClickHouse engine. chdb allows one data directory per process. */
 export async function openChdbEngine(dataDir: string, database: string): Promise<FactsEngine> {
   mkdirSync(dataDir, { recursive: true });
+  let session: Session;
+  try {
+    session = new Session(dataDir, { connectionArgs });
+  } catch (error) {
+    // chdb's error says only that it failed (the engine prints why on stderr); name the holder.
+    const holder = lockHolder(dataDir);
+    if (holder !== undefined) throw new PulseloopError('data_dir_in_use', { dir: dataDir, pid: holder });
+    throw error;
+  }
+  // Only once the engine's lock is ours: the spool may hold files another process is inserting.
   const spool = join(dataDir, INSERT_SPOOL);
   rmSync(spool, { recursive: true, force: true });
   mkdirSync(spool, { recursive: true });
-  const session = new Session(dataDir, { connectionArgs });
   await session.queryAsync(`CREATE DATABASE IF NOT EXISTS ${database}`);
   await session.queryAsync(`USE ${database}`);
   await dropScratchTables(session);
