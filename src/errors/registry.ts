@@ -10,6 +10,21 @@ export const ERRORS = {
     en: 'The data directory {dir} is in use by process {pid} (a running Pulseloop server?): the embedded store opens in one process at a time. Stop that process first, or give this command another PULSELOOP_DATA.',
     zh: '数据目录 {dir} 正被进程 {pid} 使用（是正在运行的 Pulseloop 服务器吗？）：内置存储同一时间只能由一个进程打开。请先停止该进程，或为此命令另设 PULSELOOP_DATA。',
   },
+  data_dir_unusable: {
+    status: 500,
+    en: 'The data directory {dir} cannot be used ({detail}). Set PULSELOOP_DATA to a directory this user can write.',
+    zh: '无法使用数据目录 {dir}（{detail}）。请将 PULSELOOP_DATA 设为当前用户可写的目录。',
+  },
+  metadata_unreachable: {
+    status: 503,
+    en: 'Cannot use the metadata database at {url} ({detail}). Check DATABASE_URL and that PostgreSQL is running and accepts this user; without DATABASE_URL, metadata is kept in SQLite in the data directory.',
+    zh: '无法使用位于 {url} 的元数据数据库（{detail}）。请检查 DATABASE_URL，并确认 PostgreSQL 正在运行且接受该用户；不设 DATABASE_URL 时，元数据保存在数据目录中的 SQLite 里。',
+  },
+  facts_unreachable: {
+    status: 503,
+    en: 'Cannot use the ClickHouse server at {url} ({detail}). Check CLICKHOUSE_URL (and CLICKHOUSE_USER, CLICKHOUSE_PASSWORD) and that the server is running; without CLICKHOUSE_URL, facts are kept in the embedded engine in the data directory.',
+    zh: '无法使用位于 {url} 的 ClickHouse 服务器（{detail}）。请检查 CLICKHOUSE_URL（以及 CLICKHOUSE_USER、CLICKHOUSE_PASSWORD），并确认服务器正在运行；不设 CLICKHOUSE_URL 时，事实数据保存在数据目录中的内置引擎里。',
+  },
   status_server_elsewhere: {
     status: 409,
     en: 'No Pulseloop server answered at {url}, yet process {pid} holds the data directory {dir}. Set PORT (and HOST) to where that server listens, so that status can ask it.',

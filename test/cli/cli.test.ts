@@ -197,6 +197,42 @@ describe('pulseloop CLI', () => {
     }
   });
 
+  it('names the setting to change when a store cannot be opened, without passwords or stack traces', async () => {
+    const inTheWay = join(dataDir, 'a-file');
+    writeFileSync(inTheWay, '');
+    const dir = pulseloop(['migrate'], { PULSELOOP_DATA: inTheWay });
+    expect(dir.code).toBe(2);
+    expect(dir.stderr).toContain(
+      `The data directory ${inTheWay}/facts cannot be used (a file is in the way). Set PULSELOOP_DATA`,
+    );
+    expect(dir.stderr).toContain('（路径上有同名文件）');
+
+    const closedPort = await freePort();
+    const postgres = pulseloop(['migrate'], {
+      DATABASE_URL: `postgres://pulse:s3cret@127.0.0.1:${closedPort}/test`,
+    });
+    expect(postgres.code).toBe(2);
+    expect(postgres.stderr).toContain(
+      `Cannot use the metadata database at postgres://pulse:***@127.0.0.1:${closedPort}/test (connect ECONNREFUSED`,
+    );
+    expect(postgres.stderr).toContain('请检查 DATABASE_URL');
+
+    const clickhouse = pulseloop(['migrate'], {
+      CLICKHOUSE_URL: `http://pulse:s3cret@127.0.0.1:${closedPort}`,
+    });
+    expect(clickhouse.code).toBe(2);
+    expect(clickhouse.stderr).toContain(
+      `Cannot use the ClickHouse server at http://pulse:***@127.0.0.1:${closedPort}/`,
+    );
+    expect(clickhouse.stderr).toContain('请检查 CLICKHOUSE_URL');
+
+    for (const result of [dir, postgres, clickhouse]) {
+      expect(result.stderr).not.toContain('s3cret');
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+      expect(result.stderr).not.toContain('@clickhouse/client');
+    }
+  });
+
   it('lines up a table holding Chinese names (two columns per character)', () => {
     pulseloop(['projects', 'create', '--name', '山茶集旗舰店']);
     const list = pulseloop(['projects', 'list']).stdout.split('\n');

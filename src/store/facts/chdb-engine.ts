@@ -4,6 +4,7 @@ import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Session } from 'chdb';
 import { PulseloopError } from '../../errors/registry.js';
+import { makeDataDir } from '../data-dir.js';
 import {
   type FactsEngine,
   FactsQueryError,
@@ -123,7 +124,7 @@ export function lockHolder(dataDir: string): number | undefined {
 
 /** The in-process ClickHouse engine. chdb allows one data directory per process. */
 export async function openChdbEngine(dataDir: string, database: string): Promise<FactsEngine> {
-  mkdirSync(dataDir, { recursive: true });
+  makeDataDir(dataDir);
   let session: Session;
   try {
     session = new Session(dataDir, { connectionArgs });

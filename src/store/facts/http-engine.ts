@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { type ClickHouseClient, createClient } from '@clickhouse/client';
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { PulseloopError } from '../../errors/registry.js';
+import { redactedUrl } from '../data-dir.js';
 import {
   type FactsEngine,
   FactsQueryError,
@@ -26,25 +28,39 @@ function wrap(error: unknown, sql: string): FactsQueryError {
   return new FactsQueryError(e.message ?? String(error), code, sql);
 }
 
+/**
+ * The user and password given apart from the URL; when none are, the client takes them from the URL
+ * or uses its defaults (`default`, no password) without warning that the URL overrides them.
+ */
+function credentialsOf(options: HttpEngineOptions): { username?: string; password?: string } {
+  return {
+    ...(options.username !== undefined && { username: options.username }),
+    ...(options.password !== undefined && { password: options.password }),
+  };
+}
+
 /** A ClickHouse server (or cluster front) over its HTTP interface through the official client. */
 export async function openHttpEngine(options: HttpEngineOptions): Promise<FactsEngine> {
   const bootstrap = createClient({
     url: options.url,
-    username: options.username ?? 'default',
-    password: options.password ?? '',
+    ...credentialsOf(options),
+    // A failure here is reported once, as the error below, not also by the client's own logger.
+    log: { level: ClickHouseLogLevel.OFF },
   });
   try {
     await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${options.database}` });
   } catch (error) {
-    throw wrap(error, 'CREATE DATABASE');
+    throw new PulseloopError('facts_unreachable', {
+      url: redactedUrl(options.url),
+      detail: error instanceof Error ? error.message : String(error),
+    });
   } finally {
     await bootstrap.close();
   }
   const client: ClickHouseClient = createClient({
     url: options.url,
     database: options.database,
-    username: options.username ?? 'default',
-    password: options.password ?? '',
+    ...credentialsOf(options),
     clickhouse_settings: { ...QUERY_SETTINGS },
   });
 

@@ -1,10 +1,10 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../../config/config.js';
 import { detailText, PulseloopError } from '../../errors/registry.js';
+import { makeDataDir, redactedUrl } from '../data-dir.js';
 import type { MetadataDatabase } from './schema.js';
 
 export type MetadataDialect = 'sqlite' | 'postgres';
@@ -36,7 +36,7 @@ export async function openMetadataStore(
 }
 
 function openSqlite(dataDir: string): MetadataStore {
-  mkdirSync(dataDir, { recursive: true });
+  makeDataDir(dataDir);
   return openSqliteFile(join(dataDir, 'metadata.sqlite'));
 }
 
@@ -68,13 +68,15 @@ async function openPostgres(databaseUrl: string, schema: string | undefined): Pr
     );
   }
   const pool = new pg.Pool({ connectionString: databaseUrl });
-  if (schema !== undefined) {
-    try {
-      await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-    } catch (error) {
-      await pool.end();
-      throw error;
-    }
+  try {
+    // Connect now, so an unreachable or refusing database is named here rather than at first use.
+    await pool.query(schema !== undefined ? `CREATE SCHEMA IF NOT EXISTS "${schema}"` : 'SELECT 1');
+  } catch (error) {
+    await pool.end();
+    throw new PulseloopError('metadata_unreachable', {
+      url: redactedUrl(databaseUrl),
+      detail: error instanceof Error ? error.message : String(error),
+    });
   }
   const db = new Kysely<MetadataDatabase>({
     dialect: new PostgresDialect({
