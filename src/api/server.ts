@@ -12,6 +12,7 @@ import { storeStatus } from '../collect/status.js';
 import { openWal, type Wal } from '../collect/wal.js';
 import { createWriteKeyCache } from '../collect/write-keys.js';
 import type { Config } from '../config/config.js';
+import { detailText, PulseloopError } from '../errors/registry.js';
 import { createGovernance, type Governance, refreshGovernancePeriodically } from '../govern/governance.js';
 import { LOG_REDACTION } from '../govern/http/hardening.js';
 import { loadPiiKeyring } from '../govern/pii/keys.js';
@@ -192,10 +193,39 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     }
   }
   collectStartupGarbage();
-  const address = await app.listen({ port: config.port, host: config.host });
+  let closing: Promise<void> | undefined;
+  const closeAll = (): Promise<void> => {
+    closing ??= (async () => {
+      stopRefreshing();
+      await Promise.all([retention?.stop(), connectors.stop()]);
+      await app.close();
+      await governedIngest?.consentWriter.close();
+      await writer.close();
+      await wal.close();
+      await metadata.close();
+      await facts.close();
+    })();
+    return closing;
+  };
+  let address: string;
+  try {
+    address = await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw error;
+    await closeAll();
+    throw new PulseloopError('port_unavailable', {
+      port: config.port,
+      host: config.host,
+      ...(code === 'EADDRINUSE'
+        ? detailText('another program is listening there', '已有其他程序在监听')
+        : code === 'EACCES'
+          ? detailText('this user may not listen there', '当前用户无权监听')
+          : detailText('the address is not on this machine', '该地址不属于本机')),
+    });
+  }
   const url = address.replace('[::1]', 'localhost');
 
-  let closing: Promise<void> | undefined;
   return {
     url,
     app,
@@ -205,18 +235,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     writer,
     logger,
     governance,
-    close() {
-      closing ??= (async () => {
-        stopRefreshing();
-        await Promise.all([retention?.stop(), connectors.stop()]);
-        await app.close();
-        await governedIngest?.consentWriter.close();
-        await writer.close();
-        await wal.close();
-        await metadata.close();
-        await facts.close();
-      })();
-      return closing;
-    },
+    close: closeAll,
   };
 }

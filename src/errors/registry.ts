@@ -25,6 +25,11 @@ export const ERRORS = {
     en: 'Cannot use the ClickHouse server at {url} ({detail}). Check CLICKHOUSE_URL (and CLICKHOUSE_USER, CLICKHOUSE_PASSWORD) and that the server is running; without CLICKHOUSE_URL, facts are kept in the embedded engine in the data directory.',
     zh: '无法使用位于 {url} 的 ClickHouse 服务器（{detail}）。请检查 CLICKHOUSE_URL（以及 CLICKHOUSE_USER、CLICKHOUSE_PASSWORD），并确认服务器正在运行；不设 CLICKHOUSE_URL 时，事实数据保存在数据目录中的内置引擎里。',
   },
+  port_unavailable: {
+    status: 500,
+    en: 'Cannot listen on {host}:{port}: {detail}. Set PORT (or HOST) to another one, or stop the program using it (another Pulseloop server?).',
+    zh: '无法在 {host}:{port} 上监听：{detail}。请将 PORT（或 HOST）设为其他值，或停止占用它的程序（另一个 Pulseloop 服务器？）。',
+  },
   status_server_elsewhere: {
     status: 409,
     en: 'No Pulseloop server answered at {url}, yet process {pid} holds the data directory {dir}. Set PORT (and HOST) to where that server listens, so that status can ask it.',

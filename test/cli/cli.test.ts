@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -230,6 +231,23 @@ describe('pulseloop CLI', () => {
       expect(result.stderr).not.toContain('s3cret');
       expect(result.stderr).not.toMatch(/^\s+at /m);
       expect(result.stderr).not.toContain('@clickhouse/client');
+    }
+  });
+
+  it('says which port is taken when the server cannot listen', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const serve = pulseloop(['serve'], { PORT: String(port) });
+      expect(serve.code).toBe(2);
+      expect(serve.stderr).toContain(
+        `Cannot listen on 127.0.0.1:${port}: another program is listening there. Set PORT`,
+      );
+      expect(serve.stderr).toContain(`无法在 127.0.0.1:${port} 上监听：已有其他程序在监听`);
+      expect(serve.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      taken.close();
     }
   });
 
