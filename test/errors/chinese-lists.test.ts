@@ -6,19 +6,8 @@ import { IMPORT_KINDS, kindSpec } from '../../src/collect/import/kinds/index.js'
 import { planMapping } from '../../src/collect/import/mapping.js';
 import { PRESETS, presetNamed } from '../../src/collect/import/presets/index.js';
 import { platformById, WEBHOOK_PLATFORMS } from '../../src/collect/webhooks/platforms.js';
-import { PulseloopError } from '../../src/errors/registry.js';
 import { parseRole, ROLES } from '../../src/govern/permissions.js';
-
-/** The error a call throws. */
-function refusal(run: () => unknown): PulseloopError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof PulseloopError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
+import { refusal } from '../support/refusal.js';
 
 const twoStreams = {
   id: 'fake',

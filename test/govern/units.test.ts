@@ -5,7 +5,6 @@ import { Writable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PulseloopError } from '../../src/errors/registry.js';
 import { laplaceNoise, seededRng, suppressSmallCells } from '../../src/govern/aggregates.js';
 import { csvCell } from '../../src/govern/audit.js';
 import {
@@ -37,6 +36,7 @@ import { maskEmail, maskIdNumber, maskName, maskPhone, serialiseForRole } from '
 import { validRetentionDays } from '../../src/govern/retention.js';
 import { normaliseEmail } from '../../src/govern/users.js';
 import { hashContact } from '../../src/identity/resolver.js';
+import { refusal } from '../support/refusal.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pulseloop-govern-units-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -326,17 +326,6 @@ describe('hardening helpers', () => {
 });
 
 describe('refusals in both languages', () => {
-  /** The error a call throws, so a row can compare both of its messages. */
-  function refusal(run: () => unknown): PulseloopError {
-    try {
-      run();
-    } catch (error) {
-      if (error instanceof PulseloopError) return error;
-      throw error;
-    }
-    throw new Error('expected a refusal');
-  }
-
   const ROWS: [string, () => unknown, string, string][] = [
     [
       'an e-mail address that is none',
