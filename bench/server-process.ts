@@ -31,7 +31,7 @@ export const SERVER_NODE_FLAGS: readonly string[] = SHEBANG_WORDS.filter((word) 
 /**
  * The environment the shebang line gives the server.
  *
- * `GLIBC_TUNABLES=glibc.malloc.trim_threshold=131072`: the embedded ClickHouse allocates with glibc's
+ * `GLIBC_TUNABLES=${GLIBC_TUNABLES}:glibc.malloc.trim_threshold=131072` (tunables of the user's own kept): the embedded ClickHouse allocates with glibc's
  * malloc, whose default trim threshold follows the largest block freed so far (up to 64 MB), so after
  * start-up loads the identity graph the server kept ~40 MB of freed memory at the top of its heap and
  * more in its threads' arenas. A fixed threshold gives it back: idle RSS with the demo world loaded
@@ -41,7 +41,11 @@ export const SERVER_NODE_FLAGS: readonly string[] = SHEBANG_WORDS.filter((word) 
 export const SERVER_ENV: Readonly<Record<string, string>> = Object.fromEntries(
   SHEBANG_WORDS.filter((word) => /^[A-Z_]+=/.test(word)).map((word) => {
     const at = word.indexOf('=');
-    return [word.slice(0, at), word.slice(at + 1)];
+    // `${NAME}` as env -S expands it: the variable's value, or nothing when it is not set.
+    const value = word
+      .slice(at + 1)
+      .replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => process.env[name] ?? '');
+    return [word.slice(0, at), value];
   }),
 );
 

@@ -66,8 +66,39 @@ async function openMigratedFacts(config: Config): Promise<FactsEngine> {
 
 async function openMigratedMetadata(config: Config): Promise<MetadataStore> {
   const metadata = await openMetadataStore(config);
-  await migrateMetadata(metadata);
+  try {
+    await migrateMetadata(metadata);
+  } catch (error) {
+    await metadata.close();
+    throw error;
+  }
   return metadata;
+}
+
+/** Why the server could not listen, as the person starting it can act on it. */
+function listenError(error: unknown, host: string, port: number): unknown {
+  const reasons: Record<string, { en: string; zh: string }> = {
+    EADDRINUSE: {
+      en: 'another program is listening there (another Pulseloop server?); stop it or choose another PORT',
+      zh: '已有其他程序在监听（另一个 Pulseloop 服务器？）；请停止它或换一个 PORT',
+    },
+    EACCES: {
+      en: 'this user may not listen on that port; choose a PORT above 1023',
+      zh: '当前用户无权监听该端口；请选择大于 1023 的 PORT',
+    },
+    EADDRNOTAVAIL: {
+      en: 'that address is not one of this machine; set HOST to one of its addresses, e.g. 127.0.0.1',
+      zh: '该地址不属于本机；请将 HOST 设为本机地址，例如 127.0.0.1',
+    },
+    ENOTFOUND: {
+      en: 'no such host name; set HOST to an address of this machine, e.g. 127.0.0.1',
+      zh: '找不到该主机名；请将 HOST 设为本机地址，例如 127.0.0.1',
+    },
+  };
+  const reason = reasons[(error as NodeJS.ErrnoException).code ?? ''];
+  if (!reason) return error;
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new PulseloopError('port_unavailable', { address, ...detailText(reason.en, reason.zh) });
 }
 
 /**
@@ -78,7 +109,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const logger = options.logger ?? createLogger(config);
   // Stores handed in were opened (and migrated) by the caller.
   const facts = options.facts ?? (await openMigratedFacts(config));
-  const metadata = options.metadata ?? (await openMigratedMetadata(config));
+  const metadata =
+    options.metadata ??
+    (await openMigratedMetadata(config).catch(async (error: unknown) => {
+      // The facts engine this call opened would otherwise hold its data directory's lock.
+      if (!options.facts) await facts.close();
+      throw error;
+    }));
 
   const walDir = join(config.dataDir, 'wal');
   const replay = await replayWal(facts, walDir, (done, total) => options.onProgress?.('replay', done, total));
@@ -211,18 +248,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   try {
     address = await app.listen({ port: config.port, host: config.host });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw error;
     await closeAll();
-    throw new PulseloopError('port_unavailable', {
-      port: config.port,
-      host: config.host,
-      ...(code === 'EADDRINUSE'
-        ? detailText('another program is listening there', '已有其他程序在监听')
-        : code === 'EACCES'
-          ? detailText('this user may not listen there', '当前用户无权监听')
-          : detailText('the address is not on this machine', '该地址不属于本机')),
-    });
+    throw listenError(error, config.host, config.port);
   }
   const url = address.replace('[::1]', 'localhost');
 

@@ -30,9 +30,20 @@ export async function withMetadata<T>(work: (metadata: MetadataStore) => Promise
 
 export async function openStores(config: Config = loadConfig()): Promise<CliStores> {
   const facts = await openFactsEngine(config);
-  await migrateFacts(facts);
-  const metadata = await openMetadataStore(config);
-  await migrateMetadata(metadata);
+  let metadata: MetadataStore;
+  try {
+    await migrateFacts(facts);
+    metadata = await openMetadataStore(config);
+  } catch (error) {
+    await facts.close();
+    throw error;
+  }
+  try {
+    await migrateMetadata(metadata);
+  } catch (error) {
+    await Promise.all([metadata.close(), facts.close()]);
+    throw error;
+  }
   return {
     config,
     facts,

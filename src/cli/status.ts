@@ -17,6 +17,12 @@ function formatBytes(bytes: number): string {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
+/** Where a server listening on host:port answers this machine (a wildcard host listens on loopback too). */
+export function serverUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return reachable.includes(':') ? `http://[${reachable}]:${port}` : `http://${reachable}:${port}`;
+}
+
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
@@ -29,7 +35,8 @@ export function registerStatusCommand(program: Command): void {
     .action(async () => {
       const config = loadConfig();
       // A running server holds the embedded store: ask it instead of opening the files.
-      const fromServer = await fetch(`http://${config.host}:${config.port}/status`)
+      const statusUrl = `${serverUrl(config.host, config.port)}/status`;
+      const fromServer = await fetch(statusUrl)
         .then((r) => (r.ok ? (r.json() as Promise<Awaited<ReturnType<typeof storeStatus>>>) : undefined))
         .catch(() => undefined);
       let status = fromServer;
@@ -38,7 +45,7 @@ export function registerStatusCommand(program: Command): void {
           if (!(error instanceof PulseloopError) || error.code !== 'data_dir_in_use') throw error;
           throw new PulseloopError('status_server_elsewhere', {
             ...error.details,
-            url: `http://${config.host}:${config.port}/status`,
+            url: statusUrl,
           });
         });
         status = await storeStatus(stores.facts, join(stores.config.dataDir, 'wal'));

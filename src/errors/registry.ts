@@ -18,7 +18,7 @@ export const ERRORS = {
   metadata_unreachable: {
     status: 503,
     en: 'Cannot use the metadata database at {url} ({detail}). Check DATABASE_URL and that PostgreSQL is running and accepts this user; without DATABASE_URL, metadata is kept in SQLite in the data directory.',
-    zh: '无法使用位于 {url} 的元数据数据库（{detail}）。请检查 DATABASE_URL，并确认 PostgreSQL 正在运行且接受该用户；不设 DATABASE_URL 时，元数据保存在数据目录中的 SQLite 里。',
+    zh: '无法使用位于 {url} 的元数据数据库（{detail}）。请检查 DATABASE_URL，并确认 PostgreSQL 正在运行且允许该用户连接；不设 DATABASE_URL 时，元数据保存在数据目录中的 SQLite 里。',
   },
   facts_unreachable: {
     status: 503,
@@ -27,13 +27,13 @@ export const ERRORS = {
   },
   port_unavailable: {
     status: 500,
-    en: 'Cannot listen on {host}:{port}: {detail}. Set PORT (or HOST) to another one, or stop the program using it (another Pulseloop server?).',
-    zh: '无法在 {host}:{port} 上监听：{detail}。请将 PORT（或 HOST）设为其他值，或停止占用它的程序（另一个 Pulseloop 服务器？）。',
+    en: 'Cannot listen on {address}: {detail}.',
+    zh: '无法在 {address} 上监听：{detail}。',
   },
   status_server_elsewhere: {
     status: 409,
     en: 'No Pulseloop server answered at {url}, yet process {pid} holds the data directory {dir}. Set PORT (and HOST) to where that server listens, so that status can ask it.',
-    zh: '{url} 上没有 Pulseloop 服务器应答，但进程 {pid} 正占用数据目录 {dir}。请将 PORT（及 HOST）设为该服务器监听的地址，status 才能向它查询。',
+    zh: '{url} 上没有 Pulseloop 服务器应答，但进程 {pid} 正占用数据目录 {dir}。请将 PORT（及 HOST）设为该服务器监听的端口（及地址），status 才能向它查询。',
   },
   demo_build_failed: {
     status: 500,
@@ -186,7 +186,7 @@ export const ERRORS = {
   import_missing_columns: {
     status: 400,
     en: 'The file has no column for {fields}. Columns found: {columns}. Choose a --preset or give a --mapping file.',
-    zh: '文件中缺少这些字段的列：{fields}。找到的列：{columns}。请选择 --preset 或提供 --mapping 映射文件。',
+    zh: '文件中没有以下字段对应的列：{fields}。找到的列：{columns}。请选择 --preset 或提供 --mapping 映射文件。',
   },
   import_invalid_mapping: {
     status: 400,

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { detailText, PulseloopError } from '../errors/registry.js';
 
 /**
@@ -8,6 +8,8 @@ import { detailText, PulseloopError } from '../errors/registry.js';
 export function makeDataDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
+    // An existing directory another user made is found here, not by the engine's stack trace.
+    accessSync(dir, constants.W_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? '';
     const reason = REASONS[code];
@@ -25,15 +27,5 @@ const REASONS: Record<string, { en: string; zh: string }> = {
   EPERM: { en: 'permission denied', zh: '没有权限' },
   EROFS: { en: 'the file system is read-only', zh: '文件系统为只读' },
   ENOSPC: { en: 'the disk is full', zh: '磁盘已满' },
+  ENOENT: { en: 'a part of the path is a broken link', zh: '路径中有失效的链接' },
 };
-
-/** A connection URL as it may be shown: the password replaced. */
-export function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
-}

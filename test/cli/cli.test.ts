@@ -29,7 +29,7 @@ function pulseloop(args: string[], env: Record<string, string> = {}) {
 describe('pulseloop CLI', () => {
   it('runs as an executable with its Node.js flags and environment, which the npm scripts and the benchmarks share', () => {
     expect(SERVER_NODE_FLAGS).toContain('--initial-old-space-size=128');
-    expect(SERVER_ENV.GLIBC_TUNABLES).toBe('glibc.malloc.trim_threshold=131072');
+    expect(SERVER_ENV.GLIBC_TUNABLES).toMatch(/(^|:)glibc\.malloc\.trim_threshold=131072$/);
     // A preloaded script reports what the process started with.
     const report = join(dataDir, 'report-start.cjs');
     writeFileSync(
@@ -45,6 +45,18 @@ describe('pulseloop CLI', () => {
     const started = JSON.parse(direct.stderr.trim().split('\n')[0]!) as { tunables: string; flags: string[] };
     expect(started.tunables).toBe(SERVER_ENV.GLIBC_TUNABLES);
     expect(started.flags).toEqual(expect.arrayContaining([...SERVER_NODE_FLAGS]));
+    // A user's own tunables are kept, ours added after them.
+    const own = spawnSync(join(import.meta.dirname, '..', '..', 'bin', 'pulseloop.js'), ['--version'], {
+      env: {
+        ...process.env,
+        NODE_OPTIONS: `--require ${report}`,
+        GLIBC_TUNABLES: 'glibc.malloc.arena_max=2',
+      },
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(own.stderr.trim().split('\n')[0]!).tunables).toBe(
+      'glibc.malloc.arena_max=2:glibc.malloc.trim_threshold=131072',
+    );
     const scripts = (
       JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {
         scripts: Record<string, string>;
@@ -177,6 +189,13 @@ describe('pulseloop CLI', () => {
       const asked = pulseloop(['status'], { PULSELOOP_DATA: heldDir, PORT: new URL(server.url).port });
       expect(asked.code).toBe(0);
       expect(asked.stdout).toContain('(from the running server)');
+      // A server told to listen on every address is asked on loopback.
+      const wildcard = pulseloop(['status'], {
+        PULSELOOP_DATA: heldDir,
+        PORT: new URL(server.url).port,
+        HOST: '0.0.0.0',
+      });
+      expect(wildcard.stdout).toContain('(from the running server)');
       // A file the server may be inserting from stays while another command is refused.
       const spooled = join(heldDir, 'facts', 'insert-spool', 'in-flight.json');
       writeFileSync(spooled, '{}\n');
@@ -223,7 +242,7 @@ describe('pulseloop CLI', () => {
     });
     expect(clickhouse.code).toBe(2);
     expect(clickhouse.stderr).toContain(
-      `Cannot use the ClickHouse server at http://pulse:***@127.0.0.1:${closedPort}/`,
+      `Cannot use the ClickHouse server at http://pulse:***@127.0.0.1:${closedPort} (`,
     );
     expect(clickhouse.stderr).toContain('请检查 CLICKHOUSE_URL');
 
@@ -242,7 +261,7 @@ describe('pulseloop CLI', () => {
       const serve = pulseloop(['serve'], { PORT: String(port) });
       expect(serve.code).toBe(2);
       expect(serve.stderr).toContain(
-        `Cannot listen on 127.0.0.1:${port}: another program is listening there. Set PORT`,
+        `Cannot listen on 127.0.0.1:${port}: another program is listening there (another Pulseloop server?); stop it or choose another PORT.`,
       );
       expect(serve.stderr).toContain(`无法在 127.0.0.1:${port} 上监听：已有其他程序在监听`);
       expect(serve.stderr).not.toMatch(/^\s+at /m);

@@ -50,7 +50,7 @@ describe('lists inside messages', () => {
       planMapping(IMPORT_KINDS.content_stats, header, { timeZone: 'Asia/Shanghai' }),
     );
     expect(error.zh).toBe(
-      '文件中缺少这些字段的列：platform（平台）、date（数据日期（缺失时用标题行中的日期））。' +
+      '文件中没有以下字段对应的列：platform（平台）、date（数据日期，缺失时用标题行中的日期）。' +
         '找到的列：作品名称、播放量。请选择 --preset 或提供 --mapping 映射文件。',
     );
   });

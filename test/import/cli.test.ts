@@ -62,7 +62,7 @@ describe('pulseloop import', () => {
       'Missing: The file has no column for date',
     );
     const zh = pulseloopIn({ PULSELOOP_LANG: 'zh' }, 'import', '--detect', undated).stdout;
-    expect(zh).toContain('缺失：文件中缺少这些字段的列：date（数据日期（缺失时用标题行中的日期））。');
+    expect(zh).toContain('缺失：文件中没有以下字段对应的列：date（数据日期，缺失时用标题行中的日期）。');
     expect(zh).not.toContain('The file has no column');
     // Lists in Chinese text are joined with 、.
     expect(zh).toContain('列：作品名称、播放量、点赞量');

@@ -219,7 +219,8 @@ export function planMapping(
   if (lacking.length > 0) {
     throw new PulseloopError('import_missing_columns', {
       fields: lacking.map(([field, f]) => `${field} (${f.en} / ${f.zh})`).join(', '),
-      fields_zh: lacking.map(([field, f]) => `${field}（${f.zh}）`).join('、'),
+      // A description's own note in brackets becomes a clause: brackets are not nested.
+      fields_zh: lacking.map(([field, f]) => `${field}（${f.zh.replace(/（(.*)）$/, '，$1')}）`).join('、'),
       columns: header.names.join(', '),
       columns_zh: header.names.join('、'),
     });

@@ -106,18 +106,22 @@ async function dropScratchTables(session: Session): Promise<void> {
  * `status` file), read from Linux's /proc/locks; undefined when none does or it cannot be told.
  */
 export function lockHolder(dataDir: string): number | undefined {
-  let inode: number;
+  let file: { dev: number; ino: number };
   let locks: string;
   try {
-    inode = statSync(join(dataDir, 'status')).ino;
+    file = statSync(join(dataDir, 'status'));
     locks = readFileSync('/proc/locks', 'utf8');
   } catch {
     return undefined;
   }
+  // The device as /proc/locks writes it (major:minor in hex), decoded from glibc's dev_t.
+  const major = (Math.floor(file.dev / 256) & 0xfff).toString(16).padStart(2, '0');
+  const minor = ((file.dev & 0xff) | (Math.floor(file.dev / 4096) & 0xfff00)).toString(16).padStart(2, '0');
+  const at = `${major}:${minor}:${file.ino}`;
   for (const line of locks.split('\n')) {
-    // "1: FLOCK  ADVISORY  WRITE 1994 fe:00:5366414 0 EOF": pid, then device:inode.
-    const match = /^\d+:\s+FLOCK\s+\S+\s+WRITE\s+(\d+)\s+[0-9a-f]+:[0-9a-f]+:(\d+)\s/.exec(line);
-    if (match && Number(match[2]) === inode && Number(match[1]) !== process.pid) return Number(match[1]);
+    // "1: FLOCK  ADVISORY  WRITE 1994 fe:00:5366414 0 EOF"; a waiter's line has "->" after the number.
+    const match = /^\d+:\s+FLOCK\s+\S+\s+WRITE\s+(\d+)\s+(\S+)\s/.exec(line);
+    if (match && match[2] === at && Number(match[1]) !== process.pid) return Number(match[1]);
   }
   return undefined;
 }

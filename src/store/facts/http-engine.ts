@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { redactedUrl } from '../../config/redact.js';
 import { PulseloopError } from '../../errors/registry.js';
-import { redactedUrl } from '../data-dir.js';
 import {
   type FactsEngine,
   FactsQueryError,
@@ -41,13 +41,15 @@ function credentialsOf(options: HttpEngineOptions): { username?: string; passwor
 
 /** A ClickHouse server (or cluster front) over its HTTP interface through the official client. */
 export async function openHttpEngine(options: HttpEngineOptions): Promise<FactsEngine> {
-  const bootstrap = createClient({
-    url: options.url,
-    ...credentialsOf(options),
-    // A failure here is reported once, as the error below, not also by the client's own logger.
-    log: { level: ClickHouseLogLevel.OFF },
-  });
+  let bootstrap: ClickHouseClient | undefined;
   try {
+    // Inside the try: the client refuses a malformed URL as it is created.
+    bootstrap = createClient({
+      url: options.url,
+      ...credentialsOf(options),
+      // A failure here is reported once, as the error below, not also by the client's own logger.
+      log: { level: ClickHouseLogLevel.OFF },
+    });
     await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${options.database}` });
   } catch (error) {
     throw new PulseloopError('facts_unreachable', {
@@ -55,7 +57,7 @@ export async function openHttpEngine(options: HttpEngineOptions): Promise<FactsE
       detail: error instanceof Error ? error.message : String(error),
     });
   } finally {
-    await bootstrap.close();
+    await bootstrap?.close();
   }
   const client: ClickHouseClient = createClient({
     url: options.url,

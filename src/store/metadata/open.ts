@@ -3,8 +3,9 @@ import SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../../config/config.js';
+import { redactedUrl } from '../../config/redact.js';
 import { detailText, PulseloopError } from '../../errors/registry.js';
-import { makeDataDir, redactedUrl } from '../data-dir.js';
+import { makeDataDir } from '../data-dir.js';
 import type { MetadataDatabase } from './schema.js';
 
 export type MetadataDialect = 'sqlite' | 'postgres';
@@ -24,6 +25,7 @@ export interface OpenMetadataOptions {
 }
 
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+const CONNECT_TIMEOUT_MS = 10_000;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** Opens PostgreSQL when `databaseUrl` is set, otherwise the SQLite file `<dataDir>/metadata.sqlite`. */
@@ -67,7 +69,8 @@ async function openPostgres(databaseUrl: string, schema: string | undefined): Pr
       ),
     );
   }
-  const pool = new pg.Pool({ connectionString: databaseUrl });
+  // A host that drops packets is named after seconds, not after the system's minutes-long timeout.
+  const pool = new pg.Pool({ connectionString: databaseUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   try {
     // Connect now, so an unreachable or refusing database is named here rather than at first use.
     await pool.query(schema !== undefined ? `CREATE SCHEMA IF NOT EXISTS "${schema}"` : 'SELECT 1');

@@ -12,17 +12,7 @@ import {
 import { scanJson } from '../../../src/collect/segment/json-scan.js';
 import { MAX_BATCH_BYTES, MAX_BODY_DEPTH, requestLimitBytes } from '../../../src/collect/segment/limits.js';
 import { PulseloopError } from '../../../src/errors/registry.js';
-
-/** The PulseloopError a call throws (fails the test when it throws nothing or something else). */
-function errorOf(run: () => unknown): PulseloopError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof PulseloopError) return error;
-    throw new Error(`expected a PulseloopError, got ${String(error)}`);
-  }
-  throw new Error('expected a PulseloopError, nothing was thrown');
-}
+import { refusal } from '../../support/refusal.js';
 
 const json = Buffer.from('{"type":"track","event":"Signed Up","userId":"u1"}');
 
@@ -43,7 +33,7 @@ describe('decodeBody', () => {
 
   it('accepts an uncompressed body of exactly the limit and refuses one byte more', () => {
     expect(decodeBody(Buffer.alloc(100), undefined, 100)).toHaveLength(100);
-    const error = errorOf(() => decodeBody(Buffer.alloc(101), undefined, 100));
+    const error = refusal(() => decodeBody(Buffer.alloc(101), undefined, 100));
     expect(error.code).toBe('request_too_large');
     expect(error.details).toEqual({ size: 101, limit: 100 });
     expect(error.zh).toBe('请求大小：101 字节，上限为 100 字节。请拆分为更小的批次。');
@@ -51,7 +41,7 @@ describe('decodeBody', () => {
 
   it('accepts a gzip body that inflates to exactly the limit and refuses one that inflates past it', () => {
     expect(decodeBody(gzipSync(Buffer.alloc(1000)), 'gzip', 1000)).toHaveLength(1000);
-    const error = errorOf(() => decodeBody(gzipSync(Buffer.alloc(1001)), 'gzip', 1000));
+    const error = refusal(() => decodeBody(gzipSync(Buffer.alloc(1001)), 'gzip', 1000));
     expect(error.code).toBe('request_too_large');
     expect(error.details.limit).toBe(1000);
     expect(error.message).toContain('more than 1000');
@@ -64,14 +54,14 @@ describe('decodeBody', () => {
     const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });
     const before = process.memoryUsage().arrayBuffers;
     const started = Date.now();
-    const error = errorOf(() => decodeBody(bomb, 'gzip', MAX_BATCH_BYTES));
+    const error = refusal(() => decodeBody(bomb, 'gzip', MAX_BATCH_BYTES));
     expect(error.code).toBe('request_too_large');
     expect(Date.now() - started).toBeLessThan(2000);
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
   });
 
   it.each([['br'], ['compress'], ['gzip, deflate'], ['zstd']])('refuses Content-Encoding %j', (encoding) => {
-    const error = errorOf(() => decodeBody(json, encoding, 1024));
+    const error = refusal(() => decodeBody(json, encoding, 1024));
     expect(error.code).toBe('unsupported_encoding');
     expect(error.details.encoding).toBe(encoding);
   });
@@ -82,7 +72,7 @@ describe('decodeBody', () => {
     ['an empty gzip body', Buffer.alloc(0), 'gzip'],
     ['a plain body labelled deflate', json, 'deflate'],
   ] as const)('answers corrupt_body for %s', (_name, body, encoding) => {
-    const error = errorOf(() => decodeBody(body, encoding, 1024));
+    const error = refusal(() => decodeBody(body, encoding, 1024));
     expect(error.code).toBe('corrupt_body');
     expect(error.message).toMatch(/could not be decompressed: (gzip|deflate): ./);
   });
@@ -132,45 +122,45 @@ describe('parseJsonBody', () => {
     ['a cut-off array', '{"a":[1,2', 'position'],
     ['a trailing comma', '{"a":1,}', 'JSON'],
   ])('answers invalid_json for %s, naming the problem', (_name, text, problem) => {
-    const error = errorOf(() => parseJsonBody(Buffer.from(text)));
+    const error = refusal(() => parseJsonBody(Buffer.from(text)));
     expect(error.code).toBe('invalid_json');
     expect(error.message).toContain(problem);
   });
 
   it('reports the position of the syntax error when JSON.parse gives one', () => {
-    const error = errorOf(() => parseJsonBody(Buffer.from('{"a":[1,2')));
+    const error = refusal(() => parseJsonBody(Buffer.from('{"a":[1,2')));
     expect(error.details.position).toBe(9);
   });
 
   it('answers invalid_json for bytes that are not UTF-8', () => {
-    const error = errorOf(() => parseJsonBody(Buffer.from([0x7b, 0xff, 0xfe, 0x7d])));
+    const error = refusal(() => parseJsonBody(Buffer.from([0x7b, 0xff, 0xfe, 0x7d])));
     expect(error.code).toBe('invalid_json');
     expect(error.message).toContain('not UTF-8');
     expect(error.zh).toBe('请求体不是有效的 JSON：请求体不是 UTF-8 文本');
   });
 
   it("says what is wrong in Chinese too, quoting JSON.parse's own words as they are", () => {
-    expect(errorOf(() => parseJsonBody(Buffer.from('  '))).zh).toBe('请求体不是有效的 JSON：请求体为空');
-    const malformed = errorOf(() => parseJsonBody(Buffer.from('{"a":}')));
+    expect(refusal(() => parseJsonBody(Buffer.from('  '))).zh).toBe('请求体不是有效的 JSON：请求体为空');
+    const malformed = refusal(() => parseJsonBody(Buffer.from('{"a":}')));
     expect(malformed.zh).toBe(`请求体不是有效的 JSON：${malformed.details.detail}`);
   });
 
   it.each([['[]'], ['[{"type":"track"}]'], ['"text"'], ['42'], ['null'], ['true']])(
     'answers body_not_object for %s',
     (text) => {
-      expect(errorOf(() => parseJsonBody(Buffer.from(text))).code).toBe('body_not_object');
+      expect(refusal(() => parseJsonBody(Buffer.from(text))).code).toBe('body_not_object');
     },
   );
 
   it('answers too_deep for a 100,000-level array without building it', () => {
     const deep = Buffer.from(`${'['.repeat(100_000)}${']'.repeat(100_000)}`);
-    const error = errorOf(() => parseJsonBody(deep));
+    const error = refusal(() => parseJsonBody(deep));
     expect(error.code).toBe('too_deep');
     expect(error.details.limit).toBe(MAX_BODY_DEPTH);
   });
 
   it('answers too_deep for an unclosed 10-million-bracket body', () => {
-    expect(errorOf(() => parseJsonBody(Buffer.alloc(10_000_000, '['))).code).toBe('too_deep');
+    expect(refusal(() => parseJsonBody(Buffer.alloc(10_000_000, '['))).code).toBe('too_deep');
   });
 
   it('accepts nesting up to the body limit, so deep events can be refused one by one', () => {
