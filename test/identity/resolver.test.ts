@@ -54,6 +54,27 @@ describe('identity resolution', () => {
     expect(changes.persons.find((p) => p.person_id === 'p2')?.is_deleted).toBe(1);
   });
 
+  it('moves every id of a person that collected many (a shared device) when it merges, and keeps the user ids', () => {
+    const r = resolverWithCounter();
+    r.resolve(base({ userId: 'u1', anonymousId: 'phone' })); // p1
+    // p2: one anonymous id, then 40 platform ids, more than a short list holds.
+    for (let i = 0; i < 40; i++) {
+      r.resolve(base({ anonymousId: 'tablet', linkedIds: [{ id: `open-${i}`, type: 'openid' }] }));
+    }
+    expect(r.personOf('proj', 'open-39')).toBe('p2');
+    const changes = r.resolve(base({ anonymousId: 'tablet', userId: 'u1' }));
+    expect(changes.log).toMatchObject([{ kind: 'merge', person_id: 'p1', other_person_id: 'p2' }]);
+    const moved = changes.identities.filter((i) => i.person_id === 'p1').map((i) => [i.distinct_id, i.id_type]);
+    expect(moved).toHaveLength(41);
+    expect(moved).toContainEqual(['open-3', 'openid']);
+    expect(moved).toContainEqual(['tablet', 'anonymous']);
+    for (let i = 0; i < 40; i++) expect(r.personOf('proj', `open-${i}`)).toBe('p1');
+    // A second user id on the merged person is still a conflict, not a merge.
+    const other = r.resolve(base({ userId: 'u2', anonymousId: 'open-7' }));
+    expect(other.log).toMatchObject([{ kind: 'conflict' }]);
+    expect(r.personOf('proj', 'open-7')).toBe('p1');
+  });
+
   it('never merges two different known users: the conflict is recorded and both stay apart', () => {
     const r = resolverWithCounter();
     r.resolve(base({ userId: 'u1', anonymousId: 'shared-tablet' })); // p1
