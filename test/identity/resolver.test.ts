@@ -64,7 +64,9 @@ describe('identity resolution', () => {
     expect(r.personOf('proj', 'open-39')).toBe('p2');
     const changes = r.resolve(base({ anonymousId: 'tablet', userId: 'u1' }));
     expect(changes.log).toMatchObject([{ kind: 'merge', person_id: 'p1', other_person_id: 'p2' }]);
-    const moved = changes.identities.filter((i) => i.person_id === 'p1').map((i) => [i.distinct_id, i.id_type]);
+    const moved = changes.identities
+      .filter((i) => i.person_id === 'p1')
+      .map((i) => [i.distinct_id, i.id_type]);
     expect(moved).toHaveLength(41);
     expect(moved).toContainEqual(['open-3', 'openid']);
     expect(moved).toContainEqual(['tablet', 'anonymous']);
