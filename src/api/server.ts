@@ -19,10 +19,8 @@ import { loadPiiKeyring } from '../govern/pii/keys.js';
 import { scheduleRetention } from '../govern/retention-schedule.js';
 import { createIdentityResolver, loadIdentityGraph } from '../identity/resolver.js';
 import type { FactsEngine } from '../store/facts/engine.js';
-import { migrateFacts } from '../store/facts/migrate.js';
-import { openFactsEngine } from '../store/facts/open.js';
-import { migrateMetadata } from '../store/metadata/migrate.js';
-import { type MetadataStore, openMetadataStore } from '../store/metadata/open.js';
+import type { MetadataStore } from '../store/metadata/open.js';
+import { openMigratedStores } from '../store/open.js';
 import { buildApp } from './app.js';
 import { collectStartupGarbage } from './startup-memory.js';
 
@@ -58,23 +56,6 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pin
   return destination ? pino(options, destination) : pino(options);
 }
 
-async function openMigratedFacts(config: Config): Promise<FactsEngine> {
-  const facts = await openFactsEngine(config);
-  await migrateFacts(facts);
-  return facts;
-}
-
-async function openMigratedMetadata(config: Config): Promise<MetadataStore> {
-  const metadata = await openMetadataStore(config);
-  try {
-    await migrateMetadata(metadata);
-  } catch (error) {
-    await metadata.close();
-    throw error;
-  }
-  return metadata;
-}
-
 /** Why the server could not listen, as the person starting it can act on it. */
 function listenError(error: unknown, host: string, port: number): unknown {
   const reasons: Record<string, { en: string; zh: string }> = {
@@ -108,14 +89,7 @@ function listenError(error: unknown, host: string, port: number): unknown {
 export async function startServer(config: Config, options: StartOptions = {}): Promise<Server> {
   const logger = options.logger ?? createLogger(config);
   // Stores handed in were opened (and migrated) by the caller.
-  const facts = options.facts ?? (await openMigratedFacts(config));
-  const metadata =
-    options.metadata ??
-    (await openMigratedMetadata(config).catch(async (error: unknown) => {
-      // The facts engine this call opened would otherwise hold its data directory's lock.
-      if (!options.facts) await facts.close();
-      throw error;
-    }));
+  const { facts, metadata } = await openMigratedStores(config, options);
 
   const walDir = join(config.dataDir, 'wal');
   const replay = await replayWal(facts, walDir, (done, total) => options.onProgress?.('replay', done, total));

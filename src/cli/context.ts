@@ -1,11 +1,10 @@
 import { type Config, loadConfig } from '../config/config.js';
 import { detailText, PulseloopError } from '../errors/registry.js';
 import type { FactsEngine } from '../store/facts/engine.js';
-import { migrateFacts } from '../store/facts/migrate.js';
-import { openFactsEngine } from '../store/facts/open.js';
 import { migrateMetadata } from '../store/metadata/migrate.js';
 import { type MetadataStore, openMetadataStore } from '../store/metadata/open.js';
 import { listProjects, type Project } from '../store/metadata/projects.js';
+import { openMigratedStores } from '../store/open.js';
 import { say } from './lang.js';
 import { displayWidth, padToWidth } from './width.js';
 
@@ -29,21 +28,7 @@ export async function withMetadata<T>(work: (metadata: MetadataStore) => Promise
 }
 
 export async function openStores(config: Config = loadConfig()): Promise<CliStores> {
-  const facts = await openFactsEngine(config);
-  let metadata: MetadataStore;
-  try {
-    await migrateFacts(facts);
-    metadata = await openMetadataStore(config);
-  } catch (error) {
-    await facts.close();
-    throw error;
-  }
-  try {
-    await migrateMetadata(metadata);
-  } catch (error) {
-    await Promise.all([metadata.close(), facts.close()]);
-    throw error;
-  }
+  const { facts, metadata } = await openMigratedStores(config);
   return {
     config,
     facts,
