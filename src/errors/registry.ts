@@ -421,6 +421,11 @@ export function detailText(en: string, zh: string): { detail: string; detail_zh:
   return { detail: en, detail_zh: zh };
 }
 
+/** A list of choices as the detail `name`: joined with ", " in English and with 、 in Chinese. */
+export function listDetail(name: string, items: readonly string[]): Details {
+  return { [name]: items.join(', '), [`${name}_zh`]: items.join('、') };
+}
+
 /** The `detail` of an error's details (both languages), to carry into another error. */
 export function detailOf(details: Details): { detail: string; detail_zh?: string } {
   const en = String(details.detail ?? '');

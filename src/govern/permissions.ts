@@ -1,4 +1,4 @@
-import { PulseloopError } from '../errors/registry.js';
+import { listDetail, PulseloopError } from '../errors/registry.js';
 
 /** Roles a user holds per project, most powerful first. */
 export const ROLES = ['owner', 'admin', 'analyst', 'marketer', 'viewer'] as const;
@@ -55,8 +55,7 @@ export function parseRole(value: unknown): Role {
   if (isRole(value)) return value;
   throw new PulseloopError('invalid_role', {
     role: String(value).slice(0, 40),
-    known: ROLES.join(', '),
-    known_zh: ROLES.join('、'),
+    ...listDetail('known', ROLES),
   });
 }
 

@@ -1,4 +1,4 @@
-import { detailText, PulseloopError } from '../../errors/registry.js';
+import { detailText, listDetail, PulseloopError } from '../../errors/registry.js';
 import { douyinConnector } from './douyin.js';
 import { oceanEngineConnector } from './oceanengine.js';
 import type { ConnectorDefinition, StreamDefinition } from './types.js';
@@ -14,8 +14,10 @@ export function connectorById(id: string): ConnectorDefinition {
   if (!connector) {
     throw new PulseloopError('connector_unknown', {
       connector: id,
-      known: CONNECTORS.map((c) => c.id).join(', '),
-      known_zh: CONNECTORS.map((c) => c.id).join('、'),
+      ...listDetail(
+        'known',
+        CONNECTORS.map((c) => c.id),
+      ),
     });
   }
   return connector;

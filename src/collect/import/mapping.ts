@@ -1,4 +1,4 @@
-import { detailText, PulseloopError } from '../../errors/registry.js';
+import { detailText, listDetail, PulseloopError } from '../../errors/registry.js';
 import { type Header, normaliseName, splitUnit } from './header.js';
 import type { ImportKind } from './kinds/index.js';
 import type { FieldType, KindSpec, ParsedValues } from './kinds/types.js';
@@ -221,8 +221,7 @@ export function planMapping(
       fields: lacking.map(([field, f]) => `${field} (${f.en} / ${f.zh})`).join(', '),
       // A description's own note in brackets becomes a clause: brackets are not nested.
       fields_zh: lacking.map(([field, f]) => `${field}（${f.zh.replace(/（(.*)）$/, '，$1')}）`).join('、'),
-      columns: header.names.join(', '),
-      columns_zh: header.names.join('、'),
+      ...listDetail('columns', header.names),
     });
   }
   return {

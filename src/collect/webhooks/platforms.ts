@@ -1,4 +1,4 @@
-import { PulseloopError } from '../../errors/registry.js';
+import { listDetail, PulseloopError } from '../../errors/registry.js';
 import { doudianPlatform } from './doudian.js';
 import { genericPlatform } from './generic.js';
 import { shopifyPlatform } from './shopify.js';
@@ -12,8 +12,10 @@ export function platformById(id: string): WebhookPlatform {
   if (!platform) {
     throw new PulseloopError('webhook_unknown_platform', {
       platform: id,
-      known: WEBHOOK_PLATFORMS.map((p) => p.id).join(', '),
-      known_zh: WEBHOOK_PLATFORMS.map((p) => p.id).join('、'),
+      ...listDetail(
+        'known',
+        WEBHOOK_PLATFORMS.map((p) => p.id),
+      ),
     });
   }
   return platform;

@@ -1,4 +1,4 @@
-import { PulseloopError } from '../../../errors/registry.js';
+import { listDetail, PulseloopError } from '../../../errors/registry.js';
 import { adSpend } from './ad-spend.js';
 import { comments } from './comments.js';
 import { contentStats } from './content-stats.js';
@@ -27,8 +27,7 @@ export function kindSpec(kind: string): KindSpec {
   if (!isImportKind(kind)) {
     throw new PulseloopError('import_unknown_kind', {
       value: kind,
-      kinds: Object.keys(IMPORT_KINDS).join(', '),
-      kinds_zh: Object.keys(IMPORT_KINDS).join('、'),
+      ...listDetail('kinds', Object.keys(IMPORT_KINDS)),
     });
   }
   return IMPORT_KINDS[kind];

@@ -1,4 +1,4 @@
-import { PulseloopError } from '../../../errors/registry.js';
+import { listDetail, PulseloopError } from '../../../errors/registry.js';
 import { AD_PRESETS } from './ads.js';
 import { CONTENT_PRESETS } from './content.js';
 import { ORDER_PRESETS } from './orders.js';
@@ -15,8 +15,10 @@ export function presetNamed(name: string): Preset {
   if (!preset) {
     throw new PulseloopError('import_unknown_preset', {
       value: name,
-      presets: PRESETS.map((p) => p.name).join(', '),
-      presets_zh: PRESETS.map((p) => p.name).join('、'),
+      ...listDetail(
+        'presets',
+        PRESETS.map((p) => p.name),
+      ),
     });
   }
   return preset;
