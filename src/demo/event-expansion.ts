@@ -12,14 +12,7 @@ import {
   WEB_PAGES,
 } from './catalogue.js';
 import type { ContentWorld } from './content.js';
-import {
-  EVENT,
-  EVENT_NAMES,
-  PAYLOAD_CODES,
-  PAYLOAD_SEPARATOR,
-  PRODUCT_PAGE_BASE,
-  RECORD_BYTES,
-} from './event-plan.js';
+import { EVENT, EVENT_NAMES, PRODUCT_PAGE_BASE } from './event-plan.js';
 import { EXPERIMENT_MODEL } from './models.js';
 import type { TouchCatalogue } from './touches.js';
 
@@ -73,8 +66,12 @@ export function createStagingSql(table: string): string {
     g UInt8 DEFAULT 0,
     lc UInt8 DEFAULT 0,
     v UInt8 DEFAULT 0,
-    r String,
-    x String DEFAULT ''
+    codes Array(UInt8),
+    vals Array(UInt8),
+    objs Array(UInt16),
+    offs Array(UInt32),
+    slots Array(UInt8),
+    payloads Array(String)
   ) ENGINE = Memory`;
 }
 
@@ -156,21 +153,13 @@ export function expandVisitsSql(table: string): string {
       {pagePaths:Array(String)}[obj + 1] AS page_path
     FROM (
       SELECT
-        i, p, a, u, ix, w, ts, pl, tc, sh, dv, g, lc, v,
-        splitByChar(char(${PAYLOAD_SEPARATOR}), x) AS payloads,
+        i, p, a, u, ix, w, ts, pl, tc, sh, dv, g, lc, v, payloads, codes, vals, objs, offs, slots,
         concat('s_', lower(hex(cityHash64({seed:UInt32}, i)))) AS session_id,
-        base64Decode(r) AS bytes,
-        range(intDiv(length(bytes), ${RECORD_BYTES})) AS positions,
-        arrayMap(j -> reinterpretAsUInt8(substring(bytes, j * ${RECORD_BYTES} + 1, 1)), positions) AS codes,
-        arrayMap(j -> reinterpretAsUInt8(substring(bytes, j * ${RECORD_BYTES} + 2, 1)), positions) AS vals,
-        arrayMap(j -> reinterpretAsUInt16(substring(bytes, j * ${RECORD_BYTES} + 3, 2)), positions) AS objs,
-        arrayCumSum(arrayMap(j -> toUInt64(reinterpretAsUInt16(substring(bytes, j * ${RECORD_BYTES} + 5, 2))), positions)) AS offsets,
-        -- The n-th event with a payload reads payloads[n]; other events read nothing.
-        arrayMap((c, k) -> if(has({payloadCodes:Array(UInt8)}, c), k, 0), codes, arrayCumSum(arrayMap(c -> toUInt32(has({payloadCodes:Array(UInt8)}, c)), codes))) AS payload_slots
+        range(length(codes)) AS positions
       FROM ${table}
       WHERE ts >= {fromMs:Int64} AND ts < {toMs:Int64}
     )
-    ARRAY JOIN codes AS code, vals AS val, objs AS obj, offsets AS offset_ds, payload_slots AS px, positions AS n
+    ARRAY JOIN codes AS code, vals AS val, objs AS obj, offs AS offset_ds, slots AS px, positions AS n
   )`;
 }
 
@@ -186,7 +175,6 @@ export function expansionParams(
     projectId,
     seed,
     eventNames: EVENT_NAMES,
-    payloadCodes: PAYLOAD_CODES,
     platforms: PLATFORMS,
     sources: PLATFORMS.map((p) => SOURCE_BY_PLATFORM[p]),
     touchChannel: t.map((x) => x.channel),

@@ -36,7 +36,7 @@ export class FactsWriter {
     const payload = sink.take();
     this.previousVisits = this.enqueue(() =>
       insertRows(this.engine, this.stagingTable, payload, {
-        format: 'TabSeparated',
+        format: 'RowBinary',
         columns: STAGING_COLUMNS,
       }),
     );

@@ -104,6 +104,62 @@ export class ByteSink {
     else this.ascii(String(value));
   }
 
+  // RowBinary, ClickHouse's binary row format: integers little-endian, strings and arrays prefixed
+  // with their length as an unsigned LEB128.
+
+  /** An unsigned integer (below 2^53) as LEB128: the length of a RowBinary string or array. */
+  varUInt(value: number): void {
+    this.reserve(8);
+    const out = this.buffer;
+    let o = this.length;
+    let v = value;
+    while (v >= 0x80) {
+      out[o++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    out[o++] = v;
+    this.length = o;
+  }
+
+  /** An unsigned integer of `bytes` bytes (1, 2 or 4), little-endian: UInt8, UInt16, UInt32. */
+  uintLE(value: number, bytes: 1 | 2 | 4): void {
+    this.reserve(bytes);
+    const out = this.buffer;
+    let o = this.length;
+    let v = value >>> 0;
+    for (let k = 0; k < bytes; k++) {
+      out[o++] = v & 0xff;
+      v >>>= 8;
+    }
+    this.length = o;
+  }
+
+  /** A safe integer as Int64 or UInt64, little-endian (two's complement when negative). */
+  int64LE(value: number): void {
+    const high = Math.floor(value / 4294967296);
+    this.uintLE(value - high * 4294967296, 4);
+    this.uintLE(high, 4);
+  }
+
+  /** A RowBinary String: the UTF-8 byte length, then the bytes. */
+  binaryString(text: string): void {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    this.varUInt(bytes);
+    if (bytes === text.length) this.ascii(text);
+    else this.utf8(text);
+  }
+
+  /** A RowBinary Array of UInt8, UInt16 or UInt32: the count, then each element. */
+  uintArray(values: ArrayLike<number>, count: number, bytes: 1 | 2 | 4): void {
+    this.varUInt(count);
+    for (let i = 0; i < count; i++) this.uintLE(values[i]!, bytes);
+  }
+
+  /** Ends a binary row (counted as a line, like a text row's). */
+  endRow(): void {
+    this.lines++;
+  }
+
   /** A copy of the bytes written; the sink starts over in its own buffer (for sinks that are reused). */
   copyAndReset(): Buffer {
     const out = Buffer.from(this.buffer.subarray(0, this.length));
@@ -128,30 +184,6 @@ export class ByteSink {
     this.reserve(1);
     this.buffer[this.length++] = 0x0a;
     this.lines++;
-  }
-
-  /** Base64 of `bytes[0, count)`, written directly (standard alphabet with padding). */
-  base64(bytes: Uint8Array, count: number): void {
-    this.reserve(Math.ceil(count / 3) * 4);
-    const out = this.buffer;
-    let o = this.length;
-    let i = 0;
-    for (; i + 2 < count; i += 3) {
-      const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-      out[o++] = BASE64[n >>> 18]!;
-      out[o++] = BASE64[(n >>> 12) & 63]!;
-      out[o++] = BASE64[(n >>> 6) & 63]!;
-      out[o++] = BASE64[n & 63]!;
-    }
-    if (i < count) {
-      const rest = count - i;
-      const n = (bytes[i]! << 16) | (rest > 1 ? bytes[i + 1]! << 8 : 0);
-      out[o++] = BASE64[n >>> 18]!;
-      out[o++] = BASE64[(n >>> 12) & 63]!;
-      out[o++] = rest > 1 ? BASE64[(n >>> 6) & 63]! : 0x3d;
-      out[o++] = 0x3d;
-    }
-    this.length = o;
   }
 
   /** The bytes written so far; the sink starts over in a new buffer. */
@@ -190,7 +222,3 @@ export class ByteSink {
 }
 
 const BILLION = 1_000_000_000;
-
-const BASE64 = Uint8Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', (c) =>
-  c.charCodeAt(0),
-);

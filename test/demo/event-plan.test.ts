@@ -1,32 +1,57 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStagingSql } from '../../src/demo/event-expansion.js';
 import {
   EVENT,
   MAX_SESSION_MS,
-  RECORD_BYTES,
   SessionRecorder,
   STAGING_COLUMNS,
+  type VisitHeader,
   writeVisit,
 } from '../../src/demo/event-plan.js';
 import { ByteSink } from '../../src/lib/byte-sink.js';
+import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
+import { type FactsEngine, insertRows } from '../../src/store/facts/engine.js';
+
+// chdb binds one data directory per process; vitest gives this file its own process.
+const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-demo-event-plan-'));
+let engine: FactsEngine;
+
+beforeAll(async () => {
+  engine = await openChdbEngine(dataDir, 'pulseloop_demo_event_plan');
+});
+
+afterAll(async () => {
+  await engine?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 describe('the compact event plan', () => {
-  it('writes base64 exactly as Node does, for every length', () => {
-    const bytes = Uint8Array.from({ length: 40 }, (_, i) => (i * 37 + 11) & 0xff);
-    for (let n = 0; n <= 40; n++) {
-      const sink = new ByteSink(8);
-      sink.base64(bytes, n);
-      expect(sink.take().toString('latin1')).toBe(Buffer.from(bytes.subarray(0, n)).toString('base64'));
-    }
-  });
-
-  it('packs code, value, object and gap into six little-endian bytes per event', () => {
+  it('keeps code, value, object, time since the start and payload number per event', () => {
     const recorder = new SessionRecorder();
     recorder.add(EVENT.pageview, 0, 3);
+    recorder.addWithPayload(EVENT.identify, 2_000, '{"a":1}');
     recorder.add(EVENT.videoPlayed, 12_345, 300, 87);
+    recorder.addWithPayload(EVENT.orderCompleted, 500, '{"b":2}', 7);
     recorder.finalize(1_000_000, Number.MAX_SAFE_INTEGER);
-    const bytes = Buffer.from(recorder.pack().subarray(0, 2 * RECORD_BYTES));
-    expect([...bytes]).toEqual([0, 0, 3, 0, 0, 0, 4, 87, 300 & 0xff, 300 >> 8, 123, 0]);
-    expect(Array.from(recorder.timesMs.subarray(0, 2))).toEqual([1_000_000, 1_012_300]);
+    const first = (a: ArrayLike<number>) => Array.from(a).slice(0, 4);
+    expect(first(recorder.codes)).toEqual([
+      EVENT.pageview,
+      EVENT.identify,
+      EVENT.videoPlayed,
+      EVENT.orderCompleted,
+    ]);
+    expect(first(recorder.values)).toEqual([0, 0, 87, 0]);
+    expect(first(recorder.objects)).toEqual([3, 0, 300, 7]);
+    expect(first(recorder.offsetsDs)).toEqual([0, 20, 143, 148]);
+    expect(first(recorder.timesMs)).toEqual([1_000_000, 1_002_000, 1_014_300, 1_014_800]);
+    expect(first(recorder.payloadSlots)).toEqual([0, 1, 0, 2]);
+    // A recorder reused for the next visit forgets the slots of the last one.
+    recorder.reset();
+    recorder.add(EVENT.pageview, 0);
+    expect(recorder.payloadSlots[0]).toBe(0);
   });
 
   it('compresses a visit that would run past the limit, keeping events in order', () => {
@@ -39,70 +64,87 @@ describe('the compact event plan', () => {
     for (let i = 1; i < 10; i++) expect(times[i]!).toBeGreaterThan(times[i - 1]!);
   });
 
-  it('writes a visit as one tab-separated row of every staging column, payloads escaped', () => {
+  it('writes a visit as one binary row of every staging column, which the engine reads back', async () => {
     const recorder = new SessionRecorder();
-    recorder.add(EVENT.pageview, 0);
+    recorder.add(EVENT.pageview, 0, 4);
     recorder.addWithPayload(EVENT.identify, 2000, '{"nickname":"小鱼"}');
-    recorder.addWithPayload(EVENT.identify, 1000, '{"bio":"a\\"b"}');
-    recorder.finalize(5000, Number.MAX_SAFE_INTEGER);
-    const header = {
-      index: 9,
+    recorder.addWithPayload(EVENT.identify, 1000, '{"bio":"a\\"b\\tc"}', 0, 9);
+    recorder.finalize(1_750_000_000_123, Number.MAX_SAFE_INTEGER);
+    const header: VisitHeader = {
+      index: 2_000_000_009,
       personId: 'prs_1',
       firstId: 'anon',
       laterId: 'u_1',
       switchAt: 1,
       sdk: true,
       platform: 0,
-      touch: 0,
+      touch: 300,
       sharerId: '',
-      device: 0,
+      device: 5,
       city: 2,
-      locale: 0,
+      locale: 1,
       appVersion: 0,
     };
     const sink = new ByteSink(16);
     writeVisit(sink, header, recorder);
     writeVisit(
       sink,
-      { ...header, laterId: '', sdk: false, platform: 3, touch: 7, sharerId: 'u_2' },
+      { ...header, index: 10, laterId: '', sdk: false, platform: 3, touch: 7, sharerId: 'u_2' },
       new SessionRecorder(),
     );
-    const [first, second, rest] = sink.take().toString('utf8').split('\n');
-    expect(rest).toBe('');
-    const cells = first!.split('\t');
-    expect(cells).toHaveLength(STAGING_COLUMNS.length);
-    const row = Object.fromEntries(STAGING_COLUMNS.map((column, k) => [column, cells[k]]));
-    expect(row).toEqual({
-      i: '9',
-      p: 'prs_1',
-      a: 'anon',
-      u: 'u_1',
-      ix: '1',
-      w: '1',
-      ts: '5000',
-      pl: '0',
-      tc: '0',
-      sh: '',
-      dv: '0',
-      g: '2',
-      lc: '0',
-      v: '0',
-      r: Buffer.from([0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 20, 0, 2, 0, 0, 0, 10, 0]).toString('base64'),
-      // TabSeparated doubles the backslash; the engine reads it back as one.
-      x: '{"nickname":"小鱼"}\x1e{"bio":"a\\\\"b"}',
-    });
-    // A sender who never switches ids reads the anonymous id for every event.
-    expect(second!.split('\t').slice(0, 10)).toEqual([
-      '9',
-      'prs_1',
-      'anon',
-      '',
-      '65535',
-      '0',
-      '0',
-      '3',
-      '7',
-      'u_2',
+    expect(sink.lines).toBe(2);
+    await engine.command('DROP TABLE IF EXISTS plan_staging');
+    await engine.command(createStagingSql('plan_staging'));
+    await insertRows(engine, 'plan_staging', sink.take(), { format: 'RowBinary', columns: STAGING_COLUMNS });
+    const rows = await engine.query<Record<string, unknown>>(
+      `SELECT ${STAGING_COLUMNS.join(', ')} FROM plan_staging ORDER BY i DESC`,
+    );
+    expect(rows).toEqual([
+      {
+        i: 2_000_000_009,
+        p: 'prs_1',
+        a: 'anon',
+        u: 'u_1',
+        ix: 1,
+        w: 1,
+        ts: 1_750_000_000_123,
+        pl: 0,
+        tc: 300,
+        sh: '',
+        dv: 5,
+        g: 2,
+        lc: 1,
+        v: 0,
+        codes: [EVENT.pageview, EVENT.identify, EVENT.identify],
+        vals: [0, 0, 9],
+        objs: [4, 0, 0],
+        offs: [0, 20, 30],
+        slots: [0, 1, 2],
+        payloads: ['{"nickname":"小鱼"}', '{"bio":"a\\"b\\tc"}'],
+      },
+      // A sender who never switches ids reads the anonymous id for every event.
+      {
+        i: 10,
+        p: 'prs_1',
+        a: 'anon',
+        u: '',
+        ix: 65535,
+        w: 0,
+        ts: 0,
+        pl: 3,
+        tc: 7,
+        sh: 'u_2',
+        dv: 5,
+        g: 2,
+        lc: 1,
+        v: 0,
+        codes: [],
+        vals: [],
+        objs: [],
+        offs: [],
+        slots: [],
+        payloads: [],
+      },
     ]);
   });
 });

@@ -40,4 +40,56 @@ describe('the byte sink', () => {
       { numRuns: 3000 },
     );
   });
+
+  it('writes RowBinary integers little-endian and strings and arrays after their LEB128 length', () => {
+    const leb128 = (value: number): number[] => {
+      const out: number[] = [];
+      let v = BigInt(value);
+      do {
+        const low = Number(v & 0x7fn);
+        v >>= 7n;
+        out.push(v > 0n ? low | 0x80 : low);
+      } while (v > 0n);
+      return out;
+    };
+    fc.assert(
+      fc.property(
+        fc.maxSafeNat(),
+        fc.maxSafeInteger(),
+        fc.nat({ max: 0xffff }),
+        fc.nat({ max: 0xffffffff }),
+        fc.string({ unit: 'binary' }),
+        fc.array(fc.nat({ max: 0xffff }), { maxLength: 200 }),
+        (length, int64, u16, u32, text, values) => {
+          const sink = new ByteSink(1);
+          sink.varUInt(length);
+          sink.int64LE(int64);
+          sink.uintLE(u16, 2);
+          sink.uintLE(u32, 4);
+          sink.uintLE(u16 & 0xff, 1);
+          sink.binaryString(text);
+          sink.uintArray(Uint16Array.from(values), values.length, 2);
+          const expected = Buffer.alloc(15);
+          expected.writeBigInt64LE(BigInt(int64), 0);
+          expected.writeUInt16LE(u16, 8);
+          expected.writeUInt32LE(u32, 10);
+          expected.writeUInt8(u16 & 0xff, 14);
+          const textBytes = Buffer.from(text, 'utf8');
+          const array = Buffer.alloc(values.length * 2);
+          for (const [k, v] of values.entries()) array.writeUInt16LE(v, 2 * k);
+          expect(sink.take()).toEqual(
+            Buffer.concat([
+              Buffer.from(leb128(length)),
+              expected,
+              Buffer.from(leb128(textBytes.length)),
+              textBytes,
+              Buffer.from(leb128(values.length)),
+              array,
+            ]),
+          );
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ByteSink } from '../../src/lib/byte-sink.js';
 import { type FactsEngine, FactsQueryError } from '../../src/store/facts/engine.js';
 import { type MigrationReport, migrateFacts } from '../../src/store/facts/migrate.js';
 import type { EventRow } from '../../src/store/facts/rows.js';
@@ -364,6 +365,45 @@ export function describeFactsSuite(name: string, open: () => Promise<FactsEngine
         },
         { content_id: 'v2', title: '', published: null, tags: [], plays: 0, likes: 0 },
       ]);
+    });
+
+    it('inserts RowBinary rows through insertRows: any bytes in strings, arrays, named columns', async () => {
+      const table = `scratch_binary_${randomUUID().replaceAll('-', '')}`;
+      await engine.command(
+        `CREATE TABLE ${table} (id UInt64, at Int64, name String, codes Array(UInt16), notes Array(String), extra String DEFAULT 'x') ENGINE = Memory`,
+      );
+      try {
+        const sink = new ByteSink(16);
+        const rows = [
+          {
+            id: 2 ** 40 + 3,
+            at: -1_700_000_000_123,
+            name: 'tab\t"quote"\\ 中文 \u0000 end',
+            codes: [0, 65535],
+            notes: ['a', ''],
+          },
+          { id: 0, at: 0, name: '', codes: [], notes: [] },
+        ];
+        for (const row of rows) {
+          sink.int64LE(row.id);
+          sink.int64LE(row.at);
+          sink.binaryString(row.name);
+          sink.uintArray(row.codes, row.codes.length, 2);
+          sink.varUInt(row.notes.length);
+          for (const note of row.notes) sink.binaryString(note);
+          sink.endRow();
+        }
+        await engine.insertRows!(table, sink.take(), {
+          format: 'RowBinary',
+          columns: ['id', 'at', 'name', 'codes', 'notes'],
+        });
+        const stored = await engine.query(
+          `SELECT id, at, name, codes, notes, extra FROM ${table} ORDER BY id DESC`,
+        );
+        expect(stored).toEqual(rows.map((row) => ({ ...row, extra: 'x' })));
+      } finally {
+        await engine.command(`DROP TABLE IF EXISTS ${table}`);
+      }
     });
 
     it('inserts a large TabSeparated payload exactly, and refuses a malformed one whole', async () => {

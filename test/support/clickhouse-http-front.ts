@@ -21,16 +21,21 @@
  * Each request gets its own chdb Session (a connection with its own settings, parameters and
  * current database, like a server's per-request context), so concurrent requests never mix.
  *
+ * - an INSERT whose `query` parameter ends in `FORMAT RowBinary` takes the body as binary rows
+ *   (written to a file and inserted `FROM INFILE`, since chdb's query text is UTF-8).
+ *
  * Not supported: sessions (`session_id` is accepted and ignored: each request starts afresh),
  * external tables in multipart bodies, ClickHouse's native `compress`/`decompress` block
- * compression, binary (non-UTF-8) INSERT bodies, zstd/lz4 encodings, progress headers, and
+ * compression, binary INSERT bodies in formats other than RowBinary, zstd/lz4 encodings, progress headers, and
  * rejecting multi-statement queries (chdb runs them all). Credentials are accepted, never checked.
  * The summary's written_rows/written_bytes are 0: chdb's query path does not report them.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { unlink, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { Session } from 'chdb';
@@ -51,7 +56,8 @@ export async function startClickHouseHttpFront(options: {
   const about = await anchor.queryAsync('SELECT timezone(), version()', { format: 'TSVRaw' });
   const [timezone = 'UTC', serverVersion = ''] = about.text().trim().split('\t');
   const front: Front = { dataDir: options.dataDir, timezone, version: serverVersion };
-  const server = createServer((req, res) => {
+  // Query parameters travel in the URL: allow what a server does (http_max_uri_size, 1 MiB).
+  const server = createServer({ maxHeaderSize: MAX_URI_BYTES }, (req, res) => {
     handle(front, req, res).catch((error: unknown) => {
       res.destroy(error instanceof Error ? error : new Error(String(error)));
     });
@@ -89,7 +95,15 @@ interface FrontRequest {
   params: Map<string, string>;
   isInsert: boolean;
   bodyIsBlank: boolean;
+  /** The rows of an INSERT … FORMAT RowBinary, kept as bytes. */
+  binaryRows?: Buffer;
 }
+
+/** ClickHouse's default http_max_uri_size. */
+const MAX_URI_BYTES = 1 << 20;
+
+/** An INSERT query text that ends by naming the binary row format its body is in. */
+const BINARY_INSERT = /^\s*INSERT\b[\s\S]*\bFORMAT\s+RowBinary\s*$/i;
 
 /** An error answered the way ClickHouse answers it; `message` is the whole response body line. */
 class ClickHouseException extends Error {
@@ -181,6 +195,19 @@ function parseRequest(req: IncomingMessage, url: URL, body: Buffer, isReadOnlyMe
     collectParams(form, [], params, true);
   } else {
     const urlQuery = search.get('query') ?? '';
+    if (BINARY_INSERT.test(urlQuery) && body.length > 0) {
+      return {
+        query: urlQuery,
+        database: header(req, 'x-clickhouse-database') ?? search.get('database') ?? undefined,
+        defaultFormat: 'TabSeparated',
+        queryId: search.get('query_id') ?? header(req, 'x-clickhouse-query-id') ?? randomUUID(),
+        settings,
+        params,
+        isInsert: true,
+        bodyIsBlank: false,
+        binaryRows: body,
+      };
+    }
     query = urlQuery === '' ? body.toString('utf8') : `${urlQuery}\n${body.toString('utf8')}`;
   }
   if (query.trim() === '') throw exception(62, 'SYNTAX_ERROR', 'Empty query');
@@ -282,10 +309,17 @@ interface Execution {
 
 async function execute(front: Front, request: FrontRequest): Promise<Execution> {
   const session = new Session(front.dataDir);
+  // The path is the front's own (a UUID in its data directory), never text from the request.
+  const rowsFile = request.binaryRows ? join(front.dataDir, `front-rows-${randomUUID()}.bin`) : undefined;
   try {
     const setup = setupStatements(request);
     if (setup !== '') await session.queryAsync(setup);
-    const result = await session.queryAsync(request.query, { format: request.defaultFormat });
+    let query = request.query;
+    if (rowsFile && request.binaryRows) {
+      await writeFile(rowsFile, request.binaryRows);
+      query = query.replace(/\bFORMAT\s+RowBinary\s*$/i, `FROM INFILE '${rowsFile}' FORMAT RowBinary`);
+    }
+    const result = await session.queryAsync(query, { format: request.defaultFormat });
     return { bytes: result.bytes(), rowsRead: result.rowsRead, bytesRead: result.bytesRead };
   } catch (error) {
     // A server inserts nothing for an empty INSERT body; chdb calls it NO_DATA_TO_INSERT.
@@ -295,6 +329,7 @@ async function execute(front: Front, request: FrontRequest): Promise<Execution> 
     throw error;
   } finally {
     session.close();
+    if (rowsFile) await unlink(rowsFile).catch(() => undefined);
   }
 }
 
