@@ -58,6 +58,10 @@ export interface PersonProfile {
 
 const EXISTING_SHARE = 0.3;
 
+/** Weights of the first 15 cities (in China) and of the devices, built once rather than per person. */
+const CHINA_CITY_WEIGHTS = CITIES.slice(0, 15).map((c) => c.weight);
+const DEVICE_WEIGHTS = DEVICES.map((d) => d.weight);
+
 /** Draws person `index` of the world. */
 export function drawPerson(
   seed: number,
@@ -76,8 +80,8 @@ export function drawPerson(
     index,
     personId: `prs_${rng.hex(6)}${index.toString(36)}`,
     language,
-    city: language === 'en' ? 15 + rng.int(4) : rng.weighted(CITIES.slice(0, 15).map((c) => c.weight)),
-    device: rng.weighted(DEVICES.map((d) => d.weight)),
+    city: language === 'en' ? 15 + rng.int(4) : rng.weighted(CHINA_CITY_WEIGHTS),
+    device: rng.weighted(DEVICE_WEIGHTS),
     nickname: nickname(rng, language),
     socialPlatforms,
     platformIds,
@@ -109,8 +113,8 @@ export function drawSpikeVisitor(seed: number, index: number, viralDay: number):
     index,
     personId: `prs_${rng.hex(6)}${index.toString(36)}`,
     language: 'zh',
-    city: rng.weighted(CITIES.slice(0, 15).map((c) => c.weight)),
-    device: rng.weighted(DEVICES.slice(0, 5).map((d) => d.weight)),
+    city: rng.weighted(CHINA_CITY_WEIGHTS),
+    device: rng.weighted(DEVICE_WEIGHTS.slice(0, 5)),
     nickname: nickname(rng, 'zh'),
     socialPlatforms: [],
     platformIds: {},

@@ -75,8 +75,11 @@ export class Rng {
 
   /** Index drawn with probability proportional to `weights[i]`. */
   weighted(weights: readonly number[]): number {
-    let total = 0;
-    for (const w of weights) total += w;
+    return this.weightedWithTotal(weights, weightTotal(weights));
+  }
+
+  /** `weighted` for fixed weights whose `weightTotal` was computed once (a hot draw). */
+  weightedWithTotal(weights: readonly number[], total: number): number {
     let r = this.next() * total;
     for (let i = 0; i < weights.length; i++) {
       r -= weights[i]!;
@@ -128,9 +131,26 @@ export class Rng {
   /** Lower-case hex string of `length` characters. */
   hex(length: number): string {
     let out = '';
-    while (out.length < length) out += ((this.next() * 4294967296) >>> 0).toString(16).padStart(8, '0');
+    while (out.length < length) {
+      const word = (this.next() * 4294967296) >>> 0;
+      out +=
+        HEX_BYTES[word >>> 24]! +
+        HEX_BYTES[(word >>> 16) & 0xff]! +
+        HEX_BYTES[(word >>> 8) & 0xff]! +
+        HEX_BYTES[word & 0xff]!;
+    }
     return out.slice(0, length);
   }
+}
+
+/** Two lower-case hex digits per byte value (a number's toString(16) was most of `hex`'s time). */
+const HEX_BYTES = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/** The sum `weighted` draws against, added in array order. */
+export function weightTotal(weights: readonly number[]): number {
+  let total = 0;
+  for (const w of weights) total += w;
+  return total;
 }
 
 /** A generator for one stream of the world: the same (seed, stream, index) always gives the same numbers. */

@@ -1,6 +1,6 @@
 import { BANNER_COUPON_INDEX, COUPONS, PAGE, PRODUCTS } from './catalogue.js';
 import { EVENT, type EventCode, PRODUCT_PAGE_BASE } from './event-plan.js';
-import type { Rng } from './prng.js';
+import { type Rng, weightTotal } from './prng.js';
 import { pause, type VisitContext } from './visit-context.js';
 
 /**
@@ -12,10 +12,14 @@ const SPRING_WEIGHTS = PRODUCTS.map((p) =>
   p.category === 'cold_brew' ? p.weight * 0.5 : p.category === 'green_tea' ? p.weight * 1.6 : p.weight,
 );
 const SUMMER_WEIGHTS = PRODUCTS.map((p) => (p.category === 'cold_brew' ? p.weight * 2.2 : p.weight));
+const SPRING_TOTAL = weightTotal(SPRING_WEIGHTS);
+const SUMMER_TOTAL = weightTotal(SUMMER_WEIGHTS);
 
 /** A product index, following the season: green tea in spring, cold brew in summer. */
 export function pickProduct(rng: Rng, day: number, days: number): number {
-  return rng.weighted(day < days * 0.45 ? SPRING_WEIGHTS : SUMMER_WEIGHTS);
+  return day < days * 0.45
+    ? rng.weightedWithTotal(SPRING_WEIGHTS, SPRING_TOTAL)
+    : rng.weightedWithTotal(SUMMER_WEIGHTS, SUMMER_TOTAL);
 }
 
 /** Web or app page (or nothing in a social platform's shop) shown with a product. */

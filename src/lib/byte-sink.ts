@@ -143,16 +143,49 @@ export class ByteSink {
 
   /** A RowBinary String: the UTF-8 byte length, then the bytes. */
   binaryString(text: string): void {
-    const bytes = Buffer.byteLength(text, 'utf8');
-    this.varUInt(bytes);
-    if (bytes === text.length) this.ascii(text);
-    else this.utf8(text);
+    const n = text.length;
+    if (n < 0x80) {
+      // Short text is usually ASCII (ids): its length is one byte, written once the text proves ASCII.
+      this.reserve(n + 1);
+      const out = this.buffer;
+      const start = this.length;
+      let o = start + 1;
+      for (let i = 0; i < n; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 0x80) {
+          this.binaryUtf8(text);
+          return;
+        }
+        out[o++] = c;
+      }
+      out[start] = n;
+      this.length = o;
+      return;
+    }
+    this.binaryUtf8(text);
+  }
+
+  private binaryUtf8(text: string): void {
+    this.varUInt(Buffer.byteLength(text, 'utf8'));
+    this.utf8(text);
   }
 
   /** A RowBinary Array of UInt8, UInt16 or UInt32: the count, then each element. */
   uintArray(values: ArrayLike<number>, count: number, bytes: 1 | 2 | 4): void {
     this.varUInt(count);
-    for (let i = 0; i < count; i++) this.uintLE(values[i]!, bytes);
+    this.reserve(count * bytes);
+    const out = this.buffer;
+    let o = this.length;
+    for (let i = 0; i < count; i++) {
+      const v = values[i]! >>> 0;
+      out[o++] = v & 0xff;
+      if (bytes === 1) continue;
+      out[o++] = (v >>> 8) & 0xff;
+      if (bytes === 2) continue;
+      out[o++] = (v >>> 16) & 0xff;
+      out[o++] = v >>> 24;
+    }
+    this.length = o;
   }
 
   /** Ends a binary row (counted as a line, like a text row's). */
