@@ -1,5 +1,5 @@
 /**
- * A growable byte buffer for insert payloads (JSON lines, tab-separated rows), used by the demo
+ * A growable byte buffer for insert payloads (JSON lines, binary rows), used by the demo
  * generator and by ingestion. Writing lines straight into bytes avoids
  * building millions of small strings, joining them and encoding the result again, which cost about
  * a third of the generator's time.
@@ -205,11 +205,6 @@ export class ByteSink {
   byte(value: number): void {
     this.reserve(1);
     this.buffer[this.length++] = value;
-  }
-
-  /** Ends the current field of a tab-separated row. */
-  tab(): void {
-    this.byte(0x09);
   }
 
   /** Ends the current line. */
