@@ -124,3 +124,53 @@ export async function benchIngestion(
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
+
+export interface SideBySideResult {
+  /** events/s of each server, measured over the same seconds. */
+  perServer: number[];
+  eventsPerSecond: number;
+}
+
+/**
+ * Two servers side by side on the same cores, each with its own data directory and half of the
+ * benchmark's connections. Whether one server's single serving thread is what limits it: if it
+ * were, two would take about twice as much; if the cores are, about as much.
+ */
+export async function benchTwoServers(
+  options: { durationMs?: number; log?: (line: string) => void } = {},
+): Promise<SideBySideResult> {
+  const log = options.log ?? (() => {});
+  const dataDirs: string[] = [];
+  const servers: { server: ServerProcess; writeKey: string }[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-bench-ingest-pair-'));
+      dataDirs.push(dataDir);
+      const projectId = runCli(dataDir, 'projects', 'create', '--name', 'Bench');
+      const writeKey = runCli(dataDir, 'keys', 'create', '--project', projectId);
+      const server = await startServerProcess(dataDir, { PULSELOOP_RATE_LIMIT_PER_KEY: '1000000' });
+      servers.push({ server, writeKey });
+    }
+    const load = (durationMs: number) =>
+      Promise.all(
+        servers.map(({ server, writeKey }) =>
+          runIngestLoad({
+            url: server.url,
+            writeKey,
+            durationMs,
+            eventsPerRequest: 100,
+            concurrency: INGEST_CONNECTIONS / 2,
+          }),
+        ),
+      );
+    log('warming up two servers side by side');
+    await load(3000);
+    log('measuring two servers side by side');
+    const loads = await load(options.durationMs ?? 20_000);
+    const perServer = loads.map((l) => l.eventsPerSecond);
+    return { perServer, eventsPerSecond: perServer.reduce((sum, x) => sum + x, 0) };
+  } finally {
+    for (const { server } of servers) await server.stop('SIGTERM');
+    for (const dataDir of dataDirs) rmSync(dataDir, { recursive: true, force: true });
+  }
+}

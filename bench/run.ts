@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { benchAnalytics } from './analytics.js';
 import { benchDashboard } from './dashboard.js';
 import { benchImport } from './import.js';
-import { benchIngestion, INGEST_CONNECTIONS } from './ingest.js';
+import { benchIngestion, benchTwoServers, INGEST_CONNECTIONS } from './ingest.js';
 import { benchGovernance } from './ingest-govern.js';
 import { startServerProcess } from './server-process.js';
 
@@ -29,6 +29,8 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 async function ingestionSection(): Promise<Row[]> {
   const r = await benchIngestion({ log });
+  const pair = await benchTwoServers({ log });
+  const events = (perSecond: number) => Math.round(perSecond).toLocaleString('en-US');
   return [
     {
       metric: `Sustained ingestion, /v1/batch, 100 events/request, ${INGEST_CONNECTIONS} keep-alive connections, durability on`,
@@ -67,6 +69,12 @@ async function ingestionSection(): Promise<Row[]> {
       value: `${r.cpuMicrosPerEvent.reduce((sum, c) => sum + c.micros, 0).toFixed(1)} µs (${r.cpuMicrosPerEvent
         .map((c) => `${c.kind} ${c.micros.toFixed(1)}`)
         .join(', ')}); load generator on the same cores ${r.generatorCpuMicrosPerEvent.toFixed(1)}`,
+      target: '—',
+      met: undefined,
+    },
+    {
+      metric: `For comparison, in the same run: two servers side by side on the same cores, ${INGEST_CONNECTIONS / 2} connections each (were one server's serving thread the limit, two would take about twice as much)`,
+      value: `${events(pair.eventsPerSecond)} events/s together (${pair.perServer.map(events).join(' + ')}) = ${(pair.eventsPerSecond / r.eventsPerSecond).toFixed(2)}× one server`,
       target: '—',
       met: undefined,
     },

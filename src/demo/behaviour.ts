@@ -17,13 +17,13 @@ import type {
 } from './visit-context.js';
 
 /**
- * Turns a person's planned visits into events (as staging lines), orders, comments, identities
+ * Turns a person's planned visits into events (as staging rows), orders, comments, identities
  * and their person row. Visits run in time order and share the person's memory (experiment
  * variant, coupons, follows, sign-up).
  */
 
 export interface WorldOutput {
-  /** Staging lines: one per visit. */
+  /** Staging rows (RowBinary): one per visit. */
   visits: ByteSink;
   events: number;
   orders: ByteSink;

@@ -30,7 +30,7 @@ export interface ChunkSpec {
   spike: boolean;
 }
 
-/** A payload and its line count. */
+/** A payload and its row count. */
 export interface ChunkRows {
   bytes: Uint8Array;
   lines: number;

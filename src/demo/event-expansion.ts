@@ -18,7 +18,7 @@ import type { TouchCatalogue } from './touches.js';
 
 /**
  * ClickHouse side of the event plan: a staging table that holds visits (one row per visit, its
- * events packed in `r`), and the INSERT … SELECT that unpacks them into `events` rows. Catalogue
+ * events as arrays), and the INSERT … SELECT whose ARRAY JOIN spreads them into `events` rows. Catalogue
  * values (event names, UTM parameters, post ids, product JSON) are bound as array parameters and
  * looked up by index.
  */

@@ -63,7 +63,7 @@ export const MAX_EVENTS_PER_SESSION = 96;
 /** Visits last at most this long; longer plans are compressed in time. */
 export const MAX_SESSION_MS = 90 * 60_000;
 
-/** Collects one visit's events, then fixes their times and encodes them. */
+/** Collects one visit's events, then fixes their times (`writeVisit` writes them out). */
 export class SessionRecorder {
   readonly codes = new Uint8Array(MAX_EVENTS_PER_SESSION);
   readonly objects = new Uint16Array(MAX_EVENTS_PER_SESSION);
@@ -102,7 +102,7 @@ export class SessionRecorder {
     return i;
   }
 
-  /** Adds an event whose JSON properties are written out in full (identify, comments, shares, checkout, orders). */
+  /** Adds an event whose JSON properties are written out in full (identify, comment, share, order…). */
   addWithPayload(code: EventCode, gapMs: number, payload: string, object = 0, value = 0): number {
     const i = this.add(code, gapMs, object, value);
     this.payloads.push(payload);
@@ -139,7 +139,7 @@ export class SessionRecorder {
   }
 }
 
-/** Who sent a visit's events and where: the fields of one staging row besides the records. */
+/** Who sent a visit's events and where: the fields of one staging row besides its events. */
 export interface VisitHeader {
   /** Global visit number: the session id and message ids derive from it. */
   index: number;

@@ -61,6 +61,8 @@ const EXISTING_SHARE = 0.3;
 /** Weights of the first 15 cities (in China) and of the devices, built once rather than per person. */
 const CHINA_CITY_WEIGHTS = CITIES.slice(0, 15).map((c) => c.weight);
 const DEVICE_WEIGHTS = DEVICES.map((d) => d.weight);
+/** The anomalous day's visitors come on the first five devices (phones). */
+const SPIKE_DEVICE_WEIGHTS = DEVICE_WEIGHTS.slice(0, 5);
 
 /** Draws person `index` of the world. */
 export function drawPerson(
@@ -114,7 +116,7 @@ export function drawSpikeVisitor(seed: number, index: number, viralDay: number):
     personId: `prs_${rng.hex(6)}${index.toString(36)}`,
     language: 'zh',
     city: rng.weighted(CHINA_CITY_WEIGHTS),
-    device: rng.weighted(DEVICE_WEIGHTS.slice(0, 5)),
+    device: rng.weighted(SPIKE_DEVICE_WEIGHTS),
     nickname: nickname(rng, 'zh'),
     socialPlatforms: [],
     platformIds: {},

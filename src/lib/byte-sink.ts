@@ -201,12 +201,6 @@ export class ByteSink {
     return out;
   }
 
-  /** Writes one byte (a separator). */
-  byte(value: number): void {
-    this.reserve(1);
-    this.buffer[this.length++] = value;
-  }
-
   /** Ends the current line. */
   endLine(): void {
     this.reserve(1);

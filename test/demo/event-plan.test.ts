@@ -51,7 +51,8 @@ describe('the compact event plan', () => {
     // A recorder reused for the next visit forgets the slots of the last one.
     recorder.reset();
     recorder.add(EVENT.pageview, 0);
-    expect(recorder.payloadSlots[0]).toBe(0);
+    recorder.add(EVENT.pageview, 1_000);
+    expect(recorder.payloadSlots[1]).toBe(0);
   });
 
   it('compresses a visit that would run past the limit, keeping events in order', () => {

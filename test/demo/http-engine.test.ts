@@ -42,14 +42,23 @@ describe('the demo world on a ClickHouse server over HTTP', () => {
     expect(await count('events')).toBe(summary.counts.events);
     expect(await count('persons')).toBe(summary.counts.persons);
     expect(await count('orders')).toBe(summary.counts.orders);
+    // Payloads reach their events: identify calls carry the person's traits, and the orders'
+    // revenue on order_completed events adds up to the orders table's amounts.
     const [identify] = await engine.query<{ n: number; props: string }>(
       `SELECT count() AS n, any(properties) AS props FROM events
        WHERE project_id = {p:String} AND event = '$identify'`,
       { p: 'demo_http' },
     );
-    // Identify calls carry their traits as written by the generator (payloads reach their events).
     expect(Number(identify?.n)).toBeGreaterThan(0);
-    expect(JSON.parse(identify?.props ?? '')).toBeTypeOf('object');
+    expect(JSON.parse(identify?.props ?? '{}')).toHaveProperty('nickname');
+    const [revenue] = await engine.query<{ events: number; orders: number }>(
+      `SELECT
+         (SELECT sum(revenue) FROM events FINAL WHERE project_id = {p:String} AND event = 'order_completed') AS events,
+         (SELECT sum(amount) FROM orders FINAL WHERE project_id = {p:String}) AS orders`,
+      { p: 'demo_http' },
+    );
+    expect(Number(revenue?.orders)).toBeGreaterThan(0);
+    expect(Number(revenue?.events)).toBeCloseTo(Number(revenue?.orders), 2);
     const staging = await engine.query(
       "SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'demo_visit_staging_%'",
     );

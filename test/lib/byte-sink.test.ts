@@ -33,7 +33,7 @@ describe('the byte sink', () => {
       fc.property(fc.string({ unit: 'binary' }), fc.string(), (any, ascii) => {
         const sink = new ByteSink(1);
         sink.jsonString(any);
-        sink.byte(0x2c);
+        sink.ascii(',');
         sink.jsonString(ascii);
         expect(sink.take().toString('utf8')).toBe(`${JSON.stringify(any)},${JSON.stringify(ascii)}`);
       }),
@@ -58,8 +58,9 @@ describe('the byte sink', () => {
         fc.maxSafeInteger(),
         fc.nat({ max: 0xffff }),
         fc.nat({ max: 0xffffffff }),
-        fc.string({ unit: 'binary' }),
-        fc.array(fc.nat({ max: 0xffff }), { maxLength: 200 }),
+        // Past 127 bytes or elements, lengths take two LEB128 bytes.
+        fc.string({ unit: 'binary', maxLength: 300, size: 'max' }),
+        fc.array(fc.nat({ max: 0xffff }), { maxLength: 300, size: 'max' }),
         (length, int64, u16, u32, text, values) => {
           const sink = new ByteSink(1);
           sink.varUInt(length);

@@ -370,7 +370,8 @@ export function describeFactsSuite(name: string, open: () => Promise<FactsEngine
     it('inserts RowBinary rows through insertRows: any bytes in strings, arrays, named columns', async () => {
       const table = `scratch_binary_${randomUUID().replaceAll('-', '')}`;
       await engine.command(
-        `CREATE TABLE ${table} (id UInt64, at Int64, name String, codes Array(UInt16), notes Array(String), extra String DEFAULT 'x') ENGINE = Memory`,
+        `CREATE TABLE ${table} (id UInt64, at Int64, name String, codes Array(UInt16),
+           notes Array(String), extra String DEFAULT 'x') ENGINE = Memory`,
       );
       try {
         const sink = new ByteSink(16);
@@ -401,6 +402,10 @@ export function describeFactsSuite(name: string, open: () => Promise<FactsEngine
           `SELECT id, at, name, codes, notes, extra FROM ${table} ORDER BY id DESC`,
         );
         expect(stored).toEqual(rows.map((row) => ({ ...row, extra: 'x' })));
+        // Binary rows cannot say which columns they hold: a payload without the list is refused.
+        await expect(engine.insertRows!(table, sink.take(), { format: 'RowBinary' })).rejects.toThrow(
+          /RowBinary rows for scratch_binary_\w+ must name their columns/,
+        );
       } finally {
         await engine.command(`DROP TABLE IF EXISTS ${table}`);
       }

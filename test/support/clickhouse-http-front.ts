@@ -26,8 +26,8 @@
  *
  * Not supported: sessions (`session_id` is accepted and ignored: each request starts afresh),
  * external tables in multipart bodies, ClickHouse's native `compress`/`decompress` block
- * compression, binary INSERT bodies in formats other than RowBinary, zstd/lz4 encodings, progress headers, and
- * rejecting multi-statement queries (chdb runs them all). Credentials are accepted, never checked.
+ * compression, binary INSERT bodies in formats other than RowBinary, zstd/lz4 encodings, progress
+ * headers, and rejecting multi-statement queries (chdb runs them all). Credentials are accepted, never checked.
  * The summary's written_rows/written_bytes are 0: chdb's query path does not report them.
  */
 import { randomUUID } from 'node:crypto';
@@ -187,6 +187,7 @@ function parseRequest(req: IncomingMessage, url: URL, body: Buffer, isReadOnlyMe
   collectParams([...search], settings, params, form !== undefined);
 
   let query: string;
+  let binaryRows: Buffer | undefined;
   if (form) {
     query = form
       .filter(([name]) => name === 'query')
@@ -196,19 +197,11 @@ function parseRequest(req: IncomingMessage, url: URL, body: Buffer, isReadOnlyMe
   } else {
     const urlQuery = search.get('query') ?? '';
     if (BINARY_INSERT.test(urlQuery) && body.length > 0) {
-      return {
-        query: urlQuery,
-        database: header(req, 'x-clickhouse-database') ?? search.get('database') ?? undefined,
-        defaultFormat: 'TabSeparated',
-        queryId: search.get('query_id') ?? header(req, 'x-clickhouse-query-id') ?? randomUUID(),
-        settings,
-        params,
-        isInsert: true,
-        bodyIsBlank: false,
-        binaryRows: body,
-      };
+      query = urlQuery;
+      binaryRows = body;
+    } else {
+      query = urlQuery === '' ? body.toString('utf8') : `${urlQuery}\n${body.toString('utf8')}`;
     }
-    query = urlQuery === '' ? body.toString('utf8') : `${urlQuery}\n${body.toString('utf8')}`;
   }
   if (query.trim() === '') throw exception(62, 'SYNTAX_ERROR', 'Empty query');
 
@@ -221,6 +214,7 @@ function parseRequest(req: IncomingMessage, url: URL, body: Buffer, isReadOnlyMe
     params,
     isInsert: /^\s*INSERT\b/i.test(query),
     bodyIsBlank: form === undefined && body.toString('utf8').trim() === '',
+    ...(binaryRows ? { binaryRows } : {}),
   };
 }
 

@@ -184,7 +184,7 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
 
   /**
    * A payload written to a spool file and read by the engine with `file()`; JSON lines are read
-   * with every column of the table, TabSeparated rows with `columns`.
+   * with every column of the table, TabSeparated and RowBinary rows with `columns`.
    */
   async function insertThroughFile(
     table: string,
@@ -231,9 +231,9 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
     table: string,
     options: InsertRowsOptions,
   ): Promise<readonly string[] | undefined> {
+    // Tab-separated and binary rows hold every column of `columns`, in order.
+    if (options.format !== 'JSONEachRow') return options.columns;
     const shape = await shapeOf(table);
-    // Tab-separated and binary rows hold every column of `columns` (or of the table), in order.
-    if (options.format !== 'JSONEachRow') return options.columns ?? [...shape.types.keys()];
     return shape.typeDefaultsOnly ? [...shape.types.keys()] : undefined;
   }
 
@@ -246,13 +246,19 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
       );
     }
     const { format } = options;
-    // Binary rows always go through a file (the inline path passes the payload as text); for them
-    // fileColumns always answers.
     if (format === 'RowBinary' || payloadBytes(rows) >= FILE_INSERT_MIN_BYTES) {
       const columns = await fileColumns(table, options);
       if (columns) return insertThroughFile(table, rows, format, columns, options);
     }
-    if (format === 'RowBinary') throw new Error('RowBinary rows are inserted through a file');
+    // The inline path passes the payload as text, so binary rows go through a file, which needs them
+    // to name their columns.
+    if (format === 'RowBinary') {
+      throw new FactsQueryError(
+        `RowBinary rows for ${table} must name their columns`,
+        undefined,
+        `INSERT INTO ${table}`,
+      );
+    }
     const settings: Record<string, string | number> = { ...INSERT_SETTINGS };
     if (options.deduplicationToken) settings.insert_deduplication_token = options.deduplicationToken;
     if (options.parallelParsing === false) settings.input_format_parallel_parsing = 0;

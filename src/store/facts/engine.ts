@@ -61,9 +61,10 @@ export interface FactsEngine {
   /** Inserts newline-separated JSON rows; the payload is passed through as bytes. */
   insertJsonEachRow(table: string, rows: InsertPayload, options?: InsertOptions): Promise<void>;
   /**
-   * Inserts rows in the named format, passed through as bytes. A TabSeparated or RowBinary payload
-   * holds every column of `columns` (or of the table) in order; in TabSeparated `\N` is NULL. Optional, so engines written
-   * before it (test doubles) still type-check: call it through `insertRows` below.
+   * Inserts rows in the named format, passed through as bytes. A TabSeparated payload holds every
+   * column of `columns` (or of the table) in order, `\N` for NULL; a RowBinary payload every column
+   * of `columns`, which it must name. Optional, so engines written before it (test doubles) still
+   * type-check: call it through `insertRows` below.
    */
   insertRows?(table: string, rows: InsertPayload, options: InsertRowsOptions): Promise<void>;
   /**

@@ -71,6 +71,9 @@ export async function openHttpEngine(options: HttpEngineOptions): Promise<FactsE
     try {
       if (!INSERT_FORMATS.includes(options.format))
         throw new Error(`unknown insert format ${options.format}`);
+      // As on the embedded engine, which reads binary rows from a file by their column list.
+      if (options.format === 'RowBinary' && !options.columns)
+        throw new Error(`RowBinary rows for ${table} must name their columns`);
       // The payload goes through as bytes: the WAL record is already the insert body.
       const result = await client.exec({
         query: `INSERT INTO ${table}${columns} FORMAT ${options.format}`,
