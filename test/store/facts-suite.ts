@@ -406,6 +406,10 @@ export function describeFactsSuite(name: string, open: () => Promise<FactsEngine
         await expect(engine.insertRows!(table, sink.take(), { format: 'RowBinary' })).rejects.toThrow(
           /RowBinary rows for scratch_binary_\w+ must name their columns/,
         );
+        // A format name goes into the SQL text: only the known ones pass.
+        await expect(
+          engine.insertRows!(table, '', { format: 'CSV; DROP TABLE events' as 'RowBinary', columns: ['id'] }),
+        ).rejects.toThrow(/unknown insert format CSV; DROP TABLE events/);
       } finally {
         await engine.command(`DROP TABLE IF EXISTS ${table}`);
       }

@@ -6,9 +6,9 @@ import { Session } from 'chdb';
 import { PulseloopError } from '../../errors/registry.js';
 import { makeDataDir } from '../data-dir.js';
 import {
+  checkInsertOptions,
   type FactsEngine,
   FactsQueryError,
-  INSERT_FORMATS,
   INSERT_SETTINGS,
   type InsertFormat,
   type InsertOptions,
@@ -238,26 +238,13 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
   }
 
   async function insert(table: string, rows: InsertPayload, options: InsertRowsOptions): Promise<void> {
-    if (!INSERT_FORMATS.includes(options.format)) {
-      throw new FactsQueryError(
-        `unknown insert format ${String(options.format)}`,
-        undefined,
-        `INSERT INTO ${table}`,
-      );
-    }
+    checkInsertOptions(table, options);
     const { format } = options;
-    if (format === 'RowBinary' || payloadBytes(rows) >= FILE_INSERT_MIN_BYTES) {
+    // Binary rows always go through a file: the inline path passes the payload as text.
+    if (format === 'RowBinary') return insertThroughFile(table, rows, format, options.columns!, options);
+    if (payloadBytes(rows) >= FILE_INSERT_MIN_BYTES) {
       const columns = await fileColumns(table, options);
       if (columns) return insertThroughFile(table, rows, format, columns, options);
-    }
-    // The inline path passes the payload as text, so binary rows go through a file, which needs them
-    // to name their columns.
-    if (format === 'RowBinary') {
-      throw new FactsQueryError(
-        `RowBinary rows for ${table} must name their columns`,
-        undefined,
-        `INSERT INTO ${table}`,
-      );
     }
     const settings: Record<string, string | number> = { ...INSERT_SETTINGS };
     if (options.deduplicationToken) settings.insert_deduplication_token = options.deduplicationToken;

@@ -48,6 +48,19 @@ export interface InsertRowsOptions extends InsertOptions {
 }
 
 /**
+ * What every engine checks before it writes a format name into SQL: the format is one it knows,
+ * and binary rows name their columns (they cannot say which columns they hold, and the embedded
+ * engine reads them from a file by that list).
+ */
+export function checkInsertOptions(table: string, options: InsertRowsOptions): void {
+  const refuse = (message: string) => new FactsQueryError(message, undefined, `INSERT INTO ${table}`);
+  if (!INSERT_FORMATS.includes(options.format))
+    throw refuse(`unknown insert format ${String(options.format)}`);
+  if (options.format === 'RowBinary' && !options.columns)
+    throw refuse(`RowBinary rows for ${table} must name their columns`);
+}
+
+/**
  * One interface over ClickHouse SQL. The same SQL text runs on the in-process engine (chdb) and on a
  * ClickHouse server over HTTP; table names are unqualified and resolve in the engine's database.
  */

@@ -4,9 +4,9 @@ import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickh
 import { redactedUrl } from '../../config/redact.js';
 import { PulseloopError } from '../../errors/registry.js';
 import {
+  checkInsertOptions,
   type FactsEngine,
   FactsQueryError,
-  INSERT_FORMATS,
   INSERT_SETTINGS,
   type InsertOptions,
   type InsertPayload,
@@ -67,13 +67,9 @@ export async function openHttpEngine(options: HttpEngineOptions): Promise<FactsE
   });
 
   async function insert(table: string, rows: InsertPayload, options: InsertRowsOptions): Promise<void> {
+    checkInsertOptions(table, options);
     const columns = options.columns ? ` (${options.columns.join(', ')})` : '';
     try {
-      if (!INSERT_FORMATS.includes(options.format))
-        throw new Error(`unknown insert format ${options.format}`);
-      // As on the embedded engine, which reads binary rows from a file by their column list.
-      if (options.format === 'RowBinary' && !options.columns)
-        throw new Error(`RowBinary rows for ${table} must name their columns`);
       // The payload goes through as bytes: the WAL record is already the insert body.
       const result = await client.exec({
         query: `INSERT INTO ${table}${columns} FORMAT ${options.format}`,
