@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type IdentifyMix, runIngestLoad } from './ingest-load.js';
-import { runCli, type ServerProcess, serverStatus, startServerProcess } from './server-process.js';
+import { type IngestServer, serverStatus, startIngestServer, stopIngestServer } from './server-process.js';
 
 /**
  * The ingestion cost of governance (issue 6: "≤ 10 % lower throughput than without"): sustained
@@ -26,24 +23,15 @@ export interface GovernBenchResult {
 
 const MIX: IdentifyMix = { identifyShare: 0.05, consentShare: 0.2 };
 
-interface Side {
-  server: ServerProcess;
-  writeKey: string;
-  dataDir: string;
+interface Side extends IngestServer {
   events: number;
   seconds: number;
   failed: number;
 }
 
 async function startSide(governance: 'on' | 'off'): Promise<Side> {
-  const dataDir = mkdtempSync(join(tmpdir(), `pulseloop-bench-govern-${governance}-`));
-  const projectId = runCli(dataDir, 'projects', 'create', '--name', `Bench governance ${governance}`);
-  const writeKey = runCli(dataDir, 'keys', 'create', '--project', projectId);
-  const server = await startServerProcess(dataDir, {
-    PULSELOOP_RATE_LIMIT_PER_KEY: '1000000',
-    PULSELOOP_INGEST_GOVERNANCE: governance,
-  });
-  return { server, writeKey, dataDir, events: 0, seconds: 0, failed: 0 };
+  const server = await startIngestServer(`govern-${governance}`, { PULSELOOP_INGEST_GOVERNANCE: governance });
+  return { ...server, events: 0, seconds: 0, failed: 0 };
 }
 
 /** Waits until neither server has rows waiting for the store (at most 20 s), then a second more for merges. */
@@ -102,9 +90,6 @@ export async function benchGovernance(
       mix: MIX,
     };
   } finally {
-    for (const side of sides) {
-      await side.server.stop('SIGTERM');
-      rmSync(side.dataDir, { recursive: true, force: true });
-    }
+    for (const side of sides) await stopIngestServer(side);
   }
 }

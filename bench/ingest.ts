@@ -1,8 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { runIngestLoad } from './ingest-load.js';
-import { runCli, type ServerProcess, serverStatus, startServerProcess } from './server-process.js';
+import {
+  type IngestServer,
+  type ServerProcess,
+  serverStatus,
+  startIngestServer,
+  stopIngestServer,
+} from './server-process.js';
 
 /** Keep-alive connections the measured load is sent on (each with one request in flight). */
 export const INGEST_CONNECTIONS = 8;
@@ -57,71 +60,65 @@ export async function benchIngestion(
   options: { durationMs?: number; concurrency?: number; log?: (line: string) => void } = {},
 ): Promise<IngestBenchResult> {
   const log = options.log ?? (() => {});
-  const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-bench-ingest-'));
+  const ingestServer = await startIngestServer('ingest');
+  const { server, writeKey } = ingestServer;
   try {
-    const projectId = runCli(dataDir, 'projects', 'create', '--name', 'Bench');
-    const writeKey = runCli(dataDir, 'keys', 'create', '--project', projectId);
-    const server = await startServerProcess(dataDir, { PULSELOOP_RATE_LIMIT_PER_KEY: '1000000' });
-    try {
-      log('warming up');
-      await runIngestLoad({
-        url: server.url,
-        writeKey,
-        durationMs: 3000,
-        eventsPerRequest: 100,
-        concurrency: 8,
-      });
-      log('measuring sustained ingestion');
-      const cpuBefore = server.threadCpu();
-      const lagSamples: number[] = [];
-      let loading = true;
-      const sampling = (async () => {
-        while (loading) {
-          lagSamples.push((await serverStatus(server)).writer.lagMs);
-          await new Promise((r) => setTimeout(r, 250));
-        }
-      })();
-      const load = await runIngestLoad({
-        url: server.url,
-        writeKey,
-        durationMs: options.durationMs ?? 20_000,
-        eventsPerRequest: 100,
-        // The least number of connections that saturates the server here: 16 gave the same
-        // events/s with twice the queueing (p99 ~100 ms against ~70), 32 fewer events/s and p99 ~200 ms.
-        concurrency: options.concurrency ?? INGEST_CONNECTIONS,
-      });
-      const cpuAfter = server.threadCpu();
-      loading = false;
-      await sampling;
-      const cpuMicrosPerEvent = [...cpuAfter]
-        .map(([kind, seconds]) => ({
-          kind,
-          micros: ((seconds - (cpuBefore.get(kind) ?? 0)) * 1e6) / Math.max(1, load.acknowledgedEvents),
-        }))
-        .sort((a, b) => b.micros - a.micros);
-      const peakRssBytes = server.memory().peakRss;
-      // Let the backlog drain before measuring latency to queryable.
-      await new Promise((r) => setTimeout(r, 3000));
-      const samples: number[] = [];
-      for (let i = 0; i < 7; i += 1) samples.push(await ackToQueryable(server, writeKey));
-      samples.sort((a, b) => a - b);
-      return {
-        eventsPerSecond: load.eventsPerSecond,
-        p50Ms: load.latencyMs.p50,
-        p99Ms: load.latencyMs.p99,
-        failedRequests: load.failedRequests,
-        statusCounts: load.statusCounts,
-        ackToQueryableMs: { median: samples[3]!, max: samples.at(-1)! },
-        peakRssBytes,
-        cpuMicrosPerEvent,
-        generatorCpuMicrosPerEvent: load.generatorCpuMicrosPerEvent,
-        lagUnderLoadMs: { median: median(lagSamples), max: Math.max(0, ...lagSamples) },
-      };
-    } finally {
-      await server.stop('SIGTERM');
-    }
+    log('warming up');
+    await runIngestLoad({
+      url: server.url,
+      writeKey,
+      durationMs: 3000,
+      eventsPerRequest: 100,
+      concurrency: 8,
+    });
+    log('measuring sustained ingestion');
+    const cpuBefore = server.threadCpu();
+    const lagSamples: number[] = [];
+    let loading = true;
+    const sampling = (async () => {
+      while (loading) {
+        lagSamples.push((await serverStatus(server)).writer.lagMs);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    const load = await runIngestLoad({
+      url: server.url,
+      writeKey,
+      durationMs: options.durationMs ?? 20_000,
+      eventsPerRequest: 100,
+      // The least number of connections that saturates the server here: 16 gave the same
+      // events/s with twice the queueing (p99 ~100 ms against ~70), 32 fewer events/s and p99 ~200 ms.
+      concurrency: options.concurrency ?? INGEST_CONNECTIONS,
+    });
+    const cpuAfter = server.threadCpu();
+    loading = false;
+    await sampling;
+    const cpuMicrosPerEvent = [...cpuAfter]
+      .map(([kind, seconds]) => ({
+        kind,
+        micros: ((seconds - (cpuBefore.get(kind) ?? 0)) * 1e6) / Math.max(1, load.acknowledgedEvents),
+      }))
+      .sort((a, b) => b.micros - a.micros);
+    const peakRssBytes = server.memory().peakRss;
+    // Let the backlog drain before measuring latency to queryable.
+    await new Promise((r) => setTimeout(r, 3000));
+    const samples: number[] = [];
+    for (let i = 0; i < 7; i += 1) samples.push(await ackToQueryable(server, writeKey));
+    samples.sort((a, b) => a - b);
+    return {
+      eventsPerSecond: load.eventsPerSecond,
+      p50Ms: load.latencyMs.p50,
+      p99Ms: load.latencyMs.p99,
+      failedRequests: load.failedRequests,
+      statusCounts: load.statusCounts,
+      ackToQueryableMs: { median: samples[3]!, max: samples.at(-1)! },
+      peakRssBytes,
+      cpuMicrosPerEvent,
+      generatorCpuMicrosPerEvent: load.generatorCpuMicrosPerEvent,
+      lagUnderLoadMs: { median: median(lagSamples), max: Math.max(0, ...lagSamples) },
+    };
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    await stopIngestServer(ingestServer);
   }
 }
 
@@ -140,17 +137,9 @@ export async function benchTwoServers(
   options: { durationMs?: number; log?: (line: string) => void } = {},
 ): Promise<SideBySideResult> {
   const log = options.log ?? (() => {});
-  const dataDirs: string[] = [];
-  const servers: { server: ServerProcess; writeKey: string }[] = [];
+  const servers: IngestServer[] = [];
   try {
-    for (let i = 0; i < 2; i++) {
-      const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-bench-ingest-pair-'));
-      dataDirs.push(dataDir);
-      const projectId = runCli(dataDir, 'projects', 'create', '--name', 'Bench');
-      const writeKey = runCli(dataDir, 'keys', 'create', '--project', projectId);
-      const server = await startServerProcess(dataDir, { PULSELOOP_RATE_LIMIT_PER_KEY: '1000000' });
-      servers.push({ server, writeKey });
-    }
+    for (let i = 0; i < 2; i++) servers.push(await startIngestServer('ingest-pair'));
     const load = (durationMs: number) =>
       Promise.all(
         servers.map(({ server, writeKey }) =>
@@ -170,7 +159,6 @@ export async function benchTwoServers(
     const perServer = loads.map((l) => l.eventsPerSecond);
     return { perServer, eventsPerSecond: perServer.reduce((sum, x) => sum + x, 0) };
   } finally {
-    for (const { server } of servers) await server.stop('SIGTERM');
-    for (const dataDir of dataDirs) rmSync(dataDir, { recursive: true, force: true });
+    for (const side of servers) await stopIngestServer(side);
   }
 }

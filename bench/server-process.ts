@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -185,4 +186,37 @@ export async function startServerProcess(
       });
     },
   };
+}
+
+/** A server under ingestion load: its own data directory, one project and its write key. */
+export interface IngestServer {
+  dataDir: string;
+  writeKey: string;
+  server: ServerProcess;
+}
+
+/**
+ * `pulseloop serve` on a fresh data directory with one project and write key, its rate limit out of
+ * the way of the load; `env` adds settings. The directory is removed if the server does not start.
+ */
+export async function startIngestServer(
+  label: string,
+  env: Record<string, string> = {},
+): Promise<IngestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), `pulseloop-bench-${label}-`));
+  try {
+    const projectId = runCli(dataDir, 'projects', 'create', '--name', `Bench ${label}`);
+    const writeKey = runCli(dataDir, 'keys', 'create', '--project', projectId);
+    const server = await startServerProcess(dataDir, { PULSELOOP_RATE_LIMIT_PER_KEY: '1000000', ...env });
+    return { dataDir, writeKey, server };
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Stops the server and removes its data directory. */
+export async function stopIngestServer({ server, dataDir }: IngestServer): Promise<void> {
+  await server.stop('SIGTERM');
+  rmSync(dataDir, { recursive: true, force: true });
 }
