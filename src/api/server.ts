@@ -11,7 +11,7 @@ import { MAX_BATCH_BYTES } from '../collect/segment/limits.js';
 import { storeStatus } from '../collect/status.js';
 import { openWal, type Wal } from '../collect/wal.js';
 import { createWriteKeyCache } from '../collect/write-keys.js';
-import type { Config } from '../config/config.js';
+import { type Config, hostAndPort } from '../config/config.js';
 import { detailText, PulseloopError } from '../errors/registry.js';
 import { createGovernance, type Governance, refreshGovernancePeriodically } from '../govern/governance.js';
 import { LOG_REDACTION } from '../govern/http/hardening.js';
@@ -78,8 +78,10 @@ function listenError(error: unknown, host: string, port: number): unknown {
   };
   const reason = reasons[(error as NodeJS.ErrnoException).code ?? ''];
   if (!reason) return error;
-  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  return new PulseloopError('port_unavailable', { address, ...detailText(reason.en, reason.zh) });
+  return new PulseloopError('port_unavailable', {
+    address: hostAndPort(host, port),
+    ...detailText(reason.en, reason.zh),
+  });
 }
 
 /**

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { storeStatus } from '../collect/status.js';
-import { loadConfig } from '../config/config.js';
+import { hostAndPort, loadConfig } from '../config/config.js';
 import { PulseloopError } from '../errors/registry.js';
 import { openStores, printTable } from './context.js';
 import { say } from './lang.js';
@@ -20,7 +20,7 @@ function formatBytes(bytes: number): string {
 /** Where a server listening on host:port answers this machine (a wildcard host listens on loopback too). */
 export function serverUrl(host: string, port: number): string {
   const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  return reachable.includes(':') ? `http://[${reachable}]:${port}` : `http://${reachable}:${port}`;
+  return `http://${hostAndPort(reachable, port)}`;
 }
 
 export function registerStatusCommand(program: Command): void {

@@ -227,3 +227,8 @@ function checkPiiKeys(value: string): void {
     throw new ConfigError(`Invalid configuration: ${detail}\n配置无效：${zh}格式见 docs/governance.md。`);
   }
 }
+
+/** `host:port` as URLs and messages write it: an IPv6 address in brackets. */
+export function hostAndPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
