@@ -1,3 +1,5 @@
+import { wellFormed } from './well-formed.js';
+
 /**
  * A growable byte buffer for insert payloads (JSON lines, binary rows), used by the demo
  * generator and by ingestion. Writing lines straight into bytes avoids
@@ -71,7 +73,9 @@ export class ByteSink {
 
   /**
    * Writes a JSON string literal: ASCII byte by byte (quotes and backslashes escaped in place, as
-   * in a JSON text held in a string column), anything else through JSON.stringify.
+   * in a JSON text held in a string column), anything else through JSON.stringify. A lone UTF-16
+   * surrogate (which a sender can write as `\ud800`) becomes U+FFFD, as in UTF-8 text: JSON.stringify
+   * would write it as an escape that ClickHouse refuses, failing the whole insert.
    */
   jsonString(text: string): void {
     const n = text.length;
@@ -88,7 +92,7 @@ export class ByteSink {
       } else if (c < 0x20 || c > 0x7e) {
         // Control characters need \u escapes and non-ASCII needs UTF-8: JSON.stringify does both.
         this.length = start;
-        this.utf8(JSON.stringify(text));
+        this.utf8(JSON.stringify(wellFormed(text)));
         return;
       } else {
         out[o++] = c;

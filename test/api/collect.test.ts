@@ -284,6 +284,70 @@ describe('collection API: batches', () => {
     expect((await eventsOf(projectId)).map((r) => r.message_id)).toEqual(['h1']);
   });
 
+  it('stores text with lone surrogates and quarantines amounts the store cannot hold, so no row blocks the writer', async () => {
+    const { projectId, writeKey } = await t.newProject('unstorable');
+    // JSON.stringify writes each lone surrogate as an escape (\ud800), as a hostile sender would.
+    const body = JSON.stringify({
+      batch: [
+        {
+          type: 'track',
+          userId: 'u\udc00',
+          event: 'a\ud800b',
+          messageId: 's1',
+          properties: { note: 'x\ud800', plays: 1 },
+          context: { locale: 'zh\udfff' },
+        },
+        { type: 'identify', userId: 'v\ud800', traits: { name: 'n\udc00' }, messageId: 's2' },
+        {
+          type: 'track',
+          userId: 'u',
+          event: 'Order Completed',
+          properties: { revenue: 1e20 },
+          messageId: 's3',
+        },
+        {
+          type: 'track',
+          userId: 'u',
+          event: 'Order Completed',
+          properties: { total: -1e15 },
+          messageId: 's4',
+        },
+        {
+          type: 'track',
+          userId: 'u',
+          event: 'Order Completed',
+          properties: { revenue: 99_999_999_999_999.98 },
+          messageId: 's5',
+        },
+      ],
+    });
+    const response = await post('/v1/batch', body, { key: writeKey });
+    expect(response.status).toBe(200);
+    expect(response.json).toMatchObject({ accepted: 3, quarantined: 2 });
+    expect(response.json.errors.map((e: { index: number; message: string }) => [e.index, e.message])).toEqual(
+      [
+        [2, expect.stringContaining('"properties.revenue"')],
+        [3, expect.stringContaining('"properties.total"')],
+      ],
+    );
+    const rows = await eventsOf(projectId);
+    expect(t.server.writer.stats().lastError).toBeUndefined();
+    const byId = new Map(rows.map((r) => [r.message_id, r]));
+    expect([...byId.keys()].sort()).toEqual(['s1', 's2', 's5']);
+    expect(byId.get('s1')).toMatchObject({ event: 'a\ufffdb', user_id: 'u\ufffd', locale: 'zh\ufffd' });
+    expect(byId.get('s2')).toMatchObject({ user_id: 'v\ufffd' });
+    expect(byId.get('s5')?.revenue).toBeCloseTo(99_999_999_999_999.98, 1);
+    const identities = await t.server.facts.query<{ distinct_id: string }>(
+      'SELECT distinct_id FROM identities FINAL WHERE project_id = {project:String} ORDER BY distinct_id',
+      { project: projectId },
+    );
+    expect(identities.map((r) => r.distinct_id)).toEqual(expect.arrayContaining(['u\ufffd', 'v\ufffd']));
+    expect((await quarantined(projectId)).map((q) => q.reason_code)).toEqual([
+      'invalid_field',
+      'invalid_field',
+    ]);
+  });
+
   it('answers 400, not a crash, for a body nested a hundred thousand levels deep', async () => {
     const response = await post('/v1/batch', `${'['.repeat(100_000)}${']'.repeat(100_000)}`);
     expect(response.status).toBe(400);

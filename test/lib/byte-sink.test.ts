@@ -41,6 +41,31 @@ describe('the byte sink', () => {
     );
   });
 
+  it('writes a lone surrogate in a JSON string as U+FFFD, never as an escape the store refuses', () => {
+    const withLoneSurrogates = fc
+      .array(fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('\ud800', '\udfff', '\udc00\ud800')))
+      .map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(withLoneSurrogates, (text) => {
+        const sink = new ByteSink(1);
+        sink.jsonString(text);
+        const written = sink.take().toString('utf8');
+        expect(written).not.toMatch(/\\u[dD][89a-fA-F]/);
+        expect(JSON.parse(written)).toBe(
+          text.replace(/[\ud800-\udfff]/g, (c, at: number) => {
+            const code = c.charCodeAt(0);
+            const paired =
+              code < 0xdc00
+                ? /[\udc00-\udfff]/.test(text[at + 1] ?? '')
+                : /[\ud800-\udbff]/.test(text[at - 1] ?? '');
+            return paired ? c : '\ufffd';
+          }),
+        );
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('writes RowBinary integers little-endian and strings and arrays after their LEB128 length', () => {
     const leb128 = (value: number): number[] => {
       const out: number[] = [];

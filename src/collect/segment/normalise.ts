@@ -1,4 +1,4 @@
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import type { EventRow } from '../../store/facts/rows.js';
 import { isPlainObject, safeMerge } from './body.js';
 import { MAX_FUTURE_SKEW_HOURS, MIN_TIMESTAMP_MS } from './limits.js';
@@ -269,12 +269,44 @@ export function isOrderEvent(name: string): boolean {
   return ORDER_EVENT.test(name.trim());
 }
 
+/** The property an event's revenue is read from, and its amount. */
+interface RevenueSource {
+  field: 'revenue' | 'total' | 'value';
+  amount: number;
+}
+
+/** properties.revenue, else total or value on order events; undefined when none holds an amount. */
+function revenueSourceOf(event: string, properties: JsonObject): RevenueSource | undefined {
+  const revenue = amountOf(properties.revenue);
+  if (revenue !== undefined) return { field: 'revenue', amount: revenue };
+  if (!isOrderEvent(event)) return undefined;
+  for (const field of ['total', 'value'] as const) {
+    const amount = amountOf(properties[field]);
+    if (amount !== undefined) return { field, amount };
+  }
+  return undefined;
+}
+
 /** properties.revenue, else total or value on order events, else 0. */
 export function revenueOf(event: string, properties: JsonObject): number {
-  const revenue = amountOf(properties.revenue);
-  if (revenue !== undefined) return revenue;
-  if (!isOrderEvent(event)) return 0;
-  return amountOf(properties.total) ?? amountOf(properties.value) ?? 0;
+  return revenueSourceOf(event, properties)?.amount ?? 0;
+}
+
+/**
+ * Amounts the `revenue` column holds (Decimal(18, 4): 14 digits before the point). A larger one is
+ * refused with the event, which goes to quarantine: stored, it would make the whole insert fail.
+ */
+export const MAX_REVENUE = 1e14;
+
+function revenueError(source: RevenueSource | undefined): PulseloopError | undefined {
+  if (source === undefined || Math.abs(source.amount) < MAX_REVENUE) return undefined;
+  return new PulseloopError('invalid_field', {
+    field: `properties.${source.field}`,
+    ...detailText(
+      `${source.amount} is beyond the largest amount kept, ±99,999,999,999,999.9999`,
+      `${source.amount} 超出可保存的最大金额 ±99,999,999,999,999.9999`,
+    ),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -684,6 +716,9 @@ export function toEventRow(message: SegmentMessage, env: NormaliseEnv): Normalis
   const properties = propertiesOf(message);
   const isPage = message.type === 'page';
   const event = eventName(message);
+  const revenue = revenueSourceOf(event, properties);
+  const amountError = revenueError(revenue);
+  if (amountError) return { ok: false, error: amountError };
 
   const pageUrl = (isPage ? textAt(properties, 'url') : '') || take(ctx, PAGE_URL);
   const url = parseUrl(pageUrl);
@@ -742,7 +777,7 @@ export function toEventRow(message: SegmentMessage, env: NormaliseEnv): Normalis
     content_id:
       textAt(properties, 'content_id') || textAt(properties, 'video_id') || textAt(properties, 'post_id'),
     sharer_id: sharerId,
-    revenue: revenueOf(event, properties),
+    revenue: revenue?.amount ?? 0,
     currency: textAt(properties, 'currency').trim().toUpperCase(),
     ip: contextIp || env.ip,
     user_agent: userAgent,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { detailText, PulseloopError } from '../../errors/registry.js';
+import { wellFormed } from '../../lib/well-formed.js';
 import { isPlainObject } from './body.js';
 import type { CompactText, JsonScan } from './json-scan.js';
 import {
@@ -287,7 +288,7 @@ function readId(raw: JsonObject, field: string): string | undefined {
   if (value.trim() === '') return undefined;
   if (value.length > MAX_ID_LENGTH)
     throw invalidField(field, `is longer than ${MAX_ID_LENGTH} characters`, `超过 ${MAX_ID_LENGTH} 个字符`);
-  return value;
+  return wellFormed(value);
 }
 
 function requireId(raw: JsonObject, field: string, callType: CallType): string {
@@ -309,7 +310,7 @@ function readMessageId(raw: JsonObject): string | undefined {
       `超过 ${MAX_MESSAGE_ID_LENGTH} 个字符`,
     );
   }
-  return value;
+  return wellFormed(value);
 }
 
 /** An event, page or screen name: a string of bounded length. */
@@ -333,7 +334,7 @@ function readName(raw: JsonObject, field: string, required: boolean): string | u
       `超过 ${MAX_EVENT_NAME_LENGTH} 个字符`,
     );
   }
-  return value;
+  return wellFormed(value);
 }
 
 /** properties, traits or context: an object, `{}` when absent. */
