@@ -284,7 +284,7 @@ describe('collection API: batches', () => {
     expect((await eventsOf(projectId)).map((r) => r.message_id)).toEqual(['h1']);
   });
 
-  it('stores text with lone surrogates and quarantines amounts the store cannot hold, so no row blocks the writer', async () => {
+  it('stores lone surrogates, fractional millisecond times, and quarantines amounts the store cannot hold, so no row blocks the writer', async () => {
     const { projectId, writeKey } = await t.newProject('unstorable');
     // JSON.stringify writes each lone surrogate as an escape (\ud800), as a hostile sender would.
     const body = JSON.stringify({
@@ -319,11 +319,12 @@ describe('collection API: batches', () => {
           properties: { revenue: 99_999_999_999_999.98 },
           messageId: 's5',
         },
+        { type: 'track', userId: 'u', event: 'late', timestamp: 1_764_000_000_123.75, messageId: 's6' },
       ],
     });
     const response = await post('/v1/batch', body, { key: writeKey });
     expect(response.status).toBe(200);
-    expect(response.json).toMatchObject({ accepted: 3, quarantined: 2 });
+    expect(response.json).toMatchObject({ accepted: 4, quarantined: 2 });
     expect(response.json.errors.map((e: { index: number; message: string }) => [e.index, e.message])).toEqual(
       [
         [2, expect.stringContaining('"properties.revenue"')],
@@ -333,7 +334,8 @@ describe('collection API: batches', () => {
     const rows = await eventsOf(projectId);
     expect(t.server.writer.stats().lastError).toBeUndefined();
     const byId = new Map(rows.map((r) => [r.message_id, r]));
-    expect([...byId.keys()].sort()).toEqual(['s1', 's2', 's5']);
+    expect([...byId.keys()].sort()).toEqual(['s1', 's2', 's5', 's6']);
+    expect(byId.get('s6')?.timestamp).toBe('2025-11-24 16:00:00.123');
     expect(byId.get('s1')).toMatchObject({ event: 'a\ufffdb', user_id: 'u\ufffd', locale: 'zh\ufffd' });
     expect(byId.get('s2')).toMatchObject({ user_id: 'v\ufffd' });
     expect(byId.get('s5')?.revenue).toBeCloseTo(99_999_999_999_999.98, 1);

@@ -180,7 +180,8 @@ const MAX_DATE_MS = 8.64e15;
  */
 export function parseTimestamp(value: unknown): number | undefined {
   if (typeof value === 'number') {
-    return Number.isFinite(value) && Math.abs(value) <= MAX_DATE_MS ? value : undefined;
+    // Whole milliseconds, as ISO times are read (the store refuses a fractional one in a JSON row).
+    return Number.isFinite(value) && Math.abs(value) <= MAX_DATE_MS ? Math.floor(value) : undefined;
   }
   if (typeof value !== 'string' || value.length > 64) return undefined;
   return parseUtcIsoTime(value) ?? parseIsoTime(value);
