@@ -1,4 +1,5 @@
 import type { Analysis, AnalysisContext } from './analysis.js';
+import { scanEventRows } from '../store/facts/event-binary.js';
 import { type DateRange, nextDay } from './query/scope.js';
 
 /**
@@ -45,8 +46,8 @@ export interface ResultCache {
   generation(projectId: string): number;
   /** Drops the project's results that a write of this span may change. */
   noteWritten(projectId: string, span: WrittenSpan): void;
-  /** Reads project ids (and event times) from JSONEachRow rows just inserted into `table`. */
-  noteInsertedRows(table: string, rows: Buffer | readonly Buffer[]): void;
+  /** Reads project ids (and event times) from rows just inserted into a table. */
+  noteInsertedRows(part: WrittenRows): void;
   stats(): ResultCacheStats;
 }
 
@@ -86,19 +87,56 @@ function integerAt(bytes: Buffer, at: number): number {
   return negative ? -value : value;
 }
 
+/** Rows written to a table: JSON lines, or RowBinary `events` rows (event-binary.ts), in pieces of whole rows. */
+export interface WrittenRows {
+  table: string;
+  format: 'JSONEachRow' | 'RowBinary';
+  rows: readonly Buffer[];
+}
+
+/** Widens the project's span in `spans` by one row's event time (NaN: unknown, so 'all'). */
+function noteRow(spans: Map<string, WrittenSpan>, projectId: string, ms: number): void {
+  const known = spans.get(projectId);
+  if (Number.isNaN(ms) || known === 'all') spans.set(projectId, 'all');
+  else if (!known) spans.set(projectId, { fromMs: ms, toMs: ms });
+  else if (ms < known.fromMs || ms > known.toMs)
+    spans.set(projectId, { fromMs: Math.min(known.fromMs, ms), toMs: Math.max(known.toMs, ms) });
+}
+
 /**
- * Project ids and event-time spans of JSONEachRow rows (as the ingestion path writes them). Runs on
- * the serving thread after every insert of the batch writer, so it reads bytes and makes a string
- * only when a row's project differs from the row before it.
+ * Project ids and event-time spans of rows as the ingestion path writes them. Runs on the serving
+ * thread after every insert of the batch writer, so it reads bytes and makes a string only when a
+ * row's project differs from the row before it.
  */
-export function scanWrittenRows(table: string, rows: Buffer | readonly Buffer[]): Map<string, WrittenSpan> {
+export function scanWrittenRows(written: WrittenRows): Map<string, WrittenSpan> {
   const spans = new Map<string, WrittenSpan>();
-  const events = table === 'events';
-  for (const piece of Buffer.isBuffer(rows) ? [rows] : rows) scanPiece(piece, events, spans);
+  const events = written.table === 'events';
+  for (const piece of written.rows) {
+    if (written.format === 'RowBinary' && events) scanBinaryPiece(piece, spans);
+    else if (written.format === 'RowBinary') throw new Error(`no binary layout for ${written.table}`);
+    else scanPiece(piece, events, spans);
+  }
   return spans;
 }
 
-/** Adds the spans of one piece of whole rows to `spans`. */
+/** Adds the spans of one piece of RowBinary `events` rows to `spans`. */
+function scanBinaryPiece(rows: Buffer, spans: Map<string, WrittenSpan>): void {
+  let previousStart = -1;
+  let previousEnd = -1;
+  let projectId = '';
+  scanEventRows(rows, ({ projectStart, projectEnd, timestampMs }) => {
+    const sameProject =
+      previousStart >= 0 &&
+      projectEnd - projectStart === previousEnd - previousStart &&
+      rows.compare(rows, previousStart, previousEnd, projectStart, projectEnd) === 0;
+    if (!sameProject) projectId = rows.toString('utf8', projectStart, projectEnd);
+    previousStart = projectStart;
+    previousEnd = projectEnd;
+    noteRow(spans, projectId, timestampMs);
+  });
+}
+
+/** Adds the spans of one piece of whole JSON lines to `spans`. */
 function scanPiece(rows: Buffer, events: boolean, spans: Map<string, WrittenSpan>): void {
   let previousStart = -1;
   let previousEnd = -1;
@@ -123,11 +161,7 @@ function scanPiece(rows: Buffer, events: boolean, spans: Map<string, WrittenSpan
         const t = rows.indexOf(TIMESTAMP_KEY, start);
         if (t !== -1 && t < end) ms = integerAt(rows, t + TIMESTAMP_KEY.length);
       }
-      const known = spans.get(projectId);
-      if (Number.isNaN(ms) || known === 'all') spans.set(projectId, 'all');
-      else if (!known) spans.set(projectId, { fromMs: ms, toMs: ms });
-      else if (ms < known.fromMs || ms > known.toMs)
-        spans.set(projectId, { fromMs: Math.min(known.fromMs, ms), toMs: Math.max(known.toMs, ms) });
+      noteRow(spans, projectId, ms);
     }
     start = end + 1;
   }
@@ -194,8 +228,8 @@ export function createResultCache(options: ResultCacheOptions = {}): ResultCache
         }
       }
     },
-    noteInsertedRows(table, rows) {
-      for (const [projectId, span] of scanWrittenRows(table, rows)) cache.noteWritten(projectId, span);
+    noteInsertedRows(written) {
+      for (const [projectId, span] of scanWrittenRows(written)) cache.noteWritten(projectId, span);
     },
     stats: () => ({ entries: entries.size, bytes, ...counters }),
   };

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { FactsEngine } from '../store/facts/engine.js';
+import { type FactsEngine, insertRows } from '../store/facts/engine.js';
+import { EVENT_BINARY_COLUMNS } from '../store/facts/event-binary.js';
 import { FACTS_TABLES, type FactsTable } from '../store/facts/schema.js';
 import {
   comparePositions,
@@ -109,28 +110,61 @@ async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Promise<voi
   }
 }
 
-/** Each table's rows in log order, as the records' own buffers (no joined copy: a flush can be many megabytes). */
-function groupByTable(records: readonly WalRecord[]): Map<FactsTable, { rows: Buffer[]; rowCount: number }> {
-  const parts = new Map<FactsTable, { rows: Buffer[]; rowCount: number }>();
+/** The rows of one table in one format, as the records' own buffers (whole rows each). */
+export interface InsertedPart {
+  table: FactsTable;
+  format: 'JSONEachRow' | 'RowBinary';
+  rows: Buffer[];
+  rowCount: number;
+}
+
+/** The column layout of each table's RowBinary rows in the log. */
+const BINARY_COLUMNS: Partial<Record<FactsTable, readonly string[]>> = { events: EVENT_BINARY_COLUMNS };
+
+/**
+ * Each table's rows in log order, by format, as the records' own buffers (no joined copy: a flush
+ * can be many megabytes). Tables in FACTS_TABLES order; a table's JSON rows (from a log written
+ * before binary rows) before its binary ones.
+ */
+function groupByTable(records: readonly WalRecord[]): InsertedPart[] {
+  const parts = new Map<string, InsertedPart>();
   for (const record of records) {
-    const part = parts.get(record.table) ?? { rows: [], rowCount: 0 };
+    const format = record.format ?? 'JSONEachRow';
+    const key = `${record.table}:${format}`;
+    let part = parts.get(key);
+    if (!part) {
+      part = { table: record.table, format, rows: [], rowCount: 0 };
+      parts.set(key, part);
+    }
     part.rows.push(record.rows);
     part.rowCount += record.rowCount;
-    parts.set(record.table, part);
   }
-  const out = new Map<FactsTable, { rows: Buffer[]; rowCount: number }>();
-  for (const table of FACTS_TABLES) {
-    const part = parts.get(table);
-    if (part) out.set(table, part);
+  const order = (part: InsertedPart) =>
+    FACTS_TABLES.indexOf(part.table) * 2 + (part.format === 'RowBinary' ? 1 : 0);
+  return [...parts.values()].sort((a, b) => order(a) - order(b));
+}
+
+/** Inserts one part; its token tells a retry of the same range, table and format. */
+async function insertPart(engine: FactsEngine, part: InsertedPart, token: string, parallelParsing: boolean) {
+  if (part.format === 'JSONEachRow') {
+    await engine.insertJsonEachRow(part.table, part.rows, { deduplicationToken: token, parallelParsing });
+    return;
   }
-  return out;
+  const columns = BINARY_COLUMNS[part.table];
+  if (!columns) throw new Error(`the log holds binary rows for ${part.table}, which has no binary layout`);
+  await insertRows(engine, part.table, part.rows, {
+    format: 'RowBinary',
+    columns,
+    deduplicationToken: `${token}:binary`,
+    parallelParsing,
+  });
 }
 
 /**
- * Told after rows reach the store: the table and its JSONEachRow bytes, in pieces of whole rows
- * (the analysis cache drops what they change).
+ * Told after rows reach the store: each table's rows in one format, in pieces of whole rows (the
+ * analysis cache drops what they change).
  */
-export type InsertedRowsListener = (table: FactsTable, rows: readonly Buffer[]) => void;
+export type InsertedRowsListener = (part: InsertedPart) => void;
 const insertedRowsListeners = new Set<InsertedRowsListener>();
 
 /** Subscribes to inserted rows; returns the unsubscribe function. */
@@ -155,18 +189,16 @@ async function insertRange(
   await writeCheckpoint(dir, { committed: from, inflight: { from, to } });
   let rows = 0;
   const parts = groupByTable(records);
-  for (const [table, part] of parts) {
-    await engine.insertJsonEachRow(table, part.rows, {
-      deduplicationToken: `wal:${formatPosition(from)}-${formatPosition(to)}:${table}`,
-      parallelParsing: how.parallelParsing,
-    });
+  for (const part of parts) {
+    const token = `wal:${formatPosition(from)}-${formatPosition(to)}:${part.table}`;
+    await insertPart(engine, part, token, how.parallelParsing);
     rows += part.rowCount;
   }
   await writeCheckpoint(dir, { committed: to });
-  for (const [table, part] of parts) {
+  for (const part of parts) {
     for (const listener of insertedRowsListeners) {
       try {
-        listener(table, part.rows);
+        listener(part);
       } catch {
         // The rows are committed; a listener's failure must not make the writer insert them again.
       }

@@ -3,6 +3,7 @@ import { PulseloopError } from '../errors/registry.js';
 import { linkedIdsOf } from '../identity/linked-ids.js';
 import type { DistinctId, IdentityInput, IdentityResolver } from '../identity/resolver.js';
 import { ByteSink } from '../lib/byte-sink.js';
+import { writeEventBinary } from '../store/facts/event-binary.js';
 import type { EventRow, QuarantineRow } from '../store/facts/rows.js';
 import type { FactsTable } from '../store/facts/schema.js';
 import type { BatchWriter } from './batch-writer.js';
@@ -101,85 +102,6 @@ export function writeCompactJsonLine(sink: ByteSink, row: object): void {
   sink.endLine();
 }
 
-/** `,"name":value` when the text is not empty (the store's default for an omitted key is ''). */
-function textField(sink: ByteSink, prefix: string, value: string): void {
-  if (value === '') return;
-  sink.ascii(prefix);
-  sink.jsonString(value);
-}
-
-/** `,"name":value` when the number is not 0 (nor NaN or infinite, which the store cannot read). */
-function numberField(sink: ByteSink, prefix: string, value: number): void {
-  if (value === 0 || !Number.isFinite(value)) return;
-  sink.ascii(prefix);
-  sink.jsonNumber(value);
-}
-
-/**
- * `,"name":{…}` for a column holding JSON object text: the object itself rather than a string
- * escaping each of its quotes. The store reads an object given for a String column back as its text
- * (input_format_json_read_objects_as_strings), so the stored value is the same text.
- */
-function objectField(sink: ByteSink, prefix: string, json: string): void {
-  if (json.charCodeAt(0) !== 123 /* { */) {
-    textField(sink, prefix, json);
-    return;
-  }
-  sink.ascii(prefix);
-  sink.utf8(json);
-}
-
-/**
- * An `events` row as `writeCompactJsonLine` writes it, column by column: a fixed order of property
- * reads instead of a loop over keys (which reads each value through a generic lookup), and the
- * properties and context objects unescaped. project_id comes first and the time before the JSON
- * objects, which the analysis cache's scan of inserted rows relies on.
- */
-export function writeEventLine(sink: ByteSink, row: EventRow): void {
-  sink.ascii('{"project_id":');
-  sink.jsonString(row.project_id);
-  textField(sink, ',"message_id":', row.message_id);
-  textField(sink, ',"type":', row.type);
-  textField(sink, ',"event":', row.event);
-  numberField(sink, ',"timestamp":', row.timestamp);
-  numberField(sink, ',"received_at":', row.received_at);
-  textField(sink, ',"distinct_id":', row.distinct_id);
-  textField(sink, ',"anonymous_id":', row.anonymous_id);
-  textField(sink, ',"user_id":', row.user_id);
-  textField(sink, ',"person_id":', row.person_id);
-  textField(sink, ',"session_id":', row.session_id);
-  textField(sink, ',"source_id":', row.source_id);
-  textField(sink, ',"platform":', row.platform);
-  textField(sink, ',"channel":', row.channel);
-  textField(sink, ',"utm_source":', row.utm_source);
-  textField(sink, ',"utm_medium":', row.utm_medium);
-  textField(sink, ',"utm_campaign":', row.utm_campaign);
-  textField(sink, ',"utm_content":', row.utm_content);
-  textField(sink, ',"utm_term":', row.utm_term);
-  textField(sink, ',"campaign_id":', row.campaign_id);
-  textField(sink, ',"content_id":', row.content_id);
-  textField(sink, ',"sharer_id":', row.sharer_id);
-  numberField(sink, ',"revenue":', row.revenue);
-  textField(sink, ',"currency":', row.currency);
-  textField(sink, ',"ip":', row.ip);
-  textField(sink, ',"user_agent":', row.user_agent);
-  textField(sink, ',"locale":', row.locale);
-  textField(sink, ',"country":', row.country);
-  textField(sink, ',"region":', row.region);
-  textField(sink, ',"city":', row.city);
-  textField(sink, ',"device_type":', row.device_type);
-  textField(sink, ',"os":', row.os);
-  textField(sink, ',"browser":', row.browser);
-  textField(sink, ',"app_version":', row.app_version);
-  textField(sink, ',"page_url":', row.page_url);
-  textField(sink, ',"page_path":', row.page_path);
-  textField(sink, ',"referrer":', row.referrer);
-  objectField(sink, ',"properties":', row.properties);
-  objectField(sink, ',"context":', row.context);
-  sink.ascii('}');
-  sink.endLine();
-}
-
 /** `writeCompactJsonLine` as a string, without the line end. */
 export function compactJsonLine(row: object): string {
   const sink = new ByteSink(256);
@@ -194,14 +116,17 @@ const POOLED_SINKS = 64;
 /** A sink a very large batch grew beyond this is let go rather than kept. */
 const POOLED_SINK_BYTES = 1 << 20;
 
-/** Rows of one request, grouped by table, serialised once: the log record is the insert payload. */
+/**
+ * Rows of one request, grouped by table, serialised once: the log record is the insert payload.
+ * Events are RowBinary (event-binary.ts), the other tables JSON lines.
+ */
 class RowBuffers {
   private readonly parts = new Map<FactsTable, ByteSink>();
-  add(table: FactsTable, row: object): void {
+  add(table: Exclude<FactsTable, 'events'>, row: object): void {
     writeCompactJsonLine(this.sink(table), row);
   }
   addEvent(row: EventRow): void {
-    writeEventLine(this.sink('events'), row);
+    writeEventBinary(this.sink('events'), row);
   }
   private sink(table: FactsTable): ByteSink {
     let sink = this.parts.get(table);
@@ -215,7 +140,9 @@ class RowBuffers {
     const records: WalRecord[] = [];
     for (const [table, sink] of this.parts) {
       const rowCount = sink.lines;
-      records.push({ table, rows: sink.copyAndReset(), rowCount });
+      const record: WalRecord = { table, rows: sink.copyAndReset(), rowCount };
+      if (table === 'events') record.format = 'RowBinary';
+      records.push(record);
       if (sinkPool.length < POOLED_SINKS && sink.capacity <= POOLED_SINK_BYTES) sinkPool.push(sink);
     }
     this.parts.clear();

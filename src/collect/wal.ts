@@ -19,8 +19,10 @@ import { FACTS_TABLES, type FactsTable } from '../store/facts/schema.js';
  *
  * A segment file is a sequence of frames:
  *   u32 payload length | u32 crc32(payload) | u8 table index | u32 row count | payload
- * where the payload is newline-terminated JSONEachRow rows for that table — the same bytes the
- * batch writer later hands to the facts store, so each event is serialised exactly once.
+ * where the payload is that table's rows — the same bytes the batch writer later hands to the facts
+ * store, so each event is serialised exactly once. The rows are newline-terminated JSONEachRow, or
+ * RowBinary in every column of the table's binary layout when the table index byte has its high bit
+ * set (`events`, see event-binary.ts; logs written before binary rows hold JSON only).
  *
  * Appends are group-committed: every append waiting while a write+fdatasync runs goes into the
  * next single write+fdatasync. A torn frame at the end (crash mid-write) was never acknowledged
@@ -29,10 +31,15 @@ import { FACTS_TABLES, type FactsTable } from '../store/facts/schema.js';
 
 export interface WalRecord {
   table: FactsTable;
-  /** JSONEachRow rows, each ending with '\n'. */
+  /** JSONEachRow rows, each ending with '\n', or RowBinary rows when `format` says so. */
   rows: Buffer;
   rowCount: number;
+  /** Absent: JSONEachRow. */
+  format?: 'RowBinary';
 }
+
+/** The table index byte's high bit: the frame's rows are RowBinary. */
+const BINARY_ROWS_FLAG = 0x80;
 
 /** A place in the log: segment number and byte offset in it. Ordered by (segment, offset). */
 export interface WalPosition {
@@ -72,7 +79,8 @@ export function encodeFrame(record: WalRecord): Buffer {
   const header = Buffer.allocUnsafe(HEADER_BYTES);
   header.writeUInt32LE(record.rows.length, 0);
   header.writeUInt32LE(crc32(record.rows), 4);
-  header.writeUInt8(FACTS_TABLES.indexOf(record.table), 8);
+  const binary = record.format === 'RowBinary' ? BINARY_ROWS_FLAG : 0;
+  header.writeUInt8(FACTS_TABLES.indexOf(record.table) | binary, 8);
   header.writeUInt32LE(record.rowCount, 9);
   return header;
 }
@@ -97,15 +105,17 @@ export function readSegment(
   while (offset + HEADER_BYTES <= data.length) {
     const length = data.readUInt32LE(offset);
     const checksum = data.readUInt32LE(offset + 4);
-    const tableIndex = data.readUInt8(offset + 8);
+    const tableByte = data.readUInt8(offset + 8);
     const rowCount = data.readUInt32LE(offset + 9);
     const start = offset + HEADER_BYTES;
-    const table = FACTS_TABLES[tableIndex];
+    const table = FACTS_TABLES[tableByte & ~BINARY_ROWS_FLAG];
     if (start + length > data.length || table === undefined) break;
     const rows = data.subarray(start, start + length);
     if (crc32(rows) !== checksum) break;
     offset = start + length;
-    frames.push({ table, rows, rowCount, end: { segment, offset } });
+    const frame: DecodedFrame = { table, rows, rowCount, end: { segment, offset } };
+    if (tableByte & BINARY_ROWS_FLAG) frame.format = 'RowBinary';
+    frames.push(frame);
   }
   return { frames, validBytes: offset };
 }

@@ -145,6 +145,13 @@ export class ByteSink {
     this.uintLE(high, 4);
   }
 
+  /** An Int64 or UInt64 given as a BigInt, little-endian (for values beyond 2^53). */
+  bigInt64LE(value: bigint): void {
+    this.reserve(8);
+    this.buffer.writeBigInt64LE(BigInt.asIntN(64, value), this.length);
+    this.length += 8;
+  }
+
   /** A RowBinary String: the UTF-8 byte length, then the bytes. */
   binaryString(text: string): void {
     const n = text.length;

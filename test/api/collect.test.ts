@@ -350,6 +350,21 @@ describe('collection API: batches', () => {
     ]);
   });
 
+  it('stores a batch that backfills more than a hundred months of history', async () => {
+    const { projectId, writeKey } = await t.newProject('backfill');
+    const batch = Array.from({ length: 150 }, (_, i) => ({
+      type: 'track',
+      userId: 'u',
+      event: 'old',
+      messageId: `b${i}`,
+      timestamp: new Date(Date.UTC(2005, i, 15)).toISOString(),
+    }));
+    const response = await post('/v1/batch', { batch }, { key: writeKey });
+    expect(response.json).toMatchObject({ accepted: 150, quarantined: 0 });
+    expect(await eventsOf(projectId)).toHaveLength(150);
+    expect(t.server.writer.stats().lastError).toBeUndefined();
+  });
+
   it('answers 400, not a crash, for a body nested a hundred thousand levels deep', async () => {
     const response = await post('/v1/batch', `${'['.repeat(100_000)}${']'.repeat(100_000)}`);
     expect(response.status).toBe(400);

@@ -5,11 +5,14 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LARGE_INSERT_ROWS, replayWal, startBatchWriter } from '../../src/collect/batch-writer.js';
 import { listSegments, openWal, readSegment, type WalRecord } from '../../src/collect/wal.js';
+import { compactJsonLine } from '../../src/collect/ingest.js';
 import { ByteSink } from '../../src/lib/byte-sink.js';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
-import type { FactsEngine } from '../../src/store/facts/engine.js';
+import { type FactsEngine, insertRows } from '../../src/store/facts/engine.js';
+import { EVENT_BINARY_COLUMNS, writeEventBinary } from '../../src/store/facts/event-binary.js';
 import { migrateFacts } from '../../src/store/facts/migrate.js';
 import type { EventRow } from '../../src/store/facts/rows.js';
+import { EMPTY_EVENT } from '../support/event-rows.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pulseloop-wal-'));
 let engine: FactsEngine;
@@ -133,6 +136,46 @@ describe('batch writer and replay', () => {
     expect(await storedIds('replay')).toEqual(['r1', 'r2', 'r3']);
   });
 
+  it('replays a log holding JSON events rows (written before binary rows) and binary ones, each once', async () => {
+    const dir = newDir();
+    const event = (id: string): EventRow => ({
+      ...EMPTY_EVENT,
+      project_id: 'mixed',
+      message_id: id,
+      event: 'e',
+      timestamp: 1_700_000_000_000,
+    });
+    const sink = new ByteSink(64);
+    writeEventBinary(sink, event('bin-1'));
+    writeEventBinary(sink, event('bin-2'));
+    const binaryRecord: WalRecord = {
+      table: 'events',
+      rows: sink.copyAndReset(),
+      rowCount: 2,
+      format: 'RowBinary',
+    };
+    const jsonRecord: WalRecord = {
+      table: 'events',
+      rows: Buffer.from(`${compactJsonLine(event('json-1'))}\n`),
+      rowCount: 1,
+    };
+    const wal = await openWal(dir);
+    await wal.append([jsonRecord, quarantineRecord('mixed', ['q1'])]);
+    await wal.append([binaryRecord]);
+    await wal.close();
+    expect(readSegment(dir, 1).frames.map((f) => [f.table, f.format ?? 'JSONEachRow'])).toEqual([
+      ['events', 'JSONEachRow'],
+      ['quarantine', 'JSONEachRow'],
+      ['events', 'RowBinary'],
+    ]);
+    expect(await replayWal(engine, dir)).toMatchObject({ rows: 4 });
+    expect(await replayWal(engine, dir)).toMatchObject({ rows: 0 });
+    const stored = await engine.query<{ message_id: string }>(
+      "SELECT message_id FROM events WHERE project_id = 'mixed' ORDER BY message_id",
+    );
+    expect(stored.map((r) => r.message_id)).toEqual(['bin-1', 'bin-2', 'json-1']);
+  });
+
   it('re-inserts an in-flight range after a crash without duplicating what was already stored', async () => {
     const dir = newDir();
     const wal = await openWal(dir);
@@ -204,14 +247,12 @@ describe('insert pacing under load', () => {
 
 describe('compact JSON lines', () => {
   it('drop default values and parse back to the same row', async () => {
-    const { compactJsonLine } = await import('../../src/collect/ingest.js');
     const row = { a: 'x"y\n', b: '', c: 0, d: 1.5, e: null, f: [1, 'z'], g: '抖音' };
     expect(JSON.parse(compactJsonLine(row))).toEqual({ a: 'x"y\n', d: 1.5, f: [1, 'z'], g: '抖音' });
     expect(compactJsonLine({ only: '' })).toBe('{}');
   });
 
   it('encode any text and number exactly as JSON.stringify would', async () => {
-    const { compactJsonLine } = await import('../../src/collect/ingest.js');
     fc.assert(
       fc.property(
         fc.string({ unit: 'binary' }),
@@ -233,73 +274,58 @@ describe('compact JSON lines', () => {
     engine.query<{ name: string; type: string }>(
       "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'events' ORDER BY position",
     );
-  /** An events row with every column set: text from `text`, numbers from `value`, JSON objects as given. */
-  const eventRow = (
-    columns: Array<{ name: string; type: string }>,
-    text: string,
-    value: number,
-    properties: object,
-    context: object,
-  ): EventRow =>
-    Object.fromEntries(
-      columns.map(({ name, type }) => [
-        name,
-        name === 'properties'
-          ? JSON.stringify(properties)
-          : name === 'context'
-            ? JSON.stringify(context)
-            : type.includes('String')
-              ? `${name}:${text}`
-              : value,
-      ]),
-    ) as unknown as EventRow;
 
-  it('write an events row with its JSON columns as objects and every other column as the generic line does', async () => {
-    const { compactJsonLine, writeEventLine } = await import('../../src/collect/ingest.js');
-    const columns = await eventColumns();
-    expect(columns.map((c) => c.name)).toContain('properties');
-    fc.assert(
-      fc.property(
-        fc.string({ unit: 'binary' }),
-        fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })),
-        fc.object(),
-        fc.object(),
-        (text, value, properties, context) => {
-          const row = eventRow(columns, text, value, properties, context);
-          const sink = new ByteSink(256);
-          writeEventLine(sink, row);
-          const line = sink.copyAndReset().toString('utf8');
-          expect(line.endsWith('}\n')).toBe(true);
-          const written = JSON.parse(line) as Record<string, unknown>;
-          const generic = JSON.parse(compactJsonLine(row)) as Record<string, unknown>;
-          expect(written).toEqual({
-            ...generic,
-            properties: JSON.parse(row.properties),
-            context: JSON.parse(row.context),
-          });
-          expect(Object.keys(written)[0]).toBe('project_id');
-        },
-      ),
-      { numRuns: 500 },
-    );
+  it('lay out binary events rows in every column of the events table, in its order', async () => {
+    expect([...EVENT_BINARY_COLUMNS]).toEqual((await eventColumns()).map((c) => c.name));
   });
 
-  it('store the JSON columns of events as the same text they were given', async () => {
-    const { writeEventLine } = await import('../../src/collect/ingest.js');
-    const properties = {
-      note: '第 7 条\t"quoted" \\ \u2028',
-      nested: { list: [1, null, { a: true }] },
-      empty: {},
-    };
-    const context = { library: { name: 'analytics-node' }, traits: { 'key "with" quotes': 'v' } };
-    const row = eventRow(await eventColumns(), 'round-trip', 1_700_000_000_000, properties, context);
-    const sink = new ByteSink(256);
-    writeEventLine(sink, row);
-    await engine.insertJsonEachRow('events', [sink.copyAndReset()]);
-    const [stored] = await engine.query<{ properties: string; context: string }>(
-      'SELECT properties, context FROM events WHERE project_id = {p:String}',
-      { p: row.project_id },
+  it('store binary events rows exactly as the same rows sent as JSON lines', async () => {
+    // Any text (lone surrogates too), times from 2000 to 2100, amounts with any number of decimals.
+    const text = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.string({ unit: 'binary', minLength: 130, maxLength: 400 }),
+      fc.constantFrom('', '\ud800', 'a\udc00b', '抖音 "直播" \\ \n'),
     );
-    expect(stored).toEqual({ properties: row.properties, context: row.context });
+    const time = fc.integer({ min: 946_684_800_000, max: 4_102_444_800_000 });
+    const amount = fc.oneof(
+      fc.constant(0),
+      fc.integer({ min: -1e9, max: 1e9 }).map((cents) => cents / 100),
+      fc.double({ min: -99_999_999_999_999, max: 99_999_999_999_999, noNaN: true }),
+      fc.constantFrom(0.00015, 19.99, -3.5, 1e-7, 99_999_999_999_999.98),
+    );
+    const rowArbitrary = fc.record(
+      Object.fromEntries(
+        EVENT_BINARY_COLUMNS.map((column) => [
+          column,
+          column === 'revenue'
+            ? amount
+            : column === 'timestamp' || column === 'received_at'
+              ? time
+              : column === 'properties' || column === 'context'
+                ? fc.object().map((o) => JSON.stringify(o))
+                : text,
+        ]),
+      ),
+    ) as unknown as fc.Arbitrary<EventRow>;
+    const rows = fc.sample(rowArbitrary, { numRuns: 400, seed: 42 }).map((row, i) => ({
+      ...row,
+      message_id: `m${i}`,
+    }));
+    const binary = new ByteSink(1024);
+    for (const row of rows) writeEventBinary(binary, { ...row, project_id: 'as-binary' });
+    await insertRows(engine, 'events', binary.copyAndReset(), {
+      format: 'RowBinary',
+      columns: EVENT_BINARY_COLUMNS,
+    });
+    const lines = rows.map((row) => `${compactJsonLine({ ...row, project_id: 'as-json' })}\n`).join('');
+    await engine.insertJsonEachRow('events', lines);
+    const stored = (project: string) =>
+      engine.query<Record<string, unknown>>(
+        'SELECT * EXCEPT project_id FROM events WHERE project_id = {p:String} ORDER BY message_id',
+        { p: project },
+      );
+    const [asBinary, asJson] = [await stored('as-binary'), await stored('as-json')];
+    expect(asBinary).toHaveLength(rows.length);
+    expect(asBinary).toEqual(asJson);
   });
 });

@@ -14,7 +14,7 @@ import type { StoreDeps } from '../app.js';
 export function registerAnalysisRoutes(app: FastifyInstance, deps: StoreDeps): void {
   // Results are cached per server; rows the batch writer inserts drop the results they may change.
   const cache = resultCacheFor(deps.facts);
-  const unsubscribe = onRowsInserted((table, rows) => cache.noteInsertedRows(table, rows));
+  const unsubscribe = onRowsInserted((part) => cache.noteInsertedRows(part));
   app.addHook('onClose', async () => {
     unsubscribe();
   });

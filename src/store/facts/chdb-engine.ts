@@ -212,6 +212,7 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
     const sql = `INSERT INTO ${table} (${columns.join(', ')})
       SELECT * FROM file({path:String}, {format:String}, {structure:String})
       SETTINGS optimize_on_insert = 0, input_format_json_read_objects_as_strings = 1,
+        max_partitions_per_insert_block = 0,
         insert_deduplication_token = {token:String}, input_format_parallel_parsing = {parallel:UInt8}`;
     // An empty token is no token.
     const token = options.deduplicationToken ?? '';

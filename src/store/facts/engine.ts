@@ -118,13 +118,16 @@ export const QUERY_SETTINGS = {
  * Settings of every insert. Replacing tables need not collapse duplicates while inserting (readers
  * use FINAL and background merges fold them), which makes inserts several times cheaper; insert
  * deduplication stays on, since WAL replays rely on their tokens. A JSON object given for a String
- * column is stored as its text (ingestion writes events' properties and context so; it is
- * ClickHouse's default, stated because a server's profile could turn it off).
+ * column is stored as its text (it is ClickHouse's default, stated because a server's profile could
+ * turn it off). One insert may touch any number of monthly partitions: an acknowledged batch that
+ * backfills years of history must be stored, and the default limit (100) would refuse the whole insert
+ * again on every retry.
  */
 export const INSERT_SETTINGS = {
   date_time_input_format: 'best_effort',
   optimize_on_insert: 0,
   input_format_json_read_objects_as_strings: 1,
+  max_partitions_per_insert_block: '0',
 } as const;
 
 /** Whether the engine takes `insertRows` payloads in other formats than JSONEachRow. */
