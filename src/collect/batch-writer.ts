@@ -27,7 +27,13 @@ import {
 
 interface Checkpoint {
   committed: WalPosition;
-  inflight?: { from: WalPosition; to: WalPosition };
+  /**
+   * The range being inserted, and whether the store parsed it on every core. A re-insert must parse
+   * the same way: parsed in parallel, JSON rows beyond ~10 MB form other blocks than parsed on one
+   * thread, so their deduplication tokens would not match and the range would be stored twice.
+   * Absent in checkpoints written before it was recorded: those came from the writer, on one thread.
+   */
+  inflight?: { from: WalPosition; to: WalPosition; parallelParsing?: boolean };
 }
 
 export interface BatchWriterOptions {
@@ -186,7 +192,10 @@ async function insertRange(
   records: readonly WalRecord[],
   how: { parallelParsing: boolean },
 ): Promise<number> {
-  await writeCheckpoint(dir, { committed: from, inflight: { from, to } });
+  await writeCheckpoint(dir, {
+    committed: from,
+    inflight: { from, to, parallelParsing: how.parallelParsing },
+  });
   let rows = 0;
   const parts = groupByTable(records);
   for (const part of parts) {
@@ -227,7 +236,7 @@ export interface ReplayReport {
 
 /**
  * Puts into the store whatever the log holds beyond the checkpoint: first the range that was in
- * flight (same tokens), then the rest in chunks. Runs before the server accepts traffic.
+ * flight (same tokens, parsed as it was), then the rest in chunks. Runs before the server accepts traffic.
  */
 export async function replayWal(
   engine: FactsEngine,
@@ -241,10 +250,9 @@ export async function replayWal(
   let rows = 0;
   let frameCount = 0;
   if (checkpoint.inflight) {
-    const frames = readFrames(dir, checkpoint.inflight.from, checkpoint.inflight.to);
-    rows += await insertRange(engine, dir, checkpoint.inflight.from, checkpoint.inflight.to, frames, {
-      parallelParsing: true,
-    });
+    const { from, to, parallelParsing = false } = checkpoint.inflight;
+    const frames = readFrames(dir, from, to);
+    rows += await insertRange(engine, dir, from, to, frames, { parallelParsing });
     frameCount += frames.length;
     committed = checkpoint.inflight.to;
   }

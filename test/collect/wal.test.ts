@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LARGE_INSERT_ROWS, replayWal, startBatchWriter } from '../../src/collect/batch-writer.js';
-import { listSegments, openWal, readSegment, type WalRecord } from '../../src/collect/wal.js';
+import {
+  listSegments,
+  openWal,
+  readSegment,
+  type WalPosition,
+  type WalRecord,
+} from '../../src/collect/wal.js';
 import { compactJsonLine } from '../../src/collect/ingest.js';
 import { ByteSink } from '../../src/lib/byte-sink.js';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
@@ -198,6 +204,57 @@ describe('batch writer and replay', () => {
       "SELECT count() AS n FROM quarantine WHERE project_id = 'crash'",
     );
     expect(Number(row!.n)).toBe(2);
+  });
+});
+
+describe('re-inserting a large in-flight range after a crash', () => {
+  // JSON rows past the store's 10 MB parallel-parsing chunk: parsed in parallel, they form other
+  // blocks than on one thread, and the blocks' deduplication tokens then differ.
+  const bigRecord = (project: string): WalRecord => {
+    const ids = Array.from({ length: 40_000 }, (_, i) => `${'x'.repeat(300)}-${i}`);
+    return quarantineRecord(project, ids);
+  };
+  const count = async (project: string) => {
+    const [row] = await engine.query<{ n: number }>(
+      'SELECT count() AS n FROM quarantine WHERE project_id = {p:String}',
+      { p: project },
+    );
+    return Number(row!.n);
+  };
+  const crashAfterInsert = (dir: string, to: WalPosition, parallelParsing?: boolean) =>
+    // As if the process died after the insert but before the checkpoint said so.
+    writeFileSync(
+      join(dir, 'checkpoint.json'),
+      JSON.stringify({
+        committed: { segment: 1, offset: 0 },
+        inflight: { from: { segment: 1, offset: 0 }, to, parallelParsing },
+      }),
+    );
+
+  it('stores it once when the batch writer inserted it (one parsing thread)', async () => {
+    const dir = newDir();
+    const wal = await openWal(dir);
+    const writer = startBatchWriter(engine, wal, wal.end(), { flushIntervalMs: 10_000 });
+    const record = bigRecord('big-writer');
+    expect(record.rows.length).toBeGreaterThan(11 * 1024 * 1024);
+    const end = await wal.append([record]);
+    writer.enqueue([record], end);
+    await writer.flush();
+    await wal.close();
+    crashAfterInsert(dir, end, false);
+    await replayWal(engine, dir);
+    expect(await count('big-writer')).toBe(40_000);
+  });
+
+  it('stores it once when a replay inserted it (every core parsing)', async () => {
+    const dir = newDir();
+    const wal = await openWal(dir);
+    const end = await wal.append([bigRecord('big-from-a-replay')]);
+    await wal.close();
+    await replayWal(engine, dir);
+    crashAfterInsert(dir, end, true);
+    await replayWal(engine, dir);
+    expect(await count('big-from-a-replay')).toBe(40_000);
   });
 });
 
