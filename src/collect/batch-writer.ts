@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { type FactsEngine, insertRows } from '../store/facts/engine.js';
 import { EVENT_BINARY_COLUMNS } from '../store/facts/event-binary.js';
@@ -21,7 +22,7 @@ import {
  *
  * Exactly-once into the store: before inserting the range [from, to) of the log, the writer records
  * that range as in flight in the checkpoint file, and inserts each table's rows with the insert
- * deduplication token `wal:<from>-<to>:<table>`. If the process dies mid-insert, the restart re-inserts
+ * deduplication token `wal:<log id>:<from>-<to>:<table>`. If the process dies mid-insert, the restart re-inserts
  * exactly that range with the same tokens, and ClickHouse drops the blocks it already has.
  */
 
@@ -82,6 +83,38 @@ export interface BatchWriter {
 }
 
 const CHECKPOINT_FILE = 'checkpoint.json';
+const LOG_ID_FILE = 'log-id';
+
+/** Writes a small file and makes it and its directory entry durable. */
+function writeDurably(path: string, text: string): void {
+  const fd = openSync(path, 'wx');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const directory = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(directory);
+  } finally {
+    closeSync(directory);
+  }
+}
+
+/**
+ * The start of each deduplication token of the log in `dir`. Positions start at 1.0 in every log, so
+ * the tokens carry the log's own id, made with its first insert: two servers writing to one
+ * ClickHouse server, or a log directory made anew beside a kept store, must never have an insert
+ * taken for a repeat of another log's. Logs from before the id have none; `legacy` gives their form,
+ * for the range that was in flight when such a log stopped.
+ */
+function tokenPrefix(dir: string, legacy = false): string {
+  if (legacy) return 'wal:';
+  const path = join(dir, LOG_ID_FILE);
+  if (!existsSync(path)) writeDurably(path, randomUUID());
+  return `wal:${readFileSync(path, 'utf8').trim()}:`;
+}
 
 function readCheckpoint(dir: string): Checkpoint {
   const path = join(dir, CHECKPOINT_FILE);
@@ -190,7 +223,7 @@ async function insertRange(
   from: WalPosition,
   to: WalPosition,
   records: readonly WalRecord[],
-  how: { parallelParsing: boolean },
+  how: { parallelParsing: boolean; legacyTokens?: boolean },
 ): Promise<number> {
   await writeCheckpoint(dir, {
     committed: from,
@@ -198,8 +231,9 @@ async function insertRange(
   });
   let rows = 0;
   const parts = groupByTable(records);
+  const prefix = tokenPrefix(dir, how.legacyTokens);
   for (const part of parts) {
-    const token = `wal:${formatPosition(from)}-${formatPosition(to)}:${part.table}`;
+    const token = `${prefix}${formatPosition(from)}-${formatPosition(to)}:${part.table}`;
     await insertPart(engine, part, token, how.parallelParsing);
     rows += part.rowCount;
   }
@@ -252,7 +286,8 @@ export async function replayWal(
   if (checkpoint.inflight) {
     const { from, to, parallelParsing = false } = checkpoint.inflight;
     const frames = readFrames(dir, from, to);
-    rows += await insertRange(engine, dir, from, to, frames, { parallelParsing });
+    const legacyTokens = !existsSync(join(dir, LOG_ID_FILE));
+    rows += await insertRange(engine, dir, from, to, frames, { parallelParsing, legacyTokens });
     frameCount += frames.length;
     committed = checkpoint.inflight.to;
   }

@@ -207,6 +207,49 @@ describe('batch writer and replay', () => {
   });
 });
 
+describe('two logs writing to one store', () => {
+  it('stores the inserts of both, even at the same positions (two servers, one ClickHouse)', async () => {
+    const logs = [newDir(), newDir()];
+    for (const [i, dir] of logs.entries()) {
+      const wal = await openWal(dir);
+      const writer = startBatchWriter(engine, wal, wal.end(), { flushIntervalMs: 10_000 });
+      // Records of the same size at the same positions of each log: only the log tells the inserts apart.
+      const record = quarantineRecord('two-logs', [`log-${i}`]);
+      writer.enqueue([record], await wal.append([record]));
+      await writer.flush();
+      await writer.close();
+      await wal.close();
+    }
+    expect(await storedIds('two-logs')).toEqual(['log-0', 'log-1']);
+    const ids = logs.map((dir) => readFileSync(join(dir, 'log-id'), 'utf8'));
+    expect(ids[0]).not.toBe(ids[1]);
+  });
+});
+
+describe('a log written before log ids', () => {
+  it('re-inserts its in-flight range with the tokens it was first inserted with', async () => {
+    const dir = newDir();
+    const wal = await openWal(dir);
+    const record = quarantineRecord('legacy', ['l1', 'l2']);
+    const end = await wal.append([record]);
+    await wal.close();
+    // What a server before log ids did: insert with the token of positions alone, then die.
+    await engine.insertJsonEachRow('quarantine', record.rows, {
+      deduplicationToken: `wal:1.0-${end.segment}.${end.offset}:quarantine`,
+      parallelParsing: false,
+    });
+    writeFileSync(
+      join(dir, 'checkpoint.json'),
+      JSON.stringify({
+        committed: { segment: 1, offset: 0 },
+        inflight: { from: { segment: 1, offset: 0 }, to: end },
+      }),
+    );
+    await replayWal(engine, dir);
+    expect(await storedIds('legacy')).toEqual(['l1', 'l2']);
+  });
+});
+
 describe('re-inserting a large in-flight range after a crash', () => {
   // JSON rows past the store's 10 MB parallel-parsing chunk: parsed in parallel, they form other
   // blocks than on one thread, and the blocks' deduplication tokens then differ.
