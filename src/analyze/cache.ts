@@ -1,5 +1,5 @@
-import type { Analysis, AnalysisContext } from './analysis.js';
 import { scanEventRows } from '../store/facts/event-binary.js';
+import type { Analysis, AnalysisContext } from './analysis.js';
 import { type DateRange, nextDay } from './query/scope.js';
 
 /**

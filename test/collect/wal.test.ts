@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LARGE_INSERT_ROWS, replayWal, startBatchWriter } from '../../src/collect/batch-writer.js';
+import { compactJsonLine } from '../../src/collect/ingest.js';
 import {
   listSegments,
   openWal,
@@ -11,7 +12,6 @@ import {
   type WalPosition,
   type WalRecord,
 } from '../../src/collect/wal.js';
-import { compactJsonLine } from '../../src/collect/ingest.js';
 import { ByteSink } from '../../src/lib/byte-sink.js';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
 import { type FactsEngine, insertRows } from '../../src/store/facts/engine.js';
