@@ -660,6 +660,8 @@ describe('an ad report (ad_spend) read by both readers', () => {
     '-',
     '12.34567',
     'abc',
+    '100000000000000000000',
+    '¥99,999,999,999,999',
   ];
   const COUNTS = ['1000', '0', '1.2万', '3.5w', '', '-', '007', '1,200', '-3', 'x'];
   const CURRENCIES = ['', 'cny', 'USD', '人民币'];

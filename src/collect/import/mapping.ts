@@ -1,4 +1,5 @@
 import { detailText, listDetail, PulseloopError } from '../../errors/registry.js';
+import { MAX_STORED_AMOUNT } from '../../store/facts/rows.js';
 import { type Header, normaliseName, splitUnit } from './header.js';
 import type { ImportKind } from './kinds/index.js';
 import type { FieldType, KindSpec, ParsedValues } from './kinds/types.js';
@@ -242,6 +243,12 @@ function hasFallback(field: string, taken: Set<string>): boolean {
 
 const UNIT_SCALE: Partial<Record<Unit, number>> = { thousand: 1e3, wan: 1e4, yi: 1e8 };
 
+/** The amount, refused when the store's Decimal(18, 4) columns cannot hold it. */
+function storableMoney(amount: number, currency: string): { amount: number; currency: string } {
+  if (Math.abs(amount) >= MAX_STORED_AMOUNT) throw new ValueProblem('amount_too_large');
+  return { amount, currency };
+}
+
 /** One cell parsed as its field's type and unit; null when missing; throws ValueProblem. */
 export function parseCell(
   type: FieldType,
@@ -266,11 +273,11 @@ export function parseCell(
     case 'money': {
       const money = parseMoney(cell);
       if (money === null) return null;
-      if (unit === 'fen') return { amount: money.amount / 100, currency: money.currency };
+      if (unit === 'fen') return storableMoney(money.amount / 100, money.currency);
       const scale = (unit && UNIT_SCALE[unit]) ?? 1;
       const currency =
         money.currency || (unit && unit.length === 3 && unit === unit.toUpperCase() ? unit : '');
-      return { amount: money.amount * scale, currency };
+      return storableMoney(money.amount * scale, currency);
     }
     case 'duration':
       return parseDuration(

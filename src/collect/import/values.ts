@@ -11,6 +11,10 @@ export const VALUE_REASONS = {
   not_finite: { en: 'is not a finite number', zh: '不是有限数字' },
   negative_count: { en: 'is negative, but a count cannot be', zh: '为负数，计数不能为负' },
   not_amount: { en: 'is not an amount of money', zh: '不是金额' },
+  amount_too_large: {
+    en: 'is beyond the largest amount kept, ±99,999,999,999,999.9999',
+    zh: '超出可保存的最大金额 ±99,999,999,999,999.9999',
+  },
   not_duration: {
     en: 'is not a duration (such as 35, 00:35, 1:02:03 or 2分30秒)',
     zh: '不是时长（例如 35、00:35、1:02:03 或 2分30秒）',

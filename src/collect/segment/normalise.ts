@@ -1,5 +1,5 @@
 import { detailText, PulseloopError } from '../../errors/registry.js';
-import type { EventRow } from '../../store/facts/rows.js';
+import { type EventRow, MAX_STORED_AMOUNT } from '../../store/facts/rows.js';
 import { isPlainObject, safeMerge } from './body.js';
 import { MAX_FUTURE_SKEW_HOURS, MIN_TIMESTAMP_MS } from './limits.js';
 import type { CallType, JsonObject, SegmentMessage } from './validate.js';
@@ -292,14 +292,8 @@ export function revenueOf(event: string, properties: JsonObject): number {
   return revenueSourceOf(event, properties)?.amount ?? 0;
 }
 
-/**
- * Amounts the `revenue` column holds (Decimal(18, 4): 14 digits before the point). A larger one is
- * refused with the event, which goes to quarantine: stored, it would make the whole insert fail.
- */
-export const MAX_REVENUE = 1e14;
-
 function revenueError(source: RevenueSource | undefined): PulseloopError | undefined {
-  if (source === undefined || Math.abs(source.amount) < MAX_REVENUE) return undefined;
+  if (source === undefined || Math.abs(source.amount) < MAX_STORED_AMOUNT) return undefined;
   return new PulseloopError('invalid_field', {
     field: `properties.${source.field}`,
     ...detailText(

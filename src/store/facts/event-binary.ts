@@ -62,7 +62,7 @@ const TIMESTAMP_INDEX = EVENT_BINARY_COLUMNS.indexOf('timestamp');
 /**
  * An amount in ten-thousandths, as ClickHouse reads the same number written in a JSON line: the
  * shortest decimal text of the number, cut (not rounded) after four decimals. 19.99 is 199900 (not
- * 19.99 × 10⁴ = 199899.99999999997); 0.00015 is 1. Amounts are below 10¹⁴ (MAX_REVENUE), so the
+ * 19.99 × 10⁴ = 199899.99999999997); 0.00015 is 1. Amounts are below 10¹⁴ (MAX_STORED_AMOUNT), so the
  * result fits an Int64; a BigInt, because above 9 × 10¹¹ it does not fit a double exactly.
  */
 export function decimal4Ticks(amount: number): bigint {

@@ -4,6 +4,13 @@
  * Amounts are numbers in the row's currency.
  */
 
+/**
+ * Amounts in Decimal(18, 4) columns (revenue, order amounts, ad spend) are below this in magnitude:
+ * 14 digits before the point. A larger one would make the whole insert fail, so the row carrying it is
+ * refused (quarantined) before it is stored.
+ */
+export const MAX_STORED_AMOUNT = 1e14;
+
 export interface EventRow {
   project_id: string;
   message_id: string;

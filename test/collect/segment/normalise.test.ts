@@ -8,7 +8,6 @@ import {
   checkEventTime,
   deriveChannel,
   eventTime,
-  MAX_REVENUE,
   type NormaliseEnv,
   PLATFORMS,
   type PlatformInput,
@@ -24,6 +23,7 @@ import {
   validateMessage,
 } from '../../../src/collect/segment/validate.js';
 import type { EventRow } from '../../../src/store/facts/rows.js';
+import { MAX_STORED_AMOUNT } from '../../../src/store/facts/rows.js';
 
 const RECEIVED_AT = Date.UTC(2024, 4, 1, 8, 0, 10); // 2024-05-01T08:00:10Z
 const HOUR = 3_600_000;
@@ -700,7 +700,7 @@ describe('validate then normalise', () => {
           const expected = ['timestamp', 'received_at', 'revenue'].includes(column) ? 'number' : 'string';
           expect(typeof cell, column).toBe(expected);
         }
-        expect(Math.abs(result.row.revenue)).toBeLessThan(MAX_REVENUE);
+        expect(Math.abs(result.row.revenue)).toBeLessThan(MAX_STORED_AMOUNT);
         expect(CHANNELS).toContain(result.row.channel);
         expect(PLATFORMS).toContain(result.row.platform);
         JSON.parse(result.row.properties);
