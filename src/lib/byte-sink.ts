@@ -155,8 +155,9 @@ export class ByteSink {
   /** A RowBinary String: the UTF-8 byte length, then the bytes. */
   binaryString(text: string): void {
     const n = text.length;
-    if (n < 0x80) {
-      // Short text is usually ASCII (ids): its length is one byte, written once the text proves ASCII.
+    if (n < SHORT_TEXT) {
+      // Short text is usually ASCII (ids, names): a loop beats a native call, and its length is one
+      // byte, written once the text proves ASCII.
       this.reserve(n + 1);
       const out = this.buffer;
       const start = this.length;
@@ -176,9 +177,19 @@ export class ByteSink {
     this.binaryUtf8(text);
   }
 
+  /**
+   * A RowBinary String of any text: encoded once, a byte after where it starts, and moved up when
+   * its length needs more than one byte (a lone surrogate is written as U+FFFD, as UTF-8 must).
+   */
   private binaryUtf8(text: string): void {
-    this.varUInt(Buffer.byteLength(text, 'utf8'));
-    this.utf8(text);
+    this.reserve(3 * text.length + 6);
+    const start = this.length;
+    const written = this.buffer.write(text, start + 1, 'utf8');
+    let prefix = 1;
+    for (let v = written; v >= 0x80; v = Math.floor(v / 0x80)) prefix++;
+    if (prefix > 1) this.buffer.copyWithin(start + prefix, start + 1, start + 1 + written);
+    this.varUInt(written);
+    this.length += written;
   }
 
   /** A RowBinary Array of UInt8, UInt16 or UInt32: the count, then each element. */
@@ -255,3 +266,5 @@ export class ByteSink {
 }
 
 const BILLION = 1_000_000_000;
+/** Below this many characters, binaryString copies text in a loop; from it on, natively. */
+const SHORT_TEXT = 24;

@@ -118,4 +118,39 @@ describe('the byte sink', () => {
       { numRuns: 3000 },
     );
   });
+
+  it('writes RowBinary strings whose length takes one, two or three bytes, lone surrogates as U+FFFD', () => {
+    const texts = [
+      'a'.repeat(23),
+      'a'.repeat(24),
+      'a'.repeat(127),
+      'a'.repeat(128),
+      '长'.repeat(42), // 126 bytes
+      '长'.repeat(43), // 129 bytes
+      'a'.repeat(16_383),
+      'a'.repeat(16_384),
+      '长'.repeat(5_462), // 16,386 bytes
+      `x\ud800${'y'.repeat(30)}\udc00`,
+    ];
+    for (const text of texts) {
+      const sink = new ByteSink(1);
+      sink.binaryString(text);
+      const written = sink.take();
+      const bytes = Buffer.from(text, 'utf8');
+      let length = 0;
+      let scale = 1;
+      let at = 0;
+      for (;;) {
+        const byte = written[at++]!;
+        length += (byte & 0x7f) * scale;
+        if (byte < 0x80) break;
+        scale *= 0x80;
+      }
+      expect(at, `prefix of ${bytes.length} bytes`).toBe(
+        bytes.length < 128 ? 1 : bytes.length < 16_384 ? 2 : 3,
+      );
+      expect(length).toBe(bytes.length);
+      expect(written.subarray(at)).toEqual(bytes);
+    }
+  });
 });
