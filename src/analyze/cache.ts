@@ -119,28 +119,37 @@ export function scanWrittenRows(written: WrittenRows): Map<string, WrittenSpan> 
   return spans;
 }
 
-/** Adds the spans of one piece of RowBinary `events` rows to `spans`. */
-function scanBinaryPiece(rows: Buffer, spans: Map<string, WrittenSpan>): void {
+/**
+ * Reads project ids from the bytes of `rows`, making a string only when a row's id differs from the
+ * row before it (rows of one request, and mostly of one flush, share their project).
+ */
+function projectIdReader(rows: Buffer): (start: number, end: number) => string {
   let previousStart = -1;
   let previousEnd = -1;
   let projectId = '';
-  scanEventRows(rows, ({ projectStart, projectEnd, timestampMs }) => {
+  return (start, end) => {
     const sameProject =
       previousStart >= 0 &&
-      projectEnd - projectStart === previousEnd - previousStart &&
-      rows.compare(rows, previousStart, previousEnd, projectStart, projectEnd) === 0;
-    if (!sameProject) projectId = rows.toString('utf8', projectStart, projectEnd);
-    previousStart = projectStart;
-    previousEnd = projectEnd;
-    noteRow(spans, projectId, timestampMs);
+      end - start === previousEnd - previousStart &&
+      rows.compare(rows, previousStart, previousEnd, start, end) === 0;
+    if (!sameProject) projectId = rows.toString('utf8', start, end);
+    previousStart = start;
+    previousEnd = end;
+    return projectId;
+  };
+}
+
+/** Adds the spans of one piece of RowBinary `events` rows to `spans`. */
+function scanBinaryPiece(rows: Buffer, spans: Map<string, WrittenSpan>): void {
+  const projectIdAt = projectIdReader(rows);
+  scanEventRows(rows, ({ projectStart, projectEnd, timestampMs }) => {
+    noteRow(spans, projectIdAt(projectStart, projectEnd), timestampMs);
   });
 }
 
 /** Adds the spans of one piece of whole JSON lines to `spans`. */
 function scanPiece(rows: Buffer, events: boolean, spans: Map<string, WrittenSpan>): void {
-  let previousStart = -1;
-  let previousEnd = -1;
-  let projectId = '';
+  const projectIdAt = projectIdReader(rows);
   let start = 0;
   while (start < rows.length) {
     let end = rows.indexOf(10, start);
@@ -148,14 +157,7 @@ function scanPiece(rows: Buffer, events: boolean, spans: Map<string, WrittenSpan
     const p = rows.indexOf(PROJECT_KEY, start);
     if (p !== -1 && p < end) {
       const idStart = p + PROJECT_KEY.length;
-      const idEnd = rows.indexOf(34, idStart);
-      const sameProject =
-        previousStart >= 0 &&
-        idEnd - idStart === previousEnd - previousStart &&
-        rows.compare(rows, previousStart, previousEnd, idStart, idEnd) === 0;
-      if (!sameProject) projectId = rows.toString('utf8', idStart, idEnd);
-      previousStart = idStart;
-      previousEnd = idEnd;
+      const projectId = projectIdAt(idStart, rows.indexOf(34, idStart));
       let ms = Number.NaN;
       if (events) {
         const t = rows.indexOf(TIMESTAMP_KEY, start);

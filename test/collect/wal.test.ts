@@ -47,6 +47,17 @@ async function storedIds(project: string): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
+/** As if the process died after inserting the log's first range, before the checkpoint said so. */
+function crashAfterInsert(dir: string, to: WalPosition, parallelParsing?: boolean): void {
+  writeFileSync(
+    join(dir, 'checkpoint.json'),
+    JSON.stringify({
+      committed: { segment: 1, offset: 0 },
+      inflight: { from: { segment: 1, offset: 0 }, to, parallelParsing },
+    }),
+  );
+}
+
 beforeAll(async () => {
   engine = await openChdbEngine(join(root, 'facts'), 'wal_test');
   await migrateFacts(engine);
@@ -191,14 +202,7 @@ describe('batch writer and replay', () => {
     writer.enqueue([record], end);
     await writer.flush();
     await wal.close();
-    // As if the process died after the insert but before the checkpoint said so.
-    writeFileSync(
-      join(dir, 'checkpoint.json'),
-      JSON.stringify({
-        committed: { segment: 1, offset: 0 },
-        inflight: { from: { segment: 1, offset: 0 }, to: end },
-      }),
-    );
+    crashAfterInsert(dir, end);
     await replayWal(engine, dir);
     const [row] = await engine.query<{ n: number }>(
       "SELECT count() AS n FROM quarantine WHERE project_id = 'crash'",
@@ -238,13 +242,7 @@ describe('a log written before log ids', () => {
       deduplicationToken: `wal:1.0-${end.segment}.${end.offset}:quarantine`,
       parallelParsing: false,
     });
-    writeFileSync(
-      join(dir, 'checkpoint.json'),
-      JSON.stringify({
-        committed: { segment: 1, offset: 0 },
-        inflight: { from: { segment: 1, offset: 0 }, to: end },
-      }),
-    );
+    crashAfterInsert(dir, end);
     await replayWal(engine, dir);
     expect(await storedIds('legacy')).toEqual(['l1', 'l2']);
   });
@@ -264,15 +262,6 @@ describe('re-inserting a large in-flight range after a crash', () => {
     );
     return Number(row!.n);
   };
-  const crashAfterInsert = (dir: string, to: WalPosition, parallelParsing?: boolean) =>
-    // As if the process died after the insert but before the checkpoint said so.
-    writeFileSync(
-      join(dir, 'checkpoint.json'),
-      JSON.stringify({
-        committed: { segment: 1, offset: 0 },
-        inflight: { from: { segment: 1, offset: 0 }, to, parallelParsing },
-      }),
-    );
 
   it('stores it once when the batch writer inserted it (one parsing thread)', async () => {
     const dir = newDir();
