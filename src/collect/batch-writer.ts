@@ -3,9 +3,14 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } f
 import { open, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { type FactsEngine, insertRows } from '../store/facts/engine.js';
-import { EVENT_BINARY_COLUMNS } from '../store/facts/event-binary.js';
+import { PulseloopError } from '../errors/registry.js';
+import { ByteSink } from '../lib/byte-sink.js';
+import { type FactsEngine, FactsQueryError, insertRows } from '../store/facts/engine.js';
+import { EVENT_BINARY_COLUMNS, scanEventRows } from '../store/facts/event-binary.js';
+import type { QuarantineRow } from '../store/facts/rows.js';
 import { FACTS_TABLES, type FactsTable } from '../store/facts/schema.js';
+import { writeCompactJsonLine } from './ingest.js';
+import { capText } from './segment/quarantine.js';
 import {
   comparePositions,
   type DecodedFrame,
@@ -34,7 +39,44 @@ interface Checkpoint {
    * thread, so their deduplication tokens would not match and the range would be stored twice.
    * Absent in checkpoints written before it was recorded: those came from the writer, on one thread.
    */
-  inflight?: { from: WalPosition; to: WalPosition; parallelParsing?: boolean };
+  inflight?: { from: WalPosition; to: WalPosition; parallelParsing?: boolean; isolation?: Isolation };
+}
+
+/**
+ * A range the store refused as a whole, being inserted record by record: the parts (`table:format`)
+ * that went in with the whole range before the refusal, which are not inserted again.
+ */
+interface Isolation {
+  inserted: string[];
+}
+
+/**
+ * ClickHouse error codes that mean the rows themselves are refused (a value it cannot read or hold):
+ * retrying the same rows cannot help. Anything else (the store down, busy, out of memory) is retried.
+ */
+const REFUSED_ROWS_CODES: ReadonlySet<number> = new Set([
+  6, // CANNOT_PARSE_TEXT
+  25, // CANNOT_PARSE_ESCAPE_SEQUENCE
+  26, // CANNOT_PARSE_QUOTED_STRING
+  27, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+  38, // CANNOT_PARSE_DATE
+  41, // CANNOT_PARSE_DATETIME
+  53, // TYPE_MISMATCH
+  69, // ARGUMENT_OUT_OF_BOUND
+  70, // CANNOT_CONVERT_TYPE
+  72, // CANNOT_PARSE_NUMBER
+  117, // INCORRECT_DATA
+  131, // TOO_LARGE_STRING_SIZE
+  321, // VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
+  407, // DECIMAL_OVERFLOW
+]);
+
+function refusesRows(error: unknown): error is FactsQueryError {
+  return (
+    error instanceof FactsQueryError &&
+    error.clickhouseCode !== undefined &&
+    REFUSED_ROWS_CODES.has(error.clickhouseCode)
+  );
 }
 
 export interface BatchWriterOptions {
@@ -64,6 +106,8 @@ export interface BatchWriterStats {
   /** Age of the oldest acknowledged record not yet in the store. */
   lagMs: number;
   insertedRows: number;
+  /** Rows the store refused since start, set aside in quarantine (reason_code store_refused_row). */
+  setAsideRows: number;
   lastError: string | undefined;
 }
 
@@ -212,10 +256,25 @@ export function onRowsInserted(listener: InsertedRowsListener): () => void {
   return () => insertedRowsListeners.delete(listener);
 }
 
+/** What inserting a range did: rows stored, and rows set aside in quarantine because the store refused them. */
+interface RangeOutcome {
+  rows: number;
+  setAside: number;
+}
+
+function partKey(part: Pick<InsertedPart, 'table' | 'format'>): string {
+  return `${part.table}:${part.format}`;
+}
+
 /**
  * Inserts one range of the log into the store, recording it as in flight first. A replay before
  * start-up lets the store parse on every core; inserts beside request serving parse on one thread,
  * which costs less CPU (see InsertOptions.parallelParsing).
+ *
+ * When the store refuses the rows themselves (REFUSED_ROWS_CODES), retrying the range would fail
+ * forever and hold back everything after it. The range is then inserted record by record (a record
+ * is one request's rows of one table), and each record the store still refuses is set aside in
+ * quarantine, row by row, with the store's reason: kept, visible, and out of the way.
  */
 async function insertRange(
   engine: FactsEngine,
@@ -223,19 +282,30 @@ async function insertRange(
   from: WalPosition,
   to: WalPosition,
   records: readonly WalRecord[],
-  how: { parallelParsing: boolean; legacyTokens?: boolean },
-): Promise<number> {
+  how: { parallelParsing: boolean; legacyTokens?: boolean; isolation?: Isolation },
+): Promise<RangeOutcome> {
+  const { parallelParsing, isolation } = how;
   await writeCheckpoint(dir, {
     committed: from,
-    inflight: { from, to, parallelParsing: how.parallelParsing },
+    inflight: { from, to, parallelParsing, ...(isolation ? { isolation } : {}) },
   });
-  let rows = 0;
+  const range = `${tokenPrefix(dir, how.legacyTokens)}${formatPosition(from)}-${formatPosition(to)}`;
   const parts = groupByTable(records);
-  const prefix = tokenPrefix(dir, how.legacyTokens);
-  for (const part of parts) {
-    const token = `${prefix}${formatPosition(from)}-${formatPosition(to)}:${part.table}`;
-    await insertPart(engine, part, token, how.parallelParsing);
-    rows += part.rowCount;
+  let outcome: RangeOutcome = { rows: 0, setAside: 0 };
+  if (isolation) {
+    outcome = await insertRecordByRecord(engine, range, records, isolation, parallelParsing);
+  } else {
+    const inserted: string[] = [];
+    for (const part of parts) {
+      try {
+        await insertPart(engine, part, `${range}:${part.table}`, parallelParsing);
+      } catch (error) {
+        if (!refusesRows(error)) throw error;
+        return insertRange(engine, dir, from, to, records, { ...how, isolation: { inserted } });
+      }
+      inserted.push(partKey(part));
+      outcome.rows += part.rowCount;
+    }
   }
   await writeCheckpoint(dir, { committed: to });
   for (const part of parts) {
@@ -247,7 +317,105 @@ async function insertRange(
       }
     }
   }
-  return rows;
+  return outcome;
+}
+
+/** Each record of a refused range on its own, with its own token; refused ones set aside. */
+async function insertRecordByRecord(
+  engine: FactsEngine,
+  range: string,
+  records: readonly WalRecord[],
+  isolation: Isolation,
+  parallelParsing: boolean,
+): Promise<RangeOutcome> {
+  const outcome: RangeOutcome = { rows: 0, setAside: 0 };
+  for (const [index, record] of records.entries()) {
+    const part: InsertedPart = {
+      table: record.table,
+      format: record.format ?? 'JSONEachRow',
+      rows: [record.rows],
+      rowCount: record.rowCount,
+    };
+    if (isolation.inserted.includes(partKey(part))) {
+      outcome.rows += record.rowCount; // went in with the whole range, before the refusal
+      continue;
+    }
+    const token = `${range}:record-${index}:${record.table}`;
+    try {
+      await insertPart(engine, part, token, parallelParsing);
+      outcome.rows += record.rowCount;
+    } catch (error) {
+      if (!refusesRows(error)) throw error;
+      const setAside = setAsideRows(record, `${token}:set-aside`, error);
+      await engine.insertJsonEachRow('quarantine', setAside.payload, {
+        deduplicationToken: `${token}:set-aside`,
+        parallelParsing: false,
+      });
+      outcome.setAside += setAside.count;
+    }
+  }
+  return outcome;
+}
+
+/**
+ * Quarantine rows for a record the store refused: one per JSON line (its text as the raw value, its
+ * project when the line says), or one for a binary record (base64, the first row's project).
+ */
+function setAsideRows(
+  record: WalRecord,
+  idPrefix: string,
+  error: FactsQueryError,
+): { payload: Buffer; count: number } {
+  const firstLine = error.message.split('\n')[0] ?? '';
+  const reason = new PulseloopError('store_refused_row', {
+    table: record.table,
+    detail: firstLine.length > 300 ? `${firstLine.slice(0, 300)}…` : firstLine,
+  });
+  const rawRows: Array<{ raw: string; projectId: string }> = [];
+  if (record.format === 'RowBinary') {
+    let projectId = '';
+    try {
+      scanEventRows(record.rows, (row) => {
+        projectId ||= record.rows.toString('utf8', row.projectStart, row.projectEnd);
+      });
+    } catch {
+      // Rows cut short: the raw bytes are kept all the same.
+    }
+    rawRows.push({ raw: `RowBinary, base64: ${record.rows.toString('base64')}`, projectId });
+  } else {
+    for (const line of record.rows.toString('utf8').split('\n')) {
+      if (line !== '') rawRows.push({ raw: line, projectId: projectIdOfLine(line) });
+    }
+  }
+  const sink = new ByteSink(1024);
+  const receivedAt = Date.now();
+  for (const [rowNumber, { raw, projectId }] of rawRows.entries()) {
+    const row: QuarantineRow = {
+      project_id: projectId,
+      id: `${idPrefix}:${rowNumber}`,
+      received_at: receivedAt,
+      origin: 'http',
+      source_id: '',
+      reason_code: reason.code,
+      reason: reason.message,
+      reason_zh: reason.zh,
+      field: '',
+      row_number: rowNumber,
+      raw: capText(raw),
+    };
+    writeCompactJsonLine(sink, row);
+  }
+  return { payload: sink.finish(), count: rawRows.length };
+}
+
+/** The project a JSON row names, or '' when it names none or is not JSON. */
+function projectIdOfLine(line: string): string {
+  try {
+    const row = JSON.parse(line) as { project_id?: unknown };
+    return typeof row.project_id === 'string' ? row.project_id : '';
+  } catch {
+    return '';
+  }
 }
 
 function readFrames(dir: string, from: WalPosition, to?: WalPosition): DecodedFrame[] {
@@ -266,6 +434,8 @@ function readFrames(dir: string, from: WalPosition, to?: WalPosition): DecodedFr
 export interface ReplayReport {
   rows: number;
   frames: number;
+  /** Rows the store refused, set aside in quarantine. */
+  setAside: number;
 }
 
 /**
@@ -278,16 +448,23 @@ export async function replayWal(
   onProgress?: (done: number, total: number) => void,
   chunkRows = 200_000,
 ): Promise<ReplayReport> {
-  if (!existsSync(dir)) return { rows: 0, frames: 0 };
+  if (!existsSync(dir)) return { rows: 0, frames: 0, setAside: 0 };
   const checkpoint = readCheckpoint(dir);
   let committed = checkpoint.committed;
   let rows = 0;
+  let setAside = 0;
   let frameCount = 0;
   if (checkpoint.inflight) {
-    const { from, to, parallelParsing = false } = checkpoint.inflight;
+    const { from, to, parallelParsing = false, isolation } = checkpoint.inflight;
     const frames = readFrames(dir, from, to);
     const legacyTokens = !existsSync(join(dir, LOG_ID_FILE));
-    rows += await insertRange(engine, dir, from, to, frames, { parallelParsing, legacyTokens });
+    const outcome = await insertRange(engine, dir, from, to, frames, {
+      parallelParsing,
+      legacyTokens,
+      ...(isolation ? { isolation } : {}),
+    });
+    rows += outcome.rows;
+    setAside += outcome.setAside;
     frameCount += frames.length;
     committed = checkpoint.inflight.to;
   }
@@ -299,7 +476,9 @@ export async function replayWal(
   const flushChunk = async () => {
     const last = chunk.at(-1);
     if (!last) return;
-    rows += await insertRange(engine, dir, committed, last.end, chunk, { parallelParsing: true });
+    const outcome = await insertRange(engine, dir, committed, last.end, chunk, { parallelParsing: true });
+    rows += outcome.rows;
+    setAside += outcome.setAside;
     frameCount += chunk.length;
     done += chunkCount;
     onProgress?.(done, total);
@@ -313,7 +492,7 @@ export async function replayWal(
     if (chunkCount >= chunkRows) await flushChunk();
   }
   await flushChunk();
-  return { rows, frames: frameCount };
+  return { rows, frames: frameCount, setAside };
 }
 
 interface Queued {
@@ -340,6 +519,7 @@ export function startBatchWriter(
   let pendingRows = 0;
   let pendingBytes = 0;
   let insertedRows = 0;
+  let setAsideRows = 0;
   let lastError: string | undefined;
   let running: Promise<void> | undefined;
   let failures = 0;
@@ -355,7 +535,7 @@ export function startBatchWriter(
     const from = committed;
     const startedAt = Date.now();
     try {
-      const rows = await insertRange(
+      const { rows, setAside } = await insertRange(
         engine,
         wal.dir,
         from,
@@ -363,6 +543,13 @@ export function startBatchWriter(
         batch.flatMap((q) => q.records),
         { parallelParsing: false },
       );
+      if (setAside > 0) {
+        setAsideRows += setAside;
+        options.logger?.error(
+          { setAside, from: formatPosition(from), to: formatPosition(last.end) },
+          'the facts store refused rows; they are kept in quarantine (reason_code store_refused_row)',
+        );
+      }
       // Only now does the batch leave the queue: a failed insert is retried over the same range.
       queue = queue.slice(batch.length);
       committed = last.end;
@@ -426,6 +613,7 @@ export function startBatchWriter(
         pendingBytes,
         lagMs: oldest ? Date.now() - oldest.enqueuedAt : 0,
         insertedRows,
+        setAsideRows,
         lastError,
       };
     },

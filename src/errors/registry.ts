@@ -57,6 +57,11 @@ export const ERRORS = {
     en: 'Too many requests for this write key; retry after {retryAfterSeconds} s.',
     zh: '该写入密钥的请求过多，请在 {retryAfterSeconds} 秒后重试。',
   },
+  store_refused_row: {
+    status: 500,
+    en: 'The store refused this {table} row, so it was set aside here instead: {detail}',
+    zh: '存储拒绝了这一行 {table} 数据，已改存于此：{detail}',
+  },
   overloaded: {
     status: 503,
     en: 'The server cannot store more events right now; retry after {retryAfterSeconds} s. Nothing of this request was kept.',

@@ -211,6 +211,91 @@ describe('batch writer and replay', () => {
   });
 });
 
+describe('rows the store refuses', () => {
+  /** A JSON events record whose row the store cannot read (a time that is no time). */
+  const refusedRecord = (): WalRecord => ({
+    table: 'events',
+    rows: Buffer.from(
+      '{"project_id":"refused","message_id":"bad","event":"e","timestamp":"no time at all"}\n',
+    ),
+    rowCount: 1,
+  });
+  const goodEvents = (ids: string[]): WalRecord => {
+    const sink = new ByteSink(64);
+    for (const id of ids)
+      writeEventBinary(sink, {
+        ...EMPTY_EVENT,
+        project_id: 'refused',
+        message_id: id,
+        timestamp: 1_700_000_000_000,
+      });
+    return { table: 'events', rows: sink.copyAndReset(), rowCount: ids.length, format: 'RowBinary' };
+  };
+  const storedEvents = async () =>
+    (
+      await engine.query<{ message_id: string }>(
+        "SELECT message_id FROM events WHERE project_id = 'refused' ORDER BY message_id",
+      )
+    ).map((r) => r.message_id);
+  const setAside = () =>
+    engine.query<{ reason_code: string; reason: string; reason_zh: string; raw: string }>(
+      "SELECT reason_code, reason, reason_zh, raw FROM quarantine WHERE project_id = 'refused'",
+    );
+
+  it('are set aside in quarantine with the reason, and the rest of their range is stored', async () => {
+    const dir = newDir();
+    const wal = await openWal(dir);
+    const writer = startBatchWriter(engine, wal, wal.end(), { flushIntervalMs: 10_000 });
+    // One range: a good request, one whose events row the store refuses (with a good quarantine
+    // row beside it), and another good one.
+    for (const records of [
+      [goodEvents(['ok-1'])],
+      [refusedRecord(), quarantineRecord('refused', ['q1'])],
+      [goodEvents(['ok-2', 'ok-3'])],
+    ])
+      writer.enqueue(records, await wal.append(records));
+    await writer.flush();
+    expect(writer.stats()).toMatchObject({ pendingRows: 0, lastError: undefined, setAsideRows: 1 });
+    expect(await storedEvents()).toEqual(['ok-1', 'ok-2', 'ok-3']);
+    expect(await storedIds('refused')).toContain('q1');
+    const [row] = (await setAside()).filter((r) => r.reason_code === 'store_refused_row');
+    expect(row?.reason).toMatch(/^The store refused this events row, so it was set aside here instead: /);
+    expect(row?.reason_zh).toContain('存储拒绝了这一行 events 数据');
+    expect(JSON.parse(row!.raw)).toMatchObject({ message_id: 'bad', timestamp: 'no time at all' });
+    // Later ranges go in as usual.
+    const next = [goodEvents(['ok-4'])];
+    writer.enqueue(next, await wal.append(next));
+    await writer.flush();
+    expect(await storedEvents()).toEqual(['ok-1', 'ok-2', 'ok-3', 'ok-4']);
+    await writer.close();
+    await wal.close();
+    // Re-inserting the range, as after a crash while it was set aside, changes nothing.
+    writeFileSync(
+      join(dir, 'checkpoint.json'),
+      JSON.stringify({
+        committed: { segment: 1, offset: 0 },
+        inflight: {
+          from: { segment: 1, offset: 0 },
+          to: readSegment(dir, 1).frames[3]!.end,
+          isolation: { inserted: [] },
+        },
+      }),
+    );
+    await replayWal(engine, dir);
+    expect(await storedEvents()).toEqual(['ok-1', 'ok-2', 'ok-3', 'ok-4']);
+    expect((await setAside()).filter((r) => r.reason_code === 'store_refused_row')).toHaveLength(1);
+  });
+
+  it('do not stop the server from starting: a replay sets them aside too', async () => {
+    const dir = newDir();
+    const wal = await openWal(dir);
+    await wal.append([goodEvents(['start-1']), refusedRecord()]);
+    await wal.close();
+    expect(await replayWal(engine, dir)).toMatchObject({ rows: 1, setAside: 1 });
+    expect(await storedEvents()).toContain('start-1');
+  });
+});
+
 describe('two logs writing to one store', () => {
   it('stores the inserts of both, even at the same positions (two servers, one ClickHouse)', async () => {
     const logs = [newDir(), newDir()];
