@@ -67,5 +67,13 @@ export function registerStatusCommand(program: Command): void {
           `预写日志：${lag} 尚未写入存储，共 ${status.walSegments} 个段\n`,
         ),
       );
+      if (status.refusedRows > 0) {
+        process.stdout.write(
+          say(
+            `rows the facts store refused, kept in quarantine (reason store_refused_row): ${status.refusedRows}\n`,
+            `事实存储拒绝、已保存在隔离区的行（原因 store_refused_row）：${status.refusedRows}\n`,
+          ),
+        );
+      }
     });
 }

@@ -10,6 +10,8 @@ export interface StoreStatus {
   /** Bytes of the write-ahead log not yet moved into the facts store. */
   walLagBytes: number;
   walSegments: number;
+  /** Rows the facts store refused, kept in quarantine (set-aside.ts), since the store began. */
+  refusedRows: number;
 }
 
 /** Bytes of the log beyond the batch writer's checkpoint. */
@@ -38,6 +40,10 @@ export async function storeStatus(facts: FactsEngine, walDir: string): Promise<S
      GROUP BY table`,
   );
   const byTable = new Map(parts.map((p) => [p.table, p]));
+  const [refused] = await facts.query<{ rows: number }>(
+    'SELECT count() AS rows FROM quarantine WHERE reason_code = {code:String}',
+    { code: 'store_refused_row' },
+  );
   const lag = walLagBytes(walDir);
   return {
     engine: facts.kind,
@@ -48,5 +54,6 @@ export async function storeStatus(facts: FactsEngine, walDir: string): Promise<S
     })),
     walLagBytes: lag.bytes,
     walSegments: lag.segments,
+    refusedRows: Number(refused?.rows ?? 0),
   };
 }

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LARGE_INSERT_ROWS, replayWal, startBatchWriter } from '../../src/collect/batch-writer.js';
 import { compactJsonLine } from '../../src/collect/ingest.js';
+import { storeStatus } from '../../src/collect/status.js';
 import {
   listSegments,
   openWal,
@@ -262,6 +263,8 @@ describe('rows the store refuses', () => {
     expect(row?.reason).toMatch(/^The store refused this events row, so it was set aside here instead: /);
     expect(row?.reason_zh).toContain('存储拒绝了这一行 events 数据');
     expect(JSON.parse(row!.raw)).toMatchObject({ message_id: 'bad', timestamp: 'no time at all' });
+    // `pulseloop status` counts them.
+    expect((await storeStatus(engine, dir)).refusedRows).toBeGreaterThanOrEqual(1);
     // Later ranges go in as usual.
     const next = [goodEvents(['ok-4'])];
     writer.enqueue(next, await wal.append(next));
