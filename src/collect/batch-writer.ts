@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -96,15 +96,20 @@ export interface BatchWriter {
 const CHECKPOINT_FILE = 'checkpoint.json';
 const LOG_ID_FILE = 'log-id';
 
-/** Writes a small file and makes it and its directory entry durable. */
+/**
+ * Writes a small file whole or not at all (a temporary file renamed into place, as the checkpoint
+ * is), and makes it and its directory entry durable.
+ */
 function writeDurably(path: string, text: string): void {
-  const fd = openSync(path, 'wx');
+  const temporary = `${path}.tmp`;
+  const fd = openSync(temporary, 'w');
   try {
     writeSync(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+  renameSync(temporary, path);
   const directory = openSync(dirname(path), 'r');
   try {
     fsyncSync(directory);
