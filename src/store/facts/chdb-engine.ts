@@ -30,6 +30,14 @@ function wrap(error: unknown, sql: string): FactsQueryError {
   return new FactsQueryError(e.message ?? String(error), e.clickhouseCode, sql);
 }
 
+/** INSERT_SETTINGS as the SETTINGS clause of an INSERT … SELECT, each value a bound parameter. */
+const FILE_INSERT_SETTINGS = Object.keys(INSERT_SETTINGS)
+  .map((name) => `${name} = {setting_${name}:String}`)
+  .join(', ');
+const FILE_INSERT_SETTING_VALUES: QueryParams = Object.fromEntries(
+  Object.entries(INSERT_SETTINGS).map(([name, value]) => [`setting_${name}`, String(value)]),
+);
+
 const connectionArgs = Object.entries(QUERY_SETTINGS).map(([k, v]) => `--${k}=${v}`);
 
 /**
@@ -207,17 +215,23 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
     const path = join(spool, `${randomUUID()}.${FILE_EXTENSIONS[format]}`);
     await writeSpoolFile(path, rows);
     // Table and column names come from the caller's allow-lists and are checked against the table's
-    // own columns above; the file, its format and structure, the token and the parsing switch are
-    // bound parameters.
+    // own columns above, setting names from INSERT_SETTINGS; the file, its format and structure, the
+    // settings' values, the token and the parsing switch are bound parameters.
     const sql = `INSERT INTO ${table} (${columns.join(', ')})
       SELECT * FROM file({path:String}, {format:String}, {structure:String})
-      SETTINGS optimize_on_insert = 0, input_format_json_read_objects_as_strings = 1,
-        max_partitions_per_insert_block = 0,
+      SETTINGS ${FILE_INSERT_SETTINGS},
         insert_deduplication_token = {token:String}, input_format_parallel_parsing = {parallel:UInt8}`;
     // An empty token is no token.
     const token = options.deduplicationToken ?? '';
     const parallel = options.parallelParsing === false ? 0 : 1;
-    const params: QueryParams = { path, format, structure: structure.join(', '), token, parallel };
+    const params: QueryParams = {
+      ...FILE_INSERT_SETTING_VALUES,
+      path,
+      format,
+      structure: structure.join(', '),
+      token,
+      parallel,
+    };
     try {
       await session.queryBindAsync(sql, params, { format: 'Null' });
     } catch (error) {
