@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -96,42 +96,6 @@ export interface BatchWriter {
 const CHECKPOINT_FILE = 'checkpoint.json';
 const LOG_ID_FILE = 'log-id';
 
-/**
- * Writes a small file whole or not at all (a temporary file renamed into place, as the checkpoint
- * is), and makes it and its directory entry durable.
- */
-function writeDurably(path: string, text: string): void {
-  const temporary = `${path}.tmp`;
-  const fd = openSync(temporary, 'w');
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
-  const directory = openSync(dirname(path), 'r');
-  try {
-    fsyncSync(directory);
-  } finally {
-    closeSync(directory);
-  }
-}
-
-/**
- * The start of each deduplication token of the log in `dir`. Positions start at 1.0 in every log, so
- * the tokens carry the log's own id, made with its first insert: two servers writing to one
- * ClickHouse server, or a log directory made anew beside a kept store, must never have an insert
- * taken for a repeat of another log's. Logs from before the id have none; `legacy` gives their form,
- * for the range that was in flight when such a log stopped.
- */
-function tokenPrefix(dir: string, legacy = false): string {
-  if (legacy) return 'wal:';
-  const path = join(dir, LOG_ID_FILE);
-  if (!existsSync(path)) writeDurably(path, randomUUID());
-  return `wal:${readFileSync(path, 'utf8').trim()}:`;
-}
-
 function readCheckpoint(dir: string): Checkpoint {
   const path = join(dir, CHECKPOINT_FILE);
   if (!existsSync(path)) {
@@ -142,28 +106,46 @@ function readCheckpoint(dir: string): Checkpoint {
 }
 
 /**
- * Atomically replaces the checkpoint: write a temporary file, fsync it, rename, fsync the directory.
+ * Replaces a small file atomically: write a temporary file, fsync it, rename, fsync the directory.
  * Asynchronous, so the four disk waits of each flush never hold up the requests being served
  * (inserts run one at a time, so two checkpoint writes never overlap).
  */
-async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Promise<void> {
-  const path = join(dir, CHECKPOINT_FILE);
+async function replaceFileDurably(path: string, text: string): Promise<void> {
   const temporary = `${path}.tmp`;
   const file = await open(temporary, 'w');
   try {
-    await file.writeFile(JSON.stringify(checkpoint));
+    await file.writeFile(text);
     await file.datasync();
   } finally {
     await file.close();
   }
   await rename(temporary, path);
-  const directory = await open(dir, 'r');
+  const directory = await open(dirname(path), 'r');
   try {
     await directory.sync();
   } finally {
     await directory.close();
   }
 }
+
+async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Promise<void> {
+  await replaceFileDurably(join(dir, CHECKPOINT_FILE), JSON.stringify(checkpoint));
+}
+
+/**
+ * The start of the deduplication tokens of the log in `dir`, read once per writer or replay.
+ * Positions start at 1.0 in every log, so the tokens carry the log's own id, made the first time it
+ * is asked for: two servers writing to one ClickHouse server, or a log directory made anew beside a
+ * kept store, must never have an insert taken for a repeat of another log's.
+ */
+async function logTokens(dir: string): Promise<string> {
+  const path = join(dir, LOG_ID_FILE);
+  if (!existsSync(path)) await replaceFileDurably(path, randomUUID());
+  return `wal:${readFileSync(path, 'utf8').trim()}:`;
+}
+
+/** The tokens of a log from before log ids: for the range that was in flight when such a log stopped. */
+const LEGACY_TOKENS = 'wal:';
 
 /** The rows of one table in one format, as the records' own buffers (whole rows each). */
 export interface InsertedPart {
@@ -185,7 +167,7 @@ function groupByTable(records: readonly WalRecord[]): InsertedPart[] {
   const parts = new Map<string, InsertedPart>();
   for (const record of records) {
     const format = record.format ?? 'JSONEachRow';
-    const key = `${record.table}:${format}`;
+    const key = partKey({ table: record.table, format });
     let part = parts.get(key);
     if (!part) {
       part = { table: record.table, format, rows: [], rowCount: 0 };
@@ -254,14 +236,14 @@ async function insertRange(
   from: WalPosition,
   to: WalPosition,
   records: readonly WalRecord[],
-  how: { parallelParsing: boolean; legacyTokens?: boolean; isolation?: Isolation },
+  how: { tokens: string; parallelParsing: boolean; isolation?: Isolation },
 ): Promise<RangeOutcome> {
   const { parallelParsing, isolation } = how;
   await writeCheckpoint(dir, {
     committed: from,
     inflight: { from, to, parallelParsing, ...(isolation ? { isolation } : {}) },
   });
-  const range = `${tokenPrefix(dir, how.legacyTokens)}${formatPosition(from)}-${formatPosition(to)}`;
+  const range = `${how.tokens}${formatPosition(from)}-${formatPosition(to)}`;
   const parts = groupByTable(records);
   let outcome: RangeOutcome = { rows: 0, setAside: 0 };
   if (isolation) {
@@ -368,10 +350,10 @@ export async function replayWal(
   if (checkpoint.inflight) {
     const { from, to, parallelParsing = false, isolation } = checkpoint.inflight;
     const frames = readFrames(dir, from, to);
-    const legacyTokens = !existsSync(join(dir, LOG_ID_FILE));
+    const tokens = existsSync(join(dir, LOG_ID_FILE)) ? await logTokens(dir) : LEGACY_TOKENS;
     const outcome = await insertRange(engine, dir, from, to, frames, {
+      tokens,
       parallelParsing,
-      legacyTokens,
       ...(isolation ? { isolation } : {}),
     });
     rows += outcome.rows;
@@ -381,13 +363,18 @@ export async function replayWal(
   }
   const rest = readFrames(dir, committed);
   const total = rest.reduce((sum, f) => sum + f.rowCount, 0);
+  let tokens: string | undefined;
   let chunk: DecodedFrame[] = [];
   let chunkCount = 0;
   let done = 0;
   const flushChunk = async () => {
     const last = chunk.at(-1);
     if (!last) return;
-    const outcome = await insertRange(engine, dir, committed, last.end, chunk, { parallelParsing: true });
+    tokens ??= await logTokens(dir);
+    const outcome = await insertRange(engine, dir, committed, last.end, chunk, {
+      tokens,
+      parallelParsing: true,
+    });
     rows += outcome.rows;
     setAside += outcome.setAside;
     frameCount += chunk.length;
@@ -431,6 +418,8 @@ export function startBatchWriter(
   let pendingBytes = 0;
   let insertedRows = 0;
   let setAsideCount = 0;
+  /** The log's token prefix, read at the first insert. */
+  let tokens: string | undefined;
   let lastError: string | undefined;
   let running: Promise<void> | undefined;
   let failures = 0;
@@ -446,13 +435,14 @@ export function startBatchWriter(
     const from = committed;
     const startedAt = Date.now();
     try {
+      tokens ??= await logTokens(wal.dir);
       const { rows, setAside } = await insertRange(
         engine,
         wal.dir,
         from,
         last.end,
         batch.flatMap((q) => q.records),
-        { parallelParsing: false },
+        { tokens, parallelParsing: false },
       );
       if (setAside > 0) {
         setAsideCount += setAside;
