@@ -49,12 +49,12 @@ async function storedIds(project: string): Promise<string[]> {
 }
 
 /** As if the process died after inserting the log's first range, before the checkpoint said so. */
-function crashAfterInsert(dir: string, to: WalPosition, parallelParsing?: boolean): void {
+function crashAfterInsert(dir: string, to: WalPosition, how: Record<string, unknown> = {}): void {
   writeFileSync(
     join(dir, 'checkpoint.json'),
     JSON.stringify({
       committed: { segment: 1, offset: 0 },
-      inflight: { from: { segment: 1, offset: 0 }, to, parallelParsing },
+      inflight: { from: { segment: 1, offset: 0 }, to, ...how },
     }),
   );
 }
@@ -273,17 +273,7 @@ describe('rows the store refuses', () => {
     await writer.close();
     await wal.close();
     // Re-inserting the range, as after a crash while it was set aside, changes nothing.
-    writeFileSync(
-      join(dir, 'checkpoint.json'),
-      JSON.stringify({
-        committed: { segment: 1, offset: 0 },
-        inflight: {
-          from: { segment: 1, offset: 0 },
-          to: readSegment(dir, 1).frames[3]!.end,
-          isolation: { inserted: [] },
-        },
-      }),
-    );
+    crashAfterInsert(dir, readSegment(dir, 1).frames[3]!.end, { isolation: { inserted: [] } });
     await replayWal(engine, dir);
     expect(await storedEvents()).toEqual(['ok-1', 'ok-2', 'ok-3', 'ok-4']);
     expect((await setAside()).filter((r) => r.reason_code === 'store_refused_row')).toHaveLength(1);
@@ -361,7 +351,7 @@ describe('re-inserting a large in-flight range after a crash', () => {
     writer.enqueue([record], end);
     await writer.flush();
     await wal.close();
-    crashAfterInsert(dir, end, false);
+    crashAfterInsert(dir, end, { parallelParsing: false });
     await replayWal(engine, dir);
     expect(await count('big-writer')).toBe(40_000);
   });
@@ -372,7 +362,7 @@ describe('re-inserting a large in-flight range after a crash', () => {
     const end = await wal.append([bigRecord('big-from-a-replay')]);
     await wal.close();
     await replayWal(engine, dir);
-    crashAfterInsert(dir, end, true);
+    crashAfterInsert(dir, end, { parallelParsing: true });
     await replayWal(engine, dir);
     expect(await count('big-from-a-replay')).toBe(40_000);
   });

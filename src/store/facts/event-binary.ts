@@ -53,10 +53,10 @@ export const EVENT_BINARY_COLUMNS = [
 ] as const satisfies readonly (keyof EventRow)[];
 
 /** The columns written as 8-byte integers; every other is a string. */
-const INT64_COLUMNS: ReadonlySet<string> = new Set(['timestamp', 'received_at', 'revenue']);
+export const EVENT_INT64_COLUMNS: ReadonlySet<string> = new Set(['timestamp', 'received_at', 'revenue']);
 
 /** Per column, in order: true for an 8-byte integer, false for a string (what the scan skips). */
-const IS_INT64: readonly boolean[] = EVENT_BINARY_COLUMNS.map((column) => INT64_COLUMNS.has(column));
+const IS_INT64: readonly boolean[] = EVENT_BINARY_COLUMNS.map((column) => EVENT_INT64_COLUMNS.has(column));
 const TIMESTAMP_INDEX = EVENT_BINARY_COLUMNS.indexOf('timestamp');
 
 /**
