@@ -8,6 +8,7 @@ import { registerKeysCommand } from './keys.js';
 import { say, warnAboutUnknownLanguage } from './lang.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerProjectsCommand } from './projects.js';
+import { registerQuarantineCommand } from './quarantine.js';
 import { registerServeCommand } from './serve.js';
 import { registerStatusCommand } from './status.js';
 import { registerUsersCommand } from './users.js';
@@ -62,6 +63,7 @@ registerKeysCommand(program);
 registerStatusCommand(program);
 registerConnectorsCommand(program);
 registerImportCommand(program);
+registerQuarantineCommand(program);
 registerUsersCommand(program);
 
 try {

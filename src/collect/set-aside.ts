@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { PulseloopError } from '../errors/registry.js';
 import { ByteSink } from '../lib/byte-sink.js';
-import { FactsQueryError } from '../store/facts/engine.js';
-import { scanEventRows } from '../store/facts/event-binary.js';
+import { type FactsEngine, FactsQueryError } from '../store/facts/engine.js';
+import { decodeEventRows } from '../store/facts/event-binary.js';
 import type { QuarantineRow } from '../store/facts/rows.js';
+import { FACTS_TABLES, type FactsTable } from '../store/facts/schema.js';
 import { writeCompactJsonLine } from './ingest.js';
-import { capText } from './segment/quarantine.js';
 import type { WalRecord } from './wal.js';
 
 /**
@@ -43,8 +44,20 @@ export function refusesRows(error: unknown): error is FactsQueryError {
 }
 
 /**
- * Quarantine rows for a record the store refused: one per JSON line (its text as the raw value, its
- * project when the line says), or one for a binary record (base64, the first row's project).
+ * What a set-aside row keeps as its raw text: the table it was for and the row itself as JSON, whole
+ * (never cut short, unlike other quarantine payloads), so that `retrySetAsideRows` can insert it again
+ * once the cause is fixed. `rowBinaryBase64` holds a binary record whose rows could not be told apart.
+ */
+export interface SetAsideRaw {
+  table: string;
+  row?: Record<string, unknown>;
+  text?: string;
+  rowBinaryBase64?: string;
+}
+
+/**
+ * Quarantine rows for a record the store refused, one per row: JSON lines as they are, binary events
+ * rows decoded into the same columns as JSON (times and amounts as text), each with its project.
  */
 export function setAsideRows(
   record: WalRecord,
@@ -56,25 +69,9 @@ export function setAsideRows(
     table: record.table,
     detail: firstLine.length > 300 ? `${firstLine.slice(0, 300)}…` : firstLine,
   });
-  const rawRows: Array<{ raw: string; projectId: string }> = [];
-  if (record.format === 'RowBinary') {
-    let projectId = '';
-    try {
-      scanEventRows(record.rows, (row) => {
-        projectId ||= record.rows.toString('utf8', row.projectStart, row.projectEnd);
-      });
-    } catch {
-      // Rows cut short: the raw bytes are kept all the same.
-    }
-    rawRows.push({ raw: `RowBinary, base64: ${record.rows.toString('base64')}`, projectId });
-  } else {
-    for (const line of record.rows.toString('utf8').split('\n')) {
-      if (line !== '') rawRows.push({ raw: line, projectId: projectIdOfLine(line) });
-    }
-  }
   const sink = new ByteSink(1024);
   const receivedAt = Date.now();
-  for (const [rowNumber, { raw, projectId }] of rawRows.entries()) {
+  for (const [rowNumber, { raw, projectId }] of keptRows(record).entries()) {
     const row: QuarantineRow = {
       project_id: projectId,
       id: `${idPrefix}:${rowNumber}`,
@@ -86,19 +83,184 @@ export function setAsideRows(
       reason_zh: reason.zh,
       field: '',
       row_number: rowNumber,
-      raw: capText(raw),
+      raw: JSON.stringify(raw),
     };
     writeCompactJsonLine(sink, row);
   }
-  return { payload: sink.finish(), count: rawRows.length };
+  return { payload: sink.finish(), count: record.rowCount };
 }
 
-/** The project a JSON row names, or '' when it names none or is not JSON. */
-function projectIdOfLine(line: string): string {
-  try {
-    const row = JSON.parse(line) as { project_id?: unknown };
-    return typeof row.project_id === 'string' ? row.project_id : '';
-  } catch {
-    return '';
+/** The record's rows as set-aside raw values, each with the project it names ('' when none). */
+function keptRows(record: WalRecord): Array<{ raw: SetAsideRaw; projectId: string }> {
+  const { table } = record;
+  if (record.format === 'RowBinary') {
+    try {
+      return decodeEventRows(record.rows).map((row) => ({
+        raw: { table, row },
+        projectId: row.project_id ?? '',
+      }));
+    } catch {
+      // Rows cut short: the bytes are kept whole all the same.
+      return [{ raw: { table, rowBinaryBase64: record.rows.toString('base64') }, projectId: '' }];
+    }
   }
+  const kept: Array<{ raw: SetAsideRaw; projectId: string }> = [];
+  for (const line of record.rows.toString('utf8').split('\n')) {
+    if (line === '') continue;
+    const row = objectOfLine(line);
+    kept.push(
+      row
+        ? { raw: { table, row }, projectId: typeof row.project_id === 'string' ? row.project_id : '' }
+        : { raw: { table, text: line }, projectId: '' },
+    );
+  }
+  return kept;
+}
+
+/** The JSON object a line holds, or undefined when it is not one. */
+function objectOfLine(line: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What `retrySetAsideRows` did with the rows set aside. */
+export interface RetryOutcome {
+  /** Rows the store took this time; their quarantine rows are removed. */
+  stored: number;
+  /** Rows the store refused again; they stay in quarantine. */
+  refusedAgain: number;
+  /** Rows whose kept text cannot be inserted (not a row of a known table); they stay in quarantine. */
+  unreadable: number;
+  /** The store's reason for the first row it refused again. */
+  firstRefusal?: string;
+}
+
+/** Set-aside rows read per page. A refused request's rows (≤ 2,500) always fit one page whole. */
+const PAGE_ROWS = 10_000;
+/** Quarantine rows removed per statement once their rows are stored. */
+const REMOVE_CHUNK = 1000;
+
+interface KeptRow {
+  id: string;
+  received_ms: number;
+  raw: string;
+}
+
+/**
+ * Inserts the rows set aside (reason store_refused_row) again. The rows of one refused request go in
+ * together; when the store refuses them, one by one. Each insert carries a token made of the rows'
+ * quarantine ids, so a run stopped between storing rows and removing them from quarantine stores
+ * nothing twice when repeated. Rows stored leave quarantine (after each page); rows refused again
+ * stay, with their reason. An error other than a refusal of the rows (the store down) stops the run
+ * after removing what was stored.
+ */
+export async function retrySetAsideRows(
+  facts: FactsEngine,
+  options: { projectId?: string; onProgress?: (done: number, total: number) => void } = {},
+): Promise<RetryOutcome> {
+  const filter = `reason_code = {code:String} AND ({project:String} = '' OR project_id = {project:String})`;
+  const params = { code: 'store_refused_row', project: options.projectId ?? '' };
+  const [counted] = await facts.query<{ n: number }>(
+    `SELECT count() AS n FROM quarantine FINAL WHERE ${filter}`,
+    params,
+  );
+  const total = Number(counted?.n ?? 0);
+  const outcome: RetryOutcome = { stored: 0, refusedAgain: 0, unreadable: 0 };
+  let done = 0;
+  let after = { at: 0, id: '' };
+  for (;;) {
+    options.onProgress?.(done, total);
+    const page = await facts.query<KeptRow>(
+      `SELECT id, toUnixTimestamp64Milli(received_at) AS received_ms, raw FROM quarantine FINAL
+       WHERE ${filter} AND (received_at, id) > (fromUnixTimestamp64Milli({at:Int64}, 'UTC'), {id:String})
+       ORDER BY received_at, id LIMIT {limit:UInt32}`,
+      { ...params, at: after.at, id: after.id, limit: PAGE_ROWS },
+    );
+    if (page.length === 0) break;
+    const groups = requestGroups(page);
+    // A full page may end inside a request: its rows wait for the next page, to go in together.
+    if (page.length === PAGE_ROWS && groups.length > 1) groups.pop();
+    const stored: string[] = [];
+    try {
+      for (const group of groups) await retryGroup(facts, group, stored, outcome);
+    } finally {
+      await removeFromQuarantine(facts, stored);
+      outcome.stored += stored.length;
+    }
+    const last = groups.at(-1)!.at(-1)!;
+    after = { at: Number(last.received_ms), id: last.id };
+    done += groups.reduce((sum, group) => sum + group.length, 0);
+  }
+  options.onProgress?.(total, total);
+  return outcome;
+}
+
+/** Rows of one refused request share their id up to the row number (`<insert token>:set-aside:<n>`). */
+function requestGroups(rows: KeptRow[]): KeptRow[][] {
+  const groups: KeptRow[][] = [];
+  let prefix: string | undefined;
+  for (const row of rows) {
+    const own = row.id.slice(0, row.id.lastIndexOf(':'));
+    if (own === prefix) groups.at(-1)!.push(row);
+    else groups.push([row]);
+    prefix = own;
+  }
+  return groups;
+}
+
+/** Inserts one request's rows together, else one by one; stored ids are added to `stored`. */
+async function retryGroup(facts: FactsEngine, group: KeptRow[], stored: string[], outcome: RetryOutcome) {
+  const rows: Array<{ id: string; table: FactsTable; line: string }> = [];
+  for (const { id, raw } of group) {
+    const target = insertableRow(raw);
+    if (target) rows.push({ id, table: target.table, line: `${JSON.stringify(target.row)}\n` });
+    else outcome.unreadable += 1;
+  }
+  const table = rows[0]?.table;
+  if (table && rows.length > 1 && rows.every((row) => row.table === table)) {
+    const ids = rows.map((row) => row.id);
+    try {
+      await facts.insertJsonEachRow(table, rows.map((row) => row.line).join(''), {
+        deduplicationToken: `set-aside-retry:${createHash('sha256').update(ids.join('\n')).digest('hex')}`,
+      });
+      stored.push(...ids);
+      return;
+    } catch (error) {
+      if (!refusesRows(error)) throw error;
+    }
+  }
+  for (const row of rows) {
+    try {
+      await facts.insertJsonEachRow(row.table, row.line, { deduplicationToken: `set-aside-retry:${row.id}` });
+      stored.push(row.id);
+    } catch (error) {
+      if (!refusesRows(error)) throw error;
+      outcome.refusedAgain += 1;
+      outcome.firstRefusal ??= error.message.split('\n')[0];
+    }
+  }
+}
+
+async function removeFromQuarantine(facts: FactsEngine, ids: string[]): Promise<void> {
+  for (let at = 0; at < ids.length; at += REMOVE_CHUNK)
+    await facts.command(
+      `ALTER TABLE quarantine DELETE WHERE reason_code = {code:String} AND id IN {ids:Array(String)}
+       SETTINGS mutations_sync = 2`,
+      { code: 'store_refused_row', ids: ids.slice(at, at + REMOVE_CHUNK) },
+    );
+}
+
+/** The table and row a set-aside raw text names, when the table is a facts table and the row an object. */
+function insertableRow(raw: string): { table: FactsTable; row: Record<string, unknown> } | undefined {
+  const kept = objectOfLine(raw) as Partial<SetAsideRaw> | undefined;
+  const table = FACTS_TABLES.find((name) => name === kept?.table);
+  const row = kept?.row;
+  if (!table || row === null || typeof row !== 'object' || Array.isArray(row)) return undefined;
+  return { table, row };
 }

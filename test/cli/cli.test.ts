@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,13 @@ import {
   startServerProcess,
 } from '../../bench/server-process.js';
 import { displayWidth } from '../../src/cli/width.js';
+import { setAsideRows } from '../../src/collect/set-aside.js';
+import { ByteSink } from '../../src/lib/byte-sink.js';
+import { FactsQueryError } from '../../src/store/facts/engine.js';
+import { writeEventBinary } from '../../src/store/facts/event-binary.js';
+import { openHttpEngine } from '../../src/store/facts/http-engine.js';
+import { startClickHouseHttpFront } from '../support/clickhouse-http-front.js';
+import { EMPTY_EVENT } from '../support/event-rows.js';
 
 // The built `pulseloop` command, as a user runs it (`npm test` builds first).
 const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-cli-'));
@@ -24,6 +31,23 @@ function pulseloop(args: string[], env: Record<string, string> = {}) {
     encoding: 'utf8',
   });
   return { code: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
+}
+
+/** `pulseloop` without blocking this process (which may be serving the store the command uses). */
+function pulseloopAsync(args: string[], env: Record<string, string> = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI_ENTRY, ...args],
+      { env: { ...process.env, PULSELOOP_DATA: dataDir, LOG_LEVEL: 'warn', ...env }, encoding: 'utf8' },
+      (error, stdout, stderr) =>
+        resolve({
+          code: error ? (error.code as number | null) : 0,
+          stdout: stdout.trim(),
+          stderr: stderr.trim(),
+        }),
+    );
+  });
 }
 
 describe('pulseloop CLI', () => {
@@ -70,7 +94,7 @@ describe('pulseloop CLI', () => {
   it('explains every command with --help', () => {
     const help = pulseloop(['--help']);
     expect(help.code).toBe(0);
-    for (const command of ['serve', 'demo', 'migrate', 'keys', 'status', 'projects'])
+    for (const command of ['serve', 'demo', 'migrate', 'keys', 'status', 'projects', 'quarantine'])
       expect(help.stdout).toContain(command);
     const keys = pulseloop(['keys', '--help']);
     expect(keys.stdout).toContain('revoke');
@@ -250,6 +274,57 @@ describe('pulseloop CLI', () => {
       expect(result.stderr).not.toContain('s3cret');
       expect(result.stderr).not.toMatch(/^\s+at /m);
       expect(result.stderr).not.toContain('@clickhouse/client');
+    }
+  });
+
+  it('stores again the rows the store refused, once the cause is fixed (quarantine retry)', async () => {
+    // Against a ClickHouse server (the test front, in this process: the command runs asynchronously).
+    const frontDir = mkdtempSync(join(tmpdir(), 'pulseloop-retry-'));
+    const front = await startClickHouseHttpFront({ dataDir: frontDir });
+    const env = { CLICKHOUSE_URL: front.url, CLICKHOUSE_DATABASE: 'cli_retry' };
+    const facts = await openHttpEngine({ url: front.url, database: 'cli_retry' });
+    try {
+      expect((await pulseloopAsync(['migrate'], env)).code).toBe(0);
+      const sink = new ByteSink(64);
+      for (const id of ['kept-1', 'kept-2'])
+        writeEventBinary(sink, {
+          ...EMPTY_EVENT,
+          project_id: 'cli',
+          message_id: id,
+          event: '下单',
+          revenue: 9.9,
+        });
+      const refusal = new FactsQueryError('Code: 6. Cannot parse text', 6, 'INSERT INTO events');
+      const record = {
+        table: 'events',
+        rows: sink.copyAndReset(),
+        rowCount: 2,
+        format: 'RowBinary',
+      } as const;
+      await facts.insertJsonEachRow('quarantine', setAsideRows(record, 'cli-test', refusal).payload);
+      await facts.insertJsonEachRow(
+        'quarantine',
+        `${JSON.stringify({ project_id: 'cli', id: 'odd', reason_code: 'store_refused_row', raw: 'not a row' })}\n`,
+      );
+      const retried = await pulseloopAsync(['quarantine', 'retry'], env);
+      expect(retried.stdout).toBe('stored 2, refused again 0, unreadable 1');
+      // Not everything went in: the exit status says so, for scripts.
+      expect(retried.code).toBe(1);
+      const stored = await facts.query<{ message_id: string; revenue: number }>(
+        "SELECT message_id, revenue FROM events WHERE project_id = 'cli' ORDER BY message_id",
+      );
+      expect(stored).toEqual([
+        { message_id: 'kept-1', revenue: 9.9 },
+        { message_id: 'kept-2', revenue: 9.9 },
+      ]);
+      const again = await pulseloopAsync(['quarantine', 'retry'], { ...env, PULSELOOP_LANG: 'zh' });
+      expect(again.stdout).toBe('已存入 0 行，再次被拒 0 行，无法读取 1 行');
+      const help = await pulseloopAsync(['quarantine', 'retry', '--help'], env);
+      expect(help.stdout).toContain('store_refused_row');
+    } finally {
+      await facts.close();
+      await front.close();
+      rmSync(frontDir, { recursive: true, force: true });
     }
   });
 

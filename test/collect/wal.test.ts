@@ -16,7 +16,11 @@ import {
 import { ByteSink } from '../../src/lib/byte-sink.js';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
 import { type FactsEngine, insertRows } from '../../src/store/facts/engine.js';
-import { EVENT_BINARY_COLUMNS, writeEventBinary } from '../../src/store/facts/event-binary.js';
+import {
+  decodeEventRows,
+  EVENT_BINARY_COLUMNS,
+  writeEventBinary,
+} from '../../src/store/facts/event-binary.js';
 import { migrateFacts } from '../../src/store/facts/migrate.js';
 import type { EventRow } from '../../src/store/facts/rows.js';
 import { EMPTY_EVENT } from '../support/event-rows.js';
@@ -262,7 +266,10 @@ describe('rows the store refuses', () => {
     const [row] = (await setAside()).filter((r) => r.reason_code === 'store_refused_row');
     expect(row?.reason).toMatch(/^The store refused this events row, so it was set aside here instead: /);
     expect(row?.reason_zh).toContain('存储拒绝了这一行 events 数据');
-    expect(JSON.parse(row!.raw)).toMatchObject({ message_id: 'bad', timestamp: 'no time at all' });
+    expect(JSON.parse(row!.raw)).toMatchObject({
+      table: 'events',
+      row: { message_id: 'bad', timestamp: 'no time at all' },
+    });
     // `pulseloop status` counts them.
     expect((await storeStatus(engine, dir)).refusedRows).toBeGreaterThanOrEqual(1);
     // Later ranges go in as usual.
@@ -480,12 +487,15 @@ describe('compact JSON lines', () => {
     }));
     const binary = new ByteSink(1024);
     for (const row of rows) writeEventBinary(binary, { ...row, project_id: 'as-binary' });
-    await insertRows(engine, 'events', binary.copyAndReset(), {
-      format: 'RowBinary',
-      columns: EVENT_BINARY_COLUMNS,
-    });
+    const binaryRows = binary.copyAndReset();
+    await insertRows(engine, 'events', binaryRows, { format: 'RowBinary', columns: EVENT_BINARY_COLUMNS });
     const lines = rows.map((row) => `${compactJsonLine({ ...row, project_id: 'as-json' })}\n`).join('');
     await engine.insertJsonEachRow('events', lines);
+    // Binary rows read back (as rows the store refused are kept in quarantine) store the same again.
+    const decoded = decodeEventRows(binaryRows)
+      .map((row) => `${JSON.stringify({ ...row, project_id: 'as-decoded' })}\n`)
+      .join('');
+    await engine.insertJsonEachRow('events', decoded);
     const stored = (project: string) =>
       engine.query<Record<string, unknown>>(
         'SELECT * EXCEPT project_id FROM events WHERE project_id = {p:String} ORDER BY message_id',
@@ -494,5 +504,6 @@ describe('compact JSON lines', () => {
     const [asBinary, asJson] = [await stored('as-binary'), await stored('as-json')];
     expect(asBinary).toHaveLength(rows.length);
     expect(asBinary).toEqual(asJson);
+    expect(await stored('as-decoded')).toEqual(asBinary);
   });
 });

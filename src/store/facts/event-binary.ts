@@ -170,3 +170,38 @@ export function scanEventRows(bytes: Buffer, onRow: (row: ScannedEventRow) => vo
     onRow(row);
   }
 }
+
+/** An amount in ten-thousandths as decimal text ("-12.3400"), exact at any size. */
+function ticksText(ticks: bigint): string {
+  const negative = ticks < 0n;
+  const digits = (negative ? -ticks : ticks).toString().padStart(5, '0');
+  return `${negative ? '-' : ''}${digits.slice(0, -4)}.${digits.slice(-4)}`;
+}
+
+/**
+ * RowBinary `events` rows back into rows of column → value that a JSON line stores the same: text as
+ * it was, times as ISO 8601 text, amounts as exact decimal text. For rows the store refused, which are
+ * kept readable in quarantine and can be inserted again from there. Throws a RangeError on rows cut short.
+ */
+export function decodeEventRows(bytes: Buffer): Array<Record<string, string>> {
+  const rows: Array<Record<string, string>> = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const row: Record<string, string> = {};
+    for (const [column, name] of EVENT_BINARY_COLUMNS.entries()) {
+      if (IS_INT64[column]) {
+        if (at + 8 > bytes.length) throw new RangeError('RowBinary events row cut short');
+        const value = bytes.readBigInt64LE(at);
+        row[name] = name === 'revenue' ? ticksText(value) : new Date(Number(value)).toISOString();
+        at += 8;
+        continue;
+      }
+      const length = readVarUInt(bytes, at);
+      at = length.end + length.value;
+      if (at > bytes.length) throw new RangeError('RowBinary events row cut short');
+      row[name] = bytes.toString('utf8', length.end, at);
+    }
+    rows.push(row);
+  }
+  return rows;
+}
