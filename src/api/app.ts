@@ -23,6 +23,7 @@ import { type HealthDeps, registerHealthRoutes } from './routes/health.js';
 import { registerImportRoutes } from './routes/imports.js';
 import { registerInsightRoutes } from './routes/insights.js';
 import { registerProjectRoutes } from './routes/projects.js';
+import { registerQuarantineRoutes } from './routes/quarantine.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 
 /** What every product route (analytics, imports, sources, …) may use: the two stores. */
@@ -150,6 +151,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerProjectRoutes(app, deps);
   registerExploreRoutes(app, deps);
   registerImportRoutes(app, deps);
+  registerQuarantineRoutes(app, deps);
   registerConnectorRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   await registerGovernRoutes(app, deps);

@@ -59,8 +59,8 @@ export const ERRORS = {
   },
   store_refused_row: {
     status: 500,
-    en: 'The store refused this {table} row, so it was set aside here instead: {detail} — once the cause is fixed, `pulseloop quarantine retry` stores it.',
-    zh: '存储拒绝了这一行 {table} 数据，已改存于此：{detail}——问题解决后，运行 `pulseloop quarantine retry` 即可将其存入。',
+    en: "The store refused this {table} row, so it was set aside here instead: {detail} — once the cause is fixed, Store again (in the dashboard's quarantine) or `pulseloop quarantine retry` stores it.",
+    zh: '存储拒绝了这一行 {table} 数据，已改存于此：{detail}——问题解决后，点击控制台隔离区中的“重新存入”或运行 `pulseloop quarantine retry` 即可将其存入。',
   },
   overloaded: {
     status: 503,

@@ -26,6 +26,7 @@ export const AUDIT_ACTIONS = [
   'pii_key.rotate',
   'pii_key.retire',
   'data.import',
+  'quarantine.retry',
   'data.export',
   'audit.export',
   'person.export',

@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setAsideRows } from '../../src/collect/set-aside.js';
 import { listAudit } from '../../src/govern/audit.js';
 import type { Role } from '../../src/govern/permissions.js';
 import { createApiToken } from '../../src/govern/tokens.js';
 import { createUser, setProjectRole } from '../../src/govern/users.js';
+import { ByteSink } from '../../src/lib/byte-sink.js';
+import { FactsQueryError } from '../../src/store/facts/engine.js';
+import { writeEventBinary } from '../../src/store/facts/event-binary.js';
+import { EMPTY_EVENT } from '../support/event-rows.js';
 import { basicAuth, startTestServer, type TestServer } from '../support/server.js';
 
 let t: TestServer;
@@ -87,6 +92,68 @@ describe('events explorer', () => {
     expect(body.rows[0].reason).toMatch(/userId or an anonymousId/);
     expect(body.rows[0].reason_zh).toMatch(/[\u4e00-\u9fff]/);
     expect(body.byReason).toEqual([{ reason_code: 'missing_id', count: 1 }]);
+  });
+
+  it('stores again the rows the store refused, for roles that may import, in this project only', async () => {
+    const other = await t.newProject('Other brand');
+    const setAside = (projectId: string, ids: string[]) => {
+      const sink = new ByteSink(64);
+      for (const id of ids)
+        writeEventBinary(sink, {
+          ...EMPTY_EVENT,
+          project_id: projectId,
+          message_id: id,
+          event: 'Refused once',
+        });
+      const record = {
+        table: 'events',
+        rows: sink.copyAndReset(),
+        rowCount: ids.length,
+        format: 'RowBinary',
+      } as const;
+      const refusal = new FactsQueryError('Code: 6. Cannot parse text', 6, 'INSERT INTO events');
+      return t.server.facts.insertJsonEachRow(
+        'quarantine',
+        setAsideRows(record, `api-${projectId}`, refusal).payload,
+      );
+    };
+    await setAside(t.projectId, ['refused-1', 'refused-2']);
+    await setAside(other.projectId, ['elsewhere-1']);
+    expect((await api('/quarantine')).body.byReason).toContainEqual({
+      reason_code: 'store_refused_row',
+      count: 2,
+    });
+
+    const viewer = await memberToken('viewer');
+    const denied = await api('/quarantine/retry', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${viewer}` },
+    });
+    expect(denied.status).toBe(403);
+
+    const retried = await api('/quarantine/retry', { method: 'POST' });
+    expect(retried).toEqual({ status: 200, body: { stored: 2, refusedAgain: 0, unreadable: 0 } });
+    const stored = await t.server.facts.query<{ project_id: string; message_id: string }>(
+      "SELECT project_id, message_id FROM events WHERE event = 'Refused once' ORDER BY message_id",
+    );
+    expect(stored).toEqual([
+      { project_id: t.projectId, message_id: 'refused-1' },
+      { project_id: t.projectId, message_id: 'refused-2' },
+    ]);
+    expect((await api('/quarantine')).body.byReason).not.toContainEqual(
+      expect.objectContaining({ reason_code: 'store_refused_row' }),
+    );
+    // The other project's rows wait for its own retry.
+    const [left] = await t.server.facts.query<{ n: number }>(
+      "SELECT count() AS n FROM quarantine WHERE project_id = {p:String} AND reason_code = 'store_refused_row'",
+      { p: other.projectId },
+    );
+    expect(Number(left!.n)).toBe(1);
+    const { entries } = await listAudit(t.server.metadata, { projectId: t.projectId, limit: 100 });
+    expect(entries.find((e) => e.action === 'quarantine.retry')).toMatchObject({
+      outcome: 'success',
+      details: { stored: 2, refusedAgain: 0, unreadable: 0 },
+    });
   });
 
   it('streams what arrives, as server-sent events', async () => {

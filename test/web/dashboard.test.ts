@@ -3,6 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_OWNER_EMAIL } from '../../src/cli/demo.js';
+import { setAsideRows } from '../../src/collect/set-aside.js';
+import { ByteSink } from '../../src/lib/byte-sink.js';
+import { FactsQueryError } from '../../src/store/facts/engine.js';
+import { writeEventBinary } from '../../src/store/facts/event-binary.js';
+import { EMPTY_EVENT } from '../support/event-rows.js';
 import { basicAuth } from '../support/server.js';
 import {
   ARTIFACTS,
@@ -270,6 +275,39 @@ describe('dashboard', () => {
     expect(await reason.textContent()).not.toContain('column "播放量"');
     expect(zh.errors).toEqual([]);
     await zh.page.context().close();
+  });
+
+  it('stores again, with one click, the rows the store refused', async () => {
+    const sink = new ByteSink(64);
+    writeEventBinary(sink, {
+      ...EMPTY_EVENT,
+      project_id: h.demoProjectId,
+      message_id: 'ui-refused',
+      event: 'ui_retry',
+    });
+    const record = { table: 'events', rows: sink.copyAndReset(), rowCount: 1, format: 'RowBinary' } as const;
+    const refusal = new FactsQueryError('Code: 6. Cannot parse text', 6, 'INSERT INTO events');
+    await h.server.server.facts.insertJsonEachRow('quarantine', setAsideRows(record, 'ui', refusal).payload);
+
+    const { page, errors, screenshot } = await h.open('/events');
+    await page.getByRole('tab', { name: 'Quarantine' }).click();
+    const button = page.locator('[data-testid="quarantine-retry"]');
+    await button.waitFor({ timeout: 30_000 });
+    await screenshot('events-quarantine-refused');
+    await button.click();
+    const message = page.locator('[data-testid="quarantine-retry-message"]');
+    await message.waitFor({ timeout: 30_000 });
+    expect(await message.textContent()).toContain('Stored: 1 · refused again: 0 · unreadable: 0.');
+    await screenshot('events-quarantine-retried');
+    const stored = await h.server.server.facts.query<{ message_id: string }>(
+      "SELECT message_id FROM events WHERE project_id = {p:String} AND event = 'ui_retry'",
+      { p: h.demoProjectId },
+    );
+    expect(stored).toEqual([{ message_id: 'ui-refused' }]);
+    // Nothing refused is left, so the button goes.
+    await button.waitFor({ state: 'detached', timeout: 30_000 });
+    expect(errors).toEqual([]);
+    await page.context().close();
   });
 });
 

@@ -1,10 +1,25 @@
-import { Badge, Card, Col, Drawer, Input, Row, Space, Switch, Table, Tabs, Tag, Typography } from 'antd';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Col,
+  Drawer,
+  Input,
+  Row,
+  Space,
+  Switch,
+  Table,
+  Tabs,
+  Tag,
+  Typography,
+} from 'antd';
 import { useEffect, useMemo, useState } from 'react';
-import { api } from '../api';
+import { ApiError, api } from '../api';
 import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
-import { useLang, useT } from '../i18n';
+import { type Lang, useLang, useT } from '../i18n';
 import { useGlobalView, useUrlState } from '../state';
 
 interface EventRow extends Record<string, unknown> {
@@ -29,6 +44,25 @@ interface QuarantineRow extends Record<string, unknown> {
   field: string;
   row_number: number;
   raw: string;
+}
+
+/** What storing the refused rows again did (POST …/quarantine/retry). */
+interface RetryOutcome {
+  stored: number;
+  refusedAgain: number;
+  unreadable: number;
+  firstRefusal?: string;
+}
+
+function retryText(lang: Lang, o: RetryOutcome): string {
+  const why = o.firstRefusal
+    ? lang === 'zh'
+      ? `例如：${o.firstRefusal}`
+      : ` For instance: ${o.firstRefusal}`
+    : '';
+  return lang === 'zh'
+    ? `已存入：${o.stored} 行 · 再次被拒：${o.refusedAgain} 行 · 无法读取：${o.unreadable} 行。${why}`
+    : `Stored: ${o.stored} · refused again: ${o.refusedAgain} · unreadable: ${o.unreadable}.${why}`;
 }
 
 const time = (ms: number) => new Date(ms).toLocaleString();
@@ -70,6 +104,24 @@ export default function Events() {
       ),
     [projectId],
   );
+
+  const [retrying, setRetrying] = useState(false);
+  const [retryMessage, setRetryMessage] = useState<{ type: 'success' | 'warning' | 'error'; text: string }>();
+  const retry = async () => {
+    setRetrying(true);
+    try {
+      const outcome = await api.post<RetryOutcome>(`/api/v1/projects/${projectId}/quarantine/retry`);
+      setRetryMessage({
+        type: outcome.refusedAgain + outcome.unreadable > 0 ? 'warning' : 'success',
+        text: retryText(lang, outcome),
+      });
+      quarantine.reload();
+    } catch (error) {
+      setRetryMessage({ type: 'error', text: error instanceof ApiError ? error.text(lang) : String(error) });
+    } finally {
+      setRetrying(false);
+    }
+  };
 
   useEffect(() => {
     if (!liveOn || !projectId) return;
@@ -167,51 +219,71 @@ export default function Events() {
             key: 'quarantine',
             label: t('events.quarantine'),
             children: (
-              <PageState state={quarantine} isEmpty={(d) => d.rows.length === 0}>
-                {(d) => (
-                  <Row gutter={16}>
-                    <Col xs={24} md={6}>
-                      <Card size="small" title={t('events.reason')}>
-                        {d.byReason.map((r) => (
-                          <div key={r.reason_code}>
-                            <Tag color="red">{r.reason_code}</Tag> {r.count}
-                          </div>
-                        ))}
-                      </Card>
-                    </Col>
-                    <Col xs={24} md={18}>
-                      <DataTable
-                        testId="quarantine-table"
-                        name="quarantine"
-                        rowKey="id"
-                        rows={d.rows}
-                        columns={[
-                          {
-                            title: t('events.receivedAt'),
-                            dataIndex: 'received_at',
-                            render: (v: number) => time(v),
-                          },
-                          { title: t('events.origin'), dataIndex: 'origin' },
-                          {
-                            title: t('events.reason'),
-                            dataIndex: 'reason',
-                            render: (reason: string, row: QuarantineRow) =>
-                              lang === 'zh' && row.reason_zh ? row.reason_zh : reason,
-                          },
-                          { title: t('events.field'), dataIndex: 'field' },
-                          { title: t('events.row'), dataIndex: 'row_number' },
-                          {
-                            title: t('events.raw'),
-                            dataIndex: 'raw',
-                            ellipsis: true,
-                            render: (v: string) => <Typography.Text code>{v.slice(0, 200)}</Typography.Text>,
-                          },
-                        ]}
-                      />
-                    </Col>
-                  </Row>
+              <Space orientation="vertical" size="middle" style={{ width: '100%' }}>
+                {retryMessage && (
+                  <Alert
+                    type={retryMessage.type}
+                    showIcon
+                    message={retryMessage.text}
+                    data-testid="quarantine-retry-message"
+                  />
                 )}
-              </PageState>
+                <PageState state={quarantine} isEmpty={(d) => d.rows.length === 0}>
+                  {(d) => (
+                    <Row gutter={16}>
+                      <Col xs={24} md={6}>
+                        <Card size="small" title={t('events.reason')}>
+                          {d.byReason.map((r) => (
+                            <div key={r.reason_code}>
+                              <Tag color="red">{r.reason_code}</Tag> {r.count}
+                            </div>
+                          ))}
+                          {d.byReason.some((r) => r.reason_code === 'store_refused_row') && (
+                            <Space orientation="vertical" style={{ marginTop: 12 }}>
+                              <Typography.Text type="secondary">{t('events.retryHint')}</Typography.Text>
+                              <Button data-testid="quarantine-retry" loading={retrying} onClick={retry}>
+                                {t('events.retry')}
+                              </Button>
+                            </Space>
+                          )}
+                        </Card>
+                      </Col>
+                      <Col xs={24} md={18}>
+                        <DataTable
+                          testId="quarantine-table"
+                          name="quarantine"
+                          rowKey="id"
+                          rows={d.rows}
+                          columns={[
+                            {
+                              title: t('events.receivedAt'),
+                              dataIndex: 'received_at',
+                              render: (v: number) => time(v),
+                            },
+                            { title: t('events.origin'), dataIndex: 'origin' },
+                            {
+                              title: t('events.reason'),
+                              dataIndex: 'reason',
+                              render: (reason: string, row: QuarantineRow) =>
+                                lang === 'zh' && row.reason_zh ? row.reason_zh : reason,
+                            },
+                            { title: t('events.field'), dataIndex: 'field' },
+                            { title: t('events.row'), dataIndex: 'row_number' },
+                            {
+                              title: t('events.raw'),
+                              dataIndex: 'raw',
+                              ellipsis: true,
+                              render: (v: string) => (
+                                <Typography.Text code>{v.slice(0, 200)}</Typography.Text>
+                              ),
+                            },
+                          ]}
+                        />
+                      </Col>
+                    </Row>
+                  )}
+                </PageState>
+              </Space>
             ),
           },
         ]}
