@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setAsideRows } from '../../src/collect/set-aside.js';
 import { recordConsent } from '../../src/govern/consent.js';
 import { backfillKeyedContactIds } from '../../src/govern/pii/contact-ids.js';
 import {
@@ -15,8 +16,10 @@ import { loadPiiKeyring, type PiiKeyring, rotatePiiKey } from '../../src/govern/
 import { countUnderKey, reencryptFacts, retireKeyWhenUnused } from '../../src/govern/pii/rotation.js';
 import { applyRetentionTtl, enforceRetention, setRetention } from '../../src/govern/retention.js';
 import { createSuppressionList, erasePerson, exportPerson } from '../../src/govern/subjects.js';
+import { ByteSink } from '../../src/lib/byte-sink.js';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
-import type { FactsEngine } from '../../src/store/facts/engine.js';
+import { type FactsEngine, FactsQueryError } from '../../src/store/facts/engine.js';
+import { writeEventBinary } from '../../src/store/facts/event-binary.js';
 import { migrateFacts } from '../../src/store/facts/migrate.js';
 import { FACTS_TABLES } from '../../src/store/facts/schema.js';
 import { migrateMetadata } from '../../src/store/metadata/migrate.js';
@@ -24,6 +27,7 @@ import { type MetadataStore, openMetadataStore } from '../../src/store/metadata/
 import { createOrganisation } from '../../src/store/metadata/organisations.js';
 import { createProject } from '../../src/store/metadata/projects.js';
 import { diskBytes } from '../support/disk-bytes.js';
+import { EMPTY_EVENT } from '../support/event-rows.js';
 
 // chdb binds one data directory per process: this file opens exactly one engine.
 const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-govern-chdb-'));
@@ -173,6 +177,24 @@ async function seedPerson(
       },
     ]),
   );
+  // An events row the store refused, set aside in quarantine (kept readable, so found by its ids).
+  const refused = new ByteSink(64);
+  writeEventBinary(refused, {
+    ...EMPTY_EVENT,
+    project_id: projectId,
+    message_id: `${personId}-refused`,
+    distinct_id: who.user,
+    user_id: who.user,
+    timestamp: AT + 5000,
+  });
+  await facts.insertJsonEachRow(
+    'quarantine',
+    setAsideRows(
+      { table: 'events', rows: refused.copyAndReset(), rowCount: 1, format: 'RowBinary' },
+      `${personId}-set-aside`,
+      new FactsQueryError('Code: 6. Cannot parse text', 6, 'INSERT INTO events'),
+    ).payload,
+  );
   await recordConsent(metadata, projectId, [
     { subjectId: who.user, purpose: 'email', granted: true, source: 'identify' },
     { subjectId: who.anon, purpose: 'analytics', granted: true, source: 'api' },
@@ -264,7 +286,7 @@ describe('data subject export', () => {
       persons: 1,
       orders: 1,
       comments: 1,
-      quarantine: 1,
+      quarantine: 2,
     });
     expect(exported.consent).toHaveLength(2);
     const text = JSON.stringify(exported);
@@ -286,7 +308,7 @@ describe('erasure on the real chdb store', () => {
       persons: 1,
       orders: 1,
       comments: 1,
-      quarantine: 1,
+      quarantine: 2,
       consent_records: 2,
     });
     expect(report.personCount).toBe(1);
@@ -393,7 +415,8 @@ describe('retention', () => {
       'SELECT count() AS n FROM quarantine WHERE project_id = {Q:String}',
       { Q },
     );
-    expect(Number(left!.n)).toBe(1);
+    // Q keeps both of its rows (its rejected payload and its set-aside row).
+    expect(Number(left!.n)).toBe(2);
 
     const tableTtl = async (table: string) =>
       (
