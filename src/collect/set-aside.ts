@@ -141,6 +141,9 @@ export interface RetryOutcome {
   firstRefusal?: string;
 }
 
+/** The set-aside rows of one project, or of every project when {project} is ''. */
+const SET_ASIDE_FILTER = `reason_code = {code:String} AND ({project:String} = '' OR project_id = {project:String})`;
+
 /** Set-aside rows read per page. A refused request's rows (≤ 2,500) always fit one page whole. */
 const PAGE_ROWS = 10_000;
 /** Quarantine rows removed per statement once their rows are stored. */
@@ -164,10 +167,9 @@ export async function retrySetAsideRows(
   facts: FactsEngine,
   options: { projectId?: string; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<RetryOutcome> {
-  const filter = `reason_code = {code:String} AND ({project:String} = '' OR project_id = {project:String})`;
   const params = { code: 'store_refused_row', project: options.projectId ?? '' };
   const [counted] = await facts.query<{ n: number }>(
-    `SELECT count() AS n FROM quarantine FINAL WHERE ${filter}`,
+    `SELECT count() AS n FROM quarantine FINAL WHERE ${SET_ASIDE_FILTER}`,
     params,
   );
   const total = Number(counted?.n ?? 0);
@@ -178,7 +180,7 @@ export async function retrySetAsideRows(
     options.onProgress?.(done, total);
     const page = await facts.query<KeptRow>(
       `SELECT id, toUnixTimestamp64Milli(received_at) AS received_ms, raw FROM quarantine FINAL
-       WHERE ${filter} AND (received_at, id) > (fromUnixTimestamp64Milli({at:Int64}, 'UTC'), {id:String})
+       WHERE ${SET_ASIDE_FILTER} AND (received_at, id) > (fromUnixTimestamp64Milli({at:Int64}, 'UTC'), {id:String})
        ORDER BY received_at, id LIMIT {limit:UInt32}`,
       { ...params, at: after.at, id: after.id, limit: PAGE_ROWS },
     );

@@ -191,6 +191,7 @@ const SPECS: Record<string, RouteSpec> = {
   },
   'GET /api/v1/projects/:projectId/events/live': { permission: 'events.read_raw', stream: true },
   'GET /api/v1/projects/:projectId/quarantine': { permission: 'events.read_raw' },
+  'POST /api/v1/projects/:projectId/quarantine/retry': { permission: 'data.import' },
   // Sources and write keys.
   'GET /api/v1/projects/:projectId/sources': { permission: 'analyses.read' },
   'POST /api/v1/projects/:projectId/sources/:sourceId/keys': {
