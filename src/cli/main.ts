@@ -39,11 +39,13 @@ const program = new Command()
   .name('pulseloop')
   .description(
     say(
-      'Pulseloop: marketing analytics and automation. Configuration comes from the environment\n' +
-        '(PULSELOOP_DATA, PORT, CLICKHOUSE_URL, DATABASE_URL, …) or pulseloop.config.json.\n' +
+      // English in paragraphs, which commander wraps to the terminal's width.
+      'Pulseloop: marketing analytics and automation. Configuration comes from the environment ' +
+        '(PULSELOOP_DATA, PORT, CLICKHOUSE_URL, DATABASE_URL, …) or pulseloop.config.json.\n\n' +
         'Output is in English or Chinese: PULSELOOP_LANG=en|zh, else the locale (LANG).',
+      // commander counts characters, not columns: the Chinese text keeps its own short lines.
       'Pulseloop：营销分析与自动化。配置来自环境变量\n' +
-        '（PULSELOOP_DATA、PORT、CLICKHOUSE_URL、DATABASE_URL 等）或 pulseloop.config.json。\n' +
+        '（PULSELOOP_DATA、PORT、CLICKHOUSE_URL、DATABASE_URL 等）或 pulseloop.config.json。\n\n' +
         '输出语言为英文或中文：PULSELOOP_LANG=en|zh，否则按系统区域设置（LANG）。',
     ),
   )
