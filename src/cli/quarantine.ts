@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { retrySetAsideRows } from '../collect/set-aside.js';
+import { PulseloopError } from '../errors/registry.js';
 import { chooseProject, openStores } from './context.js';
 import { say } from './lang.js';
 import { progressBar } from './progress.js';
@@ -31,7 +32,10 @@ export function registerQuarantineCommand(program: Command): void {
       ),
     )
     .action(async (options: { project?: string }) => {
-      const stores = await openStores();
+      const stores = await openStores().catch((error: unknown) => {
+        if (!(error instanceof PulseloopError) || error.code !== 'data_dir_in_use') throw error;
+        throw new PulseloopError('quarantine_retry_server_running', error.details);
+      });
       const bar = progressBar(say('storing set-aside rows', '存入被搁置的行'), say('rows', '行'));
       try {
         const projectId = options.project

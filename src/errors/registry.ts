@@ -35,6 +35,11 @@ export const ERRORS = {
     en: 'No Pulseloop server answered at {url}, yet process {pid} holds the data directory {dir}. Set PORT (and HOST) to where that server listens, so that status can ask it.',
     zh: '{url} 上没有 Pulseloop 服务器应答，但进程 {pid} 正占用数据目录 {dir}。请将 PORT（及 HOST）设为该服务器监听的端口（及地址），status 才能向它查询。',
   },
+  quarantine_retry_server_running: {
+    status: 409,
+    en: 'The data directory {dir} is in use by process {pid} (a running Pulseloop server?), which holds the embedded store. Let that server store the rows again: Store again in the dashboard (Events explorer → Quarantine), or POST /api/v1/projects/<project>/quarantine/retry; or stop it and run this command again.',
+    zh: '数据目录 {dir} 正被进程 {pid} 使用（是正在运行的 Pulseloop 服务器吗？），内置存储由它打开。请让该服务器重新存入：在控制台（事件浏览 → 隔离区）点击“重新存入”，或调用 POST /api/v1/projects/<project>/quarantine/retry；也可先停止它，再运行此命令。',
+  },
   demo_build_failed: {
     status: 500,
     en: 'Building the demo world failed ({detail}); its output above says why. Run `pulseloop demo --no-serve` to retry.',

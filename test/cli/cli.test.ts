@@ -234,6 +234,12 @@ describe('pulseloop CLI', () => {
       expect(migrate.code).toBe(2);
       expect(migrate.stderr).toContain(`is in use by process ${pid} (a running Pulseloop server?)`);
       expect(migrate.stderr).toContain('内置存储同一时间只能由一个进程打开');
+      // A retry of refused rows points to the running server's own way to do it.
+      const retry = pulseloop(['quarantine', 'retry'], { PULSELOOP_DATA: heldDir });
+      expect(retry.code).toBe(2);
+      expect(retry.stderr).toContain(`is in use by process ${pid} (a running Pulseloop server?)`);
+      expect(retry.stderr).toContain('Store again in the dashboard (Events explorer → Quarantine)');
+      expect(retry.stderr).toContain('点击“重新存入”');
       expect(existsSync(spooled)).toBe(true);
     } finally {
       await server.stop('SIGTERM');
