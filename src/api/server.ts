@@ -107,7 +107,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const identity = createIdentityResolver();
   const graph = await loadIdentityGraph(identity, facts);
   const dedupe = createMessageIdWindow(config.ingest.dedupeWindowHours);
-  const remembered = await loadMessageIdWindow(dedupe, facts, config.ingest.dedupeWindowHours, Date.now());
+  const remembered = await loadMessageIdWindow(
+    dedupe,
+    facts,
+    config.ingest.dedupeWindowHours,
+    Date.now(),
+    (done, total) => options.onProgress?.('dedupe', done, total),
+  );
   logger.info({ ...graph, messageIds: remembered }, 'identity graph and dedupe window loaded');
 
   const governance = await createGovernance({

@@ -14,12 +14,26 @@ export async function serveUntilSignal(
 ): Promise<Server> {
   // The HTTP stack is loaded only by the commands that serve, so the others start quickly.
   const { startServer } = await import('../api/server.js');
-  const bar = progressBar(say('Replaying the log', '重放预写日志'), say('rows', '行'));
+  // One bar per start-up phase: the log's replay, then the dedupe window's message ids.
+  const labels: Record<string, [string, string]> = {
+    replay: [say('Replaying the log', '重放预写日志'), say('rows', '行')],
+    dedupe: [say('Loading message ids', '加载消息 ID'), say('ids', '个')],
+  };
+  let phase: string | undefined;
+  let bar: ReturnType<typeof progressBar> | undefined;
   const server = await startServer(config, {
     ...stores,
-    onProgress: (_phase, done, total) => bar.update(done, total),
+    onProgress: (next, done, total) => {
+      if (next !== phase) {
+        bar?.stop();
+        const [label, unit] = labels[next] ?? [next, ''];
+        bar = progressBar(label, unit);
+        phase = next;
+      }
+      bar?.update(done, total);
+    },
   });
-  bar.stop();
+  bar?.stop();
   const stop = async (signal: string) => {
     server.logger.info({ signal }, 'shutting down: draining the write-ahead log');
     await server.close();

@@ -167,19 +167,74 @@ export function createMessageIdWindow(windowHours: number): MessageIdWindow {
   };
 }
 
-/** Fills the window from the events stored during it (after the log has been replayed). */
+/** The events table's sort key: pages of the window's ids are read in its order, each after the last. */
+const EVENTS_KEY = 'project_id, event, toDate(timestamp), distinct_id, message_id';
+const WINDOW_COLUMNS = `project_id, event, toString(toDate(timestamp)) AS day, distinct_id, message_id,
+  toUnixTimestamp64Milli(received_at) AS received_ms`;
+const WINDOW_SINCE = 'received_at >= fromUnixTimestamp64Milli({since:Int64})';
+/**
+ * Ids read per page. One answer is one string in the embedded engine, and a string holds at most
+ * 512 MiB: the whole window at once failed from about 4.4 million ids (25 events/s over 48 hours) and
+ * the server could not start. 250,000 rows of the longest ids allowed are well under that.
+ */
+const WINDOW_PAGE_ROWS = 250_000;
+
+interface WindowRow {
+  project_id: string;
+  event: string;
+  day: string;
+  distinct_id: string;
+  message_id: string;
+  received_ms: number;
+}
+
+/**
+ * Fills the window from the events stored during it (after the log has been replayed), page by page
+ * in the events table's sort order (each page starts after the last row of the one before, so the
+ * store reads it as one range of its key). `onProgress` gets ids read so far and the window's total.
+ */
 export async function loadMessageIdWindow(
   window: MessageIdWindow,
   engine: FactsEngine,
   windowHours: number,
   now: number,
+  onProgress?: (done: number, total: number) => void,
 ): Promise<number> {
-  const rows = await engine.query<{ project_id: string; message_id: string; received_ms: number }>(
-    `SELECT project_id, message_id, toUnixTimestamp64Milli(received_at) AS received_ms
-     FROM events
-     WHERE received_at >= fromUnixTimestamp64Milli({since:Int64})`,
-    { since: now - windowHours * HOUR_MS },
+  const since = now - windowHours * HOUR_MS;
+  const [counted] = await engine.query<{ n: number }>(
+    `SELECT count() AS n FROM events WHERE ${WINDOW_SINCE}`,
+    { since },
   );
-  for (const row of rows) window.claim(row.project_id, row.message_id, Number(row.received_ms));
-  return rows.length;
+  const total = Number(counted?.n ?? 0);
+  let loaded = 0;
+  let after: WindowRow | undefined;
+  for (;;) {
+    onProgress?.(loaded, total);
+    const page: WindowRow[] = after
+      ? await engine.query<WindowRow>(
+          `SELECT ${WINDOW_COLUMNS} FROM events
+           WHERE ${WINDOW_SINCE} AND (${EVENTS_KEY}) > ({p:String}, {e:String}, toDate({d:String}), {u:String}, {m:String})
+           ORDER BY ${EVENTS_KEY} LIMIT {limit:UInt32}`,
+          {
+            since,
+            p: after.project_id,
+            e: after.event,
+            d: after.day,
+            u: after.distinct_id,
+            m: after.message_id,
+            limit: WINDOW_PAGE_ROWS,
+          },
+        )
+      : await engine.query<WindowRow>(
+          `SELECT ${WINDOW_COLUMNS} FROM events WHERE ${WINDOW_SINCE}
+           ORDER BY ${EVENTS_KEY} LIMIT {limit:UInt32}`,
+          { since, limit: WINDOW_PAGE_ROWS },
+        );
+    for (const row of page) window.claim(row.project_id, row.message_id, Number(row.received_ms));
+    loaded += page.length;
+    if (page.length < WINDOW_PAGE_ROWS) break;
+    after = page.at(-1);
+  }
+  onProgress?.(loaded, Math.max(total, loaded));
+  return loaded;
 }

@@ -1,5 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createMessageIdWindow } from '../../src/collect/dedupe.js';
+import { createMessageIdWindow, loadMessageIdWindow } from '../../src/collect/dedupe.js';
+import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
+import type { FactsEngine, QueryParams } from '../../src/store/facts/engine.js';
+import { migrateFacts } from '../../src/store/facts/migrate.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 10, 30, 10, 59);
@@ -73,5 +79,65 @@ describe('the messageId dedupe window', () => {
     expect(window.size()).toBe(0);
     expect(window.claim('p', 'r-7', T0)).toBe(true);
     expect(window.claim('p', 'r-7', T0)).toBe(false);
+  });
+});
+
+describe('the window after a restart', () => {
+  it('is filled from the store page by page, never in one answer, with every id of the window', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pulseloop-dedupe-load-'));
+    const engine = await openChdbEngine(join(dir, 'facts'), 'dedupe_load');
+    try {
+      await migrateFacts(engine);
+      const now = Date.now();
+      // 600,000 events in the window over three projects (a re-delivered copy of some), 1,000 before it.
+      await engine.command(
+        `INSERT INTO events (project_id, message_id, event, timestamp, received_at, distinct_id)
+         SELECT 'p' || toString(number % 3), 'm-' || toString(number), 'e' || toString(number % 5),
+                fromUnixTimestamp64Milli({now:Int64}) - toIntervalSecond(number % 86400),
+                fromUnixTimestamp64Milli({now:Int64}) - toIntervalSecond(number % 86400),
+                'u' || toString(number % 1000)
+         FROM numbers(600000)`,
+        { now },
+      );
+      await engine.command(
+        `INSERT INTO events (project_id, message_id, event, timestamp, received_at)
+         SELECT 'p1', 'm-' || toString(number), 'e1', fromUnixTimestamp64Milli({now:Int64}), fromUnixTimestamp64Milli({now:Int64})
+         FROM numbers(1, 1000, 3)`,
+        { now },
+      );
+      await engine.command(
+        `INSERT INTO events (project_id, message_id, event, timestamp, received_at)
+         SELECT 'p0', 'old-' || toString(number), 'e', fromUnixTimestamp64Milli({old:Int64}), fromUnixTimestamp64Milli({old:Int64})
+         FROM numbers(1000)`,
+        { old: now - 49 * HOUR },
+      );
+      // Answers are counted as the store gives them: a whole window in one answer cannot be held.
+      let largestAnswer = 0;
+      const counting: FactsEngine = {
+        ...engine,
+        async query<Row>(sql: string, params?: QueryParams) {
+          const rows = await engine.query<Row>(sql, params);
+          largestAnswer = Math.max(largestAnswer, rows.length);
+          return rows;
+        },
+      };
+      const window = createMessageIdWindow(48);
+      const progress: Array<[number, number]> = [];
+      const loaded = await loadMessageIdWindow(window, counting, 48, now, (done, total) =>
+        progress.push([done, total]),
+      );
+      expect(window.size()).toBe(600_000);
+      expect(loaded).toBe(600_334);
+      expect(largestAnswer).toBeLessThanOrEqual(250_000);
+      expect(progress[0]).toEqual([0, 600_334]);
+      expect(progress.at(-1)).toEqual([600_334, 600_334]);
+      for (const id of [0, 1, 299_999, 599_999])
+        expect(window.claim(`p${id % 3}`, `m-${id}`, now), `m-${id}`).toBe(false);
+      expect(window.claim('p0', 'old-1', now)).toBe(true);
+      expect(window.claim('p0', 'm-1', now)).toBe(true);
+    } finally {
+      await engine.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
