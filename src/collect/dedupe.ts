@@ -1,5 +1,6 @@
 import { mix32 } from '../lib/mix32.js';
 import type { FactsEngine } from '../store/facts/engine.js';
+import { readInKeyPages } from '../store/facts/key-pages.js';
 
 /**
  * Remembers which messageIds each project has received during the dedupe window, so a re-delivered
@@ -172,13 +173,6 @@ const EVENTS_KEY = 'project_id, event, toDate(timestamp), distinct_id, message_i
 const WINDOW_COLUMNS = `project_id, event, toString(toDate(timestamp)) AS day, distinct_id, message_id,
   toUnixTimestamp64Milli(received_at) AS received_ms`;
 const WINDOW_SINCE = 'received_at >= fromUnixTimestamp64Milli({since:Int64})';
-/**
- * Ids read per page. One answer is one string in the embedded engine, and a string holds at most
- * 512 MiB: the whole window at once failed from about 4.4 million ids (25 events/s over 48 hours) and
- * the server could not start. 250,000 rows of the longest ids allowed are well under that.
- */
-const WINDOW_PAGE_ROWS = 250_000;
-
 interface WindowRow {
   project_id: string;
   event: string;
@@ -190,8 +184,8 @@ interface WindowRow {
 
 /**
  * Fills the window from the events stored during it (after the log has been replayed), page by page
- * in the events table's sort order (each page starts after the last row of the one before, so the
- * store reads it as one range of its key). `onProgress` gets ids read so far and the window's total.
+ * along the events table's sort key (readInKeyPages): read in one answer, a window of millions of ids
+ * did not fit one string, and the server could not start. `onProgress` gets ids read so far and the window's total.
  */
 export async function loadMessageIdWindow(
   window: MessageIdWindow,
@@ -207,34 +201,26 @@ export async function loadMessageIdWindow(
   );
   const total = Number(counted?.n ?? 0);
   let loaded = 0;
-  let after: WindowRow | undefined;
-  for (;;) {
-    onProgress?.(loaded, total);
-    const page: WindowRow[] = after
-      ? await engine.query<WindowRow>(
-          `SELECT ${WINDOW_COLUMNS} FROM events
+  onProgress?.(0, total);
+  await readInKeyPages<WindowRow>(engine, {
+    first: `SELECT ${WINDOW_COLUMNS} FROM events WHERE ${WINDOW_SINCE}
+            ORDER BY ${EVENTS_KEY} LIMIT {limit:UInt32}`,
+    next: `SELECT ${WINDOW_COLUMNS} FROM events
            WHERE ${WINDOW_SINCE} AND (${EVENTS_KEY}) > ({p:String}, {e:String}, toDate({d:String}), {u:String}, {m:String})
            ORDER BY ${EVENTS_KEY} LIMIT {limit:UInt32}`,
-          {
-            since,
-            p: after.project_id,
-            e: after.event,
-            d: after.day,
-            u: after.distinct_id,
-            m: after.message_id,
-            limit: WINDOW_PAGE_ROWS,
-          },
-        )
-      : await engine.query<WindowRow>(
-          `SELECT ${WINDOW_COLUMNS} FROM events WHERE ${WINDOW_SINCE}
-           ORDER BY ${EVENTS_KEY} LIMIT {limit:UInt32}`,
-          { since, limit: WINDOW_PAGE_ROWS },
-        );
-    for (const row of page) window.claim(row.project_id, row.message_id, Number(row.received_ms));
-    loaded += page.length;
-    if (page.length < WINDOW_PAGE_ROWS) break;
-    after = page.at(-1);
-  }
-  onProgress?.(loaded, Math.max(total, loaded));
+    params: { since },
+    cursor: (last) => ({
+      p: last.project_id,
+      e: last.event,
+      d: last.day,
+      u: last.distinct_id,
+      m: last.message_id,
+    }),
+    onPage(rows) {
+      for (const row of rows) window.claim(row.project_id, row.message_id, Number(row.received_ms));
+      loaded += rows.length;
+      onProgress?.(loaded, Math.max(total, loaded));
+    },
+  });
   return loaded;
 }

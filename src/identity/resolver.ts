@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FactsEngine } from '../store/facts/engine.js';
+import { readInKeyPages } from '../store/facts/key-pages.js';
 import type { IdentityLogRow, IdentityRow, PersonRow } from '../store/facts/rows.js';
 
 /**
@@ -369,52 +370,74 @@ function restoredPerson(graph: ProjectGraph, personId: string, createdAt: number
   return person;
 }
 
-/** Rebuilds the in-memory graph from the facts store (after the log has been replayed into it). */
+interface StoredIdentity {
+  project_id: string;
+  distinct_id: string;
+  id_type: IdType;
+  person_id: string;
+  version: number;
+  is_deleted: number;
+}
+
+interface StoredPerson {
+  project_id: string;
+  person_id: string;
+  traits: string;
+  created_ms: number;
+  is_deleted: number;
+}
+
+/**
+ * Rebuilds the in-memory graph from the facts store (after the log has been replayed into it): the
+ * latest version of each identity and person (FINAL), read in pages along each table's sort key,
+ * since millions of them do not fit one answer. Deleted ones (erasure) are skipped.
+ */
 export async function loadIdentityGraph(
   resolver: IdentityResolver,
   engine: FactsEngine,
 ): Promise<{ identities: number; persons: number }> {
-  const identities = await engine.query<{
-    project_id: string;
-    distinct_id: string;
-    id_type: IdType;
-    person_id: string;
-    max_version: number;
-  }>(
-    `SELECT project_id, distinct_id, argMax(id_type, version) AS id_type, argMax(person_id, version) AS person_id,
-            max(version) AS max_version
-     FROM identities
-     GROUP BY project_id, distinct_id
-     HAVING argMax(is_deleted, version) = 0`,
-  );
-  for (const row of identities) {
-    resolver.restoreIdentity(
-      row.project_id,
-      row.distinct_id,
-      row.id_type,
-      row.person_id,
-      Number(row.max_version),
-    );
-  }
-  const persons = await engine.query<{
-    project_id: string;
-    person_id: string;
-    traits: string;
-    created_ms: number;
-  }>(
-    `SELECT project_id, person_id, argMax(traits, version) AS traits,
-            toUnixTimestamp64Milli(argMax(created_at, version)) AS created_ms
-     FROM persons
-     GROUP BY project_id, person_id
-     HAVING argMax(is_deleted, version) = 0`,
-  );
-  for (const row of persons) {
-    resolver.restorePerson(
-      row.project_id,
-      row.person_id,
-      JSON.parse(row.traits) as Record<string, unknown>,
-      Number(row.created_ms),
-    );
-  }
-  return { identities: identities.length, persons: persons.length };
+  let identities = 0;
+  await readInKeyPages<StoredIdentity>(engine, {
+    first: `SELECT project_id, distinct_id, id_type, person_id, version, is_deleted FROM identities FINAL
+            ORDER BY project_id, distinct_id LIMIT {limit:UInt32}`,
+    next: `SELECT project_id, distinct_id, id_type, person_id, version, is_deleted FROM identities FINAL
+           WHERE (project_id, distinct_id) > ({p:String}, {d:String})
+           ORDER BY project_id, distinct_id LIMIT {limit:UInt32}`,
+    cursor: (last) => ({ p: last.project_id, d: last.distinct_id }),
+    onPage(rows) {
+      for (const row of rows) {
+        if (Number(row.is_deleted) !== 0) continue;
+        resolver.restoreIdentity(
+          row.project_id,
+          row.distinct_id,
+          row.id_type,
+          row.person_id,
+          Number(row.version),
+        );
+        identities += 1;
+      }
+    },
+  });
+  let persons = 0;
+  await readInKeyPages<StoredPerson>(engine, {
+    first: `SELECT project_id, person_id, traits, toUnixTimestamp64Milli(created_at) AS created_ms, is_deleted
+            FROM persons FINAL ORDER BY project_id, person_id LIMIT {limit:UInt32}`,
+    next: `SELECT project_id, person_id, traits, toUnixTimestamp64Milli(created_at) AS created_ms, is_deleted
+           FROM persons FINAL WHERE (project_id, person_id) > ({p:String}, {d:String})
+           ORDER BY project_id, person_id LIMIT {limit:UInt32}`,
+    cursor: (last) => ({ p: last.project_id, d: last.person_id }),
+    onPage(rows) {
+      for (const row of rows) {
+        if (Number(row.is_deleted) !== 0) continue;
+        resolver.restorePerson(
+          row.project_id,
+          row.person_id,
+          JSON.parse(row.traits) as Record<string, unknown>,
+          Number(row.created_ms),
+        );
+        persons += 1;
+      }
+    },
+  });
+  return { identities, persons };
 }

@@ -1,6 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { linkedIdsOf } from '../../src/identity/linked-ids.js';
-import { createIdentityResolver, type IdentityInput } from '../../src/identity/resolver.js';
+import {
+  createIdentityResolver,
+  type IdentityInput,
+  loadIdentityGraph,
+} from '../../src/identity/resolver.js';
+import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
+import type { FactsEngine, QueryParams } from '../../src/store/facts/engine.js';
+import { migrateFacts } from '../../src/store/facts/migrate.js';
 
 function resolverWithCounter() {
   let n = 0;
@@ -172,5 +182,58 @@ describe('identity resolution', () => {
     const second = r.resolve(base({ anonymousId: 'a', userId: 'u', at: 1_600_000_000_000 }));
     const versions = [...first.identities, ...second.identities].map((i) => i.version);
     expect([...versions].sort((a, b) => a - b)).toEqual(versions);
+  });
+});
+
+describe('the identity graph after a restart', () => {
+  it('is loaded page by page with the latest version of each id and person, deleted ones left out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pulseloop-graph-load-'));
+    const engine = await openChdbEngine(join(dir, 'facts'), 'graph_load');
+    try {
+      await migrateFacts(engine);
+      // 300,000 ids of 150,000 persons in two projects; then id 7 moves to person 1 (a later version),
+      // id 8 and person 9 are erased.
+      await engine.command(
+        `INSERT INTO identities (project_id, distinct_id, id_type, person_id, version, updated_at)
+         SELECT 'p' || toString(number % 2), 'd-' || toString(number), 'anonymous', 'person-' || toString(intDiv(number, 2)), 1, now64(3)
+         FROM numbers(300000)`,
+      );
+      await engine.command(
+        `INSERT INTO persons (project_id, person_id, traits, created_at, updated_at, version)
+         SELECT 'p' || toString(number % 2), 'person-' || toString(number), '{"n":' || toString(number) || '}', now64(3), now64(3), 1
+         FROM numbers(150000)`,
+      );
+      await engine.insertJsonEachRow(
+        'identities',
+        `${JSON.stringify({ project_id: 'p1', distinct_id: 'd-7', id_type: 'user', person_id: 'person-1', version: 2 })}\n` +
+          `${JSON.stringify({ project_id: 'p0', distinct_id: 'd-8', id_type: 'anonymous', person_id: 'person-4', version: 2, is_deleted: 1 })}\n`,
+      );
+      await engine.insertJsonEachRow(
+        'persons',
+        `${JSON.stringify({ project_id: 'p1', person_id: 'person-9', traits: '{}', version: 2, is_deleted: 1 })}\n`,
+      );
+      let largestAnswer = 0;
+      const counting: FactsEngine = {
+        ...engine,
+        async query<Row>(sql: string, params?: QueryParams) {
+          const rows = await engine.query<Row>(sql, params);
+          largestAnswer = Math.max(largestAnswer, rows.length);
+          return rows;
+        },
+      };
+      const resolver = createIdentityResolver();
+      expect(await loadIdentityGraph(resolver, counting)).toEqual({ identities: 299_999, persons: 149_999 });
+      expect(largestAnswer).toBeLessThanOrEqual(250_000);
+      expect(resolver.personOf('p0', 'd-0')).toBe('person-0');
+      expect(resolver.personOf('p1', 'd-299999')).toBe('person-149999');
+      expect(resolver.personOf('p1', 'd-7')).toBe('person-1');
+      expect(resolver.personOf('p0', 'd-8')).toBeUndefined();
+      expect(resolver.traitsOf('p0', 'person-149998')).toEqual({ n: 149_998 });
+      // The erased person's traits are not restored (its ids still name it, as before).
+      expect(resolver.traitsOf('p1', 'person-9')).toEqual({});
+    } finally {
+      await engine.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

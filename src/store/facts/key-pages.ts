@@ -1,0 +1,36 @@
+import type { FactsEngine, QueryParams } from './engine.js';
+
+/**
+ * Rows read per page. The embedded engine hands an answer over as one string, and a string holds at
+ * most 512 MiB: a large table read in one answer (millions of ids) fails outright. 250,000 rows of
+ * the longest values the store takes stay well under that.
+ */
+export const KEY_PAGE_ROWS = 250_000;
+
+export interface KeyPagesQuery<Row> {
+  /** The first page: a SELECT ordered by the table's sort key, with `LIMIT {limit:UInt32}`. */
+  first: string;
+  /** The pages after it: the same, with a condition that the key is past the cursor's parameters. */
+  next: string;
+  params?: QueryParams;
+  /** The cursor's parameters, from the last row of a page. */
+  cursor(last: Row): QueryParams;
+  onPage(rows: Row[]): void;
+}
+
+/**
+ * Reads an answer too large to hold at once in pages along a table's sort key, each starting after
+ * the last row of the one before (the store reads each as one range of its key). Answers the rows read.
+ */
+export async function readInKeyPages<Row>(engine: FactsEngine, query: KeyPagesQuery<Row>): Promise<number> {
+  let read = 0;
+  let cursor: QueryParams | undefined;
+  for (;;) {
+    const params = { ...query.params, ...cursor, limit: KEY_PAGE_ROWS };
+    const page = await engine.query<Row>(cursor ? query.next : query.first, params);
+    query.onPage(page);
+    read += page.length;
+    if (page.length < KEY_PAGE_ROWS) return read;
+    cursor = query.cursor(page.at(-1)!);
+  }
+}
