@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createMessageIdWindow, loadMessageIdWindow } from '../../src/collect/dedupe.js';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
-import type { FactsEngine, QueryParams } from '../../src/store/facts/engine.js';
 import { migrateFacts } from '../../src/store/facts/migrate.js';
+import { recordingAnswerSizes } from '../support/answer-sizes.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 10, 30, 10, 59);
@@ -112,23 +112,15 @@ describe('the window after a restart', () => {
         { old: now - 49 * HOUR },
       );
       // Answers are counted as the store gives them: a whole window in one answer cannot be held.
-      let largestAnswer = 0;
-      const counting: FactsEngine = {
-        ...engine,
-        async query<Row>(sql: string, params?: QueryParams) {
-          const rows = await engine.query<Row>(sql, params);
-          largestAnswer = Math.max(largestAnswer, rows.length);
-          return rows;
-        },
-      };
+      const recorded = recordingAnswerSizes(engine);
       const window = createMessageIdWindow(48);
       const progress: Array<[number, number]> = [];
-      const loaded = await loadMessageIdWindow(window, counting, 48, now, (done, total) =>
+      const loaded = await loadMessageIdWindow(window, recorded.engine, 48, now, (done, total) =>
         progress.push([done, total]),
       );
       expect(window.size()).toBe(600_000);
       expect(loaded).toBe(600_334);
-      expect(largestAnswer).toBeLessThanOrEqual(250_000);
+      expect(recorded.largestAnswer()).toBeLessThanOrEqual(250_000);
       expect(progress[0]).toEqual([0, 600_334]);
       expect(progress.at(-1)).toEqual([600_334, 600_334]);
       for (const id of [0, 1, 299_999, 599_999])

@@ -9,8 +9,8 @@ import {
   loadIdentityGraph,
 } from '../../src/identity/resolver.js';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
-import type { FactsEngine, QueryParams } from '../../src/store/facts/engine.js';
 import { migrateFacts } from '../../src/store/facts/migrate.js';
+import { recordingAnswerSizes } from '../support/answer-sizes.js';
 
 function resolverWithCounter() {
   let n = 0;
@@ -212,18 +212,13 @@ describe('the identity graph after a restart', () => {
         'persons',
         `${JSON.stringify({ project_id: 'p1', person_id: 'person-9', traits: '{}', version: 2, is_deleted: 1 })}\n`,
       );
-      let largestAnswer = 0;
-      const counting: FactsEngine = {
-        ...engine,
-        async query<Row>(sql: string, params?: QueryParams) {
-          const rows = await engine.query<Row>(sql, params);
-          largestAnswer = Math.max(largestAnswer, rows.length);
-          return rows;
-        },
-      };
+      const recorded = recordingAnswerSizes(engine);
       const resolver = createIdentityResolver();
-      expect(await loadIdentityGraph(resolver, counting)).toEqual({ identities: 299_999, persons: 149_999 });
-      expect(largestAnswer).toBeLessThanOrEqual(250_000);
+      expect(await loadIdentityGraph(resolver, recorded.engine)).toEqual({
+        identities: 299_999,
+        persons: 149_999,
+      });
+      expect(recorded.largestAnswer()).toBeLessThanOrEqual(250_000);
       expect(resolver.personOf('p0', 'd-0')).toBe('person-0');
       expect(resolver.personOf('p1', 'd-299999')).toBe('person-149999');
       expect(resolver.personOf('p1', 'd-7')).toBe('person-1');
