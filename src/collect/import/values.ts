@@ -5,16 +5,15 @@
  * throws a ValueProblem saying why a present value cannot be read.
  */
 
+import { AMOUNT_TOO_LARGE } from '../../store/facts/rows.js';
+
 /** Why a cell can be unreadable, in both languages (the importer adds row, column and value). */
 export const VALUE_REASONS = {
   not_number: { en: 'is not a number', zh: '不是数字' },
   not_finite: { en: 'is not a finite number', zh: '不是有限数字' },
   negative_count: { en: 'is negative, but a count cannot be', zh: '为负数，计数不能为负' },
   not_amount: { en: 'is not an amount of money', zh: '不是金额' },
-  amount_too_large: {
-    en: 'is beyond the largest amount kept, ±99,999,999,999,999.9999',
-    zh: '超出可保存的最大金额 ±99,999,999,999,999.9999',
-  },
+  amount_too_large: AMOUNT_TOO_LARGE,
   not_duration: {
     en: 'is not a duration (such as 35, 00:35, 1:02:03 or 2分30秒)',
     zh: '不是时长（例如 35、00:35、1:02:03 或 2分30秒）',

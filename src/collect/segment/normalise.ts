@@ -1,5 +1,5 @@
 import { detailText, PulseloopError } from '../../errors/registry.js';
-import { type EventRow, MAX_STORED_AMOUNT } from '../../store/facts/rows.js';
+import { AMOUNT_TOO_LARGE, type EventRow, MAX_STORED_AMOUNT } from '../../store/facts/rows.js';
 import { isPlainObject, safeMerge } from './body.js';
 import { MAX_FUTURE_SKEW_HOURS, MIN_TIMESTAMP_MS } from './limits.js';
 import type { CallType, JsonObject, SegmentMessage } from './validate.js';
@@ -300,10 +300,7 @@ function revenueError(source: RevenueSource | undefined): PulseloopError | undef
   if (source === undefined || Math.abs(source.amount) < MAX_STORED_AMOUNT) return undefined;
   return new PulseloopError('invalid_field', {
     field: `properties.${source.field}`,
-    ...detailText(
-      `${source.amount} is beyond the largest amount kept, ±99,999,999,999,999.9999`,
-      `${source.amount} 超出可保存的最大金额 ±99,999,999,999,999.9999`,
-    ),
+    ...detailText(`${source.amount} ${AMOUNT_TOO_LARGE.en}`, `${source.amount} ${AMOUNT_TOO_LARGE.zh}`),
   });
 }
 

@@ -11,6 +11,12 @@
  */
 export const MAX_STORED_AMOUNT = 1e14;
 
+/** What is said of an amount at or beyond MAX_STORED_AMOUNT, by ingestion and by imports. */
+export const AMOUNT_TOO_LARGE = {
+  en: 'is beyond the largest amount kept, ±99,999,999,999,999.9999',
+  zh: '超出可保存的最大金额 ±99,999,999,999,999.9999',
+} as const;
+
 export interface EventRow {
   project_id: string;
   message_id: string;
