@@ -6,6 +6,7 @@ import { decodeEventRows } from '../store/facts/event-binary.js';
 import type { QuarantineRow } from '../store/facts/rows.js';
 import { FACTS_TABLES, type FactsTable } from '../store/facts/schema.js';
 import { writeCompactJsonLine } from './ingest.js';
+import { isPlainObject } from './segment/body.js';
 import type { WalRecord } from './wal.js';
 
 /**
@@ -121,9 +122,7 @@ function keptRows(record: WalRecord): Array<{ raw: SetAsideRaw; projectId: strin
 function objectOfLine(line: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(line);
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
+    return isPlainObject(value) ? value : undefined;
   } catch {
     return undefined;
   }
@@ -263,6 +262,5 @@ function insertableRow(raw: string): { table: FactsTable; row: Record<string, un
   const kept = objectOfLine(raw) as Partial<SetAsideRaw> | undefined;
   const table = FACTS_TABLES.find((name) => name === kept?.table);
   const row = kept?.row;
-  if (!table || row === null || typeof row !== 'object' || Array.isArray(row)) return undefined;
-  return { table, row };
+  return table && isPlainObject(row) ? { table, row } : undefined;
 }
