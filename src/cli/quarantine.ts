@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { retrySetAsideRows } from '../collect/set-aside.js';
+import { type RetryOutcome, retrySetAsideRows } from '../collect/set-aside.js';
 import { PulseloopError } from '../errors/registry.js';
 import { chooseProject, openStores } from './context.js';
 import { say } from './lang.js';
@@ -37,32 +37,32 @@ export function registerQuarantineCommand(program: Command): void {
         throw new PulseloopError('quarantine_retry_server_running', error.details);
       });
       const bar = progressBar(say('storing set-aside rows', '存入被搁置的行'), say('rows', '行'));
+      let outcome: RetryOutcome;
       try {
         const projectId = options.project
           ? (await chooseProject(stores.metadata, options.project)).id
           : undefined;
-        const outcome = await retrySetAsideRows(stores.facts, {
+        outcome = await retrySetAsideRows(stores.facts, {
           ...(projectId ? { projectId } : {}),
           onProgress: (done, total) => bar.update(done, total),
         });
-        bar.stop();
-        process.stdout.write(
-          say(
-            `stored ${outcome.stored}, refused again ${outcome.refusedAgain}, unreadable ${outcome.unreadable}\n`,
-            `已存入 ${outcome.stored} 行，再次被拒 ${outcome.refusedAgain} 行，无法读取 ${outcome.unreadable} 行\n`,
-          ),
-        );
-        if (outcome.firstRefusal)
-          process.stdout.write(
-            say(
-              `the store still refuses rows, for instance: ${outcome.firstRefusal}\n`,
-              `存储仍拒绝部分行，例如：${outcome.firstRefusal}\n`,
-            ),
-          );
-        if (outcome.refusedAgain + outcome.unreadable > 0) process.exitCode = 1;
       } finally {
         bar.stop();
         await stores.close();
       }
+      process.stdout.write(
+        say(
+          `stored ${outcome.stored}, refused again ${outcome.refusedAgain}, unreadable ${outcome.unreadable}\n`,
+          `已存入 ${outcome.stored} 行，再次被拒 ${outcome.refusedAgain} 行，无法读取 ${outcome.unreadable} 行\n`,
+        ),
+      );
+      if (outcome.firstRefusal)
+        process.stdout.write(
+          say(
+            `the store still refuses rows, for instance: ${outcome.firstRefusal}\n`,
+            `存储仍拒绝部分行，例如：${outcome.firstRefusal}\n`,
+          ),
+        );
+      if (outcome.refusedAgain + outcome.unreadable > 0) process.exitCode = 1;
     });
 }
