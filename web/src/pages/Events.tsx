@@ -54,6 +54,22 @@ interface RetryOutcome {
   firstRefusal?: string;
 }
 
+/** The alert for a retry's answer: its counts, or why it failed. */
+function retryMessage(
+  lang: Lang,
+  retried: { outcome: RetryOutcome } | { error: unknown },
+): { type: 'success' | 'warning' | 'error'; message: string } {
+  if ('error' in retried) {
+    const { error } = retried;
+    return { type: 'error', message: error instanceof ApiError ? error.text(lang) : String(error) };
+  }
+  const { outcome } = retried;
+  return {
+    type: outcome.refusedAgain + outcome.unreadable > 0 ? 'warning' : 'success',
+    message: retryText(lang, outcome),
+  };
+}
+
 function retryText(lang: Lang, o: RetryOutcome): string {
   const why = o.firstRefusal
     ? lang === 'zh'
@@ -106,18 +122,15 @@ export default function Events() {
   );
 
   const [retrying, setRetrying] = useState(false);
-  const [retryMessage, setRetryMessage] = useState<{ type: 'success' | 'warning' | 'error'; text: string }>();
+  // The retry's answer, worded at render time in the language shown then.
+  const [retried, setRetried] = useState<{ outcome: RetryOutcome } | { error: unknown }>();
   const retry = async () => {
     setRetrying(true);
     try {
-      const outcome = await api.post<RetryOutcome>(`/api/v1/projects/${projectId}/quarantine/retry`);
-      setRetryMessage({
-        type: outcome.refusedAgain + outcome.unreadable > 0 ? 'warning' : 'success',
-        text: retryText(lang, outcome),
-      });
+      setRetried({ outcome: await api.post<RetryOutcome>(`/api/v1/projects/${projectId}/quarantine/retry`) });
       quarantine.reload();
     } catch (error) {
-      setRetryMessage({ type: 'error', text: error instanceof ApiError ? error.text(lang) : String(error) });
+      setRetried({ error });
     } finally {
       setRetrying(false);
     }
@@ -220,13 +233,8 @@ export default function Events() {
             label: t('events.quarantine'),
             children: (
               <Space orientation="vertical" size="middle" style={{ width: '100%' }}>
-                {retryMessage && (
-                  <Alert
-                    type={retryMessage.type}
-                    showIcon
-                    message={retryMessage.text}
-                    data-testid="quarantine-retry-message"
-                  />
+                {retried && (
+                  <Alert {...retryMessage(lang, retried)} showIcon data-testid="quarantine-retry-message" />
                 )}
                 <PageState state={quarantine} isEmpty={(d) => d.rows.length === 0}>
                   {(d) => (
