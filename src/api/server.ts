@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { type BatchWriter, replayWal, startBatchWriter } from '../collect/batch-writer.js';
 import { scheduleConnectorSyncs } from '../collect/connectors/schedule.js';
-import { createMessageIdWindow, loadMessageIdWindow } from '../collect/dedupe.js';
+import { startMessageIdWindow } from '../collect/dedupe-lifecycle.js';
 import { ingestGovernance } from '../collect/govern-step.js';
 import { createLiveFeed } from '../collect/live.js';
 import { createRateLimiter } from '../collect/rate-limit.js';
@@ -106,15 +106,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   const identity = createIdentityResolver();
   const graph = await loadIdentityGraph(identity, facts);
-  const dedupe = createMessageIdWindow(config.ingest.dedupeWindowHours);
-  const remembered = await loadMessageIdWindow(
-    dedupe,
-    facts,
-    config.ingest.dedupeWindowHours,
-    Date.now(),
-    (done, total) => options.onProgress?.('dedupe', done, total),
+  const dedupeWindow = await startMessageIdWindow({
+    engine: facts,
+    dataDir: config.dataDir,
+    windowHours: config.ingest.dedupeWindowHours,
+    logger,
+    onProgress: (done, total) => options.onProgress?.('dedupe', done, total),
+  });
+  const dedupe = dedupeWindow.window;
+  logger.info(
+    { ...graph, messageIds: { fromSnapshot: dedupeWindow.restored, fromStore: dedupeWindow.loaded } },
+    'identity graph and dedupe window loaded',
   );
-  logger.info({ ...graph, messageIds: remembered }, 'identity graph and dedupe window loaded');
 
   const governance = await createGovernance({
     metadata,
@@ -218,6 +221,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       stopRefreshing();
       await Promise.all([retention?.stop(), connectors.stop()]);
       await app.close();
+      // After the last request: the snapshot holds every id claimed.
+      await dedupeWindow.close();
       await governedIngest?.consentWriter.close();
       await writer.close();
       await wal.close();

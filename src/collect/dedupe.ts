@@ -1,38 +1,86 @@
 import { mix32 } from '../lib/mix32.js';
-import type { FactsEngine } from '../store/facts/engine.js';
-import { readInKeyPages } from '../store/facts/key-pages.js';
 
 /**
  * Remembers which messageIds each project has received during the dedupe window, so a re-delivered
- * event is acknowledged without being stored twice. Filled at start from the events stored during
- * the window, then kept up to date by ingestion; entries expire by the hour.
+ * event is acknowledged without being stored twice. Entries expire by the hour.
+ *
+ * Two tiers. Ids claimed in the current and the previous hour are kept exactly (a 96-bit fingerprint):
+ * their events may still be on their way to the store. Older ids, and ids read back from the store at
+ * start, are kept compactly (56 bits and an hour tag, in a fuller table), since their events are in the
+ * store: when a new id matches a compact entry, the claim is 'unsure' and the store is asked
+ * (`isStored`). A chance match costs a query, never an event; so does a stale entry (an erased event, a
+ * request the log refused). Without `isStored` every id stays exact.
  */
+export type ClaimOutcome = 'new' | 'duplicate' | 'unsure';
+
+/** What the store is asked about an 'unsure' claim: the key of the event as it would be stored. */
+export interface ClaimedEvent {
+  message_id: string;
+  event: string;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+}
+
 export interface MessageIdWindow {
-  /** True when the id was not seen in the window; records it. */
-  claim(projectId: string, messageId: string, receivedAt: number): boolean;
+  /**
+   * Claims an id: 'new' (not seen in the window; recorded), 'duplicate' (claimed before), or 'unsure'
+   * (a compact entry matches; recorded exactly, and `isStored` tells whether it is a duplicate).
+   */
+  claim(projectId: string, messageId: string, receivedAt: number): ClaimOutcome;
+  /** Whether the store holds the event of an 'unsure' claim, i.e. whether it is a re-delivery. */
+  isStored(projectId: string, event: ClaimedEvent): Promise<boolean>;
   /** Forgets an id claimed by a request that was then refused (e.g. the log could not write). */
   release(projectId: string, messageId: string): void;
+  /** Moves the window's clock to `now` (before ids are read back at start: their order is not time's). */
+  advanceTo(now: number): void;
+  /** Records an id whose event is already in the store (read back at start). */
+  remember(projectId: string, messageId: string, receivedAt: number): void;
+  /** Live ids in both tiers. */
   size(): number;
+  stats(): WindowStats;
+  /**
+   * The compact tier for a snapshot, and the time before which every claimed id is in it. `everything`
+   * moves the exact tier into it first (at shutdown: the window is not used after that).
+   */
+  compactTier(options?: { everything: boolean; now: number }): CompactTier;
+  /** Takes over a snapshot's compact tier (on an empty window, before any claim), expired as of `now`. */
+  restore(tier: CompactTier, now: number): void;
+}
+
+export interface WindowStats {
+  exactIds: number;
+  compactIds: number;
+  /** Bytes of the tables' slots. */
+  bytes: number;
+}
+
+export interface CompactTable {
+  projectId: string;
+  slots: Uint32Array<ArrayBufferLike>;
+}
+
+export interface CompactTier {
+  /** Every id claimed before this time (ms) is in `tables` (or expired). */
+  coveredUntil: number;
+  /** The hour the tags are relative to: no entry is older than the window as of this hour. */
+  hour: number;
+  tables: CompactTable[];
+}
+
+export interface WindowOptions {
+  windowHours: number;
+  /** Asks the store about an 'unsure' claim; without it there is no compact tier. */
+  isStored?: (projectId: string, event: ClaimedEvent) => Promise<boolean>;
+  /** Called after an hour's turn changed the compact tier (the moment to write a snapshot). */
+  onCompacted?: () => void;
 }
 
 const HOUR_MS = 3_600_000;
-
-/**
- * A slot holds a 96-bit fingerprint of the message id and the hour it was claimed in, in four
- * 32-bit words. Ids are not kept as strings: a day of ids at a few thousand events a second is
- * hundreds of millions of entries, which as JavaScript strings in a Map cost ~100 bytes each and
- * keep the garbage collector busy; here a slot costs 16 bytes, 23–46 bytes an id at the table's load.
- * Two different ids share a fingerprint with probability 2^-96 per pair: at 10^9 live ids, once in
- * ~10^11 years of claims.
- */
-const WORDS = 4;
-/** `hour` word values: never used, released (a tombstone: probing goes on past it), else hour + 2. */
-const EMPTY = 0;
-const RELEASED = 1;
-const HOUR_BASE = 2;
-const MIN_CAPACITY = 1 << 10;
-/** Grow (or sweep) when used slots pass this share; rebuild to at most half full. */
-const MAX_LOAD = 0.7;
+/** Ids claimed in this many latest hours stay exact (their events may not be in the store yet). */
+const EXACT_HOURS = 2;
+/** Hour tags count hours modulo this, so the window must be shorter (config caps it at 240). */
+const TAG_CYCLE = 254;
+export const MAX_WINDOW_HOURS = 240;
 
 /** Three 32-bit hashes of a string (FNV-1a style with distinct primes and seeds, then mixed). */
 function fingerprint(text: string, out: Uint32Array): void {
@@ -50,13 +98,37 @@ function fingerprint(text: string, out: Uint32Array): void {
   out[2] = mix32(c + Math.imul(text.length, 0x9e3779b1));
 }
 
-/** One project's fingerprints: open addressing with linear probing, expired slots swept hourly. */
-class FingerprintTable {
+/** Grow (or sweep) when used slots pass this share; rebuild to at most half full. */
+const MAX_LOAD = 0.7;
+const MIN_CAPACITY = 1 << 10;
+
+function capacityFor(entries: number): number {
+  let capacity = MIN_CAPACITY;
+  while (capacity * 0.5 < entries) capacity *= 2;
+  return capacity;
+}
+
+/**
+ * The exact tier of one project: a slot holds a 96-bit fingerprint of the id and the hour it was
+ * claimed in, in four 32-bit words; open addressing with linear probing. Two different ids share a
+ * fingerprint with probability 2^-96 per pair: at 10^9 live ids, once in ~10^11 years of claims.
+ */
+const WORDS = 4;
+/** `hour` word values: never used, released (a tombstone: probing goes on past it), else hour + 2. */
+const EMPTY = 0;
+const RELEASED = 1;
+const HOUR_BASE = 2;
+
+class ExactTable {
   private slots = new Uint32Array(MIN_CAPACITY * WORDS);
   private mask = MIN_CAPACITY - 1;
   /** Slots holding an entry or a tombstone (probing passes both). */
   private used = 0;
   live = 0;
+
+  get bytes(): number {
+    return this.slots.byteLength;
+  }
 
   /** The slot holding `fp`, or -1. */
   private find(fp: Uint32Array): number {
@@ -95,26 +167,38 @@ class FingerprintTable {
     this.live--;
   }
 
-  /** Releases every entry claimed before `cutoffHour`. */
-  expire(cutoffHour: number): void {
+  /**
+   * Releases every entry claimed before `cutoffHour`; hands `moveTo` those claimed before `moveBefore`
+   * (and not expired) on the way out.
+   */
+  expire(
+    cutoffHour: number,
+    moveBefore?: number,
+    moveTo?: (fp0: number, fp1: number, hour: number) => void,
+  ): void {
     const slots = this.slots;
-    let expired = 0;
-    for (let o = 3; o < slots.length; o += WORDS) {
-      const hour = slots[o]!;
-      if (hour > RELEASED && hour - HOUR_BASE < cutoffHour) {
-        slots[o] = RELEASED;
-        expired++;
+    let released = 0;
+    for (let o = 0; o < slots.length; o += WORDS) {
+      const tagged = slots[o + 3]!;
+      if (tagged <= RELEASED) continue;
+      const hour = tagged - HOUR_BASE;
+      if (hour < cutoffHour) {
+        slots[o + 3] = RELEASED;
+        released++;
+      } else if (moveTo && moveBefore !== undefined && hour < moveBefore) {
+        moveTo(slots[o]!, slots[o + 1]!, hour);
+        slots[o + 3] = RELEASED;
+        released++;
       }
     }
-    this.live -= expired;
+    this.live -= released;
     // Mostly tombstones: start over at a size that fits what is left.
     if (this.used > 2 * this.live + MIN_CAPACITY) this.rebuild(this.live);
   }
 
   private rebuild(entries: number): void {
     const old = this.slots;
-    let capacity = MIN_CAPACITY;
-    while (capacity * 0.5 < entries) capacity *= 2;
+    const capacity = capacityFor(entries);
     this.slots = new Uint32Array(capacity * WORDS);
     this.mask = capacity - 1;
     this.used = 0;
@@ -129,98 +213,247 @@ class FingerprintTable {
   }
 }
 
-export function createMessageIdWindow(windowHours: number): MessageIdWindow {
-  const tables = new Map<string, FingerprintTable>();
+/**
+ * The compact tier of one project: a slot is two 32-bit words, the fingerprint's first hash, and 24
+ * bits of its second with an hour tag in the low 8 (0 empty, 1 tombstone, else the claim's hour modulo
+ * TAG_CYCLE, plus 2). A new id matches some entry by chance with probability n × 2^-56 for n entries:
+ * one claim in 400 million at 173M ids; the store is then asked. Unlike the exact tier, the table's
+ * size is not a power of two (the home slot is the first hash scaled to it), so it can be kept 60–80 %
+ * full: ~11 bytes an id, against ~30 in the exact tier.
+ */
+const COMPACT_WORDS = 2;
+const TAG_BITS = 0xff;
+const STAMP_BITS = 0xffffff00;
+const TOMBSTONE = 1;
+const TAG_BASE = 2;
+const COMPACT_MAX_LOAD = 0.8;
+const COMPACT_REBUILT_LOAD = 0.6;
+const COMPACT_MIN_CAPACITY = 1024;
+
+function tagOf(hour: number): number {
+  return (hour % TAG_CYCLE) + TAG_BASE;
+}
+
+/** Hours from the tag's hour to `hour`, given that it is less than TAG_CYCLE. */
+function ageOf(tag: number, hour: number): number {
+  return ((((hour % TAG_CYCLE) - (tag - TAG_BASE)) % TAG_CYCLE) + TAG_CYCLE) % TAG_CYCLE;
+}
+
+/** The home slot of a first hash in a table of `capacity` slots (the hash scaled to the table). */
+function homeOf(fp0: number, capacity: number): number {
+  return Math.min(capacity - 1, Math.floor(((fp0 >>> 0) * capacity) / 4294967296));
+}
+
+class CompactTableOfProject {
+  slots: Uint32Array<ArrayBufferLike>;
+  private capacity: number;
+  private used = 0;
+  live = 0;
+
+  constructor(slots: Uint32Array<ArrayBufferLike> = new Uint32Array(COMPACT_MIN_CAPACITY * COMPACT_WORDS)) {
+    this.slots = slots;
+    this.capacity = slots.length / COMPACT_WORDS;
+    for (let o = 1; o < slots.length; o += COMPACT_WORDS) {
+      const tag = slots[o]! & TAG_BITS;
+      if (tag === EMPTY) continue;
+      this.used++;
+      if (tag >= TAG_BASE) this.live++;
+    }
+  }
+
+  /** The slot of a live entry matching the fingerprint, or -1. */
+  private find(fp0: number, fp1: number): number {
+    const { slots, capacity } = this;
+    for (let i = homeOf(fp0, capacity); ; i = i + 1 === capacity ? 0 : i + 1) {
+      const o = i * COMPACT_WORDS;
+      const word = slots[o + 1]!;
+      const tag = word & TAG_BITS;
+      if (tag === EMPTY) return -1;
+      if (tag >= TAG_BASE && slots[o] === fp0 && ((word ^ fp1) & STAMP_BITS) === 0) return i;
+    }
+  }
+
+  has(fp: Uint32Array): boolean {
+    return this.find(fp[0]!, fp[1]!) !== -1;
+  }
+
+  /** Adds an entry, or makes a matching one as young as `hour` (ages are taken as of `nowHour`). */
+  add(fp0: number, fp1: number, hour: number, nowHour: number): void {
+    const tag = tagOf(hour);
+    const word = ((fp1 & STAMP_BITS) | tag) >>> 0;
+    const found = this.find(fp0, fp1);
+    if (found !== -1) {
+      const o = found * COMPACT_WORDS + 1;
+      if (ageOf(tag, nowHour) < ageOf(this.slots[o]! & TAG_BITS, nowHour)) this.slots[o] = word;
+      return;
+    }
+    if (this.used + 1 > COMPACT_MAX_LOAD * this.capacity) this.rebuild(this.live + 1);
+    const { slots, capacity } = this;
+    let i = homeOf(fp0, capacity);
+    while ((slots[i * COMPACT_WORDS + 1]! & TAG_BITS) >= TAG_BASE) i = i + 1 === capacity ? 0 : i + 1;
+    const o = i * COMPACT_WORDS;
+    if ((slots[o + 1]! & TAG_BITS) === EMPTY) this.used++;
+    slots[o] = fp0;
+    slots[o + 1] = word;
+    this.live++;
+  }
+
+  /** Drops entries more than `windowHours` old as of `nowHour`; `lastHour` is the hour of the last sweep. */
+  expire(lastHour: number, nowHour: number, windowHours: number): void {
+    const slots = this.slots;
+    const elapsed = nowHour - lastHour;
+    let expired = 0;
+    for (let o = 1; o < slots.length; o += COMPACT_WORDS) {
+      const tag = slots[o]! & TAG_BITS;
+      // Ages are read as of the last sweep, when every entry was younger than the tag cycle.
+      if (tag >= TAG_BASE && ageOf(tag, lastHour) + elapsed > windowHours) {
+        slots[o] = TOMBSTONE;
+        expired++;
+      }
+    }
+    this.live -= expired;
+    // Many tombstones (lookups pass them): start over at a size that fits what is left.
+    if (this.used - this.live > 0.25 * this.capacity && this.capacity > COMPACT_MIN_CAPACITY)
+      this.rebuild(this.live);
+  }
+
+  /** Into a new array, so that a snapshot being written from the old one is not changed under it. */
+  private rebuild(entries: number): void {
+    const old = this.slots;
+    const capacity = Math.max(COMPACT_MIN_CAPACITY, Math.ceil(entries / COMPACT_REBUILT_LOAD));
+    const slots = new Uint32Array(capacity * COMPACT_WORDS);
+    let used = 0;
+    for (let o = 0; o < old.length; o += COMPACT_WORDS) {
+      if ((old[o + 1]! & TAG_BITS) < TAG_BASE) continue;
+      let i = homeOf(old[o]!, capacity);
+      while ((slots[i * COMPACT_WORDS + 1]! & TAG_BITS) !== EMPTY) i = i + 1 === capacity ? 0 : i + 1;
+      slots[i * COMPACT_WORDS] = old[o]!;
+      slots[i * COMPACT_WORDS + 1] = old[o + 1]!;
+      used++;
+    }
+    this.slots = slots;
+    this.capacity = capacity;
+    this.used = used;
+  }
+}
+
+export function createMessageIdWindow(options: WindowOptions | number): MessageIdWindow {
+  const { windowHours, isStored, onCompacted } =
+    typeof options === 'number' ? { windowHours: options } : options;
+  if (windowHours > MAX_WINDOW_HOURS) throw new RangeError(`dedupe window over ${MAX_WINDOW_HOURS} hours`);
+  const exact = new Map<string, ExactTable>();
+  const compact = isStored ? new Map<string, CompactTableOfProject>() : undefined;
   const fp = new Uint32Array(3);
   let newestHour = Number.NEGATIVE_INFINITY;
 
-  // Ids claimed more than `windowHours` whole hours before the newest claim's hour are forgotten.
-  function expire(nowHour: number): void {
-    for (const table of tables.values()) table.expire(nowHour - windowHours);
+  function exactOf(projectId: string): ExactTable {
+    let table = exact.get(projectId);
+    if (!table) {
+      table = new ExactTable();
+      exact.set(projectId, table);
+    }
+    return table;
+  }
+
+  function compactOf(tables: Map<string, CompactTableOfProject>, projectId: string): CompactTableOfProject {
+    let table = tables.get(projectId);
+    if (!table) {
+      table = new CompactTableOfProject();
+      tables.set(projectId, table);
+    }
+    return table;
+  }
+
+  /** The hour's turn: expire both tiers, and move exact ids older than EXACT_HOURS to the compact tier. */
+  function turnTo(hour: number): void {
+    const lastHour = newestHour;
+    newestHour = hour;
+    if (lastHour === Number.NEGATIVE_INFINITY) return;
+    const cutoff = hour - windowHours;
+    if (!compact) {
+      for (const table of exact.values()) table.expire(cutoff);
+      return;
+    }
+    for (const table of compact.values()) table.expire(lastHour, hour, windowHours);
+    const moveBefore = hour - (EXACT_HOURS - 1);
+    for (const [projectId, table] of exact) {
+      const into = compactOf(compact, projectId);
+      table.expire(cutoff, moveBefore, (fp0, fp1, claimedHour) => into.add(fp0, fp1, claimedHour, hour));
+    }
+    onCompacted?.();
+  }
+
+  function hourOf(receivedAt: number): number {
+    const hour = Math.max(0, Math.floor(receivedAt / HOUR_MS));
+    if (hour > newestHour) turnTo(hour);
+    return hour;
   }
 
   return {
     claim(projectId, messageId, receivedAt) {
-      const hour = Math.floor(receivedAt / HOUR_MS);
-      if (hour > newestHour) {
-        if (newestHour !== Number.NEGATIVE_INFINITY) expire(hour);
-        newestHour = hour;
-      }
-      let table = tables.get(projectId);
-      if (!table) {
-        table = new FingerprintTable();
-        tables.set(projectId, table);
-      }
+      const hour = hourOf(receivedAt);
       fingerprint(messageId, fp);
-      return table.add(fp, Math.max(0, hour));
+      if (!exactOf(projectId).add(fp, hour)) return 'duplicate';
+      // Recorded exactly either way: a second copy arriving while the store is asked is a duplicate.
+      return compact?.get(projectId)?.has(fp) ? 'unsure' : 'new';
+    },
+    isStored(projectId, event) {
+      return isStored ? isStored(projectId, event) : Promise.resolve(false);
     },
     release(projectId, messageId) {
-      const table = tables.get(projectId);
-      if (!table) return;
       fingerprint(messageId, fp);
-      table.remove(fp);
+      exact.get(projectId)?.remove(fp);
+    },
+    advanceTo(now) {
+      hourOf(now);
+    },
+    remember(projectId, messageId, receivedAt) {
+      const hour = hourOf(receivedAt);
+      if (hour <= newestHour - windowHours) return;
+      fingerprint(messageId, fp);
+      if (compact) compactOf(compact, projectId).add(fp[0]!, fp[1]!, hour, newestHour);
+      else exactOf(projectId).add(fp, hour);
     },
     size() {
-      let live = 0;
-      for (const table of tables.values()) live += table.live;
-      return live;
+      const { exactIds, compactIds } = this.stats();
+      return exactIds + compactIds;
+    },
+    stats() {
+      let exactIds = 0;
+      let compactIds = 0;
+      let bytes = 0;
+      for (const table of exact.values()) {
+        exactIds += table.live;
+        bytes += table.bytes;
+      }
+      for (const table of compact?.values() ?? []) {
+        compactIds += table.live;
+        bytes += table.slots.byteLength;
+      }
+      return { exactIds, compactIds, bytes };
+    },
+    compactTier(options) {
+      if (!compact) throw new Error('this dedupe window has no compact tier');
+      let coveredUntil = (newestHour - (EXACT_HOURS - 1)) * HOUR_MS;
+      if (options?.everything) {
+        for (const [projectId, table] of exact) {
+          const into = compactOf(compact, projectId);
+          table.expire(newestHour - windowHours, Number.POSITIVE_INFINITY, (fp0, fp1, hour) =>
+            into.add(fp0, fp1, hour, newestHour),
+          );
+        }
+        coveredUntil = options.now;
+      }
+      const tables = [...compact].map(([projectId, table]) => ({ projectId, slots: table.slots }));
+      return { coveredUntil, hour: newestHour, tables };
+    },
+    restore(tier, now) {
+      if (!compact) throw new Error('this dedupe window has no compact tier');
+      if (newestHour !== Number.NEGATIVE_INFINITY) throw new Error('restore into a window already in use');
+      for (const { projectId, slots } of tier.tables)
+        compact.set(projectId, new CompactTableOfProject(slots));
+      newestHour = tier.hour;
+      hourOf(now);
     },
   };
-}
-
-/** The events table's sort key: pages of the window's ids are read in its order, each after the last. */
-const EVENTS_KEY = 'project_id, event, toDate(timestamp), distinct_id, message_id';
-const WINDOW_COLUMNS = `project_id, event, toString(toDate(timestamp)) AS day, distinct_id, message_id,
-  toUnixTimestamp64Milli(received_at) AS received_ms`;
-const WINDOW_SINCE = 'received_at >= fromUnixTimestamp64Milli({since:Int64})';
-interface WindowRow {
-  project_id: string;
-  event: string;
-  day: string;
-  distinct_id: string;
-  message_id: string;
-  received_ms: number;
-}
-
-/**
- * Fills the window from the events stored during it (after the log has been replayed), page by page
- * along the events table's sort key (readInKeyPages): read in one answer, a window of millions of ids
- * did not fit one string, and the server could not start. `onProgress` gets ids read so far and the window's total.
- */
-export async function loadMessageIdWindow(
-  window: MessageIdWindow,
-  engine: FactsEngine,
-  windowHours: number,
-  now: number,
-  onProgress?: (done: number, total: number) => void,
-): Promise<number> {
-  const since = now - windowHours * HOUR_MS;
-  const [counted] = await engine.query<{ n: number }>(
-    `SELECT count() AS n FROM events WHERE ${WINDOW_SINCE}`,
-    { since },
-  );
-  const total = Number(counted?.n ?? 0);
-  let loaded = 0;
-  onProgress?.(0, total);
-  await readInKeyPages<WindowRow>(engine, {
-    first: `SELECT ${WINDOW_COLUMNS} FROM events WHERE ${WINDOW_SINCE}
-            ORDER BY ${EVENTS_KEY} LIMIT {limit:UInt32}`,
-    next: `SELECT ${WINDOW_COLUMNS} FROM events
-           WHERE ${WINDOW_SINCE} AND (${EVENTS_KEY}) > ({p:String}, {e:String}, toDate({d:String}), {u:String}, {m:String})
-           ORDER BY ${EVENTS_KEY} LIMIT {limit:UInt32}`,
-    params: { since },
-    cursor: (last) => ({
-      p: last.project_id,
-      e: last.event,
-      d: last.day,
-      u: last.distinct_id,
-      m: last.message_id,
-    }),
-    onPage(rows) {
-      for (const row of rows) window.claim(row.project_id, row.message_id, Number(row.received_ms));
-      loaded += rows.length;
-      onProgress?.(loaded, Math.max(total, loaded));
-    },
-  });
-  return loaded;
 }

@@ -202,6 +202,23 @@ function linkedIdsOfMessage(
   });
 }
 
+/**
+ * Whether the store already holds an event the dedupe window is unsure of (rare: an id older than its
+ * exact hours, or a chance match). When the store cannot answer, the event is taken as new: stored
+ * twice at worst, which the events table folds, rather than dropped.
+ */
+async function isStoredCopy(deps: IngestDeps, projectId: string, row: EventRow): Promise<boolean> {
+  try {
+    return await deps.dedupe.isStored(projectId, row);
+  } catch (error) {
+    deps.logger?.warn(
+      { err: error, messageId: row.message_id },
+      'checking the store for a re-delivery failed',
+    );
+    return false;
+  }
+}
+
 export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<IngestResult> {
   const stats = deps.writer.stats();
   if (stats.pendingBytes > deps.maxPendingBytes) {
@@ -268,7 +285,8 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
       continue;
     }
     const row: EventRow = normalised.row;
-    if (!deps.dedupe.claim(request.projectId, row.message_id, request.receivedAt)) {
+    const claim = deps.dedupe.claim(request.projectId, row.message_id, request.receivedAt);
+    if (claim === 'duplicate' || (claim === 'unsure' && (await isStoredCopy(deps, request.projectId, row)))) {
       result.duplicates += 1;
       continue;
     }

@@ -37,8 +37,8 @@ export const ConfigSchema = Type.Object({
     minInsertIntervalMs: Type.Integer({ minimum: 0, maximum: 60_000 }),
     /** Requests per second per write key before 429. */
     rateLimitPerKey: Type.Integer({ minimum: 1 }),
-    /** How long a messageId is remembered to recognise re-deliveries. */
-    dedupeWindowHours: Type.Integer({ minimum: 24 }),
+    /** How long a messageId is remembered to recognise re-deliveries (at most 10 days: the window's hour tags). */
+    dedupeWindowHours: Type.Integer({ minimum: 24, maximum: 240 }),
     /** Consent opt-outs, erased ids and PII encryption applied to collected events (docs/governance.md). */
     governance: Type.Boolean(),
     /** How often consent, erasures and PII field lists written by other processes are picked up. */

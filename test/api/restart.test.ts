@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { basicAuth, startTestServer } from '../support/server.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-restart-'));
@@ -54,6 +54,49 @@ describe('a restarted server', () => {
       expect(JSON.parse(person!.traits)).toEqual({ tier: 'gold' });
     } finally {
       await second.server.close();
+    }
+  });
+});
+
+describe('a re-delivery hours after the first copy', () => {
+  it('is recognised through the store once its id has left the exact hours, and a new id is still stored', async () => {
+    const server = await startTestServer();
+    try {
+      const { url, writeKey, projectId } = server;
+      const first = await send(url, writeKey, '/v1/track', {
+        anonymousId: 'd',
+        event: 'view',
+        messageId: 'early',
+      });
+      expect(first.json).toMatchObject({ accepted: 1 });
+      await server.settle();
+      // Three hours on (only the clock is moved; timers run as usual).
+      vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+      vi.setSystemTime(Date.now() + 3 * 3_600_000);
+      const again = await send(url, writeKey, '/v1/track', {
+        anonymousId: 'd',
+        event: 'view',
+        messageId: 'early',
+      });
+      expect(again.json).toMatchObject({ accepted: 0, duplicates: 1 });
+      const fresh = await send(url, writeKey, '/v1/track', {
+        anonymousId: 'd',
+        event: 'view',
+        messageId: 'later',
+      });
+      expect(fresh.json).toMatchObject({ accepted: 1, duplicates: 0 });
+      await server.settle();
+      const rows = await server.server.facts.query<{ message_id: string; n: number }>(
+        `SELECT message_id, count() AS n FROM events WHERE project_id = {p:String} GROUP BY message_id ORDER BY message_id`,
+        { p: projectId },
+      );
+      expect(rows.map((row) => [row.message_id, Number(row.n)])).toEqual([
+        ['early', 1],
+        ['later', 1],
+      ]);
+    } finally {
+      vi.useRealTimers();
+      await server.close();
     }
   });
 });

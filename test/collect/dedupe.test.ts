@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createMessageIdWindow, loadMessageIdWindow } from '../../src/collect/dedupe.js';
+import { createMessageIdWindow } from '../../src/collect/dedupe.js';
+import { loadMessageIdWindow } from '../../src/collect/dedupe-store.js';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
 import { migrateFacts } from '../../src/store/facts/migrate.js';
 import { recordingAnswerSizes } from '../support/answer-sizes.js';
@@ -13,10 +14,10 @@ const T0 = Date.UTC(2026, 10, 30, 10, 59);
 describe('the messageId dedupe window', () => {
   it('accepts an id once per project and refuses its re-deliveries', () => {
     const window = createMessageIdWindow(24);
-    expect(window.claim('p1', 'm-1', T0)).toBe(true);
-    expect(window.claim('p1', 'm-1', T0 + 1000)).toBe(false);
-    expect(window.claim('p2', 'm-1', T0)).toBe(true);
-    expect(window.claim('p1', 'm-2', T0)).toBe(true);
+    expect(window.claim('p1', 'm-1', T0)).toBe('new');
+    expect(window.claim('p1', 'm-1', T0 + 1000)).toBe('duplicate');
+    expect(window.claim('p2', 'm-1', T0)).toBe('new');
+    expect(window.claim('p1', 'm-2', T0)).toBe('new');
     expect(window.size()).toBe(3);
   });
 
@@ -28,24 +29,24 @@ describe('the messageId dedupe window', () => {
     window.release('p', 'never-claimed');
     window.release('other-project', 'b');
     expect(window.size()).toBe(1);
-    expect(window.claim('p', 'b', T0)).toBe(false);
-    expect(window.claim('p', 'a', T0)).toBe(true);
+    expect(window.claim('p', 'b', T0)).toBe('duplicate');
+    expect(window.claim('p', 'a', T0)).toBe('new');
     expect(window.size()).toBe(2);
   });
 
   it('remembers an id for at least the window, and forgets it after', () => {
     const window = createMessageIdWindow(24);
-    expect(window.claim('p', 'old', T0)).toBe(true);
+    expect(window.claim('p', 'old', T0)).toBe('new');
     // Claimed at 10:59: exactly 24 hours later it is still known.
-    expect(window.claim('p', 'old', T0 + 24 * HOUR)).toBe(false);
-    expect(window.claim('p', 'late', T0 + 24 * HOUR)).toBe(true);
+    expect(window.claim('p', 'old', T0 + 24 * HOUR)).toBe('duplicate');
+    expect(window.claim('p', 'late', T0 + 24 * HOUR)).toBe('new');
     expect(window.size()).toBe(2);
     // From 11:00 the next day (the 25th hour after the one it was claimed in) it is forgotten;
     // the id claimed later is not.
-    expect(window.claim('p', 'other', T0 + 24 * HOUR + 60_000)).toBe(true);
+    expect(window.claim('p', 'other', T0 + 24 * HOUR + 60_000)).toBe('new');
     expect(window.size()).toBe(2);
-    expect(window.claim('p', 'old', T0 + 24 * HOUR + 120_000)).toBe(true);
-    expect(window.claim('p', 'late', T0 + 24 * HOUR + 120_000)).toBe(false);
+    expect(window.claim('p', 'old', T0 + 24 * HOUR + 120_000)).toBe('new');
+    expect(window.claim('p', 'late', T0 + 24 * HOUR + 120_000)).toBe('duplicate');
   });
 
   it('keeps every one of a million ids apart, through growth, re-deliveries and expiry', () => {
@@ -53,32 +54,33 @@ describe('the messageId dedupe window', () => {
     const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `msg-${from + i}`);
     // Ids of one shape that differ in one character are where a weak hash would collide.
     let accepted = 0;
-    for (const id of ids(0, 1_000_000)) if (window.claim('p', id, T0)) accepted++;
+    for (const id of ids(0, 1_000_000)) if (window.claim('p', id, T0) === 'new') accepted++;
     expect(accepted).toBe(1_000_000);
     expect(window.size()).toBe(1_000_000);
     let refused = 0;
-    for (const id of ids(0, 1_000_000)) if (!window.claim('p', id, T0 + 1000)) refused++;
+    for (const id of ids(0, 1_000_000)) if (window.claim('p', id, T0 + 1000) === 'duplicate') refused++;
     expect(refused).toBe(1_000_000);
     // Three hours on, the million expire; new ids are taken and the old ones are new again.
     accepted = 0;
-    for (const id of ids(1_000_000, 1_100_000)) if (window.claim('p', id, T0 + 3 * HOUR)) accepted++;
+    for (const id of ids(1_000_000, 1_100_000))
+      if (window.claim('p', id, T0 + 3 * HOUR) === 'new') accepted++;
     expect(accepted).toBe(100_000);
     expect(window.size()).toBe(100_000);
-    expect(window.claim('p', 'msg-5', T0 + 3 * HOUR)).toBe(true);
-    expect(window.claim('p', 'msg-1000005', T0 + 3 * HOUR)).toBe(false);
+    expect(window.claim('p', 'msg-5', T0 + 3 * HOUR)).toBe('new');
+    expect(window.claim('p', 'msg-1000005', T0 + 3 * HOUR)).toBe('duplicate');
   });
 
   it('stays correct when ids are claimed and released over and over', () => {
     const window = createMessageIdWindow(24);
     for (let round = 0; round < 50; round++) {
       let accepted = 0;
-      for (let i = 0; i < 2000; i++) if (window.claim('p', `r-${i}`, T0)) accepted++;
+      for (let i = 0; i < 2000; i++) if (window.claim('p', `r-${i}`, T0) === 'new') accepted++;
       expect(accepted).toBe(2000);
       for (let i = 0; i < 2000; i++) window.release('p', `r-${i}`);
     }
     expect(window.size()).toBe(0);
-    expect(window.claim('p', 'r-7', T0)).toBe(true);
-    expect(window.claim('p', 'r-7', T0)).toBe(false);
+    expect(window.claim('p', 'r-7', T0)).toBe('new');
+    expect(window.claim('p', 'r-7', T0)).toBe('duplicate');
   });
 });
 
@@ -115,18 +117,20 @@ describe('the window after a restart', () => {
       const recorded = recordingAnswerSizes(engine);
       const window = createMessageIdWindow(48);
       const progress: Array<[number, number]> = [];
-      const loaded = await loadMessageIdWindow(window, recorded.engine, 48, now, (done, total) =>
-        progress.push([done, total]),
-      );
+      const loaded = await loadMessageIdWindow(window, recorded.engine, {
+        windowHours: 48,
+        now,
+        onProgress: (done, total) => progress.push([done, total]),
+      });
       expect(window.size()).toBe(600_000);
       expect(loaded).toBe(600_334);
       expect(recorded.largestAnswer()).toBeLessThanOrEqual(250_000);
       expect(progress[0]).toEqual([0, 600_334]);
       expect(progress.at(-1)).toEqual([600_334, 600_334]);
       for (const id of [0, 1, 299_999, 599_999])
-        expect(window.claim(`p${id % 3}`, `m-${id}`, now), `m-${id}`).toBe(false);
-      expect(window.claim('p0', 'old-1', now)).toBe(true);
-      expect(window.claim('p0', 'm-1', now)).toBe(true);
+        expect(window.claim(`p${id % 3}`, `m-${id}`, now), `m-${id}`).toBe('duplicate');
+      expect(window.claim('p0', 'old-1', now)).toBe('new');
+      expect(window.claim('p0', 'm-1', now)).toBe('new');
     } finally {
       await engine.close();
       rmSync(dir, { recursive: true, force: true });

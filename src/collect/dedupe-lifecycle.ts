@@ -1,0 +1,107 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { FactsEngine } from '../store/facts/engine.js';
+import { createMessageIdWindow, type MessageIdWindow } from './dedupe.js';
+import { readWindowSnapshot, removeWindowSnapshot, writeWindowSnapshot } from './dedupe-snapshot.js';
+import { loadMessageIdWindow, storedEventCheck } from './dedupe-store.js';
+
+const HOUR_MS = 3_600_000;
+export const WINDOW_SNAPSHOT_FILE = 'dedupe-window.snapshot';
+
+export interface WindowStart {
+  engine: FactsEngine;
+  dataDir: string;
+  windowHours: number;
+  logger: Logger;
+  onProgress?: (done: number, total: number) => void;
+  now?: () => number;
+}
+
+export interface RunningWindow {
+  window: MessageIdWindow;
+  /** Ids taken from the snapshot and ids read from the store at start. */
+  restored: number;
+  loaded: number;
+  /** Writes the whole window to the snapshot, after the last claim (at shutdown). */
+  close(): Promise<void>;
+}
+
+/**
+ * The server's dedupe window from start to shutdown: restored from its snapshot when there is a usable
+ * one, then filled with the ids the store received since; snapshotted at every hour's turn and at close.
+ */
+export async function startMessageIdWindow(start: WindowStart): Promise<RunningWindow> {
+  const now = start.now ?? Date.now;
+  const path = join(start.dataDir, WINDOW_SNAPSHOT_FILE);
+  let writing: Promise<void> | undefined;
+  let again = false;
+  // Until the start-up load is done, the compact tier does not yet hold what a snapshot would claim.
+  let loading = true;
+
+  // One write at a time; a turn during a write is written after it.
+  const save = (tier: () => Parameters<typeof writeWindowSnapshot>[1]): Promise<void> => {
+    if (writing) {
+      again = true;
+      return writing;
+    }
+    writing = (async () => {
+      do {
+        again = false;
+        try {
+          await writeWindowSnapshot(path, tier());
+        } catch (error) {
+          start.logger.warn({ err: error }, 'writing the dedupe window snapshot failed');
+        }
+      } while (again);
+      writing = undefined;
+    })();
+    return writing;
+  };
+
+  const window = createMessageIdWindow({
+    windowHours: start.windowHours,
+    isStored: storedEventCheck(start.engine, start.windowHours, now),
+    onCompacted: () => {
+      if (!loading) void save(() => window.compactTier());
+    },
+  });
+
+  const startedAt = now();
+  let coveredUntil: number | undefined;
+  const snapshot = await readWindowSnapshot(path);
+  if ('tier' in snapshot) {
+    const { tier } = snapshot;
+    const windowStart = startedAt - start.windowHours * HOUR_MS;
+    if (tier.coveredUntil > windowStart && tier.hour <= Math.floor(startedAt / HOUR_MS)) {
+      window.restore(tier, startedAt);
+      coveredUntil = tier.coveredUntil;
+    } else {
+      start.logger.info(
+        'the dedupe window snapshot is older than the window; reading the window from the store',
+      );
+    }
+  } else if ('unusable' in snapshot) {
+    start.logger.warn(
+      { reason: snapshot.unusable },
+      'the dedupe window snapshot is not usable; reading the window from the store',
+    );
+    await removeWindowSnapshot(path);
+  }
+  const restored = window.size();
+  const loaded = await loadMessageIdWindow(window, start.engine, {
+    windowHours: start.windowHours,
+    now: startedAt,
+    ...(coveredUntil !== undefined ? { coveredUntil } : {}),
+    ...(start.onProgress ? { onProgress: start.onProgress } : {}),
+  });
+  loading = false;
+  return {
+    window,
+    restored,
+    loaded,
+    async close() {
+      await writing;
+      await save(() => window.compactTier({ everything: true, now: now() }));
+    },
+  };
+}

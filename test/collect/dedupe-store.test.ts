@@ -1,0 +1,168 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMessageIdWindow } from '../../src/collect/dedupe.js';
+import { startMessageIdWindow, WINDOW_SNAPSHOT_FILE } from '../../src/collect/dedupe-lifecycle.js';
+import { readWindowSnapshot, writeWindowSnapshot } from '../../src/collect/dedupe-snapshot.js';
+import { storedEventCheck } from '../../src/collect/dedupe-store.js';
+import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
+import type { FactsEngine } from '../../src/store/facts/engine.js';
+import { migrateFacts } from '../../src/store/facts/migrate.js';
+
+const HOUR = 3_600_000;
+const root = mkdtempSync(join(tmpdir(), 'pulseloop-dedupe-store-'));
+let engine: FactsEngine;
+const logger = pino({ level: 'silent' });
+
+beforeAll(async () => {
+  engine = await openChdbEngine(join(root, 'facts'), 'dedupe_store_test');
+  await migrateFacts(engine);
+});
+
+afterAll(async () => {
+  await engine?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** `count` events of project `p`, event `e`, ids `${prefix}-0…`, received (and timestamped) at `at`. */
+async function storeEvents(project: string, prefix: string, count: number, at: number) {
+  await engine.command(
+    `INSERT INTO events (project_id, message_id, event, timestamp, received_at, distinct_id)
+     SELECT {p:String}, {prefix:String} || '-' || toString(number), 'e',
+            fromUnixTimestamp64Milli({at:Int64}), fromUnixTimestamp64Milli({at:Int64}), 'u' || toString(number % 97)
+     FROM numbers({count:UInt32})`,
+    { p: project, prefix, at, count },
+  );
+}
+
+describe("the store's answer about an unsure claim", () => {
+  it('finds the first copy of a re-delivery within the window, and nothing else', async () => {
+    // Months before the restart tests below, which count every id of their window.
+    const now = Date.UTC(2026, 5, 1, 12);
+    await storeEvents('check', 'm', 3, now - 5 * HOUR);
+    await storeEvents('check', 'old', 1, now - 60 * HOUR);
+    const isStored = storedEventCheck(engine, 48, () => now);
+    const asked = (message_id: string, timestamp = now - 5 * HOUR, event = 'e', project = 'check') =>
+      isStored(project, { message_id, event, timestamp });
+    expect(await asked('m-1')).toBe(true);
+    // A copy sent without a timestamp is stamped with its own receipt time, hours after the first.
+    expect(await asked('m-2', now)).toBe(true);
+    expect(await asked('m-9')).toBe(false);
+    expect(await asked('m-1', now - 5 * HOUR, 'other event')).toBe(false);
+    expect(await asked('m-1', now - 5 * HOUR, 'e', 'other project')).toBe(false);
+    // Received before the window: not a re-delivery the window answers for.
+    expect(await asked('old-0', now - 60 * HOUR)).toBe(false);
+  });
+});
+
+describe('the dedupe window snapshot', () => {
+  const tier = () => {
+    const window = createMessageIdWindow({ windowHours: 48, isStored: async () => true });
+    const t = Date.UTC(2026, 11, 1, 8);
+    for (let i = 0; i < 5000; i++) window.claim(`p${i % 2}`, `id-${i}`, t);
+    return window.compactTier({ everything: true, now: t + 60_000 });
+  };
+
+  it('reads back what was written', async () => {
+    const path = join(root, 'round-trip.snapshot');
+    const written = tier();
+    await writeWindowSnapshot(path, written);
+    const read = await readWindowSnapshot(path);
+    expect('tier' in read && read.tier).toEqual(written);
+  });
+
+  it('refuses a file that is damaged, cut short or not a snapshot, and tells which', async () => {
+    const path = join(root, 'damaged.snapshot');
+    await writeWindowSnapshot(path, tier());
+    const bytes = readFileSync(path);
+    bytes[bytes.length >> 1]! ^= 0x40;
+    writeFileSync(path, bytes);
+    expect(await readWindowSnapshot(path)).toEqual({
+      unusable: 'its checksum does not match (changed while written, or damaged)',
+    });
+    await writeWindowSnapshot(path, tier());
+    truncateSync(path, 1000);
+    expect(await readWindowSnapshot(path)).toMatchObject({
+      unusable: expect.stringContaining('does not match its header'),
+    });
+    writeFileSync(path, 'hello');
+    expect(await readWindowSnapshot(path)).toEqual({ unusable: 'not a dedupe window snapshot' });
+    expect(await readWindowSnapshot(join(root, 'absent.snapshot'))).toEqual({ missing: true });
+  });
+});
+
+describe('the window across restarts', () => {
+  it('comes back from its snapshot and reads from the store only what came after it', async () => {
+    const dataDir = mkdtempSync(join(root, 'restart-'));
+    let clock = Date.UTC(2026, 11, 1, 9, 10);
+    const now = () => clock;
+    await storeEvents('life', 'before', 1000, clock - 3 * HOUR);
+
+    const first = await startMessageIdWindow({ engine, dataDir, windowHours: 48, logger, now });
+    expect({ restored: first.restored, loaded: first.loaded }).toEqual({ restored: 0, loaded: 1000 });
+    // Read back from the store: compact, so the store confirms.
+    expect(first.window.claim('life', 'before-7', clock)).toBe('unsure');
+    expect(
+      await first.window.isStored('life', {
+        message_id: 'before-7',
+        event: 'e',
+        timestamp: clock - 3 * HOUR,
+      }),
+    ).toBe(true);
+    expect(first.window.claim('life', 'during-1', clock)).toBe('new');
+    await first.close();
+    expect(existsSync(join(dataDir, WINDOW_SNAPSHOT_FILE))).toBe(true);
+
+    // While the server was down another 30 events came in (say, through another replica's log).
+    clock += 10 * 60_000;
+    await storeEvents('life', 'after', 30, clock - 60_000);
+    const progress: number[] = [];
+    const second = await startMessageIdWindow({
+      engine,
+      dataDir,
+      windowHours: 48,
+      logger,
+      now,
+      onProgress: (done) => progress.push(done),
+    });
+    expect({ restored: second.restored, loaded: second.loaded }).toEqual({ restored: 1001, loaded: 30 });
+    expect(progress.at(-1)).toBe(30);
+    for (const id of ['before-0', 'before-999', 'during-1', 'after-29'])
+      expect(second.window.claim('life', id, clock), id).toBe('unsure');
+    expect(second.window.claim('life', 'never-seen', clock)).toBe('new');
+    await second.close();
+
+    // A damaged snapshot is put aside: the window is read from the store in full, and a new one written.
+    const path = join(dataDir, WINDOW_SNAPSHOT_FILE);
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 1]! ^= 1;
+    writeFileSync(path, bytes);
+    const third = await startMessageIdWindow({ engine, dataDir, windowHours: 48, logger, now });
+    expect({ restored: third.restored, loaded: third.loaded }).toEqual({ restored: 0, loaded: 1030 });
+    await third.close();
+    expect('tier' in (await readWindowSnapshot(path))).toBe(true);
+  });
+
+  it('writes a snapshot when the hour turns, and not before the start-up load is done', async () => {
+    const dataDir = mkdtempSync(join(root, 'hourly-'));
+    let clock = Date.UTC(2026, 11, 1, 10, 59);
+    const running = await startMessageIdWindow({
+      engine,
+      dataDir,
+      windowHours: 48,
+      logger,
+      now: () => clock,
+    });
+    const path = join(dataDir, WINDOW_SNAPSHOT_FILE);
+    expect(existsSync(path)).toBe(false);
+    running.window.claim('hourly', 'a', clock);
+    clock += 2 * HOUR;
+    running.window.claim('hourly', 'b', clock);
+    await expect.poll(() => existsSync(path)).toBe(true);
+    await running.close();
+    const read = await readWindowSnapshot(path);
+    expect('tier' in read && read.tier.coveredUntil).toBe(clock);
+  });
+});
