@@ -1,0 +1,138 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createMessageIdWindow } from '../src/collect/dedupe.js';
+import { readWindowSnapshot, writeWindowSnapshot } from '../src/collect/dedupe-snapshot.js';
+import { loadMessageIdWindow } from '../src/collect/dedupe-store.js';
+import { openChdbEngine } from '../src/store/facts/chdb-engine.js';
+import { migrateFacts } from '../src/store/facts/migrate.js';
+
+/**
+ * The dedupe window at size: bytes an id in each tier, the cost of a claim, the hour's turn that moves
+ * ids to the compact tier, and the two ways of filling the window at start (the snapshot file, the store).
+ */
+
+const HOUR = 3_600_000;
+/** Ids of the shape the Segment libraries send (UUIDs), spread over a few projects. */
+const PROJECTS = ['proj-a', 'proj-b', 'proj-c', 'proj-d'];
+const idOf = (i: number) =>
+  `${(i * 2654435761).toString(16).padStart(8, '0').slice(-8)}-4f1c-4a0b-9c3e-${i.toString(16).padStart(12, '0')}`;
+
+export interface DedupeBench {
+  ids: number;
+  exactBytesPerId: number;
+  compactBytesPerId: number;
+  /** ns a claim of a new id: exact-only window vs the tiered one holding `ids` compact ids. */
+  claimNs: { exact: number; tiered: number };
+  /** The turn that moves `ids` exact ids to the compact tier (the serving thread waits for it). */
+  turnMs: number;
+  /** The turn that moves an hour of ids at 1,000 events/s into the compact tier holding the rest. */
+  hourlyTurn: { moved: number; compactIds: number; ms: number };
+  snapshot: { bytes: number; writeMs: number; readMs: number };
+  store: { ids: number; loadMs: number };
+}
+
+function timeClaims(claim: (projectId: string, id: string) => void, count: number, offset: number): number {
+  const start = performance.now();
+  for (let i = 0; i < count; i++) claim(PROJECTS[i & 3]!, idOf(offset + i));
+  return ((performance.now() - start) * 1e6) / count;
+}
+
+export async function benchDedupe(options: {
+  ids: number;
+  storeIds: number;
+  log: (line: string) => void;
+}): Promise<DedupeBench> {
+  const { ids, log } = options;
+  const t0 = Date.UTC(2026, 11, 1, 10, 5);
+  const exactOnly = createMessageIdWindow(48);
+  const tiered = createMessageIdWindow({ windowHours: 48, isStored: async () => true });
+  log(`dedupe: claiming ${ids.toLocaleString('en-US')} ids in each window`);
+  for (let i = 0; i < ids; i++) {
+    const project = PROJECTS[i & 3]!;
+    const id = idOf(i);
+    exactOnly.claim(project, id, t0);
+    tiered.claim(project, id, t0);
+  }
+  const exactBytesPerId = exactOnly.stats().bytes / ids;
+  const turnStart = performance.now();
+  tiered.advanceTo(t0 + 2 * HOUR);
+  const turnMs = performance.now() - turnStart;
+  const compactBytesPerId = tiered.stats().bytes / ids;
+  log(
+    `dedupe: ${exactBytesPerId.toFixed(1)} B/id exact, ${compactBytesPerId.toFixed(1)} B/id compact; turn ${turnMs.toFixed(0)} ms`,
+  );
+
+  // New ids claimed in both, alternating rounds so that the host's hour affects both alike.
+  const claimRounds = { exact: [] as number[], tiered: [] as number[] };
+  const perRound = 200_000;
+  for (let round = 0; round < 5; round++) {
+    const offset = ids + round * 2 * perRound;
+    claimRounds.exact.push(timeClaims((p, id) => exactOnly.claim(p, id, t0 + 2 * HOUR), perRound, offset));
+    claimRounds.tiered.push(
+      timeClaims((p, id) => tiered.claim(p, id, t0 + 2 * HOUR), perRound, offset + perRound),
+    );
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+
+  // An hour's turn at a sustained 1,000 events/s: 3.6M ids of the hour move into the compact tier.
+  const hourOfIds = 3_600_000;
+  for (let i = 0; i < hourOfIds; i++) tiered.claim(PROJECTS[i & 3]!, idOf(ids * 2 + i), t0 + 2 * HOUR);
+  const hourlyTurnStart = performance.now();
+  tiered.advanceTo(t0 + 4 * HOUR);
+  const hourlyTurnMs = performance.now() - hourlyTurnStart;
+  log(
+    `dedupe: turn moving ${hourOfIds} ids into ${tiered.stats().compactIds} took ${hourlyTurnMs.toFixed(0)} ms`,
+  );
+
+  const dir = mkdtempSync(join(tmpdir(), 'pulseloop-bench-dedupe-'));
+  try {
+    const path = join(dir, 'window.snapshot');
+    const writeStart = performance.now();
+    await writeWindowSnapshot(path, tiered.compactTier({ everything: true, now: t0 + 2 * HOUR }));
+    const writeMs = performance.now() - writeStart;
+    const readStart = performance.now();
+    const read = await readWindowSnapshot(path);
+    if (!('tier' in read)) throw new Error('the snapshot just written could not be read');
+    createMessageIdWindow({ windowHours: 48, isStored: async () => true }).restore(read.tier, t0 + 3 * HOUR);
+    const readMs = performance.now() - readStart;
+    log(`dedupe: snapshot written in ${writeMs.toFixed(0)} ms, read in ${readMs.toFixed(0)} ms`);
+
+    // The same start from the store: events received in the window, read back page by page.
+    const engine = await openChdbEngine(join(dir, 'facts'), 'bench_dedupe');
+    try {
+      await migrateFacts(engine);
+      const now = Date.now();
+      log(`dedupe: storing ${options.storeIds.toLocaleString('en-US')} events to read back`);
+      await engine.command(
+        `INSERT INTO events (project_id, message_id, event, timestamp, received_at, distinct_id)
+         SELECT 'proj-' || toString(number % 4), generateUUIDv4(), 'e' || toString(number % 20),
+                fromUnixTimestamp64Milli({now:Int64}) - toIntervalSecond(number % 86400),
+                fromUnixTimestamp64Milli({now:Int64}) - toIntervalSecond(number % 86400),
+                'user-' || toString(number % 100000)
+         FROM numbers({n:UInt64})`,
+        { now, n: options.storeIds },
+      );
+      const loadStart = performance.now();
+      const fromStore = createMessageIdWindow({ windowHours: 48, isStored: async () => true });
+      const loaded = await loadMessageIdWindow(fromStore, engine, { windowHours: 48, now });
+      const loadMs = performance.now() - loadStart;
+      log(`dedupe: ${loaded.toLocaleString('en-US')} ids read from the store in ${loadMs.toFixed(0)} ms`);
+      return {
+        ids,
+        exactBytesPerId,
+        compactBytesPerId,
+        claimNs: { exact: median(claimRounds.exact), tiered: median(claimRounds.tiered) },
+        turnMs,
+        hourlyTurn: { moved: hourOfIds, compactIds: tiered.stats().compactIds, ms: hourlyTurnMs },
+        snapshot: { bytes: statSync(path).size, writeMs, readMs },
+        store: { ids: loaded, loadMs },
+      };
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
