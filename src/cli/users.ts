@@ -342,7 +342,18 @@ export function registerUsersCommand(program: Command): void {
           envValue: process.env.PULSELOOP_PII_KEYS,
         });
         const projectId = (await chooseProject(stores.metadata, options.project)).id;
-        const report = await backfillKeyedContactIds(stores.facts, ring, projectId);
+        const bar = progressBar(
+          say('linking keyed contact ids', '关联带密钥的联系方式标识'),
+          say('persons', '人'),
+        );
+        let report: Awaited<ReturnType<typeof backfillKeyedContactIds>>;
+        try {
+          report = await backfillKeyedContactIds(stores.facts, ring, projectId, {
+            onProgress: (done, total) => bar.update(done, total),
+          });
+        } finally {
+          bar.stop();
+        }
         printTable([{ ...report }]);
       } finally {
         await stores.close();

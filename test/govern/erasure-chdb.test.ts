@@ -26,6 +26,7 @@ import { migrateMetadata } from '../../src/store/metadata/migrate.js';
 import { type MetadataStore, openMetadataStore } from '../../src/store/metadata/open.js';
 import { createOrganisation } from '../../src/store/metadata/organisations.js';
 import { createProject } from '../../src/store/metadata/projects.js';
+import { recordingAnswerSizes } from '../support/answer-sizes.js';
 import { diskBytes } from '../support/disk-bytes.js';
 import { EMPTY_EVENT } from '../support/event-rows.js';
 
@@ -466,5 +467,42 @@ describe('moving to keyed contact ids', () => {
       alreadyLinked: 2,
       conflicts: 0,
     });
+  });
+
+  it('reads a project of 300,000 persons page by page, never in one answer', async () => {
+    // Phones as ingestion stores them without a PII key (plain); every 1000th person erased, and
+    // person 7 given a second, later version with another phone.
+    await facts.command(
+      `INSERT INTO persons (project_id, person_id, traits, version, is_deleted)
+       SELECT 'bulk', 'person-' || leftPad(toString(number), 6, '0'),
+              '{"phone":"+86 138' || leftPad(toString(number), 8, '0') || '"}', 1, number % 1000 = 999
+       FROM numbers(300000)`,
+    );
+    await facts.command(
+      `INSERT INTO persons (project_id, person_id, traits, version) VALUES ('bulk', 'person-000007', '{"phone":"+86 13900000007"}', 2)`,
+    );
+    const recorded = recordingAnswerSizes(facts);
+    const progress: Array<[number, number]> = [];
+    const report = await backfillKeyedContactIds(recorded.engine, ring, 'bulk', {
+      onProgress: (done, total) => progress.push([done, total]),
+    });
+    expect(progress).toEqual([
+      [0, 300_000],
+      [250_000, 300_000],
+      [300_000, 300_000],
+    ]);
+    expect(report).toEqual({ persons: 299_700, linked: 299_700, alreadyLinked: 0, conflicts: 0 });
+    expect(recorded.largestAnswer()).toBeLessThanOrEqual(250_000);
+    const linked = async (phone: string) =>
+      (
+        await facts.query<{ person_id: string }>(
+          `SELECT person_id FROM identities FINAL WHERE project_id = 'bulk' AND distinct_id = {id:String}`,
+          { id: keyedContactId(ring, 'phone', phone) },
+        )
+      ).map((row) => row.person_id);
+    expect(await linked('+86 13800299998')).toEqual(['person-299998']);
+    expect(await linked('+86 13800000999')).toEqual([]);
+    expect(await linked('+86 13900000007')).toEqual(['person-000007']);
+    expect(await linked('+86 13800000007')).toEqual([]);
   });
 });

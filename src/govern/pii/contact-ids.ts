@@ -1,4 +1,5 @@
 import type { FactsEngine } from '../../store/facts/engine.js';
+import { readInKeyPages } from '../../store/facts/key-pages.js';
 import { decryptField, keyedContactId } from './crypto.js';
 import type { PiiKeyring } from './keys.js';
 
@@ -25,70 +26,106 @@ export interface ContactBackfillReport {
   conflicts: number;
 }
 
+/** Keyed ids looked up in one query (a bound array: the HTTP interface carries it in the URL). */
+const LOOKUP_IDS = 2_000;
+
+interface StoredPerson {
+  person_id: string;
+  traits: string;
+  is_deleted: number;
+}
+
+/**
+ * Reads the project's persons page by page along the persons sort key (a project of millions did not
+ * fit one answer), and links each page's keyed ids before reading the next.
+ */
 export async function backfillKeyedContactIds(
   facts: FactsEngine,
   ring: PiiKeyring,
   projectId: string,
-  now = Date.now(),
+  options: { now?: number; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<ContactBackfillReport> {
-  const persons = await facts.query<{ person_id: string; traits: string }>(
-    `SELECT person_id, argMax(traits, version) AS traits FROM persons
-     WHERE project_id = {projectId:String}
-     GROUP BY person_id HAVING argMax(is_deleted, version) = 0`,
+  const now = options.now ?? Date.now();
+  const [counted] = await facts.query<{ n: number }>(
+    'SELECT count() AS n FROM persons FINAL WHERE project_id = {projectId:String}',
     { projectId },
   );
-  const wanted = new Map<string, { personId: string; kind: 'phone' | 'email' }>();
-  for (const person of persons) {
-    let traits: Record<string, unknown>;
-    try {
-      traits = JSON.parse(person.traits || '{}') as Record<string, unknown>;
-    } catch {
-      continue;
-    }
-    for (const [trait, kind] of CONTACT_TRAITS) {
-      const value = traits[trait];
-      if (typeof value !== 'string' || value === '') continue;
-      const plain = decryptField(ring, value);
-      if (kind === 'email' && !plain.includes('@')) continue;
-      wanted.set(keyedContactId(ring, kind, plain), { personId: person.person_id, kind });
-    }
-  }
-  const report: ContactBackfillReport = {
-    persons: persons.length,
-    linked: 0,
-    alreadyLinked: 0,
-    conflicts: 0,
-  };
-  if (wanted.size === 0) return report;
-
-  const existing = await facts.query<{ distinct_id: string; person_id: string }>(
-    `SELECT distinct_id, argMax(person_id, version) AS person_id FROM identities
-     WHERE project_id = {projectId:String} AND distinct_id IN {ids:Array(String)}
-     GROUP BY distinct_id HAVING argMax(is_deleted, version) = 0`,
-    { projectId, ids: [...wanted.keys()] },
-  );
-  const linkedTo = new Map(existing.map((e) => [e.distinct_id, e.person_id]));
-  const rows: string[] = [];
+  const total = Number(counted?.n ?? 0);
+  let read = 0;
+  options.onProgress?.(0, total);
+  const report: ContactBackfillReport = { persons: 0, linked: 0, alreadyLinked: 0, conflicts: 0 };
   let version = now * 1000;
-  for (const [distinctId, { personId, kind }] of wanted) {
-    const current = linkedTo.get(distinctId);
-    if (current === personId) report.alreadyLinked++;
-    else if (current !== undefined) report.conflicts++;
-    else {
-      rows.push(
-        JSON.stringify({
-          project_id: projectId,
-          distinct_id: distinctId,
-          id_type: kind === 'phone' ? 'phone_hash' : 'email_hash',
-          person_id: personId,
-          version: version++,
-          is_deleted: 0,
-          updated_at: now,
-        }),
-      );
+  const linkPage = async (persons: StoredPerson[]) => {
+    const wanted = new Map<string, { personId: string; kind: 'phone' | 'email' }>();
+    for (const person of persons) {
+      if (Number(person.is_deleted) !== 0) continue;
+      report.persons++;
+      for (const [keyedId, kind] of keyedIdsOf(ring, person.traits))
+        wanted.set(keyedId, { personId: person.person_id, kind });
     }
-  }
-  if (rows.length > 0) await facts.insertJsonEachRow('identities', `${rows.join('\n')}\n`);
-  report.linked = rows.length;
+    const ids = [...wanted.keys()];
+    const linkedTo = new Map<string, string>();
+    for (let from = 0; from < ids.length; from += LOOKUP_IDS) {
+      const existing = await facts.query<{ distinct_id: string; person_id: string }>(
+        `SELECT distinct_id, argMax(person_id, version) AS person_id FROM identities
+         WHERE project_id = {projectId:String} AND distinct_id IN {ids:Array(String)}
+         GROUP BY distinct_id HAVING argMax(is_deleted, version) = 0`,
+        { projectId, ids: ids.slice(from, from + LOOKUP_IDS) },
+      );
+      for (const row of existing) linkedTo.set(row.distinct_id, row.person_id);
+    }
+    const rows: string[] = [];
+    for (const [distinctId, { personId, kind }] of wanted) {
+      const current = linkedTo.get(distinctId);
+      if (current === personId) report.alreadyLinked++;
+      else if (current !== undefined) report.conflicts++;
+      else {
+        rows.push(
+          JSON.stringify({
+            project_id: projectId,
+            distinct_id: distinctId,
+            id_type: kind === 'phone' ? 'phone_hash' : 'email_hash',
+            person_id: personId,
+            version: version++,
+            is_deleted: 0,
+            updated_at: now,
+          }),
+        );
+      }
+    }
+    if (rows.length > 0) await facts.insertJsonEachRow('identities', `${rows.join('\n')}\n`);
+    report.linked += rows.length;
+    read += persons.length;
+    options.onProgress?.(read, Math.max(read, total));
+  };
+  await readInKeyPages<StoredPerson>(facts, {
+    first: `SELECT person_id, traits, is_deleted FROM persons FINAL
+            WHERE project_id = {projectId:String} ORDER BY person_id LIMIT {limit:UInt32}`,
+    next: `SELECT person_id, traits, is_deleted FROM persons FINAL
+           WHERE project_id = {projectId:String} AND person_id > {after:String}
+           ORDER BY person_id LIMIT {limit:UInt32}`,
+    params: { projectId },
+    cursor: (last) => ({ after: last.person_id }),
+    onPage: linkPage,
+  });
   return report;
+}
+
+/** The keyed phone and e-mail ids a person's stored traits hold (encrypted or not). */
+function keyedIdsOf(ring: PiiKeyring, storedTraits: string): Array<[string, 'phone' | 'email']> {
+  let traits: Record<string, unknown>;
+  try {
+    traits = JSON.parse(storedTraits || '{}') as Record<string, unknown>;
+  } catch {
+    return [];
+  }
+  const ids: Array<[string, 'phone' | 'email']> = [];
+  for (const [trait, kind] of CONTACT_TRAITS) {
+    const value = traits[trait];
+    if (typeof value !== 'string' || value === '') continue;
+    const plain = decryptField(ring, value);
+    if (kind === 'email' && !plain.includes('@')) continue;
+    ids.push([keyedContactId(ring, kind, plain), kind]);
+  }
+  return ids;
 }

@@ -15,7 +15,8 @@ export interface KeyPagesQuery<Row> {
   params?: QueryParams;
   /** The cursor's parameters, from the last row of a page. */
   cursor(last: Row): QueryParams;
-  onPage(rows: Row[]): void;
+  /** Awaited before the next page is read. */
+  onPage(rows: Row[]): void | Promise<void>;
 }
 
 /**
@@ -28,7 +29,7 @@ export async function readInKeyPages<Row>(engine: FactsEngine, query: KeyPagesQu
   for (;;) {
     const params = { ...query.params, ...cursor, limit: KEY_PAGE_ROWS };
     const page = await engine.query<Row>(cursor ? query.next : query.first, params);
-    query.onPage(page);
+    await query.onPage(page);
     read += page.length;
     if (page.length < KEY_PAGE_ROWS) return read;
     cursor = query.cursor(page.at(-1)!);
