@@ -186,7 +186,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     status: async () => {
       const { pendingRows, lagMs } = writer.stats();
       // lagMs: how long the oldest acknowledged row not yet in the store has waited.
-      return { ...(await storeStatus(facts, walDir)), writer: { pendingRows, lagMs } };
+      return {
+        ...(await storeStatus(facts, walDir)),
+        writer: { pendingRows, lagMs },
+        dedupeWindow: dedupe.stats(),
+      };
     },
     async readiness() {
       const checks: Record<string, string> = {};

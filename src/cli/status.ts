@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import type { WindowStats } from '../collect/dedupe.js';
 import { storeStatus } from '../collect/status.js';
 import { hostAndPort, loadConfig } from '../config/config.js';
 import { PulseloopError } from '../errors/registry.js';
@@ -34,10 +35,12 @@ export function registerStatusCommand(program: Command): void {
     )
     .action(async () => {
       const config = loadConfig();
+      // What the server adds to the stores' status: the dedupe window lives in its memory.
+      type ServerStatus = Awaited<ReturnType<typeof storeStatus>> & { dedupeWindow?: WindowStats };
       // A running server holds the embedded store: ask it instead of opening the files.
       const statusUrl = `${serverUrl(config.host, config.port)}/status`;
       const fromServer = await fetch(statusUrl)
-        .then((r) => (r.ok ? (r.json() as Promise<Awaited<ReturnType<typeof storeStatus>>>) : undefined))
+        .then((r) => (r.ok ? (r.json() as Promise<ServerStatus>) : undefined))
         .catch(() => undefined);
       let status = fromServer;
       if (!status) {
@@ -67,6 +70,16 @@ export function registerStatusCommand(program: Command): void {
           `预写日志：${lag} 尚未写入存储，共 ${status.walSegments} 个段\n`,
         ),
       );
+      const window = fromServer?.dedupeWindow;
+      if (window) {
+        const ids = window.exactIds + window.compactIds;
+        process.stdout.write(
+          say(
+            `dedupe window: ${ids} message ids (${window.exactIds} of the last two hours, ${window.compactIds} older), ${formatBytes(window.bytes)} of memory\n`,
+            `去重窗口：${ids} 个消息 ID（最近两小时 ${window.exactIds} 个，更早 ${window.compactIds} 个），占用内存 ${formatBytes(window.bytes)}\n`,
+          ),
+        );
+      }
       if (status.refusedRows > 0) {
         process.stdout.write(
           say(

@@ -213,6 +213,9 @@ describe('pulseloop CLI', () => {
       const asked = pulseloop(['status'], { PULSELOOP_DATA: heldDir, PORT: new URL(server.url).port });
       expect(asked.code).toBe(0);
       expect(asked.stdout).toContain('(from the running server)');
+      expect(asked.stdout).toMatch(
+        /dedupe window: \d+ message ids \(\d+ of the last two hours, \d+ older\), [\d.]+ (B|KiB|MiB) of memory/,
+      );
       // A server told to listen on every address is asked on loopback.
       const wildcard = pulseloop(['status'], {
         PULSELOOP_DATA: heldDir,
