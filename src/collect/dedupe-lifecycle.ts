@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { FactsEngine } from '../store/facts/engine.js';
-import { createMessageIdWindow, type MessageIdWindow } from './dedupe.js';
+import { type CompactTier, createMessageIdWindow, type MessageIdWindow } from './dedupe.js';
 import { readWindowSnapshot, removeWindowSnapshot, writeWindowSnapshot } from './dedupe-snapshot.js';
 import { loadMessageIdWindow, storedEventCheck } from './dedupe-store.js';
 
@@ -34,25 +34,24 @@ export async function startMessageIdWindow(start: WindowStart): Promise<RunningW
   const now = start.now ?? Date.now;
   const path = join(start.dataDir, WINDOW_SNAPSHOT_FILE);
   let writing: Promise<void> | undefined;
-  let again = false;
   // Until the start-up load is done, the compact tier does not yet hold what a snapshot would claim.
   let loading = true;
 
-  // One write at a time; a turn during a write is written after it.
-  const save = (tier: () => Parameters<typeof writeWindowSnapshot>[1]): Promise<void> => {
-    if (writing) {
-      again = true;
-      return writing;
-    }
+  // One write at a time; a turn during a write is written after it, from the tier as it is then.
+  let nextTier: (() => CompactTier) | undefined;
+  const save = (tier: () => CompactTier): Promise<void> => {
+    nextTier = tier;
+    if (writing) return writing;
     writing = (async () => {
-      do {
-        again = false;
+      while (nextTier) {
+        const take = nextTier;
+        nextTier = undefined;
         try {
-          await writeWindowSnapshot(path, tier());
+          await writeWindowSnapshot(path, take());
         } catch (error) {
           start.logger.warn({ err: error }, 'writing the dedupe window snapshot failed');
         }
-      } while (again);
+      }
       writing = undefined;
     })();
     return writing;
@@ -99,9 +98,8 @@ export async function startMessageIdWindow(start: WindowStart): Promise<RunningW
     window,
     restored,
     loaded,
-    async close() {
-      await writing;
-      await save(() => window.compactTier({ everything: true, now: now() }));
+    close() {
+      return save(() => window.compactTier({ everything: true, now: now() }));
     },
   };
 }
