@@ -406,6 +406,61 @@ describe('key rotation on stored data', () => {
   });
 });
 
+describe('key rotation at size', () => {
+  it('re-encrypts 25,000 events page by page, and gives rows sharing an id each its own text', async () => {
+    const oldKey = ring.activeKeyId;
+    await facts.command(
+      `INSERT INTO events (project_id, message_id, event, timestamp, received_at, distinct_id, properties)
+       SELECT 'rot', 'rot-' || toString(number), 'e' || toString(number % 7), now64(3), now64(3),
+              'u' || toString(number % 500), {properties:String}
+       FROM numbers(25000)`,
+      { properties: JSON.stringify({ email: encryptField(ring, 'someone@example.com'), plan: 'gold' }) },
+    );
+    // One message id sent by two senders with different properties: two rows no merge folds (their
+    // keys differ), as unmerged versions of a person are. Each must keep its own value.
+    for (const [sender, email] of [
+      ['sender-a', 'a@example.com'],
+      ['sender-b', 'b@example.com'],
+    ] as const) {
+      await facts.command(
+        `INSERT INTO events (project_id, message_id, event, timestamp, received_at, distinct_id, properties)
+         VALUES ('rot', 'shared-id', 'e', now64(3), now64(3), {sender:String}, {properties:String})`,
+        { sender, properties: JSON.stringify({ email: encryptField(ring, email) }) },
+      );
+    }
+    // Rows of the tests above are under the same key, and are re-encrypted too.
+    const before = await countUnderKey(facts, oldKey);
+    expect(before).toBeGreaterThanOrEqual(25_002);
+    const rotated = rotatePiiKey(ring);
+    const recorded = recordingAnswerSizes(facts);
+    const progress: Array<[string, number, number]> = [];
+    const rewritten = await reencryptFacts(recorded.engine, rotated, (table, done, total) =>
+      progress.push([table, done, total]),
+    );
+    ring = rotated;
+    expect(rewritten.persons! + rewritten.events! + rewritten.comments!).toBe(before);
+    expect(recorded.largestAnswer()).toBeLessThanOrEqual(10_000);
+    expect(progress.filter(([table]) => table === 'events').at(-1)).toEqual([
+      'events',
+      rewritten.events,
+      rewritten.events,
+    ]);
+    expect(await countUnderKey(facts, oldKey)).toBe(0);
+    const shared = await facts.query<{ distinct_id: string; properties: string }>(
+      `SELECT distinct_id, properties FROM events WHERE project_id = 'rot' AND message_id = 'shared-id' ORDER BY distinct_id`,
+    );
+    expect(shared.map((row) => decryptField(ring, JSON.parse(row.properties).email))).toEqual([
+      'a@example.com',
+      'b@example.com',
+    ]);
+    const [event] = await facts.query<{ properties: string }>(
+      `SELECT properties FROM events WHERE project_id = 'rot' AND message_id = 'rot-24999'`,
+    );
+    expect(JSON.parse(event!.properties)).toMatchObject({ plan: 'gold' });
+    expect(decryptField(ring, JSON.parse(event!.properties).email)).toBe('someone@example.com');
+  });
+});
+
 describe('retention', () => {
   it('deletes rows older than the period, for that project only, and sets a TTL only when every project has one', async () => {
     const now = AT + 10 * 86_400_000;

@@ -13,6 +13,8 @@ export interface KeyPagesQuery<Row> {
   /** The pages after it: the same, with a condition that the key is past the cursor's parameters. */
   next: string;
   params?: QueryParams;
+  /** Rows a page (KEY_PAGE_ROWS unless set: fewer when rows are large). */
+  pageRows?: number;
   /** The cursor's parameters, from the last row of a page. */
   cursor(last: Row): QueryParams;
   /** Awaited before the next page is read. */
@@ -27,11 +29,12 @@ export async function readInKeyPages<Row>(engine: FactsEngine, query: KeyPagesQu
   let read = 0;
   let cursor: QueryParams | undefined;
   for (;;) {
-    const params = { ...query.params, ...cursor, limit: KEY_PAGE_ROWS };
+    const limit = query.pageRows ?? KEY_PAGE_ROWS;
+    const params = { ...query.params, ...cursor, limit };
     const page = await engine.query<Row>(cursor ? query.next : query.first, params);
     await query.onPage(page);
     read += page.length;
-    if (page.length < KEY_PAGE_ROWS) return read;
+    if (page.length < limit) return read;
     cursor = query.cursor(page.at(-1)!);
   }
 }
