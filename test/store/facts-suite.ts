@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quarantineRows } from '../../src/collect/import/rows.js';
+import { writeQuarantine } from '../../src/collect/import/store.js';
 import { ByteSink } from '../../src/lib/byte-sink.js';
 import { type FactsEngine, FactsQueryError } from '../../src/store/facts/engine.js';
 import { type MigrationReport, migrateFacts } from '../../src/store/facts/migrate.js';
@@ -579,6 +581,37 @@ export function describeFactsSuite(name: string, open: () => Promise<FactsEngine
         },
       );
       expect(rows).toEqual([]);
+    });
+
+    describe('rows an import set aside', () => {
+      it('stores 25,000 at once, and none again when the same file is imported again', async () => {
+        // Ids are looked up in slices: all at once, a server's URL (1 MiB) could not hold them.
+        const env = { projectId: 'import-quarantine', sourceId: 's', receivedAt: Date.now(), kind: 'orders' };
+        const rows = Array.from({ length: 25_000 }, (_, i) =>
+          quarantineRows(
+            [
+              {
+                row: i + 2,
+                column: 'paid_at',
+                field: 'paid_at',
+                value: 'yesterday',
+                code: 'import_invalid_row',
+                message: 'not a time',
+                message_zh: '不是时间',
+              },
+            ],
+            `order-${i},yesterday`,
+            env,
+          ),
+        ).flat();
+        expect(await writeQuarantine(engine, env.projectId, rows)).toBe(25_000);
+        expect(await writeQuarantine(engine, env.projectId, rows)).toBe(0);
+        const [stored] = await engine.query<{ n: number }>(
+          `SELECT count() AS n FROM quarantine WHERE project_id = {p:String}`,
+          { p: env.projectId },
+        );
+        expect(Number(stored!.n)).toBe(25_000);
+      });
     });
 
     describe('a refused statement', () => {

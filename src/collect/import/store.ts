@@ -41,8 +41,12 @@ function selectExpression(column: string, how: CompareAs | 'key'): string {
   return how === 'ms' ? `toUnixTimestamp64Milli(${column}) AS ${MS_PREFIX}${column}` : column;
 }
 
-/** Ids per key look-up: the stored rows of one look-up are in memory at once. */
-const LOOKUP_IDS = 10_000;
+/**
+ * Ids per key look-up. A ClickHouse server parses a bound array like query text, within
+ * max_query_size (256 KiB by default): 10,000 ids of 32–36 characters did not fit ("Max query size
+ * exceeded"); 2,000 take about 80 KiB. The stored rows of one look-up are in memory at once.
+ */
+const LOOKUP_IDS = 2_000;
 
 /**
  * Stored rows of this project sharing a natural key with a row of the chunk, by key, a slice of ids
@@ -172,11 +176,16 @@ export async function writeQuarantine(
   rows: QuarantineRow[],
 ): Promise<number> {
   if (rows.length === 0) return 0;
-  const existing = await facts.query<{ id: string }>(
-    `SELECT id FROM quarantine WHERE project_id = {project:String} AND origin = 'import' AND id IN {ids:Array(String)}`,
-    { project: projectId, ids: rows.map((r) => r.id) },
-  );
-  const seen = new Set(existing.map((r) => r.id));
+  // Looked up in slices: a chunk may set aside tens of thousands of rows (a file with one bad column),
+  // and a ClickHouse server takes the bound ids in the URL.
+  const seen = new Set<string>();
+  for (let start = 0; start < rows.length; start += LOOKUP_IDS) {
+    const existing = await facts.query<{ id: string }>(
+      `SELECT id FROM quarantine WHERE project_id = {project:String} AND origin = 'import' AND id IN {ids:Array(String)}`,
+      { project: projectId, ids: rows.slice(start, start + LOOKUP_IDS).map((r) => r.id) },
+    );
+    for (const row of existing) seen.add(row.id);
+  }
   const fresh = rows.filter((r) => !seen.has(r.id));
   if (fresh.length > 0) {
     await facts.insertJsonEachRow('quarantine', `${fresh.map((r) => JSON.stringify(r)).join('\n')}\n`);

@@ -54,9 +54,10 @@ export const ENCRYPTED_COLUMNS = [
 const PAGE_ROWS = 10_000;
 /**
  * Bytes of new text per mutation. A ClickHouse server takes bound parameters in the URL (1 MiB by
- * default, and JSON is longer once URL-encoded); the embedded engine has no such limit.
+ * default, and JSON is longer once URL-encoded) and parses an array within max_query_size (256 KiB
+ * by default, escapes included); the embedded engine has neither limit.
  */
-const MUTATION_BYTES = { chdb: 16 << 20, http: 200 << 10 } as const;
+const MUTATION_BYTES = { chdb: 16 << 20, http: 128 << 10 } as const;
 
 interface PageRow {
   project_id: string;
