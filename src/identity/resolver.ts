@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FactsEngine } from '../store/facts/engine.js';
-import { readInKeyPages } from '../store/facts/key-pages.js';
+import { PERSON_PAGE_ROWS, readInKeyPages } from '../store/facts/key-pages.js';
 import type { IdentityLogRow, IdentityRow, PersonRow } from '../store/facts/rows.js';
 
 /**
@@ -425,6 +425,7 @@ export async function loadIdentityGraph(
     next: `SELECT project_id, person_id, traits, toUnixTimestamp64Milli(created_at) AS created_ms, is_deleted
            FROM persons FINAL WHERE (project_id, person_id) > ({p:String}, {d:String})
            ORDER BY project_id, person_id LIMIT {limit:UInt32}`,
+    pageRows: PERSON_PAGE_ROWS,
     cursor: (last) => ({ p: last.project_id, d: last.person_id }),
     onPage(rows) {
       for (const row of rows) {

@@ -1,5 +1,5 @@
 import type { FactsEngine } from '../../store/facts/engine.js';
-import { readInKeyPages } from '../../store/facts/key-pages.js';
+import { PERSON_PAGE_ROWS, readInKeyPages } from '../../store/facts/key-pages.js';
 import { decryptField, keyedContactId } from './crypto.js';
 import type { PiiKeyring } from './keys.js';
 
@@ -56,6 +56,7 @@ export async function backfillKeyedContactIds(
   const report: ContactBackfillReport = { persons: 0, linked: 0, alreadyLinked: 0, conflicts: 0 };
   let version = now * 1000;
   const linkPage = async (persons: StoredPerson[]) => {
+    if (persons.length === 0) return;
     const wanted = new Map<string, { personId: string; kind: 'phone' | 'email' }>();
     for (const person of persons) {
       if (Number(person.is_deleted) !== 0) continue;
@@ -105,6 +106,7 @@ export async function backfillKeyedContactIds(
            WHERE project_id = {projectId:String} AND person_id > {after:String}
            ORDER BY person_id LIMIT {limit:UInt32}`,
     params: { projectId },
+    pageRows: PERSON_PAGE_ROWS,
     cursor: (last) => ({ after: last.person_id }),
     onPage: linkPage,
   });

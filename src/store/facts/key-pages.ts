@@ -7,6 +7,12 @@ import type { FactsEngine, QueryParams } from './engine.js';
  */
 export const KEY_PAGE_ROWS = 250_000;
 
+/**
+ * Rows per page of persons with their traits: a profile with many (encrypted) traits runs to kilobytes,
+ * and 250,000 of 2 KB would come near the limit.
+ */
+export const PERSON_PAGE_ROWS = 25_000;
+
 export interface KeyPagesQuery<Row> {
   /** The first page: a SELECT ordered by the table's sort key, with `LIMIT {limit:UInt32}`. */
   first: string;
