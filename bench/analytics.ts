@@ -180,8 +180,8 @@ export async function benchAnalytics(options: {
 
     // The compiler against hand-written SQL for the same daily trend, on the same engine. Like for like:
     // both read raw `events FINAL` (rollups: false; the rollup is measured in the trends row above), and
-    // both answer one count per (day, event) — the compiled query adds the top N, "$other" and the totals
-    // up in TypeScript from these rows (counts are additive), so the hand-written SQL needs nothing more.
+    // both answer one count per (day, event) — the compiled query also ranks the top N and folds "$other"
+    // in the same statement (window functions over the grouped rows), which the hand-written SQL skips.
     // Both set do_not_merge_across_partitions_select_final (rows FINAL folds share a partition).
     const trendBody = { metrics: ['events'], dimensions: ['event'], dateRange: last90, granularity: 'day' };
     const compiled = compileTrends(project, trendBody, undefined, { rollups: false });

@@ -23,10 +23,11 @@ import { SOURCES, type SourceId, sourceHasDimension } from './sources.js';
  * Compiles a metrics query into ClickHouse SQL: one statement per facts source the metrics read.
  *
  * Two shapes. When every aggregate is additive (counts and sums), a statement is one GROUP BY
- * (bucket, breakdown values) and the runner adds up totals, the previous period, the top N by the
- * first metric and "$other" from those rows. Otherwise (distinct persons) the SQL computes them
- * exactly: the top N in a CTE (ranked over the query's own date range), the rest folded into
- * "$other", and each breakdown value's total and the overall total through GROUPING SETS.
+ * (bucket, breakdown values); with a breakdown, the SQL keeps the top N values by the first metric
+ * and adds up the rest into "$other" (so an answer holds at most N + 1 rows a bucket, however many
+ * values there are), and the runner adds up totals from those rows. Otherwise (distinct persons) the
+ * SQL computes them exactly: the top N in a CTE (ranked over the query's own date range), the rest
+ * folded into "$other", and each breakdown value's total and the overall total through GROUPING SETS.
  *
  * Additive event counts and revenue whose dimensions and filters are rollup columns read the hourly
  * rollup (src/store/facts/rollups.ts) instead of raw events, with guard queries and the raw
@@ -35,6 +36,12 @@ import { SOURCES, type SourceId, sourceHasDimension } from './sources.js';
 
 export const OTHER = '$other';
 
+/**
+ * The parameter a 'groups' statement that folds by another's ranking reads the top values from: one
+ * array of breakdown values per top value (Array(Array(String))), bound by the runner.
+ */
+export const TOP_VALUES_PARAM = 'top_values';
+
 export interface CompiledStatement {
   source: SourceId;
   /** 'series': buckets and totals in the range; 'opening': running totals before the range starts. */
@@ -42,14 +49,19 @@ export interface CompiledStatement {
   /** Aggregate metric ids, in column order (m0, m1, …). */
   leaves: string[];
   /**
-   * 'groups': one row per bucket and raw breakdown values `b0`, `b1`, … (and `r`, see rankRows);
-   * the runner adds up totals and folds the top N. 'totals': rows hold `breakdown` (text for one
+   * 'groups': one row per bucket and breakdown values `b0`, `b1`, …: each of the top N values, and
+   * the rest added up with `b0` = "$other" (the other `b…` empty, and `rest` = 1 when there are
+   * several dimensions); the runner adds up totals. 'totals': rows hold `breakdown` (text for one
    * dimension, an array for several) with the top N folded in SQL, and `total_bucket` /
    * `total_breakdown` = 1 on the totals.
    */
   shape: 'groups' | 'totals';
-  /** groups: column `r` holds the rows the rank aggregate reads (when they are fewer than the statement's). */
-  rankRows: boolean;
+  /**
+   * groups with a breakdown: 'ranks' when this statement finds the top N (the rank aggregate's source
+   * over the query's range), 'folds' when it reads them from TOP_VALUES_PARAM (the runner binds what
+   * the ranking statement kept; unbound, everything is "$other"). null: no breakdown, or 'totals'.
+   */
+  topN: 'ranks' | 'folds' | null;
   sql: string;
   params: Record<string, unknown>;
   /**
@@ -599,53 +611,168 @@ function nextMonth(first: string): string {
   return month === 12 ? `${year + 1}-01-01` : `${year}-${String(month + 1).padStart(2, '0')}-01`;
 }
 
-/** The 'groups' shape: one GROUP BY (bucket, b0, b1, …); see CompiledStatement.shape. */
+/**
+ * The 'groups' shape (see CompiledStatement.shape): one GROUP BY (bucket, breakdown values) over the
+ * facts. With a breakdown it is wrapped: its rows are marked `in_top` (ranked here or read from the
+ * bound top values), and an outer GROUP BY adds up the unmarked ones into "$other".
+ */
 function compileGroups(args: StatementArgs, fromRollup: boolean): CompiledStatement {
-  const { project, query, plan, source, leaves, range, granularity, purpose } = args;
+  const { project, query, source, leaves, range, purpose } = args;
   const params = new SqlParams();
   bindProject(params, project);
   const window = purpose === 'opening' ? 'before' : 'range';
   const options: FrameOptions = { source, range, window, query, leaves, params };
   const frame = fromRollup ? rollupFrame(options) : frameOf(options);
-  const context = aggregateContext(frame, params, granularity, range);
-  const columns = [`${bucketSql(frame.time, frame.timeKind, granularity)} AS bucket`];
-  query.dimensions.forEach((d, i) => {
-    columns.push(`toString(${frame.dimension(d)}) AS b${i}`);
-  });
-  // The top N ranks values by rows the rank aggregate reads; count them when the statement reads more.
-  const rank = plan.rankLeaf;
-  const rankEvents = rank.events;
-  const rankRows =
-    query.dimensions.length > 0 &&
-    purpose === 'series' &&
-    source === rank.source &&
-    rankEvents !== undefined &&
-    !sameSet(rankEvents, frame.events);
-  if (rankRows) {
-    const names = params.add('Array(String)', rankEvents);
-    columns.push(
-      fromRollup ? `sumIf(e.events, e.event IN ${names}) AS r` : `countIf(e.event IN ${names}) AS r`,
-    );
+  const topN = topNOf(args);
+  let select: string;
+  if (topN === null) {
+    select = groupingSql(args, frame, params, fromRollup, ANSWER_NAMES, false);
+  } else {
+    const rankRows = topN === 'ranks' && rankReadsFewerRows(args, frame);
+    const grouped = groupingSql(args, frame, params, fromRollup, INNER_NAMES, rankRows);
+    const marked =
+      topN === 'ranks' ? markRankedTop(args, grouped, params, rankRows) : markBoundTop(args, grouped, params);
+    select = foldOthers(args, marked, params);
   }
-  leaves.forEach((leaf, i) => {
-    columns.push(`${fromRollup ? rollupAggregate(leaf, params) : leaf.sql(context)} AS m${i}`);
-  });
-  const keys = ['bucket', ...query.dimensions.map((_, i) => `b${i}`)];
-  const groupBy =
-    granularity === 'total' && query.dimensions.length === 0 ? '' : `\nGROUP BY ${keys.join(', ')}`;
   const settings = !fromRollup && frame.finalSafe ? `\n${FINAL_SETTINGS}` : '';
-  const sql = `${frame.ctes.length > 0 ? `WITH ${frame.ctes.join(',\n  ')}\n` : ''}SELECT ${columns.join(',\n  ')}
-FROM ${frame.from}
-WHERE ${frame.where.join('\n  AND ')}${groupBy}${settings}`;
+  const sql = `${frame.ctes.length > 0 ? `WITH ${frame.ctes.join(',\n  ')}\n` : ''}${select}${settings}`;
   return {
     source,
     purpose,
     leaves: leaves.map((l) => l.id),
     shape: 'groups',
-    rankRows,
+    topN,
     sql,
     params: params.values,
   };
+}
+
+/**
+ * Which statement of a breakdown ranks: the rank aggregate's source over the query's own range (as
+ * the 'totals' shape ranks); the previous period, running-total openings and other sources fold by it.
+ */
+function topNOf({ query, plan, source, range, purpose }: StatementArgs): CompiledStatement['topN'] {
+  if (query.dimensions.length === 0) return null;
+  const ranks =
+    purpose === 'series' &&
+    source === plan.rankLeaf.source &&
+    range.from === query.dateRange.from &&
+    range.to === query.dateRange.to;
+  return ranks ? 'ranks' : 'folds';
+}
+
+/** The rank aggregate reads fewer events than the statement: only values it has rows for may rank. */
+function rankReadsFewerRows({ plan }: StatementArgs, frame: Frame): boolean {
+  const rankEvents = plan.rankLeaf.events;
+  return rankEvents !== undefined && !sameSet(rankEvents, frame.events);
+}
+
+interface ColumnNames {
+  /** Prefix of the breakdown value columns. */
+  value: string;
+  /** Prefix of the aggregate columns. */
+  aggregate: string;
+}
+
+/** The answer's own columns (b0…, m0…), and those of the GROUP BY under a fold (v0…, a0…). */
+const ANSWER_NAMES: ColumnNames = { value: 'b', aggregate: 'm' };
+const INNER_NAMES: ColumnNames = { value: 'v', aggregate: 'a' };
+
+/**
+ * SELECT bucket, breakdown values and aggregates, grouped by bucket and values; with `rankRows`, `r`
+ * counts the rows the rank aggregate reads.
+ */
+function groupingSql(
+  args: StatementArgs,
+  frame: Frame,
+  params: SqlParams,
+  fromRollup: boolean,
+  names: ColumnNames,
+  rankRows: boolean,
+): string {
+  const { query, plan, leaves, range, granularity } = args;
+  const context = aggregateContext(frame, params, granularity, range);
+  const columns = [`${bucketSql(frame.time, frame.timeKind, granularity)} AS bucket`];
+  query.dimensions.forEach((d, i) => {
+    columns.push(`toString(${frame.dimension(d)}) AS ${names.value}${i}`);
+  });
+  if (rankRows) {
+    const events = params.add('Array(String)', plan.rankLeaf.events);
+    columns.push(
+      fromRollup ? `sumIf(e.events, e.event IN ${events}) AS r` : `countIf(e.event IN ${events}) AS r`,
+    );
+  }
+  leaves.forEach((leaf, i) => {
+    columns.push(
+      `${fromRollup ? rollupAggregate(leaf, params) : leaf.sql(context)} AS ${names.aggregate}${i}`,
+    );
+  });
+  const keys = ['bucket', ...query.dimensions.map((_, i) => `${names.value}${i}`)];
+  const groupBy =
+    granularity === 'total' && query.dimensions.length === 0 ? '' : `\nGROUP BY ${keys.join(', ')}`;
+  return `SELECT ${columns.join(',\n  ')}
+FROM ${frame.from}
+WHERE ${frame.where.join('\n  AND ')}${groupBy}`;
+}
+
+/**
+ * Marks the rows of the top N values as the 'totals' shape ranks them: by the rank aggregate's total
+ * over the range, descending, then by the values (as bytes, dimension by dimension); values the rank
+ * aggregate reads no rows of take no place. Window functions over the grouped rows, so the facts are
+ * read once.
+ */
+function markRankedTop(args: StatementArgs, rows: string, params: SqlParams, rankRows: boolean): string {
+  const { query, plan, leaves } = args;
+  const rankColumn = `a${leaves.findIndex((leaf) => leaf.id === plan.rankLeaf.id)}`;
+  const columns = [
+    '*',
+    `sum(${rankColumn}) OVER per_value AS total`,
+    rankRows ? '(sum(r) OVER per_value) > 0 AS eligible' : '1 AS eligible',
+  ];
+  const keys = query.dimensions.map((_, i) => `v${i}`);
+  const limit = params.add('UInt32', query.breakdownLimit);
+  // dense_rank: every row of a value shares the value's place, and no two values share one (the
+  // values are part of the sort key), so place ≤ N keeps the rows of at most N values.
+  return `SELECT *, eligible AND dense_rank() OVER (ORDER BY eligible DESC, total DESC, ${keys.join(', ')}) <= ${limit} AS in_top
+FROM (
+  SELECT ${columns.join(',\n    ')}
+  FROM (
+${rows}
+  )
+  WINDOW per_value AS (PARTITION BY ${keys.join(', ')})
+)`;
+}
+
+/** Marks the rows of the top values the ranking statement kept (bound to TOP_VALUES_PARAM when run). */
+function markBoundTop({ query }: StatementArgs, rows: string, params: SqlParams): string {
+  params.set(TOP_VALUES_PARAM, 'Array(Array(String))', []);
+  const keys = query.dimensions.map((_, i) => `v${i}`);
+  return `SELECT *, [${keys.join(', ')}] IN {${TOP_VALUES_PARAM}:Array(Array(String))} AS in_top
+FROM (
+${rows}
+)`;
+}
+
+/**
+ * Keeps the marked values' rows and adds up the rest of each bucket into "$other". With several
+ * dimensions `rest` tells that row from a kept value whose values happen to read "$other", "", …
+ * (with one, both are the series ["$other"], as the runner always folded them).
+ */
+function foldOthers({ query, leaves }: StatementArgs, rows: string, params: SqlParams): string {
+  const other = params.add('String', OTHER);
+  const several = query.dimensions.length > 1;
+  const columns = [
+    'bucket',
+    ...query.dimensions.map((_, i) => `if(in_top, v${i}, ${i === 0 ? other : "''"}) AS b${i}`),
+    ...(several ? ['NOT in_top AS rest'] : []),
+    ...leaves.map((_, i) => `sum(a${i}) AS m${i}`),
+  ];
+  const keys = ['bucket', ...query.dimensions.map((_, i) => `b${i}`), ...(several ? ['rest'] : [])];
+  return `SELECT ${columns.join(',\n  ')}
+FROM (
+${rows}
+)
+GROUP BY ${keys.join(', ')}`;
 }
 
 function sameSet(a: readonly string[], b: readonly string[] | undefined): boolean {
@@ -715,7 +842,7 @@ ${groupBy}${settings}`;
     purpose,
     leaves: leaves.map((l) => l.id),
     shape: 'totals',
-    rankRows: false,
+    topN: null,
     sql,
     params: params.values,
   };

@@ -8,6 +8,7 @@ import {
   OTHER,
   planQuery,
   type QueryPlan,
+  TOP_VALUES_PARAM,
 } from './compile.js';
 import { evaluateFormula, type FormulaNode, parseFormula } from './formula.js';
 import type { Granularity, MetricsQuery } from './query.js';
@@ -152,6 +153,41 @@ async function runStatement(facts: FactsEngine, statement: CompiledStatement): P
   return { statement: fallback, rows: await facts.query<Row>(fallback.sql, fallback.params) };
 }
 
+/**
+ * A folding statement (and its raw-events fallback) with the top values the ranking statement kept
+ * bound; other statements as they are.
+ */
+function withTopValues(statement: CompiledStatement, top: readonly string[][]): CompiledStatement {
+  if (statement.topN !== 'folds') return statement;
+  const bound = { ...statement, params: { ...statement.params, [TOP_VALUES_PARAM]: top } };
+  if (!statement.rollup) return bound;
+  return {
+    ...bound,
+    rollup: { ...statement.rollup, fallback: withTopValues(statement.rollup.fallback, top) },
+  };
+}
+
+/**
+ * Runs the statements of the range and of the previous period. With a breakdown, the one that ranks
+ * the top N runs first; the others then fold by the values it kept, all in parallel.
+ */
+async function runStatements(
+  facts: FactsEngine,
+  current: CompiledStatement[],
+  previous: CompiledStatement[],
+  dimensions: number,
+): Promise<[StatementRows[], StatementRows[]]> {
+  const ranking = current.find((s) => s.topN === 'ranks');
+  const ranked = ranking ? await runStatement(facts, ranking) : undefined;
+  const top = ranked ? keptValues(ranked.rows, dimensions) : [];
+  const run = (s: CompiledStatement) => runStatement(facts, withTopValues(s, top));
+  const [currentRows, previousRows] = await Promise.all([
+    Promise.all(current.filter((s) => s !== ranking).map(run)),
+    Promise.all(previous.map(run)),
+  ]);
+  return [ranked ? [ranked, ...currentRows] : currentRows, previousRows];
+}
+
 interface Collected {
   values: LeafValues;
   breakdowns: Map<string, string[]>;
@@ -165,45 +201,30 @@ function groupValues(row: Row, dimensions: number): string[] {
   return values;
 }
 
-/** ClickHouse's order of breakdown arrays: element by element, strings by their UTF-8 bytes. */
-function compareValues(a: readonly string[], b: readonly string[]): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i += 1) {
-    const order = Buffer.compare(Buffer.from(a[i]!), Buffer.from(b[i]!));
-    if (order !== 0) return order;
-  }
-  return a.length - b.length;
+/** The series a 'groups' row belongs to: its breakdown values, or ["$other"] for the rest the SQL added up. */
+function breakdownOf(row: Row, dimensions: number): string[] {
+  return Number(row.rest) === 1 ? [OTHER] : groupValues(row, dimensions);
 }
 
 /**
- * The top N breakdown values of an additive query, as the 'totals' SQL ranks them: by the rank
- * aggregate's total over the query's range, descending, then by value; only values the rank
- * aggregate has rows for take part.
+ * The values the ranking statement kept (its rows but "$other"). With one dimension a kept value that
+ * reads "$other" is left out: folded by the other statements, it lands in the same series ["$other"].
  */
-function topValues(plan: QueryPlan, query: MetricsQuery, current: StatementRows[]): Set<string> {
-  const rank = plan.rankLeaf;
-  const ranked = current.find((r) => r.statement.purpose === 'series' && r.statement.source === rank.source);
-  const totals = new Map<string, { values: string[]; total: number; rows: number }>();
-  if (ranked) {
-    const column = `m${ranked.statement.leaves.indexOf(rank.id)}`;
-    for (const row of ranked.rows) {
-      const values = groupValues(row, query.dimensions.length);
-      const key = JSON.stringify(values);
-      const entry = totals.get(key) ?? { values, total: 0, rows: 0 };
-      entry.total += toNumber(row[column]) ?? 0;
-      entry.rows += ranked.statement.rankRows ? (toNumber(row.r) ?? 0) : 1;
-      totals.set(key, entry);
-    }
+function keptValues(rows: Row[], dimensions: number): string[][] {
+  const kept = new Map<string, string[]>();
+  for (const row of rows) {
+    const values = breakdownOf(row, dimensions);
+    if (values.length === 1 && values[0] === OTHER) continue;
+    kept.set(JSON.stringify(values), values);
   }
-  const candidates = [...totals.values()].filter((e) => e.rows > 0);
-  candidates.sort((a, b) => b.total - a.total || compareValues(a.values, b.values));
-  return new Set(candidates.slice(0, query.breakdownLimit).map((e) => JSON.stringify(e.values)));
+  return [...kept.values()];
 }
 
 /**
- * Reads statement rows into leaf values by (bucket, breakdown). 'groups' rows are added up into
- * each bucket, each breakdown value's total and the overall total, values outside `top` into "$other".
+ * Reads statement rows into leaf values by (bucket, breakdown). 'groups' rows (the top N folded by
+ * the SQL) are added up into each bucket, each breakdown value's total and the overall total.
  */
-function collect(results: StatementRows[], query: MetricsQuery, top: Set<string> | null): Collected {
+function collect(results: StatementRows[], query: MetricsQuery): Collected {
   const values: LeafValues = new Map();
   const openings: LeafValues = new Map();
   const breakdowns = new Map<string, string[]>();
@@ -221,8 +242,7 @@ function collect(results: StatementRows[], query: MetricsQuery, top: Set<string>
       let keys: string[];
       if (statement.shape === 'groups') {
         bucket = row.bucket;
-        const raw = groupValues(row, dimensions);
-        breakdown = dimensions === 0 ? [] : top?.has(JSON.stringify(raw)) ? raw : [OTHER];
+        breakdown = dimensions === 0 ? [] : breakdownOf(row, dimensions);
         keys = [...new Set([keyOf(bucket, breakdown), keyOf('', breakdown), keyOf('', [])])];
       } else {
         const b = row.breakdown ?? [];
@@ -300,14 +320,14 @@ export async function runMetricsQuery(
   const previousStatements = previousRange
     ? compileStatements(project, query, plan, { ...options, range: previousRange, granularity: 'total' })
     : [];
-  const [currentRows, previousRows] = await Promise.all([
-    Promise.all(statements.map((s) => runStatement(facts, s))),
-    Promise.all(previousStatements.map((s) => runStatement(facts, s))),
-  ]);
-  // Additive queries fold the top N here, ranked over the current range for both periods.
-  const top = plan.additive && query.dimensions.length > 0 ? topValues(plan, query, currentRows) : null;
-  const current = collect(currentRows, query, top);
-  const previous = previousRange ? collect(previousRows, query, top) : undefined;
+  const [currentRows, previousRows] = await runStatements(
+    facts,
+    statements,
+    previousStatements,
+    query.dimensions.length,
+  );
+  const current = collect(currentRows, query);
+  const previous = previousRange ? collect(previousRows, query) : undefined;
 
   const buckets = bucketsOf(query.dateRange, query.granularity);
   const totalBucket: Bucket = {
