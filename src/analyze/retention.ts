@@ -29,7 +29,9 @@ import { bindProject, type DateRange, nextDay, parseDateRange } from './query/sc
  * - `recurring`: every period in which the person did the start event (a person joins several cohorts).
  * `bounded` counts a return in exactly period k; `unbounded` in period k or any later one.
  * One scan of the events builds, per person, the start periods and the array of periods with a
- * return; ClickHouse counts per k (sumForEach), so JavaScript only labels the small table.
+ * return; ClickHouse counts per k (sumForEach) and ranks the breakdown values, folding all but the
+ * largest into one remainder, so the answer has at most (MAX_BREAKDOWN_VALUES + 1) rows per cohort
+ * however many values there are, and JavaScript only labels the small table.
  */
 
 export const COHORT_TYPES = ['first_time', 'first_in_range', 'recurring'] as const;
@@ -138,7 +140,10 @@ export function parseRetentionQuery(body: unknown): RetentionQuery {
 
 interface CohortCounts {
   cohort: number;
+  /** A kept breakdown value; '' for the remainder (and without a breakdown). */
   breakdown: string;
+  /** The counts of every value beyond the largest MAX_BREAKDOWN_VALUES, summed. */
+  other: boolean;
   size: number;
   /** Persons returned in period 1…N. */
   returned: number[];
@@ -218,6 +223,7 @@ export function retentionSql(query: RetentionQuery, timeZone: string, projectId:
   }
   // Unbounded: returned in period k or later, i.e. the last active period is at least cohort + k.
   const returnedIn = query.mode === 'bounded' ? 'has(active, cohort + k)' : 'cohort + k <= arrayMax(active)';
+  const keptValues = params.add('UInt32', MAX_BREAKDOWN_VALUES);
 
   const sql = `WITH ${source.ctes},
   per_id AS (
@@ -236,11 +242,23 @@ export function retentionSql(query: RetentionQuery, timeZone: string, projectId:
     GROUP BY person
     HAVING start_count > 0
   ),
-  cohorts AS (${cohortsSql})
-SELECT cohort, breakdown, count() AS size,
-       sumForEach(arrayMap(k -> toUInt64(${returnedIn}), range(1, ${n} + 1))) AS returned
-FROM cohorts
-GROUP BY cohort, breakdown
+  cohorts AS (${cohortsSql}),
+  groups AS (
+    SELECT cohort, breakdown, count() AS persons,
+           sumForEach(arrayMap(k -> toUInt64(${returnedIn}), range(1, ${n} + 1))) AS returned_per_period
+    FROM cohorts
+    GROUP BY cohort, breakdown
+  ),
+  -- Largest values first (persons over all cohorts), ties in the order JavaScript's localeCompare
+  -- gives (ICU collation), then by bytes so that the rank is deterministic.
+  ranked AS (
+    SELECT *, dense_rank() OVER (ORDER BY breakdown_persons DESC, breakdown COLLATE 'en', breakdown) AS breakdown_rank
+    FROM (SELECT *, sum(persons) OVER (PARTITION BY breakdown) AS breakdown_persons FROM groups)
+  )
+SELECT cohort, breakdown_rank > ${keptValues} AS other, if(other, '', breakdown) AS kept_breakdown,
+       sum(persons) AS size, sumForEach(returned_per_period) AS returned
+FROM ranked
+GROUP BY cohort, other, kept_breakdown
 ${FINAL_SETTINGS}`;
   return { sql, params: params.values };
 }
@@ -306,10 +324,17 @@ export async function runRetention(
   query: RetentionQuery,
 ): Promise<RetentionResult> {
   const { sql, params } = retentionSql(query, context.project.timeZone, context.project.projectId);
-  const rows = await context.facts.query<CohortCounts>(sql, params);
-  const counts = rows.map((r) => ({
+  const rows = await context.facts.query<{
+    cohort: number;
+    other: number;
+    kept_breakdown: string;
+    size: number;
+    returned: number[];
+  }>(sql, params);
+  const counts: CohortCounts[] = rows.map((r) => ({
     cohort: Number(r.cohort),
-    breakdown: String(r.breakdown),
+    breakdown: String(r.kept_breakdown),
+    other: Boolean(Number(r.other)),
     size: Number(r.size),
     returned: r.returned.map(Number),
   }));
@@ -321,23 +346,39 @@ export async function runRetention(
     cohortType: query.cohortType,
     ...buildTable(counts, query, currentIndex),
   };
-  if (query.breakdown !== undefined) {
-    const sizeOf = new Map<string, number>();
-    for (const c of counts) sizeOf.set(c.breakdown, (sizeOf.get(c.breakdown) ?? 0) + c.size);
-    const ranked = [...sizeOf.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-    const kept = new Set(ranked.slice(0, MAX_BREAKDOWN_VALUES).map(([value]) => value));
-    const values = [...kept];
-    if (ranked.length > kept.size) values.push('$other');
-    result.breakdowns = values.map((value) => ({
-      value,
-      ...buildTable(
-        counts.filter((c) => (value === '$other' ? !kept.has(c.breakdown) : c.breakdown === value)),
-        query,
-        currentIndex,
-      ),
-    }));
-  }
+  if (query.breakdown !== undefined) result.breakdowns = breakdownTables(counts, query, currentIndex);
   return result;
+}
+
+/**
+ * One table per kept breakdown value, largest first, then `$other` when values were folded into it.
+ * ClickHouse chose the kept values; they are ordered here as they always were (localeCompare on ties).
+ */
+function breakdownTables(
+  counts: readonly CohortCounts[],
+  query: RetentionQuery,
+  currentIndex: number,
+): (RetentionTable & { value: string })[] {
+  const sizeOf = new Map<string, number>();
+  for (const c of counts) {
+    if (!c.other) sizeOf.set(c.breakdown, (sizeOf.get(c.breakdown) ?? 0) + c.size);
+  }
+  const kept = [...sizeOf.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([value]) => value);
+  const tables = kept.map((value) => ({
+    value,
+    ...buildTable(
+      counts.filter((c) => !c.other && c.breakdown === value),
+      query,
+      currentIndex,
+    ),
+  }));
+  const remainder = counts.filter((c) => c.other);
+  if (remainder.length > 0) {
+    tables.push({ value: '$other', ...buildTable(remainder, query, currentIndex) });
+  }
+  return tables;
 }
 
 export const retentionAnalysis = defineAnalysis<RetentionQuery, RetentionResult>({

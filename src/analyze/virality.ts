@@ -1,7 +1,8 @@
 import { detailText, PulseloopError } from '../errors/registry.js';
 import { type AnalysisContext, defineAnalysis } from './analysis.js';
 import { SqlParams } from './query/params.js';
-import { bindProject, type DateRange, eventSource, PERSON_SQL, parseDateRange } from './query/scope.js';
+import { bindProject, type DateRange, nextDay, parseDateRange } from './query/scope.js';
+import { DEPTH_SQL, SHARES_SQL, SHARING_SQL } from './virality-sql.js';
 
 /**
  * Virality and sharing. A share event (`content_shared`) is sent by its sharer; a visit that arrives
@@ -67,6 +68,8 @@ export interface ViralityResult {
 }
 
 const EVENT_NAME = /^.{1,200}$/su;
+/** First-seen times read the whole history from here up to the range end. */
+const HISTORY_START = '1970-01-02';
 
 function invalid(field: string, detail: string, detailZh: string): never {
   throw new PulseloopError('invalid_query', { field, ...detailText(detail, detailZh) });
@@ -94,135 +97,46 @@ export function parseViralityQuery(body: unknown): ViralityQuery {
   };
 }
 
-interface Edge {
-  visitor: string;
-  sharer: string;
-  visits: number;
-  firstAt: number;
+/** Binds the named parameters of the virality SQL (see virality-sql.ts). */
+function viralityParams(context: AnalysisContext, query: ViralityQuery): Record<string, unknown> {
+  const params = new SqlParams();
+  bindProject(params, context.project);
+  params.set('range_from', 'String', query.dateRange.from);
+  params.set('range_until', 'String', nextDay(query.dateRange.to));
+  params.set('history_from', 'String', HISTORY_START);
+  params.set('share_event', 'String', query.shareEvent);
+  params.set('conversion_event', 'String', query.conversionEvent);
+  params.set('answer_rows', 'UInt32', query.limit + 1);
+  return params.values;
 }
 
-interface Invited {
-  visitor: string;
-  firstSeen: number;
+/** A row of SHARING_SQL: the totals (is_total = 1) or one of the top sharers. */
+interface SharingRow {
+  is_total: number;
+  sharer: string;
+  shares: number;
+  visits: number;
+  persons: number;
+  new_persons: number;
   conversions: number;
   revenue: number;
+  invited_persons: number;
+  converted_persons: number;
 }
 
-/** Share visits per (visitor, sharer), in the range. */
-async function fetchEdges(context: AnalysisContext, query: ViralityQuery): Promise<Edge[]> {
-  const params = new SqlParams();
-  bindProject(params, context.project);
-  const source = eventSource({ range: query.dateRange }, params);
-  const rows = await context.facts.query<{
-    visitor: string;
-    sharer: string;
-    visits: number;
-    first_at: number;
-  }>(
-    `WITH ${source.ctes}
-     SELECT if(pm.person_id != '', pm.person_id, if(v.person_id != '', v.person_id, v.distinct_id)) AS visitor,
-            if(sm.person_id != '', sm.person_id, v.sharer_id) AS sharer,
-            count() AS visits, min(v.started) AS first_at
-     FROM (
-       -- Visits first, then persons: only the visits' senders and sharers are mapped. No FINAL: a
-       -- re-delivered event falls into the same visit and cannot change its first time or sharer.
-       SELECT toUnixTimestamp64Milli(min(e.timestamp)) AS started,
-              argMin(e.sharer_id, e.timestamp) AS sharer_id,
-              argMin(e.distinct_id, e.timestamp) AS distinct_id, argMin(e.person_id, e.timestamp) AS person_id
-       FROM events AS e
-       WHERE ${source.where} AND e.sharer_id != '' AND e.event != ${params.add('String', query.shareEvent)}
-       GROUP BY cityHash64(if(e.session_id != '', e.session_id, e.message_id))
-     ) AS v
-     LEFT JOIN person_map AS pm ON pm.distinct_id = v.distinct_id
-     LEFT JOIN person_map AS sm ON sm.distinct_id = v.sharer_id
-     WHERE visitor != sharer
-     GROUP BY visitor, sharer`,
-    params.values,
-  );
-  return rows.map((r) => ({
-    visitor: r.visitor,
-    sharer: r.sharer,
-    visits: Number(r.visits),
-    firstAt: Number(r.first_at),
-  }));
-}
-
-/** SQL condition: the event belongs to one of `visitors` (bound persons), before any join. */
-function ofPersons(visitors: string): string {
-  return `(e.distinct_id IN ${visitors} OR e.person_id IN ${visitors}
-      OR e.distinct_id IN (SELECT distinct_id FROM person_map WHERE person_id IN ${visitors}))`;
-}
-
-/** For each invited person: first event ever (up to the range end) and conversions after arrival. */
-async function fetchInvited(
-  context: AnalysisContext,
-  query: ViralityQuery,
-  firstArrival: Map<string, number>,
-): Promise<Invited[]> {
-  if (firstArrival.size === 0) return [];
-  const seenParams = new SqlParams();
-  bindProject(seenParams, context.project);
-  const history = eventSource({ range: { from: '1970-01-02', to: query.dateRange.to } }, seenParams);
-  const seenVisitors = seenParams.add('Array(String)', [...firstArrival.keys()]);
-  // No FINAL: a re-delivered event cannot change a first time.
-  const seen = await context.facts.query<{ visitor: string; first_seen: number }>(
-    `WITH ${history.ctes}
-     SELECT ${PERSON_SQL} AS visitor, toUnixTimestamp64Milli(min(e.timestamp)) AS first_seen
-     FROM events AS e LEFT JOIN person_map AS pm ON pm.distinct_id = e.distinct_id
-     WHERE ${history.where} AND ${ofPersons(seenVisitors)}
-     GROUP BY visitor`,
-    seenParams.values,
-  );
-
-  const params = new SqlParams();
-  bindProject(params, context.project);
-  const source = eventSource({ range: query.dateRange, events: [query.conversionEvent] }, params);
-  const visitors = params.add('Array(String)', [...firstArrival.keys()]);
-  const arrivals = params.add('Array(Int64)', [...firstArrival.values()]);
-  const converted = await context.facts.query<{ visitor: string; conversions: number; revenue: number }>(
-    `WITH ${source.ctes},
-       arrivals AS (SELECT arrayJoin(arrayZip(${visitors}, ${arrivals})) AS pair, pair.1 AS visitor, pair.2 AS arrived)
-     SELECT visitor, count() AS conversions, sum(revenue) AS revenue
-     FROM (
-       SELECT ${PERSON_SQL} AS person, toUnixTimestamp64Milli(e.timestamp) AS at, toFloat64(e.revenue) AS revenue
-       FROM ${source.from}
-       WHERE ${source.where} AND ${ofPersons(visitors)}
-     ) AS c
-     INNER JOIN arrivals ON arrivals.visitor = c.person
-     WHERE c.at >= arrivals.arrived
-     GROUP BY visitor`,
-    params.values,
-  );
-  const conversions = new Map(converted.map((r) => [r.visitor, r]));
-  return seen.map((r) => ({
-    visitor: r.visitor,
-    firstSeen: Number(r.first_seen),
-    conversions: Number(conversions.get(r.visitor)?.conversions ?? 0),
-    revenue: Number(conversions.get(r.visitor)?.revenue ?? 0),
-  }));
-}
-
-async function fetchShares(
-  context: AnalysisContext,
-  query: ViralityQuery,
-): Promise<{ sharers: number; shares: number; bySharer: Map<string, number> }> {
-  const params = new SqlParams();
-  bindProject(params, context.project);
-  const source = eventSource({ range: query.dateRange, events: [query.shareEvent] }, params);
-  const rows = await context.facts.query<{ sharer: string; shares: number }>(
-    `WITH ${source.ctes}
-     SELECT ${PERSON_SQL} AS sharer, count() AS shares FROM ${source.from} WHERE ${source.where} GROUP BY sharer`,
-    params.values,
-  );
-  const bySharer = new Map(rows.map((r) => [r.sharer, Number(r.shares)]));
-  let shares = 0;
-  for (const n of bySharer.values()) shares += n;
-  return { sharers: bySharer.size, shares, bySharer };
+interface DepthRow {
+  degree1: number;
+  degree2: number;
+  degree3_plus: number;
+  max_degree: number;
 }
 
 const ratio = (a: number, b: number): number | null => (b > 0 ? Math.round((a / b) * 1e6) / 1e6 : null);
 
-/** Degree of each invited person in the share trees (see the module comment). */
+/**
+ * Degree of each invited person in the share trees (see the module comment), given each one's first
+ * share visit. The definition DEPTH_SQL computes inside the engine.
+ */
 export function shareDegrees(
   firstEdges: Map<string, { sharer: string; firstAt: number }>,
 ): Map<string, number> {
@@ -238,104 +152,65 @@ export function shareDegrees(
   return degree;
 }
 
-export async function runVirality(context: AnalysisContext, query: ViralityQuery): Promise<ViralityResult> {
-  const edges = await fetchEdges(context, query);
-  const shares = await fetchShares(context, query);
-  // Each visitor's first share visit decides their sharer (ties: by sharer id).
-  const firstEdges = new Map<string, { sharer: string; firstAt: number }>();
-  for (const edge of edges) {
-    const seen = firstEdges.get(edge.visitor);
-    if (
-      !seen ||
-      edge.firstAt < seen.firstAt ||
-      (edge.firstAt === seen.firstAt && edge.sharer < seen.sharer)
-    ) {
-      firstEdges.set(edge.visitor, { sharer: edge.sharer, firstAt: edge.firstAt });
-    }
-  }
-  const invited = await fetchInvited(
-    context,
-    query,
-    new Map([...firstEdges].map(([visitor, e]) => [visitor, e.firstAt])),
-  );
-
-  const sharers = new Map<string, TopSharer>();
-  const sharerRow = (person: string): TopSharer => {
-    let row = sharers.get(person);
-    if (!row) {
-      row = {
-        person,
-        shares: shares.bySharer.get(person) ?? 0,
-        visits: 0,
-        persons: 0,
-        newPersons: 0,
-        conversions: 0,
-        revenue: 0,
-      };
-      sharers.set(person, row);
-    }
-    return row;
-  };
-  let shareVisits = 0;
-  for (const edge of edges) {
-    const row = sharerRow(edge.sharer);
-    row.visits += edge.visits;
-    row.persons += 1;
-    shareVisits += edge.visits;
-  }
-  let newPersons = 0;
-  let convertedPersons = 0;
-  let conversions = 0;
-  let revenue = 0;
-  for (const person of invited) {
-    const first = firstEdges.get(person.visitor)!;
-    const row = sharerRow(first.sharer);
-    if (person.firstSeen >= first.firstAt) {
-      newPersons++;
-      row.newPersons++;
-    }
-    if (person.conversions > 0) convertedPersons++;
-    conversions += person.conversions;
-    revenue += person.revenue;
-    row.conversions += person.conversions;
-    row.revenue += person.revenue;
-  }
-
-  const degrees = shareDegrees(firstEdges);
-  const depth = { degree1: 0, degree2: 0, degree3Plus: 0, maxDegree: 0 };
-  for (const d of degrees.values()) {
-    if (d === 1) depth.degree1++;
-    else if (d === 2) depth.degree2++;
-    else depth.degree3Plus++;
-    depth.maxDegree = Math.max(depth.maxDegree, d);
-  }
-
-  const topSharers = [...sharers.values()]
-    .sort(
-      (a, b) =>
-        b.newPersons - a.newPersons ||
-        b.visits - a.visits ||
-        b.conversions - a.conversions ||
-        a.person.localeCompare(b.person),
-    )
-    .slice(0, query.limit)
-    .map((row) => ({ ...row, revenue: Math.round(row.revenue * 100) / 100 }));
-
+function topSharer(row: SharingRow): TopSharer {
   return {
-    sharers: shares.sharers,
-    shares: shares.shares,
+    person: row.sharer,
+    shares: Number(row.shares ?? 0),
+    visits: Number(row.visits),
+    persons: Number(row.persons),
+    newPersons: Number(row.new_persons),
+    conversions: Number(row.conversions),
+    revenue: Math.round(Number(row.revenue) * 100) / 100,
+  };
+}
+
+/** The API's order of top sharers; ClickHouse picked them in the same order. */
+function bySharerRank(a: TopSharer, b: TopSharer): number {
+  return (
+    b.newPersons - a.newPersons ||
+    b.visits - a.visits ||
+    b.conversions - a.conversions ||
+    a.person.localeCompare(b.person)
+  );
+}
+
+export async function runVirality(context: AnalysisContext, query: ViralityQuery): Promise<ViralityResult> {
+  const params = viralityParams(context, query);
+  const sharing = await context.facts.query<SharingRow>(SHARING_SQL, params);
+  const [depthRow] = await context.facts.query<DepthRow>(DEPTH_SQL, params);
+  const [sharesRow] = await context.facts.query<{ sharers: number; shares: number }>(SHARES_SQL, params);
+
+  // Without share visits there is no totals row (grouping sets over no rows).
+  const totals = sharing.find((r) => Number(r.is_total) === 1);
+  const shareVisits = Number(totals?.visits ?? 0);
+  const invitedPersons = Number(totals?.invited_persons ?? 0);
+  const newPersons = Number(totals?.new_persons ?? 0);
+  const convertedPersons = Number(totals?.converted_persons ?? 0);
+  const sharers = Number(sharesRow?.sharers ?? 0);
+  return {
+    sharers,
+    shares: Number(sharesRow?.shares ?? 0),
     shareVisits,
-    invitedPersons: firstEdges.size,
+    invitedPersons,
     newPersons,
-    visitsPerSharer: ratio(shareVisits, shares.sharers),
+    visitsPerSharer: ratio(shareVisits, sharers),
     newPersonRate: ratio(newPersons, shareVisits),
-    viralCoefficient: ratio(newPersons, shares.sharers),
+    viralCoefficient: ratio(newPersons, sharers),
     convertedPersons,
-    conversions,
-    revenue: Math.round(revenue * 100) / 100,
-    shareConversionRate: ratio(convertedPersons, firstEdges.size),
-    depth,
-    topSharers,
+    conversions: Number(totals?.conversions ?? 0),
+    revenue: Math.round(Number(totals?.revenue ?? 0) * 100) / 100,
+    shareConversionRate: ratio(convertedPersons, invitedPersons),
+    depth: {
+      degree1: Number(depthRow?.degree1 ?? 0),
+      degree2: Number(depthRow?.degree2 ?? 0),
+      degree3Plus: Number(depthRow?.degree3_plus ?? 0),
+      maxDegree: Number(depthRow?.max_degree ?? 0),
+    },
+    topSharers: sharing
+      .filter((r) => Number(r.is_total) !== 1)
+      .map(topSharer)
+      .sort(bySharerRank)
+      .slice(0, query.limit),
   };
 }
 
@@ -346,5 +221,5 @@ export const viralityAnalysis = defineAnalysis<ViralityQuery, ViralityResult>({
   parse: parseViralityQuery,
   run: runVirality,
   // First-seen times read the whole history up to the range end.
-  dependsOn: (query) => ({ from: '1970-01-02', to: query.dateRange.to }),
+  dependsOn: (query) => ({ from: HISTORY_START, to: query.dateRange.to }),
 });

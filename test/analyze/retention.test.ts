@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RetentionResult, retentionAnalysis } from '../../src/analyze/retention.js';
+import {
+  MAX_BREAKDOWN_VALUES,
+  type RetentionResult,
+  retentionAnalysis,
+} from '../../src/analyze/retention.js';
 import { PulseloopError } from '../../src/errors/registry.js';
-import { type AnalyticsFixture, openAnalyticsFixture } from '../support/analytics-fixture.js';
+import {
+  type AnalyticsFixture,
+  type FixtureEvent,
+  openAnalyticsFixture,
+} from '../support/analytics-fixture.js';
+import { recordingAnswerSizes } from '../support/answer-sizes.js';
 
 // Times are written in Shanghai time (+08:00). Range 2025-03-03 (Monday) … 2025-03-05, daily.
 //  P1: anon a1 opens 03-03 10:00 (before identify; merged into P1 with user u1), u1 opens 03-04 09:00
@@ -198,4 +207,99 @@ describe('retention', () => {
     );
     expect(fieldOf({})).toBe('no error');
   });
+});
+
+/*
+ * Many breakdown values (an id-like property: one value per person), in April with its own event so
+ * the March fixture above is untouched. 18 values are large (30 … 13 persons); five tie at 5 persons
+ * and differ in case and accents, so the 20th place is decided by the tie-break (localeCompare:
+ * apple, Apple, ärger, zed, Zed; byte order would keep Apple and Zed); the rest are one person each.
+ * Person i starts on day i % 3 of 04-07 … 04-09 and comes back 1 day later when i is even, 2 days
+ * later when i is a multiple of 5.
+ */
+describe('retention broken down by many values', () => {
+  const DAYS = ['2025-04-07', '2025-04-08', '2025-04-09'];
+  const UNIQUE_VALUES = 30_000;
+
+  function breakdownValues(): string[] {
+    const values: string[] = [];
+    for (let k = 0; k < 18; k++) for (let n = 0; n < 30 - k; n++) values.push(`common-${k}`);
+    for (const tied of ['zed', 'Zed', 'apple', 'Apple', 'ärger'])
+      for (let n = 0; n < 5; n++) values.push(tied);
+    for (let i = 0; i < UNIQUE_VALUES; i++) values.push(`id-${i}`);
+    return values;
+  }
+
+  /** Per value, per cohort day: [persons, returned on day 1, returned on day 2]. */
+  function expectedCounts(values: readonly string[]): Map<string, Record<string, number[]>> {
+    const byValue = new Map<string, Record<string, number[]>>();
+    values.forEach((value, i) => {
+      const table = byValue.get(value) ?? Object.fromEntries(DAYS.map((day) => [day, [0, 0, 0]]));
+      const counts = table[DAYS[i % 3] as string] as number[];
+      counts[0] = (counts[0] ?? 0) + 1;
+      if (i % 2 === 0) counts[1] = (counts[1] ?? 0) + 1;
+      if (i % 5 === 0) counts[2] = (counts[2] ?? 0) + 1;
+      byValue.set(value, table);
+    });
+    return byValue;
+  }
+
+  function sumTables(tables: Record<string, number[]>[]): Record<string, number[]> {
+    return Object.fromEntries(
+      DAYS.map((day) => [day, [0, 1, 2].map((k) => tables.reduce((sum, t) => sum + (t[day]?.[k] ?? 0), 0))]),
+    );
+  }
+
+  it('ranks the values in ClickHouse: bounded answers, the same tables as ranking every value', async () => {
+    const values = breakdownValues();
+    const at = (day: string, daysLater: number) =>
+      Date.parse(`${day}T12:00:00+08:00`) + daysLater * 86_400_000;
+    const events: FixtureEvent[] = [];
+    values.forEach((ref, i) => {
+      const day = DAYS[i % 3] as string;
+      const distinct_id = `many-${i}`;
+      events.push({ event: 'visit', distinct_id, at: at(day, 0), properties: { ref } });
+      if (i % 2 === 0)
+        events.push({ event: 'visit', distinct_id, at: at(day, 1), properties: { ref: 'later' } });
+      if (i % 5 === 0)
+        events.push({ event: 'visit', distinct_id, at: at(day, 2), properties: { ref: 'later' } });
+    });
+    await fx.events(events);
+
+    const recorded = recordingAnswerSizes(fx.facts);
+    const result = await retentionAnalysis.run(
+      {
+        facts: recorded.engine,
+        metadata: fx.metadata,
+        project: { projectId: fx.projectId, timeZone: 'Asia/Shanghai', currency: 'CNY' },
+      },
+      retentionAnalysis.parse({
+        dateRange: { from: DAYS[0], to: DAYS[2] },
+        startEvent: { event: 'visit' },
+        periods: 2,
+        breakdown: 'properties.ref',
+      }),
+    );
+    // At most the kept values and the remainder per cohort, not one row per value.
+    expect(recorded.largestAnswer()).toBeLessThanOrEqual(DAYS.length * (MAX_BREAKDOWN_VALUES + 1));
+
+    // The straightforward computation: rank every value in JavaScript, sum the rest into $other.
+    const byValue = expectedCounts(values);
+    const sizeOf = (table: Record<string, number[]>) =>
+      DAYS.reduce((sum, day) => sum + (table[day]?.[0] ?? 0), 0);
+    const ranked = [...byValue.entries()].sort(
+      (a, b) => sizeOf(b[1]) - sizeOf(a[1]) || a[0].localeCompare(b[0]),
+    );
+    const kept = ranked.slice(0, MAX_BREAKDOWN_VALUES);
+    const expected = [
+      ...kept.map(([value, table]) => ({ value, cohorts: table })),
+      { value: '$other', cohorts: sumTables(ranked.slice(MAX_BREAKDOWN_VALUES).map(([, table]) => table)) },
+    ];
+    expect(kept.slice(-2).map(([value]) => value)).toEqual(['apple', 'Apple']);
+    expect((result.breakdowns ?? []).map((b) => ({ value: b.value, cohorts: valuesOf(b) }))).toEqual(
+      expected,
+    );
+    expect(valuesOf(result)).toEqual(sumTables([...byValue.values()]));
+    expect(result.average.size).toBe(values.length);
+  }, 60_000);
 });
