@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { replaceFileDurably } from '../lib/durable-file.js';
 import { type FactsEngine, insertRows } from '../store/facts/engine.js';
 import { EVENT_BINARY_COLUMNS } from '../store/facts/event-binary.js';
 import { FACTS_TABLES, type FactsTable } from '../store/facts/schema.js';
@@ -105,31 +105,9 @@ function readCheckpoint(dir: string): Checkpoint {
   return JSON.parse(readFileSync(path, 'utf8')) as Checkpoint;
 }
 
-/**
- * Replaces a small file atomically: write a temporary file, fsync it, rename, fsync the directory.
- * Asynchronous, so the four disk waits of each flush never hold up the requests being served
- * (inserts run one at a time, so two checkpoint writes never overlap).
- */
-async function replaceFileDurably(path: string, text: string): Promise<void> {
-  const temporary = `${path}.tmp`;
-  const file = await open(temporary, 'w');
-  try {
-    await file.writeFile(text);
-    await file.datasync();
-  } finally {
-    await file.close();
-  }
-  await rename(temporary, path);
-  const directory = await open(dirname(path), 'r');
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
-}
-
+/** Inserts run one at a time, so two checkpoint writes never overlap. */
 async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Promise<void> {
-  await replaceFileDurably(join(dir, CHECKPOINT_FILE), JSON.stringify(checkpoint));
+  await replaceFileDurably(join(dir, CHECKPOINT_FILE), (file) => file.writeFile(JSON.stringify(checkpoint)));
 }
 
 /**
@@ -140,7 +118,7 @@ async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Promise<voi
  */
 async function logTokens(dir: string): Promise<string> {
   const path = join(dir, LOG_ID_FILE);
-  if (!existsSync(path)) await replaceFileDurably(path, randomUUID());
+  if (!existsSync(path)) await replaceFileDurably(path, (file) => file.writeFile(randomUUID()));
   return `wal:${readFileSync(path, 'utf8').trim()}:`;
 }
 

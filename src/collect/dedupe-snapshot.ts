@@ -1,7 +1,7 @@
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { replaceFileDurably } from '../lib/durable-file.js';
 import type { CompactTier } from './dedupe.js';
 
 /**
@@ -67,9 +67,7 @@ export async function writeWindowSnapshot(path: string, tier: CompactTier): Prom
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const length = Buffer.alloc(4);
   length.writeUInt32LE(headerBytes.length);
-  const temporary = `${path}.tmp`;
-  const file = await open(temporary, 'w');
-  try {
+  await replaceFileDurably(path, async (file) => {
     let crc = crc32(MAGIC);
     crc = crc32(length, crc);
     crc = crc32(headerBytes, crc);
@@ -83,17 +81,7 @@ export async function writeWindowSnapshot(path: string, tier: CompactTier): Prom
     const trailer = Buffer.alloc(4);
     trailer.writeUInt32LE(crc);
     await file.write(trailer);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temporary, path);
-  const directory = await open(dirname(path), 'r');
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
+  });
 }
 
 export type SnapshotRead = { tier: CompactTier } | { missing: true } | { unusable: string };
