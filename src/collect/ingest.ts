@@ -219,7 +219,95 @@ async function isStoredCopy(deps: IngestDeps, projectId: string, row: EventRow):
   }
 }
 
+/**
+ * Ids claimed by requests whose log write has not finished yet, per window. A copy arriving meanwhile
+ * is a duplicate only once that write succeeds: answered 'duplicate' at once, and the first request's
+ * write then failing (its ids released, 503), the sender holding a 200 for the copy would never send
+ * the event again.
+ */
+const claimsInFlight = new WeakMap<MessageIdWindow, Map<string, Promise<boolean>>>();
+
+/** The message ids one request claimed, until its log write succeeds (`done`) or not (`fail`). */
+class RequestClaims {
+  private readonly ids: string[] = [];
+  private readonly inFlight: Map<string, Promise<boolean>>;
+  private settled = false;
+  private resolveDurable!: (durable: boolean) => void;
+  private readonly durable = new Promise<boolean>((resolve) => {
+    this.resolveDurable = resolve;
+  });
+
+  constructor(
+    private readonly deps: IngestDeps,
+    private readonly projectId: string,
+  ) {
+    let inFlight = claimsInFlight.get(deps.dedupe);
+    if (!inFlight) {
+      inFlight = new Map();
+      claimsInFlight.set(deps.dedupe, inFlight);
+    }
+    this.inFlight = inFlight;
+  }
+
+  /** Claims the row's message id: true when the event is not a re-delivery (this request then owns it). */
+  async claim(row: EventRow, receivedAt: number): Promise<boolean> {
+    const { dedupe } = this.deps;
+    const key = `${this.projectId}\u0000${row.message_id}`;
+    let outcome = dedupe.claim(this.projectId, row.message_id, receivedAt);
+    for (
+      let earlier = this.inFlight.get(key);
+      outcome === 'duplicate' && earlier !== undefined && earlier !== this.durable;
+      earlier = this.inFlight.get(key)
+    ) {
+      if (await earlier) return false;
+      // The earlier request's write failed and released the id: claim it again.
+      outcome = dedupe.claim(this.projectId, row.message_id, receivedAt);
+    }
+    if (outcome === 'duplicate') return false;
+    if (outcome === 'unsure' && (await isStoredCopy(this.deps, this.projectId, row))) return false;
+    this.ids.push(row.message_id);
+    this.inFlight.set(key, this.durable);
+    return true;
+  }
+
+  /** The request's rows are in the log: its ids are re-deliveries from now on. */
+  done(): void {
+    this.settle(true);
+  }
+
+  /** Not durable: the sender must retry, and a retry must not look like a duplicate. */
+  fail(): void {
+    if (this.settled) return;
+    for (const id of this.ids) this.deps.dedupe.release(this.projectId, id);
+    this.settle(false);
+  }
+
+  private settle(durable: boolean): void {
+    if (this.settled) return;
+    this.settled = true;
+    for (const id of this.ids) {
+      const key = `${this.projectId}\u0000${id}`;
+      if (this.inFlight.get(key) === this.durable) this.inFlight.delete(key);
+    }
+    this.resolveDurable(durable);
+  }
+}
+
 export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<IngestResult> {
+  const claims = new RequestClaims(deps, request.projectId);
+  try {
+    return await ingestClaiming(deps, request, claims);
+  } finally {
+    // Whatever stopped the request before its rows reached the log (a no-op once they did).
+    claims.fail();
+  }
+}
+
+async function ingestClaiming(
+  deps: IngestDeps,
+  request: IngestRequest,
+  claims: RequestClaims,
+): Promise<IngestResult> {
   const stats = deps.writer.stats();
   if (stats.pendingBytes > deps.maxPendingBytes) {
     throw new PulseloopError('overloaded', { retryAfterSeconds: 5 });
@@ -233,7 +321,6 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
     sentBatchContext && governance ? governance.protectContext(sentBatchContext) : sentBatchContext;
   const buffers = new RowBuffers();
   const result: IngestResult = { accepted: 0, duplicates: 0, quarantined: 0, errors: [] };
-  const claimed: string[] = [];
   let singleError: PulseloopError | undefined;
   // Rows are kept for the live view only while someone watches this project.
   const liveItems: LiveItem[] | undefined = deps.live?.hasListeners(request.projectId) ? [] : undefined;
@@ -285,12 +372,10 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
       continue;
     }
     const row: EventRow = normalised.row;
-    const claim = deps.dedupe.claim(request.projectId, row.message_id, request.receivedAt);
-    if (claim === 'duplicate' || (claim === 'unsure' && (await isStoredCopy(deps, request.projectId, row)))) {
+    if (!(await claims.claim(row, request.receivedAt))) {
       result.duplicates += 1;
       continue;
     }
-    claimed.push(row.message_id);
     if (governance) {
       governance.noteConsent(message, row.timestamp);
       if (governance.isOptedOut(message, (id) => deps.identity.personOf(request.projectId, id))) {
@@ -326,13 +411,14 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
   if (consent.status === 'rejected' || logged.status === 'rejected') {
     // Not durable, so not acknowledged: the sender must retry, and a retry must not look like a
     // duplicate (events that did reach the log are folded by their message id when stored twice).
-    for (const id of claimed) deps.dedupe.release(request.projectId, id);
+    claims.fail();
     if (consent.status === 'rejected')
       deps.logger?.error({ err: consent.reason }, 'recording consent from identify failed');
     if (logged.status === 'rejected')
       deps.logger?.error({ err: logged.reason }, 'write-ahead log append failed');
     throw new PulseloopError('overloaded', { retryAfterSeconds: 5 });
   }
+  claims.done();
   if (liveItems && liveItems.length > 0) deps.live?.publish(request.projectId, liveItems);
   if (request.callType !== 'batch' && singleError) throw singleError;
   return result;
