@@ -57,32 +57,42 @@ export async function startMessageIdWindow(start: WindowStart): Promise<RunningW
     return writing;
   };
 
-  const window = createMessageIdWindow({
-    windowHours: start.windowHours,
-    isStored: storedEventCheck(start.engine, start.windowHours, now),
-    onCompacted: () => {
-      if (!loading) void save(() => window.compactTier());
-    },
-  });
+  const newWindow = () =>
+    createMessageIdWindow({
+      windowHours: start.windowHours,
+      isStored: storedEventCheck(start.engine, start.windowHours, now),
+      onCompacted: () => {
+        if (!loading) void save(() => window.compactTier());
+      },
+    });
+  let window = newWindow();
 
   const startedAt = now();
   let coveredUntil: number | undefined;
+  const fromStore = 'reading the window from the store';
   const snapshot = await readWindowSnapshot(path);
   if ('tier' in snapshot) {
     const { tier } = snapshot;
     const windowStart = startedAt - start.windowHours * HOUR_MS;
-    if (tier.coveredUntil > windowStart && tier.hour <= Math.floor(startedAt / HOUR_MS)) {
-      window.restore(tier, startedAt);
-      coveredUntil = tier.coveredUntil;
+    if (tier.coveredUntil <= windowStart || tier.hour > Math.floor(startedAt / HOUR_MS)) {
+      start.logger.info(`the dedupe window snapshot is older than the window; ${fromStore}`);
+    } else if (tier.windowHours < start.windowHours) {
+      // Kept for a shorter window, so the ids before it were dropped: they are in the store.
+      start.logger.info(`the dedupe window snapshot was kept for a shorter window; ${fromStore}`);
     } else {
-      start.logger.info(
-        'the dedupe window snapshot is older than the window; reading the window from the store',
-      );
+      try {
+        window.restore(tier, startedAt);
+        coveredUntil = tier.coveredUntil;
+      } catch (error) {
+        start.logger.warn({ err: error }, `the dedupe window snapshot is not usable; ${fromStore}`);
+        window = newWindow();
+        await removeWindowSnapshot(path);
+      }
     }
   } else if ('unusable' in snapshot) {
     start.logger.warn(
       { reason: snapshot.unusable },
-      'the dedupe window snapshot is not usable; reading the window from the store',
+      `the dedupe window snapshot is not usable; ${fromStore}`,
     );
     await removeWindowSnapshot(path);
   }
@@ -94,6 +104,8 @@ export async function startMessageIdWindow(start: WindowStart): Promise<RunningW
     ...(start.onProgress ? { onProgress: start.onProgress } : {}),
   });
   loading = false;
+  // What was just read, so that a crash within the hour does not mean reading it all again.
+  void save(() => window.compactTier());
   return {
     window,
     restored,

@@ -24,6 +24,7 @@ interface Header {
   /** Slots are written in the machine's byte order; a file from another order is not used. */
   endianness: string;
   coveredUntil: number;
+  windowHours: number;
   hour: number;
   tables: { projectId: string; slots: number }[];
 }
@@ -34,6 +35,7 @@ function isHeader(value: unknown): value is Header {
     typeof header === 'object' &&
     header !== null &&
     Number.isFinite(header.coveredUntil) &&
+    Number.isInteger(header.windowHours) &&
     Number.isInteger(header.hour) &&
     Array.isArray(header.tables) &&
     header.tables.every(
@@ -61,6 +63,7 @@ export async function writeWindowSnapshot(path: string, tier: CompactTier): Prom
   const header: Header = {
     endianness: endianness(),
     coveredUntil: tier.coveredUntil,
+    windowHours: tier.windowHours,
     hour: tier.hour,
     tables: tier.tables.map((table) => ({ projectId: table.projectId, slots: table.slots.length })),
   };
@@ -88,13 +91,17 @@ export type SnapshotRead = { tier: CompactTier } | { missing: true } | { unusabl
 
 /** Reads a snapshot back; `unusable` says why a file that is there cannot be used. */
 export async function readWindowSnapshot(path: string): Promise<SnapshotRead> {
-  let file: Awaited<ReturnType<typeof open>>;
   try {
-    file = await open(path, 'r');
+    return await readSnapshotFile(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { missing: true };
-    throw error;
+    // Unreadable (a directory, an I/O error, no memory for it): the window is read from the store.
+    return { unusable: `it cannot be read (${(error as Error).message})` };
   }
+}
+
+async function readSnapshotFile(path: string): Promise<SnapshotRead> {
+  const file = await open(path, 'r');
   try {
     const size = (await file.stat()).size;
     const read = async (bytes: Buffer, position: number): Promise<boolean> =>
@@ -102,9 +109,10 @@ export async function readWindowSnapshot(path: string): Promise<SnapshotRead> {
     const start = Buffer.alloc(MAGIC.length + 4);
     if (!(await read(start, 0)) || !start.subarray(0, MAGIC.length).equals(MAGIC))
       return { unusable: 'not a dedupe window snapshot' };
-    const headerBytes = Buffer.alloc(start.readUInt32LE(MAGIC.length));
-    if (headerBytes.length > size || !(await read(headerBytes, start.length)))
-      return { unusable: 'cut short in its header' };
+    const headerLength = start.readUInt32LE(MAGIC.length);
+    if (start.length + headerLength > size) return { unusable: 'cut short in its header' };
+    const headerBytes = Buffer.alloc(headerLength);
+    if (!(await read(headerBytes, start.length))) return { unusable: 'cut short in its header' };
     let header: unknown;
     try {
       header = JSON.parse(headerBytes.toString('utf8'));
@@ -131,7 +139,9 @@ export async function readWindowSnapshot(path: string): Promise<SnapshotRead> {
     const trailer = Buffer.alloc(4);
     if (!(await read(trailer, position)) || trailer.readUInt32LE() !== crc)
       return { unusable: 'its checksum does not match (changed while written, or damaged)' };
-    return { tier: { coveredUntil: header.coveredUntil, hour: header.hour, tables } };
+    return {
+      tier: { coveredUntil: header.coveredUntil, windowHours: header.windowHours, hour: header.hour, tables },
+    };
   } finally {
     await file.close();
   }

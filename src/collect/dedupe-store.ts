@@ -73,10 +73,11 @@ export async function loadMessageIdWindow(
 
 /**
  * Whether the store holds an event with the claim's message id, received during the window: asked
- * when a new id matches the window's compact tier. The copy is looked for under the same project and
- * event name, within the window around the claim's timestamp: a re-delivery's timestamp differs from
- * the first copy's by the senders' clock correction, or, when it has none, by when each was received.
- * The sort key (project, event, day, …) narrows the read to those days of that event.
+ * when a new id matches the window's compact tier. The copy is looked for under the same project,
+ * event name and sender, within the window around the claim's timestamp: a re-delivery's timestamp
+ * differs from the first copy's by the senders' clock correction, or, when it has none, by when each
+ * was received. The sort key (project, event, day, sender, id) narrows the read to the sender's rows
+ * of those days (8 granules of 246 for one event of 2M rows, against all 246 without the sender).
  */
 export function storedEventCheck(
   engine: FactsEngine,
@@ -85,20 +86,23 @@ export function storedEventCheck(
 ): (projectId: string, event: ClaimedEvent) => Promise<boolean> {
   const reach = (windowHours + 1) * HOUR_MS;
   return async (projectId, event) => {
-    const [found] = await engine.query<{ n: number }>(
-      `SELECT count() AS n FROM events
+    const found = await engine.query<{ found: number }>(
+      `SELECT 1 AS found FROM events
        WHERE project_id = {p:String} AND event = {e:String}
          AND timestamp BETWEEN fromUnixTimestamp64Milli({from:Int64}) AND fromUnixTimestamp64Milli({to:Int64})
-         AND message_id = {m:String} AND received_at >= fromUnixTimestamp64Milli({since:Int64})`,
+         AND distinct_id = {u:String} AND message_id = {m:String}
+         AND received_at >= fromUnixTimestamp64Milli({since:Int64})
+       LIMIT 1`,
       {
         p: projectId,
         e: event.event,
+        u: event.distinct_id,
         m: event.message_id,
         from: event.timestamp - reach,
         to: event.timestamp + reach,
         since: clock() - reach,
       },
     );
-    return Number(found?.n ?? 0) > 0;
+    return found.length > 0;
   };
 }

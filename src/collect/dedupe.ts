@@ -17,6 +17,8 @@ export type ClaimOutcome = 'new' | 'duplicate' | 'unsure';
 export interface ClaimedEvent {
   message_id: string;
   event: string;
+  /** The sender (userId, else anonymousId), as stored. */
+  distinct_id: string;
   /** Milliseconds since the epoch. */
   timestamp: number;
 }
@@ -62,6 +64,8 @@ export interface CompactTable {
 export interface CompactTier {
   /** Every id claimed before this time (ms) is in `tables` (or expired). */
   coveredUntil: number;
+  /** The window the tables were kept for: ids older than that were dropped. */
+  windowHours: number;
   /** The hour the tags are relative to: no entry is older than the window as of this hour. */
   hour: number;
   tables: CompactTable[];
@@ -266,6 +270,10 @@ class CompactTableOfProject {
     }
   }
 
+  withinLoad(): boolean {
+    return this.used <= COMPACT_MAX_LOAD * this.capacity;
+  }
+
   /** The slot of a live entry matching the fingerprint, or -1. */
   private find(fp0: number, fp1: number): number {
     const { slots, capacity } = this;
@@ -420,7 +428,8 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
     },
     remember(projectId, messageId, receivedAt) {
       const hour = hourOf(receivedAt);
-      if (hour <= newestHour - windowHours) return;
+      // Kept as long as a claim is: expiry drops hours before newestHour - windowHours.
+      if (hour < newestHour - windowHours) return;
       fingerprint(messageId, fp);
       if (compact) compactOf(compact, projectId).add(fp[0]!, fp[1]!, hour, newestHour);
       else exactOf(projectId).add(fp, hour);
@@ -456,13 +465,17 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
         coveredUntil = options.now;
       }
       const tables = [...compact].map(([projectId, table]) => ({ projectId, slots: table.slots }));
-      return { coveredUntil, hour: newestHour, tables };
+      return { coveredUntil, windowHours, hour: newestHour, tables };
     },
     restore(tier, now) {
       if (!compact) throw new Error('this dedupe window has no compact tier');
       if (newestHour !== Number.NEGATIVE_INFINITY) throw new Error('restore into a window already in use');
-      for (const { projectId, slots } of tier.tables)
-        compact.set(projectId, new CompactTableOfProject(slots));
+      for (const { projectId, slots } of tier.tables) {
+        const table = new CompactTableOfProject(slots);
+        // Probing ends at an empty slot: a table fuller than tables ever get might not have one.
+        if (!table.withinLoad()) throw new Error(`the snapshot's table of ${projectId} is too full to use`);
+        compact.set(projectId, table);
+      }
       newestHour = tier.hour;
       hourOf(now);
     },

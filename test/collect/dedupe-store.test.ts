@@ -44,14 +44,22 @@ describe("the store's answer about an unsure claim", () => {
     await storeEvents('check', 'm', 3, now - 5 * HOUR);
     await storeEvents('check', 'old', 1, now - 60 * HOUR);
     const isStored = storedEventCheck(engine, 48, () => now);
-    const asked = (message_id: string, timestamp = now - 5 * HOUR, event = 'e', project = 'check') =>
-      isStored(project, { message_id, event, timestamp });
+    // storeEvents sends event number n as user `u${n % 97}`.
+    const senderOf = (messageId: string) => `u${Number(messageId.split('-')[1]) % 97}`;
+    const asked = (
+      message_id: string,
+      timestamp = now - 5 * HOUR,
+      event = 'e',
+      project = 'check',
+      distinct_id = senderOf(message_id),
+    ) => isStored(project, { message_id, event, distinct_id, timestamp });
     expect(await asked('m-1')).toBe(true);
     // A copy sent without a timestamp is stamped with its own receipt time, hours after the first.
     expect(await asked('m-2', now)).toBe(true);
     expect(await asked('m-9')).toBe(false);
     expect(await asked('m-1', now - 5 * HOUR, 'other event')).toBe(false);
     expect(await asked('m-1', now - 5 * HOUR, 'e', 'other project')).toBe(false);
+    expect(await asked('m-1', now - 5 * HOUR, 'e', 'check', 'another sender')).toBe(false);
     // Received before the window: not a re-delivery the window answers for.
     expect(await asked('old-0', now - 60 * HOUR)).toBe(false);
   });
@@ -89,6 +97,12 @@ describe('the dedupe window snapshot', () => {
     });
     writeFileSync(path, 'hello');
     expect(await readWindowSnapshot(path)).toEqual({ unusable: 'not a dedupe window snapshot' });
+    // A header length beyond the file is refused before anything that large is allocated.
+    writeFileSync(path, Buffer.concat([Buffer.from('PLDEDUP1'), Buffer.from([0xff, 0xff, 0xff, 0xff])]));
+    expect(await readWindowSnapshot(path)).toEqual({ unusable: 'cut short in its header' });
+    expect(await readWindowSnapshot(root)).toMatchObject({
+      unusable: expect.stringContaining('cannot be read'),
+    });
     expect(await readWindowSnapshot(join(root, 'absent.snapshot'))).toEqual({ missing: true });
   });
 });
@@ -108,6 +122,7 @@ describe('the window across restarts', () => {
       await first.window.isStored('life', {
         message_id: 'before-7',
         event: 'e',
+        distinct_id: 'u7',
         timestamp: clock - 3 * HOUR,
       }),
     ).toBe(true);
@@ -145,9 +160,10 @@ describe('the window across restarts', () => {
     expect('tier' in (await readWindowSnapshot(path))).toBe(true);
   });
 
-  it('writes a snapshot when the hour turns, and not before the start-up load is done', async () => {
+  it("writes a snapshot once the start-up load is done, at every hour's turn, and at close", async () => {
     const dataDir = mkdtempSync(join(root, 'hourly-'));
     let clock = Date.UTC(2026, 11, 1, 10, 59);
+    await storeEvents('hourly', 'stored', 500, clock - HOUR);
     const running = await startMessageIdWindow({
       engine,
       dataDir,
@@ -156,13 +172,47 @@ describe('the window across restarts', () => {
       now: () => clock,
     });
     const path = join(dataDir, WINDOW_SNAPSHOT_FILE);
-    expect(existsSync(path)).toBe(false);
+    const snapshotCovers = async (coveredUntil: number, ids: number) => {
+      const read = await readWindowSnapshot(path);
+      if (!('tier' in read)) return false;
+      const restored = createMessageIdWindow({ windowHours: 48, isStored: async () => true });
+      restored.restore(read.tier, clock);
+      return read.tier.coveredUntil === coveredUntil && restored.size() >= ids;
+    };
+    const hourStart = (at: number) => Math.floor(at / HOUR) * HOUR;
+    // After the load: what was read is in it (the ids before the previous hour's start at least).
+    await expect.poll(() => snapshotCovers(hourStart(clock) - HOUR, 500)).toBe(true);
     running.window.claim('hourly', 'a', clock);
     clock += 2 * HOUR;
     running.window.claim('hourly', 'b', clock);
-    await expect.poll(() => existsSync(path)).toBe(true);
+    // The turn moved 'a' to the compact tier and wrote it.
+    await expect.poll(() => snapshotCovers(hourStart(clock) - HOUR, 501)).toBe(true);
     await running.close();
+    expect(await snapshotCovers(clock, 502)).toBe(true);
+  });
+
+  it('reads the store in full when the snapshot was kept for a shorter window, or is too full to use', async () => {
+    const dataDir = mkdtempSync(join(root, 'shorter-'));
+    const clock = Date.UTC(2026, 11, 1, 12, 30);
+    await storeEvents('shorter', 'x', 40, clock - 30 * HOUR);
+    const first = await startMessageIdWindow({ engine, dataDir, windowHours: 24, logger, now: () => clock });
+    await first.close();
+    // Now 48 hours: the events of 30 hours ago were never in the 24-hour snapshot.
+    const longer = await startMessageIdWindow({ engine, dataDir, windowHours: 48, logger, now: () => clock });
+    expect(longer.restored).toBe(0);
+    // The other tests' events are all of the last 24 hours.
+    expect(longer.loaded).toBe(first.loaded + 40);
+    expect(longer.window.claim('shorter', 'x-3', clock)).toBe('unsure');
+    await longer.close();
+    // A table with no empty slot (only a crafted file has one): lookups would not end.
+    const path = join(dataDir, WINDOW_SNAPSHOT_FILE);
     const read = await readWindowSnapshot(path);
-    expect('tier' in read && read.tier.coveredUntil).toBe(clock);
+    if (!('tier' in read)) throw new Error('no snapshot');
+    const full = new Uint32Array(2048).map((_, i) => (i % 2 === 0 ? i : 0x100 | 2));
+    await writeWindowSnapshot(path, { ...read.tier, tables: [{ projectId: 'crafted', slots: full }] });
+    const again = await startMessageIdWindow({ engine, dataDir, windowHours: 48, logger, now: () => clock });
+    expect(again.restored).toBe(0);
+    expect(again.loaded).toBe(longer.loaded);
+    await again.close();
   });
 });

@@ -109,9 +109,13 @@ describe('the dedupe window in two tiers', () => {
     window.remember('p', 'erased-1', T0);
     window.advanceTo(T0 + 5 * HOUR);
     expect(window.claim('p', 'stored-1', T0 + 5 * HOUR)).toBe('unsure');
-    expect(await window.isStored('p', { message_id: 'stored-1', event: 'e', timestamp: T0 })).toBe(true);
+    expect(
+      await window.isStored('p', { message_id: 'stored-1', event: 'e', distinct_id: 'u', timestamp: T0 }),
+    ).toBe(true);
     expect(window.claim('p', 'erased-1', T0 + 5 * HOUR)).toBe('unsure');
-    expect(await window.isStored('p', { message_id: 'erased-1', event: 'e', timestamp: T0 })).toBe(false);
+    expect(
+      await window.isStored('p', { message_id: 'erased-1', event: 'e', distinct_id: 'u', timestamp: T0 }),
+    ).toBe(false);
     expect(asked).toEqual(['p/stored-1', 'p/erased-1']);
   });
 
@@ -119,9 +123,12 @@ describe('the dedupe window in two tiers', () => {
     const { window } = tieredWindow(24);
     window.advanceTo(T0);
     window.remember('p', 'in', T0 - 10 * HOUR);
+    // 23 h 45 min before 10:30: its hour is 24 hours back, which a claim made then would still be kept for.
+    window.remember('p', 'edge', T0 - 23.75 * HOUR);
     window.remember('p', 'out', T0 - 30 * HOUR);
-    expect(window.stats()).toMatchObject({ exactIds: 0, compactIds: 1 });
+    expect(window.stats()).toMatchObject({ exactIds: 0, compactIds: 2 });
     expect(window.claim('p', 'in', T0)).toBe('unsure');
+    expect(window.claim('p', 'edge', T0)).toBe('unsure');
     expect(window.claim('p', 'out', T0)).toBe('new');
   });
 

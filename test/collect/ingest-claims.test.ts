@@ -122,3 +122,47 @@ describe('a copy arriving while the first is being written', () => {
     expect(await retry).toMatchObject({ accepted: 1, duplicates: 0 });
   });
 });
+
+describe('an id the compact tier knows', () => {
+  const window = (isStored: () => Promise<boolean>) => {
+    const dedupe = createMessageIdWindow({ windowHours: 48, isStored });
+    dedupe.advanceTo(Date.now());
+    // Read back at start: compact, so a claim of it is 'unsure' and the store is asked.
+    dedupe.remember('p', 'old-id', Date.now() - 3_600_000 * 5);
+    return dedupe;
+  };
+
+  for (const [answer, isStored, expected] of [
+    ['holds it', async () => true, { accepted: 0, duplicates: 1 }],
+    [
+      'does not hold it (a chance match, or an erased event)',
+      async () => false,
+      { accepted: 1, duplicates: 0 },
+    ],
+    [
+      'cannot answer',
+      async () => {
+        throw new Error('store unreachable');
+      },
+      { accepted: 1, duplicates: 0 },
+    ],
+  ] as const) {
+    it(`is ${expected.duplicates ? 'a duplicate' : 'stored'} when the store ${answer}`, async () => {
+      const { held, settle, deps } = pipeline();
+      const answered = ingest(
+        { ...deps, dedupe: window(isStored) },
+        {
+          callType: 'track',
+          body: { userId: 'u-1', event: 'Order Completed', messageId: 'old-id' },
+          projectId: 'p',
+          sourceId: 's',
+          receivedAt: Date.now(),
+          ip: '127.0.0.1',
+        },
+      );
+      await settle();
+      held[0]?.resolve(position);
+      expect(await answered).toMatchObject(expected);
+    });
+  }
+});
