@@ -220,17 +220,18 @@ async function isStoredCopy(deps: IngestDeps, projectId: string, row: EventRow):
 }
 
 /**
- * Ids claimed by requests whose log write has not finished yet, per window. A copy arriving meanwhile
- * is a duplicate only once that write succeeds: answered 'duplicate' at once, and the first request's
- * write then failing (its ids released, 503), the sender holding a 200 for the copy would never send
- * the event again.
+ * Requests whose log write has not finished yet, per window. A copy arriving meanwhile is a duplicate
+ * only once that write succeeds: answered 'duplicate' at once, and the first request's write then
+ * failing (its ids released, 503), the sender holding a 200 for the copy would never send the event
+ * again. Kept per request, not per id: the common path adds nothing per event, and only a duplicate
+ * (rare) looks through the ids of the requests in flight.
  */
-const claimsInFlight = new WeakMap<MessageIdWindow, Map<string, Promise<boolean>>>();
+const requestsInFlight = new WeakMap<MessageIdWindow, Set<RequestClaims>>();
 
 /** The message ids one request claimed, until its log write succeeds (`done`) or not (`fail`). */
 class RequestClaims {
   private readonly ids: string[] = [];
-  private readonly inFlight: Map<string, Promise<boolean>>;
+  private readonly inFlight: Set<RequestClaims>;
   private settled = false;
   private resolveDurable!: (durable: boolean) => void;
   private readonly durable = new Promise<boolean>((resolve) => {
@@ -241,10 +242,10 @@ class RequestClaims {
     private readonly deps: IngestDeps,
     private readonly projectId: string,
   ) {
-    let inFlight = claimsInFlight.get(deps.dedupe);
+    let inFlight = requestsInFlight.get(deps.dedupe);
     if (!inFlight) {
-      inFlight = new Map();
-      claimsInFlight.set(deps.dedupe, inFlight);
+      inFlight = new Set();
+      requestsInFlight.set(deps.dedupe, inFlight);
     }
     this.inFlight = inFlight;
   }
@@ -252,12 +253,11 @@ class RequestClaims {
   /** Claims the row's message id: true when the event is not a re-delivery (this request then owns it). */
   async claim(row: EventRow, receivedAt: number): Promise<boolean> {
     const { dedupe } = this.deps;
-    const key = `${this.projectId}\u0000${row.message_id}`;
     let outcome = dedupe.claim(this.projectId, row.message_id, receivedAt);
     for (
-      let earlier = this.inFlight.get(key);
-      outcome === 'duplicate' && earlier !== undefined && earlier !== this.durable;
-      earlier = this.inFlight.get(key)
+      let earlier = this.earlierClaimOf(row.message_id);
+      outcome === 'duplicate' && earlier !== undefined;
+      earlier = this.earlierClaimOf(row.message_id)
     ) {
       if (await earlier) return false;
       // The earlier request's write failed and released the id: claim it again.
@@ -265,9 +265,18 @@ class RequestClaims {
     }
     if (outcome === 'duplicate') return false;
     if (outcome === 'unsure' && (await isStoredCopy(this.deps, this.projectId, row))) return false;
+    if (this.ids.length === 0 && !this.settled) this.inFlight.add(this);
     this.ids.push(row.message_id);
-    this.inFlight.set(key, this.durable);
     return true;
+  }
+
+  /** The outcome of another request in flight that claimed the id (a copy within this request is not one). */
+  private earlierClaimOf(messageId: string): Promise<boolean> | undefined {
+    for (const other of this.inFlight) {
+      if (other !== this && other.projectId === this.projectId && other.ids.includes(messageId))
+        return other.durable;
+    }
+    return undefined;
   }
 
   /** The request's rows are in the log: its ids are re-deliveries from now on. */
@@ -285,10 +294,7 @@ class RequestClaims {
   private settle(durable: boolean): void {
     if (this.settled) return;
     this.settled = true;
-    for (const id of this.ids) {
-      const key = `${this.projectId}\u0000${id}`;
-      if (this.inFlight.get(key) === this.durable) this.inFlight.delete(key);
-    }
+    this.inFlight.delete(this);
     this.resolveDurable(durable);
   }
 }
