@@ -7,7 +7,7 @@ import { writeEventBinary } from '../store/facts/event-binary.js';
 import type { EventRow, QuarantineRow } from '../store/facts/rows.js';
 import type { FactsTable } from '../store/facts/schema.js';
 import type { BatchWriter } from './batch-writer.js';
-import type { MessageIdWindow } from './dedupe.js';
+import type { ClaimOutcome, MessageIdWindow } from './dedupe.js';
 import { type IngestGovernance, type RequestGovernance, requestGovernance } from './govern-step.js';
 import type { LiveFeed, LiveItem } from './live.js';
 import type { CompactText, JsonScan } from './segment/json-scan.js';
@@ -250,10 +250,28 @@ class RequestClaims {
     this.inFlight = inFlight;
   }
 
-  /** Claims the row's message id: true when the event is not a re-delivery (this request then owns it). */
-  async claim(row: EventRow, receivedAt: number): Promise<boolean> {
+  /**
+   * Claims the row's message id: true when the event is not a re-delivery (this request then owns it).
+   * Answers at once for a new id (the path of nearly every event); a promise only when it must wait
+   * for another request or ask the store.
+   */
+  claim(row: EventRow, receivedAt: number): boolean | Promise<boolean> {
+    const outcome = this.deps.dedupe.claim(this.projectId, row.message_id, receivedAt);
+    if (outcome === 'new') {
+      this.own(row.message_id);
+      return true;
+    }
+    return this.claimSlowly(row, receivedAt, outcome);
+  }
+
+  private own(messageId: string): void {
+    if (this.ids.length === 0 && !this.settled) this.inFlight.add(this);
+    this.ids.push(messageId);
+  }
+
+  private async claimSlowly(row: EventRow, receivedAt: number, first: ClaimOutcome): Promise<boolean> {
     const { dedupe } = this.deps;
-    let outcome = dedupe.claim(this.projectId, row.message_id, receivedAt);
+    let outcome = first;
     for (
       let earlier = this.earlierClaimOf(row.message_id);
       outcome === 'duplicate' && earlier !== undefined;
@@ -265,8 +283,7 @@ class RequestClaims {
     }
     if (outcome === 'duplicate') return false;
     if (outcome === 'unsure' && (await isStoredCopy(this.deps, this.projectId, row))) return false;
-    if (this.ids.length === 0 && !this.settled) this.inFlight.add(this);
-    this.ids.push(row.message_id);
+    this.own(row.message_id);
     return true;
   }
 
@@ -378,7 +395,8 @@ async function ingestClaiming(
       continue;
     }
     const row: EventRow = normalised.row;
-    if (!(await claims.claim(row, request.receivedAt))) {
+    const claimed = claims.claim(row, request.receivedAt);
+    if (!(typeof claimed === 'boolean' ? claimed : await claimed)) {
       result.duplicates += 1;
       continue;
     }
