@@ -1,11 +1,10 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { FactsEngine } from '../store/facts/engine.js';
-import { type CompactTier, createMessageIdWindow, type MessageIdWindow } from './dedupe.js';
+import { type CompactTier, createMessageIdWindow, HOUR_MS, type MessageIdWindow } from './dedupe.js';
 import { readWindowSnapshot, removeWindowSnapshot, writeWindowSnapshot } from './dedupe-snapshot.js';
 import { loadMessageIdWindow, storedEventCheck } from './dedupe-store.js';
 
-const HOUR_MS = 3_600_000;
 export const WINDOW_SNAPSHOT_FILE = 'dedupe-window.snapshot';
 
 export interface WindowStart {

@@ -1,10 +1,8 @@
 import type { FactsEngine } from '../store/facts/engine.js';
 import { readInKeyPages } from '../store/facts/key-pages.js';
-import type { ClaimedEvent, MessageIdWindow } from './dedupe.js';
+import { type ClaimedEvent, HOUR_MS, type MessageIdWindow } from './dedupe.js';
 
 /** The dedupe window's dealings with the facts store: filling it at start, and confirming 'unsure' claims. */
-
-const HOUR_MS = 3_600_000;
 
 /** The events table's sort key: pages of the window's ids are read in its order, each after the last. */
 const EVENTS_KEY = 'project_id, event, toDate(timestamp), distinct_id, message_id';

@@ -79,7 +79,7 @@ export interface WindowOptions {
   onCompacted?: () => void;
 }
 
-const HOUR_MS = 3_600_000;
+export const HOUR_MS = 3_600_000;
 /** Ids claimed in this many latest hours stay exact (their events may not be in the store yet). */
 const EXACT_HOURS = 2;
 /** Hour tags count hours modulo this, so the window must be shorter (config caps it at 240). */

@@ -1,4 +1,4 @@
-import { type FactsEngine, insertRows } from '../../store/facts/engine.js';
+import { type FactsEngine, insertRows, MAX_BOUND_IDS } from '../../store/facts/engine.js';
 import type { QuarantineRow } from '../../store/facts/rows.js';
 import type { RowChunk } from './chunk.js';
 import type { CompareAs, KindSpec } from './kinds/types.js';
@@ -41,12 +41,8 @@ function selectExpression(column: string, how: CompareAs | 'key'): string {
   return how === 'ms' ? `toUnixTimestamp64Milli(${column}) AS ${MS_PREFIX}${column}` : column;
 }
 
-/**
- * Ids per key look-up. A ClickHouse server parses a bound array like query text, within
- * max_query_size (256 KiB by default): 10,000 ids of 32–36 characters did not fit ("Max query size
- * exceeded"); 2,000 take about 80 KiB. The stored rows of one look-up are in memory at once.
- */
-const LOOKUP_IDS = 2_000;
+/** Ids per key look-up (the stored rows of one look-up are in memory at once). */
+const LOOKUP_IDS = MAX_BOUND_IDS;
 
 /**
  * Stored rows of this project sharing a natural key with a row of the chunk, by key, a slice of ids
@@ -176,8 +172,7 @@ export async function writeQuarantine(
   rows: QuarantineRow[],
 ): Promise<number> {
   if (rows.length === 0) return 0;
-  // Looked up in slices: a chunk may set aside tens of thousands of rows (a file with one bad column),
-  // and a ClickHouse server takes the bound ids in the URL.
+  // Looked up in slices: a chunk may set aside tens of thousands of rows (a file with one bad column).
   const seen = new Set<string>();
   for (let start = 0; start < rows.length; start += LOOKUP_IDS) {
     const existing = await facts.query<{ id: string }>(

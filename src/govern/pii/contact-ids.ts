@@ -1,4 +1,4 @@
-import type { FactsEngine } from '../../store/facts/engine.js';
+import { type FactsEngine, MAX_BOUND_IDS } from '../../store/facts/engine.js';
 import { PERSON_PAGE_ROWS, readInKeyPages } from '../../store/facts/key-pages.js';
 import { decryptField, keyedContactId } from './crypto.js';
 import type { PiiKeyring } from './keys.js';
@@ -25,9 +25,6 @@ export interface ContactBackfillReport {
   /** Keyed ids already linked to another person: left alone, to be merged or resolved by a person. */
   conflicts: number;
 }
-
-/** Keyed ids looked up in one query (a bound array: the HTTP interface carries it in the URL). */
-const LOOKUP_IDS = 2_000;
 
 interface StoredPerson {
   person_id: string;
@@ -66,12 +63,12 @@ export async function backfillKeyedContactIds(
     }
     const ids = [...wanted.keys()];
     const linkedTo = new Map<string, string>();
-    for (let from = 0; from < ids.length; from += LOOKUP_IDS) {
+    for (let from = 0; from < ids.length; from += MAX_BOUND_IDS) {
       const existing = await facts.query<{ distinct_id: string; person_id: string }>(
         `SELECT distinct_id, argMax(person_id, version) AS person_id FROM identities
          WHERE project_id = {projectId:String} AND distinct_id IN {ids:Array(String)}
          GROUP BY distinct_id HAVING argMax(is_deleted, version) = 0`,
-        { projectId, ids: ids.slice(from, from + LOOKUP_IDS) },
+        { projectId, ids: ids.slice(from, from + MAX_BOUND_IDS) },
       );
       for (const row of existing) linkedTo.set(row.distinct_id, row.person_id);
     }

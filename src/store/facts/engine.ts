@@ -94,6 +94,13 @@ export interface FactsEngine {
  */
 export const SCRATCH_TABLE_PREFIX = 'scratch_';
 
+/**
+ * Ids bound as one array parameter at most. A ClickHouse server takes parameters in the URL (1 MiB)
+ * and parses an array like query text, within max_query_size (256 KiB by default): 10,000 ids of
+ * 32–36 characters did not fit ("Max query size exceeded"); 2,000 take about 80 KiB.
+ */
+export const MAX_BOUND_IDS = 2_000;
+
 /** An error the engine reported for a query, with ClickHouse's numeric code when known. */
 export class FactsQueryError extends Error {
   override name = 'FactsQueryError';
