@@ -187,6 +187,30 @@ export function describeFactsSuite(name: string, open: () => Promise<FactsEngine
       it('apply nothing when run a second time', async () => {
         expect(await migrateFacts(engine)).toEqual({ applied: [], alreadyApplied: versions });
       });
+
+      it('write events parts of up to 128 MiB in the compact format, one file for all columns', async () => {
+        // ~16 MB of rows: ClickHouse's default writes parts over 10 MiB in the wide format.
+        const properties = JSON.stringify({ note: 'p'.repeat(700) });
+        const lines = Array.from(
+          { length: 20_000 },
+          (_, i) =>
+            `${JSON.stringify({ project_id: 'p_parts', message_id: `m${i}`, event: 'e', timestamp: '2001-01-02 03:04:05.000', properties })}\n`,
+        );
+        await engine.insertJsonEachRow('events', lines.join(''));
+        const parts = await engine.query<{ part_type: string }>(
+          `SELECT part_type FROM system.parts
+           WHERE database = {database:String} AND table = 'events' AND active AND partition = '200101'`,
+          { database: engine.database },
+        );
+        expect(parts.map((part) => part.part_type)).toEqual(['Compact']);
+        const [setting] = await engine.query<{ value: string }>(
+          `SELECT extract(create_table_query, 'min_bytes_for_wide_part = (\\d+)') AS value
+           FROM system.tables WHERE database = {database:String} AND name = 'events'`,
+          { database: engine.database },
+        );
+        expect(setting?.value).toBe('134217728');
+        await engine.command(`ALTER TABLE events DROP PARTITION 200101`);
+      });
     });
 
     describe('bound parameters', () => {
@@ -412,6 +436,56 @@ export function describeFactsSuite(name: string, open: () => Promise<FactsEngine
         await expect(
           engine.insertRows!(table, '', { format: 'CSV; DROP TABLE events' as 'RowBinary', columns: ['id'] }),
         ).rejects.toThrow(/unknown insert format CSV; DROP TABLE events/);
+      } finally {
+        await engine.command(`DROP TABLE IF EXISTS ${table}`);
+      }
+    });
+
+    it('inserts RowBinary rows into LowCardinality columns, nested and nullable ones too', async () => {
+      const table = `scratch_binary_lc_${randomUUID().replaceAll('-', '')}`;
+      await engine.command(
+        `CREATE TABLE ${table} (id UInt64, kind LowCardinality(String), tags Array(LowCardinality(String)),
+           maybe LowCardinality(Nullable(String))) ENGINE = MergeTree ORDER BY id`,
+      );
+      try {
+        const sink = new ByteSink(16);
+        const rows = Array.from({ length: 3_000 }, (_, i) => ({
+          id: i,
+          kind: ['video_play', '', '中文', 'x'.repeat(300)][i % 4]!,
+          tags: i % 3 === 0 ? [] : [`t${i % 7}`, 'same'],
+          maybe: i % 5 === 0 ? null : `m${i % 11}`,
+        }));
+        for (const row of rows) {
+          sink.int64LE(row.id);
+          sink.binaryString(row.kind);
+          sink.varUInt(row.tags.length);
+          for (const tag of row.tags) sink.binaryString(tag);
+          // Nullable in RowBinary: a null flag byte, then the value when it is not null.
+          if (row.maybe === null) sink.varUInt(1);
+          else {
+            sink.varUInt(0);
+            sink.binaryString(row.maybe);
+          }
+          sink.endRow();
+        }
+        await engine.insertRows!(table, sink.take(), {
+          format: 'RowBinary',
+          columns: ['id', 'kind', 'tags', 'maybe'],
+        });
+        const stored = await engine.query<{ id: number }>(
+          `SELECT id, kind, tags, maybe FROM ${table} ORDER BY id`,
+        );
+        expect(stored).toEqual(rows);
+        const types = await engine.query<{ type: string }>(
+          'SELECT type FROM system.columns WHERE database = {database:String} AND table = {table:String} ORDER BY position',
+          { database: engine.database, table },
+        );
+        expect(types.map((column) => column.type)).toEqual([
+          'UInt64',
+          'LowCardinality(String)',
+          'Array(LowCardinality(String))',
+          'LowCardinality(Nullable(String))',
+        ]);
       } finally {
         await engine.command(`DROP TABLE IF EXISTS ${table}`);
       }

