@@ -7,8 +7,13 @@ import {
   stopIngestServer,
 } from './server-process.js';
 
-/** Keep-alive connections the measured load is sent on (each with one request in flight). */
-export const INGEST_CONNECTIONS = 8;
+/**
+ * Keep-alive connections the measured load is sent on (each with one request in flight): the fewest
+ * that saturate the server here. Once the embedded ClickHouse's share fell (2026-12-01), 12 took
+ * 61,200 events/s against 55,600 with 8 (p99 61 against 48 ms) and 16 no more (60,100, p99 ~75 ms);
+ * four alternating rounds of each on one server.
+ */
+export const INGEST_CONNECTIONS = 12;
 
 export interface IngestBenchResult {
   eventsPerSecond: number;
@@ -69,7 +74,7 @@ export async function benchIngestion(
       writeKey,
       durationMs: 3000,
       eventsPerRequest: 100,
-      concurrency: 8,
+      concurrency: INGEST_CONNECTIONS,
     });
     log('measuring sustained ingestion');
     const cpuBefore = server.threadCpu();
@@ -86,8 +91,6 @@ export async function benchIngestion(
       writeKey,
       durationMs: options.durationMs ?? 20_000,
       eventsPerRequest: 100,
-      // The least number of connections that saturates the server here: 16 gave the same
-      // events/s with twice the queueing (p99 ~100 ms against ~70), 32 fewer events/s and p99 ~200 ms.
       concurrency: options.concurrency ?? INGEST_CONNECTIONS,
     });
     const cpuAfter = server.threadCpu();
