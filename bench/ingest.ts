@@ -1,11 +1,18 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runIngestLoad } from './ingest-load.js';
 import {
+  freePort,
   type IngestServer,
   type ServerProcess,
   serverStatus,
   startIngestServer,
   stopIngestServer,
 } from './server-process.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
 
 /**
  * Keep-alive connections the measured load is sent on (each with one request in flight): the fewest
@@ -163,5 +170,62 @@ export async function benchTwoServers(
     return { perServer, eventsPerSecond: perServer.reduce((sum, x) => sum + x, 0) };
   } finally {
     for (const side of servers) await stopIngestServer(side);
+  }
+}
+
+export interface BareServerResult {
+  eventsPerSecond: number;
+  /** CPU of the bare server per event, in µs. */
+  serverCpuMicrosPerEvent: number;
+}
+
+/**
+ * The same load against bench/bare-server.ts, which only parses each body and answers: the ceiling
+ * Node.js's HTTP and JSON.parse put on these cores before any of the server's own work.
+ */
+export async function benchBareServer(
+  options: { durationMs?: number; log?: (line: string) => void } = {},
+): Promise<BareServerResult> {
+  const log = options.log ?? (() => {});
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(here, 'bare-server.js'), String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`the bare server exited with ${code}`)));
+      child.stdout?.on('data', (data: Buffer) => {
+        if (data.toString().includes('ready')) resolve();
+      });
+    });
+    const url = `http://127.0.0.1:${port}`;
+    const cpuSeconds = () => {
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    };
+    log('warming up the bare server');
+    await runIngestLoad({
+      url,
+      writeKey: 'bare',
+      durationMs: 3000,
+      eventsPerRequest: 100,
+      concurrency: INGEST_CONNECTIONS,
+    });
+    log('measuring the bare server');
+    const before = cpuSeconds();
+    const load = await runIngestLoad({
+      url,
+      writeKey: 'bare',
+      durationMs: options.durationMs ?? 10_000,
+      eventsPerRequest: 100,
+      concurrency: INGEST_CONNECTIONS,
+    });
+    return {
+      eventsPerSecond: load.eventsPerSecond,
+      serverCpuMicrosPerEvent: ((cpuSeconds() - before) * 1e6) / Math.max(1, load.acknowledgedEvents),
+    };
+  } finally {
+    child.kill('SIGKILL');
   }
 }

@@ -5,7 +5,7 @@ import { benchAnalytics } from './analytics.js';
 import { benchDashboard } from './dashboard.js';
 import { benchDedupe } from './dedupe.js';
 import { benchImport } from './import.js';
-import { benchIngestion, benchTwoServers, INGEST_CONNECTIONS } from './ingest.js';
+import { benchBareServer, benchIngestion, benchTwoServers, INGEST_CONNECTIONS } from './ingest.js';
 import { benchGovernance } from './ingest-govern.js';
 import { startServerProcess } from './server-process.js';
 
@@ -31,6 +31,7 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 async function ingestionSection(): Promise<Row[]> {
   const r = await benchIngestion({ log });
   const pair = await benchTwoServers({ log });
+  const bare = await benchBareServer({ log });
   const events = (perSecond: number) => Math.round(perSecond).toLocaleString('en-US');
   return [
     {
@@ -76,6 +77,12 @@ async function ingestionSection(): Promise<Row[]> {
     {
       metric: `For comparison, in the same run: two servers side by side on the same cores, ${INGEST_CONNECTIONS / 2} connections each (were one server's serving thread the limit, two would take about twice as much)`,
       value: `${events(pair.eventsPerSecond)} events/s together (${pair.perServer.map(events).join(' + ')}) = ${(pair.eventsPerSecond / r.eventsPerSecond).toFixed(2)}× one server`,
+      target: '—',
+      met: undefined,
+    },
+    {
+      metric: `For comparison, in the same run: a bare Fastify server that only parses each body with JSON.parse and answers 200 (no validation, identity, log or store; bench/bare-server.ts), same load`,
+      value: `${events(bare.eventsPerSecond)} events/s, ${bare.serverCpuMicrosPerEvent.toFixed(1)} µs of server CPU an event`,
       target: '—',
       met: undefined,
     },
