@@ -143,8 +143,16 @@ export interface RetryOutcome {
 /** The set-aside rows of one project, or of every project when {project} is ''. */
 const SET_ASIDE_FILTER = `reason_code = {code:String} AND ({project:String} = '' OR project_id = {project:String})`;
 
-/** Set-aside rows read per page. A refused request's rows (≤ 2,500) always fit one page whole. */
+/** Set-aside rows read per page at most. A refused request's rows (≤ 2,500) always fit one page whole. */
 const PAGE_ROWS = 10_000;
+/** Pages hold at least this many rows, so a refused request's rows still go in together. */
+const MIN_PAGE_ROWS = 2_500;
+/**
+ * Bytes of kept text a page may hold. A page is one answer of the store, which the embedded engine
+ * hands over as one string (≤ 512 MiB), with the kept JSON text escaped again: 10,000 rows of the
+ * largest kind (an event of 32 KB and its columns) could pass that limit.
+ */
+const PAGE_TEXT_BYTES = 128 * 1024 * 1024;
 /** Quarantine rows removed per statement once their rows are stored. */
 const REMOVE_CHUNK = 1000;
 
@@ -172,6 +180,11 @@ export async function retrySetAsideRows(
     params,
   );
   const total = Number(counted?.n ?? 0);
+  const [longest] = await facts.query<{ bytes: number }>(
+    `SELECT max(length(raw)) AS bytes FROM quarantine WHERE ${SET_ASIDE_FILTER}`,
+    params,
+  );
+  const pageRows = rowsPerPage(Number(longest?.bytes ?? 0));
   const outcome: RetryOutcome = { stored: 0, refusedAgain: 0, unreadable: 0 };
   let done = 0;
   let after = { at: 0, id: '' };
@@ -181,12 +194,12 @@ export async function retrySetAsideRows(
       `SELECT id, toUnixTimestamp64Milli(received_at) AS received_ms, raw FROM quarantine FINAL
        WHERE ${SET_ASIDE_FILTER} AND (received_at, id) > (fromUnixTimestamp64Milli({at:Int64}, 'UTC'), {id:String})
        ORDER BY received_at, id LIMIT {limit:UInt32}`,
-      { ...params, at: after.at, id: after.id, limit: PAGE_ROWS },
+      { ...params, at: after.at, id: after.id, limit: pageRows },
     );
     if (page.length === 0) break;
     const groups = requestGroups(page);
     // A full page may end inside a request: its rows wait for the next page, to go in together.
-    if (page.length === PAGE_ROWS && groups.length > 1) groups.pop();
+    if (page.length === pageRows && groups.length > 1) groups.pop();
     const stored: string[] = [];
     try {
       for (const group of groups) await retryGroup(facts, group, stored, outcome);
@@ -200,6 +213,12 @@ export async function retrySetAsideRows(
   }
   options.onProgress?.(total, total);
   return outcome;
+}
+
+/** Rows a page can hold when the longest kept text is `longestBytes` long. */
+export function rowsPerPage(longestBytes: number): number {
+  const fit = Math.floor(PAGE_TEXT_BYTES / Math.max(1, 2 * longestBytes));
+  return Math.min(PAGE_ROWS, Math.max(MIN_PAGE_ROWS, fit));
 }
 
 /** Rows of one refused request share their id up to the row number (`<insert token>:set-aside:<n>`). */

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBatchWriter } from '../../src/collect/batch-writer.js';
-import { retrySetAsideRows, type SetAsideRaw, setAsideRows } from '../../src/collect/set-aside.js';
+import {
+  retrySetAsideRows,
+  rowsPerPage,
+  type SetAsideRaw,
+  setAsideRows,
+} from '../../src/collect/set-aside.js';
 import { openWal, type WalRecord } from '../../src/collect/wal.js';
 import { ByteSink } from '../../src/lib/byte-sink.js';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
@@ -236,6 +241,44 @@ describe('rows set aside', () => {
     );
     expect(stored).toEqual({ n: 12_000, ids: 12_000 });
     expect(await keptInQuarantine('many')).toEqual([]);
+  });
+
+  it('go in smaller pages when the kept rows are long, each request still whole', async () => {
+    // Three requests of 1,000 rows; one row carries 100 KB of properties, so a page of 10,000 such
+    // rows could not be one answer of the store: pages of 2,500 rows, the least that hold a request.
+    for (let request = 0; request < 3; request++) {
+      const rows = Array.from({ length: 1000 }, (_, i) => ({
+        ...EMPTY_EVENT,
+        project_id: 'long',
+        message_id: `l${request}-${i}`,
+        properties: request === 1 && i === 7 ? JSON.stringify({ note: 'n'.repeat(100_000) }) : '{}',
+      }));
+      const setAside = setAsideRows(binaryEvents(rows), `long-request-${request}`, refusal);
+      await engine.insertJsonEachRow('quarantine', setAside.payload);
+    }
+    const progress: Array<[number, number]> = [];
+    const outcome = await retrySetAsideRows(engine, {
+      projectId: 'long',
+      onProgress: (done, total) => progress.push([done, total]),
+    });
+    expect(outcome).toEqual({ stored: 3000, refusedAgain: 0, unreadable: 0 });
+    expect(progress).toEqual([
+      [0, 3000],
+      [2000, 3000],
+      [3000, 3000],
+      [3000, 3000],
+    ]);
+    const [stored] = await engine.query<{ n: number; longest: number }>(
+      "SELECT count() AS n, max(length(properties)) AS longest FROM events WHERE project_id = 'long'",
+    );
+    expect(stored).toEqual({ n: 3000, longest: 100_011 });
+  });
+
+  it('size pages by the longest kept row: 10,000 short rows, never fewer than a request of 2,500', () => {
+    expect(rowsPerPage(200)).toBe(10_000);
+    expect(rowsPerPage(10_000)).toBe(6710);
+    expect(rowsPerPage(40_000)).toBe(2500);
+    expect(rowsPerPage(0)).toBe(10_000);
   });
 
   it('leave rows whose kept text names no table of the store', async () => {
