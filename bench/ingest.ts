@@ -229,3 +229,45 @@ export async function benchBareServer(
     child.kill('SIGKILL');
   }
 }
+
+export interface SustainedResult {
+  /** events/s in each minute of the run, in order. */
+  perMinute: number[];
+  /** Events stored when the run ended. */
+  storedEvents: number;
+  p99Ms: number;
+}
+
+/**
+ * The same load held for minutes on one server: the main measurement lasts 20 s, before ClickHouse
+ * merges parts much larger than a second's; once millions of events are stored, its merges run
+ * without pause on the same two cores.
+ */
+export async function benchSustained(
+  options: { minutes?: number; log?: (line: string) => void } = {},
+): Promise<SustainedResult> {
+  const log = options.log ?? (() => {});
+  const ingestServer = await startIngestServer('ingest-sustained');
+  const { server, writeKey } = ingestServer;
+  try {
+    const perMinute: number[] = [];
+    let p99Ms = 0;
+    for (let minute = 1; minute <= (options.minutes ?? 6); minute++) {
+      const load = await runIngestLoad({
+        url: server.url,
+        writeKey,
+        durationMs: 60_000,
+        eventsPerRequest: 100,
+        concurrency: INGEST_CONNECTIONS,
+      });
+      perMinute.push(load.eventsPerSecond);
+      p99Ms = Math.max(p99Ms, load.latencyMs.p99);
+      log(`sustained load, minute ${minute}: ${Math.round(load.eventsPerSecond)} events/s`);
+    }
+    const status = await serverStatus(server);
+    const storedEvents = status.tables.find((t) => t.table === 'events')?.rows ?? 0;
+    return { perMinute, storedEvents, p99Ms };
+  } finally {
+    await stopIngestServer(ingestServer);
+  }
+}

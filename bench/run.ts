@@ -5,7 +5,13 @@ import { benchAnalytics } from './analytics.js';
 import { benchDashboard } from './dashboard.js';
 import { benchDedupe } from './dedupe.js';
 import { benchImport } from './import.js';
-import { benchBareServer, benchIngestion, benchTwoServers, INGEST_CONNECTIONS } from './ingest.js';
+import {
+  benchBareServer,
+  benchIngestion,
+  benchSustained,
+  benchTwoServers,
+  INGEST_CONNECTIONS,
+} from './ingest.js';
 import { benchGovernance } from './ingest-govern.js';
 import { startServerProcess } from './server-process.js';
 
@@ -32,6 +38,7 @@ async function ingestionSection(): Promise<Row[]> {
   const r = await benchIngestion({ log });
   const pair = await benchTwoServers({ log });
   const bare = await benchBareServer({ log });
+  const sustained = await benchSustained({ log });
   const events = (perSecond: number) => Math.round(perSecond).toLocaleString('en-US');
   return [
     {
@@ -77,6 +84,12 @@ async function ingestionSection(): Promise<Row[]> {
     {
       metric: `For comparison, in the same run: two servers side by side on the same cores, ${INGEST_CONNECTIONS / 2} connections each (were one server's serving thread the limit, two would take about twice as much)`,
       value: `${events(pair.eventsPerSecond)} events/s together (${pair.perServer.map(events).join(' + ')}) = ${(pair.eventsPerSecond / r.eventsPerSecond).toFixed(2)}× one server`,
+      target: '—',
+      met: undefined,
+    },
+    {
+      metric: `The same load held for ${sustained.perMinute.length} minutes on a fresh server: events/s in each minute (ClickHouse merges larger parts once millions of events are stored)`,
+      value: `${sustained.perMinute.map(events).join(' / ')}; ${events(sustained.storedEvents)} events stored; p99 at most ${sustained.p99Ms.toFixed(0)} ms`,
       target: '—',
       met: undefined,
     },
