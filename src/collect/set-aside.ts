@@ -143,9 +143,9 @@ export interface RetryOutcome {
 /** The set-aside rows of one project, or of every project when {project} is ''. */
 const SET_ASIDE_FILTER = `reason_code = {code:String} AND ({project:String} = '' OR project_id = {project:String})`;
 
-/** Set-aside rows read per page at most. A refused request's rows (≤ 2,500) always fit one page whole. */
+/** Set-aside rows read per page at most. */
 const PAGE_ROWS = 10_000;
-/** Pages hold at least this many rows, so a refused request's rows still go in together. */
+/** Pages hold at least this many rows, so a refused request's rows (≤ 2,500) fit one page whole. */
 const MIN_PAGE_ROWS = 2_500;
 /**
  * Bytes of kept text a page may hold. A page is one answer of the store, which the embedded engine
@@ -175,16 +175,12 @@ export async function retrySetAsideRows(
   options: { projectId?: string; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<RetryOutcome> {
   const params = { code: 'store_refused_row', project: options.projectId ?? '' };
-  const [counted] = await facts.query<{ n: number }>(
-    `SELECT count() AS n FROM quarantine FINAL WHERE ${SET_ASIDE_FILTER}`,
+  const [kept] = await facts.query<{ n: number; longest: number }>(
+    `SELECT count() AS n, max(length(raw)) AS longest FROM quarantine FINAL WHERE ${SET_ASIDE_FILTER}`,
     params,
   );
-  const total = Number(counted?.n ?? 0);
-  const [longest] = await facts.query<{ bytes: number }>(
-    `SELECT max(length(raw)) AS bytes FROM quarantine WHERE ${SET_ASIDE_FILTER}`,
-    params,
-  );
-  const pageRows = rowsPerPage(Number(longest?.bytes ?? 0));
+  const total = Number(kept?.n ?? 0);
+  const pageRows = rowsPerPage(Number(kept?.longest ?? 0));
   const outcome: RetryOutcome = { stored: 0, refusedAgain: 0, unreadable: 0 };
   let done = 0;
   let after = { at: 0, id: '' };

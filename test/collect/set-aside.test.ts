@@ -58,6 +58,35 @@ function keptOf(record: WalRecord): Array<{ project_id: string; id: string; raw:
   return rows.map((row) => ({ ...row, raw: JSON.parse(row.raw) as SetAsideRaw }));
 }
 
+/** Sets aside `requests` refused requests of `size` events each in `project`; `vary` changes a row. */
+async function setAsideRequests(
+  project: string,
+  requests: number,
+  size: number,
+  vary: (request: number, i: number) => Partial<EventRow> = () => ({}),
+): Promise<void> {
+  for (let request = 0; request < requests; request++) {
+    const rows = Array.from({ length: size }, (_, i) => ({
+      ...EMPTY_EVENT,
+      project_id: project,
+      message_id: `${project}-${request}-${i}`,
+      ...vary(request, i),
+    }));
+    const setAside = setAsideRows(binaryEvents(rows), `${project}-request-${request}`, refusal);
+    await engine.insertJsonEachRow('quarantine', setAside.payload);
+  }
+}
+
+/** Retries a project's set-aside rows; answers the outcome and each progress report. */
+async function retryWithProgress(projectId: string) {
+  const progress: Array<[number, number]> = [];
+  const outcome = await retrySetAsideRows(engine, {
+    projectId,
+    onProgress: (done, total) => progress.push([done, total]),
+  });
+  return { outcome, progress };
+}
+
 const storedEvents = (project: string) =>
   engine.query<Record<string, unknown>>(
     'SELECT * EXCEPT project_id FROM events WHERE project_id = {p:String} ORDER BY message_id',
@@ -215,20 +244,8 @@ describe('rows set aside', () => {
 
   it('go in page by page, each request whole, however many there are', async () => {
     // Four requests of 3,000 rows: the first page of 10,000 ends inside the fourth request.
-    for (let request = 0; request < 4; request++) {
-      const rows = Array.from({ length: 3000 }, (_, i) => ({
-        ...EMPTY_EVENT,
-        project_id: 'many',
-        message_id: `m${request}-${i}`,
-      }));
-      const setAside = setAsideRows(binaryEvents(rows), `request-${request}`, refusal);
-      await engine.insertJsonEachRow('quarantine', setAside.payload);
-    }
-    const progress: Array<[number, number]> = [];
-    const outcome = await retrySetAsideRows(engine, {
-      projectId: 'many',
-      onProgress: (done, total) => progress.push([done, total]),
-    });
+    await setAsideRequests('many', 4, 3000);
+    const { outcome, progress } = await retryWithProgress('many');
     expect(outcome).toEqual({ stored: 12_000, refusedAgain: 0, unreadable: 0 });
     expect(progress).toEqual([
       [0, 12_000],
@@ -246,21 +263,10 @@ describe('rows set aside', () => {
   it('go in smaller pages when the kept rows are long, each request still whole', async () => {
     // Three requests of 1,000 rows; one row carries 100 KB of properties, so a page of 10,000 such
     // rows could not be one answer of the store: pages of 2,500 rows, the least that hold a request.
-    for (let request = 0; request < 3; request++) {
-      const rows = Array.from({ length: 1000 }, (_, i) => ({
-        ...EMPTY_EVENT,
-        project_id: 'long',
-        message_id: `l${request}-${i}`,
-        properties: request === 1 && i === 7 ? JSON.stringify({ note: 'n'.repeat(100_000) }) : '{}',
-      }));
-      const setAside = setAsideRows(binaryEvents(rows), `long-request-${request}`, refusal);
-      await engine.insertJsonEachRow('quarantine', setAside.payload);
-    }
-    const progress: Array<[number, number]> = [];
-    const outcome = await retrySetAsideRows(engine, {
-      projectId: 'long',
-      onProgress: (done, total) => progress.push([done, total]),
-    });
+    await setAsideRequests('long', 3, 1000, (request, i) =>
+      request === 1 && i === 7 ? { properties: JSON.stringify({ note: 'n'.repeat(100_000) }) } : {},
+    );
+    const { outcome, progress } = await retryWithProgress('long');
     expect(outcome).toEqual({ stored: 3000, refusedAgain: 0, unreadable: 0 });
     expect(progress).toEqual([
       [0, 3000],
