@@ -9,6 +9,7 @@ import {
   type ServerProcess,
   serverStatus,
   startIngestServer,
+  statCpuSeconds,
   stopIngestServer,
 } from './server-process.js';
 
@@ -21,6 +22,15 @@ const here = dirname(fileURLToPath(import.meta.url));
  * four alternating rounds of each on one server.
  */
 export const INGEST_CONNECTIONS = 12;
+
+/** The benchmark's load, 100 events a request, on INGEST_CONNECTIONS connections unless told. */
+function benchLoad(
+  target: { url: string; writeKey: string },
+  durationMs: number,
+  concurrency: number = INGEST_CONNECTIONS,
+) {
+  return runIngestLoad({ ...target, durationMs, eventsPerRequest: 100, concurrency });
+}
 
 export interface IngestBenchResult {
   eventsPerSecond: number;
@@ -76,13 +86,7 @@ export async function benchIngestion(
   const { server, writeKey } = ingestServer;
   try {
     log('warming up');
-    await runIngestLoad({
-      url: server.url,
-      writeKey,
-      durationMs: 3000,
-      eventsPerRequest: 100,
-      concurrency: INGEST_CONNECTIONS,
-    });
+    await benchLoad({ url: server.url, writeKey }, 3000);
     log('measuring sustained ingestion');
     const cpuBefore = server.threadCpu();
     const lagSamples: number[] = [];
@@ -93,13 +97,11 @@ export async function benchIngestion(
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
-    const load = await runIngestLoad({
-      url: server.url,
-      writeKey,
-      durationMs: options.durationMs ?? 20_000,
-      eventsPerRequest: 100,
-      concurrency: options.concurrency ?? INGEST_CONNECTIONS,
-    });
+    const load = await benchLoad(
+      { url: server.url, writeKey },
+      options.durationMs ?? 20_000,
+      options.concurrency,
+    );
     const cpuAfter = server.threadCpu();
     loading = false;
     await sampling;
@@ -153,13 +155,7 @@ export async function benchTwoServers(
     const load = (durationMs: number) =>
       Promise.all(
         servers.map(({ server, writeKey }) =>
-          runIngestLoad({
-            url: server.url,
-            writeKey,
-            durationMs,
-            eventsPerRequest: 100,
-            concurrency: INGEST_CONNECTIONS / 2,
-          }),
+          benchLoad({ url: server.url, writeKey }, durationMs, INGEST_CONNECTIONS / 2),
         ),
       );
     log('warming up two servers side by side');
@@ -198,29 +194,13 @@ export async function benchBareServer(
         if (data.toString().includes('ready')) resolve();
       });
     });
-    const url = `http://127.0.0.1:${port}`;
-    const cpuSeconds = () => {
-      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    };
+    const target = { url: `http://127.0.0.1:${port}`, writeKey: 'bare' };
+    const cpuSeconds = () => statCpuSeconds(readFileSync(`/proc/${child.pid}/stat`, 'utf8'));
     log('warming up the bare server');
-    await runIngestLoad({
-      url,
-      writeKey: 'bare',
-      durationMs: 3000,
-      eventsPerRequest: 100,
-      concurrency: INGEST_CONNECTIONS,
-    });
+    await benchLoad(target, 3000);
     log('measuring the bare server');
     const before = cpuSeconds();
-    const load = await runIngestLoad({
-      url,
-      writeKey: 'bare',
-      durationMs: options.durationMs ?? 10_000,
-      eventsPerRequest: 100,
-      concurrency: INGEST_CONNECTIONS,
-    });
+    const load = await benchLoad(target, options.durationMs ?? 10_000);
     return {
       eventsPerSecond: load.eventsPerSecond,
       serverCpuMicrosPerEvent: ((cpuSeconds() - before) * 1e6) / Math.max(1, load.acknowledgedEvents),
@@ -253,13 +233,7 @@ export async function benchSustained(
     const perMinute: number[] = [];
     let p99Ms = 0;
     for (let minute = 1; minute <= (options.minutes ?? 6); minute++) {
-      const load = await runIngestLoad({
-        url: server.url,
-        writeKey,
-        durationMs: 60_000,
-        eventsPerRequest: 100,
-        concurrency: INGEST_CONNECTIONS,
-      });
+      const load = await benchLoad({ url: server.url, writeKey }, 60_000);
       perMinute.push(load.eventsPerSecond);
       p99Ms = Math.max(p99Ms, load.latencyMs.p99);
       log(`sustained load, minute ${minute}: ${Math.round(load.eventsPerSecond)} events/s`);

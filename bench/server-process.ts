@@ -99,6 +99,14 @@ export interface StartOptions {
   readyTimeoutMs?: number;
 }
 
+/** The user + system CPU seconds in a /proc `stat` line (of a process or of one of its threads). */
+export function statCpuSeconds(stat: string): number {
+  const ticksPerSecond = 100;
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
 /** Thread names as the kernel reports them, folded into what they do. */
 function threadKind(pid: number, tid: string, name: string): string {
   if (tid === String(pid)) return 'main thread';
@@ -155,7 +163,6 @@ export async function startServerProcess(
     output: () => output,
     threadCpu() {
       const pid = child.pid ?? 0;
-      const ticksPerSecond = 100;
       const out = new Map<string, number>();
       for (const tid of readdirSync(`/proc/${pid}/task`)) {
         let stat: string;
@@ -165,8 +172,7 @@ export async function startServerProcess(
           continue; // the thread ended meanwhile
         }
         const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+        const seconds = statCpuSeconds(stat);
         const kind = threadKind(pid, tid, name);
         out.set(kind, (out.get(kind) ?? 0) + seconds);
       }
