@@ -41,9 +41,6 @@ function selectExpression(column: string, how: CompareAs | 'key'): string {
   return how === 'ms' ? `toUnixTimestamp64Milli(${column}) AS ${MS_PREFIX}${column}` : column;
 }
 
-/** Ids per key look-up (the stored rows of one look-up are in memory at once). */
-const LOOKUP_IDS = MAX_BOUND_IDS;
-
 /**
  * Stored rows of this project sharing a natural key with a row of the chunk, by key, a slice of ids
  * at a time. Nothing when the chunk's range holds no row of the project.
@@ -81,11 +78,11 @@ async function* storedRows(
       .filter(([c]) => !spec.naturalKey.includes(c))
       .map(([c, how]) => selectExpression(c, how)),
   ];
-  for (let start = 0; start < allIds.length; start += LOOKUP_IDS) {
+  for (let start = 0; start < allIds.length; start += MAX_BOUND_IDS) {
     const stored = await facts.query<Record<string, unknown>>(
       `SELECT ${columns.join(', ')} FROM ${spec.table} FINAL
        WHERE project_id = {project:String} ${range} AND ${spec.idColumn} IN {ids:Array(String)}`,
-      { ...params, ids: allIds.slice(start, start + LOOKUP_IDS) },
+      { ...params, ids: allIds.slice(start, start + MAX_BOUND_IDS) },
     );
     const found = new Map<string, Record<string, unknown>>();
     for (const row of stored) {
@@ -174,10 +171,10 @@ export async function writeQuarantine(
   if (rows.length === 0) return 0;
   // Looked up in slices: a chunk may set aside tens of thousands of rows (a file with one bad column).
   const seen = new Set<string>();
-  for (let start = 0; start < rows.length; start += LOOKUP_IDS) {
+  for (let start = 0; start < rows.length; start += MAX_BOUND_IDS) {
     const existing = await facts.query<{ id: string }>(
       `SELECT id FROM quarantine WHERE project_id = {project:String} AND origin = 'import' AND id IN {ids:Array(String)}`,
-      { project: projectId, ids: rows.slice(start, start + LOOKUP_IDS).map((r) => r.id) },
+      { project: projectId, ids: rows.slice(start, start + MAX_BOUND_IDS).map((r) => r.id) },
     );
     for (const row of existing) seen.add(row.id);
   }
