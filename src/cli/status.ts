@@ -61,7 +61,12 @@ export function registerStatusCommand(program: Command): void {
         ),
       );
       printTable(
-        status.tables.map((t) => ({ table: t.table, rows: t.rows, size: formatBytes(t.bytesOnDisk) })),
+        status.tables.map((t) => ({
+          table: t.table,
+          rows: t.rows,
+          size: formatBytes(t.bytesOnDisk),
+          parts: t.parts,
+        })),
       );
       const lag = formatBytes(status.walLagBytes);
       process.stdout.write(

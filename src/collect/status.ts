@@ -6,7 +6,12 @@ import { listSegments, type WalPosition } from './wal.js';
 
 export interface StoreStatus {
   engine: string;
-  tables: Array<{ table: string; rows: number; bytesOnDisk: number }>;
+  /**
+   * `parts`: the table's active parts. Each insert makes one and background merges fold them; a count
+   * that keeps climbing under load means merges are falling behind (ClickHouse delays inserts into a
+   * partition past ~1,000 of them).
+   */
+  tables: Array<{ table: string; rows: number; bytesOnDisk: number; parts: number }>;
   /** Bytes of the write-ahead log not yet moved into the facts store. */
   walLagBytes: number;
   walSegments: number;
@@ -33,8 +38,8 @@ export function walLagBytes(walDir: string): { bytes: number; segments: number }
 
 /** Row counts and sizes of every facts table, and the log's lag. */
 export async function storeStatus(facts: FactsEngine, walDir: string): Promise<StoreStatus> {
-  const parts = await facts.query<{ table: string; rows: number; bytes: number }>(
-    `SELECT table, sum(rows) AS rows, sum(bytes_on_disk) AS bytes
+  const parts = await facts.query<{ table: string; rows: number; bytes: number; parts: number }>(
+    `SELECT table, sum(rows) AS rows, sum(bytes_on_disk) AS bytes, count() AS parts
      FROM system.parts
      WHERE database = currentDatabase() AND active
      GROUP BY table`,
@@ -51,6 +56,7 @@ export async function storeStatus(facts: FactsEngine, walDir: string): Promise<S
       table,
       rows: Number(byTable.get(table)?.rows ?? 0),
       bytesOnDisk: Number(byTable.get(table)?.bytes ?? 0),
+      parts: Number(byTable.get(table)?.parts ?? 0),
     })),
     walLagBytes: lag.bytes,
     walSegments: lag.segments,

@@ -158,6 +158,28 @@ describe('batch writer and replay', () => {
     expect(await storedIds('replay')).toEqual(['r1', 'r2', 'r3']);
   });
 
+  it('counts the active parts each insert makes, as `pulseloop status` shows them', async () => {
+    const partsOf = async () =>
+      (await storeStatus(engine, newDir())).tables.find((t) => t.table === 'quarantine')?.parts ?? -1;
+    const dir = newDir();
+    const wal = await openWal(dir);
+    const writer = startBatchWriter(engine, wal, wal.end(), { flushIntervalMs: 10_000 });
+    // Merges stopped, so that only inserts change the count.
+    await engine.command('SYSTEM STOP MERGES quarantine');
+    try {
+      const before = await partsOf();
+      for (let i = 0; i < 3; i += 1) {
+        const record = quarantineRecord('parts', [`p${i}`]);
+        writer.enqueue([record], await wal.append([record]));
+        await writer.flush();
+      }
+      expect(await partsOf()).toBe(before + 3);
+    } finally {
+      await engine.command('SYSTEM START MERGES quarantine');
+      await writer.close();
+      await wal.close();
+    }
+  });
   it('replays a log holding JSON events rows (written before binary rows) and binary ones, each once', async () => {
     const dir = newDir();
     const event = (id: string): EventRow => ({
