@@ -46,6 +46,10 @@ export interface IngestBenchResult {
   generatorCpuMicrosPerEvent: number;
   /** Under the measured load, the age of the oldest acknowledged row not yet stored, sampled every 250 ms. */
   lagUnderLoadMs: { median: number; max: number };
+  /** Minor page faults of the server process per acknowledged event. */
+  pageFaultsPerEvent: number;
+  /** Shares of the measured seconds the serving thread ran on a core, and waited for one. */
+  mainThread: { onCpu: number; waiting: number };
 }
 
 async function storedEvents(server: ServerProcess): Promise<number> {
@@ -89,6 +93,8 @@ export async function benchIngestion(
     await benchLoad({ url: server.url, writeKey }, 3000);
     log('measuring sustained ingestion');
     const cpuBefore = server.threadCpu();
+    const faultsBefore = server.pageFaults();
+    const scheduleBefore = server.mainThreadSchedule();
     const lagSamples: number[] = [];
     let loading = true;
     const sampling = (async () => {
@@ -103,6 +109,8 @@ export async function benchIngestion(
       options.concurrency,
     );
     const cpuAfter = server.threadCpu();
+    const faultsAfter = server.pageFaults();
+    const scheduleAfter = server.mainThreadSchedule();
     loading = false;
     await sampling;
     const cpuMicrosPerEvent = [...cpuAfter]
@@ -128,6 +136,11 @@ export async function benchIngestion(
       cpuMicrosPerEvent,
       generatorCpuMicrosPerEvent: load.generatorCpuMicrosPerEvent,
       lagUnderLoadMs: { median: median(lagSamples), max: Math.max(0, ...lagSamples) },
+      pageFaultsPerEvent: (faultsAfter - faultsBefore) / Math.max(1, load.acknowledgedEvents),
+      mainThread: {
+        onCpu: (scheduleAfter.onCpuSeconds - scheduleBefore.onCpuSeconds) / load.seconds,
+        waiting: (scheduleAfter.waitingSeconds - scheduleBefore.waitingSeconds) / load.seconds,
+      },
     };
   } finally {
     await stopIngestServer(ingestServer);
@@ -215,6 +228,8 @@ export interface SustainedResult {
   perMinute: number[];
   /** Events stored when the run ended. */
   storedEvents: number;
+  /** The events table's active parts when the run ended (climbing: merges fall behind). */
+  activeParts: number;
   p99Ms: number;
 }
 
@@ -239,8 +254,8 @@ export async function benchSustained(
       log(`sustained load, minute ${minute}: ${Math.round(load.eventsPerSecond)} events/s`);
     }
     const status = await serverStatus(server);
-    const storedEvents = status.tables.find((t) => t.table === 'events')?.rows ?? 0;
-    return { perMinute, storedEvents, p99Ms };
+    const events = status.tables.find((t) => t.table === 'events');
+    return { perMinute, storedEvents: events?.rows ?? 0, activeParts: events?.parts ?? 0, p99Ms };
   } finally {
     await stopIngestServer(ingestServer);
   }

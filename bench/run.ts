@@ -82,6 +82,13 @@ async function ingestionSection(): Promise<Row[]> {
       met: undefined,
     },
     {
+      metric:
+        'Serving thread under that load: share of the seconds on a core / runnable but waiting for one (together near 100 %: that thread is the limit); page faults of the server per event',
+      value: `${(r.mainThread.onCpu * 100).toFixed(0)} % / ${(r.mainThread.waiting * 100).toFixed(0)} %; ${r.pageFaultsPerEvent.toFixed(3)} faults an event`,
+      target: '—',
+      met: undefined,
+    },
+    {
       metric: `For comparison, in the same run: two servers side by side on the same cores, ${INGEST_CONNECTIONS / 2} connections each (were one server's serving thread the limit, two would take about twice as much)`,
       value: `${events(pair.eventsPerSecond)} events/s together (${pair.perServer.map(events).join(' + ')}) = ${(pair.eventsPerSecond / r.eventsPerSecond).toFixed(2)}× one server`,
       target: '—',
@@ -89,7 +96,7 @@ async function ingestionSection(): Promise<Row[]> {
     },
     {
       metric: `The same load held for ${sustained.perMinute.length} minutes on a fresh server: events/s in each minute (ClickHouse merges larger parts once millions of events are stored)`,
-      value: `${sustained.perMinute.map(events).join(' / ')}; ${events(sustained.storedEvents)} events stored; p99 at most ${sustained.p99Ms.toFixed(0)} ms`,
+      value: `${sustained.perMinute.map(events).join(' / ')}; ${events(sustained.storedEvents)} events stored in ${sustained.activeParts} active parts; p99 at most ${sustained.p99Ms.toFixed(0)} ms`,
       target: '—',
       met: undefined,
     },

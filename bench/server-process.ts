@@ -53,7 +53,7 @@ export const SERVER_ENV: Readonly<Record<string, string>> = Object.fromEntries(
 
 /** What the server's /status says of its events table and its batch writer. */
 export interface ServerStatus {
-  tables: Array<{ table: string; rows: number }>;
+  tables: Array<{ table: string; rows: number; parts: number }>;
   writer: { pendingRows: number; lagMs: number };
 }
 
@@ -87,6 +87,13 @@ export interface ServerProcess {
   memory(): { rss: number; peakRss: number };
   /** CPU seconds each thread of the server has used so far, by thread kind (from /proc). */
   threadCpu(): Map<string, number>;
+  /** Minor page faults the whole process has taken so far (from /proc). */
+  pageFaults(): number;
+  /**
+   * Seconds the serving (main) thread has spent on a core, and runnable but waiting for one
+   * (/proc schedstat): with both, a busy thread's share of the wall clock.
+   */
+  mainThreadSchedule(): { onCpuSeconds: number; waitingSeconds: number };
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** What the process wrote to stdout and stderr so far. */
   output(): string;
@@ -177,6 +184,18 @@ export async function startServerProcess(
         out.set(kind, (out.get(kind) ?? 0) + seconds);
       }
       return out;
+    },
+    pageFaults() {
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      // Fields after the command name; minflt is the 10th field of the line.
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+    },
+    mainThreadSchedule() {
+      const pid = child.pid ?? 0;
+      const [onCpu = 0, waiting = 0] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8')
+        .split(' ')
+        .map(Number);
+      return { onCpuSeconds: onCpu / 1e9, waitingSeconds: waiting / 1e9 };
     },
     memory() {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');

@@ -1,14 +1,32 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
+import type { FactsEngine } from '../../src/store/facts/engine.js';
 
 // chdb loads once per process (vitest gives this file its own): the first open decides its allocator.
 const root = mkdtempSync(join(tmpdir(), 'pulseloop-chdb-allocator-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+/** Short, so that the test need not wait the server's 2 s of idleness. */
+const IDLE_PURGE_MS = 300;
+let engine: FactsEngine;
+let envBeforeOpen: string | undefined;
+
+beforeAll(async () => {
+  envBeforeOpen = process.env.JE_MALLOC_CONF;
+  engine = await openChdbEngine(join(root, 'default'), 'allocator_test', { idlePurgeMs: IDLE_PURGE_MS });
+});
+
+afterAll(async () => {
+  await engine?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function rssMiB(): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) / 1024;
+}
 
 /** The decay time the engine's jemalloc runs with, as the engine itself reports it. */
 function dirtyDecayMs(statsText: string): number {
@@ -21,17 +39,26 @@ const STATS_SQL = 'SELECT * FROM system.jemalloc_stats';
 
 describe('the embedded engine’s allocator', () => {
   it('keeps freed memory for 30 s instead of chdb’s 5 s, and leaves the environment as it was', async () => {
+    expect(envBeforeOpen).toBeUndefined();
+    const rows = await engine.query<Record<string, string>>(STATS_SQL);
+    const text = rows.map((row) => Object.values(row).join('\t')).join('\n');
+    expect(dirtyDecayMs(text)).toBe(30_000);
+    // Processes the server starts do not inherit it.
     expect(process.env.JE_MALLOC_CONF).toBeUndefined();
-    const engine = await openChdbEngine(join(root, 'default'), 'allocator_test');
-    try {
-      const rows = await engine.query<Record<string, string>>(STATS_SQL);
-      const text = rows.map((row) => Object.values(row).join('\t')).join('\n');
-      expect(dirtyDecayMs(text)).toBe(30_000);
-      // Processes the server starts do not inherit it.
-      expect(process.env.JE_MALLOC_CONF).toBeUndefined();
-    } finally {
-      await engine.close();
-    }
+  });
+
+  it('gives the memory of a large query back once the engine is idle, not 30 s later', async () => {
+    const before = rssMiB();
+    // A GROUP BY over 5M distinct text keys: a hash table of a few hundred MiB, freed when it ends.
+    const [row] = await engine.query<{ keys: number }>(
+      'SELECT count() AS keys FROM (SELECT toString(number % 5000000) AS k FROM numbers(20000000) GROUP BY k)',
+    );
+    expect(Number(row?.keys)).toBe(5_000_000);
+    const afterQuery = rssMiB();
+    expect(afterQuery - before).toBeGreaterThan(150);
+    const deadline = Date.now() + 10 * IDLE_PURGE_MS;
+    while (rssMiB() > afterQuery - 150 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(rssMiB()).toBeLessThan(afterQuery - 150);
   });
 
   it('takes JE_MALLOC_CONF from the environment when the user sets it', () => {

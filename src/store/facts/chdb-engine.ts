@@ -20,6 +20,7 @@ import {
   type QueryParams,
   SCRATCH_TABLE_PREFIX,
 } from './engine.js';
+import { startIdlePurge } from './idle-purge.js';
 
 interface ChdbError extends Error {
   clickhouseCode?: number;
@@ -174,7 +175,8 @@ export function withoutLowCardinality(type: string): string {
  * second, and every page handed back is a page fault to take again: at the default, 0.17 faults an
  * event, most of them in the store's insert threads. Faults cost ~15 µs each on the gVisor sandbox the
  * benchmarks run on (~1 µs on bare metal). At 30 s: 0.07 faults an event and ~1.5 µs less of the
- * store's CPU an event; memory an idle server no longer uses still goes back within a minute.
+ * store's CPU an event. Memory is not kept for an idle server: it is given back once the engine has
+ * had no work for IDLE_PURGE_MS (idle-purge.ts).
  */
 export const CHDB_MALLOC_CONF = 'dirty_decay_ms:30000';
 
@@ -194,7 +196,14 @@ async function loadChdb(): Promise<typeof Session> {
 }
 
 /** The in-process ClickHouse engine. chdb allows one data directory per process. */
-export async function openChdbEngine(dataDir: string, database: string): Promise<FactsEngine> {
+/** How long the engine must be idle before the memory its allocator keeps is given back (idle-purge.ts). */
+export const IDLE_PURGE_MS = 2_000;
+
+export async function openChdbEngine(
+  dataDir: string,
+  database: string,
+  options: { idlePurgeMs?: number } = {},
+): Promise<FactsEngine> {
   makeDataDir(dataDir);
   const ChdbSession = await loadChdb();
   let session: Session;
@@ -214,6 +223,9 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
   await session.queryAsync(`USE ${database}`);
   await dropScratchTables(session);
   let closed = false;
+  const idle = startIdlePurge(async () => {
+    await session.queryAsync('SYSTEM JEMALLOC PURGE');
+  }, options.idlePurgeMs ?? IDLE_PURGE_MS);
   /** Column types per table, for the structure `file()` reads with (the schema changes only by migrations, which reopen). */
   const tableShapes = new Map<string, TableShape>();
 
@@ -340,7 +352,9 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
     readableFilesDir: spool,
     async query<Row>(sql: string, params: QueryParams = {}): Promise<Row[]> {
       try {
-        const result = await session.queryBindAsync(sql, bindable(params), { format: 'JSONEachRow' });
+        const result = await idle.run(() =>
+          session.queryBindAsync(sql, bindable(params), { format: 'JSONEachRow' }),
+        );
         const text = result.text();
         if (text.length === 0) return [];
         return text
@@ -353,18 +367,19 @@ export async function openChdbEngine(dataDir: string, database: string): Promise
     },
     async command(sql: string, params: QueryParams = {}): Promise<void> {
       try {
-        await session.queryBindAsync(sql, bindable(params), { format: 'Null' });
+        await idle.run(() => session.queryBindAsync(sql, bindable(params), { format: 'Null' }));
       } catch (error) {
         throw wrap(error, sql);
       }
     },
     async insertJsonEachRow(table: string, rows: InsertPayload, options: InsertOptions = {}): Promise<void> {
-      await insert(table, rows, { ...options, format: 'JSONEachRow' });
+      await idle.run(() => insert(table, rows, { ...options, format: 'JSONEachRow' }));
     },
-    insertRows: insert,
+    insertRows: (table, rows, insertOptions) => idle.run(() => insert(table, rows, insertOptions)),
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      await idle.stop();
       session.close();
     },
   };
