@@ -33,8 +33,8 @@ export const SERVER_NODE_FLAGS: readonly string[] = SHEBANG_WORDS.filter((word) 
  * The environment the shebang line gives the server.
  *
  * `GLIBC_TUNABLES=${GLIBC_TUNABLES}:glibc.malloc.trim_threshold=131072` (a user's own tunables kept):
- * the embedded ClickHouse allocates with glibc's malloc, whose default trim threshold follows the
- * largest block freed so far (up to 64 MB), so after start-up loads the identity graph the server
+ * Node.js allocates with glibc's malloc (the embedded ClickHouse with the jemalloc inside chdb, see
+ * CHDB_MALLOC_CONF), whose default trim threshold follows the largest block freed so far (up to 64 MB), so after start-up loads the identity graph the server
  * kept ~40 MB of freed memory at the top of its heap and more in its threads' arenas. A fixed
  * threshold gives it back: idle RSS with the demo world loaded ~495 → ~430 MiB (A/B, two rounds
  * each), ingestion throughput and demo generation unchanged within noise. glibc reads it only at
