@@ -8,7 +8,7 @@ import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
 import type { FactsEngine } from '../../src/store/facts/engine.js';
 
 // chdb loads once per process (vitest gives this file its own): the first open decides its allocator.
-const root = mkdtempSync(join(tmpdir(), 'pulseloop-chdb-allocator-'));
+const root = mkdtempSync(join(tmpdir(), 'pulseloop-chdb-settings-'));
 /** Short, so that the test need not wait the server's 2 s of idleness. */
 const IDLE_PURGE_MS = 300;
 let engine: FactsEngine;
@@ -37,7 +37,7 @@ function dirtyDecayMs(statsText: string): number {
 
 const STATS_SQL = 'SELECT * FROM system.jemalloc_stats';
 
-describe('the embedded engine’s allocator', () => {
+describe('the embedded engine’s own settings', () => {
   it('keeps freed memory for 30 s instead of chdb’s 5 s, and leaves the environment as it was', async () => {
     expect(envBeforeOpen).toBeUndefined();
     const rows = await engine.query<Record<string, string>>(STATS_SQL);
@@ -59,6 +59,13 @@ describe('the embedded engine’s allocator', () => {
     const deadline = Date.now() + 10 * IDLE_PURGE_MS;
     while (rssMiB() > afterQuery - 150 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(rssMiB()).toBeLessThan(afterQuery - 150);
+  });
+
+  it('runs background merges below the serving thread (nice 10)', async () => {
+    const [row] = await engine.query<{ value: string }>(
+      "SELECT value FROM system.server_settings WHERE name = 'os_threads_nice_value_merge_mutate'",
+    );
+    expect(row?.value).toBe('10');
   });
 
   it('takes JE_MALLOC_CONF from the environment when the user sets it', () => {
