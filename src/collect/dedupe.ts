@@ -123,21 +123,33 @@ const EMPTY = 0;
 const RELEASED = 1;
 const HOUR_BASE = 2;
 
+/**
+ * Old slots moved into the grown table with each claim while it grows. The grown table has twice the
+ * slots, so it passes MAX_LOAD only after ~0.7 × the old capacity more claims; 8 slots a claim finish
+ * the move well before that.
+ */
+const GROWTH_STEP = 8;
+
 class ExactTable {
   private slots = new Uint32Array(MIN_CAPACITY * WORDS);
   private mask = MIN_CAPACITY - 1;
-  /** Slots holding an entry or a tombstone (probing passes both). */
+  /** Slots of `slots` holding an entry or a tombstone (probing passes both). */
   private used = 0;
   live = 0;
+  /**
+   * The table before the current growth, while its entries move into `slots` a few at a time (a
+   * table of tens of millions of ids rebuilt at once held the serving thread for many seconds).
+   * Entries are in one table or the other, never both; lookups try both.
+   */
+  private growing?: { slots: Uint32Array; mask: number; next: number };
 
   get bytes(): number {
-    return this.slots.byteLength;
+    return this.slots.byteLength + (this.growing?.slots.byteLength ?? 0);
   }
 
-  /** The slot holding `fp`, or -1. */
-  private find(fp: Uint32Array): number {
-    const slots = this.slots;
-    for (let i = fp[0]! & this.mask; ; i = (i + 1) & this.mask) {
+  /** The slot holding `fp` in `slots`, or -1. */
+  private static findIn(slots: Uint32Array, mask: number, fp: Uint32Array): number {
+    for (let i = fp[0]! & mask; ; i = (i + 1) & mask) {
       const o = i * WORDS;
       const hour = slots[o + 3]!;
       if (hour === EMPTY) return -1;
@@ -148,27 +160,69 @@ class ExactTable {
 
   /** Adds `fp` unless present; answers whether it was added. */
   add(fp: Uint32Array, hour: number): boolean {
-    if (this.find(fp) !== -1) return false;
-    if ((this.used + 1) / (this.mask + 1) > MAX_LOAD) this.rebuild(this.live + 1);
-    const slots = this.slots;
-    let i = fp[0]! & this.mask;
-    // The first tombstone or empty slot on the probe path (the id is known to be absent).
-    while (slots[i * WORDS + 3]! > RELEASED) i = (i + 1) & this.mask;
-    const o = i * WORDS;
-    if (slots[o + 3] === EMPTY) this.used++;
-    slots[o] = fp[0]!;
-    slots[o + 1] = fp[1]!;
-    slots[o + 2] = fp[2]!;
-    slots[o + 3] = hour + HOUR_BASE;
+    if (this.growing) this.moveSome(GROWTH_STEP);
+    if (ExactTable.findIn(this.slots, this.mask, fp) !== -1) return false;
+    if (this.growing && ExactTable.findIn(this.growing.slots, this.growing.mask, fp) !== -1) return false;
+    if ((this.used + 1) / (this.mask + 1) > MAX_LOAD) this.grow();
+    this.put(fp[0]!, fp[1]!, fp[2]!, hour + HOUR_BASE);
     this.live++;
     return true;
   }
 
+  /** Writes an entry known to be absent into `slots`, at the first tombstone or empty slot of its path. */
+  private put(fp0: number, fp1: number, fp2: number, tagged: number): void {
+    const slots = this.slots;
+    let i = fp0 & this.mask;
+    while (slots[i * WORDS + 3]! > RELEASED) i = (i + 1) & this.mask;
+    const o = i * WORDS;
+    if (slots[o + 3] === EMPTY) this.used++;
+    slots[o] = fp0;
+    slots[o + 1] = fp1;
+    slots[o + 2] = fp2;
+    slots[o + 3] = tagged;
+  }
+
   remove(fp: Uint32Array): void {
-    const i = this.find(fp);
-    if (i === -1) return;
-    this.slots[i * WORDS + 3] = RELEASED;
-    this.live--;
+    for (const [slots, mask] of this.tables()) {
+      const i = ExactTable.findIn(slots, mask, fp);
+      if (i === -1) continue;
+      slots[i * WORDS + 3] = RELEASED;
+      this.live--;
+      return;
+    }
+  }
+
+  private tables(): Array<[Uint32Array, number]> {
+    const tables: Array<[Uint32Array, number]> = [[this.slots, this.mask]];
+    if (this.growing) tables.push([this.growing.slots, this.growing.mask]);
+    return tables;
+  }
+
+  /** Starts moving into a table of twice the capacity (finishing a growth still under way first). */
+  private grow(): void {
+    this.finishGrowing();
+    this.growing = { slots: this.slots, mask: this.mask, next: 0 };
+    const capacity = (this.mask + 1) * 2;
+    this.slots = new Uint32Array(capacity * WORDS);
+    this.mask = capacity - 1;
+    this.used = 0;
+  }
+
+  /** Moves the entries of the next `count` slots of the table being left. */
+  private moveSome(count: number): void {
+    const growing = this.growing!;
+    const old = growing.slots;
+    const end = Math.min(old.length, (growing.next + count) * WORDS);
+    for (let o = growing.next * WORDS; o < end; o += WORDS) {
+      const tagged = old[o + 3]!;
+      if (tagged > RELEASED) this.put(old[o]!, old[o + 1]!, old[o + 2]!, tagged);
+    }
+    growing.next = end / WORDS;
+    if (end === old.length) this.growing = undefined;
+  }
+
+  private finishGrowing(): void {
+    if (this.growing) this.moveSome(this.growing.mask + 1);
   }
 
   /**
@@ -180,6 +234,7 @@ class ExactTable {
     moveBefore?: number,
     moveTo?: (fp0: number, fp1: number, hour: number) => void,
   ): void {
+    this.finishGrowing();
     const slots = this.slots;
     let released = 0;
     for (let o = 0; o < slots.length; o += WORDS) {
@@ -200,19 +255,16 @@ class ExactTable {
     if (this.used > 2 * this.live + MIN_CAPACITY) this.rebuild(this.live);
   }
 
+  /** Into a table sized for `entries`, at once (after an hour's turn released most of this one). */
   private rebuild(entries: number): void {
     const old = this.slots;
     const capacity = capacityFor(entries);
     this.slots = new Uint32Array(capacity * WORDS);
     this.mask = capacity - 1;
     this.used = 0;
-    const slots = this.slots;
     for (let o = 0; o < old.length; o += WORDS) {
-      if (old[o + 3]! <= RELEASED) continue;
-      let i = old[o]! & this.mask;
-      while (slots[i * WORDS + 3] !== EMPTY) i = (i + 1) & this.mask;
-      slots.set(old.subarray(o, o + WORDS), i * WORDS);
-      this.used++;
+      const tagged = old[o + 3]!;
+      if (tagged > RELEASED) this.put(old[o]!, old[o + 1]!, old[o + 2]!, tagged);
     }
   }
 }

@@ -70,6 +70,34 @@ describe('the messageId dedupe window', () => {
     expect(window.claim('p', 'msg-1000005', T0 + 3 * HOUR)).toBe('duplicate');
   });
 
+  it('answers as a set would while its table grows step by step, with releases and an hour’s turn mid-growth', () => {
+    const window = createMessageIdWindow(24);
+    const model = new Set<string>();
+    // A small deterministic generator: the same sequence on every run.
+    let state = 12345;
+    const next = (n: number) => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state % n;
+    };
+    let at = T0;
+    for (let op = 0; op < 60_000; op++) {
+      // Growth happens at 717, 1,434, 2,868 … live ids; the hour turns twice during the run.
+      if (op === 20_000 || op === 40_000) at += HOUR;
+      const id = `g-${next(30_000)}`;
+      if (next(10) === 0) {
+        window.release('p', id);
+        model.delete(id);
+        continue;
+      }
+      const expected = model.has(id) ? 'duplicate' : 'new';
+      const answer = window.claim('p', id, at);
+      if (answer !== expected) throw new Error(`op ${op}: ${id} answered ${answer}, expected ${expected}`);
+      model.add(id);
+    }
+    expect(window.size()).toBe(model.size);
+    for (const id of model) expect(window.claim('p', id, at)).toBe('duplicate');
+  });
+
   it('stays correct when ids are claimed and released over and over', () => {
     const window = createMessageIdWindow(24);
     for (let round = 0; round < 50; round++) {
