@@ -208,10 +208,10 @@ async function loadChdb(): Promise<typeof Session> {
   }
 }
 
-/** The in-process ClickHouse engine. chdb allows one data directory per process. */
 /** How long the engine must be idle before the memory its allocator keeps is given back (idle-purge.ts). */
 export const IDLE_PURGE_MS = 2_000;
 
+/** The in-process ClickHouse engine. chdb allows one data directory per process. */
 export async function openChdbEngine(
   dataDir: string,
   database: string,
