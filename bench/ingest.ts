@@ -52,8 +52,14 @@ export interface IngestBenchResult {
   mainThread: { onCpu: number; waiting: number };
 }
 
+/** The events table's rows and active parts, as the server's /status reports them. */
+async function eventsTable(server: ServerProcess): Promise<{ rows: number; parts: number }> {
+  const events = (await serverStatus(server)).tables.find((t) => t.table === 'events');
+  return { rows: events?.rows ?? 0, parts: events?.parts ?? 0 };
+}
+
 async function storedEvents(server: ServerProcess): Promise<number> {
-  return (await serverStatus(server)).tables.find((t) => t.table === 'events')?.rows ?? 0;
+  return (await eventsTable(server)).rows;
 }
 
 function median(values: number[]): number {
@@ -253,9 +259,8 @@ export async function benchSustained(
       p99Ms = Math.max(p99Ms, load.latencyMs.p99);
       log(`sustained load, minute ${minute}: ${Math.round(load.eventsPerSecond)} events/s`);
     }
-    const status = await serverStatus(server);
-    const events = status.tables.find((t) => t.table === 'events');
-    return { perMinute, storedEvents: events?.rows ?? 0, activeParts: events?.parts ?? 0, p99Ms };
+    const events = await eventsTable(server);
+    return { perMinute, storedEvents: events.rows, activeParts: events.parts, p99Ms };
   } finally {
     await stopIngestServer(ingestServer);
   }

@@ -34,8 +34,9 @@ export const SERVER_NODE_FLAGS: readonly string[] = SHEBANG_WORDS.filter((word) 
  *
  * `GLIBC_TUNABLES=${GLIBC_TUNABLES}:glibc.malloc.trim_threshold=131072` (a user's own tunables kept):
  * Node.js allocates with glibc's malloc (the embedded ClickHouse with the jemalloc inside chdb, see
- * CHDB_MALLOC_CONF), whose default trim threshold follows the largest block freed so far (up to 64 MB), so after start-up loads the identity graph the server
- * kept ~40 MB of freed memory at the top of its heap and more in its threads' arenas. A fixed
+ * CHDB_MALLOC_CONF), whose default trim threshold follows the largest block freed so far (up to
+ * 64 MB), so after start-up loads the identity graph the server kept ~40 MB of freed memory at the
+ * top of its heap and more in its threads' arenas. A fixed
  * threshold gives it back: idle RSS with the demo world loaded ~495 → ~430 MiB (A/B, two rounds
  * each), ingestion throughput and demo generation unchanged within noise. glibc reads it only at
  * process start.
@@ -106,11 +107,18 @@ export interface StartOptions {
   readyTimeoutMs?: number;
 }
 
+/**
+ * The fields of a /proc `stat` line after the command name (which is in parentheses and may hold
+ * spaces): index 0 is the line's third field, the state.
+ */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** The user + system CPU seconds in a /proc `stat` line (of a process or of one of its threads). */
 export function statCpuSeconds(stat: string): number {
   const ticksPerSecond = 100;
-  // Fields after the command name, which is in parentheses and may hold spaces.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(stat);
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
 
@@ -186,9 +194,8 @@ export async function startServerProcess(
       return out;
     },
     pageFaults() {
-      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-      // Fields after the command name; minflt is the 10th field of the line.
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+      // minflt, the line's 10th field.
+      return Number(statFields(readFileSync(`/proc/${child.pid}/stat`, 'utf8'))[7]);
     },
     mainThreadSchedule() {
       const pid = child.pid ?? 0;

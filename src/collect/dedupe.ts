@@ -183,19 +183,17 @@ class ExactTable {
   }
 
   remove(fp: Uint32Array): void {
-    for (const [slots, mask] of this.tables()) {
-      const i = ExactTable.findIn(slots, mask, fp);
-      if (i === -1) continue;
-      slots[i * WORDS + 3] = RELEASED;
-      this.live--;
-      return;
-    }
+    if (this.releaseIn(this.slots, this.mask, fp)) return;
+    if (this.growing) this.releaseIn(this.growing.slots, this.growing.mask, fp);
   }
 
-  private tables(): Array<[Uint32Array, number]> {
-    const tables: Array<[Uint32Array, number]> = [[this.slots, this.mask]];
-    if (this.growing) tables.push([this.growing.slots, this.growing.mask]);
-    return tables;
+  /** Leaves a tombstone where `fp` is in `slots`; answers whether it was there. */
+  private releaseIn(slots: Uint32Array, mask: number, fp: Uint32Array): boolean {
+    const i = ExactTable.findIn(slots, mask, fp);
+    if (i === -1) return false;
+    slots[i * WORDS + 3] = RELEASED;
+    this.live--;
+    return true;
   }
 
   /** Starts moving into a table of twice the capacity (finishing a growth still under way first). */
