@@ -110,6 +110,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     engine: facts,
     dataDir: config.dataDir,
     windowHours: config.ingest.dedupeWindowHours,
+    maxCompactBytes: config.ingest.dedupeMemoryMb * 1024 * 1024,
+    storedBefore: () => Date.now() - writer.stats().lagMs,
     logger,
     onProgress: (done, total) => options.onProgress?.('dedupe', done, total),
   });

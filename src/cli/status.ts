@@ -80,10 +80,18 @@ export function registerStatusCommand(program: Command): void {
         const ids = window.exactIds + window.compactIds;
         process.stdout.write(
           say(
-            `dedupe window: ${ids} message ids (${window.exactIds} of the last two hours, ${window.compactIds} older), ${formatBytes(window.bytes)} of memory\n`,
-            `去重窗口：${ids} 个消息 ID（最近两小时 ${window.exactIds} 个，更早 ${window.compactIds} 个），占用内存 ${formatBytes(window.bytes)}\n`,
+            `dedupe window: ${ids} message ids (${window.exactIds} not yet known to be stored, ${window.compactIds} stored), ${formatBytes(window.bytes)} of memory\n`,
+            `去重窗口：${ids} 个消息 ID（尚未确认入库 ${window.exactIds} 个，已入库 ${window.compactIds} 个），占用内存 ${formatBytes(window.bytes)}\n`,
           ),
         );
+        if (window.droppedIds > 0) {
+          process.stdout.write(
+            say(
+              `dedupe window at its memory limit (PULSELOOP_DEDUPE_MEMORY_MB): keeps ${window.keptHours} hour(s), ${window.droppedIds} ids dropped since start (their re-deliveries are stored again and folded by queries)\n`,
+              `去重窗口已达内存上限（PULSELOOP_DEDUPE_MEMORY_MB）：仅保留 ${window.keptHours} 小时，启动以来丢弃 ${window.droppedIds} 个 ID（其重复投递会再次入库，查询时合并）\n`,
+            ),
+          );
+        }
       }
       if (status.refusedRows > 0) {
         process.stdout.write(

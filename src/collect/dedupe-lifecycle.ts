@@ -6,11 +6,25 @@ import { readWindowSnapshot, removeWindowSnapshot, writeWindowSnapshot } from '.
 import { loadMessageIdWindow, storedEventCheck } from './dedupe-store.js';
 
 export const WINDOW_SNAPSHOT_FILE = 'dedupe-window.snapshot';
+const STORED_POLL_MS = 1000;
+/**
+ * Ids claimed this long before the oldest event still waiting for the store stay exact too: a request
+ * claims its ids before its events reach the log. Moved too early, an id's re-delivery would only cost
+ * a store lookup (and, were its event still not stored, a second copy that queries fold).
+ */
+const STORED_MARGIN_MS = 15_000;
 
 export interface WindowStart {
   engine: FactsEngine;
   dataDir: string;
   windowHours: number;
+  /** The compact tier's memory limit in bytes. */
+  maxCompactBytes?: number;
+  /**
+   * The time before which every acknowledged event is in the store (asked every STORED_POLL_MS), so
+   * that its id can leave the exact tier.
+   */
+  storedBefore?: () => number;
   logger: Logger;
   onProgress?: (done: number, total: number) => void;
   now?: () => number;
@@ -63,6 +77,12 @@ export async function startMessageIdWindow(start: WindowStart): Promise<RunningW
       onCompacted: () => {
         if (!loading) void save(() => window.compactTier());
       },
+      ...(start.maxCompactBytes !== undefined ? { maxCompactBytes: start.maxCompactBytes } : {}),
+      onShortened: ({ keptHours, droppedIds }) =>
+        start.logger.warn(
+          { keptHours, droppedIds, windowHours: start.windowHours },
+          'the dedupe window reached its memory limit (PULSELOOP_DEDUPE_MEMORY_MB) and keeps fewer hours; re-deliveries older than that are stored again and folded by queries',
+        ),
     });
   let window = newWindow();
 
@@ -105,11 +125,17 @@ export async function startMessageIdWindow(start: WindowStart): Promise<RunningW
   loading = false;
   // What was just read, so that a crash within the hour does not mean reading it all again.
   void save(() => window.compactTier());
+  const { storedBefore } = start;
+  const polling = storedBefore
+    ? setInterval(() => window.markStored(storedBefore() - STORED_MARGIN_MS), STORED_POLL_MS)
+    : undefined;
+  polling?.unref();
   return {
     window,
     restored,
     loaded,
     close() {
+      clearInterval(polling);
       return save(() => window.compactTier({ everything: true, now: now() }));
     },
   };

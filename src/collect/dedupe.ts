@@ -4,12 +4,17 @@ import { mix32 } from '../lib/mix32.js';
  * Remembers which messageIds each project has received during the dedupe window, so a re-delivered
  * event is acknowledged without being stored twice. Entries expire by the hour.
  *
- * Two tiers. Ids claimed in the current and the previous hour are kept exactly (a 96-bit fingerprint):
- * their events may still be on their way to the store. Older ids, and ids read back from the store at
- * start, are kept compactly (56 bits and an hour tag, in a fuller table), since their events are in the
- * store: when a new id matches a compact entry, the claim is 'unsure' and the store is asked
+ * Two tiers. Ids whose events may still be on their way to the store are kept exactly (a 96-bit
+ * fingerprint). Ids whose events are in the store (`markStored`; at the latest two hours after their
+ * claim), and ids read back from the store at start, are kept compactly (56 bits and an hour tag, in a
+ * fuller table): when a new id matches a compact entry, the claim is 'unsure' and the store is asked
  * (`isStored`). A chance match costs a query, never an event; so does a stale entry (an erased event, a
  * request the log refused). Without `isStored` every id stays exact.
+ *
+ * The compact tier can be given a memory limit. When it is full, it drops its oldest hours (and grows
+ * back an hour with each hour's turn); when the ids of the last two hours alone fill it, further ids are
+ * dropped until the next turn. A dropped id's re-delivery is stored again, and the `events` table folds
+ * the copies (ReplacingMergeTree, read with FINAL): a full window costs storage, never a count.
  */
 export type ClaimOutcome = 'new' | 'duplicate' | 'unsure';
 
@@ -33,6 +38,11 @@ export interface MessageIdWindow {
   isStored(projectId: string, event: ClaimedEvent): Promise<boolean>;
   /** Forgets an id claimed by a request that was then refused (e.g. the log could not write). */
   release(projectId: string, messageId: string): void;
+  /**
+   * Tells the window that every event claimed before `before` (ms) is in the store or was refused: its
+   * id can leave the exact tier for the compact one, a few with each claim.
+   */
+  markStored(before: number): void;
   /** Moves the window's clock to `now` (before ids are read back at start: their order is not time's). */
   advanceTo(now: number): void;
   /** Records an id whose event is already in the store (read back at start). */
@@ -54,6 +64,10 @@ export interface WindowStats {
   compactIds: number;
   /** Bytes of the tables' slots. */
   bytes: number;
+  /** Ids dropped since start because the compact tier was at its memory limit (the store folds their copies). */
+  droppedIds: number;
+  /** The hours the compact tier keeps: the window, or fewer since it ran out of room. */
+  keptHours: number;
 }
 
 export interface CompactTable {
@@ -77,6 +91,10 @@ export interface WindowOptions {
   isStored?: (projectId: string, event: ClaimedEvent) => Promise<boolean>;
   /** Called after an hour's turn changed the compact tier (the moment to write a snapshot). */
   onCompacted?: () => void;
+  /** The compact tier's memory limit in bytes (default: none). */
+  maxCompactBytes?: number;
+  /** Called when the compact tier, full, drops its oldest hours (`droppedIds`: ids it had no room for since start). */
+  onShortened?: (shortened: { keptHours: number; droppedIds: number }) => void;
 }
 
 export const HOUR_MS = 3_600_000;
@@ -102,7 +120,7 @@ function fingerprint(text: string, out: Uint32Array): void {
   out[2] = mix32(c + Math.imul(text.length, 0x9e3779b1));
 }
 
-/** Grow (or sweep) when used slots pass this share; rebuild to at most half full. */
+/** Grow when used slots pass this share; a new table is at most half full. */
 const MAX_LOAD = 0.7;
 const MIN_CAPACITY = 1 << 10;
 
@@ -113,22 +131,38 @@ function capacityFor(entries: number): number {
 }
 
 /**
- * The exact tier of one project: a slot holds a 96-bit fingerprint of the id and the hour it was
+ * The exact tier of one project: a slot holds a 96-bit fingerprint of the id and the second it was
  * claimed in, in four 32-bit words; open addressing with linear probing. Two different ids share a
  * fingerprint with probability 2^-96 per pair: at 10^9 live ids, once in ~10^11 years of claims.
  */
 const WORDS = 4;
-/** `hour` word values: never used, released (a tombstone: probing goes on past it), else hour + 2. */
+/** `stamp` word values: never used, released (a tombstone: probing goes on past it), else second + 2. */
 const EMPTY = 0;
 const RELEASED = 1;
-const HOUR_BASE = 2;
+const STAMP_BASE = 2;
+
+const hourOfStamp = (stamp: number) => Math.floor((stamp - STAMP_BASE) / 3600);
 
 /**
- * Old slots moved into the grown table with each claim while it grows. The grown table has twice the
- * slots, so it passes MAX_LOAD only after ~0.7 × the old capacity more claims; 8 slots a claim finish
- * the move well before that.
+ * Old slots moved into the new table with each claim while a table is replaced. The new table is sized
+ * for the live entries plus the claims made while they move (capacityFor(live + capacity / STEP)), so
+ * it never fills before the move is done.
  */
 const GROWTH_STEP = 8;
+
+/**
+ * Slots of the exact tier looked at with each claim, to move ids whose events are stored into the
+ * compact tier. A table of capacity C is swept every C / 8 claims, so an id stays exact until the store
+ * has it plus at most that many claims.
+ */
+const SWEEP_STEP = 8;
+
+/** How the exact tier hands stored ids to the compact tier. */
+interface Sweep {
+  /** Ids claimed before this second have their events in the store (0: nothing known yet). */
+  storedBeforeSecond: number;
+  moveOut(fp0: number, fp1: number, hour: number): void;
+}
 
 class ExactTable {
   private slots = new Uint32Array(MIN_CAPACITY * WORDS);
@@ -142,6 +176,10 @@ class ExactTable {
    * Entries are in one table or the other, never both; lookups try both.
    */
   private growing?: { slots: Uint32Array; mask: number; next: number };
+  /** The next slot of `slots` the sweep looks at. */
+  private cursor = 0;
+
+  constructor(private readonly sweep?: Sweep) {}
 
   get bytes(): number {
     return this.slots.byteLength + (this.growing?.slots.byteLength ?? 0);
@@ -151,26 +189,27 @@ class ExactTable {
   private static findIn(slots: Uint32Array, mask: number, fp: Uint32Array): number {
     for (let i = fp[0]! & mask; ; i = (i + 1) & mask) {
       const o = i * WORDS;
-      const hour = slots[o + 3]!;
-      if (hour === EMPTY) return -1;
-      if (hour !== RELEASED && slots[o] === fp[0] && slots[o + 1] === fp[1] && slots[o + 2] === fp[2])
+      const stamp = slots[o + 3]!;
+      if (stamp === EMPTY) return -1;
+      if (stamp !== RELEASED && slots[o] === fp[0] && slots[o + 1] === fp[1] && slots[o + 2] === fp[2])
         return i;
     }
   }
 
-  /** Adds `fp` unless present; answers whether it was added. */
-  add(fp: Uint32Array, hour: number): boolean {
+  /** Adds `fp`, claimed in `second`, unless present; answers whether it was added. */
+  add(fp: Uint32Array, second: number): boolean {
     if (this.growing) this.moveSome(GROWTH_STEP);
+    if (this.sweep && this.sweep.storedBeforeSecond > 0) this.sweepSome(this.sweep);
     if (ExactTable.findIn(this.slots, this.mask, fp) !== -1) return false;
     if (this.growing && ExactTable.findIn(this.growing.slots, this.growing.mask, fp) !== -1) return false;
-    if ((this.used + 1) / (this.mask + 1) > MAX_LOAD) this.grow();
-    this.put(fp[0]!, fp[1]!, fp[2]!, hour + HOUR_BASE);
+    if ((this.used + 1) / (this.mask + 1) > MAX_LOAD) this.replace();
+    this.put(fp[0]!, fp[1]!, fp[2]!, second + STAMP_BASE);
     this.live++;
     return true;
   }
 
   /** Writes an entry known to be absent into `slots`, at the first tombstone or empty slot of its path. */
-  private put(fp0: number, fp1: number, fp2: number, tagged: number): void {
+  private put(fp0: number, fp1: number, fp2: number, stamp: number): void {
     const slots = this.slots;
     let i = fp0 & this.mask;
     while (slots[i * WORDS + 3]! > RELEASED) i = (i + 1) & this.mask;
@@ -179,7 +218,7 @@ class ExactTable {
     slots[o] = fp0;
     slots[o + 1] = fp1;
     slots[o + 2] = fp2;
-    slots[o + 3] = tagged;
+    slots[o + 3] = stamp;
   }
 
   remove(fp: Uint32Array): void {
@@ -196,14 +235,35 @@ class ExactTable {
     return true;
   }
 
-  /** Starts moving into a table of twice the capacity (finishing a growth still under way first). */
-  private grow(): void {
+  /** Moves the stored ids of the next SWEEP_STEP slots to the compact tier. */
+  private sweepSome(sweep: Sweep): void {
+    const slots = this.slots;
+    const limit = sweep.storedBeforeSecond + STAMP_BASE;
+    const end = Math.min(slots.length, (this.cursor + SWEEP_STEP) * WORDS);
+    for (let o = this.cursor * WORDS; o < end; o += WORDS) {
+      const stamp = slots[o + 3]!;
+      if (stamp > RELEASED && stamp < limit) {
+        sweep.moveOut(slots[o]!, slots[o + 1]!, hourOfStamp(stamp));
+        slots[o + 3] = RELEASED;
+        this.live--;
+      }
+    }
+    this.cursor = end === slots.length ? 0 : end / WORDS;
+  }
+
+  /**
+   * Starts moving into a new table sized for `entries` (by default what is live and the claims made
+   * while it moves: twice the capacity when the table is full of entries, the same or less when it is
+   * full of tombstones), finishing a move under way first.
+   */
+  private replace(entries = this.live + (this.mask + 1) / GROWTH_STEP): void {
     this.finishGrowing();
+    const capacity = capacityFor(entries);
     this.growing = { slots: this.slots, mask: this.mask, next: 0 };
-    const capacity = (this.mask + 1) * 2;
     this.slots = new Uint32Array(capacity * WORDS);
     this.mask = capacity - 1;
     this.used = 0;
+    this.cursor = 0;
   }
 
   /** Moves the entries of the next `count` slots of the table being left. */
@@ -212,8 +272,8 @@ class ExactTable {
     const old = growing.slots;
     const end = Math.min(old.length, (growing.next + count) * WORDS);
     for (let o = growing.next * WORDS; o < end; o += WORDS) {
-      const tagged = old[o + 3]!;
-      if (tagged > RELEASED) this.put(old[o]!, old[o + 1]!, old[o + 2]!, tagged);
+      const stamp = old[o + 3]!;
+      if (stamp > RELEASED) this.put(old[o]!, old[o + 1]!, old[o + 2]!, stamp);
     }
     growing.next = end / WORDS;
     if (end === old.length) this.growing = undefined;
@@ -234,35 +294,26 @@ class ExactTable {
   ): void {
     this.finishGrowing();
     const slots = this.slots;
+    const cutoff = cutoffHour * 3600 + STAMP_BASE;
+    const moveLimit = moveTo && moveBefore !== undefined ? moveBefore * 3600 + STAMP_BASE : 0;
     let released = 0;
     for (let o = 0; o < slots.length; o += WORDS) {
-      const tagged = slots[o + 3]!;
-      if (tagged <= RELEASED) continue;
-      const hour = tagged - HOUR_BASE;
-      if (hour < cutoffHour) {
+      const stamp = slots[o + 3]!;
+      if (stamp <= RELEASED) continue;
+      if (stamp < cutoff) {
         slots[o + 3] = RELEASED;
         released++;
-      } else if (moveTo && moveBefore !== undefined && hour < moveBefore) {
-        moveTo(slots[o]!, slots[o + 1]!, hour);
+      } else if (stamp < moveLimit) {
+        moveTo!(slots[o]!, slots[o + 1]!, hourOfStamp(stamp));
         slots[o + 3] = RELEASED;
         released++;
       }
     }
     this.live -= released;
     // Mostly tombstones: start over at a size that fits what is left.
-    if (this.used > 2 * this.live + MIN_CAPACITY) this.rebuild(this.live);
-  }
-
-  /** Into a table sized for `entries`, at once (after an hour's turn released most of this one). */
-  private rebuild(entries: number): void {
-    const old = this.slots;
-    const capacity = capacityFor(entries);
-    this.slots = new Uint32Array(capacity * WORDS);
-    this.mask = capacity - 1;
-    this.used = 0;
-    for (let o = 0; o < old.length; o += WORDS) {
-      const tagged = old[o + 3]!;
-      if (tagged > RELEASED) this.put(old[o]!, old[o + 1]!, old[o + 2]!, tagged);
+    if (this.used > 2 * this.live + MIN_CAPACITY) {
+      this.replace(this.live);
+      this.finishGrowing();
     }
   }
 }
@@ -303,15 +354,44 @@ function homeOf(fp0: number, capacity: number): number {
   return Math.min(capacity - 1, Math.floor((mix32(fp0 ^ 0x5bd1e995) * capacity) / 4294967296));
 }
 
+/** The compact tier's memory limit, shared by the projects' tables. */
+interface CompactBudget {
+  maxBytes: number;
+  /** Bytes of the tables' current slot arrays (a table being replaced also holds its old one a while). */
+  bytes: number;
+}
+
+/** The slot of a live entry matching the fingerprint in a compact slot array, or -1. */
+function findCompact(
+  slots: Uint32Array<ArrayBufferLike>,
+  capacity: number,
+  fp0: number,
+  fp1: number,
+): number {
+  for (let i = homeOf(fp0, capacity); ; i = i + 1 === capacity ? 0 : i + 1) {
+    const o = i * COMPACT_WORDS;
+    const word = slots[o + 1]!;
+    const tag = word & TAG_BITS;
+    if (tag === EMPTY) return -1;
+    if (tag >= TAG_BASE && slots[o] === fp0 && ((word ^ fp1) & STAMP_BITS) === 0) return i;
+  }
+}
+
 class CompactTableOfProject {
   slots: Uint32Array<ArrayBufferLike>;
   private capacity: number;
   private used = 0;
   live = 0;
+  /** The table being left, while its entries move into `slots` with the next adds (as in the exact tier). */
+  growing?: { slots: Uint32Array<ArrayBufferLike>; capacity: number; next: number };
 
-  constructor(slots: Uint32Array<ArrayBufferLike> = new Uint32Array(COMPACT_MIN_CAPACITY * COMPACT_WORDS)) {
+  constructor(
+    private readonly budget: CompactBudget,
+    slots: Uint32Array<ArrayBufferLike> = new Uint32Array(COMPACT_MIN_CAPACITY * COMPACT_WORDS),
+  ) {
     this.slots = slots;
     this.capacity = slots.length / COMPACT_WORDS;
+    budget.bytes += slots.byteLength;
     for (let o = 1; o < slots.length; o += COMPACT_WORDS) {
       const tag = slots[o]! & TAG_BITS;
       if (tag === EMPTY) continue;
@@ -324,33 +404,53 @@ class CompactTableOfProject {
     return this.used <= COMPACT_MAX_LOAD * this.capacity;
   }
 
-  /** The slot of a live entry matching the fingerprint, or -1. */
-  private find(fp0: number, fp1: number): number {
-    const { slots, capacity } = this;
-    for (let i = homeOf(fp0, capacity); ; i = i + 1 === capacity ? 0 : i + 1) {
-      const o = i * COMPACT_WORDS;
-      const word = slots[o + 1]!;
-      const tag = word & TAG_BITS;
-      if (tag === EMPTY) return -1;
-      if (tag >= TAG_BASE && slots[o] === fp0 && ((word ^ fp1) & STAMP_BITS) === 0) return i;
-    }
+  get bytes(): number {
+    return this.slots.byteLength + (this.growing?.slots.byteLength ?? 0);
   }
 
   has(fp: Uint32Array): boolean {
-    return this.find(fp[0]!, fp[1]!) !== -1;
+    if (findCompact(this.slots, this.capacity, fp[0]!, fp[1]!) !== -1) return true;
+    const growing = this.growing;
+    return growing !== undefined && findCompact(growing.slots, growing.capacity, fp[0]!, fp[1]!) !== -1;
   }
 
-  /** Adds an entry, or makes a matching one as young as `hour` (ages are taken as of `nowHour`). */
-  add(fp0: number, fp1: number, hour: number, nowHour: number): void {
+  /**
+   * Adds an entry, or makes a matching one as young as `hour` (ages are taken as of `nowHour`).
+   * Answers false when the entry could not be kept: the table is full and the budget allows no more.
+   */
+  add(fp0: number, fp1: number, hour: number, nowHour: number): boolean {
+    if (this.growing) this.moveSome(GROWTH_STEP);
     const tag = tagOf(hour);
     const word = ((fp1 & STAMP_BITS) | tag) >>> 0;
-    const found = this.find(fp0, fp1);
-    if (found !== -1) {
-      const o = found * COMPACT_WORDS + 1;
-      if (ageOf(tag, nowHour) < ageOf(this.slots[o]! & TAG_BITS, nowHour)) this.slots[o] = word;
-      return;
+    if (this.refresh(this.slots, this.capacity, fp0, fp1, word, nowHour)) return true;
+    const growing = this.growing;
+    if (growing && this.refresh(growing.slots, growing.capacity, fp0, fp1, word, nowHour)) return true;
+    if (this.used + 1 > COMPACT_MAX_LOAD * this.capacity) {
+      if (!this.replace(this.live + 1 + this.capacity / GROWTH_STEP)) return false;
     }
-    if (this.used + 1 > COMPACT_MAX_LOAD * this.capacity) this.rebuild(this.live + 1);
+    this.put(fp0, word);
+    this.live++;
+    return true;
+  }
+
+  /** Makes a matching entry of `slots` as young as `word`'s tag; answers whether there was one. */
+  private refresh(
+    slots: Uint32Array<ArrayBufferLike>,
+    capacity: number,
+    fp0: number,
+    fp1: number,
+    word: number,
+    nowHour: number,
+  ): boolean {
+    const found = findCompact(slots, capacity, fp0, fp1);
+    if (found === -1) return false;
+    const o = found * COMPACT_WORDS + 1;
+    if (ageOf(word & TAG_BITS, nowHour) < ageOf(slots[o]! & TAG_BITS, nowHour)) slots[o] = word;
+    return true;
+  }
+
+  /** Writes an entry known to be absent into `slots`, at the first tombstone or empty slot of its path. */
+  private put(fp0: number, word: number): void {
     const { slots, capacity } = this;
     let i = homeOf(fp0, capacity);
     while ((slots[i * COMPACT_WORDS + 1]! & TAG_BITS) >= TAG_BASE) i = i + 1 === capacity ? 0 : i + 1;
@@ -358,16 +458,64 @@ class CompactTableOfProject {
     if ((slots[o + 1]! & TAG_BITS) === EMPTY) this.used++;
     slots[o] = fp0;
     slots[o + 1] = word;
-    this.live++;
   }
 
   /** Makes room for `more` entries at once (one rebuild instead of one every third larger). */
   reserve(more: number): void {
-    if (this.used + more > COMPACT_MAX_LOAD * this.capacity) this.rebuild(this.live + more);
+    if (this.used + more > COMPACT_MAX_LOAD * this.capacity && this.replace(this.live + more))
+      this.finishGrowing();
+  }
+
+  /**
+   * Starts moving into a new array of room for `entries` at COMPACT_REBUILT_LOAD (a new array, so that
+   * a snapshot being written from the old one is not changed under it), as large as the budget allows.
+   * Answers false when the budget leaves no room for a table that would hold `entries`.
+   */
+  private replace(entries: number): boolean {
+    this.finishGrowing();
+    const wanted = Math.max(COMPACT_MIN_CAPACITY, Math.ceil(entries / COMPACT_REBUILT_LOAD));
+    const affordable = Math.floor(
+      (this.budget.maxBytes - this.budget.bytes + this.slots.byteLength) / (COMPACT_WORDS * 4),
+    );
+    const capacity = Math.min(wanted, affordable);
+    if (capacity * COMPACT_MAX_LOAD < entries) return false;
+    this.budget.bytes += capacity * COMPACT_WORDS * 4 - this.slots.byteLength;
+    this.growing = { slots: this.slots, capacity: this.capacity, next: 0 };
+    this.slots = new Uint32Array(capacity * COMPACT_WORDS);
+    this.capacity = capacity;
+    this.used = 0;
+    return true;
+  }
+
+  /** Moves the entries of the next `count` slots of the array being left. */
+  private moveSome(count: number): void {
+    const growing = this.growing!;
+    const old = growing.slots;
+    const end = Math.min(old.length, (growing.next + count) * COMPACT_WORDS);
+    for (let o = growing.next * COMPACT_WORDS; o < end; o += COMPACT_WORDS) {
+      if ((old[o + 1]! & TAG_BITS) >= TAG_BASE) this.put(old[o]!, old[o + 1]!);
+    }
+    growing.next = end / COMPACT_WORDS;
+    if (end === old.length) this.growing = undefined;
+  }
+
+  finishGrowing(): void {
+    if (this.growing) this.moveSome(this.growing.capacity);
+  }
+
+  /** Live entries by age in hours as of `nowHour` (index = age). */
+  countByAge(nowHour: number, into: number[]): void {
+    this.finishGrowing();
+    const slots = this.slots;
+    for (let o = 1; o < slots.length; o += COMPACT_WORDS) {
+      const tag = slots[o]! & TAG_BITS;
+      if (tag >= TAG_BASE) into[ageOf(tag, nowHour)] = (into[ageOf(tag, nowHour)] ?? 0) + 1;
+    }
   }
 
   /** Drops entries more than `windowHours` old as of `nowHour`; `lastHour` is the hour of the last sweep. */
   expire(lastHour: number, nowHour: number, windowHours: number): void {
+    this.finishGrowing();
     const slots = this.slots;
     const elapsed = nowHour - lastHour;
     let expired = 0;
@@ -380,44 +528,96 @@ class CompactTableOfProject {
       }
     }
     this.live -= expired;
-    // Many tombstones (lookups pass them): start over at a size that fits what is left.
+    // Many tombstones (lookups pass them): start over at a size that fits what is left, a few slots
+    // with each add.
     if (this.used - this.live > 0.25 * this.capacity && this.capacity > COMPACT_MIN_CAPACITY)
-      this.rebuild(this.live);
+      this.replace(this.live);
   }
 
-  /** Into a new array, so that a snapshot being written from the old one is not changed under it. */
-  private rebuild(entries: number): void {
-    const old = this.slots;
-    const capacity = Math.max(COMPACT_MIN_CAPACITY, Math.ceil(entries / COMPACT_REBUILT_LOAD));
-    const slots = new Uint32Array(capacity * COMPACT_WORDS);
-    let used = 0;
-    for (let o = 0; o < old.length; o += COMPACT_WORDS) {
-      if ((old[o + 1]! & TAG_BITS) < TAG_BASE) continue;
-      let i = homeOf(old[o]!, capacity);
-      while ((slots[i * COMPACT_WORDS + 1]! & TAG_BITS) !== EMPTY) i = i + 1 === capacity ? 0 : i + 1;
-      slots[i * COMPACT_WORDS] = old[o]!;
-      slots[i * COMPACT_WORDS + 1] = old[o + 1]!;
-      used++;
+  /** The arrays a snapshot writes: the current one and, while it is being left, the old one. */
+  snapshotSlots(): Uint32Array<ArrayBufferLike>[] {
+    return this.growing ? [this.slots, this.growing.slots] : [this.slots];
+  }
+
+  /** Takes every live entry of another table of this project (a snapshot's second array). */
+  addAll(slots: Uint32Array<ArrayBufferLike>, nowHour: number): void {
+    for (let o = 0; o < slots.length; o += COMPACT_WORDS) {
+      const word = slots[o + 1]!;
+      const tag = word & TAG_BITS;
+      if (tag < TAG_BASE) continue;
+      const hour = nowHour - ageOf(tag, nowHour);
+      this.add(slots[o]!, word, hour, nowHour);
     }
-    this.slots = slots;
-    this.capacity = capacity;
-    this.used = used;
   }
 }
 
 export function createMessageIdWindow(options: WindowOptions | number): MessageIdWindow {
-  const { windowHours, isStored, onCompacted } =
-    typeof options === 'number' ? { windowHours: options } : options;
+  const { windowHours, isStored, onCompacted, maxCompactBytes, onShortened } =
+    typeof options === 'number' ? ({ windowHours: options } as WindowOptions) : options;
   if (windowHours > MAX_WINDOW_HOURS) throw new RangeError(`dedupe window over ${MAX_WINDOW_HOURS} hours`);
   const exact = new Map<string, ExactTable>();
   const compact = isStored ? new Map<string, CompactTableOfProject>() : undefined;
+  const budget: CompactBudget = { maxBytes: maxCompactBytes ?? Number.POSITIVE_INFINITY, bytes: 0 };
   const fp = new Uint32Array(3);
   let newestHour = Number.NEGATIVE_INFINITY;
+  let storedBeforeSecond = 0;
+  /** Ids the compact tier had no room for, since start. */
+  let droppedIds = 0;
+  /** The hours the compact tier keeps: the window, or fewer since it ran out of room. */
+  let keptHours = windowHours;
+  /** Set when dropping hours freed no room: until the next turn, ids without room are dropped at once. */
+  let full = false;
+  /** One a project with a compact tier: how its exact table hands stored ids over. */
+  const sweeps: Sweep[] = [];
+
+  function keepCompact(table: CompactTableOfProject, fp0: number, fp1: number, hour: number): void {
+    if (table.add(fp0, fp1, hour, newestHour)) return;
+    if (!full && shorten() && table.add(fp0, fp1, hour, newestHour)) return;
+    droppedIds++;
+  }
+
+  /**
+   * Drops the compact tier's oldest hours, as many as it takes to leave its tables at most
+   * COMPACT_REBUILT_LOAD full (a scan of the tier, once in a while at most); answers whether any went.
+   */
+  function shorten(): boolean {
+    const tables = compact!;
+    const byAge: number[] = [];
+    let capacity = 0;
+    for (const table of tables.values()) {
+      table.countByAge(newestHour, byAge);
+      capacity += table.slots.length / COMPACT_WORDS;
+    }
+    let kept = 0;
+    let fits = 0;
+    for (let hours = 0; hours <= keptHours; hours++) {
+      kept += byAge[hours] ?? 0;
+      if (kept > COMPACT_REBUILT_LOAD * capacity) break;
+      fits = hours;
+    }
+    const hours = Math.max(EXACT_HOURS - 1, fits);
+    if (hours >= keptHours) {
+      full = true;
+      return false;
+    }
+    keptHours = hours;
+    for (const table of tables.values()) table.expire(newestHour, newestHour, keptHours);
+    onShortened?.({ keptHours, droppedIds });
+    return true;
+  }
 
   function exactOf(projectId: string): ExactTable {
     let table = exact.get(projectId);
     if (!table) {
-      table = new ExactTable();
+      if (compact) {
+        const into = compactOf(compact, projectId);
+        const sweep: Sweep = {
+          storedBeforeSecond,
+          moveOut: (fp0, fp1, hour) => keepCompact(into, fp0, fp1, hour),
+        };
+        sweeps.push(sweep);
+        table = new ExactTable(sweep);
+      } else table = new ExactTable();
       exact.set(projectId, table);
     }
     return table;
@@ -426,7 +626,7 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
   function compactOf(tables: Map<string, CompactTableOfProject>, projectId: string): CompactTableOfProject {
     let table = tables.get(projectId);
     if (!table) {
-      table = new CompactTableOfProject();
+      table = new CompactTableOfProject(budget);
       tables.set(projectId, table);
     }
     return table;
@@ -442,12 +642,15 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
       for (const table of exact.values()) table.expire(cutoff);
       return;
     }
-    for (const table of compact.values()) table.expire(lastHour, hour, windowHours);
+    // A window shortened for room grows back an hour an hour, until it is full again.
+    keptHours = Math.min(windowHours, keptHours + (hour - lastHour));
+    full = false;
+    for (const table of compact.values()) table.expire(lastHour, hour, keptHours);
     const moveBefore = hour - (EXACT_HOURS - 1);
     for (const [projectId, table] of exact) {
       const into = compactOf(compact, projectId);
       into.reserve(table.live);
-      table.expire(cutoff, moveBefore, (fp0, fp1, claimedHour) => into.add(fp0, fp1, claimedHour, hour));
+      table.expire(cutoff, moveBefore, (fp0, fp1, claimedHour) => keepCompact(into, fp0, fp1, claimedHour));
     }
     onCompacted?.();
   }
@@ -460,9 +663,9 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
 
   return {
     claim(projectId, messageId, receivedAt) {
-      const hour = hourOf(receivedAt);
+      hourOf(receivedAt);
       fingerprint(messageId, fp);
-      if (!exactOf(projectId).add(fp, hour)) return 'duplicate';
+      if (!exactOf(projectId).add(fp, Math.max(0, Math.floor(receivedAt / 1000)))) return 'duplicate';
       // Recorded exactly either way: a second copy arriving while the store is asked is a duplicate.
       return compact?.get(projectId)?.has(fp) ? 'unsure' : 'new';
     },
@@ -473,6 +676,11 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
       fingerprint(messageId, fp);
       exact.get(projectId)?.remove(fp);
     },
+    markStored(before) {
+      if (!compact) return;
+      storedBeforeSecond = Math.max(storedBeforeSecond, Math.floor(before / 1000));
+      for (const sweep of sweeps) sweep.storedBeforeSecond = storedBeforeSecond;
+    },
     advanceTo(now) {
       hourOf(now);
     },
@@ -481,8 +689,8 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
       // Kept as long as a claim is: expiry drops hours before newestHour - windowHours.
       if (hour < newestHour - windowHours) return;
       fingerprint(messageId, fp);
-      if (compact) compactOf(compact, projectId).add(fp[0]!, fp[1]!, hour, newestHour);
-      else exactOf(projectId).add(fp, hour);
+      if (compact) keepCompact(compactOf(compact, projectId), fp[0]!, fp[1]!, hour);
+      else exactOf(projectId).add(fp, Math.max(0, Math.floor(receivedAt / 1000)));
     },
     size() {
       const { exactIds, compactIds } = this.stats();
@@ -498,9 +706,9 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
       }
       for (const table of compact?.values() ?? []) {
         compactIds += table.live;
-        bytes += table.slots.byteLength;
+        bytes += table.bytes;
       }
-      return { exactIds, compactIds, bytes };
+      return { exactIds, compactIds, bytes, droppedIds, keptHours };
     },
     compactTier(options) {
       if (!compact) throw new Error('this dedupe window has no compact tier');
@@ -509,19 +717,27 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
         for (const [projectId, table] of exact) {
           const into = compactOf(compact, projectId);
           table.expire(newestHour - windowHours, Number.POSITIVE_INFINITY, (fp0, fp1, hour) =>
-            into.add(fp0, fp1, hour, newestHour),
+            keepCompact(into, fp0, fp1, hour),
           );
         }
         coveredUntil = options.now;
       }
-      const tables = [...compact].map(([projectId, table]) => ({ projectId, slots: table.slots }));
+      const tables = [...compact].flatMap(([projectId, table]) =>
+        table.snapshotSlots().map((slots) => ({ projectId, slots })),
+      );
       return { coveredUntil, windowHours, hour: newestHour, tables };
     },
     restore(tier, now) {
       if (!compact) throw new Error('this dedupe window has no compact tier');
       if (newestHour !== Number.NEGATIVE_INFINITY) throw new Error('restore into a window already in use');
       for (const { projectId, slots } of tier.tables) {
-        const table = new CompactTableOfProject(slots);
+        const existing = compact.get(projectId);
+        // A table written while it was being replaced comes as two arrays: the second joins the first.
+        if (existing) {
+          existing.addAll(slots, tier.hour);
+          continue;
+        }
+        const table = new CompactTableOfProject(budget, slots);
         // Probing ends at an empty slot: a table fuller than tables ever get might not have one.
         if (!table.withinLoad()) throw new Error(`the snapshot's table of ${projectId} is too full to use`);
         compact.set(projectId, table);

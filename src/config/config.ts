@@ -39,6 +39,8 @@ export const ConfigSchema = Type.Object({
     rateLimitPerKey: Type.Integer({ minimum: 1 }),
     /** How long a messageId is remembered to recognise re-deliveries (at most 10 days: the window's hour tags). */
     dedupeWindowHours: Type.Integer({ minimum: 24, maximum: 240 }),
+    /** Memory limit of the dedupe window's compact tier; when full it keeps fewer hours (the store folds copies). */
+    dedupeMemoryMb: Type.Integer({ minimum: 16, maximum: 1_048_576 }),
     /** Consent opt-outs, erased ids and PII encryption applied to collected events (docs/governance.md). */
     governance: Type.Boolean(),
     /** How often consent, erasures and PII field lists written by other processes are picked up. */
@@ -71,6 +73,7 @@ const defaults: Config = {
     minInsertIntervalMs: 1000,
     rateLimitPerKey: 5000,
     dedupeWindowHours: 48,
+    dedupeMemoryMb: 1024,
     governance: true,
     governanceRefreshSeconds: 30,
     legacyContactHashes: false,
@@ -96,6 +99,7 @@ const ENV_NAMES: Record<string, string> = {
   '/ingest/minInsertIntervalMs': 'PULSELOOP_MIN_INSERT_INTERVAL_MS',
   '/ingest/rateLimitPerKey': 'PULSELOOP_RATE_LIMIT_PER_KEY',
   '/ingest/dedupeWindowHours': 'PULSELOOP_DEDUPE_WINDOW_HOURS',
+  '/ingest/dedupeMemoryMb': 'PULSELOOP_DEDUPE_MEMORY_MB',
   '/ingest/governance': 'PULSELOOP_INGEST_GOVERNANCE',
   '/ingest/governanceRefreshSeconds': 'PULSELOOP_GOVERNANCE_REFRESH_SECONDS',
   '/ingest/legacyContactHashes': 'PULSELOOP_LEGACY_CONTACT_HASHES',
@@ -146,6 +150,7 @@ function fromEnv(env: Env): Record<string, unknown> {
     ['minInsertIntervalMs', 'PULSELOOP_MIN_INSERT_INTERVAL_MS'],
     ['rateLimitPerKey', 'PULSELOOP_RATE_LIMIT_PER_KEY'],
     ['dedupeWindowHours', 'PULSELOOP_DEDUPE_WINDOW_HOURS'],
+    ['dedupeMemoryMb', 'PULSELOOP_DEDUPE_MEMORY_MB'],
     ['governanceRefreshSeconds', 'PULSELOOP_GOVERNANCE_REFRESH_SECONDS'],
   ] as const) {
     const value = numberValue(env[name]);

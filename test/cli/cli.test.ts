@@ -214,7 +214,7 @@ describe('pulseloop CLI', () => {
       expect(asked.code).toBe(0);
       expect(asked.stdout).toContain('(from the running server)');
       expect(asked.stdout).toMatch(
-        /dedupe window: \d+ message ids \(\d+ of the last two hours, \d+ older\), [\d.]+ (B|KiB|MiB) of memory/,
+        /dedupe window: \d+ message ids \(\d+ not yet known to be stored, \d+ stored\), [\d.]+ (B|KiB|MiB) of memory/,
       );
       // A server told to listen on every address is asked on loopback.
       const wildcard = pulseloop(['status'], {

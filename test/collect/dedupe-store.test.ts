@@ -191,6 +191,32 @@ describe('the window across restarts', () => {
     expect(await snapshotCovers(clock, 502)).toBe(true);
   });
 
+  it('moves ids to the compact tier once the batch writer reports their events stored', async () => {
+    const dataDir = mkdtempSync(join(root, 'stored-'));
+    let storedUntil = 0;
+    const running = await startMessageIdWindow({
+      engine,
+      dataDir,
+      windowHours: 48,
+      logger,
+      storedBefore: () => storedUntil,
+    });
+    // Ids of the other tests' events, read from the store at start.
+    const fromStore = running.window.stats().compactIds;
+    const at = Date.now();
+    for (let i = 0; i < 100; i++) running.window.claim('moving', `early-${i}`, at);
+    // Nothing stored yet: claims go on and the ids stay exact.
+    for (let i = 0; i < 500; i++) running.window.claim('moving', `late-${i}`, at);
+    expect(running.window.stats()).toMatchObject({ exactIds: 600 });
+    // The writer catches up; the window asks it every second and keeps a margin for requests in flight.
+    storedUntil = at + 60_000;
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    for (let i = 0; i < 500; i++) running.window.claim('moving', `later-${i}`, at + 50_000);
+    expect(running.window.stats().compactIds - fromStore).toBe(600);
+    expect(running.window.claim('moving', 'early-3', at + 50_000)).toBe('unsure');
+    await running.close();
+  });
+
   it('reads the store in full when the snapshot was kept for a shorter window, or is too full to use', async () => {
     const dataDir = mkdtempSync(join(root, 'shorter-'));
     const clock = Date.UTC(2026, 11, 1, 12, 30);

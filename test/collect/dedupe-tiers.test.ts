@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { type ClaimedEvent, createMessageIdWindow, type MessageIdWindow } from '../../src/collect/dedupe.js';
+import {
+  type ClaimedEvent,
+  createMessageIdWindow,
+  type MessageIdWindow,
+  type WindowOptions,
+} from '../../src/collect/dedupe.js';
 
 /**
  * The window's two tiers: ids of the current and the previous hour exact, older ones compact and
@@ -10,10 +15,15 @@ import { type ClaimedEvent, createMessageIdWindow, type MessageIdWindow } from '
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 10, 30, 10, 30);
 
-function tieredWindow(windowHours: number, storedIds = new Set<string>()) {
+function tieredWindow(
+  windowHours: number,
+  storedIds = new Set<string>(),
+  options: Pick<WindowOptions, 'maxCompactBytes' | 'onShortened'> = {},
+) {
   const asked: string[] = [];
   let compactions = 0;
   const window = createMessageIdWindow({
+    ...options,
     windowHours,
     isStored: async (projectId: string, event: ClaimedEvent) => {
       asked.push(`${projectId}/${event.message_id}`);
@@ -165,3 +175,155 @@ describe('the dedupe window in two tiers', () => {
     expect(window.claim('p', 'a', T0 + 5 * HOUR)).toBe('duplicate');
   });
 });
+
+describe('ids whose events are stored leave the exact tier', () => {
+  it('moves them to the compact tier a few with each claim, once the store has them', () => {
+    const { window } = tieredWindow(48);
+    const first = ids('first', 100_000);
+    claimAll(window, 'p', first, T0);
+    expect(window.stats()).toMatchObject({ exactIds: 100_000, compactIds: 0 });
+    // The store has everything claimed before T0 + 1 s; the next claims sweep the first ids out.
+    window.markStored(T0 + 1000);
+    const second = ids('second', 100_000);
+    claimAll(window, 'p', second, T0 + 2000);
+    expect(window.stats()).toMatchObject({ exactIds: 100_000, compactIds: 100_000 });
+    // A first id is in the store now: its copy is asked about. A second one is not yet: a duplicate.
+    expect(window.claim('p', 'first-7', T0 + 3000)).toBe('unsure');
+    expect(window.claim('p', 'second-7', T0 + 3000)).toBe('duplicate');
+    // Nothing claimed after the mark moved, and an earlier mark does not move it back.
+    window.markStored(T0);
+    claimAll(window, 'p', ids('third', 100_000), T0 + 3000);
+    expect(window.stats()).toMatchObject({ compactIds: 100_000 });
+  });
+
+  it('under a steady stream with the store keeping up, holds a fraction of the memory of two exact hours', () => {
+    // 3M ids at 50,000 a second; the store is 2 s behind.
+    const marked = tieredWindow(48).window;
+    const unmarked = tieredWindow(48).window;
+    const total = 3_000_000;
+    let at = T0;
+    for (let i = 0; i < total; i++) {
+      at = T0 + Math.floor(i / 50);
+      const id = `s-${i}`;
+      marked.claim('p', id, at);
+      unmarked.claim('p', id, at);
+      if (i % 5_000 === 0) marked.markStored(at - 2000);
+    }
+    const kept = marked.stats();
+    const exactOnly = unmarked.stats();
+    expect(exactOnly).toMatchObject({ exactIds: total, compactIds: 0 });
+    expect(kept.exactIds + kept.compactIds).toBe(total);
+    // Exact: the last ~2 s (100,000 ids) and those the sweep has not reached yet.
+    expect(kept.exactIds).toBeLessThan(600_000);
+    expect(kept.bytes / exactOnly.bytes).toBeLessThan(0.5);
+    // Every id is still known: a re-delivery is a duplicate, or asked about.
+    let fresh = 0;
+    for (let i = 0; i < total; i += 7) if (marked.claim('p', `s-${i}`, at) === 'new') fresh++;
+    expect(fresh).toBe(0);
+  });
+
+  it('answers as a set would while ids move between tiers and both tiers replace their tables', async () => {
+    const stored = new Set<string>();
+    const { window } = tieredWindow(48, stored);
+    const model = new Set<string>();
+    let state = 777;
+    const next = (n: number) => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state % n;
+    };
+    let at = T0;
+    for (let op = 0; op < 200_000; op++) {
+      at += 3;
+      if (op % 1000 === 0) {
+        // Everything claimed until a second ago is stored (a released id never was).
+        window.markStored(at - 1000);
+        for (const id of model) stored.add(id);
+      }
+      if (op === 120_000) at += HOUR;
+      const id = `m-${next(150_000)}`;
+      if (next(20) === 0) {
+        window.release('p', id);
+        if (!stored.has(id)) model.delete(id);
+        continue;
+      }
+      const expected = model.has(id) ? 'duplicate' : 'new';
+      let answer = window.claim('p', id, at);
+      if (answer === 'unsure') {
+        answer = (await window.isStored('p', { message_id: id, event: 'e', distinct_id: 'u', timestamp: at }))
+          ? 'duplicate'
+          : 'new';
+      }
+      if (answer !== expected) throw new Error(`op ${op}: ${id} answered ${answer}, expected ${expected}`);
+      model.add(id);
+    }
+    const { compactIds } = window.stats();
+    expect(compactIds).toBeGreaterThan(50_000);
+  });
+
+  it('hands over a compact table being replaced as two arrays, and takes it back whole', () => {
+    const { window } = tieredWindow(48);
+    let claimed = 0;
+    window.markStored(T0 + 1000);
+    // Claim until a snapshot would catch the compact table in the middle of a replacement.
+    while (window.compactTier().tables.length < 2) {
+      window.claim('p', `r-${claimed++}`, T0 + 2000);
+      window.markStored(T0 + 3000);
+      if (claimed > 1_000_000) throw new Error('the compact table was never caught while being replaced');
+    }
+    const tier = window.compactTier();
+    expect(tier.tables.map((table) => table.projectId)).toEqual(['p', 'p']);
+    const restored = tieredWindow(48).window;
+    restored.restore(tier, T0 + 3000);
+    const { compactIds } = window.stats();
+    expect(restored.stats().compactIds).toBe(compactIds);
+  });
+
+  it('at its memory limit drops its oldest hours first, keeps the newest, and grows back hour by hour', () => {
+    const shortened: { keptHours: number; droppedIds: number }[] = [];
+    const maxCompactBytes = 4 << 20;
+    const { window } = tieredWindow(48, new Set(), {
+      maxCompactBytes,
+      onShortened: (event) => shortened.push(event),
+    });
+    // 8 bytes a slot, at most 80 % full.
+    const room = (0.8 * maxCompactBytes) / 8;
+    // 100,000 ids an hour for six hours, each hour's stored before the next: 600,000 ids, room for ~419,000.
+    for (let hour = 0; hour < 6; hour++) {
+      claimAll(window, 'p', ids(`h${hour}`, 100_000), T0 + hour * HOUR);
+      window.markStored(T0 + hour * HOUR + 1000);
+    }
+    const full = window.stats();
+    expect(full.compactIds).toBeLessThanOrEqual(room);
+    expect(full.keptHours).toBeLessThan(48);
+    expect(shortened.length).toBeGreaterThan(0);
+    // The oldest hours went, not the newest.
+    const outcomes = (hour: number) => {
+      const probe = createProbe(window);
+      return probe(ids(`h${hour}`, 1000), T0 + 6 * HOUR);
+    };
+    expect(outcomes(0).new).toBe(1000);
+    expect(outcomes(4).new).toBe(0);
+    expect(outcomes(5).new).toBe(0);
+    // Once the last exact ids have moved (at the turn after next), and with no more ids coming in, the
+    // window grows back an hour with each hour's turn.
+    window.advanceTo(T0 + 7 * HOUR);
+    const keptThen = window.stats().keptHours;
+    window.advanceTo(T0 + 8 * HOUR);
+    window.advanceTo(T0 + 9 * HOUR);
+    expect(window.stats().keptHours).toBe(keptThen + 2);
+    expect(outcomes(5).new).toBe(0);
+  });
+});
+
+/** Claims ids and releases each that was not a duplicate again, so that probing does not record them. */
+function createProbe(window: MessageIdWindow) {
+  return (messageIds: string[], at: number) => {
+    const outcomes = { new: 0, duplicate: 0, unsure: 0 };
+    for (const id of messageIds) {
+      const outcome = window.claim('p', id, at);
+      outcomes[outcome]++;
+      if (outcome !== 'duplicate') window.release('p', id);
+    }
+    return outcomes;
+  };
+}
