@@ -62,6 +62,8 @@ async function storedEvents(server: ServerProcess): Promise<number> {
   return (await eventsTable(server)).rows;
 }
 
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
@@ -237,6 +239,10 @@ export interface SustainedResult {
   /** The events table's active parts when the run ended (climbing: merges fall behind). */
   activeParts: number;
   p99Ms: number;
+  /** The server's resident memory at the end and at its peak, and the dedupe window's share at the end (bytes). */
+  rssBytes: number;
+  peakRssBytes: number;
+  dedupeWindowBytes: number;
 }
 
 /**
@@ -257,10 +263,22 @@ export async function benchSustained(
       const load = await benchLoad({ url: server.url, writeKey }, 60_000);
       perMinute.push(load.eventsPerSecond);
       p99Ms = Math.max(p99Ms, load.latencyMs.p99);
-      log(`sustained load, minute ${minute}: ${Math.round(load.eventsPerSecond)} events/s`);
+      const window = (await serverStatus(server)).dedupeWindow;
+      log(
+        `sustained load, minute ${minute}: ${Math.round(load.eventsPerSecond)} events/s, p99 ${load.latencyMs.p99.toFixed(0)} ms, RSS ${mib(server.memory().rss)}, dedupe window ${mib(window?.bytes ?? 0)} (${window?.exactIds} exact, ${window?.compactIds} compact)`,
+      );
     }
     const events = await eventsTable(server);
-    return { perMinute, storedEvents: events.rows, activeParts: events.parts, p99Ms };
+    const { rss, peakRss } = server.memory();
+    return {
+      perMinute,
+      storedEvents: events.rows,
+      activeParts: events.parts,
+      p99Ms,
+      rssBytes: rss,
+      peakRssBytes: peakRss,
+      dedupeWindowBytes: (await serverStatus(server)).dedupeWindow?.bytes ?? 0,
+    };
   } finally {
     await stopIngestServer(ingestServer);
   }

@@ -30,6 +30,7 @@ interface Row {
 }
 
 const MiB = 1024 * 1024;
+const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
 /** The issues' memory targets are in GB; read as 10⁹ bytes, the stricter of the two readings. */
 const GB = 1e9;
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -96,7 +97,7 @@ async function ingestionSection(): Promise<Row[]> {
     },
     {
       metric: `The same load held for ${sustained.perMinute.length} minutes on a fresh server: events/s in each minute (ClickHouse merges larger parts once millions of events are stored)`,
-      value: `${sustained.perMinute.map(events).join(' / ')}; ${events(sustained.storedEvents)} events stored in ${sustained.activeParts} active parts; p99 at most ${sustained.p99Ms.toFixed(0)} ms`,
+      value: `${sustained.perMinute.map(events).join(' / ')}; ${events(sustained.storedEvents)} events stored in ${sustained.activeParts} active parts; p99 at most ${sustained.p99Ms.toFixed(0)} ms; RSS ${mib(sustained.rssBytes)} at the end (peak ${mib(sustained.peakRssBytes)}), ${mib(sustained.dedupeWindowBytes)} of it the dedupe window`,
       target: '—',
       met: undefined,
     },
@@ -171,7 +172,6 @@ async function importSection(): Promise<Row[]> {
   const small = await benchImport({ rows: 200_000, log });
   const huge = await benchImport({ rows: 3_000_000, log });
   const messy = await benchImport({ rows: 1_000_000, irregularEvery: 10, log });
-  const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
   const rate = (rowsPerSecond: number | undefined) =>
     `${Math.round(rowsPerSecond ?? 0).toLocaleString('en-US')} rows/s`;
   return [

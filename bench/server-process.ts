@@ -56,6 +56,7 @@ export const SERVER_ENV: Readonly<Record<string, string>> = Object.fromEntries(
 export interface ServerStatus {
   tables: Array<{ table: string; rows: number; parts: number }>;
   writer: { pendingRows: number; lagMs: number };
+  dedupeWindow?: { exactIds: number; compactIds: number; bytes: number };
 }
 
 export async function serverStatus(server: Pick<ServerProcess, 'url'>): Promise<ServerStatus> {

@@ -157,12 +157,34 @@ const GROWTH_STEP = 8;
  */
 const SWEEP_STEP = 8;
 
+/**
+ * Stored ids found by the sweep are moved in batches of this many: the compact tier is large and each
+ * id lands at a random place in it, so a batch first touches all their places at once (the memory
+ * reads overlap), then inserts them from the cache. One by one, each move waited for its own read:
+ * ~0.9 µs a claim at 20M compact ids here, against ~0.2 µs batched.
+ */
+const MOVE_BATCH = 256;
+
+/** Ids on their way from the exact to the compact tier. */
+interface MoveBatch {
+  fp0: Uint32Array;
+  fp1: Uint32Array;
+  hour: Int32Array;
+}
+
 /** How the exact tier hands stored ids to the compact tier. */
 interface Sweep {
   /** Ids claimed before this second have their events in the store (0: nothing known yet). */
   storedBeforeSecond: number;
-  moveOut(fp0: number, fp1: number, hour: number): void;
+  /** Takes the first `count` ids of `batch`. */
+  moveOut(batch: MoveBatch, count: number): void;
 }
+
+const newMoveBatch = (): MoveBatch => ({
+  fp0: new Uint32Array(MOVE_BATCH),
+  fp1: new Uint32Array(MOVE_BATCH),
+  hour: new Int32Array(MOVE_BATCH),
+});
 
 class ExactTable {
   private slots = new Uint32Array(MIN_CAPACITY * WORDS);
@@ -178,6 +200,10 @@ class ExactTable {
   private growing?: { slots: Uint32Array; mask: number; next: number };
   /** The next slot of `slots` the sweep looks at. */
   private cursor = 0;
+  /** Word offsets in `slots` of stored ids the sweep found, still here until they move as a batch. */
+  private readonly pending = new Int32Array(MOVE_BATCH);
+  private pendingCount = 0;
+  private readonly batch = newMoveBatch();
 
   constructor(private readonly sweep?: Sweep) {}
 
@@ -235,7 +261,7 @@ class ExactTable {
     return true;
   }
 
-  /** Moves the stored ids of the next SWEEP_STEP slots to the compact tier. */
+  /** Looks at the next SWEEP_STEP slots for stored ids, moving them out once a batch is full. */
   private sweepSome(sweep: Sweep): void {
     const slots = this.slots;
     const limit = sweep.storedBeforeSecond + STAMP_BASE;
@@ -243,12 +269,33 @@ class ExactTable {
     for (let o = this.cursor * WORDS; o < end; o += WORDS) {
       const stamp = slots[o + 3]!;
       if (stamp > RELEASED && stamp < limit) {
-        sweep.moveOut(slots[o]!, slots[o + 1]!, hourOfStamp(stamp));
-        slots[o + 3] = RELEASED;
-        this.live--;
+        this.pending[this.pendingCount++] = o;
+        if (this.pendingCount === MOVE_BATCH) this.movePending(sweep);
       }
     }
     this.cursor = end === slots.length ? 0 : end / WORDS;
+    // Before the sweep comes round again, so that no slot is in the batch twice.
+    if (this.cursor === 0) this.movePending(sweep);
+  }
+
+  /** Hands the batch of stored ids to the compact tier, skipping slots released or reused since. */
+  private movePending(sweep: Sweep): void {
+    const { slots, pending, batch } = this;
+    const limit = sweep.storedBeforeSecond + STAMP_BASE;
+    let count = 0;
+    for (let k = 0; k < this.pendingCount; k++) {
+      const o = pending[k]!;
+      const stamp = slots[o + 3]!;
+      if (stamp <= RELEASED || stamp >= limit) continue;
+      batch.fp0[count] = slots[o]!;
+      batch.fp1[count] = slots[o + 1]!;
+      batch.hour[count] = hourOfStamp(stamp);
+      count++;
+      slots[o + 3] = RELEASED;
+      this.live--;
+    }
+    this.pendingCount = 0;
+    if (count > 0) sweep.moveOut(batch, count);
   }
 
   /**
@@ -258,6 +305,8 @@ class ExactTable {
    */
   private replace(entries = this.live + (this.mask + 1) / GROWTH_STEP): void {
     this.finishGrowing();
+    // Their offsets are of the table being left; they stay exact and are found again.
+    this.pendingCount = 0;
     const capacity = capacityFor(entries);
     this.growing = { slots: this.slots, mask: this.mask, next: 0 };
     this.slots = new Uint32Array(capacity * WORDS);
@@ -293,6 +342,7 @@ class ExactTable {
     moveTo?: (fp0: number, fp1: number, hour: number) => void,
   ): void {
     this.finishGrowing();
+    this.pendingCount = 0;
     const slots = this.slots;
     const cutoff = cutoffHour * 3600 + STAMP_BASE;
     const moveLimit = moveTo && moveBefore !== undefined ? moveBefore * 3600 + STAMP_BASE : 0;
@@ -432,6 +482,16 @@ class CompactTableOfProject {
     this.live++;
     return true;
   }
+
+  /** Reads the home slot of each id of a batch, so that the reads overlap and its inserts find them cached. */
+  touch(batch: MoveBatch, count: number): void {
+    const { slots, capacity } = this;
+    let sum = 0;
+    for (let k = 0; k < count; k++) sum += slots[homeOf(batch.fp0[k]!, capacity) * COMPACT_WORDS]!;
+    this.touched = sum;
+  }
+  /** What `touch` read, kept so that its reads are not optimised away. */
+  touched = 0;
 
   /** Makes a matching entry of `slots` as young as `word`'s tag; answers whether there was one. */
   private refresh(
@@ -613,7 +673,10 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
         const into = compactOf(compact, projectId);
         const sweep: Sweep = {
           storedBeforeSecond,
-          moveOut: (fp0, fp1, hour) => keepCompact(into, fp0, fp1, hour),
+          moveOut: (batch, count) => {
+            into.touch(batch, count);
+            for (let k = 0; k < count; k++) keepCompact(into, batch.fp0[k]!, batch.fp1[k]!, batch.hour[k]!);
+          },
         };
         sweeps.push(sweep);
         table = new ExactTable(sweep);
