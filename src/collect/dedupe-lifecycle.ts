@@ -12,7 +12,7 @@ const STORED_POLL_MS = 1000;
  * claims its ids before its events reach the log. Moved too early, an id's re-delivery would only cost
  * a store lookup (and, were its event still not stored, a second copy that queries fold).
  */
-const STORED_MARGIN_MS = 15_000;
+const STORED_MARGIN_MS = 5_000;
 
 export interface WindowStart {
   engine: FactsEngine;

@@ -170,6 +170,16 @@ function itemsOf(request: IngestRequest): {
   };
 }
 
+/** The message ids items were sent with (before validation: a hint for the dedupe window). */
+function messageIdsOf(items: readonly unknown[]): string[] {
+  const ids: string[] = [];
+  for (const item of items) {
+    const id = (item as { messageId?: unknown } | null)?.messageId;
+    if (typeof id === 'string') ids.push(id);
+  }
+  return ids;
+}
+
 /**
  * What identity resolution needs from a validated call: its ids, and traits on identify (as they
  * are stored: `stored` has the PII fields encrypted), and the ids `linkedIds` computed from the
@@ -365,6 +375,7 @@ async function ingestClaiming(
     liveItems?.push({ kind: 'quarantine', row });
   };
 
+  deps.dedupe.prefetch(request.projectId, messageIdsOf(items));
   for (const [index, item] of items.entries()) {
     const validated =
       request.callType === 'batch'

@@ -211,9 +211,9 @@ describe('the window across restarts', () => {
     // The writer catches up; the window asks it every second and keeps a margin for requests in flight.
     storedUntil = at + 60_000;
     await new Promise((resolve) => setTimeout(resolve, 1200));
-    for (let i = 0; i < 500; i++) running.window.claim('moving', `later-${i}`, at + 50_000);
+    for (let i = 0; i < 500; i++) running.window.claim('moving', `later-${i}`, at + 100_000);
     expect(running.window.stats().compactIds - fromStore).toBe(600);
-    expect(running.window.claim('moving', 'early-3', at + 50_000)).toBe('unsure');
+    expect(running.window.claim('moving', 'early-3', at + 100_000)).toBe('unsure');
     await running.close();
   });
 
