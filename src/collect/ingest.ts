@@ -11,6 +11,7 @@ import type { ClaimOutcome, MessageIdWindow } from './dedupe.js';
 import { type IngestGovernance, type RequestGovernance, requestGovernance } from './govern-step.js';
 import type { LiveFeed, LiveItem } from './live.js';
 import type { CompactText, JsonScan } from './segment/json-scan.js';
+import { MAX_MESSAGE_ID_LENGTH } from './segment/limits.js';
 import { toEventRow } from './segment/normalise.js';
 import { toQuarantineRow } from './segment/quarantine.js';
 import {
@@ -175,7 +176,8 @@ function messageIdsOf(items: readonly unknown[]): string[] {
   const ids: string[] = [];
   for (const item of items) {
     const id = (item as { messageId?: unknown } | null)?.messageId;
-    if (typeof id === 'string') ids.push(id);
+    // Longer ones are refused by validation; they are not worth fingerprinting.
+    if (typeof id === 'string' && id.length <= MAX_MESSAGE_ID_LENGTH) ids.push(id);
   }
   return ids;
 }
