@@ -5,6 +5,7 @@ import {
   type MessageIdWindow,
   type WindowOptions,
 } from '../../src/collect/dedupe.js';
+import { seededIntegers } from '../support/seeded.js';
 
 /**
  * The window's two tiers: ids of the current and the previous hour exact, older ones compact and
@@ -226,11 +227,7 @@ describe('ids whose events are stored leave the exact tier', () => {
     const stored = new Set<string>();
     const { window } = tieredWindow(48, stored);
     const model = new Set<string>();
-    let state = 777;
-    const next = (n: number) => {
-      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-      return state % n;
-    };
+    const next = seededIntegers(777);
     let at = T0;
     for (let op = 0; op < 200_000; op++) {
       at += 3;

@@ -7,6 +7,7 @@ import { loadMessageIdWindow } from '../../src/collect/dedupe-store.js';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
 import { migrateFacts } from '../../src/store/facts/migrate.js';
 import { recordingAnswerSizes } from '../support/answer-sizes.js';
+import { seededIntegers } from '../support/seeded.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 10, 30, 10, 59);
@@ -73,12 +74,7 @@ describe('the messageId dedupe window', () => {
   it('answers as a set would while its table grows step by step, with releases and an hour’s turn mid-growth', () => {
     const window = createMessageIdWindow(24);
     const model = new Set<string>();
-    // A small deterministic generator: the same sequence on every run.
-    let state = 12345;
-    const next = (n: number) => {
-      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-      return state % n;
-    };
+    const next = seededIntegers(12345);
     let at = T0;
     for (let op = 0; op < 60_000; op++) {
       // Growth happens at 717, 1,434, 2,868 … live ids; the hour turns twice during the run.
