@@ -6,7 +6,9 @@ import { runIngestLoad } from './ingest-load.js';
 import {
   freePort,
   type IngestServer,
+  mib,
   type ServerProcess,
+  type ServerStatus,
   serverStatus,
   startIngestServer,
   statCpuSeconds,
@@ -52,17 +54,9 @@ export interface IngestBenchResult {
   mainThread: { onCpu: number; waiting: number };
 }
 
-/** The events table's rows and active parts, as the server's /status reports them. */
-async function eventsTable(server: ServerProcess): Promise<{ rows: number; parts: number }> {
-  const events = (await serverStatus(server)).tables.find((t) => t.table === 'events');
-  return { rows: events?.rows ?? 0, parts: events?.parts ?? 0 };
-}
-
 async function storedEvents(server: ServerProcess): Promise<number> {
-  return (await eventsTable(server)).rows;
+  return (await serverStatus(server)).tables.find((t) => t.table === 'events')?.rows ?? 0;
 }
-
-const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -259,25 +253,28 @@ export async function benchSustained(
   try {
     const perMinute: number[] = [];
     let p99Ms = 0;
+    // Read after each minute; the last one also tells what the run left behind.
+    let status: ServerStatus | undefined;
     for (let minute = 1; minute <= (options.minutes ?? 6); minute++) {
       const load = await benchLoad({ url: server.url, writeKey }, 60_000);
       perMinute.push(load.eventsPerSecond);
       p99Ms = Math.max(p99Ms, load.latencyMs.p99);
-      const window = (await serverStatus(server)).dedupeWindow;
+      status = await serverStatus(server);
+      const window = status.dedupeWindow;
       log(
         `sustained load, minute ${minute}: ${Math.round(load.eventsPerSecond)} events/s, p99 ${load.latencyMs.p99.toFixed(0)} ms, RSS ${mib(server.memory().rss)}, dedupe window ${mib(window?.bytes ?? 0)} (${window?.exactIds} exact, ${window?.compactIds} compact)`,
       );
     }
-    const events = await eventsTable(server);
+    const events = status?.tables.find((t) => t.table === 'events');
     const { rss, peakRss } = server.memory();
     return {
       perMinute,
-      storedEvents: events.rows,
-      activeParts: events.parts,
+      storedEvents: events?.rows ?? 0,
+      activeParts: events?.parts ?? 0,
       p99Ms,
       rssBytes: rss,
       peakRssBytes: peakRss,
-      dedupeWindowBytes: (await serverStatus(server)).dedupeWindow?.bytes ?? 0,
+      dedupeWindowBytes: status?.dedupeWindow?.bytes ?? 0,
     };
   } finally {
     await stopIngestServer(ingestServer);

@@ -52,6 +52,9 @@ export const SERVER_ENV: Readonly<Record<string, string>> = Object.fromEntries(
   }),
 );
 
+/** Bytes as whole MiB, for the benchmark's lines and rows. */
+export const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
 /** What the server's /status says of its events table and its batch writer. */
 export interface ServerStatus {
   tables: Array<{ table: string; rows: number; parts: number }>;

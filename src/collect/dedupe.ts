@@ -178,10 +178,15 @@ interface MoveBatch {
   hour: Int32Array;
 }
 
+/** How far the store has got, as told by `markStored`: one for the window, shared by its tables. */
+interface StoredMark {
+  /** Ids claimed before this second have their events in the store (0: nothing known yet). */
+  beforeSecond: number;
+}
+
 /** How the exact tier hands stored ids to the compact tier. */
 interface Sweep {
-  /** Ids claimed before this second have their events in the store (0: nothing known yet). */
-  storedBeforeSecond: number;
+  stored: StoredMark;
   /** Takes the first `count` ids of `batch`. */
   moveOut(batch: MoveBatch, count: number): void;
 }
@@ -228,15 +233,15 @@ class ExactTable {
     }
   }
 
-  /** The word where a lookup of `fp` starts (read ahead by `prefetch`). */
-  homeWord(fp: Uint32Array): number {
-    return this.slots[(fp[0]! & this.mask) * WORDS + 3]!;
+  /** The word where a lookup of a fingerprint with this first hash starts (for reading ahead). */
+  homeWord(fp0: number): number {
+    return this.slots[(fp0 & this.mask) * WORDS + 3]!;
   }
 
   /** Adds `fp`, claimed in `second`, unless present; answers whether it was added. */
   add(fp: Uint32Array, second: number): boolean {
     if (this.growing) this.moveSome(GROWTH_STEP);
-    if (this.sweep && this.sweep.storedBeforeSecond > 0) this.sweepSome(this.sweep);
+    if (this.sweep && this.sweep.stored.beforeSecond > 0) this.sweepSome(this.sweep);
     if (ExactTable.findIn(this.slots, this.mask, fp) !== -1) return false;
     if (this.growing && ExactTable.findIn(this.growing.slots, this.growing.mask, fp) !== -1) return false;
     if ((this.used + 1) / (this.mask + 1) > MAX_LOAD) this.replace();
@@ -275,7 +280,7 @@ class ExactTable {
   /** Looks at the next SWEEP_STEP slots for stored ids, moving them out once a batch is full. */
   private sweepSome(sweep: Sweep): void {
     const slots = this.slots;
-    const limit = sweep.storedBeforeSecond + STAMP_BASE;
+    const limit = sweep.stored.beforeSecond + STAMP_BASE;
     const end = Math.min(slots.length, (this.cursor + SWEEP_STEP) * WORDS);
     for (let o = this.cursor * WORDS; o < end; o += WORDS) {
       const stamp = slots[o + 3]!;
@@ -292,7 +297,7 @@ class ExactTable {
   /** Hands the batch of stored ids to the compact tier, skipping slots released or reused since. */
   private movePending(sweep: Sweep): void {
     const { slots, pending, batch } = this;
-    const limit = sweep.storedBeforeSecond + STAMP_BASE;
+    const limit = sweep.stored.beforeSecond + STAMP_BASE;
     let count = 0;
     for (let k = 0; k < this.pendingCount; k++) {
       const o = pending[k]!;
@@ -469,9 +474,9 @@ class CompactTableOfProject {
     return this.slots.byteLength + (this.growing?.slots.byteLength ?? 0);
   }
 
-  /** The word where a lookup of `fp` starts (read ahead by `prefetch`). */
-  homeWord(fp: Uint32Array): number {
-    return this.slots[homeOf(fp[0]!, this.capacity) * COMPACT_WORDS + 1]!;
+  /** The word where a lookup of a fingerprint with this first hash starts (for reading ahead). */
+  homeWord(fp0: number): number {
+    return this.slots[homeOf(fp0, this.capacity) * COMPACT_WORDS + 1]!;
   }
 
   has(fp: Uint32Array): boolean {
@@ -498,16 +503,6 @@ class CompactTableOfProject {
     this.live++;
     return true;
   }
-
-  /** Reads the home slot of each id of a batch, so that the reads overlap and its inserts find them cached. */
-  touch(batch: MoveBatch, count: number): void {
-    const { slots, capacity } = this;
-    let sum = 0;
-    for (let k = 0; k < count; k++) sum += slots[homeOf(batch.fp0[k]!, capacity) * COMPACT_WORDS]!;
-    this.touched = sum;
-  }
-  /** What `touch` read, kept so that its reads are not optimised away. */
-  touched = 0;
 
   /** Makes a matching entry of `slots` as young as `word`'s tag; answers whether there was one. */
   private refresh(
@@ -585,7 +580,9 @@ class CompactTableOfProject {
     const slots = this.slots;
     for (let o = 1; o < slots.length; o += COMPACT_WORDS) {
       const tag = slots[o]! & TAG_BITS;
-      if (tag >= TAG_BASE) into[ageOf(tag, nowHour)] = (into[ageOf(tag, nowHour)] ?? 0) + 1;
+      if (tag < TAG_BASE) continue;
+      const age = ageOf(tag, nowHour);
+      into[age] = (into[age] ?? 0) + 1;
     }
   }
 
@@ -636,8 +633,8 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
   const budget: CompactBudget = { maxBytes: maxCompactBytes ?? Number.POSITIVE_INFINITY, bytes: 0 };
   const fp = new Uint32Array(3);
   let newestHour = Number.NEGATIVE_INFINITY;
-  let storedBeforeSecond = 0;
-  /** What `prefetch` read, kept so that its reads are not optimised away. */
+  const stored: StoredMark = { beforeSecond: 0 };
+  /** What was read ahead, kept so that those reads are not optimised away. */
   const readAhead = { sum: 0 };
   /** Ids the compact tier had no room for, since start. */
   let droppedIds = 0;
@@ -645,8 +642,6 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
   let keptHours = windowHours;
   /** Set when dropping hours freed no room: until the next turn, ids without room are dropped at once. */
   let full = false;
-  /** One a project with a compact tier: how its exact table hands stored ids over. */
-  const sweeps: Sweep[] = [];
 
   function keepCompact(table: CompactTableOfProject, fp0: number, fp1: number, hour: number): void {
     if (table.add(fp0, fp1, hour, newestHour)) return;
@@ -689,15 +684,16 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
     if (!table) {
       if (compact) {
         const into = compactOf(compact, projectId);
-        const sweep: Sweep = {
-          storedBeforeSecond,
+        table = new ExactTable({
+          stored,
           moveOut: (batch, count) => {
-            into.touch(batch, count);
+            // Their places in the compact table first, read together (see MOVE_BATCH).
+            let sum = 0;
+            for (let k = 0; k < count; k++) sum += into.homeWord(batch.fp0[k]!);
+            readAhead.sum = sum;
             for (let k = 0; k < count; k++) keepCompact(into, batch.fp0[k]!, batch.fp1[k]!, batch.hour[k]!);
           },
-        };
-        sweeps.push(sweep);
-        table = new ExactTable(sweep);
+        });
       } else table = new ExactTable();
       exact.set(projectId, table);
     }
@@ -759,8 +755,8 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
       let sum = 0;
       for (const messageId of messageIds) {
         fingerprint(messageId, fp);
-        if (exactTable) sum += exactTable.homeWord(fp);
-        if (compactTable) sum += compactTable.homeWord(fp);
+        if (exactTable) sum += exactTable.homeWord(fp[0]!);
+        if (compactTable) sum += compactTable.homeWord(fp[0]!);
       }
       readAhead.sum = sum;
     },
@@ -769,9 +765,7 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
       exact.get(projectId)?.remove(fp);
     },
     markStored(before) {
-      if (!compact) return;
-      storedBeforeSecond = Math.max(storedBeforeSecond, Math.floor(before / 1000));
-      for (const sweep of sweeps) sweep.storedBeforeSecond = storedBeforeSecond;
+      stored.beforeSecond = Math.max(stored.beforeSecond, Math.floor(before / 1000));
     },
     advanceTo(now) {
       hourOf(now);
