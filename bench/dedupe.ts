@@ -102,7 +102,7 @@ export async function benchDedupe(options: {
   try {
     const path = join(dir, 'window.snapshot');
     const writeStart = performance.now();
-    await writeWindowSnapshot(path, tiered.compactTier({ everything: true, now: t0 + 2 * HOUR }));
+    await writeWindowSnapshot(path, tiered.compactTier(t0 + 2 * HOUR, { everything: true }));
     const writeMs = performance.now() - writeStart;
     const readStart = performance.now();
     const read = await readWindowSnapshot(path);

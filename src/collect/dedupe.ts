@@ -57,10 +57,11 @@ export interface MessageIdWindow {
   size(): number;
   stats(): WindowStats;
   /**
-   * The compact tier for a snapshot, and the time before which every claimed id is in it. `everything`
-   * moves the exact tier into it first (at shutdown: the window is not used after that).
+   * The compact tier for a snapshot as of `now`, and the time before which every claimed id is in it
+   * (the claim of the oldest id still exact). `everything` moves the exact tier into it first (at
+   * shutdown: the window is not used after that), so it then holds every claim before `now`.
    */
-  compactTier(options?: { everything: boolean; now: number }): CompactTier;
+  compactTier(now: number, options?: { everything: boolean }): CompactTier;
   /** Takes over a snapshot's compact tier (on an empty window, before any claim), expired as of `now`. */
   restore(tier: CompactTier, now: number): void;
 }
@@ -74,6 +75,8 @@ export interface WindowStats {
   droppedIds: number;
   /** The hours the compact tier keeps: the window, or fewer since it ran out of room. */
   keptHours: number;
+  /** Claims since start (whether ids came in since some moment). */
+  claims: number;
 }
 
 export interface CompactTable {
@@ -236,6 +239,21 @@ class ExactTable {
   /** The word where a lookup of a fingerprint with this first hash starts (for reading ahead). */
   homeWord(fp0: number): number {
     return this.slots[(fp0 & this.mask) * WORDS + 3]!;
+  }
+
+  /** When the oldest id here was claimed (ms, to the second), or +Infinity when there is none. */
+  oldestClaim(): number {
+    let oldest = Number.POSITIVE_INFINITY;
+    const scan = (slots: Uint32Array, from: number) => {
+      for (let o = from * WORDS + 3; o < slots.length; o += WORDS) {
+        const stamp = slots[o]!;
+        if (stamp > RELEASED && stamp < oldest) oldest = stamp;
+      }
+    };
+    scan(this.slots, 0);
+    // Slots of the table being left before `next` have moved already.
+    if (this.growing) scan(this.growing.slots, this.growing.next);
+    return oldest === Number.POSITIVE_INFINITY ? oldest : (oldest - STAMP_BASE) * 1000;
   }
 
   /** Adds `fp`, claimed in `second`, unless present; answers whether it was added. */
@@ -642,6 +660,7 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
   let keptHours = windowHours;
   /** Set when dropping hours freed no room: until the next turn, ids without room are dropped at once. */
   let full = false;
+  let claims = 0;
 
   function keepCompact(table: CompactTableOfProject, fp0: number, fp1: number, hour: number): void {
     if (table.add(fp0, fp1, hour, newestHour)) return;
@@ -740,6 +759,7 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
 
   return {
     claim(projectId, messageId, receivedAt) {
+      claims++;
       hourOf(receivedAt);
       fingerprint(messageId, fp);
       if (!exactOf(projectId).add(fp, Math.max(0, Math.floor(receivedAt / 1000)))) return 'duplicate';
@@ -794,11 +814,11 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
         compactIds += table.live;
         bytes += table.bytes;
       }
-      return { exactIds, compactIds, bytes, droppedIds, keptHours };
+      return { exactIds, compactIds, bytes, droppedIds, keptHours, claims };
     },
-    compactTier(options) {
+    compactTier(now, options) {
       if (!compact) throw new Error('this dedupe window has no compact tier');
-      let coveredUntil = (newestHour - (EXACT_HOURS - 1)) * HOUR_MS;
+      let coveredUntil = now;
       if (options?.everything) {
         for (const [projectId, table] of exact) {
           const into = compactOf(compact, projectId);
@@ -806,7 +826,8 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
             keepCompact(into, fp0, fp1, hour),
           );
         }
-        coveredUntil = options.now;
+      } else {
+        for (const table of exact.values()) coveredUntil = Math.min(coveredUntil, table.oldestClaim());
       }
       const tables = [...compact].flatMap(([projectId, table]) =>
         table.snapshotSlots().map((slots) => ({ projectId, slots })),

@@ -148,14 +148,14 @@ describe('the dedupe window in two tiers', () => {
     claimAll(window, 'p', ids('a', 100), T0);
     claimAll(window, 'p', ids('b', 100), T0 + 2 * HOUR);
     expect(compactions()).toBe(1);
-    const hourly = window.compactTier();
-    // Ids claimed before the previous hour began are in it.
-    expect(hourly.coveredUntil).toBe(Math.floor((T0 + HOUR) / HOUR) * HOUR);
+    const hourly = window.compactTier(T0 + 2 * HOUR + 5000);
+    // Ids claimed before the oldest id still exact ('b', the turn moved 'a') are in it.
+    expect(hourly.coveredUntil).toBe(T0 + 2 * HOUR);
     const restoredHourly = tieredWindow(48).window;
     restoredHourly.restore(hourly, T0 + 2 * HOUR);
     expect(restoredHourly.stats()).toMatchObject({ exactIds: 0, compactIds: 100 });
 
-    const closing = window.compactTier({ everything: true, now: T0 + 2 * HOUR + 5000 });
+    const closing = window.compactTier(T0 + 2 * HOUR + 5000, { everything: true });
     expect(closing.coveredUntil).toBe(T0 + 2 * HOUR + 5000);
     const restored = tieredWindow(48).window;
     restored.restore(closing, T0 + 3 * HOUR);
@@ -267,12 +267,12 @@ describe('ids whose events are stored leave the exact tier', () => {
     let claimed = 0;
     window.markStored(T0 + 1000);
     // Claim until a snapshot would catch the compact table in the middle of a replacement.
-    while (window.compactTier().tables.length < 2) {
+    while (claimed % 16 !== 0 || window.compactTier(T0 + 3000).tables.length < 2) {
       window.claim('p', `r-${claimed++}`, T0 + 2000);
       window.markStored(T0 + 3000);
       if (claimed > 1_000_000) throw new Error('the compact table was never caught while being replaced');
     }
-    const tier = window.compactTier();
+    const tier = window.compactTier(T0 + 3000);
     expect(tier.tables.map((table) => table.projectId)).toEqual(['p', 'p']);
     const restored = tieredWindow(48).window;
     restored.restore(tier, T0 + 3000);
