@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { FACTS_MIGRATIONS } from '../store/facts/schema.js';
 import { openStores } from './context.js';
 import { say } from './lang.js';
 
@@ -17,11 +18,16 @@ export function registerMigrateCommand(program: Command): void {
       const versions = await stores.facts.query<{ version: number; name: string }>(
         'SELECT version, any(name) AS name FROM schema_migrations GROUP BY version ORDER BY version',
       );
-      for (const v of versions) process.stdout.write(`facts     ${v.version}  ${v.name}\n`);
+      for (const v of versions) {
+        // Named as this version of Pulseloop knows it; a store migrated by a newer one keeps its own name.
+        const known = FACTS_MIGRATIONS.find((m) => m.version === Number(v.version));
+        const name = known ? say(known.name, known.name_zh) : v.name;
+        process.stdout.write(say(`facts     ${v.version}  ${name}\n`, `事实存储  ${v.version}  ${name}\n`));
+      }
       process.stdout.write(
         say(
           `metadata  up to date (${stores.metadata.dialect})\n`,
-          `metadata  已是最新（${stores.metadata.dialect}）\n`,
+          `元数据存储  已是最新（${stores.metadata.dialect}）\n`,
         ),
       );
       await stores.close();

@@ -104,8 +104,13 @@ describe('pulseloop CLI', () => {
     const first = pulseloop(['migrate']);
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('facts     1');
+    expect(first.stdout).toContain('core facts tables');
     const second = pulseloop(['migrate']);
     expect(second.stdout).toBe(first.stdout);
+    const zh = pulseloop(['migrate'], { PULSELOOP_LANG: 'zh' });
+    expect(zh.stdout).toContain('事实存储  1  核心事实表');
+    expect(zh.stdout).toContain('元数据存储  已是最新');
+    expect(zh.stdout).not.toMatch(/core facts tables|up to date/);
   });
 
   it('creates a project, creates, lists and revokes write keys', () => {

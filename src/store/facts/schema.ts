@@ -16,6 +16,8 @@
 export interface Migration {
   version: number;
   name: string;
+  /** The name in Chinese, as `pulseloop migrate` shows it (the stored name stays `name`). */
+  name_zh: string;
   statements: string[];
 }
 
@@ -23,6 +25,7 @@ export const FACTS_MIGRATIONS: Migration[] = [
   {
     version: 1,
     name: 'core facts tables',
+    name_zh: '核心事实表',
     statements: [
       `CREATE TABLE IF NOT EXISTS schema_migrations (
         version UInt32,
@@ -279,6 +282,7 @@ export const FACTS_MIGRATIONS: Migration[] = [
     // view would be missed (migrations run before ingestion starts; the guard would notice).
     version: 2,
     name: 'hourly event rollup',
+    name_zh: '按小时的事件汇总',
     statements: [
       `CREATE TABLE IF NOT EXISTS event_rollup_hourly (
         project_id LowCardinality(String),
@@ -316,6 +320,7 @@ export const FACTS_MIGRATIONS: Migration[] = [
     // "English / Chinese" as it was then written).
     version: 3,
     name: 'quarantine reason in Chinese',
+    name_zh: '隔离原因的中文说明',
     statements: [`ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS reason_zh String DEFAULT '' AFTER reason`],
   },
   {
@@ -327,6 +332,7 @@ export const FACTS_MIGRATIONS: Migration[] = [
     // written.
     version: 4,
     name: 'compact parts for small events parts',
+    name_zh: '小事件数据分片使用紧凑格式',
     statements: [`ALTER TABLE events MODIFY SETTING min_bytes_for_wide_part = 134217728`],
   },
 ];
