@@ -11,6 +11,7 @@ import {
   type ServerStatus,
   serverStatus,
   startIngestServer,
+  startServerProcess,
   statCpuSeconds,
   stopIngestServer,
 } from './server-process.js';
@@ -237,6 +238,34 @@ export interface SustainedResult {
   rssBytes: number;
   peakRssBytes: number;
   dedupeWindowBytes: number;
+  /** The server killed (SIGKILL) at the end of the load and started again on its data. */
+  restart: CrashRestart;
+}
+
+export interface CrashRestart {
+  /** From the start of the new process to /readyz answering. */
+  readyMs: number;
+  /** Message ids the dedupe window took from its snapshot, and read from the store. */
+  fromSnapshot: number;
+  fromStore: number;
+}
+
+/** Kills the server as a crash would and starts it again on its data directory: how soon it serves. */
+async function restartAfterCrash(ingestServer: IngestServer): Promise<CrashRestart> {
+  await ingestServer.server.stop('SIGKILL');
+  const startedAt = performance.now();
+  ingestServer.server = await startServerProcess(ingestServer.dataDir, { LOG_LEVEL: 'info' }, [], {
+    readyTimeoutMs: 60 * 60_000,
+  });
+  const readyMs = performance.now() - startedAt;
+  const loadedLine = ingestServer.server
+    .output()
+    .split('\n')
+    .find((line) => line.includes('dedupe window loaded'));
+  const messageIds = loadedLine
+    ? (JSON.parse(loadedLine) as { messageIds?: { fromSnapshot: number; fromStore: number } }).messageIds
+    : undefined;
+  return { readyMs, fromSnapshot: messageIds?.fromSnapshot ?? 0, fromStore: messageIds?.fromStore ?? 0 };
 }
 
 /**
@@ -267,7 +296,13 @@ export async function benchSustained(
     }
     const events = status?.tables.find((t) => t.table === 'events');
     const { rss, peakRss } = server.memory();
+    log('killing the server (SIGKILL) and starting it again on its data');
+    const restart = await restartAfterCrash(ingestServer);
+    log(
+      `ready again in ${(restart.readyMs / 1000).toFixed(1)} s: ${restart.fromSnapshot} message ids from the dedupe snapshot, ${restart.fromStore} from the store`,
+    );
     return {
+      restart,
       perMinute,
       storedEvents: events?.rows ?? 0,
       activeParts: events?.parts ?? 0,

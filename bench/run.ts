@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { SNAPSHOT_EVERY_MS } from '../src/collect/dedupe-lifecycle.js';
 import { benchAnalytics } from './analytics.js';
 import { benchDashboard } from './dashboard.js';
 import { benchDedupe } from './dedupe.js';
@@ -97,6 +98,12 @@ async function ingestionSection(): Promise<Row[]> {
     {
       metric: `The same load held for ${sustained.perMinute.length} minutes on a fresh server: events/s in each minute (ClickHouse merges larger parts once millions of events are stored)`,
       value: `${sustained.perMinute.map(events).join(' / ')}; ${events(sustained.storedEvents)} events stored in ${sustained.activeParts} active parts; p99 at most ${sustained.p99Ms.toFixed(0)} ms; RSS ${mib(sustained.rssBytes)} at the end (peak ${mib(sustained.peakRssBytes)}), ${mib(sustained.dedupeWindowBytes)} of it the dedupe window`,
+      target: '—',
+      met: undefined,
+    },
+    {
+      metric: `That server killed (SIGKILL) at the end of the load and started again on its ${events(sustained.storedEvents)} events: until ready / message ids its dedupe window took from its snapshot / read from the store (those received after the snapshot's cover ends)`,
+      value: `${(sustained.restart.readyMs / 1000).toFixed(1)} s / ${events(sustained.restart.fromSnapshot)} / ${events(sustained.restart.fromStore)}`,
       target: '—',
       met: undefined,
     },
@@ -223,6 +230,9 @@ async function dedupeSection(): Promise<Row[]> {
   const projectedBytes = exact * r.exactBytesPerId + (sustained - exact) * r.compactBytesPerId;
   const snapshotReadSeconds = ((r.snapshot.readMs / r.ids) * sustained) / 1000;
   const storeReadSeconds = ((r.store.loadMs / r.store.ids) * sustained) / 1000;
+  // At 50,000 events/s: the snapshot period, the 30 s in-flight margin and ~15 s of ids still exact.
+  const crashIds = 50_000 * (SNAPSHOT_EVERY_MS / 1000 + 45);
+  const hourlyCrashIds = 50_000 * 2 * 3600;
   return [
     {
       metric: `Dedupe window memory, ${count(r.ids)} UUID message ids in 4 projects: exact tier (current and previous hour) / compact tier (older)`,
@@ -256,8 +266,20 @@ async function dedupeSection(): Promise<Row[]> {
       met: undefined,
     },
     {
-      metric: `Filling the window at start: from its snapshot (${(r.snapshot.bytes / MiB).toFixed(0)} MiB, written in ${(r.snapshot.writeMs / 1000).toFixed(1)} s) / from the store (${count(r.store.ids)} events)`,
+      metric: `Writing the window's snapshot (every ${SNAPSHOT_EVERY_MS / 60_000} minutes while ids come in, and at every hour's turn), ${(r.snapshot.bytes / MiB).toFixed(0)} MiB: in all / on the serving thread (copying and summing its pieces) / its longest stretch there`,
+      value: `${(r.snapshot.writeMs / 1000).toFixed(1)} s / ${r.snapshot.servingMs.toFixed(0)} ms / ${r.snapshot.longestStretchMs.toFixed(0)} ms`,
+      target: '—',
+      met: undefined,
+    },
+    {
+      metric: `Filling the window at start: from its snapshot / from the store (${count(r.store.ids)} events)`,
       value: `${idsPerSecond(r.ids, r.snapshot.readMs)} / ${idsPerSecond(r.store.ids, r.store.loadMs)} (${(r.store.loadMs / r.store.ids / (r.snapshot.readMs / r.ids)).toFixed(0)}×); for 173M ids ${snapshotReadSeconds.toFixed(0)} s / ${(storeReadSeconds / 60).toFixed(0)} min`,
+      target: '—',
+      met: undefined,
+    },
+    {
+      metric: `Start after a crash at a sustained 50,000 events/s, at worst (projected from the rates above): the ids since the last snapshot read from the store, ${SNAPSHOT_EVERY_MS / 60_000} minutes and the margins (${count(crashIds)}) / with snapshots only at the hour's turn, up to two hours (${count(hourlyCrashIds)})`,
+      value: `${(((r.store.loadMs / r.store.ids) * crashIds) / 1000).toFixed(0)} s / ${(((r.store.loadMs / r.store.ids) * hourlyCrashIds) / 60_000).toFixed(0)} min`,
       target: '—',
       met: undefined,
     },

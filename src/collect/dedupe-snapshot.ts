@@ -18,7 +18,7 @@ import type { CompactTier } from './dedupe.js';
 
 const MAGIC = Buffer.from('PLDEDUP1', 'ascii');
 /** Slots are written and checked in pieces of this many bytes. */
-const CHUNK_BYTES = 16 << 20;
+const CHUNK_BYTES = 4 << 20;
 
 interface Header {
   /** Slots are written in the machine's byte order; a file from another order is not used. */
