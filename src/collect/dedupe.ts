@@ -261,7 +261,7 @@ class ExactTable {
     if (this.growing) this.moveSome(GROWTH_STEP);
     if (this.sweep && this.sweep.stored.beforeSecond > 0) this.sweepSome(this.sweep);
     if (ExactTable.findIn(this.slots, this.mask, fp) !== -1) return false;
-    if (this.growing && ExactTable.findIn(this.growing.slots, this.growing.mask, fp) !== -1) return false;
+    if (this.growing && this.findInGrowing(fp) !== -1) return false;
     if ((this.used + 1) / (this.mask + 1) > MAX_LOAD) this.replace();
     this.put(fp[0]!, fp[1]!, fp[2]!, second + STAMP_BASE);
     this.live++;
@@ -281,18 +281,28 @@ class ExactTable {
     slots[o + 3] = stamp;
   }
 
-  remove(fp: Uint32Array): void {
-    if (this.releaseIn(this.slots, this.mask, fp)) return;
-    if (this.growing) this.releaseIn(this.growing.slots, this.growing.mask, fp);
+  /**
+   * The slot holding `fp` in the table being left, or -1. Below `next` its entries have moved: a copy
+   * left there is stale (the entry may have been released or swept out of the new table since).
+   */
+  private findInGrowing(fp: Uint32Array): number {
+    const growing = this.growing!;
+    const i = ExactTable.findIn(growing.slots, growing.mask, fp);
+    return i < growing.next ? -1 : i;
   }
 
-  /** Leaves a tombstone where `fp` is in `slots`; answers whether it was there. */
-  private releaseIn(slots: Uint32Array, mask: number, fp: Uint32Array): boolean {
-    const i = ExactTable.findIn(slots, mask, fp);
-    if (i === -1) return false;
-    slots[i * WORDS + 3] = RELEASED;
+  remove(fp: Uint32Array): void {
+    const i = ExactTable.findIn(this.slots, this.mask, fp);
+    if (i !== -1) this.release(this.slots, i);
+    else if (this.growing) {
+      const old = this.findInGrowing(fp);
+      if (old !== -1) this.release(this.growing.slots, old);
+    }
+  }
+
+  private release(slots: Uint32Array, slot: number): void {
+    slots[slot * WORDS + 3] = RELEASED;
     this.live--;
-    return true;
   }
 
   /** Looks at the next SWEEP_STEP slots for stored ids, moving them out once a batch is full. */
@@ -418,6 +428,12 @@ const TAG_BASE = 2;
 const COMPACT_MAX_LOAD = 0.8;
 const COMPACT_REBUILT_LOAD = 0.6;
 const COMPACT_MIN_CAPACITY = 1024;
+/**
+ * Slots of the compact tier looked at with each add while an hour's expiry is under way: the pass
+ * over a table of tens of millions of slots, made at once, held the serving thread ~1 s an hour at
+ * the tier's memory limit. At 64 a table of 128M slots (1 GiB) is done after 2M adds.
+ */
+const EXPIRY_STEP = 64;
 
 function tagOf(hour: number): number {
   return (hour % TAG_CYCLE) + TAG_BASE;
@@ -468,6 +484,11 @@ class CompactTableOfProject {
   live = 0;
   /** The table being left, while its entries move into `slots` with the next adds (as in the exact tier). */
   growing?: { slots: Uint32Array<ArrayBufferLike>; capacity: number; next: number };
+  /**
+   * An hour's expiry under way, EXPIRY_STEP slots with each add: entries more than `keptHours` old as
+   * of `hour` go; lookups pass over them meanwhile, and a growth does not move them.
+   */
+  private expiring?: { next: number; dead: Uint8Array };
 
   constructor(
     private readonly budget: CompactBudget,
@@ -498,9 +519,13 @@ class CompactTableOfProject {
   }
 
   has(fp: Uint32Array): boolean {
-    if (findCompact(this.slots, this.capacity, fp[0]!, fp[1]!) !== -1) return true;
+    const found = findCompact(this.slots, this.capacity, fp[0]!, fp[1]!);
+    if (found !== -1) return !this.awaitsExpiry(this.slots[found * COMPACT_WORDS + 1]!);
     const growing = this.growing;
-    return growing !== undefined && findCompact(growing.slots, growing.capacity, fp[0]!, fp[1]!) !== -1;
+    if (growing === undefined) return false;
+    const old = findCompact(growing.slots, growing.capacity, fp[0]!, fp[1]!);
+    // Below `next` an entry has moved (or was dropped): what is left there is a stale copy.
+    return old >= growing.next && !this.awaitsExpiry(growing.slots[old * COMPACT_WORDS + 1]!);
   }
 
   /**
@@ -509,11 +534,14 @@ class CompactTableOfProject {
    */
   add(fp0: number, fp1: number, hour: number, nowHour: number): boolean {
     if (this.growing) this.moveSome(GROWTH_STEP);
+    // Finished, the pass may have left many tombstones.
+    if (this.expiring && this.expireSome(EXPIRY_STEP)) this.rebuildIfTombstoned();
     const tag = tagOf(hour);
     const word = ((fp1 & STAMP_BITS) | tag) >>> 0;
     if (this.refresh(this.slots, this.capacity, fp0, fp1, word, nowHour)) return true;
     const growing = this.growing;
-    if (growing && this.refresh(growing.slots, growing.capacity, fp0, fp1, word, nowHour)) return true;
+    if (growing && this.refresh(growing.slots, growing.capacity, fp0, fp1, word, nowHour, growing.next))
+      return true;
     if (this.used + 1 > COMPACT_MAX_LOAD * this.capacity) {
       if (!this.replace(this.live + 1 + this.capacity / GROWTH_STEP)) return false;
     }
@@ -522,7 +550,10 @@ class CompactTableOfProject {
     return true;
   }
 
-  /** Makes a matching entry of `slots` as young as `word`'s tag; answers whether there was one. */
+  /**
+   * Makes a matching entry of `slots` as young as `word`'s tag; answers whether there was one. Slots
+   * below `movedBefore` are of a table being left that have moved already (stale copies).
+   */
   private refresh(
     slots: Uint32Array<ArrayBufferLike>,
     capacity: number,
@@ -530,9 +561,10 @@ class CompactTableOfProject {
     fp1: number,
     word: number,
     nowHour: number,
+    movedBefore = 0,
   ): boolean {
     const found = findCompact(slots, capacity, fp0, fp1);
-    if (found === -1) return false;
+    if (found === -1 || found < movedBefore) return false;
     const o = found * COMPACT_WORDS + 1;
     if (ageOf(word & TAG_BITS, nowHour) < ageOf(slots[o]! & TAG_BITS, nowHour)) slots[o] = word;
     return true;
@@ -556,11 +588,12 @@ class CompactTableOfProject {
   }
 
   /**
-   * Starts moving into a new array of room for `entries` at COMPACT_REBUILT_LOAD (a new array, so that
-   * a snapshot being written from the old one is not changed under it), as large as the budget allows.
+   * Starts moving into a new array of room for `entries` at COMPACT_REBUILT_LOAD, as large as the
+   * budget allows.
    * Answers false when the budget leaves no room for a table that would hold `entries`.
    */
   private replace(entries: number): boolean {
+    this.finishExpiring();
     this.finishGrowing();
     const wanted = Math.max(COMPACT_MIN_CAPACITY, Math.ceil(entries / COMPACT_REBUILT_LOAD));
     const affordable = Math.floor(
@@ -582,7 +615,11 @@ class CompactTableOfProject {
     const old = growing.slots;
     const end = Math.min(old.length, (growing.next + count) * COMPACT_WORDS);
     for (let o = growing.next * COMPACT_WORDS; o < end; o += COMPACT_WORDS) {
-      if ((old[o + 1]! & TAG_BITS) >= TAG_BASE) this.put(old[o]!, old[o + 1]!);
+      const word = old[o + 1]!;
+      if ((word & TAG_BITS) < TAG_BASE) continue;
+      // Moved behind the expiry's pass, an entry it drops would stay.
+      if (this.awaitsExpiry(word)) this.live--;
+      else this.put(old[o]!, word);
     }
     growing.next = end / COMPACT_WORDS;
     if (end === old.length) this.growing = undefined;
@@ -594,6 +631,7 @@ class CompactTableOfProject {
 
   /** Live entries by age in hours as of `nowHour` (index = age). */
   countByAge(nowHour: number, into: number[]): void {
+    this.finishExpiring();
     this.finishGrowing();
     const slots = this.slots;
     for (let o = 1; o < slots.length; o += COMPACT_WORDS) {
@@ -604,8 +642,73 @@ class CompactTableOfProject {
     }
   }
 
+  /**
+   * Starts dropping, with the next adds, the entries more than `keptHours` old as of `hour` (an hour's
+   * turn). Ages are read as of `hour`, so every entry must be younger than the tag cycle then: the
+   * caller expires at once (`expire`) after a longer pause.
+   */
+  startExpiry(hour: number, keptHours: number): void {
+    this.finishExpiring();
+    // Which of the 256 tags are of hours that go (a look-up per slot, not an age computed).
+    const dead = new Uint8Array(TAG_BITS + 1);
+    for (let tag = TAG_BASE; tag <= TAG_BITS; tag++) dead[tag] = ageOf(tag, hour) > keptHours ? 1 : 0;
+    this.expiring = { next: 0, dead };
+  }
+
+  /** Whether an entry's tag word is one the expiry under way drops when its pass gets there. */
+  private awaitsExpiry(word: number): boolean {
+    return this.expiring !== undefined && this.expiring.dead[word & TAG_BITS] === 1;
+  }
+
+  /** Tombstones the entries of slots [from, end) the expiry under way drops. */
+  private expireRange(
+    slots: Uint32Array<ArrayBufferLike>,
+    from: number,
+    end: number,
+    dead: Uint8Array,
+  ): void {
+    let expired = 0;
+    for (let o = from * COMPACT_WORDS + 1; o < end * COMPACT_WORDS; o += COMPACT_WORDS) {
+      if (dead[slots[o]! & TAG_BITS] === 1) {
+        slots[o] = TOMBSTONE;
+        expired++;
+      }
+    }
+    this.live -= expired;
+  }
+
+  /**
+   * Expires the next `count` slots: of `slots`, then of the table being left (its slots not moved yet:
+   * a growth lasts hours at low rates); answers whether that ended the pass.
+   */
+  private expireSome(count: number): boolean {
+    const expiring = this.expiring!;
+    let left = count;
+    if (expiring.next < this.capacity) {
+      const end = Math.min(this.capacity, expiring.next + left);
+      this.expireRange(this.slots, expiring.next, end, expiring.dead);
+      left -= end - expiring.next;
+      expiring.next = end;
+    }
+    const growing = this.growing;
+    if (growing && left > 0) {
+      const from = Math.max(growing.next, expiring.next - this.capacity);
+      const end = Math.min(growing.capacity, from + left);
+      this.expireRange(growing.slots, from, end, expiring.dead);
+      expiring.next = this.capacity + end;
+    }
+    if (expiring.next < this.capacity + (growing?.capacity ?? 0)) return false;
+    this.expiring = undefined;
+    return true;
+  }
+
+  private finishExpiring(): void {
+    if (this.expiring) this.expireSome(this.capacity + (this.growing?.capacity ?? 0));
+  }
+
   /** Drops entries more than `windowHours` old as of `nowHour`; `lastHour` is the hour of the last sweep. */
   expire(lastHour: number, nowHour: number, windowHours: number): void {
+    this.finishExpiring();
     this.finishGrowing();
     const slots = this.slots;
     const elapsed = nowHour - lastHour;
@@ -619,10 +722,18 @@ class CompactTableOfProject {
       }
     }
     this.live -= expired;
-    // Many tombstones (lookups pass them): start over at a size that fits what is left, a few slots
-    // with each add.
+    this.rebuildIfTombstoned();
+  }
+
+  /**
+   * Many tombstones (lookups pass them): starts over at a size that fits what is left and the adds
+   * made while it moves, a few slots with each add. Sized for what is left alone, a table that had
+   * lost most of its entries filled up before the move was done, and the rest of the move, made at
+   * once, filled it to its last slot: the next insert never found a free one (the serving thread hung).
+   */
+  private rebuildIfTombstoned(): void {
     if (this.used - this.live > 0.25 * this.capacity && this.capacity > COMPACT_MIN_CAPACITY)
-      this.replace(this.live);
+      this.replace(this.live + this.capacity / GROWTH_STEP);
   }
 
   /** The arrays a snapshot writes: the current one and, while it is being left, the old one. */
@@ -741,7 +852,12 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
     // A window shortened for room grows back an hour an hour, until it is full again.
     keptHours = Math.min(windowHours, keptHours + (hour - lastHour));
     full = false;
-    for (const table of compact.values()) table.expire(lastHour, hour, keptHours);
+    // Ages are read as of this hour, which holds while no kept entry can be a tag cycle old.
+    const gradually = hour - lastHour + windowHours < TAG_CYCLE;
+    for (const table of compact.values()) {
+      if (gradually) table.startExpiry(hour, keptHours);
+      else table.expire(lastHour, hour, keptHours);
+    }
     const moveBefore = hour - (EXACT_HOURS - 1);
     for (const [projectId, table] of exact) {
       const into = compactOf(compact, projectId);

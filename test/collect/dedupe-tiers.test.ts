@@ -103,6 +103,73 @@ describe('the dedupe window in two tiers', () => {
     expect({ missing, kept }).toEqual({ missing: 0, kept: 0 });
   });
 
+  it("expires the compact tier over the claims after the hour's turn, not in one pass, and never answers from an expired id", () => {
+    const { window } = tieredWindow(24);
+    claimAll(window, 'p', ids('old', 200_000), T0);
+    window.claim('p', 'turn', T0 + 2 * HOUR);
+    expect(window.stats().compactIds).toBe(200_000);
+    // 25 hours after the old ids: their hour is out of the window.
+    const later = T0 + 25 * HOUR;
+    window.claim('p', 'next-turn', later);
+    // The turn did not go through the table: they are still there...
+    expect(window.stats().compactIds).toBeGreaterThan(190_000);
+    // ...but no lookup finds them.
+    expect(claimAll(window, 'p', ids('old', 1000), later)).toEqual({ new: 1000, duplicate: 0, unsure: 0 });
+    // Each id moving to the compact tier takes the pass a few slots further, until it has been everywhere.
+    window.markStored(later + 1000);
+    claimAll(window, 'p', ids('fresh', 20_000), later);
+    claimAll(window, 'p', ids('fresher', 1000), later + 5000);
+    const { compactIds } = window.stats();
+    expect(compactIds).toBeLessThanOrEqual(21_002);
+    expect(compactIds).toBeGreaterThan(20_000);
+    expect(claimAll(window, 'p', ids('fresh', 20_000), later + 6000).unsure).toBe(20_000);
+  });
+
+  it('expires a compact table in the middle of its growth without finishing the growth first', () => {
+    const { window } = tieredWindow(24);
+    claimAll(window, 'p', ids('a', 100_000), T0);
+    const b = T0 + 2 * HOUR;
+    window.markStored(b + 1000);
+    // 'b' ids are stored as they come: they move to the compact tier until its table is caught growing.
+    let claimed = 0;
+    while (claimed % 16 !== 0 || window.compactTier(b).tables.length < 2) {
+      window.claim('p', `b-${claimed++}`, b);
+      if (claimed > 1_000_000) throw new Error('the compact table was never caught growing');
+    }
+    // 25 hours after 'a': its hour is out of the window, the hour of 'b' is not.
+    const later = T0 + 25 * HOUR;
+    window.claim('p', 'turn', later);
+    expect(window.compactTier(later).tables).toHaveLength(2);
+    expect(claimAll(window, 'p', ids('a', 2000), later)).toEqual({ new: 2000, duplicate: 0, unsure: 0 });
+    expect(claimAll(window, 'p', ids('b', 2000), later).unsure).toBe(2000);
+    // New stored ids until the growth and the expiry are both done.
+    window.markStored(later + 1000);
+    let more = 0;
+    while (window.compactTier(later).tables.length > 1 || more < 50_000)
+      window.claim('p', `c-${more++}`, later);
+    claimAll(window, 'p', ['flush'], later + 5000);
+    // The 'a' ids claimed again at `later` are known (again); the others are gone, every 'b' id is kept.
+    expect(claimAll(window, 'p', ids('a', 100_000), later + 6000).new).toBe(98_000);
+    expect(claimAll(window, 'p', ids('b', claimed), later + 6000).new).toBe(0);
+    expect(window.stats().compactIds).toBeLessThan(claimed + more + 2010);
+  });
+
+  it('takes new ids after most of the compact tier expired at once', () => {
+    const { window } = tieredWindow(24);
+    claimAll(window, 'p', ids('early', 300_000), T0);
+    claimAll(window, 'p', ids('later', 100_000), T0 + 10 * HOUR);
+    window.claim('p', 'turn', T0 + 12 * HOUR);
+    expect(window.stats().compactIds).toBe(400_000);
+    // 'early' leaves the window: three quarters of the table turn to tombstones, and it is rebuilt.
+    const at = T0 + 25 * HOUR;
+    window.markStored(at + 1000);
+    const fresh = claimAll(window, 'p', ids('fresh', 300_000), at);
+    expect(fresh.new).toBe(300_000);
+    claimAll(window, 'p', ['flush'], at + 5000);
+    expect(claimAll(window, 'p', ids('later', 100_000), at + 6000).unsure).toBe(100_000);
+    expect(claimAll(window, 'p', ids('early', 1000), at + 6000).new).toBe(1000);
+  });
+
   it('drops everything after an idle spell longer than the window', () => {
     const { window } = tieredWindow(24);
     claimAll(window, 'p', ids('a', 1000), T0);

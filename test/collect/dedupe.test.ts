@@ -94,6 +94,22 @@ describe('the messageId dedupe window', () => {
     for (const id of model) expect(window.claim('p', id, at)).toBe('duplicate');
   });
 
+  it('claims an id released while its table grows as new again, wherever the growth has got to', () => {
+    const window = createMessageIdWindow(24);
+    const first = Array.from({ length: 700 }, (_, i) => `first-${i}`);
+    for (const id of first) window.claim('p', id, T0);
+    // The table grows at 717 ids; its old slots then move 8 with each claim.
+    const { bytes } = window.stats();
+    let more = 0;
+    while (window.stats().bytes === bytes) window.claim('p', `more-${more++}`, T0);
+    for (let i = 0; i < 60; i++) window.claim('p', `during-${i}`, T0);
+    // About half of the old table has moved: some of these ids are in the new table, some in the old.
+    for (const id of first) window.release('p', id);
+    const again = first.filter((id) => window.claim('p', id, T0) === 'new');
+    expect(again).toHaveLength(700);
+    expect(window.size()).toBe(700 + more + 60);
+  });
+
   it('stays correct when ids are claimed and released over and over', () => {
     const window = createMessageIdWindow(24);
     for (let round = 0; round < 50; round++) {
