@@ -77,8 +77,9 @@ export async function writeWindowSnapshot(path: string, tier: CompactTier): Prom
     await file.write(Buffer.concat([MAGIC, length, headerBytes]));
     // The window goes on taking ids between the writes: each piece is copied before it is summed and
     // written, so that the file's bytes are the summed ones. Pieces copied later may hold ids added
-    // since the first; an id is never removed from a table but by expiry, so each table still holds
-    // everything it held when the snapshot was taken.
+    // since the first. Ids leave a table only by expiry, which moves the entries after an expired one
+    // back a few slots: one moved back across a piece already written is missed (its re-delivery after
+    // a restart would be stored again, and folded by queries); every other id is there.
     const copy = Buffer.allocUnsafe(CHUNK_BYTES);
     for (const table of tier.tables) {
       for (const chunk of chunksOf(table.slots)) {

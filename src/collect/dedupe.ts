@@ -660,13 +660,57 @@ class CompactTableOfProject {
     return this.expiring !== undefined && this.expiring.dead[word & TAG_BITS] === 1;
   }
 
-  /** Tombstones the entries of slots [from, end) the expiry under way drops. */
-  private expireRange(
+  /**
+   * Drops the entries of slots [from, end) of the current array that `dead` marks, leaving no
+   * tombstone (deleteAt); answers how many went.
+   */
+  private expireCurrent(from: number, end: number, dead: Uint8Array): number {
+    const slots = this.slots;
+    let expired = 0;
+    for (let i = from; i < end; ) {
+      if (dead[slots[i * COMPACT_WORDS + 1]! & TAG_BITS] === 1) {
+        this.deleteAt(i);
+        expired++;
+        // An entry from further on may have moved into slot i: look at it too.
+      } else i++;
+    }
+    return expired;
+  }
+
+  /**
+   * Empties slot `i` of the current array without a tombstone (backward-shift deletion): each entry
+   * after it in its run that could no longer be found from its home moves back into the gap. A table
+   * that expires an hour of ids every hour then never fills with tombstones, so it is never rebuilt
+   * into a second array of its size (which held up to twice the memory limit for the hours of the move).
+   */
+  private deleteAt(i: number): void {
+    const { slots, capacity } = this;
+    let gap = i;
+    for (let j = i + 1 === capacity ? 0 : i + 1; ; j = j + 1 === capacity ? 0 : j + 1) {
+      const word = slots[j * COMPACT_WORDS + 1]!;
+      if ((word & TAG_BITS) === EMPTY) break;
+      // An entry stays when its home lies cyclically after the gap and at or before it (a tombstone,
+      // from a snapshot of an earlier version, has no home and moves).
+      if ((word & TAG_BITS) >= TAG_BASE) {
+        const home = homeOf(slots[j * COMPACT_WORDS]!, capacity);
+        if (gap <= j ? gap < home && home <= j : gap < home || home <= j) continue;
+      }
+      slots[gap * COMPACT_WORDS] = slots[j * COMPACT_WORDS]!;
+      slots[gap * COMPACT_WORDS + 1] = word;
+      gap = j;
+    }
+    slots[gap * COMPACT_WORDS] = 0;
+    slots[gap * COMPACT_WORDS + 1] = EMPTY;
+    this.used--;
+  }
+
+  /** Tombstones the entries of slots [from, end) of the table being left that `dead` marks. */
+  private expireLeft(
     slots: Uint32Array<ArrayBufferLike>,
     from: number,
     end: number,
     dead: Uint8Array,
-  ): void {
+  ): number {
     let expired = 0;
     for (let o = from * COMPACT_WORDS + 1; o < end * COMPACT_WORDS; o += COMPACT_WORDS) {
       if (dead[slots[o]! & TAG_BITS] === 1) {
@@ -674,7 +718,7 @@ class CompactTableOfProject {
         expired++;
       }
     }
-    this.live -= expired;
+    return expired;
   }
 
   /**
@@ -686,7 +730,7 @@ class CompactTableOfProject {
     let left = count;
     if (expiring.next < this.capacity) {
       const end = Math.min(this.capacity, expiring.next + left);
-      this.expireRange(this.slots, expiring.next, end, expiring.dead);
+      this.live -= this.expireCurrent(expiring.next, end, expiring.dead);
       left -= end - expiring.next;
       expiring.next = end;
     }
@@ -694,7 +738,7 @@ class CompactTableOfProject {
     if (growing && left > 0) {
       const from = Math.max(growing.next, expiring.next - this.capacity);
       const end = Math.min(growing.capacity, from + left);
-      this.expireRange(growing.slots, from, end, expiring.dead);
+      this.live -= this.expireLeft(growing.slots, from, end, expiring.dead);
       expiring.next = this.capacity + end;
     }
     if (expiring.next < this.capacity + (growing?.capacity ?? 0)) return false;
@@ -710,18 +754,12 @@ class CompactTableOfProject {
   expire(lastHour: number, nowHour: number, windowHours: number): void {
     this.finishExpiring();
     this.finishGrowing();
-    const slots = this.slots;
+    // Ages are read as of the last sweep, when every entry was younger than the tag cycle.
+    const dead = new Uint8Array(TAG_BITS + 1);
     const elapsed = nowHour - lastHour;
-    let expired = 0;
-    for (let o = 1; o < slots.length; o += COMPACT_WORDS) {
-      const tag = slots[o]! & TAG_BITS;
-      // Ages are read as of the last sweep, when every entry was younger than the tag cycle.
-      if (tag >= TAG_BASE && ageOf(tag, lastHour) + elapsed > windowHours) {
-        slots[o] = TOMBSTONE;
-        expired++;
-      }
-    }
-    this.live -= expired;
+    for (let tag = TAG_BASE; tag <= TAG_BITS; tag++)
+      dead[tag] = ageOf(tag, lastHour) + elapsed > windowHours ? 1 : 0;
+    this.live -= this.expireCurrent(0, this.capacity, dead);
     this.rebuildIfTombstoned();
   }
 

@@ -170,6 +170,29 @@ describe('the dedupe window in two tiers', () => {
     expect(claimAll(window, 'p', ids('early', 1000), at + 6000).new).toBe(1000);
   });
 
+  it('at its memory limit stays within it hour after hour: expired ids leave no tombstones to rebuild away', () => {
+    const maxCompactBytes = 4 << 20;
+    const { window } = tieredWindow(48, new Set(), { maxCompactBytes });
+    let claimed = 0;
+    let peakAfterLimit = 0;
+    for (let hour = 0; hour < 30; hour++) {
+      const at = T0 + hour * HOUR;
+      // 50,000 ids an hour, stored 2 s after their claim: the limit holds about 8 hours of them.
+      for (let i = 0; i < 50_000; i++) {
+        window.markStored(at + i * 50 - 2000);
+        window.claim('p', `h${hour}-${claimed++}`, at + i * 50);
+        if (hour >= 10 && i % 500 === 0) peakAfterLimit = Math.max(peakAfterLimit, window.stats().bytes);
+      }
+    }
+    expect(window.stats().keptHours).toBeLessThan(10);
+    // The compact tier's one array, and the exact tier's few hundred ids. Before, an array of the same
+    // size was built beside it whenever expired hours had left a quarter of it tombstones (~2×).
+    expect(peakAfterLimit).toBeLessThan(maxCompactBytes * 1.05);
+    // The newest hours are all known.
+    const newest = Array.from({ length: 50_000 }, (_, i) => `h29-${claimed - 50_000 + i}`);
+    expect(claimAll(window, 'p', newest, T0 + 30 * HOUR).new).toBe(0);
+  });
+
   it('drops everything after an idle spell longer than the window', () => {
     const { window } = tieredWindow(24);
     claimAll(window, 'p', ids('a', 1000), T0);
