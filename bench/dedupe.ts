@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createMessageIdWindow } from '../src/collect/dedupe.js';
+import { createMessageIdWindow, type MessageIdWindow } from '../src/collect/dedupe.js';
 import { readWindowSnapshot, writeWindowSnapshot } from '../src/collect/dedupe-snapshot.js';
 import { loadMessageIdWindow } from '../src/collect/dedupe-store.js';
 import { openChdbEngine } from '../src/store/facts/chdb-engine.js';
+import type { FactsEngine } from '../src/store/facts/engine.js';
 import { migrateFacts } from '../src/store/facts/migrate.js';
 
 /**
@@ -44,6 +45,39 @@ export interface DedupeBench {
   store: { ids: number; loadMs: number };
   /** The ids of the last 6 minutes read from a store holding months more. */
   recentLoad: { ids: number; events: number; ms: number };
+}
+
+/**
+ * Claims `count` new ids a millisecond apart from `start` (1,000 events/s), reporting the store 2 s
+ * behind every 1,000 claims (a second), as the server does: ns a claim, ids moving to the compact tier
+ * included.
+ */
+function streamClaims(window: MessageIdWindow, start: number, count: number, offset: number): number {
+  const began = performance.now();
+  for (let i = 0; i < count; i++) {
+    const at = start + i;
+    if (i % 1000 === 0) window.markStored(at - 2000);
+    window.claim(PROJECTS[i & 3]!, idOf(offset + i), at);
+  }
+  return ((performance.now() - began) * 1e6) / count;
+}
+
+/** Stores `count` events received (and timestamped) `fromSeconds` to `fromSeconds + spanSeconds` ago. */
+async function storeEvents(
+  engine: FactsEngine,
+  now: number,
+  count: number,
+  fromSeconds: number,
+  spanSeconds: number,
+): Promise<void> {
+  await engine.command(
+    `INSERT INTO events (project_id, message_id, event, timestamp, received_at, distinct_id)
+     SELECT 'proj-' || toString(number % 4), generateUUIDv4(), 'e' || toString(number % 20),
+            fromUnixTimestamp64Milli({now:Int64}) - toIntervalSecond({from:UInt32} + number % {span:UInt32}) AS at,
+            at, 'user-' || toString(number % 100000)
+     FROM numbers({n:UInt64})`,
+    { now, n: count, from: fromSeconds, span: spanSeconds },
+  );
 }
 
 function timeClaims(claim: (projectId: string, id: string) => void, count: number, offset: number): number {
@@ -95,13 +129,7 @@ export async function benchDedupe(options: {
   // the store is reported 2 s behind, as the server does, so ids move to the compact tier as claims go.
   const hourOfIds = 3_600_000;
   const hourStart = Math.floor((t0 + 2 * HOUR) / HOUR) * HOUR;
-  const streamStart = performance.now();
-  for (let i = 0; i < hourOfIds; i++) {
-    const at = hourStart + i;
-    if (i % 1000 === 0) tiered.markStored(at - 2000);
-    tiered.claim(PROJECTS[i & 3]!, idOf(ids * 2 + i), at);
-  }
-  const streamNs = ((performance.now() - streamStart) * 1e6) / hourOfIds;
+  const streamNs = streamClaims(tiered, hourStart, hourOfIds, ids * 2);
   const exactAtTurn = tiered.stats().exactIds;
   const hourlyTurnStart = performance.now();
   tiered.advanceTo(hourStart + 2 * HOUR);
@@ -109,13 +137,7 @@ export async function benchDedupe(options: {
   const compactAtTurn = tiered.stats().compactIds;
   // The next 6 minutes at the same rate: the turn's expiry goes over the compact tier with these claims.
   const afterTurnIds = 360_000;
-  const afterTurnStart = performance.now();
-  for (let i = 0; i < afterTurnIds; i++) {
-    const at = hourStart + 2 * HOUR + i;
-    if (i % 1000 === 0) tiered.markStored(at - 2000);
-    tiered.claim(PROJECTS[i & 3]!, idOf(ids * 2 + hourOfIds + i), at);
-  }
-  const afterTurnNs = ((performance.now() - afterTurnStart) * 1e6) / afterTurnIds;
+  const afterTurnNs = streamClaims(tiered, hourStart + 2 * HOUR, afterTurnIds, ids * 2 + hourOfIds);
   log(
     `dedupe: an hour of ${hourOfIds} ids at ${streamNs.toFixed(0)} ns a claim, ${exactAtTurn} still exact; the turn took ${hourlyTurnMs.toFixed(0)} ms; ${afterTurnNs.toFixed(0)} ns a claim after it`,
   );
@@ -159,15 +181,7 @@ export async function benchDedupe(options: {
       await migrateFacts(engine);
       const now = Date.now();
       log(`dedupe: storing ${options.storeIds.toLocaleString('en-US')} events to read back`);
-      await engine.command(
-        `INSERT INTO events (project_id, message_id, event, timestamp, received_at, distinct_id)
-         SELECT 'proj-' || toString(number % 4), generateUUIDv4(), 'e' || toString(number % 20),
-                fromUnixTimestamp64Milli({now:Int64}) - toIntervalSecond(number % 86400),
-                fromUnixTimestamp64Milli({now:Int64}) - toIntervalSecond(number % 86400),
-                'user-' || toString(number % 100000)
-         FROM numbers({n:UInt64})`,
-        { now, n: options.storeIds },
-      );
+      await storeEvents(engine, now, options.storeIds, 0, 86_400);
       const loadStart = performance.now();
       const fromStore = createMessageIdWindow({ windowHours: 48, isStored: async () => true });
       const loaded = await loadMessageIdWindow(fromStore, engine, { windowHours: 48, now });
@@ -177,15 +191,7 @@ export async function benchDedupe(options: {
       // After a crash: the ids of the last minutes, in a store that also holds months older than the
       // window (received_at is not in the sort key: the read goes through that column of every row).
       log(`dedupe: storing ${options.oldStoreIds.toLocaleString('en-US')} events of the 3 months before`);
-      await engine.command(
-        `INSERT INTO events (project_id, message_id, event, timestamp, received_at, distinct_id)
-         SELECT 'proj-' || toString(number % 4), generateUUIDv4(), 'e' || toString(number % 20),
-                fromUnixTimestamp64Milli({now:Int64}) - toIntervalSecond(3 * 86400 + number % (87 * 86400)),
-                fromUnixTimestamp64Milli({now:Int64}) - toIntervalSecond(3 * 86400 + number % (87 * 86400)),
-                'user-' || toString(number % 100000)
-         FROM numbers({n:UInt64})`,
-        { now, n: options.oldStoreIds },
-      );
+      await storeEvents(engine, now, options.oldStoreIds, 3 * 86_400, 87 * 86_400);
       await engine.command('OPTIMIZE TABLE events FINAL');
       const recentStart = performance.now();
       const recentIds = await loadMessageIdWindow(

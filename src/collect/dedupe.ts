@@ -445,6 +445,17 @@ function ageOf(tag: number, hour: number): number {
 }
 
 /**
+ * Which of the 256 tags mark entries more than `keptHours` old, their ages read as of `asOf` plus
+ * `elapsed` hours (every entry was younger than the tag cycle at `asOf`): one look-up a slot in an
+ * expiry, instead of an age computed.
+ */
+function deadTags(asOf: number, elapsed: number, keptHours: number): Uint8Array {
+  const dead = new Uint8Array(TAG_BITS + 1);
+  for (let tag = TAG_BASE; tag <= TAG_BITS; tag++) dead[tag] = ageOf(tag, asOf) + elapsed > keptHours ? 1 : 0;
+  return dead;
+}
+
+/**
  * The home slot of a first hash in a table of `capacity` slots: the hash, mixed again, scaled to the
  * table. Mixed, because ids move here in the exact table's slot order, i.e. sorted by the low bits of
  * the same hash: scaled as it is, they crowded into a few hundred runs of the table (a turn of 20M ids
@@ -643,16 +654,19 @@ class CompactTableOfProject {
   }
 
   /**
-   * Starts dropping, with the next adds, the entries more than `keptHours` old as of `hour` (an hour's
-   * turn). Ages are read as of `hour`, so every entry must be younger than the tag cycle then: the
-   * caller expires at once (`expire`) after a longer pause.
+   * Starts dropping, with the next adds, the entries whose tags `dead` marks (an hour's turn). Entries
+   * added meanwhile are of the current hour, so `dead` must read ages as of it (deadTags(hour, 0, …)).
    */
-  startExpiry(hour: number, keptHours: number): void {
+  startExpiry(dead: Uint8Array): void {
     this.finishExpiring();
-    // Which of the 256 tags are of hours that go (a look-up per slot, not an age computed).
-    const dead = new Uint8Array(TAG_BITS + 1);
-    for (let tag = TAG_BASE; tag <= TAG_BITS; tag++) dead[tag] = ageOf(tag, hour) > keptHours ? 1 : 0;
     this.expiring = { next: 0, dead };
+  }
+
+  /** Drops the entries whose tags `dead` marks, at once (an idle spell, or room needed now). */
+  expire(dead: Uint8Array): void {
+    this.startExpiry(dead);
+    this.finishExpiring();
+    this.rebuildIfTombstoned();
   }
 
   /** Whether an entry's tag word is one the expiry under way drops when its pass gets there. */
@@ -750,22 +764,10 @@ class CompactTableOfProject {
     if (this.expiring) this.expireSome(this.capacity + (this.growing?.capacity ?? 0));
   }
 
-  /** Drops entries more than `windowHours` old as of `nowHour`; `lastHour` is the hour of the last sweep. */
-  expire(lastHour: number, nowHour: number, windowHours: number): void {
-    this.finishExpiring();
-    this.finishGrowing();
-    // Ages are read as of the last sweep, when every entry was younger than the tag cycle.
-    const dead = new Uint8Array(TAG_BITS + 1);
-    const elapsed = nowHour - lastHour;
-    for (let tag = TAG_BASE; tag <= TAG_BITS; tag++)
-      dead[tag] = ageOf(tag, lastHour) + elapsed > windowHours ? 1 : 0;
-    this.live -= this.expireCurrent(0, this.capacity, dead);
-    this.rebuildIfTombstoned();
-  }
-
   /**
-   * Many tombstones (lookups pass them): starts over at a size that fits what is left and the adds
-   * made while it moves, a few slots with each add. Sized for what is left alone, a table that had
+   * Many tombstones (lookups pass them; expiry leaves none in the current array, so they come from a
+   * snapshot of an earlier version): starts over at a size that fits what is left and the adds made
+   * while it moves, a few slots with each add. Sized for what is left alone, a table that had
    * lost most of its entries filled up before the move was done, and the rest of the move, made at
    * once, filled it to its last slot: the next insert never found a free one (the serving thread hung).
    */
@@ -842,7 +844,8 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
       return false;
     }
     keptHours = hours;
-    for (const table of tables.values()) table.expire(newestHour, newestHour, keptHours);
+    const dead = deadTags(newestHour, 0, keptHours);
+    for (const table of tables.values()) table.expire(dead);
     onShortened?.({ keptHours, droppedIds });
     return true;
   }
@@ -890,11 +893,14 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
     // A window shortened for room grows back an hour an hour, until it is full again.
     keptHours = Math.min(windowHours, keptHours + (hour - lastHour));
     full = false;
-    // Ages are read as of this hour, which holds while no kept entry can be a tag cycle old.
-    const gradually = hour - lastHour + windowHours < TAG_CYCLE;
-    for (const table of compact.values()) {
-      if (gradually) table.startExpiry(hour, keptHours);
-      else table.expire(lastHour, hour, keptHours);
+    // Gradually, ages read as of this hour: that holds while no kept entry can be a tag cycle old.
+    // After a longer idle spell, at once, ages read as of the last turn.
+    if (hour - lastHour + windowHours < TAG_CYCLE) {
+      const dead = deadTags(hour, 0, keptHours);
+      for (const table of compact.values()) table.startExpiry(dead);
+    } else {
+      const dead = deadTags(lastHour, hour - lastHour, keptHours);
+      for (const table of compact.values()) table.expire(dead);
     }
     const moveBefore = hour - (EXACT_HOURS - 1);
     for (const [projectId, table] of exact) {

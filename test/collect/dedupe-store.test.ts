@@ -12,7 +12,11 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMessageIdWindow } from '../../src/collect/dedupe.js';
-import { startMessageIdWindow, WINDOW_SNAPSHOT_FILE } from '../../src/collect/dedupe-lifecycle.js';
+import {
+  startMessageIdWindow,
+  WINDOW_SNAPSHOT_FILE,
+  type WindowStart,
+} from '../../src/collect/dedupe-lifecycle.js';
 import { readWindowSnapshot, writeWindowSnapshot } from '../../src/collect/dedupe-snapshot.js';
 import { storedEventCheck } from '../../src/collect/dedupe-store.js';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
@@ -23,6 +27,10 @@ const HOUR = 3_600_000;
 const root = mkdtempSync(join(tmpdir(), 'pulseloop-dedupe-store-'));
 let engine: FactsEngine;
 const logger = pino({ level: 'silent' });
+
+/** The server's window over the test store, for a data directory: 48 hours unless `options` say else. */
+const startWindow = (dataDir: string, options: Partial<WindowStart> = {}) =>
+  startMessageIdWindow({ engine, dataDir, windowHours: 48, logger, ...options });
 
 beforeAll(async () => {
   engine = await openChdbEngine(join(root, 'facts'), 'dedupe_store_test');
@@ -149,7 +157,7 @@ describe('the window across restarts', () => {
     const now = () => clock;
     await storeEvents('life', 'before', 1000, clock - 3 * HOUR);
 
-    const first = await startMessageIdWindow({ engine, dataDir, windowHours: 48, logger, now });
+    const first = await startWindow(dataDir, { now });
     expect({ restored: first.restored, loaded: first.loaded }).toEqual({ restored: 0, loaded: 1000 });
     // Read back from the store: compact, so the store confirms.
     expect(first.window.claim('life', 'before-7', clock)).toBe('unsure');
@@ -169,11 +177,7 @@ describe('the window across restarts', () => {
     clock += 10 * 60_000;
     await storeEvents('life', 'after', 30, clock - 60_000);
     const progress: number[] = [];
-    const second = await startMessageIdWindow({
-      engine,
-      dataDir,
-      windowHours: 48,
-      logger,
+    const second = await startWindow(dataDir, {
       now,
       onProgress: (done) => progress.push(done),
     });
@@ -189,7 +193,7 @@ describe('the window across restarts', () => {
     const bytes = readFileSync(path);
     bytes[bytes.length - 1]! ^= 1;
     writeFileSync(path, bytes);
-    const third = await startMessageIdWindow({ engine, dataDir, windowHours: 48, logger, now });
+    const third = await startWindow(dataDir, { now });
     expect({ restored: third.restored, loaded: third.loaded }).toEqual({ restored: 0, loaded: 1030 });
     await third.close();
     expect('tier' in (await readWindowSnapshot(path))).toBe(true);
@@ -199,11 +203,7 @@ describe('the window across restarts', () => {
     const dataDir = mkdtempSync(join(root, 'hourly-'));
     let clock = Date.UTC(2026, 11, 1, 10, 59);
     await storeEvents('hourly', 'stored', 500, clock - HOUR);
-    const running = await startMessageIdWindow({
-      engine,
-      dataDir,
-      windowHours: 48,
-      logger,
+    const running = await startWindow(dataDir, {
       now: () => clock,
     });
     const path = join(dataDir, WINDOW_SNAPSHOT_FILE);
@@ -231,11 +231,7 @@ describe('the window across restarts', () => {
     const T = Date.UTC(2026, 11, 1, 14, 20);
     let clock = T;
     let storedUntil = 0;
-    const running = await startMessageIdWindow({
-      engine,
-      dataDir,
-      windowHours: 48,
-      logger,
+    const running = await startWindow(dataDir, {
       now: () => clock,
       storedBefore: () => storedUntil,
       snapshotEveryMs: 100,
@@ -272,11 +268,7 @@ describe('the window across restarts', () => {
   it('moves ids to the compact tier once the batch writer reports their events stored', async () => {
     const dataDir = mkdtempSync(join(root, 'stored-'));
     let storedUntil = 0;
-    const running = await startMessageIdWindow({
-      engine,
-      dataDir,
-      windowHours: 48,
-      logger,
+    const running = await startWindow(dataDir, {
       storedBefore: () => storedUntil,
     });
     // Ids of the other tests' events, read from the store at start.
@@ -299,10 +291,10 @@ describe('the window across restarts', () => {
     const dataDir = mkdtempSync(join(root, 'shorter-'));
     const clock = Date.UTC(2026, 11, 1, 12, 30);
     await storeEvents('shorter', 'x', 40, clock - 30 * HOUR);
-    const first = await startMessageIdWindow({ engine, dataDir, windowHours: 24, logger, now: () => clock });
+    const first = await startWindow(dataDir, { windowHours: 24, now: () => clock });
     await first.close();
     // Now 48 hours: the events of 30 hours ago were never in the 24-hour snapshot.
-    const longer = await startMessageIdWindow({ engine, dataDir, windowHours: 48, logger, now: () => clock });
+    const longer = await startWindow(dataDir, { now: () => clock });
     expect(longer.restored).toBe(0);
     // The other tests' events are all of the last 24 hours.
     expect(longer.loaded).toBe(first.loaded + 40);
@@ -314,7 +306,7 @@ describe('the window across restarts', () => {
     if (!('tier' in read)) throw new Error('no snapshot');
     const full = new Uint32Array(2048).map((_, i) => (i % 2 === 0 ? i : 0x100 | 2));
     await writeWindowSnapshot(path, { ...read.tier, tables: [{ projectId: 'crafted', slots: full }] });
-    const again = await startMessageIdWindow({ engine, dataDir, windowHours: 48, logger, now: () => clock });
+    const again = await startWindow(dataDir, { now: () => clock });
     expect(again.restored).toBe(0);
     expect(again.loaded).toBe(longer.loaded);
     await again.close();
