@@ -226,3 +226,77 @@ export async function benchDedupe(options: {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+export interface AtLimitBench {
+  limitBytes: number;
+  idsPerHour: number;
+  hours: number;
+  /** Times the full tier dropped its oldest hours. */
+  shortenings: number;
+  keptHours: number;
+  droppedIds: number;
+  /** The longest stretch of 1,000 claims that shortened the window (the serving thread waits meanwhile). */
+  longestShorteningMs: number;
+  /** The longest stretch of 1,000 claims that did not, once the limit was reached (growth, the hour's turns). */
+  longestOtherMs: number;
+  /** A claim, median of the stretches of 1,000 after the limit was reached. */
+  claimNs: number;
+}
+
+/**
+ * The window at its memory limit under a steady stream: ids a few hours old fill the compact tier, which
+ * then drops its oldest hours, and grows back an hour with each hour's turn, so it fills and drops again
+ * about once an hour. Claims are timed in stretches of 1,000 (the store reported 2 s behind at each).
+ */
+export function benchAtLimit(options: {
+  limitBytes: number;
+  idsPerHour: number;
+  hours: number;
+  log: (line: string) => void;
+}): AtLimitBench {
+  const { limitBytes, idsPerHour, hours } = options;
+  let shortenedNow = false;
+  let shortenings = 0;
+  const window = createMessageIdWindow({
+    windowHours: 48,
+    isStored: async () => true,
+    maxCompactBytes: limitBytes,
+    onShortened: () => {
+      shortenedNow = true;
+      shortenings++;
+    },
+  });
+  const start = Date.UTC(2026, 11, 1, 10, 0);
+  const gapMs = HOUR / idsPerHour;
+  const stretch = 1000;
+  const afterLimit: number[] = [];
+  let longestShorteningMs = 0;
+  let longestOtherMs = 0;
+  const total = idsPerHour * hours;
+  for (let i = 0; i < total; i += stretch) {
+    const at = start + i * gapMs;
+    window.markStored(at - 2000);
+    const began = performance.now();
+    for (let k = 0; k < stretch; k++) window.claim(PROJECTS[k & 3]!, idOf(i + k), at + k * gapMs);
+    const ms = performance.now() - began;
+    if (shortenedNow) longestShorteningMs = Math.max(longestShorteningMs, ms);
+    else if (shortenings > 0) longestOtherMs = Math.max(longestOtherMs, ms);
+    if (shortenings > 0) afterLimit.push(ms);
+    shortenedNow = false;
+    if (i % idsPerHour === 0)
+      options.log(`dedupe at its limit: hour ${i / idsPerHour}, ${shortenings} shortenings`);
+  }
+  afterLimit.sort((a, b) => a - b);
+  const { keptHours, droppedIds } = window.stats();
+  return {
+    limitBytes,
+    idsPerHour,
+    hours,
+    shortenings,
+    keptHours,
+    droppedIds,
+    longestShorteningMs,
+    longestOtherMs,
+    claimNs: ((afterLimit[afterLimit.length >> 1] ?? 0) * 1e6) / stretch,
+  };
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { SNAPSHOT_EVERY_MS } from '../src/collect/dedupe-lifecycle.js';
 import { benchAnalytics } from './analytics.js';
 import { benchDashboard } from './dashboard.js';
-import { benchDedupe } from './dedupe.js';
+import { benchAtLimit, benchDedupe } from './dedupe.js';
 import { benchImport } from './import.js';
 import {
   benchBareServer,
@@ -221,6 +221,7 @@ async function importSection(): Promise<Row[]> {
 }
 
 async function dedupeSection(): Promise<Row[]> {
+  const atLimit = benchAtLimit({ limitBytes: 128 * MiB, idsPerHour: 3_000_000, hours: 9, log });
   const r = await benchDedupe({ ids: 20_000_000, storeIds: 5_000_000, oldStoreIds: 20_000_000, log });
   const count = (n: number) => n.toLocaleString('en-US');
   const idsPerSecond = (ids: number, ms: number) => `${count(Math.round((ids / ms) * 1000))} ids/s`;
@@ -262,6 +263,12 @@ async function dedupeSection(): Promise<Row[]> {
     {
       metric: `The hour's turn (the serving thread waits): ${count(r.ids)} exact ids moved into an empty compact tier (the store not keeping up) / after that hour, into a compact tier of ${count(r.hourlyTurn.compactIds)} (whose expiry then goes 64 slots with each id moved in) / a claim in the 6 minutes after it, at the same rate`,
       value: `${r.turnMs.toFixed(0)} ms / ${r.hourlyTurn.ms.toFixed(0)} ms / ${r.hourlyTurn.afterTurnNs.toFixed(0)} ns`,
+      target: '—',
+      met: undefined,
+    },
+    {
+      metric: `At its memory limit (${(atLimit.limitBytes / MiB).toFixed(0)} MiB), ${count(atLimit.idsPerHour)} ids an hour for ${atLimit.hours} hours, stored 2 s after their claim: full after a few hours, the tier then drops its oldest hours (${atLimit.shortenings} times; ${atLimit.keptHours} hours kept at the end, ${count(atLimit.droppedIds)} ids dropped). The serving thread's longest 1,000 claims that dropped hours / longest other 1,000 claims once full / a claim (median)`,
+      value: `${atLimit.longestShorteningMs.toFixed(0)} ms / ${atLimit.longestOtherMs.toFixed(0)} ms / ${atLimit.claimNs.toFixed(0)} ns`,
       target: '—',
       met: undefined,
     },

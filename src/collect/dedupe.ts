@@ -434,6 +434,12 @@ const COMPACT_MIN_CAPACITY = 1024;
  * the tier's memory limit. At 64 a table of 128M slots (1 GiB) is done after 2M adds.
  */
 const EXPIRY_STEP = 64;
+/**
+ * Slots an expiry under way is hurried on by at a time when an add finds its table full and the memory
+ * limit leaves no room to grow: the room it frees comes within a few steps, as dead entries are spread
+ * over the whole table.
+ */
+const ROOM_STEP = 4096;
 
 function tagOf(hour: number): number {
   return (hour % TAG_CYCLE) + TAG_BASE;
@@ -493,6 +499,11 @@ class CompactTableOfProject {
   private capacity: number;
   private used = 0;
   live = 0;
+  /**
+   * Live entries by hour tag, kept as entries come, change hour and go (entries awaiting an expiry
+   * under way included): what the window needs to know of their ages without a pass over the table.
+   */
+  private readonly byTag = new Float64Array(TAG_BITS + 1);
   /** The table being left, while its entries move into `slots` with the next adds (as in the exact tier). */
   growing?: { slots: Uint32Array<ArrayBufferLike>; capacity: number; next: number };
   /**
@@ -512,7 +523,10 @@ class CompactTableOfProject {
       const tag = slots[o]! & TAG_BITS;
       if (tag === EMPTY) continue;
       this.used++;
-      if (tag >= TAG_BASE) this.live++;
+      if (tag >= TAG_BASE) {
+        this.live++;
+        this.byTag[tag]!++;
+      }
     }
   }
 
@@ -553,12 +567,23 @@ class CompactTableOfProject {
     const growing = this.growing;
     if (growing && this.refresh(growing.slots, growing.capacity, fp0, fp1, word, nowHour, growing.next))
       return true;
-    if (this.used + 1 > COMPACT_MAX_LOAD * this.capacity) {
-      if (!this.replace(this.live + 1 + this.capacity / GROWTH_STEP)) return false;
-    }
+    if (this.used + 1 > COMPACT_MAX_LOAD * this.capacity && !this.makeRoom()) return false;
     this.put(fp0, word);
     this.live++;
+    this.byTag[tag]!++;
     return true;
+  }
+
+  /**
+   * Room for one more entry in a full table: a larger array while the memory limit allows one, else
+   * the room an expiry under way is about to free, hurried on (a shortened window's oldest hours).
+   */
+  private makeRoom(): boolean {
+    if (this.replace(this.live + 1 + this.capacity / GROWTH_STEP)) return true;
+    while (this.expiring && this.used + 1 > COMPACT_MAX_LOAD * this.capacity) {
+      if (this.expireSome(ROOM_STEP)) this.rebuildIfTombstoned();
+    }
+    return this.used + 1 <= COMPACT_MAX_LOAD * this.capacity;
   }
 
   /**
@@ -577,7 +602,12 @@ class CompactTableOfProject {
     const found = findCompact(slots, capacity, fp0, fp1);
     if (found === -1 || found < movedBefore) return false;
     const o = found * COMPACT_WORDS + 1;
-    if (ageOf(word & TAG_BITS, nowHour) < ageOf(slots[o]! & TAG_BITS, nowHour)) slots[o] = word;
+    const tag = slots[o]! & TAG_BITS;
+    if (ageOf(word & TAG_BITS, nowHour) < ageOf(tag, nowHour)) {
+      slots[o] = word;
+      this.byTag[tag]!--;
+      this.byTag[word & TAG_BITS]!++;
+    }
     return true;
   }
 
@@ -604,14 +634,15 @@ class CompactTableOfProject {
    * Answers false when the budget leaves no room for a table that would hold `entries`.
    */
   private replace(entries: number): boolean {
-    this.finishExpiring();
-    this.finishGrowing();
     const wanted = Math.max(COMPACT_MIN_CAPACITY, Math.ceil(entries / COMPACT_REBUILT_LOAD));
     const affordable = Math.floor(
       (this.budget.maxBytes - this.budget.bytes + this.slots.byteLength) / (COMPACT_WORDS * 4),
     );
     const capacity = Math.min(wanted, affordable);
+    // Refused before anything is finished: at the memory limit a full table asks this at every add.
     if (capacity * COMPACT_MAX_LOAD < entries) return false;
+    this.finishExpiring();
+    this.finishGrowing();
     this.budget.bytes += capacity * COMPACT_WORDS * 4 - this.slots.byteLength;
     this.growing = { slots: this.slots, capacity: this.capacity, next: 0 };
     this.slots = new Uint32Array(capacity * COMPACT_WORDS);
@@ -629,8 +660,10 @@ class CompactTableOfProject {
       const word = old[o + 1]!;
       if ((word & TAG_BITS) < TAG_BASE) continue;
       // Moved behind the expiry's pass, an entry it drops would stay.
-      if (this.awaitsExpiry(word)) this.live--;
-      else this.put(old[o]!, word);
+      if (this.awaitsExpiry(word)) {
+        this.live--;
+        this.byTag[word & TAG_BITS]!--;
+      } else this.put(old[o]!, word);
     }
     growing.next = end / COMPACT_WORDS;
     if (end === old.length) this.growing = undefined;
@@ -640,26 +673,37 @@ class CompactTableOfProject {
     if (this.growing) this.moveSome(this.growing.capacity);
   }
 
-  /** Live entries by age in hours as of `nowHour` (index = age). */
+  /**
+   * Live entries by age in hours as of `nowHour` (index = age), from the counts by tag. Entries an
+   * expiry under way will drop are counted at their ages, all beyond the hours it keeps.
+   */
   countByAge(nowHour: number, into: number[]): void {
-    this.finishExpiring();
-    this.finishGrowing();
-    const slots = this.slots;
-    for (let o = 1; o < slots.length; o += COMPACT_WORDS) {
-      const tag = slots[o]! & TAG_BITS;
-      if (tag < TAG_BASE) continue;
+    for (let tag = TAG_BASE; tag <= TAG_BITS; tag++) {
+      const count = this.byTag[tag]!;
+      if (count === 0) continue;
       const age = ageOf(tag, nowHour);
-      into[age] = (into[age] ?? 0) + 1;
+      into[age] = (into[age] ?? 0) + count;
     }
   }
 
   /**
    * Starts dropping, with the next adds, the entries whose tags `dead` marks (an hour's turn). Entries
    * added meanwhile are of the current hour, so `dead` must read ages as of it (deadTags(hour, 0, …)).
+   * A pass under way is finished first: its tags come round again as new hours' tags.
    */
   startExpiry(dead: Uint8Array): void {
     this.finishExpiring();
     this.expiring = { next: 0, dead };
+  }
+
+  /**
+   * Drops, with the next adds, the entries whose tags `dead` marks too, in the hour of the pass under
+   * way (a window shortened for room): that pass starts over with the tags of both. Finishing it
+   * first was a pass over the whole table on the serving thread.
+   */
+  expireAlso(dead: Uint8Array): void {
+    const under = this.expiring?.dead;
+    this.expiring = { next: 0, dead: under ? dead.map((d, tag) => d | under[tag]!) : dead };
   }
 
   /** Drops the entries whose tags `dead` marks, at once (an idle spell, or room needed now). */
@@ -682,7 +726,9 @@ class CompactTableOfProject {
     const slots = this.slots;
     let expired = 0;
     for (let i = from; i < end; ) {
-      if (dead[slots[i * COMPACT_WORDS + 1]! & TAG_BITS] === 1) {
+      const tag = slots[i * COMPACT_WORDS + 1]! & TAG_BITS;
+      if (dead[tag] === 1) {
+        this.byTag[tag]!--;
         this.deleteAt(i);
         expired++;
         // An entry from further on may have moved into slot i: look at it too.
@@ -727,7 +773,9 @@ class CompactTableOfProject {
   ): number {
     let expired = 0;
     for (let o = from * COMPACT_WORDS + 1; o < end * COMPACT_WORDS; o += COMPACT_WORDS) {
-      if (dead[slots[o]! & TAG_BITS] === 1) {
+      const tag = slots[o]! & TAG_BITS;
+      if (dead[tag] === 1) {
+        this.byTag[tag]!--;
         slots[o] = TOMBSTONE;
         expired++;
       }
@@ -821,7 +869,10 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
 
   /**
    * Drops the compact tier's oldest hours, as many as it takes to leave its tables at most
-   * COMPACT_REBUILT_LOAD full (a scan of the tier, once in a while at most); answers whether any went.
+   * COMPACT_REBUILT_LOAD full; answers whether any went. Their entries go as an hour's turn drops its
+   * oldest hour, with the adds that follow (a full table hurries the pass on until it has room):
+   * counting ages and dropping them at once were two passes over the tier, ~1 s at a 1 GiB limit,
+   * made about once an hour under sustained load as the window grows back an hour and fills again.
    */
   function shorten(): boolean {
     const tables = compact!;
@@ -845,7 +896,7 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
     }
     keptHours = hours;
     const dead = deadTags(newestHour, 0, keptHours);
-    for (const table of tables.values()) table.expire(dead);
+    for (const table of tables.values()) table.expireAlso(dead);
     onShortened?.({ keptHours, droppedIds });
     return true;
   }

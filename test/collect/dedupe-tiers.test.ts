@@ -193,6 +193,48 @@ describe('the dedupe window in two tiers', () => {
     expect(claimAll(window, 'p', newest, T0 + 30 * HOUR).new).toBe(0);
   });
 
+  it('at its memory limit drops its oldest hours over the claims that follow, not in one pass, and keeps every new id', () => {
+    const maxCompactBytes = 4 << 20;
+    let shortenedAt: { compactIds: number; keptHours: number } | undefined;
+    let compactIds = 0;
+    const { window } = tieredWindow(48, new Set(), {
+      maxCompactBytes,
+      onShortened: ({ keptHours }) => {
+        shortenedAt ??= { compactIds, keptHours };
+      },
+    });
+    // 100,000 ids an hour, each hour's stored before the next, until the tier (room for ~419,000) fills.
+    let hour = 0;
+    for (; shortenedAt === undefined; hour++) {
+      const at = T0 + hour * HOUR;
+      for (let i = 0; i < 100_000 && shortenedAt === undefined; i++) {
+        window.claim('p', `h${hour}-${i}`, at);
+        compactIds = window.stats().compactIds;
+      }
+      window.markStored(at + 1000);
+    }
+    const filledIn = hour - 1;
+    const { keptHours } = shortenedAt;
+    expect(keptHours).toBeLessThan(filledIn);
+    // Dropping the oldest hour (100,000 ids) did not go through the table: its entries are still there...
+    expect(window.stats().compactIds).toBeGreaterThan(shortenedAt.compactIds - 50_000);
+    // ...but no lookup finds them, and the hours kept are all known.
+    const probe = createProbe(window);
+    const at = T0 + filledIn * HOUR;
+    const droppedHour = filledIn - keptHours - 1;
+    expect(probe(ids(`h${droppedHour}`, 1000), at)).toEqual({ new: 1000, duplicate: 0, unsure: 0 });
+    expect(probe(ids(`h${filledIn - 2}`, 1000), at).unsure).toBe(1000);
+    // The claims that follow find room as the pass frees it: no id is dropped, the limit holds.
+    for (let i = 0; i < 100_000; i++) window.claim('p', `more-${i}`, at + 1000 + i);
+    window.markStored(at + 200_000);
+    claimAll(window, 'p', ids('flush', 10), at + 201_000);
+    const after = window.stats();
+    expect(after.droppedIds).toBe(0);
+    expect(after.compactIds).toBeLessThan((0.8 * maxCompactBytes) / 8);
+    expect(probe(ids('more', 100_000), at + 202_000).new).toBe(0);
+    expect(probe(ids(`h${droppedHour}`, 1000), at + 202_000).new).toBe(1000);
+  });
+
   it('drops everything after an idle spell longer than the window', () => {
     const { window } = tieredWindow(24);
     claimAll(window, 'p', ids('a', 1000), T0);
