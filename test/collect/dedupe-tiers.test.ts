@@ -225,7 +225,11 @@ describe('the dedupe window in two tiers', () => {
     expect(probe(ids(`h${droppedHour}`, 1000), at)).toEqual({ new: 1000, duplicate: 0, unsure: 0 });
     expect(probe(ids(`h${filledIn - 2}`, 1000), at).unsure).toBe(1000);
     // The claims that follow find room as the pass frees it: no id is dropped, the limit holds.
-    for (let i = 0; i < 100_000; i++) window.claim('p', `more-${i}`, at + 1000 + i);
+    // Stored 2 s after their claim, as the server reports it: they move to the compact tier as claims go.
+    for (let i = 0; i < 100_000; i++) {
+      window.markStored(at + i - 2000);
+      window.claim('p', `more-${i}`, at + 1000 + i);
+    }
     window.markStored(at + 200_000);
     claimAll(window, 'p', ids('flush', 10), at + 201_000);
     const after = window.stats();
@@ -233,6 +237,22 @@ describe('the dedupe window in two tiers', () => {
     expect(after.compactIds).toBeLessThan((0.8 * maxCompactBytes) / 8);
     expect(probe(ids('more', 100_000), at + 202_000).new).toBe(0);
     expect(probe(ids(`h${droppedHour}`, 1000), at + 202_000).new).toBe(1000);
+    // Written to a snapshot meanwhile and restored at the same limit: entries the pass had not reached
+    // come back until the full table drops hours again, and every id claimed after still finds room.
+    const restored = tieredWindow(48, new Set(), { maxCompactBytes }).window;
+    restored.restore(window.compactTier(at + 203_000, { everything: true }), at + 203_000);
+    for (let i = 0; i < 100_000; i++) {
+      restored.markStored(at + 204_000 + i - 2000);
+      restored.claim('p', `after-${i}`, at + 204_000 + i);
+    }
+    restored.markStored(at + 400_000);
+    claimAll(restored, 'p', ids('flush-again', 10), at + 401_000);
+    expect(restored.stats().droppedIds).toBe(0);
+    expect(restored.stats().keptHours).toBeLessThan(48);
+    expect(restored.stats().compactIds).toBeLessThan((0.8 * maxCompactBytes) / 8);
+    const probeRestored = createProbe(restored);
+    expect(probeRestored(ids('after', 100_000), at + 402_000).new).toBe(0);
+    expect(probeRestored(ids('more', 100_000), at + 402_000).new).toBe(0);
   });
 
   it('drops everything after an idle spell longer than the window', () => {
