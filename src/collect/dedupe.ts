@@ -508,9 +508,22 @@ class CompactTableOfProject {
   growing?: { slots: Uint32Array<ArrayBufferLike>; capacity: number; next: number };
   /**
    * An hour's expiry under way, EXPIRY_STEP slots with each add: entries more than `keptHours` old as
-   * of `hour` go; lookups pass over them meanwhile, and a growth does not move them.
+   * of `hour` (the tags `dead` marks) go; lookups pass over them meanwhile, and a growth does not move them.
    */
-  private expiring?: { next: number; dead: Uint8Array };
+  private expiring?: {
+    next: number;
+    dead: Uint8Array;
+    hour: number;
+    keptHours: number;
+    /** The oldest hour of the entries added since the pass started (it may have gone past them). */
+    addedSince: number;
+  };
+  /**
+   * No entry is of an hour before this one (undefined: not known, for a table read from a snapshot
+   * until an expiry has been everywhere). While that keeps every entry younger than the tag cycle, an
+   * hour's turn may start a pass over instead of finishing the one under way (startExpiry).
+   */
+  private oldestHour: number | undefined;
 
   constructor(
     private readonly budget: CompactBudget,
@@ -528,6 +541,8 @@ class CompactTableOfProject {
         this.byTag[tag]!++;
       }
     }
+    // Entries read from a snapshot are of hours not known until an expiry has been everywhere.
+    this.oldestHour = this.live > 0 ? undefined : Number.POSITIVE_INFINITY;
   }
 
   withinLoad(): boolean {
@@ -563,6 +578,9 @@ class CompactTableOfProject {
     if (this.expiring && this.expireSome(EXPIRY_STEP)) this.rebuildIfTombstoned();
     const tag = tagOf(hour);
     const word = ((fp1 & STAMP_BITS) | tag) >>> 0;
+    // Ids of earlier hours come too: moved from the exact tier, read back at start.
+    if (this.oldestHour !== undefined && hour < this.oldestHour) this.oldestHour = hour;
+    if (this.expiring && hour < this.expiring.addedSince) this.expiring.addedSince = hour;
     if (this.refresh(this.slots, this.capacity, fp0, fp1, word, nowHour)) return true;
     const growing = this.growing;
     if (growing && this.refresh(growing.slots, growing.capacity, fp0, fp1, word, nowHour, growing.next))
@@ -687,28 +705,44 @@ class CompactTableOfProject {
   }
 
   /**
-   * Starts dropping, with the next adds, the entries whose tags `dead` marks (an hour's turn). Entries
-   * added meanwhile are of the current hour, so `dead` must read ages as of it (deadTags(hour, 0, …)).
-   * A pass under way is finished first: its tags come round again as new hours' tags.
+   * Starts dropping, with the next adds, the entries more than `keptHours` old as of `hour` (an hour's
+   * turn; `dead` marks their tags, deadTags(hour, 0, keptHours): entries added meanwhile are of this
+   * hour). A pass under way that has not been everywhere starts over with these tags: the entries it
+   * had yet to drop are older than these kept hours too (kept hours grow by at most an hour an hour).
+   * That needs every entry younger than the tag cycle, or an old entry's tag would read as a young
+   * one's; when the bound on ages cannot promise it, the pass under way is finished first (a pass over
+   * the whole table on the serving thread, as every turn did before: a pass needs capacity/64 adds,
+   * 2M at the 1 GiB limit, more than an hour's ids at low rates or after a late shortening).
    */
-  startExpiry(dead: Uint8Array): void {
-    this.finishExpiring();
-    this.expiring = { next: 0, dead };
+  startExpiry(dead: Uint8Array, hour: number, keptHours: number): void {
+    const oldest = this.oldestHour;
+    if (this.expiring && !(oldest !== undefined && hour - oldest < TAG_CYCLE)) this.finishExpiring();
+    this.expiring = { next: 0, dead, hour, keptHours, addedSince: Number.POSITIVE_INFINITY };
   }
 
   /**
-   * Drops, with the next adds, the entries whose tags `dead` marks too, in the hour of the pass under
-   * way (a window shortened for room): that pass starts over with the tags of both. Finishing it
-   * first was a pass over the whole table on the serving thread.
+   * Drops, with the next adds, the entries more than `keptHours` old as of `hour` too, in the hour of
+   * the pass under way (a window shortened for room): that pass starts over with the tags of both.
+   * Finishing it first was a pass over the whole table on the serving thread.
    */
-  expireAlso(dead: Uint8Array): void {
-    const under = this.expiring?.dead;
-    this.expiring = { next: 0, dead: under ? dead.map((d, tag) => d | under[tag]!) : dead };
+  expireAlso(dead: Uint8Array, hour: number, keptHours: number): void {
+    const under = this.expiring;
+    this.expiring = {
+      next: 0,
+      dead: under ? dead.map((d, tag) => d | under.dead[tag]!) : dead,
+      hour,
+      keptHours: under ? Math.min(keptHours, under.keptHours) : keptHours,
+      addedSince: Number.POSITIVE_INFINITY,
+    };
   }
 
-  /** Drops the entries whose tags `dead` marks, at once (after an idle spell: see turnTo). */
-  expire(dead: Uint8Array): void {
-    this.startExpiry(dead);
+  /**
+   * Drops the entries whose tags `dead` marks, at once (after an idle spell: see turnTo), leaving none
+   * more than `keptHours` old as of `hour`.
+   */
+  expire(dead: Uint8Array, hour: number, keptHours: number): void {
+    this.finishExpiring();
+    this.expiring = { next: 0, dead, hour, keptHours, addedSince: Number.POSITIVE_INFINITY };
     this.finishExpiring();
     this.rebuildIfTombstoned();
   }
@@ -805,6 +839,8 @@ class CompactTableOfProject {
     }
     if (expiring.next < this.capacity + (growing?.capacity ?? 0)) return false;
     this.expiring = undefined;
+    // It dropped every entry it found older than its kept hours; those added meanwhile may be older.
+    this.oldestHour = Math.min(expiring.hour - expiring.keptHours, expiring.addedSince);
     return true;
   }
 
@@ -897,7 +933,7 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
     }
     keptHours = hours;
     const dead = deadTags(newestHour, 0, keptHours);
-    for (const table of tables.values()) table.expireAlso(dead);
+    for (const table of tables.values()) table.expireAlso(dead, newestHour, keptHours);
     onShortened?.({ keptHours, droppedIds });
     return true;
   }
@@ -949,10 +985,10 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
     // After a longer idle spell, at once, ages read as of the last turn.
     if (hour - lastHour + windowHours < TAG_CYCLE) {
       const dead = deadTags(hour, 0, keptHours);
-      for (const table of compact.values()) table.startExpiry(dead);
+      for (const table of compact.values()) table.startExpiry(dead, hour, keptHours);
     } else {
       const dead = deadTags(lastHour, hour - lastHour, keptHours);
-      for (const table of compact.values()) table.expire(dead);
+      for (const table of compact.values()) table.expire(dead, hour, keptHours);
     }
     const moveBefore = hour - (EXACT_HOURS - 1);
     for (const [projectId, table] of exact) {

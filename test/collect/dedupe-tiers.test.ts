@@ -125,6 +125,46 @@ describe('the dedupe window in two tiers', () => {
     expect(claimAll(window, 'p', ids('fresh', 20_000), later + 6000).unsure).toBe(20_000);
   });
 
+  it("starts an hour's expiry over at the next turn rather than finishing the one still under way", () => {
+    const { window } = tieredWindow(24);
+    claimAll(window, 'p', ids('old', 200_000), T0);
+    window.claim('p', 'turn', T0 + 2 * HOUR);
+    // 25 hours after the old ids, and an hour later again, with hardly an id moved in between: the
+    // first turn's pass has gone over a few hundred slots of the table's 330,000.
+    const later = T0 + 25 * HOUR;
+    window.claim('p', 'next-turn', later);
+    window.claim('p', 'another-turn', later + HOUR);
+    // That turn did not finish it (a pass over the whole table at once): the old ids are still there...
+    expect(window.stats().compactIds).toBeGreaterThan(190_000);
+    // ...but no lookup finds them, and the new pass drops them as ids come in.
+    expect(claimAll(window, 'p', ids('old', 1000), later + HOUR)).toEqual({
+      new: 1000,
+      duplicate: 0,
+      unsure: 0,
+    });
+    window.markStored(later + HOUR + 1000);
+    claimAll(window, 'p', ids('fresh', 20_000), later + HOUR);
+    claimAll(window, 'p', ids('fresher', 1000), later + HOUR + 5000);
+    expect(window.stats().compactIds).toBeLessThanOrEqual(21_004);
+    expect(claimAll(window, 'p', ids('fresh', 20_000), later + HOUR + 6000).unsure).toBe(20_000);
+  });
+
+  it('finishes an expiry still under way before an old id could read as a young one (hour tags come round every 254 hours)', () => {
+    const { window } = tieredWindow(240);
+    claimAll(window, 'p', ids('old', 200_000), T0);
+    window.claim('p', 'turn', T0 + 2 * HOUR);
+    // An id an hour moves in, so each turn's pass has hardly begun when the next turn comes. From 241
+    // hours on the old ids are out of the window; at 254 hours their tag is the new hour's.
+    let found = 0;
+    for (let hour = 3; hour <= 260; hour++) {
+      const at = T0 + hour * HOUR;
+      window.markStored(at - 1000);
+      window.claim('p', `hourly-${hour}`, at);
+      if (hour > 240) found += 1000 - createProbe(window)(ids('old', 1000), at).new;
+    }
+    expect(found).toBe(0);
+  });
+
   it('expires a compact table in the middle of its growth without finishing the growth first', () => {
     const { window } = tieredWindow(24);
     claimAll(window, 'p', ids('a', 100_000), T0);
