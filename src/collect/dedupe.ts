@@ -68,7 +68,10 @@ export interface MessageIdWindow {
 
 export interface WindowStats {
   exactIds: number;
+  /** Ids in the compact tier, those out of the window that the expiry under way has yet to drop left out. */
   compactIds: number;
+  /** Ids out of the window that the compact tier's expiry under way has yet to drop (lookups pass over them). */
+  expiringIds: number;
   /** Bytes of the tables' slots. */
   bytes: number;
   /** Ids dropped since start because the compact tier was at its memory limit (the store folds their copies). */
@@ -747,6 +750,15 @@ class CompactTableOfProject {
     this.rebuildIfTombstoned();
   }
 
+  /** Entries the expiry under way has yet to drop (from the counts by tag). */
+  expiringEntries(): number {
+    const dead = this.expiring?.dead;
+    if (!dead) return 0;
+    let count = 0;
+    for (let tag = TAG_BASE; tag <= TAG_BITS; tag++) if (dead[tag] === 1) count += this.byTag[tag]!;
+    return count;
+  }
+
   /** Whether an entry's tag word is one the expiry under way drops when its pass gets there. */
   private awaitsExpiry(word: number): boolean {
     return this.expiring !== undefined && this.expiring.dead[word & TAG_BITS] === 1;
@@ -1058,11 +1070,14 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
         exactIds += table.live;
         bytes += table.bytes;
       }
+      let expiringIds = 0;
       for (const table of compact?.values() ?? []) {
-        compactIds += table.live;
+        const expiring = table.expiringEntries();
+        compactIds += table.live - expiring;
+        expiringIds += expiring;
         bytes += table.bytes;
       }
-      return { exactIds, compactIds, bytes, droppedIds, keptHours, claims };
+      return { exactIds, compactIds, expiringIds, bytes, droppedIds, keptHours, claims };
     },
     compactTier(now, options) {
       if (!compact) throw new Error('this dedupe window has no compact tier');
