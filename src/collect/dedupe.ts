@@ -720,7 +720,7 @@ class CompactTableOfProject {
   startExpiry(dead: Uint8Array, hour: number, keptHours: number): void {
     const oldest = this.oldestHour;
     if (this.expiring && !(oldest !== undefined && hour - oldest < TAG_CYCLE)) this.finishExpiring();
-    this.expiring = { next: 0, dead, hour, keptHours, addedSince: Number.POSITIVE_INFINITY };
+    this.beginPass(dead, hour, keptHours);
   }
 
   /**
@@ -730,13 +730,13 @@ class CompactTableOfProject {
    */
   expireAlso(dead: Uint8Array, hour: number, keptHours: number): void {
     const under = this.expiring;
-    this.expiring = {
-      next: 0,
-      dead: under ? dead.map((d, tag) => d | under.dead[tag]!) : dead,
-      hour,
-      keptHours: under ? Math.min(keptHours, under.keptHours) : keptHours,
-      addedSince: Number.POSITIVE_INFINITY,
-    };
+    if (!under) this.beginPass(dead, hour, keptHours);
+    else
+      this.beginPass(
+        dead.map((d, tag) => d | under.dead[tag]!),
+        hour,
+        Math.min(keptHours, under.keptHours),
+      );
   }
 
   /**
@@ -745,9 +745,14 @@ class CompactTableOfProject {
    */
   expire(dead: Uint8Array, hour: number, keptHours: number): void {
     this.finishExpiring();
-    this.expiring = { next: 0, dead, hour, keptHours, addedSince: Number.POSITIVE_INFINITY };
+    this.beginPass(dead, hour, keptHours);
     this.finishExpiring();
     this.rebuildIfTombstoned();
+  }
+
+  /** A pass from the first slot (any pass under way is replaced: its caller finished or widened it). */
+  private beginPass(dead: Uint8Array, hour: number, keptHours: number): void {
+    this.expiring = { next: 0, dead, hour, keptHours, addedSince: Number.POSITIVE_INFINITY };
   }
 
   /** Entries the expiry under way has yet to drop (from the counts by tag). */
