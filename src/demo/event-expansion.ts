@@ -43,11 +43,40 @@ export function monthBoundaries(startMs: number, endMs: number): number[] {
   return bounds;
 }
 
-/** The staging table for one generation run; a Memory table, dropped when the run ends. */
-export function stagingTableName(projectId: string, seed: number): string {
+/** A name for one generation run's work table (`prefix` and a hash of the project and seed). */
+function runTableName(prefix: string, projectId: string, seed: number): string {
   let h = 2166136261;
   for (const ch of `${projectId}:${seed}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
-  return `demo_visit_staging_${h.toString(16)}`;
+  return `${prefix}_${h.toString(16)}`;
+}
+
+/** The staging table for one generation run; a Memory table, dropped when the run ends. */
+export function stagingTableName(projectId: string, seed: number): string {
+  return runTableName('demo_visit_staging', projectId, seed);
+}
+
+/**
+ * The table the run's events are expanded into before their parts are attached to `events`: a copy
+ * of `events` without its materialised view (see `attachLoadedEventsSql`). Dropped when the run ends.
+ */
+export function eventLoadTableName(projectId: string, seed: number): string {
+  return runTableName('demo_event_load', projectId, seed);
+}
+
+/** A copy of `events`: same columns, engine, partitions and sort key, so its parts can be attached. */
+export function createEventLoadSql(table: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${table} AS events`;
+}
+
+/**
+ * Moves the loaded events into `events`: ATTACH PARTITION … FROM links the load table's parts into
+ * `events` (no copy, no sort), and bypasses the hourly rollup's materialised view, which is filled
+ * from the staged visits instead (`rollupStagedSql`). The view's GROUP BY over every inserted block
+ * of strings cost ~1.6 s of a scale-1 world's ~10.5 s; the rollup from the visits' small numbers costs
+ * ~0.75 s.
+ */
+export function attachLoadedEventsSql(table: string): string[] {
+  return [`ALTER TABLE events ATTACH PARTITION ALL FROM ${table}`, `TRUNCATE TABLE ${table}`];
 }
 
 export function createStagingSql(table: string): string {
@@ -76,32 +105,49 @@ export function createStagingSql(table: string): string {
 }
 
 /**
- * Unpacks the staged visits that start in [{fromMs}, {toMs}) into events. The writer calls it once
- * per calendar month (UTC): `events` is partitioned by month, and an insert whose rows all fall in
- * one partition is about three times cheaper than one ClickHouse must split.
+ * Expressions the expansion and the rollup share, over a visit's columns and one event of it (`code`,
+ * `event_ms`, `payload`): the rollup must hold exactly what the expanded events say.
+ */
+const COLUMN = {
+  event: '{eventNames:Array(String)}[code + 1]',
+  platform: '{platforms:Array(String)}[pl + 1]',
+  channel: '{touchChannel:Array(String)}[tc + 1]',
+  utmSource: '{touchSource:Array(String)}[tc + 1]',
+  utmMedium: '{touchMedium:Array(String)}[tc + 1]',
+  deviceType: '{deviceTypes:Array(String)}[dv + 1]',
+  country: '{countries:Array(String)}[g + 1]',
+  revenue: `if(code = ${EVENT.orderCompleted}, toDecimal64(JSONExtractFloat(payload, 'revenue'), 4), toDecimal64(0, 4))`,
+  eventMs: 'toInt64(ts + offset_ds * 100)',
+  payload: "if(px > 0, payloads[px], '')",
+} as const;
+
+/**
+ * Unpacks the staged visits that start in [{fromMs}, {toMs}) into events, in the load table `into`
+ * (a copy of `events` without the rollup's view). The writer calls it once per calendar month (UTC):
+ * `events` is partitioned by month, and an insert whose rows all fall in one partition is about
+ * three times cheaper than one ClickHouse must split.
  *
  * Settings: deduplication and merge-on-insert are off because every row is new and unique (message
- * ids are distinct by construction). The rollup's materialised view runs on its own threads
- * (`parallel_view_processing`; the scale-1 expansion 8.9 s → 6.0 s), and blocks are squashed to
- * 600k rows: fewer parts and view runs than at 150k or 300k (−15 % CPU against 300k), while 1M rows
- * copies more than it saves. (Reading visits in time order helped the view before it had threads
- * of its own; now the sort only serialises the expansion.)
+ * ids are distinct by construction), and blocks are squashed to 600k rows: fewer parts than at 150k
+ * or 300k (−15 % CPU against 300k, measured while the rollup's view still ran on each block), while
+ * 1M rows copies more than it saves.
  */
-export function expandVisitsSql(table: string): string {
+export function expandVisitsSql(table: string, into: string): string {
   const e = EVENT;
-  return `INSERT INTO events (
+  const c = COLUMN;
+  return `INSERT INTO ${into} (
     project_id, message_id, type, event, timestamp, received_at, distinct_id, anonymous_id, user_id,
     person_id, session_id, source_id, platform, channel, utm_source, utm_medium, utm_campaign,
     utm_content, utm_term, campaign_id, content_id, sharer_id, revenue, currency, locale, country,
     region, city, device_type, os, browser, app_version, page_url, page_path, referrer, properties
   )
   SETTINGS insert_deduplicate = 0, optimize_on_insert = 0, max_insert_threads = 2,
-    min_insert_block_size_rows = 600000, min_insert_block_size_bytes = 0, parallel_view_processing = 1
+    min_insert_block_size_rows = 300000, min_insert_block_size_bytes = 0
   SELECT
     {projectId:String},
     concat(session_id, '-', toString(n)),
     multiIf(code = ${e.pageview}, 'page', code = ${e.screen}, 'screen', code = ${e.identify}, 'identify', 'track'),
-    {eventNames:Array(String)}[code + 1],
+    ${c.event},
     fromUnixTimestamp64Milli(event_ms, 'UTC'),
     -- SDK events arrive within seconds; platform connectors deliver hours later.
     fromUnixTimestamp64Milli(event_ms + if(w = 1, 40 + cityHash64(i, n) % 2500, 3600000 + cityHash64(i, n) % 14400000), 'UTC'),
@@ -111,10 +157,10 @@ export function expandVisitsSql(table: string): string {
     p,
     session_id,
     {sources:Array(String)}[pl + 1],
-    {platforms:Array(String)}[pl + 1],
-    {touchChannel:Array(String)}[tc + 1],
-    {touchSource:Array(String)}[tc + 1],
-    {touchMedium:Array(String)}[tc + 1],
+    ${c.platform},
+    ${c.channel},
+    ${c.utmSource},
+    ${c.utmMedium},
     {touchCampaign:Array(String)}[tc + 1],
     {touchContent:Array(String)}[tc + 1],
     {touchTerm:Array(String)}[tc + 1],
@@ -122,13 +168,13 @@ export function expandVisitsSql(table: string): string {
     if(w = 0 AND code IN (${e.videoPlayed}, ${e.postViewed}, ${e.contentLiked}, ${e.commentPosted}, ${e.accountFollowed}, ${e.contentShared}),
       {contentIds:Array(String)}[obj + 1], ''),
     if(code = ${e.contentShared}, sender, sh),
-    if(code = ${e.orderCompleted}, toDecimal64(JSONExtractFloat(payload, 'revenue'), 4), toDecimal64(0, 4)),
+    ${c.revenue},
     if(code IN (${e.productViewed}, ${e.addToCart}, ${e.checkoutStarted}, ${e.orderCompleted}), {currency:String}, ''),
     {locales:Array(String)}[lc + 1],
-    {countries:Array(String)}[g + 1],
+    ${c.country},
     {regions:Array(String)}[g + 1],
     {cities:Array(String)}[g + 1],
-    {deviceTypes:Array(String)}[dv + 1],
+    ${c.deviceType},
     {oses:Array(String)}[dv + 1],
     if(pl = 0, {browsers:Array(String)}[dv + 1], ''),
     if(v > 0, {appVersions:Array(String)}[v], ''),
@@ -147,8 +193,8 @@ export function expandVisitsSql(table: string): string {
     SELECT
       i, p, a, u, ix, w, pl, tc, sh, dv, g, lc, v, session_id, code, val, obj, px, n,
       if(n >= ix, u, a) AS sender,
-      toInt64(ts + offset_ds * 100) AS event_ms,
-      if(px > 0, payloads[px], '') AS payload,
+      ${c.eventMs} AS event_ms,
+      ${c.payload} AS payload,
       if(code = ${e.videoPlayed}, {contentDurations:Array(Float64)}[obj + 1], 0) AS duration,
       {pagePaths:Array(String)}[obj + 1] AS page_path
     FROM (
@@ -161,6 +207,45 @@ export function expandVisitsSql(table: string): string {
     )
     ARRAY JOIN codes AS code, vals AS val, objs AS obj, offs AS offset_ds, slots AS px, positions AS n
   )`;
+}
+
+/**
+ * Adds the staged visits' events to the hourly rollup (rollups.ts), as its materialised view would
+ * have, had they been inserted into `events`: counts and revenue per event, hour, platform, touch,
+ * device and city, grouped first by those small numbers and only then, a few hundred thousand
+ * groups instead of millions of events, by the strings the rollup keeps (touches, devices and cities
+ * that share a channel, device type or country fold together there).
+ */
+export function rollupStagedSql(table: string): string {
+  const c = COLUMN;
+  return `INSERT INTO event_rollup_hourly (
+    project_id, event, hour, platform, channel, utm_source, utm_medium, device_type, country, events, revenue
+  )
+  SETTINGS insert_deduplicate = 0, optimize_on_insert = 0
+  SELECT {projectId:String}, event, hour, platform, channel, utm_source, utm_medium, device_type, country,
+    sum(n), sum(rev)
+  FROM (
+    SELECT
+      ${c.event} AS event,
+      toStartOfHour(fromUnixTimestamp64Milli(hour_ms, 'UTC')) AS hour,
+      ${c.platform} AS platform,
+      ${c.channel} AS channel,
+      ${c.utmSource} AS utm_source,
+      ${c.utmMedium} AS utm_medium,
+      ${c.deviceType} AS device_type,
+      ${c.country} AS country,
+      n, rev
+    FROM (
+      SELECT code, intDiv(event_ms, 3600000) * 3600000 AS hour_ms, pl, tc, dv, g, count() AS n, sum(${c.revenue}) AS rev
+      FROM (
+        SELECT code, pl, tc, dv, g, ${c.eventMs} AS event_ms, ${c.payload} AS payload
+        FROM ${table}
+        ARRAY JOIN codes AS code, offs AS offset_ds, slots AS px
+      )
+      GROUP BY code, hour_ms, pl, tc, dv, g
+    )
+  )
+  GROUP BY event, hour, platform, channel, utm_source, utm_medium, device_type, country`;
 }
 
 /** The bound parameters of `expandVisitsSql`: every catalogue value the events refer to by index. */

@@ -6,7 +6,7 @@ import { addTallies, chunksOf } from './chunk.js';
 import { defaultDemoThreads, openChunkPool } from './chunk-pool.js';
 import { backgroundCommentRows } from './comments.js';
 import { contentStatsRows } from './content-stats.js';
-import { expansionParams, monthBoundaries, stagingTableName } from './event-expansion.js';
+import { eventLoadTableName, expansionParams, monthBoundaries, stagingTableName } from './event-expansion.js';
 import { buildGroundTruth, emptyChurnTally, type GroundTruth } from './ground-truth.js';
 import { buildDemoWorld, type WorldSettings } from './world.js';
 import { FactsWriter } from './writer.js';
@@ -90,6 +90,7 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
   const writer = new FactsWriter(
     engine,
     stagingTableName(projectId, seed),
+    eventLoadTableName(projectId, seed),
     expansionParams(projectId, seed, touches, content),
     monthBoundaries(calendar.startMs - DAY_MS, calendar.endMs),
   );

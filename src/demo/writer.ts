@@ -1,6 +1,12 @@
 import type { ByteSink } from '../lib/byte-sink.js';
 import { type FactsEngine, insertRows } from '../store/facts/engine.js';
-import { createStagingSql, expandVisitsSql } from './event-expansion.js';
+import {
+  attachLoadedEventsSql,
+  createEventLoadSql,
+  createStagingSql,
+  expandVisitsSql,
+  rollupStagedSql,
+} from './event-expansion.js';
 import { STAGING_COLUMNS } from './event-plan.js';
 
 /**
@@ -8,7 +14,8 @@ import { STAGING_COLUMNS } from './event-plan.js';
  * on generating (the engine works on its own threads). A batch of visits waits only for the batch
  * of visits before it, so at most one is in flight. Staged visits are expanded into events in a
  * few large steps: fewer, larger inserts write fewer parts, which the engine would otherwise merge
- * in the background while generation runs.
+ * in the background while generation runs. Events are expanded into a load table and attached to
+ * `events` from there, and the hourly rollup is filled from the staged visits (event-expansion.ts).
  */
 export class FactsWriter {
   private queue: Promise<void> = Promise.resolve();
@@ -18,14 +25,16 @@ export class FactsWriter {
   constructor(
     private readonly engine: FactsEngine,
     private readonly stagingTable: string,
+    private readonly loadTable: string,
     private readonly expansionParams: Record<string, unknown>,
     /** UTC month boundaries: visits are expanded one month at a time. */
     private readonly months: number[],
   ) {}
 
   async prepare(): Promise<void> {
-    await this.engine.command(`DROP TABLE IF EXISTS ${this.stagingTable}`);
+    await this.dropWorkTables();
     await this.engine.command(createStagingSql(this.stagingTable));
+    await this.engine.command(createEventLoadSql(this.loadTable));
   }
 
   /** Queues visits for the staging table; waits while the previous batch is still being inserted. */
@@ -42,13 +51,23 @@ export class FactsWriter {
     );
   }
 
-  /** Queues the expansion of everything staged into `events`, one month at a time, then empties the staging table. */
+  /**
+   * Queues the expansion of everything staged into `events` (one month at a time, into the load
+   * table, then attached), its rollup, then empties the staging table. Events go in before the rollup:
+   * were the run stopped between the two, the rollup would lack them, which the metrics compiler's
+   * check against `events` notices (the other way round, it would count events that are not there).
+   */
   expandStaged(): void {
     this.enqueue(async () => {
       for (let m = 0; m + 1 < this.months.length; m++) {
         const range = { fromMs: this.months[m], toMs: this.months[m + 1] };
-        await this.engine.command(expandVisitsSql(this.stagingTable), { ...this.expansionParams, ...range });
+        await this.engine.command(expandVisitsSql(this.stagingTable, this.loadTable), {
+          ...this.expansionParams,
+          ...range,
+        });
       }
+      for (const sql of attachLoadedEventsSql(this.loadTable)) await this.engine.command(sql);
+      await this.engine.command(rollupStagedSql(this.stagingTable), this.expansionParams);
       await this.engine.command(`TRUNCATE TABLE ${this.stagingTable}`);
     });
   }
@@ -60,17 +79,25 @@ export class FactsWriter {
     this.enqueue(() => this.engine.insertJsonEachRow(table, payload));
   }
 
-  /** Waits for everything queued, then drops the staging table. */
+  /** Waits for everything queued, then drops the work tables. */
   async finish(): Promise<void> {
     await this.queue;
     this.throwIfFailed();
-    await this.engine.command(`DROP TABLE IF EXISTS ${this.stagingTable}`);
+    await this.dropWorkTables();
   }
 
-  /** Drops the staging table after a failure, without masking the original error. */
+  /** Drops the work tables after a failure, without masking the original error. */
   async abandon(): Promise<void> {
     await this.queue;
-    await this.engine.command(`DROP TABLE IF EXISTS ${this.stagingTable}`).catch(() => undefined);
+    for (const table of [this.stagingTable, this.loadTable]) {
+      await this.engine.command(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+    }
+  }
+
+  private async dropWorkTables(): Promise<void> {
+    for (const table of [this.stagingTable, this.loadTable]) {
+      await this.engine.command(`DROP TABLE IF EXISTS ${table}`);
+    }
   }
 
   // Each step runs after the previous one; a failure skips the rest and is reported at the next wait.
