@@ -8,8 +8,9 @@ import { openHttpEngine } from '../../src/store/facts/http-engine.js';
 import { migrateFacts } from '../../src/store/facts/migrate.js';
 import { type ClickHouseHttpFront, startClickHouseHttpFront } from '../support/clickhouse-http-front.js';
 
-// The demo writes its staging rows in RowBinary and expands them with one INSERT … SELECT per month:
-// the same payloads and SQL must work on a ClickHouse server reached over HTTP (here the test front).
+// The demo writes its staging rows in RowBinary, expands them with one INSERT … SELECT per month into a
+// load table, attaches its parts to `events` and fills the hourly rollup from the staged visits: the same
+// payloads and SQL must work on a ClickHouse server reached over HTTP (here the test front).
 const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-demo-http-'));
 let front: ClickHouseHttpFront;
 let engine: FactsEngine;
@@ -27,7 +28,7 @@ afterAll(async () => {
 });
 
 describe('the demo world on a ClickHouse server over HTTP', () => {
-  it('stores every event, person and order it reports, and drops its staging table', async () => {
+  it('stores every event, person and order it reports, with their rollup, and drops its work tables', async () => {
     const summary = await generateDemoWorld(engine, { projectId: 'demo_http', seed: 3, scale: 0.01 });
     const count = async (table: string) =>
       Number(
@@ -59,9 +60,14 @@ describe('the demo world on a ClickHouse server over HTTP', () => {
     );
     expect(Number(revenue?.orders)).toBeGreaterThan(0);
     expect(Number(revenue?.events)).toBeCloseTo(Number(revenue?.orders), 2);
-    const staging = await engine.query(
-      "SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'demo_visit_staging_%'",
+    const [rollup] = await engine.query<{ n: number }>(
+      'SELECT sum(events) AS n FROM event_rollup_hourly WHERE project_id = {p:String}',
+      { p: 'demo_http' },
     );
-    expect(staging).toEqual([]);
+    expect(Number(rollup?.n)).toBe(summary.counts.events);
+    const workTables = await engine.query(
+      "SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'demo\\_%'",
+    );
+    expect(workTables).toEqual([]);
   });
 });
