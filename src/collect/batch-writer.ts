@@ -441,7 +441,10 @@ export function startBatchWriter(
       failures = 0;
       retryCount = 0;
       lastError = undefined;
-      wal.removeSegmentsBefore(committed);
+      // Stored, so no longer needed for a replay: a removal that fails is retried after the next insert.
+      await wal.removeSegmentsBefore(committed).catch((error: unknown) => {
+        options.logger?.warn({ err: error }, 'removing stored write-ahead log segments failed');
+      });
     } catch (error) {
       failures += 1;
       retryCount = batch.length;

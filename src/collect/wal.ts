@@ -6,10 +6,9 @@ import {
   openSync,
   readdirSync,
   readFileSync,
-  rmSync,
   statSync,
 } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { FACTS_TABLES, type FactsTable } from '../store/facts/schema.js';
@@ -133,8 +132,11 @@ export interface Wal {
   append(records: WalRecord[]): Promise<WalPosition>;
   /** Position after the last durable frame. */
   end(): WalPosition;
-  /** Deletes whole segments that end before the given position. */
-  removeSegmentsBefore(position: WalPosition): void;
+  /**
+   * Deletes whole segments that end before the given position, off the serving thread: unlinking a
+   * 64 MiB segment took ~16 ms here (ext4 with discard), a stall of every request in flight.
+   */
+  removeSegmentsBefore(position: WalPosition): Promise<void>;
   /**
    * Closes the current segment and starts a new one (an erasure does, so that the segments holding
    * the erased person's events can be deleted once stored); resolves with the new segment's start.
@@ -239,10 +241,9 @@ export async function openWal(dir: string, options: WalOptions = {}): Promise<Wa
       if (queue.length > 0) void drain();
       return durableEnd;
     },
-    removeSegmentsBefore(position: WalPosition): void {
-      for (const n of listSegments(dir)) {
-        if (n < position.segment) rmSync(path(n), { force: true });
-      }
+    async removeSegmentsBefore(position: WalPosition): Promise<void> {
+      const old = listSegments(dir).filter((n) => n < position.segment);
+      await Promise.all(old.map((n) => rm(path(n), { force: true })));
     },
     async close(): Promise<void> {
       if (closed) return;

@@ -128,6 +128,24 @@ describe('write-ahead log', () => {
     await wal.close();
     expect(listSegments(dir).length).toBeGreaterThan(1);
   });
+
+  it("deletes the segments before a position, and keeps that position's segment and the ones after", async () => {
+    const dir = newDir();
+    const wal = await openWal(dir, { segmentBytes: 100 });
+    const ends: WalPosition[] = [];
+    for (let i = 0; i < 6; i += 1) ends.push(await wal.append([quarantineRecord('p', [`d${i}`])]));
+    const segments = listSegments(dir);
+    expect(segments.length).toBeGreaterThan(3);
+    const keepFrom = segments[2]!;
+    await wal.removeSegmentsBefore({ segment: keepFrom, offset: 0 });
+    expect(listSegments(dir)).toEqual(segments.slice(2));
+    // What is left still reads back, and appends go on after it.
+    const last = await wal.append([quarantineRecord('p', ['d6'])]);
+    expect(last.segment).toBeGreaterThanOrEqual(ends.at(-1)!.segment);
+    await wal.removeSegmentsBefore(last);
+    expect(listSegments(dir)).toEqual([last.segment]);
+    await wal.close();
+  });
 });
 
 describe('batch writer and replay', () => {

@@ -410,7 +410,7 @@ export async function registerGovernRoutes(
       // segment and delete every segment before the new one once everything in them is stored.
       const start = await ingest.wal.startNewSegment();
       await ingest.writer.drain();
-      ingest.wal.removeSegmentsBefore(start);
+      await ingest.wal.removeSegmentsBefore(start);
     }
     await audit(request, {
       action: 'person.erase',
