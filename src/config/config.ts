@@ -119,9 +119,14 @@ function switchValue(value: string | undefined): boolean | string | undefined {
 
 type Env = Record<string, string | undefined>;
 
-/** A number as given (validation names a bad one), or undefined when the variable is unset or empty. */
-function numberValue(value: string | undefined): number | undefined {
-  return value === undefined || value === '' ? undefined : Number(value);
+/**
+ * A number as given, or undefined when the variable is unset or empty. Text that is not a number is
+ * kept as text, so that validation quotes it ("got \"abc\"", not the "got null" of NaN).
+ */
+function numberValue(value: string | undefined): number | string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const number = Number(value);
+  return Number.isNaN(number) ? value : number;
 }
 
 function fromEnv(env: Env): Record<string, unknown> {

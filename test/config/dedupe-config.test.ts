@@ -16,7 +16,7 @@ describe('dedupe window settings', () => {
       /PULSELOOP_DEDUPE_MEMORY_MB/,
     );
     expect(() => loadConfig(env({ PULSELOOP_DEDUPE_MEMORY_MB: 'lots' }))).toThrowError(
-      /PULSELOOP_DEDUPE_MEMORY_MB/,
+      /PULSELOOP_DEDUPE_MEMORY_MB\): Expected integer \(got "lots"\)/,
     );
   });
 });
