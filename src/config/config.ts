@@ -177,6 +177,7 @@ function readConfigFile(path: string): Record<string, unknown> {
         `Configuration file ${path} must hold a JSON object.\n配置文件 ${path} 必须是 JSON 对象。`,
       );
     }
+    checkKnownSettings(path, parsed as Record<string, unknown>);
     return parsed as Record<string, unknown>;
   } catch (error) {
     if (error instanceof ConfigError) throw error;
@@ -186,6 +187,45 @@ function readConfigFile(path: string): Record<string, unknown> {
       `Cannot read configuration file ${path}: ${said}\n无法读取配置文件 ${path}：${said}`,
     );
   }
+}
+
+/**
+ * Refuses a setting the file names that Pulseloop does not have (a misspelt "prot" would otherwise be
+ * dropped silently and the default used), naming the settings it does have.
+ */
+function checkKnownSettings(path: string, file: Record<string, unknown>): void {
+  const unknown: string[] = [];
+  const known = (schema: { properties: Record<string, unknown> }, object: object, prefix: string) => {
+    for (const key of Object.keys(object)) {
+      if (!Object.hasOwn(schema.properties, key)) unknown.push(`${prefix}${key}`);
+    }
+  };
+  known(ConfigSchema, file, '');
+  const ingest = file.ingest;
+  if (ingest !== null && typeof ingest === 'object' && !Array.isArray(ingest)) {
+    known(ConfigSchema.properties.ingest, ingest, 'ingest.');
+  }
+  if (unknown.length === 0) return;
+  // An environment variable's name where the file wants the setting's: say which one it is.
+  const settingOf = (key: string) =>
+    Object.entries(ENV_NAMES).find(([, name]) => name === key.replace(/^ingest\./, ''))?.[0];
+  const listed = (hint: (setting: string) => string) =>
+    unknown
+      .map((key) => {
+        const path = settingOf(key);
+        return path
+          ? `${JSON.stringify(key)} (${hint(path.slice(1).replace('/', '.'))})`
+          : JSON.stringify(key);
+      })
+      .join(', ');
+  const settings = [
+    ...Object.keys(ConfigSchema.properties).filter((key) => key !== 'ingest'),
+    ...Object.keys(ConfigSchema.properties.ingest.properties).map((key) => `ingest.${key}`),
+  ].join(', ');
+  throw new ConfigError(
+    `Configuration file ${path} names settings Pulseloop does not have: ${listed((s) => `write it as ${s}`)}. The settings are: ${settings}.` +
+      `\n配置文件 ${path} 含有不存在的设置：${listed((s) => `应写作 ${s}`)}。可用的设置：${settings}。`,
+  );
 }
 
 /**
