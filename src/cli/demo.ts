@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { headlineKpis } from '../analyze/headline.js';
 import { loadConfig } from '../config/config.js';
+import { demoScaleProblem, demoSeedProblem } from '../demo/limits.js';
 import { detailText, PulseloopError } from '../errors/registry.js';
 import { ownerExists, randomSecret } from '../govern/users.js';
 import { compactFacts } from '../store/facts/compact.js';
@@ -243,13 +244,15 @@ export function registerDemoCommand(program: Command): void {
       const config = loadConfig();
       const scale = Number(options.scale);
       const seed = Number(options.seed);
-      if (!(scale > 0) || !Number.isInteger(seed)) {
+      for (const [flag, given, problem] of [
+        ['--scale', options.scale, demoScaleProblem(scale)],
+        ['--seed', options.seed, demoSeedProblem(seed)],
+      ] as const) {
+        if (!problem) continue;
+        const shown = given.slice(0, 40);
         throw new PulseloopError(
           'invalid_request',
-          detailText(
-            '--scale must be a positive number and --seed an integer.',
-            '--scale 必须是正数，--seed 必须是整数。',
-          ),
+          detailText(`${flag} ${problem.en}, got "${shown}".`, `${flag} ${problem.zh}，而不是 "${shown}"。`),
         );
       }
       const endDate = options.endDate ?? yesterdayInShanghai();

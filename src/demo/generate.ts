@@ -8,6 +8,7 @@ import { backgroundCommentRows } from './comments.js';
 import { contentStatsRows } from './content-stats.js';
 import { eventLoadTableName, expansionParams, monthBoundaries, stagingTableName } from './event-expansion.js';
 import { buildGroundTruth, emptyChurnTally, type GroundTruth } from './ground-truth.js';
+import { demoScaleProblem, demoSeedProblem } from './limits.js';
 import { buildDemoWorld, type WorldSettings } from './world.js';
 import { FactsWriter } from './writer.js';
 
@@ -202,11 +203,11 @@ function validateOptions(options: DemoOptions): WorldSettings {
     throw new RangeError('projectId must be a non-empty string of at most 200 characters');
   }
   const seed = options.seed ?? 1;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
-    throw new RangeError(`seed must be an integer from 0 to 4294967295, got ${seed}`);
+  const seedProblem = demoSeedProblem(seed);
+  if (seedProblem) throw new RangeError(`seed ${seedProblem.en}, got ${seed}`);
   const scale = options.scale ?? 1;
-  if (!Number.isFinite(scale) || scale <= 0 || scale > 100)
-    throw new RangeError(`scale must be a number above 0 and at most 100, got ${scale}`);
+  const scaleProblem = demoScaleProblem(scale);
+  if (scaleProblem) throw new RangeError(`scale ${scaleProblem.en}, got ${scale}`);
   const days = options.days ?? 90;
   if (!Number.isInteger(days) || days < 28 || days > 366)
     throw new RangeError(`days must be an integer from 28 to 366, got ${days}`);

@@ -414,6 +414,15 @@ describe('pulseloop demo', () => {
       '请求无效：--end-date 必须是真实存在的日期，格式如 2025-06-30，而不是 "2026-02-30"。',
     );
 
+    // Out of the generator's range: refused up front, naming the value, not with the generator's stack.
+    const tooLarge = pulseloop(['demo', '--scale', '200']);
+    expect(tooLarge.code).toBe(2);
+    expect(tooLarge.stderr).toContain('--scale must be a number above 0 and at most 100, got "200".');
+    expect(tooLarge.stderr).not.toContain('RangeError');
+    const negativeSeed = pulseloop(['demo', '--seed', '-5'], { PULSELOOP_LANG: 'zh' });
+    expect(negativeSeed.code).toBe(2);
+    expect(negativeSeed.stderr).toContain('--seed 必须是 0 到 4294967295 之间的整数，而不是 "-5"。');
+
     const unknown = pulseloop(['demo', '--end-date', '2026-02-30'], {
       PULSELOOP_LANG: 'fr',
       LANG: 'C.UTF-8',
