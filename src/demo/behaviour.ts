@@ -2,7 +2,7 @@ import { ByteSink } from '../lib/byte-sink.js';
 import { APP_VERSIONS, BRAND, PLATFORMS, SHOP_BY_PLATFORM, type SocialPlatform } from './catalogue.js';
 import { LOCALES } from './event-expansion.js';
 import { type SessionRecorder, type VisitHeader, writeVisit } from './event-plan.js';
-import { personRow, writeIdentities } from './person-rows.js';
+import { writeIdentities, writePersonRow } from './person-rows.js';
 import { rngFor } from './prng.js';
 import type { PersonPlan, SessionPlan } from './sessions.js';
 import { type ExperimentTally, emitShopVisit } from './shop-visit.js';
@@ -104,14 +104,9 @@ export function emitPerson(
     for (const comment of ctx.comments) line(out.comments, commentRow(ctx, comment));
     memory.lastEventMs = Math.max(memory.lastEventMs, recorder.timesMs[recorder.count - 1]!);
   }
-  const socialPlatformsUsed = writeIdentities(
-    out.identities,
-    JSON.stringify(world.projectId),
-    person,
-    memory,
-  );
+  const socialPlatformsUsed = writeIdentities(out.identities, world.projectId, person, memory);
   if (socialPlatformsUsed >= 2) out.multiPlatformPersons++;
-  line(out.persons, personRow(rng, world.projectId, world.calendar.startMs, person, memory));
+  writePersonRow(out.persons, rng, world.projectId, world.calendar.startMs, person, memory);
 }
 
 function visitHeader(ctx: VisitContext, index: number): VisitHeader {

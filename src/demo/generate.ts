@@ -9,6 +9,7 @@ import { contentStatsRows } from './content-stats.js';
 import { eventLoadTableName, expansionParams, monthBoundaries, stagingTableName } from './event-expansion.js';
 import { buildGroundTruth, emptyChurnTally, type GroundTruth } from './ground-truth.js';
 import { demoScaleProblem, demoSeedProblem } from './limits.js';
+import { IDENTITY_ROW_COLUMNS, PERSON_ROW_COLUMNS } from './person-rows.js';
 import { buildDemoWorld, type WorldSettings } from './world.js';
 import { FactsWriter } from './writer.js';
 
@@ -137,8 +138,8 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
         writer.expandStaged();
         staged = 0;
       }
-      writer.writeRows('identities', out.identities);
-      writer.writeRows('persons', out.persons);
+      writer.writeBinaryRows('identities', out.identities, IDENTITY_ROW_COLUMNS);
+      writer.writeBinaryRows('persons', out.persons, PERSON_ROW_COLUMNS);
       writer.writeRows('orders', out.orders);
       writer.writeRows('comments', out.comments);
     };

@@ -8,30 +8,51 @@ import type { PersonMemory } from './visit-context.js';
  * A person's `identities` and `persons` rows, written after their visits so that only ids that
  * were really used appear. Identity rows map each id to the person (version 1); the phone hash is
  * the link a shop order or sign-up gives, which is how one person is known across platforms.
+ *
+ * Both are RowBinary in the columns below (the rest take their defaults): the engine reads them
+ * several times cheaper than JSON lines (identities and persons were ~half of the world's 91 MB of
+ * JSON rows, ~1.7–2.5 s of the engine's CPU in all).
  */
+
+/** The columns of `writeIdentities`' rows, in order. */
+export const IDENTITY_ROW_COLUMNS = [
+  'project_id',
+  'distinct_id',
+  'id_type',
+  'person_id',
+  'version',
+  'updated_at',
+] as const;
+
+/** The columns of `writePersonRow`'s rows, in order. */
+export const PERSON_ROW_COLUMNS = [
+  'project_id',
+  'person_id',
+  'traits',
+  'consent',
+  'created_at',
+  'updated_at',
+  'version',
+] as const;
 
 /**
  * Writes the person's identity rows into `sink`; returns how many social platforms their events
- * came from. `projectJson` is the project id as a JSON string.
+ * came from.
  */
 export function writeIdentities(
   sink: ByteSink,
-  projectJson: string,
+  projectId: string,
   person: PersonProfile,
   memory: PersonMemory,
 ): number {
   const add = (distinctId: string, idType: string, atMs: number): void => {
-    sink.utf8(`{"project_id":${projectJson}`);
-    sink.ascii(',"distinct_id":"');
-    sink.ascii(distinctId);
-    sink.ascii('","id_type":"');
-    sink.ascii(idType);
-    sink.ascii('","person_id":"');
-    sink.ascii(person.personId);
-    sink.ascii('","version":1,"updated_at":');
-    sink.int(atMs);
-    sink.ascii('}');
-    sink.endLine();
+    sink.binaryString(projectId);
+    sink.binaryString(distinctId);
+    sink.binaryString(idType);
+    sink.binaryString(person.personId);
+    sink.int64LE(1);
+    sink.int64LE(atMs);
+    sink.endRow();
   };
   const web = memory.firstSeenMs.get('web');
   if (web !== undefined) add(person.webAnonymousId, 'anonymous', web);
@@ -58,13 +79,15 @@ export function writeIdentities(
   return socialPlatformsUsed;
 }
 
-export function personRow(
+/** Writes the person's `persons` row into `sink`. */
+export function writePersonRow(
+  sink: ByteSink,
   rng: Rng,
   projectId: string,
   calendarStartMs: number,
   person: PersonProfile,
   memory: PersonMemory,
-): string {
+): void {
   const city = CITIES[person.city]!;
   let firstSeen = Number.POSITIVE_INFINITY;
   for (const seen of memory.firstSeenMs.values()) firstSeen = Math.min(firstSeen, seen);
@@ -87,5 +110,12 @@ export function personRow(
     sms_opt_in: person.smsOptIn,
   };
   const consent = { analytics: true, email: person.emailOptIn, sms: person.smsOptIn };
-  return `{"project_id":${JSON.stringify(projectId)},"person_id":"${person.personId}","traits":${JSON.stringify(JSON.stringify(traits))},"consent":${JSON.stringify(JSON.stringify(consent))},"created_at":${createdAt},"updated_at":${memory.lastEventMs},"version":1}`;
+  sink.binaryString(projectId);
+  sink.binaryString(person.personId);
+  sink.binaryString(JSON.stringify(traits));
+  sink.binaryString(JSON.stringify(consent));
+  sink.int64LE(createdAt);
+  sink.int64LE(memory.lastEventMs);
+  sink.int64LE(1);
+  sink.endRow();
 }

@@ -72,6 +72,13 @@ export class FactsWriter {
     });
   }
 
+  /** Queues RowBinary rows for a facts table, in `columns` (the others take their defaults). */
+  writeBinaryRows(table: string, rows: ByteSink, columns: readonly string[]): void {
+    if (rows.lines === 0) return;
+    const payload = rows.take();
+    this.enqueue(() => insertRows(this.engine, table, payload, { format: 'RowBinary', columns }));
+  }
+
   /** Queues JSONEachRow lines for a facts table. */
   writeRows(table: string, rows: ByteSink | string[]): void {
     if (Array.isArray(rows) ? rows.length === 0 : rows.lines === 0) return;
