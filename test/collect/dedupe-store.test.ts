@@ -265,6 +265,41 @@ describe('the window across restarts', () => {
     await running.close();
   });
 
+  it('writes the window at a tick only once an eighth of it is new since the last write', async () => {
+    const dataDir = mkdtempSync(join(root, 'share-'));
+    const T = Date.UTC(2026, 11, 1, 15, 20);
+    const running = await startWindow(dataDir, { now: () => T, snapshotEveryMs: 50 });
+    const path = join(dataDir, WINDOW_SNAPSHOT_FILE);
+    await expect.poll(() => existsSync(path)).toBe(true);
+    const writtenAt = () => statSync(path).mtimeMs;
+    const claim = (prefix: string, count: number) => {
+      for (let i = 0; i < count; i++) running.window.claim('share', `${prefix}-${i}`, T);
+    };
+    // The time the file was last written, once no write follows for a while.
+    const settled = async () => {
+      for (;;) {
+        const last = writtenAt();
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        if (writtenAt() === last) return last;
+      }
+    };
+    // A window of new ids only: written at the next tick (and at the hour's turn, if the first
+    // claim turned it).
+    let before = writtenAt();
+    claim('fill', 8_000);
+    await expect.poll(writtenAt).not.toBe(before);
+    // A tenth of the window more: many ticks, no write (each would rewrite the whole window).
+    before = await settled();
+    const size = running.window.size();
+    claim('few', Math.floor(size / 10));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(writtenAt()).toBe(before);
+    // Past an eighth of it with a twentieth more: written again.
+    claim('more', Math.ceil(size / 20));
+    await expect.poll(writtenAt).not.toBe(before);
+    await running.close();
+  });
+
   it('moves ids to the compact tier once the batch writer reports their events stored', async () => {
     const dataDir = mkdtempSync(join(root, 'stored-'));
     let storedUntil = 0;
