@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Pool } from 'undici';
 
 export interface LoadOptions {
@@ -154,6 +155,8 @@ function percentile(sorted: number[], p: number): number {
  */
 export async function runIngestLoad(options: LoadOptions): Promise<LoadResult> {
   const target = new URL(options.url);
+  // Each request in flight listens to the shared signal: that many listeners is the design, not a leak.
+  if (options.signal) setMaxListeners(options.concurrency + 10, options.signal);
   const pool = new Pool(target.origin, { connections: options.concurrency, pipelining: 1 });
   const auth = `Basic ${Buffer.from(`${options.writeKey}:`).toString('base64')}`;
   const bodies = new BodyFactory(`load-${process.pid}-${Date.now()}`, options.eventsPerRequest, options.mix);
