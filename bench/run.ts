@@ -273,7 +273,7 @@ async function dedupeSection(): Promise<Row[]> {
       met: undefined,
     },
     {
-      metric: `Writing the window's snapshot (every ${SNAPSHOT_EVERY_MS / 60_000} minutes while ids come in, and at every hour's turn), ${(r.snapshot.bytes / MiB).toFixed(0)} MiB: in all / on the serving thread (copying and summing its pieces) / its longest stretch there`,
+      metric: `Writing the window's snapshot (every ${SNAPSHOT_EVERY_MS / 60_000} minutes while an eighth of the window is new since the last, and at every hour's turn), ${(r.snapshot.bytes / MiB).toFixed(0)} MiB: in all / on the serving thread (copying and summing its pieces) / its longest stretch there`,
       value: `${(r.snapshot.writeMs / 1000).toFixed(1)} s / ${r.snapshot.servingMs.toFixed(0)} ms / ${r.snapshot.longestStretchMs.toFixed(0)} ms`,
       target: '—',
       met: undefined,

@@ -510,14 +510,13 @@ class CompactTableOfProject {
   /** The table being left, while its entries move into `slots` with the next adds (as in the exact tier). */
   growing?: { slots: Uint32Array<ArrayBufferLike>; capacity: number; next: number };
   /**
-   * An hour's expiry under way, EXPIRY_STEP slots with each add: entries more than `keptHours` old as
-   * of `hour` (the tags `dead` marks) go; lookups pass over them meanwhile, and a growth does not move them.
+   * An hour's expiry under way, EXPIRY_STEP slots with each add: entries of hours before `keptFrom`
+   * (the tags `dead` marks) go; lookups pass over them meanwhile, and a growth does not move them.
    */
   private expiring?: {
     next: number;
     dead: Uint8Array;
-    hour: number;
-    keptHours: number;
+    keptFrom: number;
     /** The oldest hour of the entries added since the pass started (it may have gone past them). */
     addedSince: number;
   };
@@ -720,7 +719,7 @@ class CompactTableOfProject {
   startExpiry(dead: Uint8Array, hour: number, keptHours: number): void {
     const oldest = this.oldestHour;
     if (this.expiring && !(oldest !== undefined && hour - oldest < TAG_CYCLE)) this.finishExpiring();
-    this.beginPass(dead, hour, keptHours);
+    this.beginPass(dead, hour - keptHours);
   }
 
   /**
@@ -730,12 +729,12 @@ class CompactTableOfProject {
    */
   expireAlso(dead: Uint8Array, hour: number, keptHours: number): void {
     const under = this.expiring;
-    if (!under) this.beginPass(dead, hour, keptHours);
+    if (!under) this.beginPass(dead, hour - keptHours);
+    // Both passes' tags go: what is kept starts at the later of their first kept hours.
     else
       this.beginPass(
         dead.map((d, tag) => d | under.dead[tag]!),
-        hour,
-        Math.min(keptHours, under.keptHours),
+        Math.max(hour - keptHours, under.keptFrom),
       );
   }
 
@@ -745,14 +744,14 @@ class CompactTableOfProject {
    */
   expire(dead: Uint8Array, hour: number, keptHours: number): void {
     this.finishExpiring();
-    this.beginPass(dead, hour, keptHours);
+    this.beginPass(dead, hour - keptHours);
     this.finishExpiring();
     this.rebuildIfTombstoned();
   }
 
   /** A pass from the first slot (any pass under way is replaced: its caller finished or widened it). */
-  private beginPass(dead: Uint8Array, hour: number, keptHours: number): void {
-    this.expiring = { next: 0, dead, hour, keptHours, addedSince: Number.POSITIVE_INFINITY };
+  private beginPass(dead: Uint8Array, keptFrom: number): void {
+    this.expiring = { next: 0, dead, keptFrom, addedSince: Number.POSITIVE_INFINITY };
   }
 
   /** Entries the expiry under way has yet to drop (from the counts by tag). */
@@ -857,7 +856,7 @@ class CompactTableOfProject {
     if (expiring.next < this.capacity + (growing?.capacity ?? 0)) return false;
     this.expiring = undefined;
     // It dropped every entry it found older than its kept hours; those added meanwhile may be older.
-    this.oldestHour = Math.min(expiring.hour - expiring.keptHours, expiring.addedSince);
+    this.oldestHour = Math.min(expiring.keptFrom, expiring.addedSince);
     return true;
   }
 

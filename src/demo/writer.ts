@@ -96,14 +96,14 @@ export class FactsWriter {
   /** Drops the work tables after a failure, without masking the original error. */
   async abandon(): Promise<void> {
     await this.queue;
-    for (const table of [this.stagingTable, this.loadTable]) {
-      await this.engine.command(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
-    }
+    await this.dropWorkTables({ ignoreErrors: true });
   }
 
-  private async dropWorkTables(): Promise<void> {
+  /** Drops the staging and load tables (each tried, after a failure, whatever the other did). */
+  private async dropWorkTables(options: { ignoreErrors?: boolean } = {}): Promise<void> {
     for (const table of [this.stagingTable, this.loadTable]) {
-      await this.engine.command(`DROP TABLE IF EXISTS ${table}`);
+      const dropping = this.engine.command(`DROP TABLE IF EXISTS ${table}`);
+      await (options.ignoreErrors ? dropping.catch(() => undefined) : dropping);
     }
   }
 
