@@ -35,6 +35,10 @@ export class FactsWriter {
     await this.dropWorkTables();
     await this.engine.command(createStagingSql(this.stagingTable));
     await this.engine.command(createEventLoadSql(this.loadTable));
+    // Its parts are attached to `events` and merged once by the compaction that follows; merging
+    // them here as well ran beside the next month's expansion for nothing (scale 1, AMD host, three
+    // alternating pairs: generation 18.4–21.1 s against 20.5–25.6 s, 3–6 CPU-s less in all).
+    await this.engine.command(`SYSTEM STOP MERGES ${this.loadTable}`);
   }
 
   /** Queues visits for the staging table; waits while the previous batch is still being inserted. */

@@ -52,6 +52,10 @@ describe('the demo writer', () => {
     const expansions = engine.commands.filter((sql) => sql.startsWith('INSERT INTO demo_event_load_'));
     // One per UTC month the world touches: January (its last day), February, March.
     expect(expansions).toHaveLength(3);
+    // The load table's parts are not merged before they reach `events` (compaction merges them once).
+    const stopMerges = engine.commands.findIndex((sql) => /^SYSTEM STOP MERGES demo_event_load_/.test(sql));
+    expect(stopMerges).toBeGreaterThanOrEqual(0);
+    expect(stopMerges).toBeLessThan(engine.commands.indexOf(expansions[0] ?? ''));
     const attach = engine.commands.findIndex((sql) => sql.startsWith('ALTER TABLE events ATTACH'));
     const rollup = engine.commands.findIndex((sql) => sql.startsWith('INSERT INTO event_rollup_hourly'));
     const lastExpansion = engine.commands.lastIndexOf(expansions.at(-1) ?? '');
