@@ -84,7 +84,7 @@ export function registerStatusCommand(program: Command): void {
             `去重窗口：${ids} 个消息 ID（尚未确认入库 ${window.exactIds} 个，已入库 ${window.compactIds} 个），占用内存 ${formatBytes(window.bytes)}\n`,
           ),
         );
-        if (window.droppedIds > 0) {
+        if (window.droppedIds > 0 || window.keptHours < window.windowHours) {
           process.stdout.write(
             say(
               `dedupe window at its memory limit (PULSELOOP_DEDUPE_MEMORY_MB): keeps ${window.keptHours} hour(s), ${window.droppedIds} ids dropped since start (their re-deliveries are stored again and folded by queries)\n`,

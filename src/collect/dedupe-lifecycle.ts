@@ -94,6 +94,8 @@ export async function startMessageIdWindow(start: WindowStart): Promise<RunningW
     return writing;
   };
 
+  const SHORTENED =
+    'the dedupe window reached its memory limit (PULSELOOP_DEDUPE_MEMORY_MB) and keeps fewer hours; re-deliveries older than that are stored again and folded by queries';
   const newWindow = () =>
     createMessageIdWindow({
       windowHours: start.windowHours,
@@ -103,10 +105,7 @@ export async function startMessageIdWindow(start: WindowStart): Promise<RunningW
       },
       ...(start.maxCompactBytes !== undefined ? { maxCompactBytes: start.maxCompactBytes } : {}),
       onShortened: ({ keptHours, droppedIds }) =>
-        start.logger.warn(
-          { keptHours, droppedIds, windowHours: start.windowHours },
-          'the dedupe window reached its memory limit (PULSELOOP_DEDUPE_MEMORY_MB) and keeps fewer hours; re-deliveries older than that are stored again and folded by queries',
-        ),
+        start.logger.warn({ keptHours, droppedIds, windowHours: start.windowHours }, SHORTENED),
     });
   let window = newWindow();
   let claimsSaved = -1;
@@ -133,6 +132,10 @@ export async function startMessageIdWindow(start: WindowStart): Promise<RunningW
       try {
         window.restore(tier, startedAt);
         coveredUntil = tier.coveredUntil;
+        // Said again at each start while it holds fewer hours than configured.
+        const { keptHours, droppedIds } = window.stats();
+        if (keptHours < start.windowHours)
+          start.logger.warn({ keptHours, droppedIds, windowHours: start.windowHours }, SHORTENED);
       } catch (error) {
         start.logger.warn({ err: error }, `the dedupe window snapshot is not usable; ${fromStore}`);
         window = newWindow();

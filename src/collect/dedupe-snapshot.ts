@@ -26,6 +26,8 @@ interface Header {
   coveredUntil: number;
   windowHours: number;
   hour: number;
+  /** Absent in files written before it was recorded. */
+  keptHours?: number;
   tables: { projectId: string; slots: number }[];
 }
 
@@ -37,6 +39,7 @@ function isHeader(value: unknown): value is Header {
     Number.isFinite(header.coveredUntil) &&
     Number.isInteger(header.windowHours) &&
     Number.isInteger(header.hour) &&
+    (header.keptHours === undefined || (Number.isInteger(header.keptHours) && header.keptHours >= 0)) &&
     Array.isArray(header.tables) &&
     header.tables.every(
       (table) =>
@@ -65,6 +68,7 @@ export async function writeWindowSnapshot(path: string, tier: CompactTier): Prom
     coveredUntil: tier.coveredUntil,
     windowHours: tier.windowHours,
     hour: tier.hour,
+    ...(tier.keptHours !== undefined ? { keptHours: tier.keptHours } : {}),
     tables: tier.tables.map((table) => ({ projectId: table.projectId, slots: table.slots.length })),
   };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
@@ -148,7 +152,13 @@ async function readSnapshotFile(path: string): Promise<SnapshotRead> {
     if (!(await read(trailer, position)) || trailer.readUInt32LE() !== crc)
       return { unusable: 'its checksum does not match (changed while written, or damaged)' };
     return {
-      tier: { coveredUntil: header.coveredUntil, windowHours: header.windowHours, hour: header.hour, tables },
+      tier: {
+        coveredUntil: header.coveredUntil,
+        windowHours: header.windowHours,
+        hour: header.hour,
+        ...(header.keptHours !== undefined ? { keptHours: header.keptHours } : {}),
+        tables,
+      },
     };
   } finally {
     await file.close();

@@ -78,6 +78,8 @@ export interface WindowStats {
   droppedIds: number;
   /** The hours the compact tier keeps: the window, or fewer since it ran out of room. */
   keptHours: number;
+  /** The hours it is configured to keep. */
+  windowHours: number;
   /** Claims since start (whether ids came in since some moment). */
   claims: number;
 }
@@ -94,6 +96,11 @@ export interface CompactTier {
   windowHours: number;
   /** The hour the tags are relative to: no entry is older than the window as of this hour. */
   hour: number;
+  /**
+   * The hours the tier kept as of `hour`: the window, or fewer once it ran out of room (the ids of the
+   * hours before were dropped). Absent in snapshots written before it was recorded: the window.
+   */
+  keptHours?: number;
   tables: CompactTable[];
 }
 
@@ -1081,7 +1088,7 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
         expiringIds += expiring;
         bytes += table.bytes;
       }
-      return { exactIds, compactIds, expiringIds, bytes, droppedIds, keptHours, claims };
+      return { exactIds, compactIds, expiringIds, bytes, droppedIds, keptHours, windowHours, claims };
     },
     compactTier(now, options) {
       if (!compact) throw new Error('this dedupe window has no compact tier');
@@ -1099,7 +1106,7 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
       const tables = [...compact].flatMap(([projectId, table]) =>
         table.snapshotSlots().map((slots) => ({ projectId, slots })),
       );
-      return { coveredUntil, windowHours, hour: newestHour, tables };
+      return { coveredUntil, windowHours, hour: newestHour, keptHours, tables };
     },
     restore(tier, now) {
       if (!compact) throw new Error('this dedupe window has no compact tier');
@@ -1117,6 +1124,13 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
         compact.set(projectId, table);
       }
       newestHour = tier.hour;
+      // A tier that had run out of room keeps holding as few hours as it did: its tables have no ids of
+      // the hours before, and the entries it had yet to drop stay dropped (the pass starts again).
+      keptHours = Math.min(windowHours, tier.keptHours ?? windowHours);
+      if (keptHours < windowHours) {
+        const dead = deadTags(newestHour, 0, keptHours);
+        for (const table of compact.values()) table.expireAlso(dead, newestHour, keptHours);
+      }
       hourOf(now);
     },
   };

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   type ClaimedEvent,
@@ -5,6 +8,7 @@ import {
   type MessageIdWindow,
   type WindowOptions,
 } from '../../src/collect/dedupe.js';
+import { readWindowSnapshot, writeWindowSnapshot } from '../../src/collect/dedupe-snapshot.js';
 import { seededIntegers } from '../support/seeded.js';
 
 /**
@@ -297,6 +301,45 @@ describe('the dedupe window in two tiers', () => {
     const probeRestored = createProbe(restored);
     expect(probeRestored(ids('after', 100_000), at + 402_000).new).toBe(0);
     expect(probeRestored(ids('more', 100_000), at + 402_000).new).toBe(0);
+  });
+
+  it('restarted from its snapshot file, a window that ran out of room still holds, and says it holds, only the hours it kept', async () => {
+    const maxCompactBytes = 4 << 20;
+    const { window } = tieredWindow(48, new Set(), { maxCompactBytes });
+    // 100,000 ids an hour for 8 hours: the tier (room for ~419,000) drops its oldest hours.
+    for (let hour = 0; hour < 8; hour++) {
+      const at = T0 + hour * HOUR;
+      claimAll(window, 'p', ids(`h${hour}`, 100_000), at);
+      window.markStored(at + 1000);
+    }
+    const at = T0 + 8 * HOUR;
+    claimAll(window, 'p', ids('turn', 1), at);
+    // As at shutdown: the exact tier joins the compact one (which may drop another hour for room).
+    const tier = window.compactTier(at, { everything: true });
+    const { keptHours } = window.stats();
+    expect(keptHours).toBeLessThan(8);
+    const droppedHour = 8 - keptHours - 1;
+    expect(createProbe(window)(ids(`h${droppedHour}`, 1000), at).new).toBe(1000);
+
+    const path = join(mkdtempSync(join(tmpdir(), 'pulseloop-dedupe-tiers-')), 'window.snapshot');
+    try {
+      await writeWindowSnapshot(path, tier);
+      const read = await readWindowSnapshot(path);
+      if (!('tier' in read)) throw new Error('snapshot not read back');
+      const restored = tieredWindow(48, new Set(), { maxCompactBytes }).window;
+      restored.restore(read.tier, at + 1000);
+      // Before, the restored window said it held all 48 hours, and ids of the hours it had dropped
+      // whose entries were still in its tables (awaiting their pass) were found again.
+      expect(restored.stats().keptHours).toBe(keptHours);
+      const probe = createProbe(restored);
+      expect(probe(ids(`h${droppedHour}`, 1000), at + 1000).new).toBe(1000);
+      expect(probe(ids('h7', 1000), at + 1000).unsure).toBe(1000);
+      // It grows back an hour an hour, as it would have without the restart.
+      claimAll(restored, 'p', ids('later', 1), at + 2 * HOUR);
+      expect(restored.stats().keptHours).toBe(keptHours + 2);
+    } finally {
+      rmSync(dirname(path), { recursive: true, force: true });
+    }
   });
 
   it('drops everything after an idle spell longer than the window', () => {
