@@ -285,8 +285,8 @@ describe('the dedupe window in two tiers', () => {
     expect(after.compactIds).toBeLessThan((0.8 * maxCompactBytes) / 8);
     expect(probe(ids('more', 100_000), at + 202_000).new).toBe(0);
     expect(probe(ids(`h${droppedHour}`, 1000), at + 202_000).new).toBe(1000);
-    // Written to a snapshot meanwhile and restored at the same limit: entries the pass had not reached
-    // come back until the full table drops hours again, and every id claimed after still finds room.
+    // Written to a snapshot meanwhile and restored at the same limit: it keeps the hours it kept (the
+    // entries the pass had not reached stay dropped), and every id claimed after still finds room.
     const restored = tieredWindow(48, new Set(), { maxCompactBytes }).window;
     restored.restore(window.compactTier(at + 203_000, { everything: true }), at + 203_000);
     for (let i = 0; i < 100_000; i++) {
