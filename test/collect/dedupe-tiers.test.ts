@@ -337,6 +337,16 @@ describe('the dedupe window in two tiers', () => {
       // It grows back an hour an hour, as it would have without the restart.
       claimAll(restored, 'p', ids('later', 1), at + 2 * HOUR);
       expect(restored.stats().keptHours).toBe(keptHours + 2);
+
+      // A snapshot written before the kept hours were recorded restores as the whole window, as then.
+      const { keptHours: _, ...older } = tier;
+      await writeWindowSnapshot(path, older);
+      const readOlder = await readWindowSnapshot(path);
+      if (!('tier' in readOlder)) throw new Error('older snapshot not read back');
+      expect(readOlder.tier.keptHours).toBeUndefined();
+      const fromOlder = tieredWindow(48, new Set(), { maxCompactBytes }).window;
+      fromOlder.restore(readOlder.tier, at + 1000);
+      expect(fromOlder.stats().keptHours).toBe(48);
     } finally {
       rmSync(dirname(path), { recursive: true, force: true });
     }
