@@ -36,12 +36,6 @@ export interface MessageIdWindow {
   claim(projectId: string, messageId: string, receivedAt: number): ClaimOutcome;
   /** Whether the store holds the event of an 'unsure' claim, i.e. whether it is a re-delivery. */
   isStored(projectId: string, event: ClaimedEvent): Promise<boolean>;
-  /**
-   * Reads ahead where `messageIds` would be found, so that their claims, made one at a time among a
-   * request's other work, find those places cached: the tables are large, and here the reads overlap
-   * instead of each claim waiting for its own. A hint; it changes nothing.
-   */
-  prefetch(projectId: string, messageIds: readonly string[]): void;
   /** Forgets an id claimed by a request that was then refused (e.g. the log could not write). */
   release(projectId: string, messageId: string): void;
   /**
@@ -244,11 +238,6 @@ class ExactTable {
       if (stamp !== RELEASED && slots[o] === fp[0] && slots[o + 1] === fp[1] && slots[o + 2] === fp[2])
         return i;
     }
-  }
-
-  /** The word where a lookup of a fingerprint with this first hash starts (for reading ahead). */
-  homeWord(fp0: number): number {
-    return this.slots[(fp0 & this.mask) * WORDS + 3]!;
   }
 
   /** When the oldest id here was claimed (ms, to the second), or +Infinity when there is none. */
@@ -1039,17 +1028,6 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
     },
     isStored(projectId, event) {
       return isStored ? isStored(projectId, event) : Promise.resolve(false);
-    },
-    prefetch(projectId, messageIds) {
-      const exactTable = exact.get(projectId);
-      const compactTable = compact?.get(projectId);
-      let sum = 0;
-      for (const messageId of messageIds) {
-        fingerprint(messageId, fp);
-        if (exactTable) sum += exactTable.homeWord(fp[0]!);
-        if (compactTable) sum += compactTable.homeWord(fp[0]!);
-      }
-      readAhead.sum = sum;
     },
     release(projectId, messageId) {
       fingerprint(messageId, fp);

@@ -11,7 +11,6 @@ import type { ClaimOutcome, MessageIdWindow } from './dedupe.js';
 import { type IngestGovernance, type RequestGovernance, requestGovernance } from './govern-step.js';
 import type { LiveFeed, LiveItem } from './live.js';
 import type { CompactText, JsonScan } from './segment/json-scan.js';
-import { MAX_MESSAGE_ID_LENGTH } from './segment/limits.js';
 import { toEventRow } from './segment/normalise.js';
 import { toQuarantineRow } from './segment/quarantine.js';
 import {
@@ -169,17 +168,6 @@ function itemsOf(request: IngestRequest): {
     ...(context ? { batchContext: context } : {}),
     ...(sentAt !== undefined ? { batchSentAt: sentAt } : {}),
   };
-}
-
-/** The message ids items were sent with (before validation: a hint for the dedupe window). */
-function messageIdsOf(items: readonly unknown[]): string[] {
-  const ids: string[] = [];
-  for (const item of items) {
-    const id = (item as { messageId?: unknown } | null)?.messageId;
-    // Longer ones are refused by validation; they are not worth fingerprinting.
-    if (typeof id === 'string' && id.length <= MAX_MESSAGE_ID_LENGTH) ids.push(id);
-  }
-  return ids;
 }
 
 /**
@@ -377,7 +365,6 @@ async function ingestClaiming(
     liveItems?.push({ kind: 'quarantine', row });
   };
 
-  deps.dedupe.prefetch(request.projectId, messageIdsOf(items));
   for (const [index, item] of items.entries()) {
     const validated =
       request.callType === 'batch'

@@ -496,8 +496,6 @@ describe('ids whose events are stored leave the exact tier', () => {
         continue;
       }
       const expected = model.has(id) ? 'duplicate' : 'new';
-      // Reading ahead, as ingestion does for a request's ids, changes no answer.
-      if (op % 7 === 0) window.prefetch('p', [id, `m-${next(150_000)}`]);
       let answer = window.claim('p', id, at);
       if (answer === 'unsure') {
         answer = (await window.isStored('p', { message_id: id, event: 'e', distinct_id: 'u', timestamp: at }))
