@@ -62,6 +62,10 @@ export interface RunningWindow {
   close(): Promise<void>;
 }
 
+/** Logged when the window shortens for room, and at each start while it holds fewer hours than configured. */
+const SHORTENED =
+  'the dedupe window reached its memory limit (PULSELOOP_DEDUPE_MEMORY_MB) and keeps fewer hours; re-deliveries older than that are stored again and folded by queries';
+
 /**
  * The server's dedupe window from start to shutdown: restored from its snapshot when there is a usable
  * one, then filled with the ids the store received since; snapshotted every SNAPSHOT_EVERY_MS while ids
@@ -94,8 +98,6 @@ export async function startMessageIdWindow(start: WindowStart): Promise<RunningW
     return writing;
   };
 
-  const SHORTENED =
-    'the dedupe window reached its memory limit (PULSELOOP_DEDUPE_MEMORY_MB) and keeps fewer hours; re-deliveries older than that are stored again and folded by queries';
   const newWindow = () =>
     createMessageIdWindow({
       windowHours: start.windowHours,
