@@ -62,10 +62,6 @@ export interface RunningWindow {
   close(): Promise<void>;
 }
 
-/** Logged when the window shortens for room, and at each start while it holds fewer hours than configured. */
-const SHORTENED =
-  'the dedupe window reached its memory limit (PULSELOOP_DEDUPE_MEMORY_MB) and keeps fewer hours; re-deliveries older than that are stored again and folded by queries';
-
 /**
  * The server's dedupe window from start to shutdown: restored from its snapshot when there is a usable
  * one, then filled with the ids the store received since; snapshotted every SNAPSHOT_EVERY_MS while ids
@@ -107,7 +103,11 @@ export async function startMessageIdWindow(start: WindowStart): Promise<RunningW
       },
       ...(start.maxCompactBytes !== undefined ? { maxCompactBytes: start.maxCompactBytes } : {}),
       onShortened: ({ keptHours, droppedIds }) =>
-        start.logger.warn({ keptHours, droppedIds, windowHours: start.windowHours }, SHORTENED),
+        // Also at each start while the restored window holds fewer hours than configured.
+        start.logger.warn(
+          { keptHours, droppedIds, windowHours: start.windowHours },
+          'the dedupe window reached its memory limit (PULSELOOP_DEDUPE_MEMORY_MB) and keeps fewer hours; re-deliveries older than that are stored again and folded by queries',
+        ),
     });
   let window = newWindow();
   let claimsSaved = -1;
@@ -134,10 +134,6 @@ export async function startMessageIdWindow(start: WindowStart): Promise<RunningW
       try {
         window.restore(tier, startedAt);
         coveredUntil = tier.coveredUntil;
-        // Said again at each start while it holds fewer hours than configured.
-        const { keptHours, droppedIds } = window.stats();
-        if (keptHours < start.windowHours)
-          start.logger.warn({ keptHours, droppedIds, windowHours: start.windowHours }, SHORTENED);
       } catch (error) {
         start.logger.warn({ err: error }, `the dedupe window snapshot is not usable; ${fromStore}`);
         window = newWindow();

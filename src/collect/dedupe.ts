@@ -106,7 +106,10 @@ export interface WindowOptions {
   onCompacted?: () => void;
   /** The compact tier's memory limit in bytes (default: none). */
   maxCompactBytes?: number;
-  /** Called when the compact tier, full, drops its oldest hours (`droppedIds`: ids it had no room for since start). */
+  /**
+   * Called when the compact tier, full, drops its oldest hours, and when a tier restored from a
+   * snapshot holds fewer hours than the window (`droppedIds`: ids it had no room for since start).
+   */
   onShortened?: (shortened: { keptHours: number; droppedIds: number }) => void;
 }
 
@@ -1108,6 +1111,7 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
       if (keptHours < windowHours) {
         const dead = deadTags(newestHour, 0, keptHours);
         for (const table of compact.values()) table.expireAlso(dead, newestHour, keptHours);
+        onShortened?.({ keptHours, droppedIds });
       }
       hourOf(now);
     },

@@ -326,11 +326,17 @@ describe('the dedupe window in two tiers', () => {
       await writeWindowSnapshot(path, tier);
       const read = await readWindowSnapshot(path);
       if (!('tier' in read)) throw new Error('snapshot not read back');
-      const restored = tieredWindow(48, new Set(), { maxCompactBytes }).window;
+      const shortened: number[] = [];
+      const restored = tieredWindow(48, new Set(), {
+        maxCompactBytes,
+        onShortened: ({ keptHours }) => shortened.push(keptHours),
+      }).window;
       restored.restore(read.tier, at + 1000);
       // Before, the restored window said it held all 48 hours, and ids of the hours it had dropped
       // whose entries were still in its tables (awaiting their pass) were found again.
       expect(restored.stats().keptHours).toBe(keptHours);
+      // It says so as a shortening does (the server logs it at each start).
+      expect(shortened).toEqual([keptHours]);
       const probe = createProbe(restored);
       expect(probe(ids(`h${droppedHour}`, 1000), at + 1000).new).toBe(1000);
       expect(probe(ids('h7', 1000), at + 1000).unsure).toBe(1000);
@@ -344,9 +350,13 @@ describe('the dedupe window in two tiers', () => {
       const readOlder = await readWindowSnapshot(path);
       if (!('tier' in readOlder)) throw new Error('older snapshot not read back');
       expect(readOlder.tier.keptHours).toBeUndefined();
-      const fromOlder = tieredWindow(48, new Set(), { maxCompactBytes }).window;
+      const fromOlder = tieredWindow(48, new Set(), {
+        maxCompactBytes,
+        onShortened: ({ keptHours }) => shortened.push(keptHours),
+      }).window;
       fromOlder.restore(readOlder.tier, at + 1000);
       expect(fromOlder.stats().keptHours).toBe(48);
+      expect(shortened).toEqual([keptHours]);
     } finally {
       rmSync(dirname(path), { recursive: true, force: true });
     }
