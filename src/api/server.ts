@@ -22,6 +22,7 @@ import type { FactsEngine } from '../store/facts/engine.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import { openMigratedStores } from '../store/open.js';
 import { buildApp } from './app.js';
+import { forgetServerAddress, recordServerAddress } from './server-address.js';
 import { collectStartupGarbage } from './startup-memory.js';
 
 export interface Server {
@@ -224,6 +225,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let closing: Promise<void> | undefined;
   const closeAll = (): Promise<void> => {
     closing ??= (async () => {
+      forgetServerAddress(config.dataDir);
       stopRefreshing();
       await Promise.all([retention?.stop(), connectors.stop()]);
       await app.close();
@@ -245,6 +247,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     throw listenError(error, config.host, config.port);
   }
   const url = address.replace('[::1]', 'localhost');
+  const listening = app.server.address();
+  if (listening && typeof listening === 'object') {
+    try {
+      recordServerAddress(config.dataDir, { host: config.host, port: listening.port });
+    } catch (error) {
+      // Only `pulseloop status` from a shell with another PORT needs it.
+      logger.warn({ err: error }, 'could not record the server address in the data directory');
+    }
+  }
 
   return {
     url,

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { runningServerAddress } from '../api/server-address.js';
 import type { WindowStats } from '../collect/dedupe.js';
 import { storeStatus } from '../collect/status.js';
 import { hostAndPort, loadConfig } from '../config/config.js';
@@ -37,18 +38,29 @@ export function registerStatusCommand(program: Command): void {
       const config = loadConfig();
       // What the server adds to the stores' status: the dedupe window lives in its memory.
       type ServerStatus = Awaited<ReturnType<typeof storeStatus>> & { dedupeWindow?: WindowStats };
-      // A running server holds the embedded store: ask it instead of opening the files.
-      const statusUrl = `${serverUrl(config.host, config.port)}/status`;
-      const fromServer = await fetch(statusUrl)
-        .then((r) => (r.ok ? (r.json() as Promise<ServerStatus>) : undefined))
-        .catch(() => undefined);
+      // A running server holds the embedded store: ask it instead of opening the files. The server
+      // this data directory recorded comes first (a server on the configured port may serve another).
+      const configuredUrl = serverUrl(config.host, config.port);
+      const recorded = runningServerAddress(config.dataDir);
+      const recordedUrl = recorded ? serverUrl(recorded.host, recorded.port) : undefined;
+      let fromServer: ServerStatus | undefined;
+      let askedUrl = configuredUrl;
+      for (const url of new Set([recordedUrl ?? configuredUrl, configuredUrl])) {
+        fromServer = await fetch(`${url}/status`)
+          .then((r) => (r.ok ? (r.json() as Promise<ServerStatus>) : undefined))
+          .catch(() => undefined);
+        if (fromServer) {
+          askedUrl = url;
+          break;
+        }
+      }
       let status = fromServer;
       if (!status) {
         const stores = await openStores(config).catch((error: unknown) => {
           if (!(error instanceof PulseloopError) || error.code !== 'data_dir_in_use') throw error;
           throw new PulseloopError('status_server_elsewhere', {
             ...error.details,
-            url: statusUrl,
+            url: `${configuredUrl}/status`,
           });
         });
         status = await storeStatus(stores.facts, join(stores.config.dataDir, 'wal'));
@@ -56,8 +68,8 @@ export function registerStatusCommand(program: Command): void {
       }
       process.stdout.write(
         say(
-          `facts engine: ${status.engine}${fromServer ? ' (from the running server)' : ''}\n`,
-          `事实存储引擎：${status.engine}${fromServer ? '（来自运行中的服务器）' : ''}\n`,
+          `facts engine: ${status.engine}${fromServer ? ` (from the running server at ${askedUrl})` : ''}\n`,
+          `事实存储引擎：${status.engine}${fromServer ? `（来自运行于 ${askedUrl} 的服务器）` : ''}\n`,
         ),
       );
       printTable(

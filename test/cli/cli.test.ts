@@ -33,6 +33,12 @@ function pulseloop(args: string[], env: Record<string, string> = {}) {
   return { code: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
 }
 
+/** The id of a process that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', '']);
+  return child.pid;
+}
+
 /** `pulseloop` without blocking this process (which may be serving the store the command uses). */
 function pulseloopAsync(args: string[], env: Record<string, string> = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -217,7 +223,7 @@ describe('pulseloop CLI', () => {
       const pid = server.child.pid;
       const asked = pulseloop(['status'], { PULSELOOP_DATA: heldDir, PORT: new URL(server.url).port });
       expect(asked.code).toBe(0);
-      expect(asked.stdout).toContain('(from the running server)');
+      expect(asked.stdout).toContain(`(from the running server at ${server.url})`);
       expect(asked.stdout).toMatch(
         /dedupe window: \d+ message ids \(\d+ not yet known to be stored, \d+ stored\), [\d.]+ (B|KiB|MiB) of memory/,
       );
@@ -227,7 +233,17 @@ describe('pulseloop CLI', () => {
         PORT: new URL(server.url).port,
         HOST: '0.0.0.0',
       });
-      expect(wildcard.stdout).toContain('(from the running server)');
+      expect(wildcard.stdout).toContain(`(from the running server at ${server.url})`);
+      // The server recorded where it listens in its data directory: status finds it from a shell
+      // whose PORT says something else.
+      const otherPort = String(await freePort());
+      const found = pulseloop(['status'], { PULSELOOP_DATA: heldDir, PORT: otherPort });
+      expect(found.code).toBe(0);
+      expect(found.stdout).toContain(`(from the running server at ${server.url})`);
+      expect(found.stderr).toBe('');
+      // A record left by a server that is gone is not followed: the process that holds the store is named.
+      const record = join(heldDir, 'server.json');
+      writeFileSync(record, JSON.stringify({ ...JSON.parse(readFileSync(record, 'utf8')), pid: deadPid() }));
       // A file the server may be inserting from stays while another command is refused.
       const spooled = join(heldDir, 'facts', 'insert-spool', 'in-flight.json');
       writeFileSync(spooled, '{}\n');
@@ -238,6 +254,8 @@ describe('pulseloop CLI', () => {
         `No Pulseloop server answered at http://127.0.0.1:${elsewhere}/status, yet process ${pid} holds the data directory`,
       );
       expect(status.stderr).toContain(`但进程 ${pid} 正占用数据目录`);
+      // Only our message: the engine's own lock error is not printed before it.
+      expect(status.stderr).not.toContain('DB::Exception');
       const migrate = pulseloop(['migrate'], { PULSELOOP_DATA: heldDir });
       expect(migrate.code).toBe(2);
       expect(migrate.stderr).toContain(`is in use by process ${pid} (a running Pulseloop server?)`);

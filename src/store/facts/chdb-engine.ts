@@ -218,6 +218,9 @@ export async function openChdbEngine(
   options: { idlePurgeMs?: number } = {},
 ): Promise<FactsEngine> {
   makeDataDir(dataDir);
+  // Asked first, so that the engine does not print its own lock error on stderr before ours.
+  const heldBy = lockHolder(dataDir);
+  if (heldBy !== undefined) throw new PulseloopError('data_dir_in_use', { dir: dataDir, pid: heldBy });
   const ChdbSession = await loadChdb();
   let session: Session;
   try {
