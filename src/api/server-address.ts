@@ -1,5 +1,7 @@
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { replaceFileDurably } from '../lib/durable-file.js';
+import { processExists } from '../lib/process-exists.js';
 
 /**
  * Where a running server listens, recorded in its data directory, so that `pulseloop status` finds
@@ -15,12 +17,13 @@ export interface ServerAddress {
   port: number;
 }
 
-export function recordServerAddress(dataDir: string, address: Omit<ServerAddress, 'pid'>): void {
+export async function recordServerAddress(
+  dataDir: string,
+  address: Omit<ServerAddress, 'pid'>,
+): Promise<void> {
   const record: ServerAddress = { pid: process.pid, ...address };
-  const path = join(dataDir, FILE);
-  // Written whole and renamed, so a reader never sees half a record.
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(record)}\n`);
-  renameSync(`${path}.tmp`, path);
+  // Replaced whole, so a reader never sees half a record.
+  await replaceFileDurably(join(dataDir, FILE), (file) => file.writeFile(`${JSON.stringify(record)}\n`));
 }
 
 /** Removes the record if it is this process's own (another server may have started since). */
@@ -43,15 +46,5 @@ function readRecord(dataDir: string): ServerAddress | undefined {
     return { pid: value.pid, host: value.host, port: value.port };
   } catch {
     return undefined;
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -250,7 +250,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const listening = app.server.address();
   if (listening && typeof listening === 'object') {
     try {
-      recordServerAddress(config.dataDir, { host: config.host, port: listening.port });
+      await recordServerAddress(config.dataDir, { host: config.host, port: listening.port });
     } catch (error) {
       // Only `pulseloop status` from a shell with another PORT needs it.
       logger.warn({ err: error }, 'could not record the server address in the data directory');

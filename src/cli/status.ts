@@ -25,6 +25,17 @@ export function serverUrl(host: string, port: number): string {
   return `http://${hostAndPort(reachable, port)}`;
 }
 
+/** The `/status` of the first of these servers that answers, and which one it was. */
+async function firstAnswer<Status>(urls: string[]): Promise<{ url: string; status: Status } | undefined> {
+  for (const url of new Set(urls)) {
+    const status = await fetch(`${url}/status`)
+      .then((r) => (r.ok ? (r.json() as Promise<Status>) : undefined))
+      .catch(() => undefined);
+    if (status) return { url, status };
+  }
+  return undefined;
+}
+
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
@@ -42,18 +53,11 @@ export function registerStatusCommand(program: Command): void {
       // this data directory recorded comes first (a server on the configured port may serve another).
       const configuredUrl = serverUrl(config.host, config.port);
       const recorded = runningServerAddress(config.dataDir);
-      const recordedUrl = recorded ? serverUrl(recorded.host, recorded.port) : undefined;
-      let fromServer: ServerStatus | undefined;
-      let askedUrl = configuredUrl;
-      for (const url of new Set([recordedUrl ?? configuredUrl, configuredUrl])) {
-        fromServer = await fetch(`${url}/status`)
-          .then((r) => (r.ok ? (r.json() as Promise<ServerStatus>) : undefined))
-          .catch(() => undefined);
-        if (fromServer) {
-          askedUrl = url;
-          break;
-        }
-      }
+      const answer = await firstAnswer<ServerStatus>([
+        ...(recorded ? [serverUrl(recorded.host, recorded.port)] : []),
+        configuredUrl,
+      ]);
+      const fromServer = answer?.status;
       let status = fromServer;
       if (!status) {
         const stores = await openStores(config).catch((error: unknown) => {
@@ -68,8 +72,8 @@ export function registerStatusCommand(program: Command): void {
       }
       process.stdout.write(
         say(
-          `facts engine: ${status.engine}${fromServer ? ` (from the running server at ${askedUrl})` : ''}\n`,
-          `事实存储引擎：${status.engine}${fromServer ? `（来自运行于 ${askedUrl} 的服务器）` : ''}\n`,
+          `facts engine: ${status.engine}${answer ? ` (from the running server at ${answer.url})` : ''}\n`,
+          `事实存储引擎：${status.engine}${answer ? `（来自运行于 ${answer.url} 的服务器）` : ''}\n`,
         ),
       );
       printTable(

@@ -946,11 +946,19 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
       full = true;
       return false;
     }
+    keepHours(hours);
+    return true;
+  }
+
+  /**
+   * From now the compact tier keeps `hours` hours: the entries of the hours before go as its pass
+   * reaches them, with the adds that follow.
+   */
+  function keepHours(hours: number): void {
     keptHours = hours;
     const dead = deadTags(newestHour, 0, keptHours);
-    for (const table of tables.values()) table.expireAlso(dead, newestHour, keptHours);
+    for (const table of compact!.values()) table.expireAlso(dead, newestHour, keptHours);
     onShortened?.({ keptHours, droppedIds });
-    return true;
   }
 
   function exactOf(projectId: string): ExactTable {
@@ -1107,12 +1115,7 @@ export function createMessageIdWindow(options: WindowOptions | number): MessageI
       newestHour = tier.hour;
       // A tier that had run out of room keeps holding as few hours as it did: its tables have no ids of
       // the hours before, and the entries it had yet to drop stay dropped (the pass starts again).
-      keptHours = Math.min(windowHours, tier.keptHours ?? windowHours);
-      if (keptHours < windowHours) {
-        const dead = deadTags(newestHour, 0, keptHours);
-        for (const table of compact.values()) table.expireAlso(dead, newestHour, keptHours);
-        onShortened?.({ keptHours, droppedIds });
-      }
+      if (tier.keptHours !== undefined && tier.keptHours < keptHours) keepHours(tier.keptHours);
       hourOf(now);
     },
   };

@@ -20,10 +20,10 @@ function dataDir(): string {
 }
 
 describe('the running server address recorded in the data directory', () => {
-  it('is found while its process runs and removed by that process when it stops', () => {
+  it('is found while its process runs and removed by that process when it stops', async () => {
     const dir = dataDir();
     expect(runningServerAddress(dir)).toBeUndefined();
-    recordServerAddress(dir, { host: '0.0.0.0', port: 4321 });
+    await recordServerAddress(dir, { host: '0.0.0.0', port: 4321 });
     expect(runningServerAddress(dir)).toEqual({ pid: process.pid, host: '0.0.0.0', port: 4321 });
     forgetServerAddress(dir);
     expect(existsSync(join(dir, 'server.json'))).toBe(false);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type Kysely, sql } from 'kysely';
+import { processExists } from '../../lib/process-exists.js';
 import type { MetadataStore } from '../../store/metadata/open.js';
 import { type CollectDatabase, collectDb, type JobStatus, type JobsTable } from './tables.js';
 
@@ -301,12 +302,7 @@ export function isLocalWorkerGone(lockedBy: string | null): boolean {
   if (lockedBy.slice(0, separator) !== hostname()) return false;
   const pid = Number(lockedBy.slice(separator + 1));
   if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return !processExists(pid);
 }
 
 function toJob<Payload>(row: JobsTable): Job<Payload> {
