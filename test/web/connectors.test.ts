@@ -184,6 +184,19 @@ describe('connectors on the data-sources page', () => {
     const id = await addDouyin(`new token ${++counter}`, 'act.expired-token');
     const { page, errors } = await openSources('zh-CN');
     await row(page, id).waitFor();
+    // The answer to this "Sync now" is held back until the token has been replaced, as a slow
+    // server's would be: the page must go on showing the outcome of the later action.
+    let releaseSyncAnswer = () => {};
+    const syncAnswerHeld = new Promise<void>((resolve) => {
+      releaseSyncAnswer = resolve;
+    });
+    let syncAnswered = false;
+    await page.route(`**/connectors/${id}/sync`, async (route) => {
+      const response = await route.fetch();
+      await syncAnswerHeld;
+      await route.fulfill({ response });
+      syncAnswered = true;
+    });
     await row(page, id).locator('[data-testid="connector-sync"]').click();
     await page
       .locator(`tr[data-row-key="${id}"] [data-testid="connector-state-video_list"][data-state="failed"]`)
@@ -194,7 +207,16 @@ describe('connectors on the data-sources page', () => {
     const modal = page.locator('.ant-modal').filter({ hasText: '更换访问令牌' });
     await modal.locator('[data-testid="connector-token"]').fill(fake.douyin.token);
     await modal.locator('.ant-btn-primary').click();
-    await page.locator('.ant-alert-success').filter({ hasText: '令牌已更换' }).waitFor();
+    const replaced = page.locator('.ant-alert-success').filter({ hasText: '令牌已更换' });
+    await replaced.waitFor();
+    releaseSyncAnswer();
+    await expect.poll(() => syncAnswered).toBe(true);
+    await page.unroute(`**/connectors/${id}/sync`);
+    // The button stops spinning once the page has handled the held answer; the message stays.
+    await page
+      .locator(`tr[data-row-key="${id}"] [data-testid="connector-sync"]:not(.ant-btn-loading)`)
+      .waitFor();
+    expect(await page.locator('[data-testid="connector-message"]').textContent()).toContain('令牌已更换');
     await row(page, id).locator('[data-testid="connector-sync"]').click();
     await page
       .locator(`tr[data-row-key="${id}"] [data-testid="connector-state-video_list"][data-state="succeeded"]`)

@@ -15,7 +15,7 @@ import {
   Tooltip,
   Typography,
 } from 'antd';
-import { type ReactNode, useEffect, useState } from 'react';
+import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { ApiError, api } from '../api';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
@@ -173,7 +173,7 @@ export function ConnectorsCard({ projectId }: { projectId: string }) {
     [base],
   );
   const list = useAsync(() => api.get<{ connectors: Instance[] }>(`${base}/connectors`), [base]);
-  const [message, setMessage] = useState<{ type: 'success' | 'error'; text: string }>();
+  const [message, showMessage] = useLatestOutcome();
   const [pending, setPending] = useState<string>();
   const [adding, setAdding] = useState(false);
   const [retokening, setRetokening] = useState<Instance>();
@@ -197,28 +197,30 @@ export function ConnectorsCard({ projectId }: { projectId: string }) {
     return () => clearTimeout(timer);
   }, [active, list.loading, list.reload, polls]);
 
-  const failed = (error: unknown) =>
-    setMessage({ type: 'error', text: error instanceof ApiError ? error.text(lang) : String(error) });
+  const failure = (error: unknown): Outcome => ({
+    type: 'error',
+    text: error instanceof ApiError ? error.text(lang) : String(error),
+  });
   const syncNow = async (instance: Instance) => {
-    setMessage(undefined);
+    const show = showMessage();
     setPending(instance.id);
     setPolls(0);
     try {
       await api.post(`${base}/connectors/${instance.id}/sync`);
-      setMessage({ type: 'success', text: text.syncQueued });
+      show({ type: 'success', text: text.syncQueued });
     } catch (error) {
-      failed(error);
+      show(failure(error));
     } finally {
       setPending(undefined);
     }
     list.reload();
   };
   const remove = async (instance: Instance) => {
-    setMessage(undefined);
+    const show = showMessage();
     try {
       await api.del(`${base}/connectors/${instance.id}`);
     } catch (error) {
-      failed(error);
+      show(failure(error));
     }
     list.reload();
   };
@@ -243,7 +245,7 @@ export function ConnectorsCard({ projectId }: { projectId: string }) {
             type={message.type}
             showIcon
             closable
-            onClose={() => setMessage(undefined)}
+            onClose={() => showMessage()}
             message={message.text}
             data-testid="connector-message"
           />
@@ -395,7 +397,7 @@ export function ConnectorsCard({ projectId }: { projectId: string }) {
           onClose={(replaced) => {
             setRetokening(undefined);
             if (replaced) {
-              setMessage({ type: 'success', text: text.tokenReplaced });
+              showMessage()({ type: 'success', text: text.tokenReplaced });
               list.reload();
             }
           }}
@@ -407,7 +409,7 @@ export function ConnectorsCard({ projectId }: { projectId: string }) {
           onClose={(added) => {
             setAdding(false);
             if (added) {
-              setMessage({ type: 'success', text: text.added });
+              showMessage()({ type: 'success', text: text.added });
               list.reload();
             }
           }}
@@ -415,6 +417,29 @@ export function ConnectorsCard({ projectId }: { projectId: string }) {
       )}
     </Card>
   );
+}
+
+interface Outcome {
+  type: 'success' | 'error';
+  text: string;
+}
+
+/**
+ * The message of the page's last action. Answers can arrive out of order (a slow "Sync now"
+ * answered after a token replaced since): starting an action clears the message and gives the
+ * function that shows its outcome, which does nothing once a later action has started.
+ */
+function useLatestOutcome(): [Outcome | undefined, () => (outcome: Outcome) => void] {
+  const [message, setMessage] = useState<Outcome>();
+  const latest = useRef(0);
+  const start = () => {
+    const action = ++latest.current;
+    setMessage(undefined);
+    return (outcome: Outcome) => {
+      if (action === latest.current) setMessage(outcome);
+    };
+  };
+  return [message, start];
 }
 
 interface AddForm {
