@@ -174,7 +174,8 @@ export function ConnectorsCard({ projectId }: { projectId: string }) {
   );
   const list = useAsync(() => api.get<{ connectors: Instance[] }>(`${base}/connectors`), [base]);
   const [message, showMessage] = useLatestOutcome();
-  const [pending, setPending] = useState<string>();
+  // Connectors whose "Sync now" awaits its answer (several rows can wait at once).
+  const [pending, setPending] = useState<ReadonlySet<string>>(new Set());
   const [adding, setAdding] = useState(false);
   const [retokening, setRetokening] = useState<Instance>();
   const [polls, setPolls] = useState(0);
@@ -203,7 +204,7 @@ export function ConnectorsCard({ projectId }: { projectId: string }) {
   });
   const syncNow = async (instance: Instance) => {
     const show = showMessage();
-    setPending(instance.id);
+    setPending((ids) => new Set(ids).add(instance.id));
     setPolls(0);
     try {
       await api.post(`${base}/connectors/${instance.id}/sync`);
@@ -211,7 +212,11 @@ export function ConnectorsCard({ projectId }: { projectId: string }) {
     } catch (error) {
       show(failure(error));
     } finally {
-      setPending(undefined);
+      setPending((ids) => {
+        const rest = new Set(ids);
+        rest.delete(instance.id);
+        return rest;
+      });
     }
     list.reload();
   };
@@ -353,7 +358,7 @@ export function ConnectorsCard({ projectId }: { projectId: string }) {
                         <Button
                           size="small"
                           data-testid="connector-sync"
-                          loading={pending === row.id}
+                          loading={pending.has(row.id)}
                           disabled={row.streams.some((s) => s.state === 'running')}
                           onClick={() => syncNow(row)}
                         >
