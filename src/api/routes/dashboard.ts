@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
@@ -48,24 +49,35 @@ export async function registerDashboardRoutes(
       root: sdk,
       prefix: '/sdk/browser/',
       decorateReply: false,
+      cacheControl: false,
       setHeaders(res) {
         res.setHeader('Cache-Control', 'public, max-age=300');
         res.setHeader('Access-Control-Allow-Origin', '*');
       },
     });
   }
-  await app.register(fastifyStatic, {
-    root,
-    wildcard: false,
-    index: false,
-    setHeaders(res, path) {
-      res.setHeader(
-        'Cache-Control',
-        path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
-      );
-    },
+  // The hashed assets never change under their names: cached for a year. The build writes .br and
+  // .gz copies beside them (web/precompress.ts), sent to browsers that accept them; caches between
+  // are told that the answer depends on Accept-Encoding. `cacheControl: false`: @fastify/static's
+  // own `public, max-age=0` would otherwise replace the header set here.
+  await app.register(async (assets) => {
+    assets.addHook('onSend', async (_request, reply) => {
+      const vary = reply.getHeader('vary');
+      reply.header('vary', vary ? `${vary}, Accept-Encoding` : 'Accept-Encoding');
+    });
+    await assets.register(fastifyStatic, {
+      root: join(root, 'assets'),
+      prefix: '/assets/',
+      wildcard: false,
+      index: false,
+      preCompressed: true,
+      cacheControl: false,
+      setHeaders(res) {
+        res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+      },
+    });
   });
-  app.setNotFoundHandler((request, reply) => {
+  app.setNotFoundHandler(async (request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
     if (
       request.method === 'GET' &&
@@ -73,7 +85,10 @@ export async function registerDashboardRoutes(
       !path.startsWith('/v1/') &&
       !path.includes('.')
     ) {
-      return reply.header('Cache-Control', 'no-cache').sendFile('index.html');
+      // Read at each request (it is small), so that a rebuild is served without a restart; never
+      // cached, so that a browser picks up the assets of a new build.
+      const html = await readFile(join(root, 'index.html'));
+      return reply.header('Cache-Control', 'no-cache').type('text/html; charset=utf-8').send(html);
     }
     return reply.status(404).send({
       error: {

