@@ -4,6 +4,7 @@ import {
   Button,
   Card,
   Descriptions,
+  Popconfirm,
   Progress,
   Select,
   Space,
@@ -142,6 +143,21 @@ export default function Sources() {
   const [importError, setImportError] = useState<string>();
   const host = window.location.origin;
   const it = IMPORT_TEXT[lang];
+  // A write-key change under way (the source or key it concerns), and why the last one failed.
+  const [keyChange, setKeyChange] = useState<string>();
+  const [keyError, setKeyError] = useState<string>();
+  const changeKeys = async (target: string, send: () => Promise<unknown>) => {
+    setKeyChange(target);
+    setKeyError(undefined);
+    try {
+      await send();
+    } catch (error) {
+      setKeyError(error instanceof ApiError ? error.text(lang) : String(error));
+    } finally {
+      setKeyChange(undefined);
+      sources.reload();
+    }
+  };
 
   const upload = async (file: File) => {
     setSummary(undefined);
@@ -190,6 +206,16 @@ export default function Sources() {
         <PageState state={sources} isEmpty={(d) => d.sources.length === 0}>
           {(d) => (
             <Space direction="vertical" style={{ width: '100%' }} data-testid="sources">
+              {keyError && (
+                <Alert
+                  type="error"
+                  showIcon
+                  closable
+                  onClose={() => setKeyError(undefined)}
+                  message={keyError}
+                  data-testid="key-error"
+                />
+              )}
               {!d.keysVisible && (
                 <Typography.Text type="secondary" data-testid="keys-hidden">
                   {t('sources.keysHidden')}
@@ -209,10 +235,14 @@ export default function Sources() {
                     d.keysVisible && (
                       <Button
                         size="small"
-                        onClick={async () => {
-                          await api.post(`/api/v1/projects/${projectId}/sources/${source.id}/keys`);
-                          sources.reload();
-                        }}
+                        data-testid="key-new"
+                        loading={keyChange === source.id}
+                        disabled={keyChange !== undefined}
+                        onClick={() =>
+                          changeKeys(source.id, () =>
+                            api.post(`/api/v1/projects/${projectId}/sources/${source.id}/keys`),
+                          )
+                        }
                       >
                         {t('sources.newKey')}
                       </Button>
@@ -255,16 +285,28 @@ export default function Sources() {
                         key: 'actions',
                         render: (k: string, row) =>
                           row.revokedAt ? null : (
-                            <Button
-                              size="small"
-                              danger
-                              onClick={async () => {
-                                await api.del(`/api/v1/projects/${projectId}/sources/${source.id}/keys/${k}`);
-                                sources.reload();
-                              }}
+                            // Senders still using the key are refused from then on: asked first.
+                            <Popconfirm
+                              title={t('sources.revokeConfirm')}
+                              okText={t('sources.revoke')}
+                              cancelText={t('sources.cancel')}
+                              okButtonProps={{ danger: true }}
+                              onConfirm={() =>
+                                changeKeys(k, () =>
+                                  api.del(`/api/v1/projects/${projectId}/sources/${source.id}/keys/${k}`),
+                                )
+                              }
                             >
-                              {t('sources.revoke')}
-                            </Button>
+                              <Button
+                                size="small"
+                                danger
+                                data-testid="key-revoke"
+                                loading={keyChange === k}
+                                disabled={keyChange !== undefined}
+                              >
+                                {t('sources.revoke')}
+                              </Button>
+                            </Popconfirm>
                           ),
                       },
                     ]}
