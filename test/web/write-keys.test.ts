@@ -81,10 +81,7 @@ describe('write keys on the data-sources page', () => {
     await row.locator('[data-testid="key-revoke"]').click();
     const confirm = page.locator('.ant-popconfirm').filter({ hasText: '吊销此密钥？' });
     await confirm.waitFor();
-    await confirm
-      .getByRole('button', { name: '取 消' })
-      .or(confirm.getByRole('button', { name: '取消' }))
-      .click();
+    await confirm.locator('.ant-btn:not(.ant-btn-dangerous)').click();
     await confirm.waitFor({ state: 'hidden' });
     expect(await activeKeys()).toContain(created);
 
