@@ -16,6 +16,12 @@ export class ApiError extends Error {
   }
 }
 
+/** What went wrong, for the page: the server's message in the page's language, else the error's own. */
+export function errorText(error: unknown, lang: Lang): string {
+  if (error instanceof ApiError) return error.text(lang);
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** The CSRF token the server set at sign-in (cookie `pl_csrf`), echoed on unsafe requests. */
 function csrfToken(): string {
   const match = /(?:^|;\s*)pl_csrf=([^;]*)/.exec(document.cookie);

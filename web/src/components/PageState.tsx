@@ -1,6 +1,6 @@
 import { Alert, Button, Empty, Spin } from 'antd';
 import type { ReactNode } from 'react';
-import { ApiError } from '../api';
+import { errorText } from '../api';
 import { useLang, useT } from '../i18n';
 import type { AsyncState } from './useAsync';
 
@@ -17,7 +17,7 @@ export function PageState<T>({
   const t = useT();
   const lang = useLang();
   if (state.error) {
-    const message = state.error instanceof ApiError ? state.error.text(lang) : String(state.error);
+    const message = errorText(state.error, lang);
     return (
       <Alert
         type="error"

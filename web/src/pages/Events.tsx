@@ -15,7 +15,7 @@ import {
   Typography,
 } from 'antd';
 import { useEffect, useMemo, useState } from 'react';
-import { ApiError, api } from '../api';
+import { api, errorText } from '../api';
 import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
@@ -61,7 +61,7 @@ function retryMessage(
 ): { type: 'success' | 'warning' | 'error'; message: string } {
   if ('error' in retried) {
     const { error } = retried;
-    return { type: 'error', message: error instanceof ApiError ? error.text(lang) : String(error) };
+    return { type: 'error', message: errorText(error, lang) };
   }
   const { outcome } = retried;
   return {

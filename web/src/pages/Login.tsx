@@ -1,6 +1,6 @@
 import { Alert, Button, Card, Form, Input, Segmented, Space, Typography } from 'antd';
 import { useState } from 'react';
-import { ApiError, api, type Me } from '../api';
+import { api, errorText, type Me } from '../api';
 import { type Lang, useLang, useT } from '../i18n';
 
 /**
@@ -30,7 +30,7 @@ export default function Login({
       await api.post('/api/v1/auth/login', { email: values.email, password: values.password });
       onSignedIn(await api.get<Me>('/api/v1/auth/me'));
     } catch (e) {
-      setError(e instanceof ApiError ? e.text(lang) : String(e));
+      setError(errorText(e, lang));
     } finally {
       setBusy(false);
     }

@@ -1,6 +1,6 @@
 import { Alert, Button, Card, InputNumber, Space, Table, Tag, Typography } from 'antd';
 import { useEffect, useState } from 'react';
-import { ApiError, api } from '../api';
+import { api, errorText } from '../api';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { type Lang, useLang } from '../i18n';
@@ -126,7 +126,7 @@ function RetentionCard({ base, canRead, canChange }: { base: string; canRead: bo
     try {
       setMessage({ type: 'success', text: await work() });
     } catch (error) {
-      setMessage({ type: 'error', text: error instanceof ApiError ? error.text(lang) : String(error) });
+      setMessage({ type: 'error', text: errorText(error, lang) });
     } finally {
       setBusy(false);
     }

@@ -16,7 +16,7 @@ import {
   Typography,
 } from 'antd';
 import { type ReactNode, useEffect, useRef, useState } from 'react';
-import { ApiError, api } from '../api';
+import { api, errorText } from '../api';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { platformName } from '../format';
@@ -200,7 +200,7 @@ export function ConnectorsCard({ projectId }: { projectId: string }) {
 
   const failure = (error: unknown): Outcome => ({
     type: 'error',
-    text: error instanceof ApiError ? error.text(lang) : String(error),
+    text: errorText(error, lang),
   });
   const syncNow = async (instance: Instance) => {
     const show = showMessage();
@@ -651,7 +651,7 @@ function useFormSubmit<Values>(
       await send(values);
       done();
     } catch (e) {
-      setError(e instanceof ApiError ? e.text(lang) : String(e));
+      setError(errorText(e, lang));
     } finally {
       setSaving(false);
     }

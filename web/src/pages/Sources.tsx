@@ -15,7 +15,7 @@ import {
   Upload,
 } from 'antd';
 import { useState } from 'react';
-import { ApiError, api } from '../api';
+import { api, errorText } from '../api';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { useLang, useT } from '../i18n';
@@ -152,7 +152,7 @@ export default function Sources() {
     try {
       await send();
     } catch (error) {
-      setKeyError(error instanceof ApiError ? error.text(lang) : String(error));
+      setKeyError(errorText(error, lang));
     } finally {
       setKeyChange(undefined);
       sources.reload();
@@ -188,9 +188,7 @@ export default function Sources() {
       }
       setSummary(await api.upload<ImportSummary>(`${base}?${q}`, file, setProgress));
     } catch (error) {
-      setImportError(
-        error instanceof ApiError ? error.text(lang) : error instanceof Error ? error.message : String(error),
-      );
+      setImportError(errorText(error, lang));
     } finally {
       setProgress(undefined);
     }
