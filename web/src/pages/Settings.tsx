@@ -1,4 +1,4 @@
-import { Alert, Button, Card, InputNumber, Space, Table, Tag, Typography } from 'antd';
+import { Alert, Button, Card, InputNumber, Popconfirm, Space, Table, Tag, Typography } from 'antd';
 import { useEffect, useState } from 'react';
 import { api, errorText } from '../api';
 import { PageState } from '../components/PageState';
@@ -17,6 +17,10 @@ const TEXT = {
     save: 'Save',
     saved: 'Saved.',
     applyNow: 'Delete expired rows now',
+    applyConfirm: 'Delete now every row older than the saved periods? Deleted rows cannot be restored.',
+    unsavedIgnored: 'The changes not yet saved are not used.',
+    delete: 'Delete',
+    cancel: 'Cancel',
     removed: 'Rows removed',
     audit: 'Audit log',
     auditHint:
@@ -39,6 +43,10 @@ const TEXT = {
     save: '保存',
     saved: '已保存。',
     applyNow: '立即删除过期数据',
+    applyConfirm: '立即删除早于已保存期限的所有数据？删除后无法恢复。',
+    unsavedIgnored: '尚未保存的修改不会生效。',
+    delete: '删除',
+    cancel: '取消',
     removed: '已删除行数',
     audit: '审计日志',
     auditHint: '登录、密钥与角色变更、导入、导出、删除个人数据与设置变更：谁、做了什么、何时、从哪里。',
@@ -120,6 +128,8 @@ function RetentionCard({ base, canRead, canChange }: { base: string; canRead: bo
   const [message, setMessage] = useState<{ type: 'success' | 'error'; text: string }>();
   const [busy, setBusy] = useState(false);
   useEffect(() => setDraft(current.data?.retention ?? {}), [current.data]);
+  const saved = current.data?.retention ?? {};
+  const unsaved = Object.keys(draft).some((kind) => draft[kind] !== saved[kind]);
 
   const act = async (work: () => Promise<string>) => {
     setBusy(true);
@@ -135,6 +145,7 @@ function RetentionCard({ base, canRead, canChange }: { base: string; canRead: bo
     act(async () => {
       const { retention } = await api.put<{ retention: Retention }>(`${base}/retention`, draft);
       setDraft(retention);
+      current.reload(); // what is saved now, against which the draft is compared
       return text.saved;
     });
   const applyNow = () =>
@@ -187,9 +198,18 @@ function RetentionCard({ base, canRead, canChange }: { base: string; canRead: bo
                   <Button type="primary" loading={busy} onClick={save} data-testid="retention-save">
                     {text.save}
                   </Button>
-                  <Button loading={busy} onClick={applyNow} data-testid="retention-apply">
-                    {text.applyNow}
-                  </Button>
+                  {/* Deletes data for good, by the saved periods: asked first. */}
+                  <Popconfirm
+                    title={unsaved ? `${text.applyConfirm} ${text.unsavedIgnored}` : text.applyConfirm}
+                    okText={text.delete}
+                    cancelText={text.cancel}
+                    okButtonProps={{ danger: true }}
+                    onConfirm={applyNow}
+                  >
+                    <Button loading={busy} data-testid="retention-apply">
+                      {text.applyNow}
+                    </Button>
+                  </Popconfirm>
                 </Space>
               )}
               {message && (
