@@ -13,7 +13,7 @@ import {
   TEST_OWNER_PASSWORD,
   type TestServer,
 } from '../support/server.js';
-import { ARTIFACTS } from './dashboard-support.js';
+import { ARTIFACTS, type Cookies, openPage } from './dashboard-support.js';
 
 // The connectors section of the data-sources page in Debian's chromium, against a real server whose
 // syncs call the local fake Douyin. The server's schedule keeps no timer (poll 0): a sync runs only
@@ -23,8 +23,8 @@ const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-web-connectors-'));
 let t: TestServer;
 let fake: FakePlatforms;
 let browser: Browser;
-let ownerCookies: Awaited<ReturnType<typeof signInCookies>>;
-let viewerCookies: Awaited<ReturnType<typeof signInCookies>>;
+let ownerCookies: Cookies;
+let viewerCookies: Cookies;
 let counter = 0;
 
 const TEXT = {
@@ -69,19 +69,10 @@ async function addDouyin(name: string, token = fake.douyin.token): Promise<strin
 }
 
 async function openSources(locale: Locale, cookies = ownerCookies) {
-  const context = await browser.newContext({
-    viewport: { width: 1280, height: 900 },
+  const { page, errors } = await openPage(browser, `${t.url}/sources?project=${t.projectId}`, {
     locale,
-    bypassCSP: true,
+    cookies,
   });
-  await context.addCookies(cookies);
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${t.url}/sources?project=${t.projectId}`);
   await page.locator('[data-testid="connectors-table"]').waitFor();
   return { page, errors };
 }

@@ -77,29 +77,11 @@ export async function startDashboardHarness(): Promise<DashboardHarness> {
       return fetch(`${server.url}${path}`, { ...init, headers });
     },
     async open(path, options = {}) {
-      const context = await browser.newContext({
-        viewport: { width: 1280, height: 900 },
-        locale: options.locale ?? 'en-US',
-        // The server's CSP forbids eval, which Playwright's wait predicates need; the page's own
-        // scripts are checked against it by the console-error assertions in a context without bypass.
-        bypassCSP: true,
-      });
-      if (options.signedIn !== false) await context.addCookies(cookies);
-      const page = await context.newPage();
-      const errors: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
-      });
-      page.on('pageerror', (e) => errors.push(e.message));
       const query = new URLSearchParams({ project: demo.id, ...options.query });
-      await page.goto(`${server.url}${path}?${query}`);
-      return {
-        page,
-        errors,
-        async screenshot(name) {
-          await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-        },
-      };
+      return openPage(browser, `${server.url}${path}?${query}`, {
+        locale: options.locale,
+        cookies: options.signedIn === false ? [] : cookies,
+      });
     },
     async close() {
       await browser.close();
@@ -107,6 +89,42 @@ export async function startDashboardHarness(): Promise<DashboardHarness> {
     },
   };
 }
+
+/**
+ * Opens a page in a context of its own (1280 × 900, the locale given, en-US by default) with these
+ * session cookies, and collects its console errors and uncaught exceptions.
+ */
+export async function openPage(
+  browser: Browser,
+  url: string,
+  options: { locale?: string; cookies?: Cookies } = {},
+): Promise<OpenPage> {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    locale: options.locale ?? 'en-US',
+    // The server's CSP forbids eval, which Playwright's wait predicates need; the page's own
+    // scripts are checked against it by the console-error assertions in a context without bypass.
+    bypassCSP: true,
+  });
+  if (options.cookies?.length) await context.addCookies(options.cookies);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  return {
+    page,
+    errors,
+    async screenshot(name) {
+      await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+    },
+  };
+}
+
+/** Session cookies for a browser context (signInCookies answers them). */
+export type Cookies = Awaited<ReturnType<typeof signInCookies>>;
 
 /** Waits until every data view on the page has loaded (no spinner, no refreshing view). */
 export async function settled(page: Page): Promise<void> {

@@ -1,21 +1,19 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../bench/browser.js';
 import { signInCookies } from '../../bench/sign-in.js';
 import {
+  basicAuth,
   startTestServer,
   TEST_OWNER_EMAIL,
   TEST_OWNER_PASSWORD,
   type TestServer,
 } from '../support/server.js';
+import { openPage } from './dashboard-support.js';
 
 // "Delete expired rows now" on the settings page in Debian's chromium, against a real server on
 // chdb: it deletes for good, so it asks first, and it applies the saved periods, not the draft.
 
-const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-web-retention-'));
 let t: TestServer;
 let browser: Browser;
 const DAY_MS = 86_400_000;
@@ -29,7 +27,7 @@ async function storedEvents(): Promise<number> {
 }
 
 beforeAll(async () => {
-  t = await startTestServer({}, dataDir);
+  t = await startTestServer();
   browser = await launchChromium();
   // Ten events from 30 days ago and five from today.
   const now = Date.now();
@@ -51,7 +49,7 @@ beforeAll(async () => {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
-      authorization: `Basic ${Buffer.from(`${t.writeKey}:`).toString('base64')}`,
+      authorization: basicAuth(t.writeKey),
     },
     body: JSON.stringify({ batch }),
   });
@@ -68,17 +66,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await t?.close();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('deleting expired rows from the settings page', () => {
   it('asks first, says that unsaved changes are not used, and deletes only once confirmed', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
-    await context.addCookies(await signInCookies(t.url, TEST_OWNER_EMAIL, TEST_OWNER_PASSWORD));
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${t.url}/settings?project=${t.projectId}`);
+    const { page, errors } = await openPage(browser, `${t.url}/settings?project=${t.projectId}`, {
+      locale: 'zh-CN',
+      cookies: await signInCookies(t.url, TEST_OWNER_EMAIL, TEST_OWNER_PASSWORD),
+    });
     const apply = page.locator('[data-testid="retention-apply"]');
     await apply.waitFor();
     expect(await storedEvents()).toBe(15);
@@ -105,6 +100,6 @@ describe('deleting expired rows from the settings page', () => {
     expect(await message.textContent()).toContain('已删除行数');
     await expect.poll(storedEvents, { timeout: 30_000 }).toBe(5);
     expect(errors).toEqual([]);
-    await context.close();
+    await page.context().close();
   });
 });
