@@ -102,6 +102,11 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** What the process wrote to stdout and stderr so far. */
   output(): string;
+  /**
+   * Waits until the process has written `text` and answers everything written so far: /readyz can
+   * answer before lines the process printed after it started listening have reached this side.
+   */
+  waitForOutput(text: string, timeoutMs?: number): Promise<string>;
 }
 
 export interface StartOptions {
@@ -180,6 +185,15 @@ export async function startServerProcess(
     url,
     child,
     output: () => output,
+    async waitForOutput(text, timeoutMs = 30_000) {
+      const until = Date.now() + timeoutMs;
+      while (!output.includes(text)) {
+        if (child.exitCode !== null || Date.now() > until)
+          throw new Error(`pulseloop ${command.join(' ')} did not print "${text}":\n${output}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return output;
+    },
     threadCpu() {
       const pid = child.pid ?? 0;
       const out = new Map<string, number>();

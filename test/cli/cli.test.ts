@@ -455,7 +455,7 @@ describe('pulseloop demo', () => {
     try {
       const first = await startServerProcess(demoDir, {}, [], { command: demoArgs, readyTimeoutMs: 300_000 });
       try {
-        const output = first.output();
+        const output = await first.waitForOutput('All time:');
         expect(output).toContain('Building the demo world (scale 0.02, seed 42)');
         expect(output).toMatch(/Generated [\d,]+ events/);
         expect(output).toContain('Sign in: demo@pulseloop.local');
@@ -467,8 +467,9 @@ describe('pulseloop demo', () => {
       }
       const second = await startServerProcess(demoDir, {}, [], { command: demoArgs });
       try {
-        expect(second.output()).toContain('The demo world is already in');
-        expect(second.output()).not.toContain('Building the demo world');
+        const output = await second.waitForOutput('All time:');
+        expect(output).toContain('The demo world is already in');
+        expect(output).not.toContain('Building the demo world');
       } finally {
         expect(await second.stop('SIGTERM')).toBe(0);
       }
