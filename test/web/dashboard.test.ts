@@ -229,7 +229,8 @@ describe('dashboard', () => {
       sources: { writeKeys: { key: string }[] }[];
     };
     const key = sources.sources[0]!.writeKeys[0]!.key;
-    await page.waitForTimeout(300); // the stream connects
+    // The stream shows what arrives after it connects; the badge says when it has.
+    await page.locator('[data-testid="live-state"][data-state="connected"]').waitFor();
     const response = await fetch(`${h.server.url}/v1/track`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: basicAuth(key) },

@@ -12,6 +12,7 @@ import {
   Table,
   Tabs,
   Tag,
+  Tooltip,
   Typography,
 } from 'antd';
 import { useEffect, useMemo, useState } from 'react';
@@ -105,6 +106,8 @@ export default function Events() {
   const [selected, setSelected] = useState<EventRow>();
   const [live, setLive] = useState<EventRow[]>([]);
   const [liveOn, setLiveOn] = useState(true);
+  // The stream shows only events received after it connects; the badge says whether it is.
+  const [liveState, setLiveState] = useState<'connecting' | 'connected'>('connecting');
 
   const latest = useAsync(() => {
     const q = new URLSearchParams({ limit: '100' });
@@ -139,6 +142,10 @@ export default function Events() {
   useEffect(() => {
     if (!liveOn || !projectId) return;
     const source = new EventSource(`/api/v1/projects/${projectId}/events/live`);
+    setLiveState('connecting');
+    source.addEventListener('open', () => setLiveState('connected'));
+    // The browser reconnects by itself; until it has, nothing arrives.
+    source.addEventListener('error', () => setLiveState('connecting'));
     source.addEventListener('event', (e) => {
       const row = JSON.parse((e as MessageEvent).data) as EventRow;
       setLive((rows) => [row, ...rows].slice(0, 200));
@@ -202,7 +209,21 @@ export default function Events() {
             label: (
               <Space>
                 {t('events.live')}
-                <Badge status={liveOn ? 'processing' : 'default'} />
+                <Tooltip
+                  title={
+                    !liveOn
+                      ? t('events.paused')
+                      : liveState === 'connected'
+                        ? t('events.liveConnected')
+                        : t('events.liveConnecting')
+                  }
+                >
+                  <Badge
+                    data-testid="live-state"
+                    data-state={liveOn ? liveState : 'paused'}
+                    status={!liveOn ? 'default' : liveState === 'connected' ? 'processing' : 'warning'}
+                  />
+                </Tooltip>
               </Space>
             ),
             children: (
