@@ -9,6 +9,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import type { LiveFeed } from '../collect/live.js';
 import { PulseloopError } from '../errors/registry.js';
+import { ajvDetail } from '../errors/schema-errors.js';
 import type { Governance } from '../govern/governance.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import type { MetadataStore } from '../store/metadata/open.js';
@@ -96,9 +97,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       });
       return reply.status(e.status).send(e.toJSON());
     }
-    // Fastify's and ajv's own messages, in English only.
+    // ajv's findings, worded in both languages from its keywords.
     if (error.validation) {
-      const e = new PulseloopError('invalid_request', { detail: error.message });
+      const part = error.validationContext ?? 'body';
+      const e = new PulseloopError('invalid_request', ajvDetail(error.validation, part));
       return reply.status(e.status).send(e.toJSON());
     }
     if (typeof error.statusCode === 'number' && error.statusCode < 500) {

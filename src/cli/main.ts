@@ -11,6 +11,7 @@ import { registerProjectsCommand } from './projects.js';
 import { registerQuarantineCommand } from './quarantine.js';
 import { registerServeCommand } from './serve.js';
 import { registerStatusCommand } from './status.js';
+import { usageErrorInBothLanguages } from './usage-errors.js';
 import { registerUsersCommand } from './users.js';
 
 warnAboutUnknownLanguage();
@@ -54,6 +55,7 @@ const program = new Command()
   // Set before the subcommands are added: they inherit it.
   .helpCommand('help [command]', say('display help for command', '显示命令帮助'))
   .showHelpAfterError(say('(run with --help for usage)', '（使用 --help 查看用法）'))
+  .configureOutput({ outputError: (text, write) => write(usageErrorInBothLanguages(text)) })
   // Headings of every command's help, which the subcommands inherit.
   .configureHelp({ styleTitle: (title) => say(title, HELP_TITLES_ZH[title] ?? title), optionDescription });
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Server } from '../api/server.js';
 import { type Config, loadConfig } from '../config/config.js';
+import { detailText, PulseloopError } from '../errors/registry.js';
 import { ownerExists } from '../govern/users.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import type { MetadataStore } from '../store/metadata/open.js';
@@ -63,7 +64,7 @@ export function registerServeCommand(program: Command): void {
     )
     .action(async (options: { port?: string; host?: string }) => {
       const config = loadConfig(process.env, {
-        ...(options.port !== undefined ? { port: Number(options.port) } : {}),
+        ...(options.port !== undefined ? { port: portOption(options.port) } : {}),
         ...(options.host !== undefined ? { host: options.host } : {}),
       });
       const server = await serveUntilSignal(config);
@@ -83,4 +84,18 @@ export function registerServeCommand(program: Command): void {
         );
       }
     });
+}
+
+/** `--port` as a number, refused with both languages when it is not a port (PORT is checked by the configuration). */
+function portOption(value: string): number {
+  const port = Number(value);
+  if (/^\d+$/.test(value) && port <= 65_535) return port;
+  const given = JSON.stringify(value.slice(0, 40));
+  throw new PulseloopError(
+    'invalid_request',
+    detailText(
+      `--port must be a whole number from 0 to 65535 (0: any free port), got ${given}.`,
+      `--port 必须是 0 到 65535 之间的整数（0 表示任一空闲端口），而不是 ${given}。`,
+    ),
+  );
 }

@@ -1,8 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
+import type { ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import { PulseloopError } from '../errors/registry.js';
+import { problemZh, typeboxProblem } from '../errors/schema-errors.js';
 import { parsePiiKeys } from '../govern/pii/keys.js';
 
 /** Every setting Pulseloop reads, validated once at start; nothing else reads process.env. */
@@ -250,15 +252,23 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
   };
   const errors = [...Value.Errors(ConfigSchema, merged)];
   if (errors.length > 0) {
+    const where = (e: ValueError, zh: boolean) => {
+      const env = ENV_NAMES[e.path];
+      if (!env) return e.path || '/';
+      return zh ? `${e.path}（${env}）` : `${e.path} (${env})`;
+    };
+    const got = (e: ValueError) => (SECRET_PATHS.has(e.path) ? undefined : JSON.stringify(e.value));
     const lines = errors.map((e) => {
-      const name = ENV_NAMES[e.path] ? `${e.path} (${ENV_NAMES[e.path]})` : e.path || '/';
-      const got = SECRET_PATHS.has(e.path) ? 'a value not shown' : JSON.stringify(e.value);
-      return `  ${name}: ${e.message} (got ${got})`;
+      const problem = typeboxProblem(e);
+      return `  ${where(e, false)}: ${problem.message} (got ${got(e) ?? 'a value not shown'})`;
     });
-    // Each line quotes TypeBox's own message; the Chinese line says where to look.
+    const linesZh = errors.map((e) => {
+      const value = got(e);
+      return `  ${where(e, true)}：${problemZh(typeboxProblem(e))}（${value === undefined ? '值不显示' : `实际为 ${value}`}）`;
+    });
     throw new ConfigError(
       `Invalid configuration${filePath ? ` (file ${filePath} and environment)` : ' (environment)'}:\n${lines.join('\n')}` +
-        `\n配置无效（${filePath ? `文件 ${filePath} 和环境变量` : '环境变量'}）：以上各项不符合要求。`,
+        `\n配置无效（${filePath ? `文件 ${filePath} 和环境变量` : '环境变量'}）：\n${linesZh.join('\n')}`,
     );
   }
   const config = Value.Clean(ConfigSchema, structuredClone(merged)) as Config;

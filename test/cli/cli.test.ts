@@ -388,10 +388,38 @@ describe('pulseloop CLI', () => {
     expect(columnAt(row, row.indexOf('Asia/Shanghai'))).toBe(columnAt(header, header.indexOf('time_zone')));
   });
 
-  it('names the invalid setting when the configuration is wrong', () => {
+  it('names the invalid setting when the configuration is wrong, in both languages', () => {
     const result = pulseloop(['status'], { PORT: 'eighty' });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('/port');
+    expect(result.stderr).toContain('/port (PORT): Expected integer (got "eighty")');
+    expect(result.stderr).toContain('/port（PORT）：应为整数（实际为 "eighty"）');
+    // A flag is named as the flag, with what was given (not as PORT, and not as "null").
+    const flag = pulseloop(['serve', '--port', 'eighty']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain(
+      '--port must be a whole number from 0 to 65535 (0: any free port), got "eighty".',
+    );
+    expect(flag.stderr).toContain(
+      '--port 必须是 0 到 65535 之间的整数（0 表示任一空闲端口），而不是 "eighty"。',
+    );
+  });
+
+  it('says a mistyped command line in English and in Chinese, with the suggestion', () => {
+    const misspelt = pulseloop(['keys', 'lst']);
+    expect(misspelt.code).toBe(1);
+    expect(misspelt.stderr.split('\n')).toEqual([
+      "error: unknown command 'lst'",
+      '(Did you mean list?)',
+      "错误：未知命令 'lst'",
+      '（是否想输入 list？）',
+      '(run with --help for usage)',
+    ]);
+    const missing = pulseloop(['projects', 'create'], { PULSELOOP_LANG: 'zh' });
+    expect(missing.stderr).toContain("error: required option '--name <name>' not specified");
+    expect(missing.stderr).toContain("错误：缺少必需的选项 '--name <name>'");
+    expect(missing.stderr).toContain('（使用 --help 查看用法）');
+    expect(pulseloop(['keys', 'create', '--bogus']).stderr).toContain("错误：未知选项 '--bogus'");
+    expect(pulseloop(['import']).stderr).toContain("错误：缺少必需的参数 'file'");
   });
 });
 

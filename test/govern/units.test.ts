@@ -355,10 +355,10 @@ describe('refusals in both languages', () => {
       'PII 密钥无效：PULSELOOP_PII_KEYS：不是有效的 JSON。',
     ],
     [
-      'a body field of the wrong type (the validator’s own words stay as they are)',
+      'a body field of the wrong type (the validator’s English, its problem worded in Chinese)',
       () => validated(Type.Object({ name: Type.String() }), { name: 1 }, 'body'),
       'Invalid request: name: Expected string',
-      '请求无效：字段 "name"：Expected string',
+      '请求无效：字段 "name"：应为字符串',
     ],
   ];
 

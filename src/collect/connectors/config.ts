@@ -1,5 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import { detailText, PulseloopError } from '../../errors/registry.js';
+import { problemZh, typeboxProblem } from '../../errors/schema-errors.js';
 import type { ConnectorDefinition } from './types.js';
 
 /** Validates stored or given settings against the connector's schema, filling defaults; connector_invalid_config otherwise. */
@@ -13,11 +14,11 @@ export function parseConnectorConfig<Config>(
   if (Value.Check(schema, value)) return value as Config;
   const first = Value.Errors(schema, value).First();
   const path = first?.path ? first.path.replace(/^\//, '') : '';
-  // TypeBox's own message is quoted as it is, in both languages.
+  const problem = first && typeboxProblem(first);
   throw new PulseloopError('connector_invalid_config', {
     connector,
-    ...(first
-      ? detailText(`${path || 'settings'}: ${first.message}`, `${path || '配置'}：${first.message}`)
+    ...(problem
+      ? detailText(`${path || 'settings'}: ${problem.message}`, `${path || '配置'}：${problemZh(problem)}`)
       : detailText('the settings do not match.', '配置与要求不符。')),
   });
 }

@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { detailText, PulseloopError } from '../../errors/registry.js';
+import { problemZh, typeboxProblem } from '../../errors/schema-errors.js';
 
 /**
  * Parses a raw JSON body (the app hands bodies over as bytes) and validates it against a schema;
@@ -26,10 +27,10 @@ export function validated<S extends TSchema>(schema: S, value: unknown, where: s
   if (first) {
     const path = first.path.replace(/^\//, '').replace(/\//g, '.');
     const field = path || where;
-    // TypeBox's message stays in English; only the words naming the field are translated.
     const fieldZh = path ? `字段 "${path}"` : (WHERE_ZH[where] ?? where);
+    const problem = typeboxProblem(first);
     throw new PulseloopError('invalid_request', {
-      ...detailText(`${field}: ${first.message}`, `${fieldZh}：${first.message}`),
+      ...detailText(`${field}: ${problem.message}`, `${fieldZh}：${problemZh(problem)}`),
     });
   }
   return value as Static<S>;
