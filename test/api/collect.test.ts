@@ -126,10 +126,19 @@ describe('collection API: single calls', () => {
   });
 
   it('answers 400 naming the problem for invalid JSON', async () => {
-    const response = await post('/v1/track', '{"userId": "x", "event": ');
+    const response = await post('/v1/track', '{"userId": "x" "event": "e"}');
     expect(response.status).toBe(400);
     expect(response.json.error.code).toBe('invalid_json');
-    expect(response.json.error.message_zh).toBeTruthy();
+    // The parser's English names where it stopped; the Chinese says it too.
+    expect(response.json.error.message).toBe(
+      "The body is not valid JSON: Expected ',' or '}' after property value in JSON at position 15",
+    );
+    expect(response.json.error.message_zh).toMatch(
+      /^请求体不是有效的 JSON：第 15 个字符处语法错误（Expected/,
+    );
+    expect(response.json.error.details.position).toBe(15);
+    const cut = await post('/v1/track', '{"userId": "x", "event": ');
+    expect(cut.json.error.message_zh).toBe('请求体不是有效的 JSON：语法错误（Unexpected end of JSON input）');
   });
 
   it('answers 400 naming the invalid field in English and in Chinese', async () => {

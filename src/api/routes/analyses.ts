@@ -3,7 +3,7 @@ import { resultCacheFor, runWithCache } from '../../analyze/cache.js';
 import { projectContext } from '../../analyze/query/scope.js';
 import { ANALYSES, findAnalysis } from '../../analyze/registry.js';
 import { onRowsInserted } from '../../collect/batch-writer.js';
-import { detailText, PulseloopError } from '../../errors/registry.js';
+import { detailText, jsonParseDetail, PulseloopError } from '../../errors/registry.js';
 import type { StoreDeps } from '../app.js';
 
 /**
@@ -65,7 +65,6 @@ function parseBody(body: unknown): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    // JSON.parse's own words, in English only.
-    throw new PulseloopError('invalid_json', { detail: (error as Error).message });
+    throw new PulseloopError('invalid_json', jsonParseDetail(error));
   }
 }

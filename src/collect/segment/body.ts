@@ -1,5 +1,5 @@
 import { gunzipSync, inflateRawSync, inflateSync, type ZlibOptions } from 'node:zlib';
-import { detailText, PulseloopError } from '../../errors/registry.js';
+import { detailText, jsonParseDetail, PulseloopError } from '../../errors/registry.js';
 import { type JsonScan, scanJson } from './json-scan.js';
 import { MAX_BODY_DEPTH } from './limits.js';
 
@@ -90,14 +90,6 @@ export function jsonNestingDepth(buf: Uint8Array, stopAbove: number = MAX_BODY_D
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** What JSON.parse said, shortened, with the position when it gave one. */
-function describeParseError(error: unknown): { detail: string; position?: number } {
-  const message = error instanceof Error ? error.message : String(error);
-  const detail = message.length > 200 ? `${message.slice(0, 200)}…` : message;
-  const match = /position (\d+)/.exec(message);
-  return match ? { detail, position: Number(match[1]) } : { detail };
-}
-
 /** A parsed request body, and what the byte scan before parsing learned about its text. */
 export interface ParsedBody {
   body: Record<string, unknown>;
@@ -133,8 +125,7 @@ export function parseJsonBodyScanned(buf: Buffer): ParsedBody {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    const { detail, position } = describeParseError(error);
-    throw new PulseloopError('invalid_json', position === undefined ? { detail } : { detail, position });
+    throw new PulseloopError('invalid_json', jsonParseDetail(error));
   }
   if (!isPlainObject(value)) throw new PulseloopError('body_not_object');
   return { body: value, scan };

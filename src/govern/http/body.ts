@@ -1,6 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { detailText, PulseloopError } from '../../errors/registry.js';
+import { detailText, jsonParseDetail, PulseloopError } from '../../errors/registry.js';
 import { problemZh, typeboxProblem } from '../../errors/schema-errors.js';
 
 /**
@@ -14,8 +14,7 @@ export function jsonBody<S extends TSchema>(schema: S, raw: unknown): Static<S> 
     try {
       value = JSON.parse(text);
     } catch (error) {
-      // JSON.parse's own words, in English only.
-      throw new PulseloopError('invalid_json', { detail: (error as Error).message.slice(0, 200) });
+      throw new PulseloopError('invalid_json', jsonParseDetail(error));
     }
   }
   return validated(schema, value, 'body');
