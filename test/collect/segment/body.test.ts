@@ -142,7 +142,9 @@ describe('parseJsonBody', () => {
   it("says what is wrong in Chinese too, quoting JSON.parse's own words as they are", () => {
     expect(refusal(() => parseJsonBody(Buffer.from('  '))).zh).toBe('请求体不是有效的 JSON：请求体为空');
     const malformed = refusal(() => parseJsonBody(Buffer.from('{"a":}')));
-    expect(malformed.zh).toBe(`请求体不是有效的 JSON：${malformed.details.detail}`);
+    expect(malformed.zh).toBe(`请求体不是有效的 JSON：语法错误（${malformed.details.detail}）`);
+    const placed = refusal(() => parseJsonBody(Buffer.from('{"a":1 "b":2}')));
+    expect(placed.zh).toBe(`请求体不是有效的 JSON：第 6 个字符处语法错误（${placed.details.detail}）`);
   });
 
   it.each([['[]'], ['[{"type":"track"}]'], ['"text"'], ['42'], ['null'], ['true']])(
