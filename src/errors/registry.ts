@@ -433,7 +433,7 @@ export function detailText(en: string, zh: string): { detail: string; detail_zh:
 
 /**
  * What JSON.parse said, shortened, as an `invalid_json` detail: its English as it is, in Chinese
- * where it stopped, and the position (characters from the start) when it gave one.
+ * where it stopped, and the position (counted from 0, as JSON.parse counts) when it gave one.
  */
 export function jsonParseDetail(error: unknown): { detail: string; detail_zh: string; position?: number } {
   const message = error instanceof Error ? error.message : String(error);
@@ -441,7 +441,7 @@ export function jsonParseDetail(error: unknown): { detail: string; detail_zh: st
   const match = /position (\d+)/.exec(message);
   if (!match) return { detail, detail_zh: `语法错误（${detail}）` };
   const position = Number(match[1]);
-  return { detail, detail_zh: `第 ${position} 个字符处语法错误（${detail}）`, position };
+  return { detail, detail_zh: `位置 ${position} 处语法错误（${detail}）`, position };
 }
 
 /** A list of choices as the detail `name`: joined with ", " in English and with 、 in Chinese. */

@@ -144,7 +144,7 @@ describe('parseJsonBody', () => {
     const malformed = refusal(() => parseJsonBody(Buffer.from('{"a":}')));
     expect(malformed.zh).toBe(`请求体不是有效的 JSON：语法错误（${malformed.details.detail}）`);
     const placed = refusal(() => parseJsonBody(Buffer.from('{"a":1 "b":2}')));
-    expect(placed.zh).toBe(`请求体不是有效的 JSON：第 6 个字符处语法错误（${placed.details.detail}）`);
+    expect(placed.zh).toBe(`请求体不是有效的 JSON：位置 7 处语法错误（${placed.details.detail}）`);
   });
 
   it.each([['[]'], ['[{"type":"track"}]'], ['"text"'], ['42'], ['null'], ['true']])(
