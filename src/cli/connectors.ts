@@ -17,11 +17,20 @@ import {
   syncJobKey,
   syncNow,
 } from '../collect/connectors/sync.js';
+import type { JobStatus } from '../collect/connectors/tables.js';
 import { setWebhookSecret } from '../collect/webhooks/secrets.js';
 import { type Config, loadConfig } from '../config/config.js';
 import { detailText, PulseloopError } from '../errors/registry.js';
 import { loadPiiKeyring, type PiiKeyring } from '../govern/pii/keys.js';
 import { type CliStores, chooseProject, openStores, printTable, withMetadata } from './context.js';
+
+const JOB_STATUS_ZH: Record<JobStatus, string> = {
+  queued: '排队中',
+  running: '运行中',
+  succeeded: '已成功',
+  failed: '已失败',
+};
+
 import { say } from './lang.js';
 
 /** `pulseloop connectors …`: connect platform accounts, run and watch their syncs, set webhook secrets. */
@@ -157,7 +166,7 @@ export function registerConnectorsCommand(program: Command): void {
             streams: connectorById(i.connector)
               .streams.map((s) => s.name)
               .join(','),
-            credentials: i.credentialsRef.startsWith('env:') ? i.credentialsRef : 'stored',
+            credentials: i.credentialsRef.startsWith('env:') ? i.credentialsRef : say('stored', '已存储'),
           })),
         );
         process.stdout.write(
@@ -318,11 +327,20 @@ export function registerConnectorsCommand(program: Command): void {
             rows.push({
               connector: instance.name,
               stream: stream.name,
-              state: checkpoint ? (checkpoint.inProgress ? 'part-way' : 'complete') : 'never run',
+              state: checkpoint
+                ? checkpoint.inProgress
+                  ? say('part-way', '进行中')
+                  : say('complete', '已完成')
+                : say('never run', '从未运行'),
               cursor: checkpoint ? JSON.stringify(checkpoint.state.cursor) : null,
               pages: checkpoint?.pagesWritten ?? 0,
               rows: checkpoint?.rowsWritten ?? 0,
-              job: latest ? `${latest.status} (attempt ${latest.attempts})` : null,
+              job: latest
+                ? say(
+                    `${latest.status} (attempt ${latest.attempts})`,
+                    `${JOB_STATUS_ZH[latest.status]}（第 ${latest.attempts} 次尝试）`,
+                  )
+                : null,
               next_run: latest?.status === 'queued' ? latest.nextRunAt : null,
               last_error: latest?.lastError?.split('\n')[0] ?? null,
             });

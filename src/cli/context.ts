@@ -66,20 +66,67 @@ export async function chooseProject(metadata: MetadataStore, given: string | und
   );
 }
 
-/** Prints rows as an aligned text table. */
+/** The Chinese of every column the command line's tables have (the English is the column's name). */
+const COLUMNS_ZH: Record<string, string> = {
+  id: 'ID',
+  name: '名称',
+  key: '密钥',
+  source: '来源',
+  created_at: '创建时间',
+  revoked_at: '吊销时间',
+  time_zone: '时区',
+  currency: '货币',
+  email: '邮箱',
+  role: '角色',
+  user: '用户',
+  table: '表',
+  rows: '行数',
+  size: '大小',
+  parts: '分片',
+  connector: '连接器',
+  project: '项目',
+  streams: '数据流',
+  credentials: '凭据',
+  stream: '数据流',
+  state: '状态',
+  cursor: '游标',
+  pages: '页数',
+  job: '任务',
+  next_run: '下次运行',
+  last_error: '最近错误',
+  kind: '类型',
+  preset: '预设',
+  matched: '匹配列数',
+  by_preset: '按预设匹配',
+  active: '当前使用',
+  connector_tokens: '连接器令牌',
+  persons: '人员',
+  linked: '已关联',
+  alreadyLinked: '此前已关联',
+  conflicts: '冲突',
+};
+
+/** A table's column heading in the command line's language. */
+export function columnHeading(column: string): string {
+  return say(column, COLUMNS_ZH[column] ?? column);
+}
+
+/** Prints rows as an aligned text table, its headings in the command line's language. */
 export function printTable(rows: Array<Record<string, string | number | null>>): void {
   if (rows.length === 0) {
     process.stdout.write(say('(none)\n', '（无）\n'));
     return;
   }
   const columns = Object.keys(rows[0]!);
-  const width = (c: string) => Math.max(c.length, ...rows.map((r) => displayWidth(String(r[c] ?? ''))));
-  const widths = columns.map(width);
+  const headings = columns.map(columnHeading);
+  const widths = columns.map((c, i) =>
+    Math.max(displayWidth(headings[i]!), ...rows.map((r) => displayWidth(String(r[c] ?? '')))),
+  );
   const line = (values: string[]) =>
     values
       .map((v, i) => padToWidth(v, widths[i]!))
       .join('  ')
       .trimEnd();
-  process.stdout.write(`${line(columns)}\n`);
+  process.stdout.write(`${line(headings)}\n`);
   for (const row of rows) process.stdout.write(`${line(columns.map((c) => String(row[c] ?? '')))}\n`);
 }

@@ -314,7 +314,7 @@ export function registerUsersCommand(program: Command): void {
         for (const key of ring.keys.values()) {
           rows.push({
             id: key.id,
-            active: key.id === ring.activeKeyId ? 'yes' : '',
+            active: key.id === ring.activeKeyId ? say('yes', '是') : '',
             created_at: key.createdAt,
             rows: await countUnderKey(stores.facts, key.id),
             connector_tokens: await countStoredTokensUnderKey(stores.metadata, key.id),

@@ -133,9 +133,7 @@ describe('collection API: single calls', () => {
     expect(response.json.error.message).toBe(
       "The body is not valid JSON: Expected ',' or '}' after property value in JSON at position 15",
     );
-    expect(response.json.error.message_zh).toMatch(
-      /^请求体不是有效的 JSON：位置 15 处语法错误（Expected/,
-    );
+    expect(response.json.error.message_zh).toMatch(/^请求体不是有效的 JSON：位置 15 处语法错误（Expected/);
     expect(response.json.error.details.position).toBe(15);
     const cut = await post('/v1/track', '{"userId": "x", "event": ');
     expect(cut.json.error.message_zh).toBe('请求体不是有效的 JSON：语法错误（Unexpected end of JSON input）');

@@ -168,7 +168,7 @@ describe('pulseloop CLI', () => {
     const key = pulseloop(['keys', 'create', '--project', 'CLI brand'], zh);
     expect(key.stdout).toMatch(/^pl_wk_[A-Za-z0-9]{32}$/);
     const listed = pulseloop(['keys', 'list', '--project', 'CLI brand'], zh).stdout;
-    expect(listed.split('\n')[0]).toMatch(/^key\s+source\s+created_at\s+revoked_at$/);
+    expect(listed.split('\n')[0]).toMatch(/^密钥\s+来源\s+创建时间\s+吊销时间$/);
     expect(pulseloop(['keys', 'revoke', key.stdout], zh).stdout).toBe(`已吊销 ${key.stdout}`);
     expect(pulseloop(['connectors', 'run-due'], zh).stdout).toBe('没有到期的同步');
     expect(pulseloop(['connectors', 'run-due']).stdout).toBe('no sync is due');
@@ -210,9 +210,16 @@ describe('pulseloop CLI', () => {
   it('reports counts, sizes and log lag with status', () => {
     const result = pulseloop(['status']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('events');
+    expect(result.stdout).toMatch(/^table\s+rows\s+size\s+parts$/m);
+    expect(result.stdout).toMatch(/^events\s+\d+\s+[\d.]+ (B|KiB|MiB)\s+\d+$/m);
     expect(result.stdout).toContain('write-ahead log');
+    // In Chinese the headings too, still lined up over the columns (two columns a character).
     const zh = pulseloop(['status'], { PULSELOOP_LANG: 'zh' });
+    const lines = zh.stdout.split('\n');
+    const heading = lines.find((line) => line.startsWith('表'));
+    expect(heading).toMatch(/^表\s+行数\s+大小\s+分片$/);
+    const events = lines.find((line) => line.startsWith('events'))!;
+    expect(displayWidth(heading!.slice(0, heading!.indexOf('行数')))).toBe(events.search(/\d/));
     expect(zh.stdout).toMatch(/预写日志：\d+ B 尚未写入存储，共 \d+ 个段/);
   });
 
