@@ -70,6 +70,15 @@ registerImportCommand(program);
 registerQuarantineCommand(program);
 registerUsersCommand(program);
 
+// `pulseloop status | head` closes the pipe before everything is written: that is the reader's
+// choice, not an error to print with a stack trace. A running server stops as on SIGTERM, draining
+// what it acknowledged; any other command ends there.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  if (process.listenerCount('SIGTERM') > 0) process.kill(process.pid, 'SIGTERM');
+  else process.exit(0);
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -221,6 +221,22 @@ describe('pulseloop CLI', () => {
     const events = lines.find((line) => line.startsWith('events'))!;
     expect(displayWidth(heading!.slice(0, heading!.indexOf('行数')))).toBe(events.search(/\d/));
     expect(zh.stdout).toMatch(/预写日志：\d+ B 尚未写入存储，共 \d+ 个段/);
+  });
+
+  it('ends quietly when the reader of its output goes away (pulseloop status | head -1)', async () => {
+    const child = spawn(process.execPath, [CLI_ENTRY, 'status'], {
+      env: { ...process.env, PULSELOOP_DATA: dataDir, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Closed before the first line is written: every write meets a closed pipe.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('asks a running server for status; when it cannot reach it, names the process that holds the store', async () => {
