@@ -9,6 +9,9 @@ import { gzipSync } from 'node:zlib';
 
 const sdkDir = dirname(fileURLToPath(import.meta.url));
 const tsc = join(sdkDir, '..', 'node_modules', 'typescript', 'bin', 'tsc');
+const vite = join(sdkDir, '..', 'node_modules', 'vite', 'bin', 'vite.js');
+/** The browser SDK's one-file bundle for sites (sdk/browser/vite.config.ts). */
+const BUNDLE = 'pulseloop.min.js';
 const all = ['browser', 'miniprogram'];
 const args = process.argv.slice(2);
 const names = args.filter((a) => all.includes(a));
@@ -24,14 +27,24 @@ for (const name of names.length > 0 ? names : all) {
   execFileSync(process.execPath, [tsc, '-p', project, '--emitDeclarationOnly', '--removeComments', 'false'], {
     stdio: 'inherit',
   });
+  if (name === 'browser') {
+    execFileSync(process.execPath, [vite, 'build', '--config', join(sdkDir, name, 'vite.config.ts')], {
+      stdio: 'inherit',
+    });
+  }
   if (args.includes('--sizes')) {
     const dist = join(sdkDir, name, 'dist');
     const js = readdirSync(dist)
-      .filter((f) => f.endsWith('.js'))
+      .filter((f) => f.endsWith('.js') && f !== BUNDLE)
       .map((f) => readFileSync(join(dist, f)));
     const all = Buffer.concat(js);
     console.log(
       `${name}: ${all.length} bytes of JavaScript, ${gzipSync(all, { level: 9 }).length} bytes gzipped`,
     );
+    if (name === 'browser') {
+      const bundle = readFileSync(join(dist, BUNDLE));
+      const br = readFileSync(join(dist, `${BUNDLE}.br`));
+      console.log(`${name}: ${BUNDLE} ${bundle.length} bytes, ${br.length} bytes as Brotli`);
+    }
   }
 }

@@ -8,11 +8,12 @@ const MIN_BYTES = 1024;
 const COMPRESSIBLE = /\.(js|css|svg|json|html)$/;
 
 /**
- * Writes a Brotli (`.br`) and a gzip (`.gz`) copy beside every compressible built asset, which the
- * server sends to browsers that accept them (@fastify/static `preCompressed`). Compressed once at
- * build time at the highest levels: the 2.4 MB of JavaScript a first visit loads becomes ~0.7 MB.
+ * Writes a Brotli (`.br`) and a gzip (`.gz`) copy beside every compressible built file in `folder` of
+ * the build's output (the dashboard's `assets`; the browser SDK's whole `dist`), which the server
+ * sends to browsers that accept them (@fastify/static `preCompressed`). Compressed once at build time
+ * at the highest levels: the 2.4 MB of JavaScript a first visit of the dashboard loads becomes ~0.7 MB.
  */
-export function precompress(): Plugin {
+export function precompress(folder = 'assets'): Plugin {
   let outDir = '';
   return {
     name: 'pulseloop-precompress',
@@ -21,10 +22,10 @@ export function precompress(): Plugin {
       outDir = join(config.root, config.build.outDir);
     },
     closeBundle() {
-      const assets = join(outDir, 'assets');
-      for (const name of readdirSync(assets)) {
+      const built = join(outDir, folder);
+      for (const name of readdirSync(built)) {
         if (!COMPRESSIBLE.test(name)) continue;
-        const path = join(assets, name);
+        const path = join(built, name);
         const bytes = readFileSync(path);
         if (bytes.length < MIN_BYTES) continue;
         writeFileSync(

@@ -71,6 +71,16 @@ describe('dashboard assets', () => {
     expect(sdk.statusCode).toBe(200);
     expect(sdk.headers['cache-control']).toBe('public, max-age=300');
     expect(sdk.headers['access-control-allow-origin']).toBe('https://shop.example.com');
+
+    // The one-file build the snippet loads: compressed like the dashboard's assets.
+    const bundle = await get('/sdk/browser/pulseloop.min.js', 'gzip, deflate, br');
+    expect(bundle.status).toBe(200);
+    expect(bundle.header('content-encoding')).toBe('br');
+    expect(bundle.header('vary').toLowerCase()).toContain('accept-encoding');
+    expect(bundle.header('cache-control')).toBe('public, max-age=300');
+    const script = brotliDecompressSync(bundle.body).toString('utf8');
+    expect(script).toContain('@pulseloop/sdk-browser');
+    expect(bundle.body.length).toBeLessThan(script.length * 0.5);
   });
 
   it('answers a missing asset with 404, not with the dashboard page', async () => {

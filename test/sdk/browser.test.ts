@@ -20,7 +20,8 @@ const TEST_PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>Spring sale</title></head>
 <body><h1>Pulseloop SDK test page</h1>
 <script type="module">
-  import * as pulseloop from '/sdk/index.js';
+  // The one-file bundle the snippet loads, unless a test names another module.
+  const pulseloop = await import(window.PL_MODULE ?? '/sdk/pulseloop.min.js');
   window.pulseloop = pulseloop;
   window.client = pulseloop.init(window.PL_CONFIG);
 </script></body></html>`;
@@ -70,10 +71,14 @@ interface SdkConfig {
   [option: string]: unknown;
 }
 
-/** A fresh browser profile (its own localStorage and cookies) whose pages start the SDK with `config`. */
-async function newVisitor(config: SdkConfig, locale = 'en-US'): Promise<BrowserContext> {
+/**
+ * A fresh browser profile (its own localStorage and cookies) whose pages start the SDK with `config`,
+ * loaded from `module` (default: the site's copy of the one-file bundle).
+ */
+async function newVisitor(config: SdkConfig, locale = 'en-US', module?: string): Promise<BrowserContext> {
   const context = await browser.newContext({ locale });
-  await context.addInitScript({ content: `window.PL_CONFIG = ${JSON.stringify(config)};` });
+  const moduleLine = module ? `window.PL_MODULE = ${JSON.stringify(module)};` : '';
+  await context.addInitScript({ content: `window.PL_CONFIG = ${JSON.stringify(config)};${moduleLine}` });
   return context;
 }
 
@@ -171,6 +176,44 @@ async function startRelay(target: string) {
 }
 
 describe('browser SDK in chromium', () => {
+  it('loads from the Pulseloop server as the snippet does: one compressed file, from another origin', async () => {
+    const { projectId, writeKey } = await t.newProject('browser snippet');
+    const bundleUrl = `${t.url}/sdk/browser/pulseloop.min.js`;
+    const context = await newVisitor({ writeKey, host: t.url }, 'en-US', bundleUrl);
+    const sdkRequests: { url: string; encoding: string | undefined }[] = [];
+    context.on('response', (response) => {
+      if (response.url().startsWith(`${t.url}/sdk/`)) {
+        sdkRequests.push({ url: response.url(), encoding: response.headers()['content-encoding'] });
+      }
+    });
+    const page = await open(context, '/pricing.html');
+    await sdk(page, "window.client.track('Snippet Loaded', { plan: 'pro' })");
+    await flush(page);
+    // One request for the whole SDK, sent as Brotli (chromium accepts br).
+    expect(sdkRequests).toEqual([{ url: bundleUrl, encoding: 'br' }]);
+    const events = await eventsOf(projectId);
+    expect(events.map((e) => [e.event, e.page_path])).toEqual([
+      ['$pageview', '/pricing.html'],
+      ['Snippet Loaded', '/pricing.html'],
+    ]);
+    expect(JSON.parse(events[1]!.properties)).toMatchObject({ plan: 'pro' });
+    await context.close();
+  });
+
+  it('works the same as the separate modules the npm package holds', async () => {
+    const { projectId, writeKey } = await t.newProject('browser modules');
+    const context = await newVisitor({ writeKey, host: t.url }, 'en-US', '/sdk/index.js');
+    const page = await open(context, '/modules.html');
+    await sdk(page, "window.client.identify('module-user', { plan: 'pro' })");
+    await flush(page);
+    const events = await eventsOf(projectId);
+    expect(events.map((e) => [e.event, e.user_id])).toEqual([
+      ['$pageview', ''],
+      ['$identify', 'module-user'],
+    ]);
+    await context.close();
+  });
+
   it('sends a page view with the UTM parameters, click id, referrer and page of the landing URL, and one per in-app navigation', async () => {
     const { projectId, writeKey } = await t.newProject('browser utm');
     const context = await newVisitor({ writeKey, host: t.url, trackHistory: true }, 'zh-CN');

@@ -43,39 +43,20 @@ export async function registerDashboardRoutes(
     );
     return;
   }
+  // The SDK may change with an upgrade under the same names: five minutes. Sites on any origin load it.
   const sdk = findBrowserSdkDir();
   if (sdk) {
-    await app.register(fastifyStatic, {
+    await registerPrecompressed(app, {
       root: sdk,
       prefix: '/sdk/browser/',
-      decorateReply: false,
-      cacheControl: false,
-      setHeaders(res) {
-        res.setHeader('Cache-Control', 'public, max-age=300');
-        res.setHeader('Access-Control-Allow-Origin', '*');
-      },
+      headers: { 'Cache-Control': 'public, max-age=300', 'Access-Control-Allow-Origin': '*' },
     });
   }
-  // The hashed assets never change under their names: cached for a year. The build writes .br and
-  // .gz copies beside them (web/precompress.ts), sent to browsers that accept them; caches between
-  // are told that the answer depends on Accept-Encoding. `cacheControl: false`: @fastify/static's
-  // own `public, max-age=0` would otherwise replace the header set here.
-  await app.register(async (assets) => {
-    assets.addHook('onSend', async (_request, reply) => {
-      const vary = reply.getHeader('vary');
-      reply.header('vary', vary ? `${vary}, Accept-Encoding` : 'Accept-Encoding');
-    });
-    await assets.register(fastifyStatic, {
-      root: join(root, 'assets'),
-      prefix: '/assets/',
-      wildcard: false,
-      index: false,
-      preCompressed: true,
-      cacheControl: false,
-      setHeaders(res) {
-        res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
-      },
-    });
+  // The hashed assets never change under their names: cached for a year.
+  await registerPrecompressed(app, {
+    root: join(root, 'assets'),
+    prefix: '/assets/',
+    headers: { 'Cache-Control': 'public, max-age=31536000, immutable' },
   });
   app.setNotFoundHandler(async (request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
@@ -95,6 +76,35 @@ export async function registerDashboardRoutes(
         code: 'not_found',
         message: `No route ${request.method} ${path}`,
         message_zh: `没有路由 ${request.method} ${path}`,
+      },
+    });
+  });
+}
+
+/**
+ * Serves a built folder whose files have .br and .gz copies beside them (web/precompress.ts), sent
+ * to browsers that accept them; caches between are told that the answer depends on Accept-Encoding
+ * (@fastify/static does not say so with preCompressed). `cacheControl: false`: @fastify/static's own
+ * `public, max-age=0` would otherwise replace the Cache-Control set here.
+ */
+async function registerPrecompressed(
+  app: FastifyInstance,
+  options: { root: string; prefix: string; headers: Record<string, string> },
+): Promise<void> {
+  await app.register(async (scope) => {
+    scope.addHook('onSend', async (_request, reply) => {
+      const vary = reply.getHeader('vary');
+      reply.header('vary', vary ? `${vary}, Accept-Encoding` : 'Accept-Encoding');
+    });
+    await scope.register(fastifyStatic, {
+      root: options.root,
+      prefix: options.prefix,
+      wildcard: false,
+      index: false,
+      preCompressed: true,
+      cacheControl: false,
+      setHeaders(res) {
+        for (const [name, value] of Object.entries(options.headers)) res.setHeader(name, value);
       },
     });
   });

@@ -46,10 +46,10 @@ const SOURCE_KINDS: Record<string, { en: string; zh: string }> = {
 
 function snippets(key: string, host: string): Record<string, string> {
   return {
+    // init sends the page view itself (and one per in-app navigation with trackHistory).
     browser: `<script type="module">
-  import { init } from '${host}/sdk/browser/index.js';
-  const pulseloop = init({ writeKey: '${key}', host: '${host}' });
-  pulseloop.page();
+  import { init } from '${host}/sdk/browser/pulseloop.min.js';
+  const pulseloop = init({ writeKey: '${key}', host: '${host}', trackHistory: true });
   pulseloop.track('Signed Up', { plan: 'trial' });
 </script>`,
     node: `import { Analytics } from '@segment/analytics-node';
@@ -323,7 +323,9 @@ export default function Sources() {
             label: name,
             children: (
               <Typography.Paragraph copyable={{ text }}>
-                <pre style={{ fontSize: 12 }}>{text}</pre>
+                <pre style={{ fontSize: 12 }} data-testid={`snippet-${name}`}>
+                  {text}
+                </pre>
               </Typography.Paragraph>
             ),
           }))}
