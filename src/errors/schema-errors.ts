@@ -132,24 +132,24 @@ export function ajvDetail(
   };
 }
 
+/** TypeBox's "Expected <type>" errors, by the type they expected. */
+const WRONG_TYPE = new Map<ValueErrorType, string>([
+  [ValueErrorType.Integer, 'integer'],
+  [ValueErrorType.Number, 'number'],
+  [ValueErrorType.String, 'string'],
+  [ValueErrorType.Boolean, 'boolean'],
+  [ValueErrorType.Object, 'object'],
+  [ValueErrorType.Array, 'array'],
+]);
+
 /** A TypeBox error as a problem, in ajv's keywords. */
 export function typeboxProblem(error: ValueError): SchemaProblem {
   const schema = error.schema as Record<string, unknown>;
   const base = { path: error.path, message: error.message };
   const limited = (keyword: string, limit: unknown) => ({ ...base, keyword, params: { limit } });
+  const type = WRONG_TYPE.get(error.type);
+  if (type) return { ...base, keyword: 'type', params: { type } };
   switch (error.type) {
-    case ValueErrorType.Integer:
-      return { ...base, keyword: 'type', params: { type: 'integer' } };
-    case ValueErrorType.Number:
-      return { ...base, keyword: 'type', params: { type: 'number' } };
-    case ValueErrorType.String:
-      return { ...base, keyword: 'type', params: { type: 'string' } };
-    case ValueErrorType.Boolean:
-      return { ...base, keyword: 'type', params: { type: 'boolean' } };
-    case ValueErrorType.Object:
-      return { ...base, keyword: 'type', params: { type: 'object' } };
-    case ValueErrorType.Array:
-      return { ...base, keyword: 'type', params: { type: 'array' } };
     case ValueErrorType.IntegerMinimum:
     case ValueErrorType.NumberMinimum:
       return limited('minimum', schema.minimum);

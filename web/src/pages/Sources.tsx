@@ -46,7 +46,8 @@ const SOURCE_KINDS: Record<string, { en: string; zh: string }> = {
 
 function snippets(key: string, host: string): Record<string, string> {
   return {
-    // init sends the page view itself (and one per in-app navigation with trackHistory).
+    // The SDKs send the page view (browser) and Application Opened (mini-program) themselves: the
+    // snippets call neither again, or each visit would count twice.
     browser: `<script type="module">
   import { init } from '${host}/sdk/browser/pulseloop.min.js';
   const pulseloop = init({ writeKey: '${key}', host: '${host}', trackHistory: true });
@@ -59,7 +60,7 @@ analytics.track({ userId: 'u-1', event: 'Order Completed', properties: { revenue
   -d '{"event":"Signed Up","userId":"u-1"}' ${host}/v1/track`,
     miniprogram: `import { createSdk } from '@pulseloop/sdk-miniprogram';
 const pulseloop = createSdk(wx, { writeKey: '${key}', host: '${host}' });
-pulseloop.track('app_opened');`,
+pulseloop.track('Add To Cart', { content_id: 'sku-7', revenue: 99, currency: 'CNY' });`,
   };
 }
 
