@@ -44,7 +44,14 @@ const SOURCE_KINDS: Record<string, { en: string; zh: string }> = {
   import: { en: 'File import', zh: '文件导入' },
 };
 
-function snippets(key: string, host: string): Record<string, string> {
+const SNIPPET_LABELS = {
+  browser: 'sources.snippetBrowser',
+  node: 'sources.snippetNode',
+  curl: 'sources.snippetCurl',
+  miniprogram: 'sources.snippetMiniprogram',
+} as const;
+
+function snippets(key: string, host: string): Record<keyof typeof SNIPPET_LABELS, string> {
   return {
     // The SDKs send the page view (browser) and Application Opened (mini-program) themselves: the
     // snippets call neither again, or each visit would count twice.
@@ -269,7 +276,7 @@ export default function Sources() {
                         render: (v: string) => new Date(v).toLocaleString(),
                       },
                       {
-                        title: t('sources.kind'),
+                        title: t('sources.keyStatus'),
                         dataIndex: 'revokedAt',
                         render: (v: string | null) =>
                           v ? (
@@ -321,7 +328,7 @@ export default function Sources() {
         <Tabs
           items={Object.entries(code).map(([name, text]) => ({
             key: name,
-            label: name,
+            label: t(SNIPPET_LABELS[name as keyof typeof SNIPPET_LABELS]),
             children: (
               <Typography.Paragraph copyable={{ text }}>
                 <pre style={{ fontSize: 12 }} data-testid={`snippet-${name}`}>
