@@ -116,6 +116,52 @@ describe('dashboard', () => {
     await page.context().close();
   });
 
+  const CHANNELS_EN: Record<string, string> = {
+    paid_social: 'Paid social',
+    organic_social: 'Organic social',
+    paid_search: 'Paid search',
+    organic_search: 'Organic search',
+    email: 'Email',
+    sms: 'SMS',
+    referral: 'Referral',
+    direct: 'Direct',
+    kol: 'KOL',
+    share: 'Shared links',
+    other: 'Other',
+  };
+
+  it('names platforms and channels as people say them, in Chinese too, not by their ids', async () => {
+    const range = { from: '2026-10-01', to: '2026-10-31' };
+    const overview = await h.open('/overview', { query: range, locale: 'zh-CN' });
+    await settled(overview.page);
+    const platformCells = await overview.page
+      .locator('[data-testid="top-content"] tbody tr.ant-table-row td:nth-child(2)')
+      .allTextContents();
+    expect(platformCells.length).toBeGreaterThan(0);
+    const chinesePlatforms = new Set([
+      '抖音',
+      '快手',
+      '小红书',
+      '视频号',
+      '哔哩哔哩',
+      '微博',
+      '网站',
+      '应用',
+    ]);
+    expect(platformCells.filter((cell) => !chinesePlatforms.has(cell))).toEqual([]);
+    await overview.page.context().close();
+
+    const events = await h.open('/events', { locale: 'zh-CN' });
+    await settled(events.page);
+    const rows = events.page.locator('tbody tr.ant-table-row');
+    await rows.first().waitFor();
+    const channels = await rows.locator('td:nth-child(5)').allTextContents();
+    expect(channels.length).toBeGreaterThan(0);
+    // No raw id such as organic_social is left; every channel reads in Chinese.
+    expect(channels.filter((cell) => !/^[\u4e00-\u9fff（）A-Z]+$/.test(cell))).toEqual([]);
+    await events.page.context().close();
+  });
+
   it('shows on the campaigns page the attribution credits the API answers', async () => {
     const range = { from: '2026-10-01', to: '2026-10-31' };
     const { page } = await h.open('/campaigns', { query: { ...range, models: 'linear,shapley' } });
@@ -137,7 +183,8 @@ describe('dashboard', () => {
     for (const [i, row] of rows.entries()) {
       const cells = await row.locator('td').allTextContents();
       const expected = result.rows[i]!;
-      expect(cells[0]).toBe(expected.value);
+      // The channel as marketers name it, not its id.
+      expect(cells[0]).toBe(CHANNELS_EN[expected.value] ?? expected.value);
       // The page shows two decimals, rounded half up on the decimal value (58.765 → 58.77): within
       // half a hundredth of the API's number, the half included (toBeCloseTo(…, 2) excludes it).
       const shownAs = (shown: string | undefined, value: number) =>
@@ -164,8 +211,7 @@ describe('dashboard', () => {
     await page.locator('[data-testid="lang-switch"]').getByText('中文').click();
     await settled(page);
     // Names that stay as they are in Chinese interfaces (metric acronyms, file formats, the language itself).
-    const universal =
-      /^(English|ROAS|ROI|GMV|CTR|CPC|CPM|CPA|CSV|PNG|SDK|UTM|Shapley 值|\$other|[a-z_]+)$/;
+    const universal = /^(English|ROAS|ROI|GMV|CTR|CPC|CPM|CPA|CSV|PNG|SDK|UTM|Shapley 值|\$other|[a-z_]+)$/;
     const untranslated = (await labels()).filter((t) => english.has(t) && !universal.test(t));
     expect(untranslated).toEqual([]);
     await page.context().close();

@@ -66,3 +66,24 @@ export function platformName(id: string, lang: Lang): string {
   const names = Object.hasOwn(PLATFORM_NAMES, id) ? PLATFORM_NAMES[id] : undefined;
   return names ? names[lang] : id;
 }
+
+/** The server's channel taxonomy (src/collect/segment/normalise.ts CHANNELS), as marketers say it. */
+const CHANNEL_NAMES: Record<string, { en: string; zh: string }> = {
+  paid_social: { en: 'Paid social', zh: '付费社交' },
+  organic_social: { en: 'Organic social', zh: '自然社交' },
+  paid_search: { en: 'Paid search', zh: '付费搜索' },
+  organic_search: { en: 'Organic search', zh: '自然搜索' },
+  email: { en: 'Email', zh: '邮件' },
+  sms: { en: 'SMS', zh: '短信' },
+  referral: { en: 'Referral', zh: '外部引荐' },
+  direct: { en: 'Direct', zh: '直接访问' },
+  kol: { en: 'KOL', zh: '达人（KOL）' },
+  share: { en: 'Shared links', zh: '分享' },
+  other: { en: 'Other', zh: '其他' },
+};
+
+/** A channel id as people call it in the chosen language; unknown ids as they are. */
+export function channelName(id: string, lang: Lang): string {
+  const names = Object.hasOwn(CHANNEL_NAMES, id) ? CHANNEL_NAMES[id] : undefined;
+  return names ? names[lang] : id;
+}

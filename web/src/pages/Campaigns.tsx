@@ -5,7 +5,7 @@ import { Chart } from '../components/Chart';
 import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
-import { formatValue } from '../format';
+import { channelName, formatValue, platformName } from '../format';
 import { useLang } from '../i18n';
 import { platformFilters, useGlobalView, useUrlState } from '../state';
 import type { TrendsResult } from '../types';
@@ -196,11 +196,15 @@ export default function Campaigns() {
       tooltip: { trigger: 'axis' },
       legend: { top: 0 },
       grid: { left: 64, right: 16, top: 36, bottom: 48 },
-      xAxis: { type: 'category', data: rows.map((r) => r.value), axisLabel: { rotate: 30 } },
+      xAxis: {
+        type: 'category',
+        data: rows.map((r) => channelName(r.value, lang)),
+        axisLabel: { rotate: 30 },
+      },
       yAxis: { type: 'value' },
       series: models.map((m) => ({ name: text[m], type: 'bar', data: rows.map((r) => pick(r, m)) })),
     };
-  }, [attribution.data, models, measure, text]);
+  }, [attribution.data, models, measure, text, lang]);
 
   return (
     <Space direction="vertical" size="middle" style={{ width: '100%' }}>
@@ -242,7 +246,12 @@ export default function Campaigns() {
                 rowKey="key"
                 rows={rows}
                 columns={[
-                  { title: text[group], dataIndex: 'key' },
+                  {
+                    title: text[group],
+                    dataIndex: 'key',
+                    ...(group === 'platform' ? { render: (v: string) => platformName(v, lang) } : {}),
+                    ...(group === 'channel' ? { render: (v: string) => channelName(v, lang) } : {}),
+                  },
                   ...AD_METRICS.map((m) => ({
                     title: text[m],
                     dataIndex: m,
@@ -298,7 +307,7 @@ export default function Campaigns() {
                     return row;
                   })}
                   columns={[
-                    { title: text.value, dataIndex: 'value' },
+                    { title: text.value, dataIndex: 'value', render: (v: string) => channelName(v, lang) },
                     {
                       title: text.spend,
                       dataIndex: 'spend',

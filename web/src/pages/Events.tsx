@@ -20,6 +20,7 @@ import { api, errorText } from '../api';
 import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
+import { channelName, platformName } from '../format';
 import { type Lang, useLang, useT } from '../i18n';
 import { useGlobalView, useUrlState } from '../state';
 
@@ -158,10 +159,10 @@ export default function Events() {
       { title: t('events.time'), dataIndex: 'timestamp', render: (v: number) => time(v), width: 180 },
       { title: t('events.name'), dataIndex: 'event', render: (v: string) => <Tag color="blue">{v}</Tag> },
       { title: t('events.distinctId'), dataIndex: 'distinct_id', ellipsis: true },
-      { title: t('events.platform'), dataIndex: 'platform' },
-      { title: t('events.channel'), dataIndex: 'channel' },
+      { title: t('events.platform'), dataIndex: 'platform', render: (v: string) => platformName(v, lang) },
+      { title: t('events.channel'), dataIndex: 'channel', render: (v: string) => channelName(v, lang) },
     ],
-    [t],
+    [t, lang],
   );
 
   return (

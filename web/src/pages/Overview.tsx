@@ -6,7 +6,7 @@ import { Chart } from '../components/Chart';
 import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
-import { formatChange, formatValue } from '../format';
+import { formatChange, formatValue, platformName } from '../format';
 import { type Lang, useLang } from '../i18n';
 import { platformFilters, useGlobalView } from '../state';
 import type { LeaderboardRow, MetricInfo, TrendSeries, TrendsResult } from '../types';
@@ -121,14 +121,14 @@ export default function Overview() {
       xAxis: { type: 'category', data: r.buckets },
       yAxis: { type: 'value' },
       series: r.series.map((s) => ({
-        name: s.breakdown?.[0] ?? s.metric,
+        name: s.breakdown?.[0] ? platformName(s.breakdown[0], lang) : s.metric,
         type: 'line',
         smooth: true,
         showSymbol: false,
         data: s.points.map((p) => p.value),
       })),
     };
-  }, [byPlatform.data]);
+  }, [byPlatform.data, lang]);
 
   return (
     <Space direction="vertical" size="middle" style={{ width: '100%' }}>
@@ -187,8 +187,8 @@ export default function Overview() {
                         <Space>
                           <WarningOutlined style={{ color: '#faad14' }} />
                           <span>
-                            {a.day} · {a.platform} · {formatValue(a.value, 'integer', lang)} (
-                            {a.z > 0 ? text.spike : text.dip})
+                            {a.day} · {platformName(a.platform, lang)} ·{' '}
+                            {formatValue(a.value, 'integer', lang)} ({a.z > 0 ? text.spike : text.dip})
                           </span>
                         </Space>
                       </List.Item>
@@ -210,7 +210,11 @@ export default function Overview() {
               rows={result.rows.map((r) => ({ ...r, ...r.metrics }))}
               columns={[
                 { title: lang === 'zh' ? '标题' : 'Title', dataIndex: 'title', ellipsis: true },
-                { title: lang === 'zh' ? '平台' : 'Platform', dataIndex: 'platform' },
+                {
+                  title: lang === 'zh' ? '平台' : 'Platform',
+                  dataIndex: 'platform',
+                  render: (v: string) => platformName(v, lang),
+                },
                 {
                   title: lang === 'zh' ? '播放量' : 'Plays',
                   dataIndex: 'plays',

@@ -85,6 +85,7 @@ type Retention = Record<string, number | null>;
 interface AuditEntry {
   id: string;
   at: string;
+  actorType: string;
   actorLabel: string;
   action: string;
   outcome: string;
@@ -92,6 +93,13 @@ interface AuditEntry {
 }
 
 const kindName = (kind: string, lang: Lang) => KIND_NAMES[kind]?.[lang] ?? kind;
+
+/** Who did it: a person's e-mail or a token's name as recorded; the command line and the server's own jobs named in the page's language. */
+const ACTOR_NAMES: Record<string, { en: string; zh: string }> = {
+  cli: { en: 'command line', zh: '命令行' },
+  system: { en: 'system', zh: '系统' },
+};
+const actorName = (type: string, label: string, lang: Lang) => ACTOR_NAMES[type]?.[lang] ?? label;
 
 /** Settings owners and admins look after: how long data is kept, and the audit log. */
 export default function Settings() {
@@ -263,7 +271,11 @@ function AuditCard({ base, canRead }: { base: string; canRead: boolean }) {
                     dataIndex: 'at',
                     render: (at: string) => new Date(at).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-US'),
                   },
-                  { title: text.who, dataIndex: 'actorLabel' },
+                  {
+                    title: text.who,
+                    dataIndex: 'actorLabel',
+                    render: (label: string, entry: AuditEntry) => actorName(entry.actorType, label, lang),
+                  },
                   {
                     title: text.action,
                     dataIndex: 'action',
