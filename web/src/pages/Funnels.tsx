@@ -36,7 +36,7 @@ import { Chart } from '../components/Chart';
 import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
-import { formatValue } from '../format';
+import { channelName, formatValue, platformName } from '../format';
 import { type Lang, useLang, useT } from '../i18n';
 import { platformFilters, useGlobalView } from '../state';
 import type { FunnelFilter, FunnelResult, FunnelStepResult, FunnelStepSpec } from '../types';
@@ -370,7 +370,9 @@ function FunnelView({ catalog }: { catalog: EventCatalog }) {
                   }}
                 >
                   <Typography.Paragraph type="secondary">
-                    {options.dropValue ? `${breakdownLabel(options.dropValue, lang)} · ` : ''}
+                    {options.dropValue
+                      ? `${breakdownLabel(options.breakdown, options.dropValue, lang)} · `
+                      : ''}
                     {fill(text.droppedOf, { shown: list.persons.length, total: list.total })}
                   </Typography.Paragraph>
                   <DataTable
@@ -389,9 +391,12 @@ function FunnelView({ catalog }: { catalog: EventCatalog }) {
   );
 }
 
-function breakdownLabel(value: string, lang: Lang): string {
+/** A breakdown value as the page shows it: platforms and channels by name, the catch-alls in words. */
+function breakdownLabel(field: string, value: string, lang: Lang): string {
   if (value === '$other') return TEXT[lang].other;
   if (value === '') return TEXT[lang].none;
+  if (field === 'platform') return platformName(value, lang);
+  if (field === 'channel') return channelName(value, lang);
   return value;
 }
 
@@ -737,7 +742,7 @@ function FunnelResults({
             rowKey="value"
             rows={result.breakdown.values.map((v) => ({
               value: v.value,
-              label: breakdownLabel(v.value, lang),
+              label: breakdownLabel(breakdown, v.value, lang),
               ...Object.fromEntries(v.steps.map((s) => [`s${s.step}`, s.count])),
               conversion: v.steps[v.steps.length - 1]?.conversionFromFirst ?? 0,
             }))}
