@@ -38,7 +38,15 @@ export function formatChange(percent: number | null | undefined): string {
   return `${percent >= 0 ? '+' : ''}${percent.toFixed(1)}%`;
 }
 
-const PLATFORM_NAMES: Record<string, { en: string; zh: string }> = {
+/** Names of ids in both languages. */
+export type Names = Record<string, { en: string; zh: string }>;
+
+/** The name of `id` in the chosen language; an id without one as it is (`fallback` if given). */
+export function nameIn(names: Names, id: string, lang: Lang, fallback = id): string {
+  return Object.hasOwn(names, id) ? (names[id]?.[lang] ?? fallback) : fallback;
+}
+
+const PLATFORM_NAMES: Names = {
   douyin: { en: 'Douyin', zh: '抖音' },
   kuaishou: { en: 'Kuaishou', zh: '快手' },
   xiaohongshu: { en: 'Xiaohongshu', zh: '小红书' },
@@ -62,13 +70,10 @@ const PLATFORM_NAMES: Record<string, { en: string; zh: string }> = {
 };
 
 /** A platform id as people call it in the chosen language; unknown ids as they are. */
-export function platformName(id: string, lang: Lang): string {
-  const names = Object.hasOwn(PLATFORM_NAMES, id) ? PLATFORM_NAMES[id] : undefined;
-  return names ? names[lang] : id;
-}
+export const platformName = (id: string, lang: Lang) => nameIn(PLATFORM_NAMES, id, lang);
 
 /** The server's channel taxonomy (src/collect/segment/normalise.ts CHANNELS), as marketers say it. */
-const CHANNEL_NAMES: Record<string, { en: string; zh: string }> = {
+const CHANNEL_NAMES: Names = {
   paid_social: { en: 'Paid social', zh: '付费社交' },
   organic_social: { en: 'Organic social', zh: '自然社交' },
   paid_search: { en: 'Paid search', zh: '付费搜索' },
@@ -83,7 +88,4 @@ const CHANNEL_NAMES: Record<string, { en: string; zh: string }> = {
 };
 
 /** A channel id as people call it in the chosen language; unknown ids as they are. */
-export function channelName(id: string, lang: Lang): string {
-  const names = Object.hasOwn(CHANNEL_NAMES, id) ? CHANNEL_NAMES[id] : undefined;
-  return names ? names[lang] : id;
-}
+export const channelName = (id: string, lang: Lang) => nameIn(CHANNEL_NAMES, id, lang);

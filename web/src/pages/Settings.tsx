@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { api, errorText } from '../api';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
+import { type Names, nameIn } from '../format';
 import { type Lang, useLang } from '../i18n';
 import { useGlobalView } from '../state';
 
@@ -61,7 +62,7 @@ const TEXT = {
   },
 };
 
-const KIND_NAMES: Record<string, { en: string; zh: string }> = {
+const KIND_NAMES: Names = {
   events: { en: 'Events', zh: '事件' },
   quarantine: { en: 'Quarantine', zh: '隔离区' },
   identity_log: { en: 'Identity changes', zh: '身份变更记录' },
@@ -92,14 +93,14 @@ interface AuditEntry {
   ip: string;
 }
 
-const kindName = (kind: string, lang: Lang) => KIND_NAMES[kind]?.[lang] ?? kind;
+const kindName = (kind: string, lang: Lang) => nameIn(KIND_NAMES, kind, lang);
 
 /** Who did it: a person's e-mail or a token's name as recorded; the command line and the server's own jobs named in the page's language. */
-const ACTOR_NAMES: Record<string, { en: string; zh: string }> = {
+const ACTOR_NAMES: Names = {
   cli: { en: 'command line', zh: '命令行' },
   system: { en: 'system', zh: '系统' },
 };
-const actorName = (type: string, label: string, lang: Lang) => ACTOR_NAMES[type]?.[lang] ?? label;
+const actorName = (type: string, label: string, lang: Lang) => nameIn(ACTOR_NAMES, type, lang, label);
 
 /** Settings owners and admins look after: how long data is kept, and the audit log. */
 export default function Settings() {
