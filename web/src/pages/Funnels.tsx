@@ -584,7 +584,9 @@ function FunnelResults({
             position: 'top',
             formatter: (p: { dataIndex: number }) => {
               const s = steps[p.dataIndex];
-              return s ? `${s.count} · ${formatValue(s.conversionFromFirst, 'percent', lang)}` : '';
+              return s
+                ? `${formatValue(s.count, 'integer', lang)} · ${formatValue(s.conversionFromFirst, 'percent', lang)}`
+                : '';
             },
           },
         },
