@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { request } from 'undici';
@@ -81,6 +81,25 @@ describe('dashboard assets', () => {
     const script = brotliDecompressSync(bundle.body).toString('utf8');
     expect(script).toContain('@pulseloop/sdk-browser');
     expect(bundle.body.length).toBeLessThan(script.length * 0.5);
+  });
+
+  it('serves the files of a build made while it runs, which the index.html it reads at each request names', async () => {
+    // As `npm run build` beside a running server writes new hashed files.
+    const name = `rebuilt-${process.pid}-${Date.now()}.js`;
+    const path = join(root, 'assets', name);
+    writeFileSync(path, 'export const rebuilt = true;\n');
+    try {
+      const answer = await get(`/assets/${name}`, 'br');
+      expect(answer.status).toBe(200);
+      expect(answer.body.toString('utf8')).toBe('export const rebuilt = true;\n');
+      expect(answer.header('cache-control')).toBe('public, max-age=31536000, immutable');
+    } finally {
+      rmSync(path, { force: true });
+    }
+    // And nothing outside the folder.
+    const outside = await request(`${t.url}/assets/..%2f..%2fpackage.json`);
+    await outside.body.dump();
+    expect([403, 404]).toContain(outside.statusCode);
   });
 
   it('answers a missing asset with 404, not with the dashboard page', async () => {

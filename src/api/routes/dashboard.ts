@@ -99,7 +99,9 @@ async function registerPrecompressed(
     await scope.register(fastifyStatic, {
       root: options.root,
       prefix: options.prefix,
-      wildcard: false,
+      // Looked up at each request, not listed at start: after `npm run build` a running server
+      // serves the new build's hashed files, which the index.html it reads at each request names.
+      wildcard: true,
       index: false,
       preCompressed: true,
       cacheControl: false,
