@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
-import type { ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import { PulseloopError } from '../errors/registry.js';
 import { problemZh, typeboxProblem } from '../errors/schema-errors.js';
@@ -252,20 +251,18 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
   };
   const errors = [...Value.Errors(ConfigSchema, merged)];
   if (errors.length > 0) {
-    const where = (e: ValueError, zh: boolean) => {
+    // Each setting once, said in both languages: its path (and variable), what is wrong, what was given.
+    const said = errors.map((e) => {
       const env = ENV_NAMES[e.path];
-      if (!env) return e.path || '/';
-      return zh ? `${e.path}（${env}）` : `${e.path} (${env})`;
-    };
-    const got = (e: ValueError) => (SECRET_PATHS.has(e.path) ? undefined : JSON.stringify(e.value));
-    const lines = errors.map((e) => {
       const problem = typeboxProblem(e);
-      return `  ${where(e, false)}: ${problem.message} (got ${got(e) ?? 'a value not shown'})`;
+      const value = SECRET_PATHS.has(e.path) ? undefined : JSON.stringify(e.value);
+      return {
+        en: `  ${env ? `${e.path} (${env})` : e.path || '/'}: ${problem.message} (got ${value ?? 'a value not shown'})`,
+        zh: `  ${env ? `${e.path}（${env}）` : e.path || '/'}：${problemZh(problem)}（${value === undefined ? '值不显示' : `实际为 ${value}`}）`,
+      };
     });
-    const linesZh = errors.map((e) => {
-      const value = got(e);
-      return `  ${where(e, true)}：${problemZh(typeboxProblem(e))}（${value === undefined ? '值不显示' : `实际为 ${value}`}）`;
-    });
+    const lines = said.map((line) => line.en);
+    const linesZh = said.map((line) => line.zh);
     throw new ConfigError(
       `Invalid configuration${filePath ? ` (file ${filePath} and environment)` : ' (environment)'}:\n${lines.join('\n')}` +
         `\n配置无效（${filePath ? `文件 ${filePath} 和环境变量` : '环境变量'}）：\n${linesZh.join('\n')}`,

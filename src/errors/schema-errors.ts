@@ -142,30 +142,29 @@ const WRONG_TYPE = new Map<ValueErrorType, string>([
   [ValueErrorType.Array, 'array'],
 ]);
 
+/** TypeBox's errors of a bound, by the keyword that sets it (the schema's field of the same name). */
+const BOUND = new Map<ValueErrorType, string>([
+  [ValueErrorType.IntegerMinimum, 'minimum'],
+  [ValueErrorType.NumberMinimum, 'minimum'],
+  [ValueErrorType.IntegerMaximum, 'maximum'],
+  [ValueErrorType.NumberMaximum, 'maximum'],
+  [ValueErrorType.IntegerExclusiveMinimum, 'exclusiveMinimum'],
+  [ValueErrorType.NumberExclusiveMinimum, 'exclusiveMinimum'],
+  [ValueErrorType.IntegerExclusiveMaximum, 'exclusiveMaximum'],
+  [ValueErrorType.NumberExclusiveMaximum, 'exclusiveMaximum'],
+  [ValueErrorType.StringMinLength, 'minLength'],
+  [ValueErrorType.StringMaxLength, 'maxLength'],
+]);
+
 /** A TypeBox error as a problem, in ajv's keywords. */
 export function typeboxProblem(error: ValueError): SchemaProblem {
   const schema = error.schema as Record<string, unknown>;
   const base = { path: error.path, message: error.message };
-  const limited = (keyword: string, limit: unknown) => ({ ...base, keyword, params: { limit } });
   const type = WRONG_TYPE.get(error.type);
   if (type) return { ...base, keyword: 'type', params: { type } };
+  const bound = BOUND.get(error.type);
+  if (bound) return { ...base, keyword: bound, params: { limit: schema[bound] } };
   switch (error.type) {
-    case ValueErrorType.IntegerMinimum:
-    case ValueErrorType.NumberMinimum:
-      return limited('minimum', schema.minimum);
-    case ValueErrorType.IntegerMaximum:
-    case ValueErrorType.NumberMaximum:
-      return limited('maximum', schema.maximum);
-    case ValueErrorType.IntegerExclusiveMinimum:
-    case ValueErrorType.NumberExclusiveMinimum:
-      return limited('exclusiveMinimum', schema.exclusiveMinimum);
-    case ValueErrorType.IntegerExclusiveMaximum:
-    case ValueErrorType.NumberExclusiveMaximum:
-      return limited('exclusiveMaximum', schema.exclusiveMaximum);
-    case ValueErrorType.StringMinLength:
-      return limited('minLength', schema.minLength);
-    case ValueErrorType.StringMaxLength:
-      return limited('maxLength', schema.maxLength);
     case ValueErrorType.StringPattern:
       return { ...base, keyword: 'pattern', params: { pattern: schema.pattern } };
     case ValueErrorType.StringFormat:

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, type DashboardHarness, startDashboardHarness } from './dashboard-support.js';
+import { ARTIFACTS, type DashboardHarness, openPage, startDashboardHarness } from './dashboard-support.js';
 
 // The analysis pages (funnels, retention, paths, heatmap, distributions) in Debian's chromium
 // against a real server on a small demo world: what they show equals what the API answers for the
@@ -42,17 +42,9 @@ async function dataValue(page: Page, testId: string): Promise<number> {
 
 /** Opens a copied link in a fresh browser context (nothing shared but a signed-in colleague's session). */
 async function openShared(url: string, locale: string) {
-  const context = await h.browser.newContext({ viewport: { width: 1280, height: 900 }, locale });
-  await h.signIn(context);
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(url);
-  await settled(page);
-  return { page, errors };
+  const opened = await openPage(h.browser, url, { locale, cookies: h.cookies });
+  await settled(opened.page);
+  return opened;
 }
 
 /**

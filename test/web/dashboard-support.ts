@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../bench/browser.js';
 import { runCli } from '../../bench/server-process.js';
 import { signInCookies } from '../../bench/sign-in.js';
@@ -18,8 +18,8 @@ export interface DashboardHarness {
   server: TestServer;
   browser: Browser;
   demoProjectId: string;
-  /** Puts the demo owner's session cookies into a browser context. */
-  signIn(context: BrowserContext): Promise<void>;
+  /** The demo owner's session cookies, for a browser context of a test's own. */
+  cookies: Cookies;
   /** fetch on the server as the demo owner (a personal API token for the demo project). */
   api(path: string, init?: RequestInit): Promise<Response>;
   /**
@@ -70,7 +70,7 @@ export async function startDashboardHarness(): Promise<DashboardHarness> {
     server,
     browser,
     demoProjectId: demo.id,
-    signIn: (context) => context.addCookies(cookies),
+    cookies,
     api(path, init = {}) {
       const headers = new Headers(init.headers);
       if (!headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);

@@ -53,7 +53,7 @@ describe('dashboard', () => {
 
   it("runs under the server's content security policy without violations", async () => {
     const context = await h.browser.newContext({ viewport: { width: 1280, height: 900 } });
-    await h.signIn(context);
+    await context.addCookies(h.cookies);
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));

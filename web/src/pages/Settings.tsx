@@ -136,8 +136,12 @@ function RetentionCard({ base, canRead, canChange }: { base: string; canRead: bo
   const [draft, setDraft] = useState<Retention>({});
   const [message, setMessage] = useState<{ type: 'success' | 'error'; text: string }>();
   const [busy, setBusy] = useState(false);
-  useEffect(() => setDraft(current.data?.retention ?? {}), [current.data]);
-  const saved = current.data?.retention ?? {};
+  // What the server holds: loaded, then as the answer to a save says (no second request).
+  const [saved, setSaved] = useState<Retention>({});
+  useEffect(() => {
+    setSaved(current.data?.retention ?? {});
+    setDraft(current.data?.retention ?? {});
+  }, [current.data]);
   const unsaved = Object.keys(draft).some((kind) => draft[kind] !== saved[kind]);
 
   const act = async (work: () => Promise<string>) => {
@@ -153,8 +157,8 @@ function RetentionCard({ base, canRead, canChange }: { base: string; canRead: bo
   const save = () =>
     act(async () => {
       const { retention } = await api.put<{ retention: Retention }>(`${base}/retention`, draft);
+      setSaved(retention);
       setDraft(retention);
-      current.reload(); // what is saved now, against which the draft is compared
       return text.saved;
     });
   const applyNow = () =>
