@@ -89,3 +89,10 @@ const CHANNEL_NAMES: Names = {
 
 /** A channel id as people call it in the chosen language; unknown ids as they are. */
 export const channelName = (id: string, lang: Lang) => nameIn(CHANNEL_NAMES, id, lang);
+
+/** A value of an event column as people read it: platforms and channels by name, others as stored. */
+export function valueName(field: string, value: string, lang: Lang): string {
+  if (field === 'platform') return platformName(value, lang);
+  if (field === 'channel') return channelName(value, lang);
+  return value;
+}

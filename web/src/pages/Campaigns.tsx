@@ -5,7 +5,7 @@ import { Chart } from '../components/Chart';
 import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
-import { channelName, formatValue, platformName } from '../format';
+import { channelName, formatValue, valueName } from '../format';
 import { useLang } from '../i18n';
 import { platformFilters, useGlobalView, useUrlState } from '../state';
 import type { TrendsResult } from '../types';
@@ -249,8 +249,7 @@ export default function Campaigns() {
                   {
                     title: text[group],
                     dataIndex: 'key',
-                    ...(group === 'platform' ? { render: (v: string) => platformName(v, lang) } : {}),
-                    ...(group === 'channel' ? { render: (v: string) => channelName(v, lang) } : {}),
+                    render: (v: string) => valueName(group, v, lang),
                   },
                   ...AD_METRICS.map((m) => ({
                     title: text[m],

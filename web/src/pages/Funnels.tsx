@@ -36,7 +36,7 @@ import { Chart } from '../components/Chart';
 import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
-import { channelName, formatValue, platformName } from '../format';
+import { formatValue, valueName } from '../format';
 import { type Lang, useLang, useT } from '../i18n';
 import { platformFilters, useGlobalView } from '../state';
 import type { FunnelFilter, FunnelResult, FunnelStepResult, FunnelStepSpec } from '../types';
@@ -395,9 +395,7 @@ function FunnelView({ catalog }: { catalog: EventCatalog }) {
 function breakdownLabel(field: string, value: string, lang: Lang): string {
   if (value === '$other') return TEXT[lang].other;
   if (value === '') return TEXT[lang].none;
-  if (field === 'platform') return platformName(value, lang);
-  if (field === 'channel') return channelName(value, lang);
-  return value;
+  return valueName(field, value, lang);
 }
 
 function StepBuilder({
