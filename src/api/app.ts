@@ -21,6 +21,7 @@ import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerExploreRoutes } from './routes/explore.js';
 import { registerGovernRoutes } from './routes/govern.js';
 import { type HealthDeps, registerHealthRoutes } from './routes/health.js';
+import { registerIdentityRoutes } from './routes/identity.js';
 import { registerImportRoutes } from './routes/imports.js';
 import { registerInsightRoutes } from './routes/insights.js';
 import { registerProjectRoutes } from './routes/projects.js';
@@ -152,6 +153,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerInsightRoutes(app, deps);
   registerProjectRoutes(app, deps);
   registerExploreRoutes(app, deps);
+  registerIdentityRoutes(app, deps);
   registerImportRoutes(app, deps);
   registerQuarantineRoutes(app, deps);
   registerConnectorRoutes(app, deps);

@@ -104,6 +104,14 @@ const COLUMNS_ZH: Record<string, string> = {
   linked: '已关联',
   alreadyLinked: '此前已关联',
   conflicts: '冲突',
+  at: '时间',
+  type: '标识类型',
+  linked_at: '关联时间',
+  reason: '原因',
+  distinct_id: '标识',
+  other_distinct_id: '对方标识',
+  person: '人员',
+  other_person: '对方人员',
 };
 
 /** A table's column heading in the command line's language. */

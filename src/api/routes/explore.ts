@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { projectContext } from '../../analyze/query/scope.js';
 import type { LiveFeed, LiveItem } from '../../collect/live.js';
-import { detailText, PulseloopError } from '../../errors/registry.js';
+import { PulseloopError } from '../../errors/registry.js';
 import { governanceFor } from '../../govern/governance.js';
 import { getPiiFields } from '../../govern/pii/fields.js';
 import { maskJsonTextForRole } from '../../govern/pii/mask.js';
 import type { StoreDeps } from '../app.js';
+import { beforeOf, limitOf, platformsOf } from './query-params.js';
 
 export interface ExploreDeps extends StoreDeps {
   live: LiveFeed;
@@ -24,45 +25,6 @@ interface ListQuery {
   distinct_id?: string;
   /** Comma-separated platforms (the dashboard's global platform filter). */
   platform?: string;
-}
-
-function limitOf(value: string | undefined, max: number): number {
-  if (value === undefined) return 50;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) {
-    throw new PulseloopError('invalid_query', {
-      field: 'limit',
-      ...detailText(`expected a whole number 1–${max}`, `必须是 1 到 ${max} 之间的整数`),
-    });
-  }
-  return n;
-}
-
-function platformsOf(value: string | undefined): string[] {
-  if (value === undefined || value === '') return [];
-  const platforms = value.split(',');
-  if (platforms.length > 50 || platforms.some((p) => p === '' || p.length > 100)) {
-    throw new PulseloopError('invalid_query', {
-      field: 'platform',
-      ...detailText(
-        'expected at most 50 comma-separated platform ids of 1–100 characters',
-        '必须是以逗号分隔的平台 ID，最多 50 个，每个 1–100 个字符',
-      ),
-    });
-  }
-  return platforms;
-}
-
-function beforeOf(value: string | undefined): number {
-  if (value === undefined) return Date.now() + 86_400_000;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) {
-    throw new PulseloopError('invalid_query', {
-      field: 'before',
-      ...detailText('expected UTC milliseconds', '必须是 UTC 毫秒时间戳'),
-    });
-  }
-  return n;
 }
 
 /** JSON-text columns that may carry PII: masked per role before they leave the server. */

@@ -2,7 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { projectContext } from '../../analyze/query/scope.js';
 import type { IngestDeps } from '../../collect/ingest.js';
-import { detailText, PulseloopError } from '../../errors/registry.js';
+import { PulseloopError } from '../../errors/registry.js';
 import { AUDIT_ACTIONS, auditCsv, listAudit, recordAudit } from '../../govern/audit.js';
 import { breakdownCsv, exportBreakdown } from '../../govern/breakdown-export.js';
 import {
@@ -34,6 +34,7 @@ import {
   setProjectRole,
 } from '../../govern/users.js';
 import type { StoreDeps } from '../app.js';
+import { idParam } from './query-params.js';
 
 /**
  * Governance routes under /api/v1/projects/:projectId: audit log (view, CSV), consent, retention
@@ -122,19 +123,6 @@ const principalOf = (request: FastifyRequest): Principal => {
   if (!request.principal) throw new PulseloopError('not_authenticated');
   return request.principal;
 };
-
-/** A person, distinct or user id from the path: bounded, so a hostile path cannot become a huge query. */
-function idParam(id: string): string {
-  if (id.length === 0 || id.length > 200) {
-    throw new PulseloopError('invalid_request', {
-      ...detailText(
-        'the id in the path must have 1 to 200 characters.',
-        '路径中的 ID 必须为 1 到 200 个字符。',
-      ),
-    });
-  }
-  return id;
-}
 
 export async function registerGovernRoutes(
   app: FastifyInstance,

@@ -1,0 +1,55 @@
+import { detailText, PulseloopError } from '../../errors/registry.js';
+
+/** Query-string and path values the read routes share, each checked with an error naming it. */
+
+export function limitOf(value: string | undefined, max: number): number {
+  if (value === undefined) return 50;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new PulseloopError('invalid_query', {
+      field: 'limit',
+      ...detailText(`expected a whole number 1–${max}`, `必须是 1 到 ${max} 之间的整数`),
+    });
+  }
+  return n;
+}
+
+export function platformsOf(value: string | undefined): string[] {
+  if (value === undefined || value === '') return [];
+  const platforms = value.split(',');
+  if (platforms.length > 50 || platforms.some((p) => p === '' || p.length > 100)) {
+    throw new PulseloopError('invalid_query', {
+      field: 'platform',
+      ...detailText(
+        'expected at most 50 comma-separated platform ids of 1–100 characters',
+        '必须是以逗号分隔的平台 ID，最多 50 个，每个 1–100 个字符',
+      ),
+    });
+  }
+  return platforms;
+}
+
+export function beforeOf(value: string | undefined): number {
+  if (value === undefined) return Date.now() + 86_400_000;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new PulseloopError('invalid_query', {
+      field: 'before',
+      ...detailText('expected UTC milliseconds', '必须是 UTC 毫秒时间戳'),
+    });
+  }
+  return n;
+}
+
+/** A person, distinct or user id from the path: bounded, so a hostile path cannot become a huge query. */
+export function idParam(id: string): string {
+  if (id.length === 0 || id.length > 200) {
+    throw new PulseloopError('invalid_request', {
+      ...detailText(
+        'the id in the path must have 1 to 200 characters.',
+        '路径中的 ID 必须为 1 到 200 个字符。',
+      ),
+    });
+  }
+  return id;
+}

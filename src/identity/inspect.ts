@@ -1,0 +1,242 @@
+import type { FactsEngine } from '../store/facts/engine.js';
+
+/**
+ * The identity graph as the store holds it, for people to look at: one person's ids and the
+ * merges and refused merges that shaped them, and the project's conflicts (two different known
+ * users that were kept apart). Read from `identities` and `identity_log`, which the ingestion
+ * writes with the events (queryable within the batch writer's lag, ~1 s).
+ */
+
+/** Why an `identity_log` row was written, as the resolver words it, with a code and both languages. */
+export const IDENTITY_REASONS: Record<string, { code: string; en: string; zh: string }> = {
+  identified: {
+    code: 'identified',
+    en: 'ids seen together in one message',
+    zh: '同一条消息中同时出现的标识',
+  },
+  alias: { code: 'alias', en: 'alias call', zh: 'alias 调用' },
+  'two different known users': {
+    code: 'two_known_users',
+    en: 'the ids belong to two different known users',
+    zh: '这些标识属于两个不同的已知用户',
+  },
+  'id already belongs to a different known user': {
+    code: 'user_on_other_known_person',
+    en: 'a new user id arrived with ids of another known user (a shared device?)',
+    zh: '新的用户 ID 与另一个已知用户的标识一同出现（共用设备？）',
+  },
+  'alias joins two different known users': {
+    code: 'alias_joins_known_users',
+    en: 'an alias would join two different known users',
+    zh: 'alias 会把两个不同的已知用户合并',
+  },
+};
+
+export interface IdentityLogEntry {
+  /** UTC milliseconds of the message that caused it. */
+  at: number;
+  kind: 'merge' | 'conflict';
+  /** merge: the person kept; conflict: the person the message was about. */
+  personId: string;
+  /** merge: the person folded into `personId`; conflict: the other known user's person. */
+  otherPersonId: string;
+  distinctId: string;
+  otherDistinctId: string;
+  reasonCode: string;
+  reason: string;
+  reasonZh: string;
+  messageId: string;
+}
+
+interface LogRow {
+  at: string | number;
+  kind: string;
+  person_id: string;
+  other_person_id: string;
+  distinct_id: string;
+  other_distinct_id: string;
+  reason: string;
+  message_id: string;
+}
+
+const LOG_COLUMNS = `toUnixTimestamp64Milli(at) AS at, kind, person_id, other_person_id, distinct_id,
+  other_distinct_id, reason, message_id`;
+
+function logEntry(row: LogRow): IdentityLogEntry {
+  const reason = IDENTITY_REASONS[row.reason];
+  return {
+    at: Number(row.at),
+    kind: row.kind === 'conflict' ? 'conflict' : 'merge',
+    personId: row.person_id,
+    otherPersonId: row.other_person_id,
+    distinctId: row.distinct_id,
+    otherDistinctId: row.other_distinct_id,
+    // A reason this version does not know (written by a later one) is shown as it was stored.
+    reasonCode: reason?.code ?? 'other',
+    reason: reason?.en ?? row.reason,
+    reasonZh: reason?.zh ?? row.reason,
+    messageId: row.message_id,
+  };
+}
+
+export interface ConflictPage {
+  conflicts: IdentityLogEntry[];
+  /** Conflicts recorded in the project, all pages together. */
+  total: number;
+}
+
+/** The project's conflicts, newest first: `limit` of them recorded before `before` (UTC ms). */
+export async function identityConflicts(
+  facts: FactsEngine,
+  projectId: string,
+  page: { limit: number; before: number },
+): Promise<ConflictPage> {
+  const [rows, counts] = await Promise.all([
+    facts.query<LogRow>(
+      // Qualified: the select list's `at` (milliseconds) would shadow the column.
+      `SELECT ${LOG_COLUMNS} FROM identity_log AS l FINAL
+       WHERE l.project_id = {projectId:String} AND l.kind = 'conflict'
+         AND l.at < fromUnixTimestamp64Milli({before:Int64}, 'UTC')
+       ORDER BY at DESC, distinct_id, other_distinct_id
+       LIMIT {limit:UInt32}`,
+      { projectId, before: page.before, limit: page.limit },
+    ),
+    facts.query<{ total: string }>(
+      `SELECT count() AS total FROM identity_log FINAL
+       WHERE project_id = {projectId:String} AND kind = 'conflict'`,
+      { projectId },
+    ),
+  ]);
+  return { conflicts: rows.map(logEntry), total: Number(counts[0]?.total ?? 0) };
+}
+
+export interface PersonIdentity {
+  personId: string;
+  /** The id asked about, when it was not the person id itself. */
+  askedFor: string;
+  /** Set when the id asked about was a person id since merged into `personId`. */
+  mergedFrom?: string;
+  /** The person's distinct ids now, with their types and when each was first linked (UTC ms). */
+  ids: { id: string; type: string; linkedAt: number }[];
+  /** Merges into this person (also into the persons it absorbed) and conflicts it was part of, newest first. */
+  history: IdentityLogEntry[];
+  /** Conflicts among `history`. */
+  conflicts: number;
+}
+
+/** Persons merged into another one are followed this many steps at most (a chain, not a cycle). */
+const MAX_MERGE_STEPS = 20;
+/** History entries returned at most (a bot's person can collect thousands). */
+export const HISTORY_LIMIT = 500;
+
+/**
+ * A person's identity: `id` is a distinct id (anonymous id, user id, platform id, contact hash) or a
+ * person id, also one merged away since (answered with the person it went into). Undefined when the
+ * project has no such id.
+ */
+export async function personIdentity(
+  facts: FactsEngine,
+  projectId: string,
+  id: string,
+): Promise<PersonIdentity | undefined> {
+  const found = await currentPersonOf(facts, projectId, id);
+  if (!found) return undefined;
+  const { personId, mergedFrom } = found;
+  const ids = await facts.query<{ id: string; type: string; linked_at: string | number }>(
+    `SELECT distinct_id AS id, argMax(id_type, version) AS type,
+            toUnixTimestamp64Milli(min(updated_at)) AS linked_at
+     FROM identities
+     WHERE project_id = {projectId:String}
+       AND distinct_id IN (SELECT distinct_id FROM identities
+                           WHERE project_id = {projectId:String} AND person_id = {personId:String})
+     GROUP BY distinct_id
+     HAVING argMax(person_id, version) = {personId:String} AND argMax(is_deleted, version) = 0
+     ORDER BY linked_at, id`,
+    { projectId, personId },
+  );
+  const history = await historyOf(facts, projectId, personId);
+  return {
+    personId,
+    askedFor: id,
+    ...(mergedFrom ? { mergedFrom } : {}),
+    ids: ids.map((r) => ({ id: r.id, type: r.type, linkedAt: Number(r.linked_at) })),
+    history,
+    conflicts: history.filter((h) => h.kind === 'conflict').length,
+  };
+}
+
+/** The person `id` points to now: as a distinct id, else as a person id, following merges. */
+async function currentPersonOf(
+  facts: FactsEngine,
+  projectId: string,
+  id: string,
+): Promise<{ personId: string; mergedFrom?: string } | undefined> {
+  const [asDistinct] = await facts.query<{ person_id: string; deleted: number }>(
+    `SELECT argMax(person_id, version) AS person_id, argMax(is_deleted, version) AS deleted
+     FROM identities WHERE project_id = {projectId:String} AND distinct_id = {id:String}
+     GROUP BY distinct_id`,
+    { projectId, id },
+  );
+  if (asDistinct) return Number(asDistinct.deleted) === 0 ? { personId: asDistinct.person_id } : undefined;
+
+  let personId = id;
+  for (let step = 0; step < MAX_MERGE_STEPS; step++) {
+    if (await hasCurrentIds(facts, projectId, personId)) {
+      return personId === id ? { personId } : { personId, mergedFrom: id };
+    }
+    const [into] = await facts.query<{ person_id: string }>(
+      `SELECT person_id FROM identity_log
+       WHERE project_id = {projectId:String} AND kind = 'merge' AND other_person_id = {personId:String}
+       ORDER BY at DESC LIMIT 1`,
+      { projectId, personId },
+    );
+    if (!into || into.person_id === personId) return undefined;
+    personId = into.person_id;
+  }
+  return undefined;
+}
+
+async function hasCurrentIds(facts: FactsEngine, projectId: string, personId: string): Promise<boolean> {
+  const [row] = await facts.query<{ n: string }>(
+    `SELECT count() AS n FROM (
+       SELECT distinct_id FROM identities
+       WHERE project_id = {projectId:String}
+         AND distinct_id IN (SELECT distinct_id FROM identities
+                             WHERE project_id = {projectId:String} AND person_id = {personId:String})
+       GROUP BY distinct_id
+       HAVING argMax(person_id, version) = {personId:String} AND argMax(is_deleted, version) = 0)`,
+    { projectId, personId },
+  );
+  return Number(row?.n ?? 0) > 0;
+}
+
+/**
+ * The log rows of a person and of every person merged into it (found by following merges back),
+ * newest first.
+ */
+async function historyOf(
+  facts: FactsEngine,
+  projectId: string,
+  personId: string,
+): Promise<IdentityLogEntry[]> {
+  const persons = new Set([personId]);
+  let frontier = [personId];
+  for (let step = 0; step < MAX_MERGE_STEPS && frontier.length > 0; step++) {
+    const absorbed = await facts.query<{ other_person_id: string }>(
+      `SELECT DISTINCT other_person_id FROM identity_log
+       WHERE project_id = {projectId:String} AND kind = 'merge' AND person_id IN {frontier:Array(String)}`,
+      { projectId, frontier },
+    );
+    frontier = absorbed.map((r) => r.other_person_id).filter((p) => !persons.has(p));
+    for (const p of frontier) persons.add(p);
+  }
+  const rows = await facts.query<LogRow>(
+    `SELECT ${LOG_COLUMNS} FROM identity_log FINAL
+     WHERE project_id = {projectId:String}
+       AND (person_id IN {persons:Array(String)} OR other_person_id IN {persons:Array(String)})
+     ORDER BY at DESC, kind, distinct_id, other_distinct_id
+     LIMIT {limit:UInt32}`,
+    { projectId, persons: [...persons], limit: HISTORY_LIMIT },
+  );
+  return rows.map(logEntry);
+}

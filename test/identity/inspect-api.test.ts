@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basicAuth, startTestServer, type TestServer } from '../support/server.js';
+
+/**
+ * The identity graph as people see it through the API: a person's ids and how they were joined,
+ * and the conflicts the ingestion kept apart, built here by real calls to the collection API.
+ */
+
+let t: TestServer;
+const T0 = Date.parse('2026-11-20T08:00:00Z');
+const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
+
+async function send(path: string, body: Record<string, unknown>) {
+  const response = await fetch(`${t.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: basicAuth(t.writeKey) },
+    body: JSON.stringify(body),
+  });
+  expect(response.status).toBe(200);
+}
+
+const api = async (path: string, init?: RequestInit) => {
+  const response = await t.api(`/api/v1/projects/${t.projectId}${path}`, init);
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+};
+
+beforeAll(async () => {
+  t = await startTestServer();
+  // A shared tablet: Alice signs in on it, later Bob does too (a conflict, kept apart).
+  await send('/v1/page', { anonymousId: 'tablet-1', name: 'Home', timestamp: at(0) });
+  await send('/v1/identify', { anonymousId: 'tablet-1', userId: 'u-alice', timestamp: at(1) });
+  await send('/v1/identify', { anonymousId: 'tablet-1', userId: 'u-bob', timestamp: at(5) });
+  // One WeChat user seen in the mini program and in Channels: two persons, merged by the unionid.
+  await send('/v1/identify', {
+    anonymousId: 'mini-device',
+    traits: { unionid: 'UNION-7', openid: 'o-mini-7', platform: 'wechat_miniprogram' },
+    timestamp: at(2),
+  });
+  await send('/v1/screen', { anonymousId: 'channels-device', name: 'Live room', timestamp: at(2.5) });
+  await send('/v1/identify', {
+    anonymousId: 'channels-device',
+    traits: { unionid: 'UNION-7', openid: 'o-channels-7', platform: 'wechat_channels' },
+    timestamp: at(3),
+  });
+  await t.settle();
+});
+afterAll(() => t.close());
+
+describe('identity conflicts', () => {
+  it('lists the conflicts newest first, with both ids, both persons and the reason in both languages', async () => {
+    const { status, body } = await api('/identity/conflicts');
+    expect(status).toBe(200);
+    expect(body.total).toBe(1);
+    expect(body.conflicts).toHaveLength(1);
+    const [conflict] = body.conflicts;
+    expect(conflict).toMatchObject({
+      kind: 'conflict',
+      at: T0 + 5 * 60_000,
+      distinctId: 'u-bob',
+      otherDistinctId: 'tablet-1',
+      reasonCode: 'user_on_other_known_person',
+    });
+    expect(conflict.reason).toMatch(/another known user/);
+    expect(conflict.reasonZh).toMatch(/另一个已知用户/);
+    const bob = await api('/persons/u-bob/identity');
+    const alice = await api('/persons/u-alice/identity');
+    expect(conflict.personId).toBe(bob.body.personId);
+    expect(conflict.otherPersonId).toBe(alice.body.personId);
+    expect(bob.body.personId).not.toBe(alice.body.personId);
+  });
+
+  it('pages by time and refuses a bad page size with the field named', async () => {
+    const first = await api('/identity/conflicts?limit=1');
+    const next = await api(`/identity/conflicts?limit=1&before=${first.body.conflicts[0].at}`);
+    expect(next.body).toEqual({ conflicts: [], total: 1 });
+    const bad = await api('/identity/conflicts?limit=0');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/limit/);
+  });
+});
+
+describe("a person's identity", () => {
+  it("shows a known user's ids and the conflict that kept another user off them", async () => {
+    const { status, body } = await api('/persons/tablet-1/identity');
+    expect(status).toBe(200);
+    expect(body.askedFor).toBe('tablet-1');
+    expect(body.ids.map((i: { id: string; type: string }) => [i.id, i.type]).sort()).toEqual([
+      ['tablet-1', 'anonymous'],
+      ['u-alice', 'user'],
+    ]);
+    expect(body.conflicts).toBe(1);
+    expect(body.history.map((h: { kind: string }) => h.kind)).toEqual(['conflict']);
+  });
+
+  it('shows ids joined across platforms with the merge that joined them; a merged-away person id leads there', async () => {
+    const { body } = await api('/persons/channels-device/identity');
+    const ids = body.ids.map((i: { id: string }) => i.id);
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'mini-device',
+        'channels-device',
+        'unionid:UNION-7',
+        'openid:wechat_channels:o-channels-7',
+      ]),
+    );
+    expect(body.conflicts).toBe(0);
+    const merges = body.history.filter((h: { kind: string }) => h.kind === 'merge');
+    expect(merges).toHaveLength(1);
+    expect(merges[0]).toMatchObject({ reasonCode: 'identified', at: T0 + 3 * 60_000 });
+    expect(merges[0].personId).toBe(body.personId);
+
+    const absorbed = merges[0].otherPersonId;
+    expect(absorbed).not.toBe(body.personId);
+    const viaOld = await api(`/persons/${absorbed}/identity`);
+    expect(viaOld.status).toBe(200);
+    expect(viaOld.body).toMatchObject({ personId: body.personId, mergedFrom: absorbed });
+    const viaPerson = await api(`/persons/${body.personId}/identity`);
+    expect(viaPerson.body.personId).toBe(body.personId);
+    expect(viaPerson.body.mergedFrom).toBeUndefined();
+  });
+
+  it('answers 404 in both languages for an id the project has never seen, and needs a signed-in reader', async () => {
+    const missing = await api('/persons/nobody-123/identity');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.message).toMatch(/nobody-123/);
+    expect(missing.body.error.message_zh).toMatch(/没有人员或标识/);
+    const anonymous = await fetch(`${t.url}/api/v1/projects/${t.projectId}/persons/u-alice/identity`);
+    expect(anonymous.status).toBe(401);
+    const other = await t.newProject('Other brand');
+    const elsewhere = await t.api(`/api/v1/projects/${other.projectId}/persons/u-alice/identity`);
+    expect(elsewhere.status).toBe(404);
+  });
+});
