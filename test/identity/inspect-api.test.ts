@@ -34,7 +34,7 @@ beforeAll(async () => {
   // One WeChat user seen in the mini program and in Channels: two persons, merged by the unionid.
   await send('/v1/identify', {
     anonymousId: 'mini-device',
-    traits: { unionid: 'UNION-7', openid: 'o-mini-7', platform: 'wechat_miniprogram' },
+    traits: { unionid: 'UNION-7', openid: 'o-mini-7', platform: 'wechat_miniprogram', nickname: '茶友' },
     timestamp: at(2),
   });
   await send('/v1/screen', { anonymousId: 'channels-device', name: 'Live room', timestamp: at(2.5) });
@@ -91,6 +91,7 @@ describe("a person's identity", () => {
     ]);
     expect(body.conflicts).toBe(1);
     expect(body.history.map((h: { kind: string }) => h.kind)).toEqual(['conflict']);
+    expect(body.traits).toEqual({});
   });
 
   it('shows ids joined across platforms with the merge that joined them; a merged-away person id leads there', async () => {
@@ -105,6 +106,7 @@ describe("a person's identity", () => {
       ]),
     );
     expect(body.conflicts).toBe(0);
+    expect(body.traits).toMatchObject({ nickname: '茶友' });
     const merges = body.history.filter((h: { kind: string }) => h.kind === 'merge');
     expect(merges).toHaveLength(1);
     expect(merges[0]).toMatchObject({ reasonCode: 'identified', at: T0 + 3 * 60_000 });

@@ -35,6 +35,7 @@ const PAGES = [
   'heatmap',
   'distribution',
   'events',
+  'people',
   'sources',
   'settings',
 ];

@@ -8,6 +8,7 @@ import {
   NodeIndexOutlined,
   RetweetOutlined,
   SettingOutlined,
+  TeamOutlined,
   ThunderboltOutlined,
   VideoCameraOutlined,
 } from '@ant-design/icons';
@@ -32,6 +33,7 @@ const Paths = lazy(() => import('./pages/Paths'));
 const Heatmap = lazy(() => import('./pages/Heatmap'));
 const Distribution = lazy(() => import('./pages/Distribution'));
 const Events = lazy(() => import('./pages/Events'));
+const People = lazy(() => import('./pages/People'));
 const Sources = lazy(() => import('./pages/Sources'));
 const Settings = lazy(() => import('./pages/Settings'));
 const Login = lazy(() => import('./pages/Login'));
@@ -46,6 +48,7 @@ export const PAGES: { path: string; label: MessageKey; icon: React.ReactNode; el
   { path: 'heatmap', label: 'nav.heatmap', icon: <FireOutlined />, element: <Heatmap /> },
   { path: 'distribution', label: 'nav.distribution', icon: <BarChartOutlined />, element: <Distribution /> },
   { path: 'events', label: 'nav.events', icon: <AppstoreOutlined />, element: <Events /> },
+  { path: 'people', label: 'nav.people', icon: <TeamOutlined />, element: <People /> },
   { path: 'sources', label: 'nav.sources', icon: <ApiOutlined />, element: <Sources /> },
   { path: 'settings', label: 'nav.settings', icon: <SettingOutlined />, element: <Settings /> },
 ];

@@ -90,6 +90,19 @@ const CHANNEL_NAMES: Names = {
 /** A channel id as people call it in the chosen language; unknown ids as they are. */
 export const channelName = (id: string, lang: Lang) => nameIn(CHANNEL_NAMES, id, lang);
 
+/** The kinds of distinct id the identity graph keeps (src/identity/resolver.ts IdType). */
+const ID_TYPE_NAMES: Names = {
+  anonymous: { en: 'Anonymous id', zh: '匿名 ID' },
+  user: { en: 'User id', zh: '用户 ID' },
+  openid: { en: 'OpenID', zh: 'OpenID' },
+  unionid: { en: 'UnionID', zh: 'UnionID' },
+  phone_hash: { en: 'Phone (hashed)', zh: '手机号（哈希）' },
+  email_hash: { en: 'E-mail (hashed)', zh: '邮箱（哈希）' },
+  platform: { en: 'Platform id', zh: '平台 ID' },
+};
+
+export const idTypeName = (id: string, lang: Lang) => nameIn(ID_TYPE_NAMES, id, lang);
+
 /** A value of an event column as people read it: platforms and channels by name, others as stored. */
 export function valueName(field: string, value: string, lang: Lang): string {
   if (field === 'platform') return platformName(value, lang);

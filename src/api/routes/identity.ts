@@ -1,6 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { projectContext } from '../../analyze/query/scope.js';
 import { PulseloopError } from '../../errors/registry.js';
+import { governanceFor } from '../../govern/governance.js';
+import { getPiiFields } from '../../govern/pii/fields.js';
+import { serialiseForRole } from '../../govern/pii/mask.js';
+import { storedTraits } from '../../govern/subjects.js';
 import { identityConflicts, personIdentity } from '../../identity/inspect.js';
 import type { StoreDeps } from '../app.js';
 import { beforeOf, idParam, limitOf } from './query-params.js';
@@ -8,7 +12,7 @@ import { beforeOf, idParam, limitOf } from './query-params.js';
 /**
  * The identity graph for people to look at: one person's ids and how they were joined, and the
  * conflicts (two different known users kept apart) of a project. Ids are personal data, so these
- * need `events.read_raw`, as raw events do.
+ * need `events.read_raw`, as raw events do; traits come masked for the caller's role.
  */
 export function registerIdentityRoutes(app: FastifyInstance, deps: StoreDeps): void {
   const options = { schema: { tags: ['identity'] }, preHandler: app.requirePermission('events.read_raw') };
@@ -33,7 +37,16 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: StoreDeps): v
       const id = idParam(request.params.id);
       const identity = await personIdentity(deps.facts, projectId, id);
       if (!identity) throw new PulseloopError('person_not_found', { id: id.slice(0, 80), projectId });
-      return identity;
+      // Traits with the person (none for one never identified), PII masked as for the profile route.
+      const principal = request.principal;
+      if (!principal) throw new PulseloopError('not_authenticated');
+      const [stored, { keyring }, fields] = await Promise.all([
+        storedTraits(deps.facts, projectId, identity.personId),
+        governanceFor(deps),
+        getPiiFields(deps.metadata, projectId),
+      ]);
+      const traits = stored ? serialiseForRole(keyring, principal.role, stored.traits, fields) : {};
+      return { ...identity, traits };
     },
   );
 }

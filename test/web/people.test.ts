@@ -1,0 +1,160 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../bench/browser.js';
+import { signInCookies } from '../../bench/sign-in.js';
+import {
+  basicAuth,
+  startTestServer,
+  TEST_OWNER_EMAIL,
+  TEST_OWNER_PASSWORD,
+  type TestServer,
+} from '../support/server.js';
+import { type Cookies, openPage, settled } from './dashboard-support.js';
+
+// The people & identity page in Debian's chromium: a shared tablet on which two members signed in
+// (a conflict), and one WeChat user seen in the mini program and in Channels (a merge), sent
+// through the collection API as an app would.
+
+let t: TestServer;
+let browser: Browser;
+let cookies: Cookies;
+
+async function send(path: string, body: Record<string, unknown>) {
+  const response = await fetch(`${t.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: basicAuth(t.writeKey) },
+    body: JSON.stringify(body),
+  });
+  expect(response.status).toBe(200);
+}
+
+beforeAll(async () => {
+  t = await startTestServer();
+  await send('/v1/page', { anonymousId: 'tablet-1', name: 'Home', timestamp: '2026-11-20T08:00:00Z' });
+  await send('/v1/identify', {
+    anonymousId: 'tablet-1',
+    userId: 'member-alice',
+    timestamp: '2026-11-20T08:01:00Z',
+  });
+  await send('/v1/identify', {
+    anonymousId: 'tablet-1',
+    userId: 'member-bob',
+    timestamp: '2026-11-20T08:05:00Z',
+  });
+  await send('/v1/screen', {
+    anonymousId: 'channels-device',
+    name: 'Live room',
+    timestamp: '2026-11-20T09:00:00Z',
+  });
+  await send('/v1/identify', {
+    anonymousId: 'mini-device',
+    traits: {
+      unionid: 'UNION-7',
+      openid: 'o-mini-7',
+      platform: 'wechat_miniprogram',
+      nickname: '爱喝茶的鱼',
+    },
+    timestamp: '2026-11-20T09:01:00Z',
+  });
+  await send('/v1/identify', {
+    anonymousId: 'channels-device',
+    traits: { unionid: 'UNION-7', openid: 'o-channels-7', platform: 'wechat_channels' },
+    timestamp: '2026-11-20T09:02:00Z',
+  });
+  await t.settle();
+  cookies = await signInCookies(t.url, TEST_OWNER_EMAIL, TEST_OWNER_PASSWORD);
+  browser = await launchChromium();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+});
+
+const cellTexts = (page: Awaited<ReturnType<typeof openPage>>['page'], table: string, column: number) =>
+  page.locator(`[data-testid="${table}"] tbody tr.ant-table-row td:nth-child(${column})`).allInnerTexts();
+
+describe('people & identity page', () => {
+  it('finds a person from any of its ids and shows its ids, traits and the merge that joined them, in Chinese', async () => {
+    const { page, errors } = await openPage(
+      browser,
+      `${t.url}/people?project=${t.projectId}&id=mini-device`,
+      {
+        locale: 'zh-CN',
+        cookies,
+      },
+    );
+    await settled(page);
+    const ids = await cellTexts(page, 'person-ids', 1);
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'mini-device',
+        'channels-device',
+        'unionid:UNION-7',
+        'openid:wechat_channels:o-channels-7',
+      ]),
+    );
+    const kinds = await cellTexts(page, 'person-ids', 2);
+    expect(kinds).toContain('匿名 ID');
+    expect(kinds).toContain('UnionID');
+    expect(kinds).not.toContain('anonymous');
+    expect(await page.locator('[data-testid="person-traits"]').textContent()).toContain('爱喝茶的鱼');
+    const history = page.locator('[data-testid="person-history"] tbody tr.ant-table-row');
+    await expect.poll(() => history.count()).toBe(1);
+    expect(await history.first().textContent()).toContain('合并');
+    expect(await history.first().textContent()).toContain('同一条消息中同时出现的标识');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('lists the conflicts with their count; an id in it leads to that person, and on to its events', async () => {
+    const { page, errors } = await openPage(browser, `${t.url}/people?project=${t.projectId}&tab=conflicts`, {
+      cookies,
+    });
+    await settled(page);
+    expect(await page.locator('[data-testid="conflict-count"]').allInnerTexts()).toEqual(['1']);
+    const row = page.locator('[data-testid="conflicts-table"] tbody tr.ant-table-row');
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.allInnerTexts()).toEqual([
+      expect.stringMatching(/member-bob\s+tablet-1\s+a new user id arrived/),
+    ]);
+
+    // The other side of the conflict: the tablet's person, Alice, with Bob kept off her ids.
+    await row.getByText('tablet-1').click();
+    await page.waitForSelector('[data-testid="person-ids"]');
+    await settled(page);
+    expect(page.url()).toContain('id=tablet-1');
+    expect((await cellTexts(page, 'person-ids', 1)).sort()).toEqual(['member-alice', 'tablet-1']);
+    expect(await cellTexts(page, 'person-history', 2)).toEqual(['Conflict']);
+
+    const personId = (await page.locator('[data-testid="person-id"]').textContent()) ?? '';
+    await page.getByText("This person's events").click();
+    await page.waitForSelector('[data-testid="latest-events"]');
+    await settled(page);
+    expect(page.url()).toContain(`person=${personId}`);
+    expect(page.url()).toContain(`project=${t.projectId}`);
+    const senders = await cellTexts(page, 'latest-events', 3);
+    expect(senders.length).toBeGreaterThan(0);
+    expect(senders.every((s) => s === 'tablet-1' || s === 'member-alice')).toBe(true);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('says so when no person has the id asked for', async () => {
+    const { page, errors } = await openPage(
+      browser,
+      `${t.url}/people?project=${t.projectId}&id=nobody-here`,
+      {
+        cookies,
+      },
+    );
+    await settled(page);
+    expect(await page.locator('[data-testid="person-not-found"]').textContent()).toContain(
+      'No person has this id in this project.',
+    );
+    // The browser itself logs the API's 404 for the id; the page logs nothing else.
+    expect(errors.filter((e) => !e.endsWith('status of 404 (Not Found)'))).toEqual([]);
+    expect(errors).toHaveLength(1);
+    await page.context().close();
+  });
+});
