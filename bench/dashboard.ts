@@ -32,6 +32,7 @@ const PAGES = [
   'heatmap',
   'distribution',
   'events',
+  'people',
   'sources',
   'settings',
 ];
