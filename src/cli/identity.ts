@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
 import { detailText, PulseloopError } from '../errors/registry.js';
-import { type IdentityLogEntry, identityConflicts, personIdentity } from '../identity/inspect.js';
+import { contactJoinIds } from '../govern/pii/crypto.js';
+import { loadPiiKeyring } from '../govern/pii/keys.js';
+import {
+  type IdentityLogEntry,
+  identityConflicts,
+  lookupSpellings,
+  personIdentity,
+} from '../identity/inspect.js';
 import { chooseProject, openStores, printTable } from './context.js';
 import { integer, say } from './lang.js';
 
@@ -36,8 +43,8 @@ export function registerIdentityCommand(program: Command): void {
     .command('show <id>')
     .description(
       say(
-        'Show the person an id belongs to (anonymous id, user id, platform id or person id): every id it has now, and the merges and conflicts that shaped it.',
-        '显示某个标识（匿名 ID、用户 ID、平台 ID 或人员 ID）所属的人员：其当前的全部标识，以及形成它的合并与冲突。',
+        'Show the person an id belongs to (anonymous id, user id, openid, unionid, phone number, e-mail or person id): every id it has now, and the merges and conflicts that shaped it.',
+        '显示某个标识（匿名 ID、用户 ID、openid、unionid、手机号、邮箱或人员 ID）所属的人员：其当前的全部标识，以及形成它的合并与冲突。',
       ),
     )
     .option(...PROJECT_OPTION)
@@ -45,10 +52,18 @@ export function registerIdentityCommand(program: Command): void {
       const stores = await openStores();
       try {
         const project = await chooseProject(stores.metadata, options.project);
-        const person = await personIdentity(stores.facts, project.id, id);
+        // A phone number or e-mail is looked up by the join ids ingestion makes of it (the server's key ring).
+        const ring = loadPiiKeyring({ dataDir: stores.config.dataDir, envValue: stores.config.piiKeys });
+        const spellings = lookupSpellings(id, contactJoinIds(ring));
+        const person = await personIdentity(stores.facts, project.id, id, spellings);
         if (!person)
           throw new PulseloopError('person_not_found', { id: id.slice(0, 80), projectId: project.id });
         process.stdout.write(say(`person ${person.personId}\n`, `人员 ${person.personId}\n`));
+        if (person.matched) {
+          process.stdout.write(
+            say(`(found through ${person.matched})\n`, `（通过 ${person.matched} 找到）\n`),
+          );
+        }
         if (person.mergedFrom) {
           process.stdout.write(
             say(

@@ -6,7 +6,7 @@ import { storeStatus } from '../collect/status.js';
 import { hostAndPort, loadConfig } from '../config/config.js';
 import { PulseloopError } from '../errors/registry.js';
 import { openStores, printTable } from './context.js';
-import { say } from './lang.js';
+import { integer, say } from './lang.js';
 
 function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -79,7 +79,7 @@ export function registerStatusCommand(program: Command): void {
       printTable(
         status.tables.map((t) => ({
           table: t.table,
-          rows: t.rows,
+          rows: integer.format(t.rows),
           size: formatBytes(t.bytesOnDisk),
           parts: t.parts,
         })),
@@ -108,6 +108,16 @@ export function registerStatusCommand(program: Command): void {
             ),
           );
         }
+      }
+      // Absent in the answer of a server older than this command.
+      if ((status.identityConflicts ?? 0) > 0) {
+        const count = integer.format(status.identityConflicts);
+        process.stdout.write(
+          say(
+            `identity conflicts (two known users whose ids met, kept apart): ${count}; \`pulseloop identity conflicts\` lists them\n`,
+            `身份冲突（两个已知用户的标识相遇，已保持分开）：${count} 条；用 \`pulseloop identity conflicts\` 查看\n`,
+          ),
+        );
       }
       if (status.refusedRows > 0) {
         process.stdout.write(

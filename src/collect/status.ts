@@ -17,6 +17,8 @@ export interface StoreStatus {
   walSegments: number;
   /** Rows the facts store refused, kept in quarantine (set-aside.ts), since the store began. */
   refusedRows: number;
+  /** Identity conflicts recorded in every project: two known users kept apart (identity/inspect.ts). */
+  identityConflicts: number;
 }
 
 /** Bytes of the log beyond the batch writer's checkpoint. */
@@ -45,10 +47,13 @@ export async function storeStatus(facts: FactsEngine, walDir: string): Promise<S
      GROUP BY table`,
   );
   const byTable = new Map(parts.map((p) => [p.table, p]));
-  const [refused] = await facts.query<{ rows: number }>(
-    'SELECT count() AS rows FROM quarantine WHERE reason_code = {code:String}',
-    { code: 'store_refused_row' },
-  );
+  const [[refused], [conflicts]] = await Promise.all([
+    facts.query<{ rows: number }>(
+      'SELECT count() AS rows FROM quarantine WHERE reason_code = {code:String}',
+      { code: 'store_refused_row' },
+    ),
+    facts.query<{ rows: number }>("SELECT count() AS rows FROM identity_log FINAL WHERE kind = 'conflict'"),
+  ]);
   const lag = walLagBytes(walDir);
   return {
     engine: facts.kind,
@@ -61,5 +66,6 @@ export async function storeStatus(facts: FactsEngine, walDir: string): Promise<S
     walLagBytes: lag.bytes,
     walSegments: lag.segments,
     refusedRows: Number(refused?.rows ?? 0),
+    identityConflicts: Number(conflicts?.rows ?? 0),
   };
 }

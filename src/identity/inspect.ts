@@ -116,6 +116,8 @@ export interface PersonIdentity {
   askedFor: string;
   /** Set when the id asked about was a person id since merged into `personId`. */
   mergedFrom?: string;
+  /** Set when the id asked about was found under another spelling: the stored id it matched. */
+  matched?: string;
   /** The person's distinct ids now, with their types and when each was first linked (UTC ms). */
   ids: { id: string; type: string; linkedAt: number }[];
   /** Merges into this person (also into the persons it absorbed) and conflicts it was part of, newest first. */
@@ -138,10 +140,12 @@ export async function personIdentity(
   facts: FactsEngine,
   projectId: string,
   id: string,
+  /** Other spellings of `id` tried when it is not an id itself (lookupSpellings). */
+  spellings: readonly string[] = [],
 ): Promise<PersonIdentity | undefined> {
-  const found = await currentPersonOf(facts, projectId, id);
+  const found = await findPerson(facts, projectId, id, spellings);
   if (!found) return undefined;
-  const { personId, mergedFrom } = found;
+  const { personId, mergedFrom, matched } = found;
   const ids = await facts.query<{ id: string; type: string; linked_at: string | number }>(
     `SELECT distinct_id AS id, argMax(id_type, version) AS type,
             toUnixTimestamp64Milli(min(updated_at)) AS linked_at
@@ -159,10 +163,50 @@ export async function personIdentity(
     personId,
     askedFor: id,
     ...(mergedFrom ? { mergedFrom } : {}),
+    ...(matched ? { matched } : {}),
     ids: ids.map((r) => ({ id: r.id, type: r.type, linkedAt: Number(r.linked_at) })),
     history,
     conflicts: history.filter((h) => h.kind === 'conflict').length,
   };
+}
+
+/**
+ * The stored spellings of what people type into a lookup: a unionid as `unionid:…`, a phone number
+ * or e-mail as its join ids (`phone:<sha-256>`, and the keyed `phone_k:…` that governance stores
+ * instead; `contactIds` gives both). An openid is matched by its ending (`openid:<platform>:…`).
+ */
+export function lookupSpellings(
+  asked: string,
+  contactIds: (kind: 'phone' | 'email', value: string) => string[],
+): string[] {
+  const value = asked.trim();
+  const spellings = [`unionid:${value}`];
+  if (/^\+?[\d\s-]{6,24}$/.test(value)) spellings.push(...contactIds('phone', value));
+  if (/^[^@\s]+@[^@\s]+$/.test(value)) spellings.push(...contactIds('email', value));
+  return spellings;
+}
+
+/** The person of `id`, else of the first of its spellings or an openid ending in it. */
+async function findPerson(
+  facts: FactsEngine,
+  projectId: string,
+  id: string,
+  spellings: readonly string[],
+): Promise<{ personId: string; mergedFrom?: string; matched?: string } | undefined> {
+  const direct = await currentPersonOf(facts, projectId, id);
+  if (direct) return direct;
+  const [other] = await facts.query<{ distinct_id: string }>(
+    `SELECT distinct_id FROM identities
+     WHERE project_id = {projectId:String}
+       AND (distinct_id IN {spellings:Array(String)}
+            OR (startsWith(distinct_id, 'openid:') AND endsWith(distinct_id, concat(':', {id:String}))))
+     ORDER BY indexOf({spellings:Array(String)}, distinct_id) = 0, distinct_id
+     LIMIT 1`,
+    { projectId, spellings, id },
+  );
+  if (!other) return undefined;
+  const found = await currentPersonOf(facts, projectId, other.distinct_id);
+  return found && { ...found, matched: other.distinct_id };
 }
 
 /** The person `id` points to now: as a distinct id, else as a person id, following merges. */

@@ -8,7 +8,7 @@ import { ByteSink } from '../../src/lib/byte-sink.js';
 import { FactsQueryError } from '../../src/store/facts/engine.js';
 import { writeEventBinary } from '../../src/store/facts/event-binary.js';
 import { EMPTY_EVENT } from '../support/event-rows.js';
-import { basicAuth, startTestServer, type TestServer } from '../support/server.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 
 let t: TestServer;
 
@@ -17,14 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function send(path: string, body: unknown, key = t.writeKey) {
-  const response = await fetch(`${t.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: basicAuth(key) },
-    body: JSON.stringify(body),
-  });
-  return response;
-}
+const send = (path: string, body: unknown, key = t.writeKey) => t.collect(path, body, key);
 
 const api = async (path: string, init?: RequestInit) => {
   const response = await t.api(`/api/v1/projects/${t.projectId}${path}`, init);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ENTRY } from '../../bench/server-process.js';
-import { basicAuth, startTestServer } from '../support/server.js';
+import { startTestServer } from '../support/server.js';
 
 // `pulseloop identity` on a store a server filled through the collection API, then stopped (the
 // embedded store opens in one process at a time).
@@ -21,14 +21,8 @@ function pulseloop(args: string[], lang = 'en') {
 
 beforeAll(async () => {
   const t = await startTestServer({}, dataDir);
-  const send = async (path: string, body: Record<string, unknown>) => {
-    const response = await fetch(`${t.url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: basicAuth(t.writeKey) },
-      body: JSON.stringify(body),
-    });
-    expect(response.status).toBe(200);
-  };
+  const send = async (path: string, body: Record<string, unknown>) =>
+    expect((await t.collect(path, body)).status).toBe(200);
   await send('/v1/page', { anonymousId: 'kiosk-9', timestamp: '2026-11-20T08:00:00Z' });
   await send('/v1/identify', {
     anonymousId: 'kiosk-9',
@@ -71,6 +65,17 @@ describe('pulseloop identity', () => {
     expect(zh.stdout).toMatch(/标识类型/);
     expect(zh.stdout).toMatch(/合并与冲突（冲突 1 条）/);
     expect(zh.stdout).toMatch(/冲突\s+member-2\s+kiosk-9\s+\S+\s+新的用户 ID 与另一个已知用户的标识一同出现/);
+  });
+
+  it('counts the conflicts in status, where an operator looks first', () => {
+    const { code, stdout } = pulseloop(['status']);
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      'identity conflicts (two known users whose ids met, kept apart): 1; `pulseloop identity conflicts` lists them',
+    );
+    expect(pulseloop(['status'], 'zh').stdout).toContain(
+      '身份冲突（两个已知用户的标识相遇，已保持分开）：1 条',
+    );
   });
 
   it('says so, in both languages, for an id the project has never seen and for a bad --limit', () => {

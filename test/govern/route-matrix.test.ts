@@ -286,6 +286,11 @@ const SPECS: Record<string, RouteSpec> = {
     permission: 'pii.configure',
     body: { fields: ['phone', 'email', 'name', 'address', 'id_number'] },
   },
+  'GET /api/v1/projects/:projectId/persons/:id/identity': {
+    permission: 'events.read_raw',
+    fresh: async (p) => ({ params: { id: p.personId } }),
+  },
+  'GET /api/v1/projects/:projectId/identity/conflicts': { permission: 'events.read_raw' },
   'GET /api/v1/projects/:projectId/persons/:id/profile': {
     permission: 'events.read_raw',
     fresh: async (p) => ({ params: { id: p.personId } }),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { basicAuth, startTestServer, type TestServer } from '../support/server.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 
 /**
  * The identity graph as people see it through the API: a person's ids and how they were joined,
@@ -11,12 +11,7 @@ const T0 = Date.parse('2026-11-20T08:00:00Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 
 async function send(path: string, body: Record<string, unknown>) {
-  const response = await fetch(`${t.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: basicAuth(t.writeKey) },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBe(200);
+  expect((await t.collect(path, body)).status).toBe(200);
 }
 
 const api = async (path: string, init?: RequestInit) => {
@@ -34,7 +29,14 @@ beforeAll(async () => {
   // One WeChat user seen in the mini program and in Channels: two persons, merged by the unionid.
   await send('/v1/identify', {
     anonymousId: 'mini-device',
-    traits: { unionid: 'UNION-7', openid: 'o-mini-7', platform: 'wechat_miniprogram', nickname: '茶友' },
+    traits: {
+      unionid: 'UNION-7',
+      openid: 'o-mini-7',
+      platform: 'wechat_miniprogram',
+      nickname: '茶友',
+      phone: '+86 138 0013 8000',
+      email: 'Tea.Lover@Example.com',
+    },
     timestamp: at(2),
   });
   await send('/v1/screen', { anonymousId: 'channels-device', name: 'Live room', timestamp: at(2.5) });
@@ -120,6 +122,21 @@ describe("a person's identity", () => {
     const viaPerson = await api(`/persons/${body.personId}/identity`);
     expect(viaPerson.body.personId).toBe(body.personId);
     expect(viaPerson.body.mergedFrom).toBeUndefined();
+  });
+
+  it('finds a person by what support staff have at hand: a phone number, an e-mail, a bare unionid or openid', async () => {
+    const { body: person } = await api('/persons/mini-device/identity');
+    for (const typed of ['+86 138-0013-8000', ' tea.lover@example.com', 'UNION-7', 'o-channels-7']) {
+      const { status, body } = await api(`/persons/${encodeURIComponent(typed)}/identity`);
+      expect(status, typed).toBe(200);
+      expect(body.personId, typed).toBe(person.personId);
+      expect(body.askedFor).toBe(typed);
+      expect(person.ids.map((i: { id: string }) => i.id)).toContain(body.matched);
+    }
+    // Stored as join ids only: the phone number itself is nowhere among the ids.
+    expect(JSON.stringify(person.ids)).not.toContain('138');
+    const other = await api(`/persons/${encodeURIComponent('+86 139 0000 0000')}/identity`);
+    expect(other.status).toBe(404);
   });
 
   it('answers 404 in both languages for an id the project has never seen, and needs a signed-in reader', async () => {

@@ -31,6 +31,8 @@ export interface TestServer {
    * first project otherwise); headers given in `init` win.
    */
   api(path: string, init?: RequestInit): Promise<Response>;
+  /** POSTs `body` as JSON to the collection API (`/v1/track`, …) with a write key (the first project's by default). */
+  collect(path: string, body: unknown, writeKey?: string): Promise<Response>;
   /** Signs the owner in: the session cookie (for a Cookie header or a browser) and the CSRF token. */
   login(): Promise<{ cookie: string; sessionId: string; csrfToken: string }>;
   /** Creates another project with its own key and owner token (tenant isolation tests). */
@@ -111,6 +113,13 @@ export async function startTestServer(
         if (!headers.has(name)) headers.set(name, value);
       }
       return fetch(`${server.url}${path}`, { ...init, headers });
+    },
+    collect(path, body, writeKey = first.writeKey) {
+      return fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: basicAuth(writeKey) },
+        body: JSON.stringify(body),
+      });
     },
     async login() {
       const response = await fetch(`${server.url}/api/v1/auth/login`, {

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../bench/browser.js';
 import { signInCookies } from '../../bench/sign-in.js';
 import {
-  basicAuth,
   startTestServer,
   TEST_OWNER_EMAIL,
   TEST_OWNER_PASSWORD,
@@ -20,12 +19,7 @@ let browser: Browser;
 let cookies: Cookies;
 
 async function send(path: string, body: Record<string, unknown>) {
-  const response = await fetch(`${t.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: basicAuth(t.writeKey) },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBe(200);
+  expect((await t.collect(path, body)).status).toBe(200);
 }
 
 beforeAll(async () => {
@@ -53,6 +47,7 @@ beforeAll(async () => {
       openid: 'o-mini-7',
       platform: 'wechat_miniprogram',
       nickname: '爱喝茶的鱼',
+      email: 'Tea.Lover@Example.com',
     },
     timestamp: '2026-11-20T09:01:00Z',
   });
@@ -136,6 +131,21 @@ describe('people & identity page', () => {
     const senders = await cellTexts(page, 'latest-events', 3);
     expect(senders.length).toBeGreaterThan(0);
     expect(senders.every((s) => s === 'tablet-1' || s === 'member-alice')).toBe(true);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('finds a person by the e-mail typed into the search box, which is kept only as a join id', async () => {
+    const { page, errors } = await openPage(browser, `${t.url}/people?project=${t.projectId}`, { cookies });
+    await page.locator('[data-testid="person-search"] input').fill('tea.lover@example.com');
+    await page.locator('[data-testid="person-search"] input').press('Enter');
+    await page.waitForSelector('[data-testid="person-matched"]');
+    await settled(page);
+    expect(page.url()).toContain(`id=${encodeURIComponent('tea.lover@example.com')}`);
+    expect(await page.locator('[data-testid="person-matched"]').textContent()).toMatch(
+      /tea\.lover@example\.com → email(_k)?:/,
+    );
+    expect(await cellTexts(page, 'person-ids', 1)).toContain('mini-device');
     expect(errors).toEqual([]);
     await page.context().close();
   });

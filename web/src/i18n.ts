@@ -90,11 +90,13 @@ const en = {
   'sources.rowErrors': 'Row errors',
   'nav.people': 'People & identity',
   'people.lookup': 'Look up a person',
-  'people.search': 'Any id: user id, anonymous id, openid, unionid or person id',
+  'people.search': 'Any id: user id, anonymous id, openid, unionid, phone, e-mail or person id',
   'people.hint':
     'Enter any id a person was seen with: Pulseloop shows the person it belongs to now, all of its ids across platforms, and the merges and conflicts that joined them.',
   'people.person': 'Person',
   'people.mergedFrom': 'was merged into this person; showing the person it belongs to now.',
+  'people.matched':
+    'found through this id (phone numbers and e-mails are kept only as join ids, never as they were typed).',
   'people.ids': 'Ids',
   'people.idType': 'Kind of id',
   'people.linkedAt': 'Linked',
@@ -206,11 +208,12 @@ const zh: Record<MessageKey, string> = {
   'sources.rowErrors': '行错误',
   'nav.people': '用户与身份',
   'people.lookup': '查找用户',
-  'people.search': '任意标识：用户 ID、匿名 ID、openid、unionid 或人员 ID',
+  'people.search': '任意标识：用户 ID、匿名 ID、openid、unionid、手机号、邮箱或人员 ID',
   'people.hint':
     '输入此人出现过的任意标识：Pulseloop 会显示它当前所属的人员、此人在各平台的全部标识，以及把它们连在一起的合并与冲突。',
   'people.person': '人员',
   'people.mergedFrom': '已并入此人员；下面显示它当前所属的人员。',
+  'people.matched': '通过此标识找到（手机号和邮箱只以关联标识保存，从不保存原文）。',
   'people.ids': '标识',
   'people.idType': '标识类型',
   'people.linkedAt': '关联时间',

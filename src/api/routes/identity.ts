@@ -2,10 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { projectContext } from '../../analyze/query/scope.js';
 import { PulseloopError } from '../../errors/registry.js';
 import { governanceFor } from '../../govern/governance.js';
+import { contactJoinIds } from '../../govern/pii/crypto.js';
 import { getPiiFields } from '../../govern/pii/fields.js';
 import { serialiseForRole } from '../../govern/pii/mask.js';
 import { storedTraits } from '../../govern/subjects.js';
-import { identityConflicts, personIdentity } from '../../identity/inspect.js';
+import { identityConflicts, lookupSpellings, personIdentity } from '../../identity/inspect.js';
 import type { StoreDeps } from '../app.js';
 import { beforeOf, idParam, limitOf } from './query-params.js';
 
@@ -35,14 +36,16 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: StoreDeps): v
     async (request) => {
       const { projectId } = await projectContext(deps.metadata, request.params.projectId);
       const id = idParam(request.params.id);
-      const identity = await personIdentity(deps.facts, projectId, id);
-      if (!identity) throw new PulseloopError('person_not_found', { id: id.slice(0, 80), projectId });
-      // Traits with the person (none for one never identified), PII masked as for the profile route.
       const principal = request.principal;
       if (!principal) throw new PulseloopError('not_authenticated');
-      const [stored, { keyring }, fields] = await Promise.all([
+      const { keyring } = await governanceFor(deps);
+      // A phone number or e-mail is looked up by the join ids ingestion makes of it (never stored plain).
+      const spellings = lookupSpellings(id, contactJoinIds(keyring));
+      const identity = await personIdentity(deps.facts, projectId, id, spellings);
+      if (!identity) throw new PulseloopError('person_not_found', { id: id.slice(0, 80), projectId });
+      // Traits with the person (none for one never identified), PII masked as for the profile route.
+      const [stored, fields] = await Promise.all([
         storedTraits(deps.facts, projectId, identity.personId),
-        governanceFor(deps),
         getPiiFields(deps.metadata, projectId),
       ]);
       const traits = stored ? serialiseForRole(keyring, principal.role, stored.traits, fields) : {};

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { detailText, PulseloopError } from '../../errors/registry.js';
+import { hashContact } from '../../identity/resolver.js';
 import type { PiiKeyring } from './keys.js';
 
 /**
@@ -166,6 +167,16 @@ export function keyedContactId(
   value: string,
 ): string {
   return `${kind}_k:${keyedContactHash(ring, kind, value)}`;
+}
+
+/**
+ * Every join id a phone number or e-mail may be stored under: the unkeyed SHA-256 id and the keyed
+ * one (ingestion stores one or, while moving over, both), for looking a person up by either.
+ */
+export function contactJoinIds(
+  ring: Pick<PiiKeyring, 'hashKey'>,
+): (kind: 'phone' | 'email', value: string) => string[] {
+  return (kind, value) => [`${kind}:${hashContact(kind, value)}`, keyedContactId(ring, kind, value)];
 }
 
 /** A keyed hash of any identifier (erased distinct ids in the suppression list). */

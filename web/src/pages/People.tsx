@@ -27,6 +27,8 @@ interface PersonIdentity {
   personId: string;
   askedFor: string;
   mergedFrom?: string;
+  /** The stored id the lookup matched, when it was typed otherwise (a phone number, a bare openid). */
+  matched?: string;
   ids: { id: string; type: string; linkedAt: number }[];
   history: LogEntry[];
   conflicts: number;
@@ -127,6 +129,14 @@ export default function People() {
     const traits = Object.entries(person.traits);
     return (
       <Space orientation="vertical" size="middle" style={{ width: '100%' }} data-testid="person">
+        {person.matched && (
+          <Alert
+            type="info"
+            showIcon
+            data-testid="person-matched"
+            message={`${person.askedFor} → ${person.matched}: ${t('people.matched')}`}
+          />
+        )}
         {person.mergedFrom && (
           <Alert type="info" showIcon message={`${person.mergedFrom} ${t('people.mergedFrom')}`} />
         )}
