@@ -54,16 +54,17 @@ function line(sink: ByteSink, text: string): void {
   sink.endLine();
 }
 
+/** Emits one person; returns what they did (undefined for a person with no visits). */
 export function emitPerson(
   plan: PersonPlan,
   world: BehaviourWorld,
   counters: WorldCounters,
   recorder: SessionRecorder,
   out: WorldOutput,
-): void {
+): PersonMemory | undefined {
   const { person } = plan;
   // A known customer who stays away all window leaves no trace.
-  if (plan.sessions.length === 0) return;
+  if (plan.sessions.length === 0) return undefined;
   const rng = rngFor(world.seed, 'behaviour', person.index);
   const memory: PersonMemory = {
     variant: -1,
@@ -107,6 +108,7 @@ export function emitPerson(
   const socialPlatformsUsed = writeIdentities(out.identities, world.projectId, person, memory);
   if (socialPlatformsUsed >= 2) out.multiPlatformPersons++;
   writePersonRow(out.persons, rng, world.projectId, world.calendar.startMs, person, memory);
+  return memory;
 }
 
 function visitHeader(ctx: VisitContext, index: number): VisitHeader {

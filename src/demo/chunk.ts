@@ -1,4 +1,4 @@
-import type { ByteSink } from '../lib/byte-sink.js';
+import { ByteSink } from '../lib/byte-sink.js';
 import { PathTally } from './attribution-truth.js';
 import { emitPerson, emptyOutput } from './behaviour.js';
 import { SessionRecorder } from './event-plan.js';
@@ -6,6 +6,7 @@ import { type ChurnTally, emptyChurnTally, tallyChurn } from './ground-truth.js'
 import { drawPerson, drawSpikeVisitor, type PersonProfile } from './persons.js';
 import { rngFor } from './prng.js';
 import { planPerson } from './sessions.js';
+import { type AppMember, plantSharedDevices } from './shared-devices.js';
 import { assignSharers } from './sharing.js';
 import type { ExperimentTally } from './shop-visit.js';
 import type { WorldCounters } from './visit-context.js';
@@ -45,6 +46,10 @@ export interface ChunkOutput {
   personRows: ChunkRows;
   orders: ChunkRows;
   comments: ChunkRows;
+  /** `$identify` events of members signing in on another member's device (JSON lines for `events`). */
+  sharedDeviceEvents: ChunkRows;
+  /** The identity conflicts those sign-ins make (JSON lines for `identity_log`). */
+  identityLog: ChunkRows;
   paths: { persons: Float64Array; converted: Float64Array };
   churn: ChurnTally;
   experiment: ExperimentTally;
@@ -89,24 +94,43 @@ export function generateChunk(world: DemoWorld, chunk: ChunkSpec): ChunkOutput {
   const recorder = new SessionRecorder();
   const paths = new PathTally();
   const churn = emptyChurnTally();
+  const appMembers: AppMember[] = [];
   for (const plan of plans) {
     if (plan.sessions.length === 0) continue;
     paths.add(plan.pathChannels, plan.converted);
     tallyChurn(churn, plan);
-    emitPerson(plan, world.behaviourWorld, counters, recorder, out);
+    const memory = emitPerson(plan, world.behaviourWorld, counters, recorder, out);
+    const appFirstSeenMs = memory?.firstSeenMs.get('app');
+    if (memory && appFirstSeenMs !== undefined && memory.signedUpAtMs >= 0) {
+      appMembers.push({
+        person: plan.person,
+        appFirstSeenMs,
+        signedUpAtMs: memory.signedUpAtMs,
+        lastEventMs: memory.lastEventMs,
+      });
+    }
   }
+  const shared = { events: new ByteSink(16 << 10), identityLog: new ByteSink(16 << 10) };
+  const sharedDevices = plantSharedDevices(
+    appMembers,
+    rngFor(seed, 'shared-devices', chunk.index),
+    { projectId: world.settings.projectId, endMs: world.calendar.endMs, chunkIndex: chunk.index },
+    shared,
+  );
   for (const used of Object.values(counters)) {
     if (used - base >= CHUNK_ID_STRIDE) throw new RangeError(`chunk ${chunk.index} numbered past its stride`);
   }
   return {
     index: chunk.index,
     persons: chunk.to - chunk.from,
-    events: out.events,
+    events: out.events + sharedDevices,
     visits: rowsOf(out.visits),
     identities: rowsOf(out.identities),
     personRows: rowsOf(out.persons),
     orders: rowsOf(out.orders),
     comments: rowsOf(out.comments),
+    sharedDeviceEvents: rowsOf(shared.events),
+    identityLog: rowsOf(shared.identityLog),
     paths: { persons: paths.persons, converted: paths.converted },
     churn,
     experiment: out.experiment,
@@ -119,7 +143,15 @@ export function generateChunk(world: DemoWorld, chunk: ChunkSpec): ChunkOutput {
  * allocation, never Node's shared pool for small buffers (emptyOutput's smallest sink is 16 KiB).
  */
 export function transferablesOf(output: ChunkOutput): ArrayBuffer[] {
-  const rows = [output.visits, output.identities, output.personRows, output.orders, output.comments];
+  const rows = [
+    output.visits,
+    output.identities,
+    output.personRows,
+    output.orders,
+    output.comments,
+    output.sharedDeviceEvents,
+    output.identityLog,
+  ];
   return rows.map((r) => r.bytes.buffer as ArrayBuffer);
 }
 

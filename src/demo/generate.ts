@@ -1,3 +1,4 @@
+import { ByteSink } from '../lib/byte-sink.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import { PathTally } from './attribution-truth.js';
 import { emptyOutput } from './behaviour.js';
@@ -51,6 +52,8 @@ export interface DemoCounts {
   ad_spend: number;
   orders: number;
   comments: number;
+  /** Identity conflicts: members who signed in on another member's device (shared-devices.ts). */
+  identity_log: number;
 }
 
 export interface DemoSummary {
@@ -119,8 +122,12 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
       ad_spend: adSpend.rows.length,
       orders: 0,
       comments: backgroundComments.length,
+      identity_log: 0,
     };
     const out = emptyOutput();
+    // Shared-device sign-ins: their `$identify` events go straight into `events`, their conflicts into `identity_log`.
+    const sharedDeviceEvents = new ByteSink(1 << 16);
+    const identityLog = new ByteSink(1 << 16);
     const tallies = { paths: new PathTally(), churn: emptyChurnTally(), experiment: out.experiment };
     let multiPlatformPersons = 0;
 
@@ -131,6 +138,7 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
       counts.persons += out.persons.lines;
       counts.orders += out.orders.lines;
       counts.comments += out.comments.lines;
+      counts.identity_log += identityLog.lines;
       staged += out.events;
       out.events = 0;
       await writer.stageVisits(out.visits);
@@ -142,6 +150,8 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
       writer.writeBinaryRows('persons', out.persons, PERSON_ROW_COLUMNS);
       writer.writeRows('orders', out.orders);
       writer.writeRows('comments', out.comments);
+      writer.writeRows('events', sharedDeviceEvents);
+      writer.writeRows('identity_log', identityLog);
     };
 
     let personsDone = 0;
@@ -151,6 +161,8 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
       out.persons.append(chunk.personRows.bytes, chunk.personRows.lines);
       out.orders.append(chunk.orders.bytes, chunk.orders.lines);
       out.comments.append(chunk.comments.bytes, chunk.comments.lines);
+      sharedDeviceEvents.append(chunk.sharedDeviceEvents.bytes, chunk.sharedDeviceEvents.lines);
+      identityLog.append(chunk.identityLog.bytes, chunk.identityLog.lines);
       out.events += chunk.events;
       addTallies(tallies, chunk);
       multiPlatformPersons += chunk.multiPlatformPersons;
@@ -178,6 +190,7 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
       viralContentId: content.posts[content.viralPost]!.contentId,
       persons: counts.persons,
       multiPlatformPersons,
+      sharedDeviceConflicts: counts.identity_log,
     });
     return {
       projectId,

@@ -96,6 +96,9 @@ export interface GroundTruth {
     persons: number;
     multiPlatformPersons: number;
     description: string;
+    /** Members who signed in once on another member's device: identity conflicts, kept apart. */
+    sharedDeviceConflicts: number;
+    sharedDevicesDescription: string;
   };
   rhythms: { weekdayWeightsMondayFirst: readonly number[]; peakHoursLocal: number[] };
 }
@@ -143,6 +146,7 @@ export interface TruthInputs {
   viralContentId: string;
   persons: number;
   multiPlatformPersons: number;
+  sharedDeviceConflicts: number;
 }
 
 export function buildGroundTruth(input: TruthInputs): GroundTruth {
@@ -259,6 +263,9 @@ export function buildGroundTruth(input: TruthInputs): GroundTruth {
       multiPlatformPersons: input.multiPlatformPersons,
       description:
         'Persons whose events come from two or more social platforms, each with its own platform id, linked to one person_id through identities (phone hash).',
+      sharedDeviceConflicts: input.sharedDeviceConflicts,
+      sharedDevicesDescription:
+        "Members who signed in to the app once on another member's device: each is an identity conflict (identity_log, kind conflict) with their $identify event; both persons stay apart.",
     },
     rhythms: { weekdayWeightsMondayFirst: WEEKDAY_WEIGHTS, peakHoursLocal: [20, 21] },
   };

@@ -195,3 +195,13 @@ function uuid(rng: Rng): string {
   const variant = '89ab'[rng.int(4)]!;
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
+
+/** The traits an app or site sends with `identify` for this person (JSON), with `extra` added. */
+export function identifyTraits(person: PersonProfile, extra: Record<string, string> = {}): string {
+  return JSON.stringify({
+    nickname: person.nickname,
+    language: person.language,
+    city: CITIES[person.city]!.city,
+    ...extra,
+  });
+}

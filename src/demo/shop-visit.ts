@@ -1,6 +1,7 @@
-import { BANNER_COUPON_INDEX, CITIES, PAGE, PRODUCTS, SEARCH_QUERIES } from './catalogue.js';
+import { BANNER_COUPON_INDEX, PAGE, PRODUCTS, SEARCH_QUERIES } from './catalogue.js';
 import { EVENT, type EventCode, PRODUCT_PAGE_BASE } from './event-plan.js';
 import { EXPERIMENT_MODEL } from './models.js';
+import { identifyTraits } from './persons.js';
 import { hash32 } from './prng.js';
 import { emitPurchase, nextOrderId, pickProduct } from './purchase.js';
 import { emitShares } from './social-visit.js';
@@ -103,14 +104,7 @@ function productViewed(ctx: VisitContext, product: number, experiment: Experimen
 }
 
 function identify(ctx: VisitContext, traits: Record<string, string>): void {
-  const { person } = ctx;
-  const city = CITIES[person.city]!;
-  const payload = JSON.stringify({
-    nickname: person.nickname,
-    language: person.language,
-    city: city.city,
-    ...traits,
-  });
+  const payload = identifyTraits(ctx.person, traits);
   ctx.switchAt = ctx.recorder.addWithPayload(EVENT.identify, pause(ctx.rng, 2, 15), payload);
 }
 

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoSummary, generateDemoWorld, writeGroundTruth } from '../../src/demo/index.js';
+import { identityConflicts } from '../../src/identity/inspect.js';
+import { createIdentityResolver, loadIdentityGraph } from '../../src/identity/resolver.js';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
 import type { FactsEngine } from '../../src/store/facts/engine.js';
 import { migrateFacts } from '../../src/store/facts/migrate.js';
@@ -52,6 +54,52 @@ describe('the demo world', () => {
     }
     expect(world.counts.persons).toBeGreaterThan(2500);
     expect(world.counts.events).toBeGreaterThan(200_000);
+  });
+
+  it("plants shared-device sign-ins as ingestion records them: the conflict the resolver makes of the newcomer's identify", async () => {
+    const planted = world.truth.identity.sharedDeviceConflicts;
+    expect(planted).toBeGreaterThan(0);
+    const page = await identityConflicts(engine, project, { limit: 500, before: Date.now() + 86_400_000 });
+    expect(page.total).toBe(planted);
+    const resolver = createIdentityResolver();
+    await loadIdentityGraph(resolver, engine);
+    for (const conflict of page.conflicts) {
+      // The newcomer's `$identify`, sent from the owner's device, is stored as an event…
+      const event = await one<{ distinct_id: string; anonymous_id: string; person_id: string; at: number }>(
+        `SELECT distinct_id, anonymous_id, person_id, toUnixTimestamp64Milli(timestamp) AS at FROM events
+         WHERE project_id = {p:String} AND message_id = {m:String}`,
+        { m: conflict.messageId },
+      );
+      expect(event).toMatchObject({
+        distinct_id: conflict.distinctId,
+        anonymous_id: conflict.otherDistinctId,
+        person_id: conflict.personId,
+      });
+      expect(Number(event.at)).toBe(conflict.at);
+      // …and the real resolver, given that message, refuses the merge with exactly the stored row.
+      const changes = resolver.resolve({
+        projectId: project,
+        messageId: conflict.messageId,
+        at: conflict.at,
+        userId: event.distinct_id,
+        anonymousId: event.anonymous_id,
+      });
+      expect(changes.personId).toBe(conflict.personId);
+      expect(changes.identities).toEqual([]);
+      expect(changes.log).toEqual([
+        {
+          project_id: project,
+          at: conflict.at,
+          kind: 'conflict',
+          person_id: conflict.personId,
+          other_person_id: conflict.otherPersonId,
+          distinct_id: conflict.distinctId,
+          other_distinct_id: conflict.otherDistinctId,
+          reason: 'two different known users',
+          message_id: conflict.messageId,
+        },
+      ]);
+    }
   });
 
   it('writes the ground truth as JSON that reads back the same', async () => {

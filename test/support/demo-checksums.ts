@@ -9,6 +9,7 @@ export const DEMO_TABLES = [
   'ad_spend',
   'orders',
   'comments',
+  'identity_log',
 ] as const;
 
 /**
