@@ -4,6 +4,7 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
@@ -13,6 +14,7 @@ import { ajvDetail } from '../errors/schema-errors.js';
 import type { Governance } from '../govern/governance.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import type { MetadataStore } from '../store/metadata/open.js';
+import { fastifyClientError } from './fastify-errors.js';
 import { registerAnalysisRoutes } from './routes/analyses.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { type CollectRouteDeps, registerCollectRoutes } from './routes/collect.js';
@@ -70,6 +72,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Route schemas describe bodies for the OpenAPI document; collection routes validate each event
     // themselves so that one bad event in a batch does not reject the others.
     ajv: { customOptions: { strict: false } },
+    // A malformed path is answered before routing, outside the error handler.
+    frameworkErrors: (error, _request, reply) => {
+      const e = fastifyClientError(error);
+      void (reply as FastifyReply).status(e.status).send(e.toJSON());
+    },
   });
 
   const routes: RouteEntry[] = [];
@@ -105,7 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return reply.status(e.status).send(e.toJSON());
     }
     if (typeof error.statusCode === 'number' && error.statusCode < 500) {
-      const e = new PulseloopError('invalid_request', { detail: error.message });
+      const e = fastifyClientError(error);
       return reply.status(error.statusCode).send(e.toJSON());
     }
     request.log.error({ err: error }, 'unhandled error');

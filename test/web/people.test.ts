@@ -150,6 +150,51 @@ describe('people & identity page', () => {
     await page.context().close();
   });
 
+  it('pages through more conflicts than one answer holds with "load older"', async () => {
+    const busy = await t.newProject('Busy kiosk');
+    const start = Date.parse('2026-11-01T00:00:00Z');
+    const batch = [
+      {
+        type: 'identify',
+        anonymousId: 'kiosk-x',
+        userId: 'owner-x',
+        timestamp: new Date(start).toISOString(),
+      },
+    ];
+    for (let i = 1; i <= 230; i++) {
+      batch.push({
+        type: 'identify',
+        anonymousId: 'kiosk-x',
+        userId: `visitor-${i}`,
+        timestamp: new Date(start + i * 60_000).toISOString(),
+      });
+    }
+    const response = await t.collect('/v1/batch', { batch }, busy.writeKey);
+    expect(response.status).toBe(200);
+    await t.settle();
+    const { page, errors } = await openPage(
+      browser,
+      `${t.url}/people?project=${busy.projectId}&tab=conflicts`,
+      {
+        cookies,
+      },
+    );
+    await settled(page);
+    const older = page.locator('[data-testid="conflicts-older"]');
+    expect(await older.textContent()).toContain('(200 / 230)');
+    await older.click();
+    await expect.poll(() => older.count()).toBe(0);
+    // Page by page through the table (20 rows a page): the oldest conflict is the first visitor's.
+    await page.locator('[data-testid="conflicts-table"] .ant-pagination-item').last().click();
+    const ids = await cellTexts(page, 'conflicts-table', 2);
+    expect(ids[ids.length - 1]).toBe('visitor-1');
+    expect(
+      await page.locator('[data-testid="conflicts-table"] .ant-pagination-item').last().textContent(),
+    ).toBe('12');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('says so when no person has the id asked for', async () => {
     const { page, errors } = await openPage(
       browser,

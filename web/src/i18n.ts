@@ -113,6 +113,7 @@ const en = {
   'people.conflictsHint':
     'Two different known users whose ids met (a shared device, a reused account). Pulseloop kept them apart; each stays its own person.',
   'people.noConflicts': 'No conflicts: no two known users have met on one id.',
+  'people.loadOlder': 'Load older',
   'people.noHistory': 'Nothing merged into this person and no conflicts.',
   'people.seeEvents': "This person's events",
   'people.notFound': 'No person has this id in this project.',
@@ -230,6 +231,7 @@ const zh: Record<MessageKey, string> = {
   'people.conflictsHint':
     '两个不同的已知用户的标识同时出现（共用设备、共用账号）。Pulseloop 将他们保持分开，各自仍是独立的人员。',
   'people.noConflicts': '没有冲突：没有两个已知用户在同一标识上相遇。',
+  'people.loadOlder': '加载更早的',
   'people.noHistory': '没有其他人员并入此人员，也没有冲突。',
   'people.seeEvents': '此人员的事件',
   'people.notFound': '此项目中没有人员拥有这个标识。',

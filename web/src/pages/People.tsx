@@ -1,5 +1,6 @@
-import { Alert, Badge, Card, Descriptions, Empty, Input, Space, Tabs, Tag, Typography } from 'antd';
+import { Alert, Badge, Button, Card, Descriptions, Empty, Input, Space, Tabs, Tag, Typography } from 'antd';
 import type { ColumnsType } from 'antd/es/table';
+import { useState } from 'react';
 import { Link, useLocation } from 'react-router-dom';
 import { ApiError, api } from '../api';
 import { DataTable } from '../components/DataTable';
@@ -22,6 +23,14 @@ interface LogEntry extends Record<string, unknown> {
   reasonZh: string;
   messageId: string;
 }
+
+interface ConflictPage {
+  conflicts: LogEntry[];
+  total: number;
+}
+
+/** Conflicts asked for at a time. */
+const CONFLICT_PAGE = 200;
 
 interface PersonIdentity {
   personId: string;
@@ -56,9 +65,25 @@ export default function People() {
   const base = `/api/v1/projects/${projectId}`;
 
   const conflicts = useAsync(
-    () => api.get<{ conflicts: LogEntry[]; total: number }>(`${base}/identity/conflicts?limit=200`),
+    () => api.get<ConflictPage>(`${base}/identity/conflicts?limit=${CONFLICT_PAGE}`),
     [base],
   );
+  // Older pages asked for with "load older", after the first.
+  const [older, setOlder] = useState<{ base: string; rows: LogEntry[]; loading: boolean }>();
+  const olderRows = older?.base === base ? older.rows : [];
+  const loadOlder = async (shown: LogEntry[]) => {
+    const last = shown[shown.length - 1];
+    if (!last) return;
+    setOlder({ base, rows: olderRows, loading: true });
+    try {
+      const page = await api.get<ConflictPage>(
+        `${base}/identity/conflicts?limit=${CONFLICT_PAGE}&before=${last.at}`,
+      );
+      setOlder({ base, rows: [...olderRows, ...page.conflicts], loading: false });
+    } catch {
+      setOlder({ base, rows: olderRows, loading: false });
+    }
+  };
   // null: no person has the id asked for.
   const lookup = useAsync<PersonIdentity | null | undefined>(async () => {
     if (!asked) return undefined;
@@ -256,19 +281,32 @@ export default function People() {
             <Card>
               <Typography.Paragraph type="secondary">{t('people.conflictsHint')}</Typography.Paragraph>
               <PageState state={conflicts}>
-                {(d) =>
-                  d.conflicts.length === 0 ? (
-                    <Empty data-testid="no-conflicts" description={t('people.noConflicts')} />
-                  ) : (
-                    <DataTable
-                      testId="conflicts-table"
-                      name="identity-conflicts"
-                      rowKey={(row) => `${row.at}-${row.distinctId}-${row.otherDistinctId}`}
-                      rows={d.conflicts}
-                      columns={conflictColumns}
-                    />
-                  )
-                }
+                {(d) => {
+                  if (d.conflicts.length === 0) {
+                    return <Empty data-testid="no-conflicts" description={t('people.noConflicts')} />;
+                  }
+                  const shown = [...d.conflicts, ...olderRows];
+                  return (
+                    <Space orientation="vertical" style={{ width: '100%' }}>
+                      <DataTable
+                        testId="conflicts-table"
+                        name="identity-conflicts"
+                        rowKey={(row) => `${row.at}-${row.distinctId}-${row.otherDistinctId}`}
+                        rows={shown}
+                        columns={conflictColumns}
+                      />
+                      {shown.length < d.total && (
+                        <Button
+                          data-testid="conflicts-older"
+                          loading={older?.loading === true}
+                          onClick={() => loadOlder(shown)}
+                        >
+                          {t('people.loadOlder')} ({shown.length} / {d.total})
+                        </Button>
+                      )}
+                    </Space>
+                  );
+                }}
               </PageState>
             </Card>
           ),
