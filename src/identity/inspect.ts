@@ -1,4 +1,5 @@
 import type { FactsEngine } from '../store/facts/engine.js';
+import type { IdentityLogRow } from '../store/facts/rows.js';
 
 /**
  * The identity graph as the store holds it, for people to look at: one person's ids and the
@@ -48,16 +49,8 @@ export interface IdentityLogEntry {
   messageId: string;
 }
 
-interface LogRow {
-  at: string | number;
-  kind: string;
-  person_id: string;
-  other_person_id: string;
-  distinct_id: string;
-  other_distinct_id: string;
-  reason: string;
-  message_id: string;
-}
+/** An `identity_log` row as LOG_COLUMNS reads it (`at` in milliseconds, as text or number). */
+type LogRow = Omit<IdentityLogRow, 'project_id' | 'at'> & { at: string | number };
 
 const LOG_COLUMNS = `toUnixTimestamp64Milli(at) AS at, kind, person_id, other_person_id, distinct_id,
   other_distinct_id, reason, message_id`;

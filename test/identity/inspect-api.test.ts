@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendIdentityStory, STORY_T0 as T0 } from '../support/identity-story.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 /**
@@ -7,12 +8,6 @@ import { startTestServer, type TestServer } from '../support/server.js';
  */
 
 let t: TestServer;
-const T0 = Date.parse('2026-11-20T08:00:00Z');
-const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
-
-async function send(path: string, body: Record<string, unknown>) {
-  expect((await t.collect(path, body)).status).toBe(200);
-}
 
 const api = async (path: string, init?: RequestInit) => {
   const response = await t.api(`/api/v1/projects/${t.projectId}${path}`, init);
@@ -22,30 +17,7 @@ const api = async (path: string, init?: RequestInit) => {
 
 beforeAll(async () => {
   t = await startTestServer();
-  // A shared tablet: Alice signs in on it, later Bob does too (a conflict, kept apart).
-  await send('/v1/page', { anonymousId: 'tablet-1', name: 'Home', timestamp: at(0) });
-  await send('/v1/identify', { anonymousId: 'tablet-1', userId: 'u-alice', timestamp: at(1) });
-  await send('/v1/identify', { anonymousId: 'tablet-1', userId: 'u-bob', timestamp: at(5) });
-  // One WeChat user seen in the mini program and in Channels: two persons, merged by the unionid.
-  await send('/v1/identify', {
-    anonymousId: 'mini-device',
-    traits: {
-      unionid: 'UNION-7',
-      openid: 'o-mini-7',
-      platform: 'wechat_miniprogram',
-      nickname: '茶友',
-      phone: '+86 138 0013 8000',
-      email: 'Tea.Lover@Example.com',
-    },
-    timestamp: at(2),
-  });
-  await send('/v1/screen', { anonymousId: 'channels-device', name: 'Live room', timestamp: at(2.5) });
-  await send('/v1/identify', {
-    anonymousId: 'channels-device',
-    traits: { unionid: 'UNION-7', openid: 'o-channels-7', platform: 'wechat_channels' },
-    timestamp: at(3),
-  });
-  await t.settle();
+  await sendIdentityStory(t);
 });
 afterAll(() => t.close());
 
@@ -108,7 +80,7 @@ describe("a person's identity", () => {
       ]),
     );
     expect(body.conflicts).toBe(0);
-    expect(body.traits).toMatchObject({ nickname: '茶友' });
+    expect(body.traits).toMatchObject({ nickname: '爱喝茶的鱼' });
     const merges = body.history.filter((h: { kind: string }) => h.kind === 'merge');
     expect(merges).toHaveLength(1);
     expect(merges[0]).toMatchObject({ reasonCode: 'identified', at: T0 + 3 * 60_000 });

@@ -2,6 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../bench/browser.js';
 import { signInCookies } from '../../bench/sign-in.js';
+import { sendIdentityStory } from '../support/identity-story.js';
 import {
   startTestServer,
   TEST_OWNER_EMAIL,
@@ -18,45 +19,9 @@ let t: TestServer;
 let browser: Browser;
 let cookies: Cookies;
 
-async function send(path: string, body: Record<string, unknown>) {
-  expect((await t.collect(path, body)).status).toBe(200);
-}
-
 beforeAll(async () => {
   t = await startTestServer();
-  await send('/v1/page', { anonymousId: 'tablet-1', name: 'Home', timestamp: '2026-11-20T08:00:00Z' });
-  await send('/v1/identify', {
-    anonymousId: 'tablet-1',
-    userId: 'member-alice',
-    timestamp: '2026-11-20T08:01:00Z',
-  });
-  await send('/v1/identify', {
-    anonymousId: 'tablet-1',
-    userId: 'member-bob',
-    timestamp: '2026-11-20T08:05:00Z',
-  });
-  await send('/v1/screen', {
-    anonymousId: 'channels-device',
-    name: 'Live room',
-    timestamp: '2026-11-20T09:00:00Z',
-  });
-  await send('/v1/identify', {
-    anonymousId: 'mini-device',
-    traits: {
-      unionid: 'UNION-7',
-      openid: 'o-mini-7',
-      platform: 'wechat_miniprogram',
-      nickname: '爱喝茶的鱼',
-      email: 'Tea.Lover@Example.com',
-    },
-    timestamp: '2026-11-20T09:01:00Z',
-  });
-  await send('/v1/identify', {
-    anonymousId: 'channels-device',
-    traits: { unionid: 'UNION-7', openid: 'o-channels-7', platform: 'wechat_channels' },
-    timestamp: '2026-11-20T09:02:00Z',
-  });
-  await t.settle();
+  await sendIdentityStory(t);
   cookies = await signInCookies(t.url, TEST_OWNER_EMAIL, TEST_OWNER_PASSWORD);
   browser = await launchChromium();
 }, 60_000);
@@ -111,7 +76,7 @@ describe('people & identity page', () => {
     const row = page.locator('[data-testid="conflicts-table"] tbody tr.ant-table-row');
     await expect.poll(() => row.count()).toBe(1);
     expect(await row.allInnerTexts()).toEqual([
-      expect.stringMatching(/member-bob\s+tablet-1\s+a new user id arrived/),
+      expect.stringMatching(/u-bob\s+tablet-1\s+a new user id arrived/),
     ]);
 
     // The other side of the conflict: the tablet's person, Alice, with Bob kept off her ids.
@@ -119,7 +84,7 @@ describe('people & identity page', () => {
     await page.waitForSelector('[data-testid="person-ids"]');
     await settled(page);
     expect(page.url()).toContain('id=tablet-1');
-    expect((await cellTexts(page, 'person-ids', 1)).sort()).toEqual(['member-alice', 'tablet-1']);
+    expect((await cellTexts(page, 'person-ids', 1)).sort()).toEqual(['tablet-1', 'u-alice']);
     expect(await cellTexts(page, 'person-history', 2)).toEqual(['Conflict']);
 
     const personId = (await page.locator('[data-testid="person-id"]').textContent()) ?? '';
@@ -130,7 +95,7 @@ describe('people & identity page', () => {
     expect(page.url()).toContain(`project=${t.projectId}`);
     const senders = await cellTexts(page, 'latest-events', 3);
     expect(senders.length).toBeGreaterThan(0);
-    expect(senders.every((s) => s === 'tablet-1' || s === 'member-alice')).toBe(true);
+    expect(senders.every((s) => s === 'tablet-1' || s === 'u-alice')).toBe(true);
     expect(errors).toEqual([]);
     await page.context().close();
   });
