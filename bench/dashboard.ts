@@ -120,8 +120,10 @@ export async function benchDashboard(options: {
 
 const DEMO_PASSWORD = 'dashboard bench password';
 
+/** The built files, without the precompressed copies beside them (web/precompress.ts). */
 function listAssets(dist: string): string[] {
-  return ['/index.html', ...readdirSync(join(dist, 'assets')).map((f) => `/assets/${f}`)];
+  const built = readdirSync(join(dist, 'assets')).filter((f) => !/\.(br|gz)$/.test(f));
+  return ['/index.html', ...built.map((f) => `/assets/${f}`)];
 }
 
 /** Gzip size of the served files at these paths (the server sends them uncompressed on loopback). */
