@@ -139,25 +139,14 @@ export async function personIdentity(
   const found = await findPerson(facts, projectId, id, spellings);
   if (!found) return undefined;
   const { personId, mergedFrom, matched } = found;
-  const ids = await facts.query<{ id: string; type: string; linked_at: string | number }>(
-    `SELECT distinct_id AS id, argMax(id_type, version) AS type,
-            toUnixTimestamp64Milli(min(updated_at)) AS linked_at
-     FROM identities
-     WHERE project_id = {projectId:String}
-       AND distinct_id IN (SELECT distinct_id FROM identities
-                           WHERE project_id = {projectId:String} AND person_id = {personId:String})
-     GROUP BY distinct_id
-     HAVING argMax(person_id, version) = {personId:String} AND argMax(is_deleted, version) = 0
-     ORDER BY linked_at, id`,
-    { projectId, personId },
-  );
+  const ids = await idsOfPerson(facts, projectId, personId);
   const history = await historyOf(facts, projectId, personId);
   return {
     personId,
     askedFor: id,
     ...(mergedFrom ? { mergedFrom } : {}),
     ...(matched ? { matched } : {}),
-    ids: ids.map((r) => ({ id: r.id, type: r.type, linkedAt: Number(r.linked_at) })),
+    ids,
     history,
     conflicts: history.filter((h) => h.kind === 'conflict').length,
   };
@@ -200,6 +189,38 @@ async function findPerson(
   if (!other) return undefined;
   const found = await currentPersonOf(facts, projectId, other.distinct_id);
   return found && { ...found, matched: other.distinct_id };
+}
+
+/**
+ * Every distinct id of the person `id` belongs to now (`id` a distinct id or a person id), for
+ * finding all its events: those sent before a merge carry the person id of their time, so events
+ * are found by sender, as analyses map them. Empty when no person has the id.
+ */
+export async function currentIdsOf(facts: FactsEngine, projectId: string, id: string): Promise<string[]> {
+  const found = await currentPersonOf(facts, projectId, id);
+  if (!found) return [];
+  return (await idsOfPerson(facts, projectId, found.personId)).map((i) => i.id);
+}
+
+/** A person's distinct ids now, with their types and when each was first linked, oldest first. */
+async function idsOfPerson(
+  facts: FactsEngine,
+  projectId: string,
+  personId: string,
+): Promise<PersonIdentity['ids']> {
+  const rows = await facts.query<{ id: string; type: string; linked_at: string | number }>(
+    `SELECT distinct_id AS id, argMax(id_type, version) AS type,
+            toUnixTimestamp64Milli(min(updated_at)) AS linked_at
+     FROM identities
+     WHERE project_id = {projectId:String}
+       AND distinct_id IN (SELECT distinct_id FROM identities
+                           WHERE project_id = {projectId:String} AND person_id = {personId:String})
+     GROUP BY distinct_id
+     HAVING argMax(person_id, version) = {personId:String} AND argMax(is_deleted, version) = 0
+     ORDER BY linked_at, id`,
+    { projectId, personId },
+  );
+  return rows.map((r) => ({ id: r.id, type: r.type, linkedAt: Number(r.linked_at) }));
 }
 
 /** The person `id` points to now: as a distinct id, else as a person id, following merges. */

@@ -96,6 +96,21 @@ describe("a person's identity", () => {
     expect(viaPerson.body.mergedFrom).toBeUndefined();
   });
 
+  it("lists a person's events by all its ids, also those sent before a merge under another person id", async () => {
+    const { body: person } = await api('/persons/mini-device/identity');
+    const { status, body } = await api(`/events?distinct_id=${person.personId}`);
+    expect(status).toBe(200);
+    const events = body.events as { event: string; distinct_id: string; person_id: string }[];
+    const senders = new Set(events.map((e) => e.distinct_id));
+    expect(senders).toEqual(new Set(['mini-device', 'channels-device']));
+    // One device's events were stored under the person it had before the unionid joined them.
+    const storedUnderOther = events.filter((e) => e.person_id !== person.personId);
+    expect(storedUnderOther.length).toBeGreaterThan(0);
+    // Any of its ids finds the same events.
+    const viaOpenid = await api(`/events?distinct_id=${encodeURIComponent('unionid:UNION-7')}`);
+    expect(viaOpenid.body.events).toHaveLength(events.length);
+  });
+
   it('finds a person by what support staff have at hand: a phone number, an e-mail, a bare unionid or openid', async () => {
     const { body: person } = await api('/persons/mini-device/identity');
     for (const typed of ['+86 138-0013-8000', ' tea.lover@example.com', 'UNION-7', 'o-channels-7']) {

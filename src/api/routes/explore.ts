@@ -5,6 +5,7 @@ import { PulseloopError } from '../../errors/registry.js';
 import { governanceFor } from '../../govern/governance.js';
 import { getPiiFields } from '../../govern/pii/fields.js';
 import { maskJsonTextForRole } from '../../govern/pii/mask.js';
+import { currentIdsOf } from '../../identity/inspect.js';
 import type { StoreDeps } from '../app.js';
 import { beforeOf, limitOf, platformsOf } from './query-params.js';
 
@@ -67,6 +68,8 @@ export function registerExploreRoutes(app: FastifyInstance, deps: ExploreDeps): 
       const q = request.query;
       const limit = limitOf(q.limit, 500);
       const before = beforeOf(q.before);
+      // A person's events are those of all its ids now, also the ones sent before a merge.
+      const personIds = q.distinct_id ? await currentIdsOf(deps.facts, projectId, q.distinct_id) : [];
       const events = await deps.facts.query(
         // Columns are qualified: the select list's aliases (timestamp in ms) would shadow them.
         `SELECT ${EVENT_COLUMNS} FROM events AS e FINAL
@@ -74,7 +77,8 @@ export function registerExploreRoutes(app: FastifyInstance, deps: ExploreDeps): 
            AND e.timestamp < fromUnixTimestamp64Milli({before:Int64}, 'UTC')
            AND e.timestamp >= fromUnixTimestamp64Milli({before:Int64}, 'UTC') - INTERVAL 30 DAY
            AND ({event:String} = '' OR event = {event:String})
-           AND ({distinct:String} = '' OR distinct_id = {distinct:String} OR person_id = {distinct:String})
+           AND ({distinct:String} = '' OR distinct_id = {distinct:String} OR person_id = {distinct:String}
+                OR distinct_id IN {personIds:Array(String)})
            AND (empty({platforms:Array(String)}) OR platform IN {platforms:Array(String)})
          ORDER BY timestamp DESC, message_id
          LIMIT {limit:UInt32}`,
@@ -83,6 +87,7 @@ export function registerExploreRoutes(app: FastifyInstance, deps: ExploreDeps): 
           before,
           event: q.event ?? '',
           distinct: q.distinct_id ?? '',
+          personIds,
           platforms: platformsOf(q.platform),
           limit,
         },
