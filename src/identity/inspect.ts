@@ -113,6 +113,8 @@ export interface PersonIdentity {
   matched?: string;
   /** The person's distinct ids now, with their types and when each was first linked (UTC ms). */
   ids: { id: string; type: string; linkedAt: number }[];
+  /** All the person's ids; `ids` holds the IDS_LIMIT oldest when there are more (a bot, a kiosk). */
+  idsTotal: number;
   /** Merges into this person (also into the persons it absorbed) and conflicts it was part of, newest first. */
   history: IdentityLogEntry[];
   /** Conflicts among `history`. */
@@ -123,6 +125,8 @@ export interface PersonIdentity {
 const MAX_MERGE_STEPS = 20;
 /** History entries returned at most (a bot's person can collect thousands). */
 export const HISTORY_LIMIT = 500;
+/** Ids returned at most; one person can collect thousands (a shared device, a bot). */
+export const IDS_LIMIT = 1_000;
 
 /**
  * A person's identity: `id` is a distinct id (anonymous id, user id, platform id, contact hash) or a
@@ -139,7 +143,7 @@ export async function personIdentity(
   const found = await findPerson(facts, projectId, id, spellings);
   if (!found) return undefined;
   const { personId, mergedFrom, matched } = found;
-  const ids = await idsOfPerson(facts, projectId, personId);
+  const { ids, total: idsTotal } = await idsOfPerson(facts, projectId, personId);
   const history = await historyOf(facts, projectId, personId);
   return {
     personId,
@@ -147,6 +151,7 @@ export async function personIdentity(
     ...(mergedFrom ? { mergedFrom } : {}),
     ...(matched ? { matched } : {}),
     ids,
+    idsTotal,
     history,
     conflicts: history.filter((h) => h.kind === 'conflict').length,
   };
@@ -199,28 +204,35 @@ async function findPerson(
 export async function currentIdsOf(facts: FactsEngine, projectId: string, id: string): Promise<string[]> {
   const found = await currentPersonOf(facts, projectId, id);
   if (!found) return [];
-  return (await idsOfPerson(facts, projectId, found.personId)).map((i) => i.id);
+  return (await idsOfPerson(facts, projectId, found.personId)).ids.map((i) => i.id);
 }
 
-/** A person's distinct ids now, with their types and when each was first linked, oldest first. */
+/**
+ * A person's distinct ids now, with their types and when each was first linked: the IDS_LIMIT oldest,
+ * and how many there are in all.
+ */
 async function idsOfPerson(
   facts: FactsEngine,
   projectId: string,
   personId: string,
-): Promise<PersonIdentity['ids']> {
-  const rows = await facts.query<{ id: string; type: string; linked_at: string | number }>(
+): Promise<{ ids: PersonIdentity['ids']; total: number }> {
+  const rows = await facts.query<{ id: string; type: string; linked_at: string | number; total: string }>(
     `SELECT distinct_id AS id, argMax(id_type, version) AS type,
-            toUnixTimestamp64Milli(min(updated_at)) AS linked_at
+            toUnixTimestamp64Milli(min(updated_at)) AS linked_at, count() OVER () AS total
      FROM identities
      WHERE project_id = {projectId:String}
        AND distinct_id IN (SELECT distinct_id FROM identities
                            WHERE project_id = {projectId:String} AND person_id = {personId:String})
      GROUP BY distinct_id
      HAVING argMax(person_id, version) = {personId:String} AND argMax(is_deleted, version) = 0
-     ORDER BY linked_at, id`,
-    { projectId, personId },
+     ORDER BY linked_at, id
+     LIMIT {limit:UInt32}`,
+    { projectId, personId, limit: IDS_LIMIT },
   );
-  return rows.map((r) => ({ id: r.id, type: r.type, linkedAt: Number(r.linked_at) }));
+  return {
+    ids: rows.map((r) => ({ id: r.id, type: r.type, linkedAt: Number(r.linked_at) })),
+    total: Number(rows[0]?.total ?? 0),
+  };
 }
 
 /** The person `id` points to now: as a distinct id, else as a person id, following merges. */
@@ -239,7 +251,7 @@ async function currentPersonOf(
 
   let personId = id;
   for (let step = 0; step < MAX_MERGE_STEPS; step++) {
-    if (await hasCurrentIds(facts, projectId, personId)) {
+    if ((await idsOfPerson(facts, projectId, personId)).total > 0) {
       return personId === id ? { personId } : { personId, mergedFrom: id };
     }
     const [into] = await facts.query<{ person_id: string }>(
@@ -252,20 +264,6 @@ async function currentPersonOf(
     personId = into.person_id;
   }
   return undefined;
-}
-
-async function hasCurrentIds(facts: FactsEngine, projectId: string, personId: string): Promise<boolean> {
-  const [row] = await facts.query<{ n: string }>(
-    `SELECT count() AS n FROM (
-       SELECT distinct_id FROM identities
-       WHERE project_id = {projectId:String}
-         AND distinct_id IN (SELECT distinct_id FROM identities
-                             WHERE project_id = {projectId:String} AND person_id = {personId:String})
-       GROUP BY distinct_id
-       HAVING argMax(person_id, version) = {personId:String} AND argMax(is_deleted, version) = 0)`,
-    { projectId, personId },
-  );
-  return Number(row?.n ?? 0) > 0;
 }
 
 /**

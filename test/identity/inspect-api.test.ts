@@ -126,6 +126,21 @@ describe("a person's identity", () => {
     expect(other.status).toBe(404);
   });
 
+  it('answers a person with thousands of ids (a bot) with the oldest thousand and the count of all', async () => {
+    const batch = Array.from({ length: 1_005 }, (_, i) => ({
+      type: 'track',
+      event: 'Crawled',
+      userId: 'bot-user',
+      anonymousId: `bot-device-${i}`,
+    }));
+    expect((await t.collect('/v1/batch', { batch })).status).toBe(200);
+    await t.settle();
+    const { status, body } = await api('/persons/bot-device-7/identity');
+    expect(status).toBe(200);
+    expect(body.ids).toHaveLength(1_000);
+    expect(body.idsTotal).toBe(1_006);
+  });
+
   it('answers 404 in both languages for an id the project has never seen, and needs a signed-in reader', async () => {
     const missing = await api('/persons/nobody-123/identity');
     expect(missing.status).toBe(404);

@@ -98,6 +98,7 @@ const en = {
   'people.matched':
     'found through this id (phone numbers and e-mails are kept only as join ids, never as they were typed).',
   'people.ids': 'Ids',
+  'people.idsShown': 'The {shown} oldest of its {total} ids (a shared device or a bot collects many).',
   'people.idType': 'Kind of id',
   'people.linkedAt': 'Linked',
   'people.traits': 'Traits',
@@ -216,6 +217,7 @@ const zh: Record<MessageKey, string> = {
   'people.mergedFrom': '已并入此人员；下面显示它当前所属的人员。',
   'people.matched': '通过此标识找到（手机号和邮箱只以关联标识保存，从不保存原文）。',
   'people.ids': '标识',
+  'people.idsShown': '显示其 {total} 个标识中最早的 {shown} 个（共用设备或机器人会积累大量标识）。',
   'people.idType': '标识类型',
   'people.linkedAt': '关联时间',
   'people.traits': '属性',

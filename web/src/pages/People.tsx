@@ -39,6 +39,8 @@ interface PersonIdentity {
   /** The stored id the lookup matched, when it was typed otherwise (a phone number, a bare openid). */
   matched?: string;
   ids: { id: string; type: string; linkedAt: number }[];
+  /** All its ids; `ids` holds the oldest thousand when there are more. */
+  idsTotal: number;
   history: LogEntry[];
   conflicts: number;
   /** Latest traits, PII masked for the viewer's role ({} for a person never identified). */
@@ -177,6 +179,13 @@ export default function People() {
           }
           extra={<Link to={eventsLink(person.personId)}>{t('people.seeEvents')}</Link>}
         >
+          {person.idsTotal > person.ids.length && (
+            <Typography.Paragraph type="secondary" data-testid="ids-shown">
+              {t('people.idsShown')
+                .replace('{shown}', person.ids.length.toLocaleString())
+                .replace('{total}', person.idsTotal.toLocaleString())}
+            </Typography.Paragraph>
+          )}
           <DataTable
             testId="person-ids"
             name="person-ids"
