@@ -15,6 +15,7 @@ export const storyAt = (minutes: number) => new Date(STORY_T0 + minutes * 60_000
 
 export const STORY_TRAITS = {
   nickname: '爱喝茶的鱼',
+  member: true,
   phone: '+86 138 0013 8000',
   email: 'Tea.Lover@Example.com',
 };

@@ -58,7 +58,11 @@ describe('people & identity page', () => {
     expect(kinds).toContain('匿名 ID');
     expect(kinds).toContain('UnionID');
     expect(kinds).not.toContain('anonymous');
-    expect(await page.locator('[data-testid="person-traits"]').textContent()).toContain('爱喝茶的鱼');
+    const traits = await page.locator('[data-testid="person-traits"]').textContent();
+    expect(traits).toContain('爱喝茶的鱼');
+    // Values as people read them: the platform by name (the latest identify's), yes/no.
+    expect(traits).toContain('platform视频号');
+    expect(traits).toContain('member是');
     const history = page.locator('[data-testid="person-history"] tbody tr.ant-table-row');
     await expect.poll(() => history.count()).toBe(1);
     expect(await history.first().textContent()).toContain('合并');

@@ -6,7 +6,7 @@ import { ApiError, api } from '../api';
 import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
-import { idTypeName } from '../format';
+import { idTypeName, platformName } from '../format';
 import { type Lang, useLang, useT } from '../i18n';
 import { useGlobalView, useUrlState } from '../state';
 
@@ -49,7 +49,16 @@ interface PersonIdentity {
 
 const time = (ms: number) => new Date(ms).toLocaleString();
 const reasonIn = (row: LogEntry, lang: Lang) => (lang === 'zh' ? row.reasonZh : row.reason);
-const traitText = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
+/** A trait's value as people read it: yes/no, lists joined, platforms by name; objects as JSON. */
+function traitText(key: string, value: unknown, lang: Lang): string {
+  if (typeof value === 'string') return key === 'platform' ? platformName(value, lang) : value;
+  if (typeof value === 'boolean') return value ? (lang === 'zh' ? '是' : 'Yes') : lang === 'zh' ? '否' : 'No';
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string' || typeof v === 'number')) {
+    const items = key === 'platforms' ? value.map((v) => platformName(String(v), lang)) : value.map(String);
+    return items.join(lang === 'zh' ? '、' : ', ');
+  }
+  return JSON.stringify(value);
+}
 
 /**
  * People and identity: any id a person was seen with leads to that person as the identity graph
@@ -207,7 +216,7 @@ export default function People() {
             <Descriptions size="small" column={{ xs: 1, md: 2 }} data-testid="person-traits">
               {traits.map(([key, value]) => (
                 <Descriptions.Item key={key} label={key}>
-                  {traitText(value)}
+                  {traitText(key, value, lang)}
                 </Descriptions.Item>
               ))}
             </Descriptions>
