@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { PulseloopError } from '../errors/registry.js';
 import { linkedIdsOf } from '../identity/linked-ids.js';
-import type { DistinctId, IdentityInput, IdentityResolver } from '../identity/resolver.js';
+import type { DistinctId, IdentityChanges, IdentityInput, IdentityResolver } from '../identity/resolver.js';
 import { ByteSink } from '../lib/byte-sink.js';
 import { writeEventBinary } from '../store/facts/event-binary.js';
 import type { EventRow, QuarantineRow } from '../store/facts/rows.js';
@@ -120,7 +120,7 @@ const POOLED_SINK_BYTES = 1 << 20;
  * Rows of one request, grouped by table, serialised once: the log record is the insert payload.
  * Events are RowBinary (event-binary.ts), the other tables JSON lines.
  */
-class RowBuffers {
+export class RowBuffers {
   private readonly parts = new Map<FactsTable, ByteSink>();
   add(table: Exclude<FactsTable, 'events'>, row: object): void {
     writeCompactJsonLine(this.sink(table), row);
@@ -135,6 +135,12 @@ class RowBuffers {
       this.parts.set(table, sink);
     }
     return sink;
+  }
+  /** Rows of identity changes, in the order the store needs none: each table is its own record. */
+  addIdentityChanges(changes: IdentityChanges): void {
+    for (const r of changes.identities) this.add('identities', r);
+    for (const r of changes.log) this.add('identity_log', r);
+    for (const r of changes.persons) this.add('persons', r);
   }
   records(): WalRecord[] {
     const records: WalRecord[] = [];
@@ -409,9 +415,7 @@ async function ingestClaiming(
     }
     const changes = deps.identity.resolve(identityOf(stored, linkedIds, request.projectId, row.timestamp));
     row.person_id = changes.personId;
-    for (const r of changes.identities) buffers.add('identities', r);
-    for (const r of changes.log) buffers.add('identity_log', r);
-    for (const r of changes.persons) buffers.add('persons', r);
+    buffers.addIdentityChanges(changes);
     buffers.addEvent(row);
     liveItems?.push({ kind: 'event', row });
     result.accepted += 1;

@@ -404,6 +404,11 @@ export const ERRORS = {
     en: 'No person or distinct id "{id}" in project "{projectId}".',
     zh: '项目 "{projectId}" 中没有人员或标识 "{id}"。',
   },
+  persons_already_one: {
+    status: 409,
+    en: '"{into}" and "{from}" already belong to one person ({personId}): there is nothing to merge.',
+    zh: '"{into}" 与 "{from}" 已属于同一人员（{personId}），无需合并。',
+  },
   invalid_retention: {
     status: 400,
     en: 'Invalid retention for "{kind}": {detail}',

@@ -31,6 +31,7 @@ export const AUDIT_ACTIONS = [
   'audit.export',
   'person.export',
   'person.erase',
+  'person.merge',
   'consent.set',
   'retention.set',
   'retention.apply',

@@ -23,6 +23,7 @@ export const PERMISSION_MATRIX = {
   'consent.write': ['owner', 'admin'],
   'persons.export': ['owner', 'admin'],
   'persons.erase': ['owner', 'admin'],
+  'persons.merge': ['owner', 'admin'],
   'audit.read': ['owner', 'admin'],
   'retention.read': ['owner', 'admin', 'analyst'],
   'retention.configure': ['owner', 'admin'],

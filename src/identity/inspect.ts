@@ -1,5 +1,6 @@
 import type { FactsEngine } from '../store/facts/engine.js';
 import type { IdentityLogRow } from '../store/facts/rows.js';
+import { MANUAL_MERGE_REASON } from './resolver.js';
 
 /**
  * The identity graph as the store holds it, for people to look at: one person's ids and the
@@ -31,6 +32,11 @@ export const IDENTITY_REASONS: Record<string, { code: string; en: string; zh: st
     en: 'an alias would join two different known users',
     zh: 'alias 会把两个不同的已知用户合并',
   },
+  [MANUAL_MERGE_REASON]: {
+    code: 'manual',
+    en: 'merged by hand (known to be one person)',
+    zh: '手动合并（确认为同一人）',
+  },
 };
 
 export interface IdentityLogEntry {
@@ -47,6 +53,8 @@ export interface IdentityLogEntry {
   reason: string;
   reasonZh: string;
   messageId: string;
+  /** conflict: the two ids belong to one person now (merged by hand since). */
+  mergedSince?: boolean;
 }
 
 /** An `identity_log` row as LOG_COLUMNS reads it (`at` in milliseconds, as text or number). */
@@ -100,7 +108,33 @@ export async function identityConflicts(
       { projectId },
     ),
   ]);
-  return { conflicts: rows.map(logEntry), total: Number(counts[0]?.total ?? 0) };
+  const conflicts = rows.map(logEntry);
+  const personOf = await currentPersonsOf(
+    facts,
+    projectId,
+    conflicts.flatMap((c) => [c.distinctId, c.otherDistinctId]),
+  );
+  for (const c of conflicts) {
+    const person = personOf.get(c.distinctId);
+    c.mergedSince = person !== undefined && person === personOf.get(c.otherDistinctId);
+  }
+  return { conflicts, total: Number(counts[0]?.total ?? 0) };
+}
+
+/** The person each of `ids` (distinct ids) points to now; erased ids are left out. */
+async function currentPersonsOf(
+  facts: FactsEngine,
+  projectId: string,
+  ids: string[],
+): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await facts.query<{ id: string; person_id: string }>(
+    `SELECT distinct_id AS id, argMax(person_id, version) AS person_id
+     FROM identities WHERE project_id = {projectId:String} AND distinct_id IN {ids:Array(String)}
+     GROUP BY distinct_id HAVING argMax(is_deleted, version) = 0`,
+    { projectId, ids: [...new Set(ids)] },
+  );
+  return new Map(rows.map((r) => [r.id, r.person_id]));
 }
 
 export interface PersonIdentity {
@@ -294,5 +328,11 @@ async function historyOf(
      LIMIT {limit:UInt32}`,
     { projectId, persons: [...persons], limit: HISTORY_LIMIT },
   );
-  return rows.map(logEntry);
+  return rows.map((row) => {
+    const entry = logEntry(row);
+    // Both sides of a conflict among this person's own: merged by hand since.
+    if (entry.kind === 'conflict')
+      entry.mergedSince = persons.has(entry.personId) && persons.has(entry.otherPersonId);
+    return entry;
+  });
 }

@@ -102,10 +102,31 @@ function idEntries(ids: Person['distinctIds']): Array<[string, IdType]> {
   return entries;
 }
 
+/**
+ * A merge a person asks for (two known users the resolver kept apart, known to be one): every id of
+ * `fromPersonId` moves to `intoPersonId`, whose traits win where both have one.
+ */
+export interface ManualMergeInput {
+  projectId: string;
+  intoPersonId: string;
+  fromPersonId: string;
+  /** The ids the request named the two by, for the log. */
+  intoId: string;
+  fromId: string;
+  /** UTC ms of the request. */
+  at: number;
+  /** Stands in the log row's message_id: the request's reference (`manual-merge:<uuid>`). */
+  messageId: string;
+}
+
 export interface IdentityResolver {
   resolve(input: IdentityInput): IdentityChanges;
+  /** Merges two current persons by request (throws when they are not two current persons). */
+  mergePersons(input: ManualMergeInput): IdentityChanges;
   /** Looks up a distinct id without changing anything. */
   personOf(projectId: string, distinctId: string): string | undefined;
+  /** The person `id` belongs to now, as a distinct id or as a current person id. */
+  currentPerson(projectId: string, id: string): string | undefined;
   traitsOf(projectId: string, personId: string): Record<string, unknown> | undefined;
   stats(): { projects: number; distinctIds: number; persons: number };
   /** Loads a stored identity (start-up). */
@@ -173,71 +194,31 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
       person.createdAt = createdAt;
     },
 
+    currentPerson(projectId, id) {
+      const graph = graphs.get(projectId);
+      return (graph?.personOf.get(id) ?? graph?.persons.get(id))?.id;
+    },
+
+    mergePersons(input: ManualMergeInput): IdentityChanges {
+      const graph = graphOf(input.projectId);
+      const into = graph.persons.get(input.intoPersonId);
+      const from = graph.persons.get(input.fromPersonId);
+      if (!into || !from || into === from) {
+        throw new Error(
+          `mergePersons needs two different current persons (${input.intoPersonId}, ${input.fromPersonId})`,
+        );
+      }
+      const edit = graphEdit(graph, input, nextVersion, newPersonId);
+      edit.merge(into, from, input.intoId, input.fromId, MANUAL_MERGE_REASON);
+      return edit.finish(into.id);
+    },
+
     resolve(input: IdentityInput): IdentityChanges {
       const graph = graphOf(input.projectId);
       const returning = knownSender(graph, input);
       if (returning) return { personId: returning.id, identities: NONE, log: NONE, persons: NONE };
-      const changes: IdentityChanges = { personId: '', identities: [], log: [], persons: [] };
-      const touched = new Set<Person>();
-
-      const link = (person: Person, distinct: DistinctId) => {
-        graph.personOf.set(distinct.id, person);
-        addId(person, distinct.id, distinct.type);
-        changes.identities.push({
-          project_id: input.projectId,
-          distinct_id: distinct.id,
-          id_type: distinct.type,
-          person_id: person.id,
-          version: nextVersion(input.at),
-          is_deleted: 0,
-          updated_at: input.at,
-        });
-        touched.add(person);
-      };
-
-      const createPerson = (): Person => {
-        const person: Person = {
-          id: newPersonId(),
-          userIds: NO_IDS,
-          distinctIds: NO_IDS,
-          traits: {},
-          createdAt: input.at,
-        };
-        graph.persons.set(person.id, person);
-        touched.add(person);
-        return person;
-      };
-
-      const record = (
-        kind: 'merge' | 'conflict',
-        a: Person,
-        b: Person,
-        idA: string,
-        idB: string,
-        reason: string,
-      ) =>
-        changes.log.push({
-          project_id: input.projectId,
-          at: input.at,
-          kind,
-          person_id: a.id,
-          other_person_id: b.id,
-          distinct_id: idA,
-          other_distinct_id: idB,
-          reason,
-          message_id: input.messageId,
-        });
-
-      /** Moves every id of `from` into `into`; `from` is then deleted. */
-      const merge = (into: Person, from: Person, idInto: string, idFrom: string, reason: string) => {
-        for (const [id, type] of idEntries(from.distinctIds)) link(into, { id, type });
-        into.traits = { ...from.traits, ...into.traits };
-        into.createdAt = Math.min(into.createdAt, from.createdAt);
-        touched.delete(from);
-        graph.persons.delete(from.id);
-        changes.persons.push(personRow(input.projectId, from, input.at, nextVersion(input.at), 1));
-        record('merge', into, from, idInto, idFrom, reason);
-      };
+      const edit = graphEdit(graph, input, nextVersion, newPersonId);
+      const { link, createPerson, record, merge } = edit;
 
       // The anchor is the person of the user id when there is one, else of the first known id.
       const ids: DistinctId[] = [];
@@ -306,15 +287,104 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
         }
       }
 
+      // The call belongs to its sender: the user id's person when a user id was given (on a shared
+      // device that is not the anchor, whose known user is someone else), and so do its traits.
+      const sender = (input.userId ? graph.personOf.get(input.userId) : undefined) ?? anchor;
       if (input.traits && Object.keys(input.traits).length > 0) {
-        anchor.traits = { ...anchor.traits, ...input.traits };
-        touched.add(anchor);
+        sender.traits = { ...sender.traits, ...input.traits };
+        edit.touch(sender);
       }
+      return edit.finish(sender.id);
+    },
+  };
+}
+
+/** The reason a merge asked for by a person is logged with (inspect.ts words it). */
+export const MANUAL_MERGE_REASON = 'merged by hand';
+
+/**
+ * One change to a project's graph, collecting the rows that record it: ids linked, persons made,
+ * merged and logged. `finish` adds the rows of every person it touched.
+ */
+function graphEdit(
+  graph: ProjectGraph,
+  input: { projectId: string; messageId: string; at: number },
+  nextVersion: (at: number) => number,
+  newPersonId: () => string,
+) {
+  const changes: IdentityChanges = { personId: '', identities: [], log: [], persons: [] };
+  const touched = new Set<Person>();
+
+  const link = (person: Person, distinct: DistinctId) => {
+    graph.personOf.set(distinct.id, person);
+    addId(person, distinct.id, distinct.type);
+    changes.identities.push({
+      project_id: input.projectId,
+      distinct_id: distinct.id,
+      id_type: distinct.type,
+      person_id: person.id,
+      version: nextVersion(input.at),
+      is_deleted: 0,
+      updated_at: input.at,
+    });
+    touched.add(person);
+  };
+
+  const createPerson = (): Person => {
+    const person: Person = {
+      id: newPersonId(),
+      userIds: NO_IDS,
+      distinctIds: NO_IDS,
+      traits: {},
+      createdAt: input.at,
+    };
+    graph.persons.set(person.id, person);
+    touched.add(person);
+    return person;
+  };
+
+  const record = (
+    kind: 'merge' | 'conflict',
+    a: Person,
+    b: Person,
+    idA: string,
+    idB: string,
+    reason: string,
+  ) =>
+    changes.log.push({
+      project_id: input.projectId,
+      at: input.at,
+      kind,
+      person_id: a.id,
+      other_person_id: b.id,
+      distinct_id: idA,
+      other_distinct_id: idB,
+      reason,
+      message_id: input.messageId,
+    });
+
+  /** Moves every id of `from` into `into`; `from` is then deleted. */
+  const merge = (into: Person, from: Person, idInto: string, idFrom: string, reason: string) => {
+    for (const [id, type] of idEntries(from.distinctIds)) link(into, { id, type });
+    into.traits = { ...from.traits, ...into.traits };
+    into.createdAt = Math.min(into.createdAt, from.createdAt);
+    touched.delete(from);
+    graph.persons.delete(from.id);
+    changes.persons.push(personRow(input.projectId, from, input.at, nextVersion(input.at), 1));
+    record('merge', into, from, idInto, idFrom, reason);
+  };
+
+  return {
+    link,
+    createPerson,
+    record,
+    merge,
+    touch: (person: Person) => touched.add(person),
+    finish(personId: string): IdentityChanges {
       for (const person of touched) {
         changes.persons.push(personRow(input.projectId, person, input.at, nextVersion(input.at), 0));
       }
-      // The event belongs to its sender: the user id's person when a user id was given.
-      changes.personId = (input.userId ? graph.personOf.get(input.userId) : undefined)?.id ?? anchor.id;
+      changes.personId = personId;
       return changes;
     },
   };

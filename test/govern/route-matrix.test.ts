@@ -94,6 +94,24 @@ async function newMember(p: ProjectFixture, role: Role = 'viewer') {
   return user;
 }
 
+/**
+ * Two new known users of `p`, as a body that merges one into the other; for project B, B's own
+ * person and user id (B keeps its one event, and A's routes must not find them).
+ */
+async function twoPersons(p: ProjectFixture) {
+  if (p === B) return { body: { into: B.personId, from: 'B-user-1' } };
+  const [into, from] = [unique('merge-into-'), unique('merge-from-')];
+  for (const userId of [into, from]) {
+    const response = await fetch(`${t.url}/v1/identify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basicAuth(p.writeKey) },
+      body: JSON.stringify({ userId }),
+    });
+    expect(response.status).toBe(200);
+  }
+  return { body: { into, from } };
+}
+
 const SPECS: Record<string, RouteSpec> = {
   // Public: sign-in itself, and the list of analysis kinds (names no data).
   'GET /api/v1/analyses': { permission: 'public' },
@@ -291,6 +309,7 @@ const SPECS: Record<string, RouteSpec> = {
     fresh: async (p) => ({ params: { id: p.personId } }),
   },
   'GET /api/v1/projects/:projectId/identity/conflicts': { permission: 'events.read_raw' },
+  'POST /api/v1/projects/:projectId/persons/merge': { permission: 'persons.merge', fresh: twoPersons },
   'GET /api/v1/projects/:projectId/persons/:id/profile': {
     permission: 'events.read_raw',
     fresh: async (p) => ({ params: { id: p.personId } }),

@@ -97,6 +97,67 @@ describe('identity resolution', () => {
     expect(changes.log.map((l) => l.kind)).toEqual(['conflict']);
   });
 
+  it("gives an identify's traits to its sender, not to the other known user of a shared device", () => {
+    const r = resolverWithCounter();
+    r.resolve(base({ userId: 'u1', anonymousId: 'shared-tablet', traits: { name: 'Alice' } }));
+    r.resolve(base({ userId: 'u2', anonymousId: 'shared-tablet', traits: { name: 'Bob', city: '杭州' } }));
+    expect(r.traitsOf('proj', r.personOf('proj', 'u1')!)).toEqual({ name: 'Alice' });
+    expect(r.traitsOf('proj', r.personOf('proj', 'u2')!)).toEqual({ name: 'Bob', city: '杭州' });
+  });
+
+  it('merges two known users on request: ids, traits (the kept one wins), a log row, the other deleted', () => {
+    const r = resolverWithCounter();
+    r.resolve(base({ userId: 'shop-1', anonymousId: 'web-1', traits: { tier: 'gold' } })); // p1
+    r.resolve(base({ userId: 'app-1', anonymousId: 'app-dev-1', traits: { tier: 'silver', city: '杭州' } })); // p2
+    const changes = r.mergePersons({
+      projectId: 'proj',
+      intoPersonId: 'p1',
+      fromPersonId: 'p2',
+      intoId: 'shop-1',
+      fromId: 'app-1',
+      at: 1_700_000_100_000,
+      messageId: 'manual-merge:1',
+    });
+    expect(changes.personId).toBe('p1');
+    for (const id of ['shop-1', 'web-1', 'app-1', 'app-dev-1']) expect(r.personOf('proj', id)).toBe('p1');
+    expect(changes.identities.map((i) => [i.distinct_id, i.person_id]).sort()).toEqual([
+      ['app-1', 'p1'],
+      ['app-dev-1', 'p1'],
+    ]);
+    expect(changes.log).toMatchObject([
+      {
+        kind: 'merge',
+        person_id: 'p1',
+        other_person_id: 'p2',
+        reason: 'merged by hand',
+        message_id: 'manual-merge:1',
+      },
+    ]);
+    expect(changes.persons.map((p) => [p.person_id, p.is_deleted]).sort()).toEqual([
+      ['p1', 0],
+      ['p2', 1],
+    ]);
+    expect(r.traitsOf('proj', 'p1')).toEqual({ tier: 'gold', city: '杭州' });
+    expect(r.currentPerson('proj', 'p2')).toBeUndefined();
+    expect(r.currentPerson('proj', 'app-1')).toBe('p1');
+    // Both user ids now send as one person, with nothing more to record.
+    expect(r.resolve(base({ userId: 'app-1', anonymousId: 'web-1' }))).toMatchObject({
+      personId: 'p1',
+      log: [],
+    });
+    expect(() =>
+      r.mergePersons({
+        projectId: 'proj',
+        intoPersonId: 'p1',
+        fromPersonId: 'p1',
+        intoId: 'a',
+        fromId: 'b',
+        at: 0,
+        messageId: 'x',
+      }),
+    ).toThrow(/two different current persons/);
+  });
+
   it('renames a user id through alias, keeping the same person', () => {
     const r = resolverWithCounter();
     r.resolve(base({ userId: 'old-id', anonymousId: 'a' }));

@@ -1,8 +1,14 @@
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { projectContext } from '../../analyze/query/scope.js';
+import type { IngestDeps } from '../../collect/ingest.js';
+import { mergePersonsDurably } from '../../collect/manual-merge.js';
 import { PulseloopError } from '../../errors/registry.js';
+import { recordAudit } from '../../govern/audit.js';
 import { governanceFor } from '../../govern/governance.js';
-import { contactJoinIds } from '../../govern/pii/crypto.js';
+import { jsonBody } from '../../govern/http/body.js';
+import { actorOf, originOf } from '../../govern/http/principal.js';
+import { contactJoinIds, keyedIdHash } from '../../govern/pii/crypto.js';
 import { getPiiFields } from '../../govern/pii/fields.js';
 import { serialiseForRole } from '../../govern/pii/mask.js';
 import { storedTraits } from '../../govern/subjects.js';
@@ -10,13 +16,105 @@ import { identityConflicts, lookupSpellings, personIdentity } from '../../identi
 import type { StoreDeps } from '../app.js';
 import { beforeOf, idParam, limitOf } from './query-params.js';
 
+const MergeBody = Type.Object(
+  {
+    into: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description:
+        'The person kept: any of its ids (distinct id, person id, phone, e-mail, unionid, openid).',
+    }),
+    from: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'The person merged into it: any of its ids. Its ids move; its traits fill gaps only.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
 /**
  * The identity graph for people to look at: one person's ids and how they were joined, and the
  * conflicts (two different known users kept apart) of a project. Ids are personal data, so these
- * need `events.read_raw`, as raw events do; traits come masked for the caller's role.
+ * need `events.read_raw`, as raw events do; traits come masked for the caller's role. Merging two
+ * persons known to be one (`persons.merge`) goes through the serving process's graph and log.
  */
-export function registerIdentityRoutes(app: FastifyInstance, deps: StoreDeps): void {
+export function registerIdentityRoutes(
+  app: FastifyInstance,
+  deps: StoreDeps & { ingest: Pick<IngestDeps, 'wal' | 'writer' | 'identity'> },
+): void {
   const options = { schema: { tags: ['identity'] }, preHandler: app.requirePermission('events.read_raw') };
+
+  /**
+   * The current person of what someone typed: the live graph first (it is ahead of the store by the
+   * writer's lag), then the store's lookup by other spellings and merged-away person ids.
+   */
+  const currentPersonOf = async (
+    projectId: string,
+    typed: string,
+    keyring: Parameters<typeof contactJoinIds>[0],
+  ) => {
+    const live = deps.ingest.identity.currentPerson(projectId, typed);
+    if (live) return live;
+    const stored = await personIdentity(
+      deps.facts,
+      projectId,
+      typed,
+      lookupSpellings(typed, contactJoinIds(keyring)),
+    );
+    const person = stored && deps.ingest.identity.currentPerson(projectId, stored.matched ?? stored.personId);
+    if (!person) throw new PulseloopError('person_not_found', { id: typed.slice(0, 80), projectId });
+    return person;
+  };
+
+  app.post<{ Params: { projectId: string } }>(
+    '/api/v1/projects/:projectId/persons/merge',
+    {
+      schema: { tags: ['identity'], body: MergeBody },
+      // The body arrives as bytes and is validated below, with the problem named in both languages.
+      validatorCompiler: () => () => true,
+      preHandler: app.requirePermission('persons.merge'),
+    },
+    async (request) => {
+      const { projectId } = await projectContext(deps.metadata, request.params.projectId);
+      const principal = request.principal;
+      if (!principal) throw new PulseloopError('not_authenticated');
+      const body = jsonBody(MergeBody, request.body);
+      const into = body.into.trim();
+      const from = body.from.trim();
+      const { keyring } = await governanceFor(deps);
+      const intoPersonId = await currentPersonOf(projectId, into, keyring);
+      const fromPersonId = await currentPersonOf(projectId, from, keyring);
+      if (intoPersonId === fromPersonId) {
+        throw new PulseloopError('persons_already_one', {
+          into: into.slice(0, 80),
+          from: from.slice(0, 80),
+          personId: intoPersonId,
+        });
+      }
+      const result = await mergePersonsDurably(deps.ingest, {
+        projectId,
+        intoPersonId,
+        fromPersonId,
+        intoId: into,
+        fromId: from,
+      });
+      // The audit log keeps no identifier: the persons as keyed hashes, as for erasure.
+      await recordAudit(deps.metadata, {
+        action: 'person.merge',
+        actor: actorOf(principal),
+        projectId,
+        ...originOf(request),
+        target: { type: 'person', id: keyedIdHash(keyring, projectId, intoPersonId).slice(0, 24) },
+        details: {
+          merged: keyedIdHash(keyring, projectId, fromPersonId).slice(0, 24),
+          movedIds: result.movedIds,
+          reference: result.reference,
+        },
+      });
+      return result;
+    },
+  );
 
   app.get<{ Params: { projectId: string }; Querystring: { limit?: string; before?: string } }>(
     '/api/v1/projects/:projectId/identity/conflicts',
