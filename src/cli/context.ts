@@ -112,6 +112,7 @@ const COLUMNS_ZH: Record<string, string> = {
   other_distinct_id: '对方标识',
   person: '人员',
   other_person: '对方人员',
+  now: '现状',
 };
 
 /** A table's column heading in the command line's language. */

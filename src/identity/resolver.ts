@@ -256,6 +256,9 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
         }
       }
 
+      // Where ids nobody has seen yet go: the anchor's person, or the sender's own when the anchor
+      // turns out to be another known user (new ids first seen with the sender are the sender's).
+      let newIdsTo: Person = anchor;
       for (const d of ids) {
         const current = graph.personOf.get(d.id);
         if (current === anchor) continue;
@@ -266,11 +269,13 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
             const own = createPerson();
             link(own, d);
             record('conflict', own, anchor, d.id, anchorId, 'id already belongs to a different known user');
+            newIdsTo = own;
             continue;
           }
-          link(anchor, d);
+          link(newIdsTo, d);
           continue;
         }
+        if (current === newIdsTo) continue;
         const bothKnown =
           current.userIds.length > 0 &&
           anchor.userIds.length > 0 &&

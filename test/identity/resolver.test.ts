@@ -105,6 +105,22 @@ describe('identity resolution', () => {
     expect(r.traitsOf('proj', r.personOf('proj', 'u2')!)).toEqual({ name: 'Bob', city: '杭州' });
   });
 
+  it("links ids nobody has seen yet to the sender's own person when the message's known id is another user's", () => {
+    const r = resolverWithCounter();
+    r.resolve(
+      base({ userId: 'shop-1', anonymousId: 'web-1', linkedIds: [{ id: 'phone:x', type: 'phone_hash' }] }),
+    ); // p1
+    // A second account with the same phone, from a device never seen: a conflict over the phone…
+    const changes = r.resolve(
+      base({ userId: 'app-1', anonymousId: 'app-dev-1', linkedIds: [{ id: 'phone:x', type: 'phone_hash' }] }),
+    );
+    expect(changes.log.map((l) => l.kind)).toEqual(['conflict']);
+    // …and the new device is the app account's, not the web-shop account's.
+    expect(r.personOf('proj', 'app-dev-1')).toBe(r.personOf('proj', 'app-1'));
+    expect(r.personOf('proj', 'phone:x')).toBe('p1');
+    expect(r.personOf('proj', 'app-1')).not.toBe('p1');
+  });
+
   it('merges two known users on request: ids, traits (the kept one wins), a log row, the other deleted', () => {
     const r = resolverWithCounter();
     r.resolve(base({ userId: 'shop-1', anonymousId: 'web-1', traits: { tier: 'gold' } })); // p1

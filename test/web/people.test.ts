@@ -164,6 +164,57 @@ describe('people & identity page', () => {
     await page.context().close();
   });
 
+  it('merges the two persons of a conflict known to be one, after showing both, in Chinese', async () => {
+    // One shopper with a web-shop and an app account, both with the same phone number.
+    const shop = await t.newProject('Two accounts');
+    const phone = '+86 139 1111 2222';
+    for (const [path, body] of [
+      ['/v1/identify', { userId: 'shop-88', anonymousId: 'web-88', traits: { phone, name: 'Lin' } }],
+      ['/v1/identify', { userId: 'app-88', anonymousId: 'app-dev-88', traits: { phone, city: '杭州' } }],
+    ] as const) {
+      expect((await t.collect(path, body, shop.writeKey)).status).toBe(200);
+    }
+    await t.settle();
+    const { page, errors } = await openPage(
+      browser,
+      `${t.url}/people?project=${shop.projectId}&tab=conflicts`,
+      {
+        locale: 'zh-CN',
+        cookies,
+      },
+    );
+    await settled(page);
+    await page.locator('[data-testid="merge-button"]').click();
+    const modal = page.locator('[data-testid="merge-modal"]');
+    await modal.locator('[data-testid="merge-person-1"]').waitFor();
+    expect(await modal.textContent()).toContain('此操作无法撤销');
+    // Both persons side by side; the older (the web-shop account, first linked) is kept unless changed.
+    expect(await modal.locator('[data-testid="merge-person-0"]').textContent()).toContain('app-88');
+    const older = modal.locator('[data-testid="merge-person-1"]');
+    expect(await older.textContent()).toContain('shop-88');
+    expect(await older.locator('.ant-radio-wrapper-checked').count()).toBe(1);
+    await page.locator('[data-testid="merge-ok"]').click();
+
+    // The kept person, with every id of both and the merge in its history.
+    await page.waitForSelector('[data-testid="merge-done"]');
+    await settled(page);
+    expect(await page.locator('[data-testid="merge-done"]').textContent()).toMatch(/已将 app-88 并入此人员/);
+    expect((await cellTexts(page, 'person-ids', 1)).sort()).toEqual(
+      expect.arrayContaining(['app-88', 'app-dev-88', 'shop-88', 'web-88']),
+    );
+    const history = await page.locator('[data-testid="person-history"]').textContent();
+    expect(history).toContain('手动合并');
+    expect(history).toContain('已合并');
+    // The conflict now says it was merged, and offers no merge.
+    await page.getByRole('tab', { name: /冲突/ }).click();
+    await page.locator('[data-testid="conflicts-table"] [data-testid="merged-since"]').waitFor();
+    expect(await page.locator('[data-testid="conflicts-table"] [data-testid="merge-button"]').count()).toBe(
+      0,
+    );
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('says so when no person has the id asked for', async () => {
     const { page, errors } = await openPage(
       browser,

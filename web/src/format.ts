@@ -109,3 +109,14 @@ export function valueName(field: string, value: string, lang: Lang): string {
   if (field === 'channel') return channelName(value, lang);
   return value;
 }
+
+/** A trait's value as people read it: yes/no, lists joined, platforms by name; objects as JSON. */
+export function traitText(key: string, value: unknown, lang: Lang): string {
+  if (typeof value === 'string') return key === 'platform' ? platformName(value, lang) : value;
+  if (typeof value === 'boolean') return value ? (lang === 'zh' ? '是' : 'Yes') : lang === 'zh' ? '否' : 'No';
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string' || typeof v === 'number')) {
+    const items = key === 'platforms' ? value.map((v) => platformName(String(v), lang)) : value.map(String);
+    return items.join(lang === 'zh' ? '、' : ', ');
+  }
+  return JSON.stringify(value);
+}

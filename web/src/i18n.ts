@@ -118,6 +118,20 @@ const en = {
   'people.noHistory': 'Nothing merged into this person and no conflicts.',
   'people.seeEvents': "This person's events",
   'people.notFound': 'No person has this id in this project.',
+  'people.conflictsMergeHint':
+    'If the two are in fact one person (one shopper with two accounts), merge them; a shared device is best left as it is.',
+  'people.status': 'Now',
+  'people.mergedSince': 'Merged since',
+  'people.keptApart': 'Kept apart',
+  'people.mergeAction': 'Merge…',
+  'people.mergeTitle': 'Merge two persons into one',
+  'people.mergeKeep': 'Keep this person',
+  'people.mergeIds': '{n} ids',
+  'people.mergeNoTraits': 'No traits.',
+  'people.mergeWarning':
+    'Every id of the other person will belong to the person kept, and its events will count for it in every analysis, also past ones. Where both have a trait, the kept person’s value stays. This cannot be undone.',
+  'people.mergeOk': 'Merge',
+  'people.mergeDone': 'Merged {from} into this person: {moved} ids moved.',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -237,6 +251,20 @@ const zh: Record<MessageKey, string> = {
   'people.noHistory': '没有其他人员并入此人员，也没有冲突。',
   'people.seeEvents': '此人员的事件',
   'people.notFound': '此项目中没有人员拥有这个标识。',
+  'people.conflictsMergeHint':
+    '如果两者其实是同一个人（同一位顾客的两个账号），可以合并；共用设备则最好保持现状。',
+  'people.status': '现状',
+  'people.mergedSince': '已合并',
+  'people.keptApart': '保持分开',
+  'people.mergeAction': '合并…',
+  'people.mergeTitle': '将两个人员合并为一个',
+  'people.mergeKeep': '保留此人员',
+  'people.mergeIds': '{n} 个标识',
+  'people.mergeNoTraits': '没有属性。',
+  'people.mergeWarning':
+    '另一人员的所有标识将归入保留的人员，其事件在所有分析中（包括过去的）都计入保留的人员。两者都有的属性，保留人员的值不变。此操作无法撤销。',
+  'people.mergeOk': '合并',
+  'people.mergeDone': '已将 {from} 并入此人员：移入 {moved} 个标识。',
 };
 
 export type Lang = 'zh' | 'en';

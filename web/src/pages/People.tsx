@@ -6,60 +6,14 @@ import { ApiError, api } from '../api';
 import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
-import { idTypeName, platformName } from '../format';
+import { idTypeName, traitText } from '../format';
 import { type Lang, useLang, useT } from '../i18n';
 import { useGlobalView, useUrlState } from '../state';
-
-/** One row of the identity log (src/identity/inspect.ts IdentityLogEntry). */
-interface LogEntry extends Record<string, unknown> {
-  at: number;
-  kind: 'merge' | 'conflict';
-  personId: string;
-  otherPersonId: string;
-  distinctId: string;
-  otherDistinctId: string;
-  reasonCode: string;
-  reason: string;
-  reasonZh: string;
-  messageId: string;
-}
-
-interface ConflictPage {
-  conflicts: LogEntry[];
-  total: number;
-}
-
-/** Conflicts asked for at a time. */
-const CONFLICT_PAGE = 200;
-
-interface PersonIdentity {
-  personId: string;
-  askedFor: string;
-  mergedFrom?: string;
-  /** The stored id the lookup matched, when it was typed otherwise (a phone number, a bare openid). */
-  matched?: string;
-  ids: { id: string; type: string; linkedAt: number }[];
-  /** All its ids; `ids` holds the oldest thousand when there are more. */
-  idsTotal: number;
-  history: LogEntry[];
-  conflicts: number;
-  /** Latest traits, PII masked for the viewer's role ({} for a person never identified). */
-  traits: Record<string, unknown>;
-}
+import { MergePersonsModal, type MergeResult } from './MergePersons';
+import { CONFLICT_PAGE, type ConflictPage, type LogEntry, type PersonIdentity } from './people-types';
 
 const time = (ms: number) => new Date(ms).toLocaleString();
 const reasonIn = (row: LogEntry, lang: Lang) => (lang === 'zh' ? row.reasonZh : row.reason);
-/** A trait's value as people read it: yes/no, lists joined, platforms by name; objects as JSON. */
-function traitText(key: string, value: unknown, lang: Lang): string {
-  if (typeof value === 'string') return key === 'platform' ? platformName(value, lang) : value;
-  if (typeof value === 'boolean') return value ? (lang === 'zh' ? '是' : 'Yes') : lang === 'zh' ? '否' : 'No';
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string' || typeof v === 'number')) {
-    const items = key === 'platforms' ? value.map((v) => platformName(String(v), lang)) : value.map(String);
-    return items.join(lang === 'zh' ? '、' : ', ');
-  }
-  return JSON.stringify(value);
-}
-
 /**
  * People and identity: any id a person was seen with leads to that person as the identity graph
  * holds it now (its ids on every platform, the merges that joined them, the conflicts that kept
@@ -95,6 +49,18 @@ export default function People() {
       setOlder({ base, rows: olderRows, loading: false });
     }
   };
+  const permissions = useAsync(
+    () =>
+      api.get<{ role: string; readOnly: boolean; matrix: Record<string, string[]> }>(`${base}/permissions`),
+    [base],
+  );
+  const canMerge = (() => {
+    const p = permissions.data;
+    return p ? !p.readOnly && (p.matrix['persons.merge']?.includes(p.role) ?? false) : false;
+  })();
+  // The two ids whose persons the merge dialog shows, and the last merge done (shown on the kept person).
+  const [merging, setMerging] = useState<readonly [string, string]>();
+  const [merged, setMerged] = useState<{ result: MergeResult; from: string; into: string }>();
   // null: no person has the id asked for.
   const lookup = useAsync<PersonIdentity | null | undefined>(async () => {
     if (!asked) return undefined;
@@ -108,6 +74,34 @@ export default function People() {
 
   /** Looks up another id: the lookup tab, with the id in the URL (a link to it shows the same). */
   const show = (id: string) => url.set({ id, tab: undefined });
+  const mergeDone = (done?: { result: MergeResult; from: string; into: string }) => {
+    setMerging(undefined);
+    if (!done) return;
+    setMerged(done);
+    setOlder(undefined);
+    conflicts.reload();
+    // The kept person by its person id (the id clicked may be a long hash), with the merge in its
+    // history; reloaded when it is the one shown already.
+    if (done.result.personId === asked) lookup.reload();
+    else show(done.result.personId);
+  };
+  /** A conflict's state now: merged since, or (for those who may) the button that merges it. */
+  const conflictStatus = (row: LogEntry) =>
+    row.mergedSince ? (
+      <Tag color="green" data-testid="merged-since">
+        {t('people.mergedSince')}
+      </Tag>
+    ) : canMerge ? (
+      <Button
+        size="small"
+        data-testid="merge-button"
+        onClick={() => setMerging([row.distinctId, row.otherDistinctId])}
+      >
+        {t('people.mergeAction')}
+      </Button>
+    ) : (
+      <Typography.Text type="secondary">{t('people.keptApart')}</Typography.Text>
+    );
   const idLink = (id: string) =>
     id ? (
       <Typography.Link data-testid="id-link" onClick={() => show(id)}>
@@ -131,6 +125,7 @@ export default function People() {
       dataIndex: lang === 'zh' ? 'reasonZh' : 'reason',
       render: (_: string, row: LogEntry) => reasonIn(row, lang),
     },
+    { title: t('people.status'), key: 'status', render: (_: unknown, row: LogEntry) => conflictStatus(row) },
   ];
 
   const historyColumns = (personId: string): ColumnsType<LogEntry> => [
@@ -158,6 +153,11 @@ export default function People() {
       dataIndex: lang === 'zh' ? 'reasonZh' : 'reason',
       render: (_: string, row: LogEntry) => reasonIn(row, lang),
     },
+    {
+      title: t('people.status'),
+      key: 'status',
+      render: (_: unknown, row: LogEntry) => (row.kind === 'conflict' ? conflictStatus(row) : null),
+    },
   ];
 
   const personView = (person: PersonIdentity | null) => {
@@ -171,6 +171,17 @@ export default function People() {
             showIcon
             data-testid="person-matched"
             message={`${person.askedFor} → ${person.matched}: ${t('people.matched')}`}
+          />
+        )}
+        {merged && merged.result.personId === person.personId && (
+          <Alert
+            type="success"
+            showIcon
+            closable
+            data-testid="merge-done"
+            message={t('people.mergeDone')
+              .replace('{from}', merged.from)
+              .replace('{moved}', merged.result.movedIds.toLocaleString())}
           />
         )}
         {person.mergedFrom && (
@@ -248,88 +259,94 @@ export default function People() {
   };
 
   return (
-    <Tabs
-      data-testid="people-tabs"
-      activeKey={tab}
-      onChange={(key) => url.set({ tab: key === 'conflicts' ? 'conflicts' : undefined })}
-      items={[
-        {
-          key: 'lookup',
-          label: t('people.lookup'),
-          children: (
-            <Space orientation="vertical" size="middle" style={{ width: '100%' }}>
-              <Input.Search
-                // A new id from a link replaces what was typed.
-                key={asked}
-                data-testid="person-search"
-                allowClear
-                enterButton
-                placeholder={t('people.search')}
-                defaultValue={asked}
-                onSearch={(v) => url.set({ id: v.trim() })}
-                style={{ maxWidth: 640 }}
-              />
-              {asked ? (
-                <PageState state={lookup}>
-                  {(found) => (found === undefined ? null : personView(found))}
+    <>
+      {merging && <MergePersonsModal base={base} ids={merging} onClose={mergeDone} />}
+      <Tabs
+        data-testid="people-tabs"
+        activeKey={tab}
+        onChange={(key) => url.set({ tab: key === 'conflicts' ? 'conflicts' : undefined })}
+        items={[
+          {
+            key: 'lookup',
+            label: t('people.lookup'),
+            children: (
+              <Space orientation="vertical" size="middle" style={{ width: '100%' }}>
+                <Input.Search
+                  // A new id from a link replaces what was typed.
+                  key={asked}
+                  data-testid="person-search"
+                  allowClear
+                  enterButton
+                  placeholder={t('people.search')}
+                  defaultValue={asked}
+                  onSearch={(v) => url.set({ id: v.trim() })}
+                  style={{ maxWidth: 640 }}
+                />
+                {asked ? (
+                  <PageState state={lookup}>
+                    {(found) => (found === undefined ? null : personView(found))}
+                  </PageState>
+                ) : (
+                  <Typography.Paragraph type="secondary">{t('people.hint')}</Typography.Paragraph>
+                )}
+              </Space>
+            ),
+          },
+          {
+            key: 'conflicts',
+            // Rendered at once: its count is on the tab, and the page is whole when both views have loaded.
+            forceRender: true,
+            label: (
+              <Space>
+                {t('people.conflicts')}
+                <Badge
+                  data-testid="conflict-count"
+                  count={conflicts.data?.total ?? 0}
+                  overflowCount={9999}
+                  showZero
+                  color={conflicts.data?.total ? 'red' : 'gray'}
+                />
+              </Space>
+            ),
+            children: (
+              <Card>
+                <Typography.Paragraph type="secondary">
+                  {t('people.conflictsHint')}
+                  {canMerge && (lang === 'zh' ? '' : ' ') + t('people.conflictsMergeHint')}
+                </Typography.Paragraph>
+                <PageState state={conflicts}>
+                  {(d) => {
+                    if (d.conflicts.length === 0) {
+                      return <Empty data-testid="no-conflicts" description={t('people.noConflicts')} />;
+                    }
+                    const shown = [...d.conflicts, ...olderRows];
+                    return (
+                      <Space orientation="vertical" style={{ width: '100%' }}>
+                        <DataTable
+                          testId="conflicts-table"
+                          name="identity-conflicts"
+                          rowKey={(row) => `${row.at}-${row.distinctId}-${row.otherDistinctId}`}
+                          rows={shown}
+                          columns={conflictColumns}
+                        />
+                        {shown.length < d.total && (
+                          <Button
+                            data-testid="conflicts-older"
+                            loading={older?.loading === true}
+                            onClick={() => loadOlder(shown)}
+                          >
+                            {t('people.loadOlder')} ({shown.length} / {d.total})
+                          </Button>
+                        )}
+                      </Space>
+                    );
+                  }}
                 </PageState>
-              ) : (
-                <Typography.Paragraph type="secondary">{t('people.hint')}</Typography.Paragraph>
-              )}
-            </Space>
-          ),
-        },
-        {
-          key: 'conflicts',
-          // Rendered at once: its count is on the tab, and the page is whole when both views have loaded.
-          forceRender: true,
-          label: (
-            <Space>
-              {t('people.conflicts')}
-              <Badge
-                data-testid="conflict-count"
-                count={conflicts.data?.total ?? 0}
-                overflowCount={9999}
-                showZero
-                color={conflicts.data?.total ? 'red' : 'gray'}
-              />
-            </Space>
-          ),
-          children: (
-            <Card>
-              <Typography.Paragraph type="secondary">{t('people.conflictsHint')}</Typography.Paragraph>
-              <PageState state={conflicts}>
-                {(d) => {
-                  if (d.conflicts.length === 0) {
-                    return <Empty data-testid="no-conflicts" description={t('people.noConflicts')} />;
-                  }
-                  const shown = [...d.conflicts, ...olderRows];
-                  return (
-                    <Space orientation="vertical" style={{ width: '100%' }}>
-                      <DataTable
-                        testId="conflicts-table"
-                        name="identity-conflicts"
-                        rowKey={(row) => `${row.at}-${row.distinctId}-${row.otherDistinctId}`}
-                        rows={shown}
-                        columns={conflictColumns}
-                      />
-                      {shown.length < d.total && (
-                        <Button
-                          data-testid="conflicts-older"
-                          loading={older?.loading === true}
-                          onClick={() => loadOlder(shown)}
-                        >
-                          {t('people.loadOlder')} ({shown.length} / {d.total})
-                        </Button>
-                      )}
-                    </Space>
-                  );
-                }}
-              </PageState>
-            </Card>
-          ),
-        },
-      ]}
-    />
+              </Card>
+            ),
+          },
+        ]}
+      />
+    </>
   );
 }

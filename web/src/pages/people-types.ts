@@ -1,0 +1,40 @@
+/** What the identity routes answer (src/identity/inspect.ts); the dashboard has no import from src/. */
+
+/** One row of the identity log (src/identity/inspect.ts IdentityLogEntry). */
+export interface LogEntry extends Record<string, unknown> {
+  at: number;
+  kind: 'merge' | 'conflict';
+  personId: string;
+  otherPersonId: string;
+  distinctId: string;
+  otherDistinctId: string;
+  reasonCode: string;
+  reason: string;
+  reasonZh: string;
+  messageId: string;
+  /** conflict: the two ids belong to one person now (merged by hand since). */
+  mergedSince?: boolean;
+}
+
+export interface ConflictPage {
+  conflicts: LogEntry[];
+  total: number;
+}
+
+/** Conflicts asked for at a time. */
+export const CONFLICT_PAGE = 200;
+
+export interface PersonIdentity {
+  personId: string;
+  askedFor: string;
+  mergedFrom?: string;
+  /** The stored id the lookup matched, when it was typed otherwise (a phone number, a bare openid). */
+  matched?: string;
+  ids: { id: string; type: string; linkedAt: number }[];
+  /** All its ids; `ids` holds the oldest thousand when there are more. */
+  idsTotal: number;
+  history: LogEntry[];
+  conflicts: number;
+  /** Latest traits, PII masked for the viewer's role ({} for a person never identified). */
+  traits: Record<string, unknown>;
+}
