@@ -45,7 +45,9 @@ describe('pulseloop identity', () => {
     const [heading, row, blank, total] = stdout.split('\n');
     expect(blank).toBe('');
     expect(heading).toMatch(/^at\s+distinct_id\s+other_distinct_id\s+person\s+other_person\s+reason\s+now$/);
-    expect(row).toMatch(/^2026-11-20 08:05:00\s+member-2\s+kiosk-9\s+\S+\s+\S+\s+a new user id arrived.*\s+kept apart$/);
+    expect(row).toMatch(
+      /^2026-11-20 08:05:00\s+member-2\s+kiosk-9\s+\S+\s+\S+\s+a new user id arrived.*\s+kept apart$/,
+    );
     expect(total).toBe('1 conflict in all; `pulseloop identity show <id>` shows a person.');
   });
 
