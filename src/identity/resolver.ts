@@ -256,9 +256,9 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
         }
       }
 
-      // Where ids nobody has seen yet go: the anchor's person, or the sender's own when the anchor
-      // turns out to be another known user (new ids first seen with the sender are the sender's).
-      let newIdsTo: Person = anchor;
+      // The sender's own person, when the anchor turns out to be another known user: ids nobody has
+      // seen yet then go there (first seen with the sender, they are the sender's), else to the anchor.
+      let own: Person | undefined;
       for (const d of ids) {
         const current = graph.personOf.get(d.id);
         if (current === anchor) continue;
@@ -266,16 +266,15 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
           const renaming = input.previousId !== undefined && anchor.userIds.includes(input.previousId);
           if (d.type === 'user' && anchor.userIds.length > 0 && !anchor.userIds.includes(d.id) && !renaming) {
             // The anchor is another known user (e.g. a shared device): this user gets a person of their own.
-            const own = createPerson();
+            own = createPerson();
             link(own, d);
             record('conflict', own, anchor, d.id, anchorId, 'id already belongs to a different known user');
-            newIdsTo = own;
             continue;
           }
-          link(newIdsTo, d);
+          link(own ?? anchor, d);
           continue;
         }
-        if (current === newIdsTo) continue;
+        if (current === own) continue;
         const bothKnown =
           current.userIds.length > 0 &&
           anchor.userIds.length > 0 &&

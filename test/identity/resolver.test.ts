@@ -121,6 +121,26 @@ describe('identity resolution', () => {
     expect(r.personOf('proj', 'app-1')).not.toBe('p1');
   });
 
+  it('links a new id to the person an earlier id of the same message was merged into', () => {
+    const r = resolverWithCounter();
+    r.resolve(base({ userId: 'member-1', linkedIds: [{ id: 'unionid:U1', type: 'unionid' }] })); // p1
+    r.resolve(base({ anonymousId: 'mini-device' })); // p2
+    // The device identifies with the member's unionid and an openid never seen: all of it is p1's.
+    const changes = r.resolve(
+      base({
+        anonymousId: 'mini-device',
+        linkedIds: [
+          { id: 'unionid:U1', type: 'unionid' },
+          { id: 'openid:wechat_miniprogram:o-1', type: 'openid' },
+        ],
+      }),
+    );
+    expect(changes.personId).toBe('p1');
+    expect(r.personOf('proj', 'mini-device')).toBe('p1');
+    expect(r.personOf('proj', 'openid:wechat_miniprogram:o-1')).toBe('p1');
+    expect(changes.identities.every((i) => i.person_id === 'p1')).toBe(true);
+  });
+
   it('merges two known users on request: ids, traits (the kept one wins), a log row, the other deleted', () => {
     const r = resolverWithCounter();
     r.resolve(base({ userId: 'shop-1', anonymousId: 'web-1', traits: { tier: 'gold' } })); // p1
