@@ -234,28 +234,6 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
       let anchor: Person = (known && graph.personOf.get(known.id)) || createPerson();
       let anchorId = known?.id ?? ids[0]?.id ?? '';
 
-      if (input.previousId && input.userId && input.previousId !== input.userId) {
-        const previous = graph.personOf.get(input.previousId);
-        if (!previous) {
-          link(anchor, { id: input.previousId, type: 'anonymous' });
-        } else if (previous !== anchor) {
-          const renamesOnlyUser = previous.userIds.length === 1 && previous.userIds[0] === input.previousId;
-          const anchorForeignUser = anchor.userIds.some((u) => u !== input.userId);
-          if ((previous.userIds.length === 0 || renamesOnlyUser) && !anchorForeignUser) {
-            merge(anchor, previous, anchorId, input.previousId, 'alias');
-          } else {
-            record(
-              'conflict',
-              anchor,
-              previous,
-              anchorId,
-              input.previousId,
-              'alias joins two different known users',
-            );
-          }
-        }
-      }
-
       // The sender's own person, when the anchor turns out to be another known user: ids nobody has
       // seen yet then go there (first seen with the sender, they are the sender's), else to the anchor.
       let own: Person | undefined;
@@ -288,6 +266,32 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
           anchorId = d.id;
         } else {
           merge(anchor, current, anchorId, d.id, 'identified');
+        }
+      }
+
+      // alias(previousId → userId): the previous id is the user's, whichever person the message's
+      // other ids led to (after the loop the user id has its person: the anchor, or its own when the
+      // anchor is another known user).
+      const userPerson = input.userId ? graph.personOf.get(input.userId) : undefined;
+      if (input.previousId && input.userId && userPerson && input.previousId !== input.userId) {
+        const previous = graph.personOf.get(input.previousId);
+        if (!previous) {
+          link(userPerson, { id: input.previousId, type: 'anonymous' });
+        } else if (previous !== userPerson) {
+          const renamesOnlyUser = previous.userIds.length === 1 && previous.userIds[0] === input.previousId;
+          const foreignUser = userPerson.userIds.some((u) => u !== input.userId);
+          if ((previous.userIds.length === 0 || renamesOnlyUser) && !foreignUser) {
+            merge(userPerson, previous, input.userId, input.previousId, 'alias');
+          } else {
+            record(
+              'conflict',
+              userPerson,
+              previous,
+              input.userId,
+              input.previousId,
+              'alias joins two different known users',
+            );
+          }
         }
       }
 

@@ -212,6 +212,27 @@ describe('identity resolution', () => {
     expect(r.personOf('proj', 'u1')).toBe(r.personOf('proj', 'u2'));
   });
 
+  it("gives an alias's previous id to the user it names, also when the message's other ids lead to another known user", () => {
+    const r = resolverWithCounter();
+    r.resolve(base({ userId: 'u1', linkedIds: [{ id: 'phone:P', type: 'phone_hash' }] })); // p1
+    r.resolve(base({ anonymousId: 'guest-7' })); // p2
+    // alias(guest-7 → u4) with u1's phone: u4 is kept apart from u1, and guest-7 becomes u4's.
+    const changes = r.resolve(
+      base({ userId: 'u4', previousId: 'guest-7', linkedIds: [{ id: 'phone:P', type: 'phone_hash' }] }),
+    );
+    expect(changes.log.map((l) => [l.kind, l.reason])).toEqual([
+      ['conflict', 'id already belongs to a different known user'],
+      ['merge', 'alias'],
+    ]);
+    expect(r.personOf('proj', 'guest-7')).toBe(r.personOf('proj', 'u4'));
+    expect(r.personOf('proj', 'u4')).not.toBe(r.personOf('proj', 'u1'));
+    // A previous id never seen goes with the user too.
+    r.resolve(
+      base({ userId: 'u5', previousId: 'guest-8', linkedIds: [{ id: 'phone:P', type: 'phone_hash' }] }),
+    );
+    expect(r.personOf('proj', 'guest-8')).toBe(r.personOf('proj', 'u5'));
+  });
+
   it('records a conflict instead of merging when an alias would join two persons with other user ids', () => {
     const r = resolverWithCounter();
     r.resolve(base({ userId: 'u1' }));
