@@ -157,6 +157,8 @@ export async function erasePerson(
   suppression?: SuppressionList,
   /** Waits until every acknowledged event is in the facts store (the server's batch writer). */
   drainIngestion: () => Promise<void> = async () => {},
+  /** Told the erased ids and persons once their rows are deleted (the server's identity graph). */
+  forgetIdentity: (subject: Subject) => void = () => {},
 ): Promise<ErasureReport> {
   // Acknowledged events still on their way must be stored before the ids are looked up and deleted,
   // or they would land after the deletion; the ids are suppressed first so no new event follows them.
@@ -183,6 +185,7 @@ export async function erasePerson(
       await facts.command(`ALTER TABLE ${table} DELETE WHERE ${where} SETTINGS mutations_sync = 2`, params);
     }
   }
+  forgetIdentity(subject);
   // The hourly rollup holds no ids, but its counts included the erased events.
   if (removed.events > 0) await rebuildEventRollup(facts, projectId);
   removed.consent_records = consentRecords;

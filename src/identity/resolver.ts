@@ -88,6 +88,17 @@ function addId(person: Person, id: string, type: IdType): void {
   if (type === 'user' && !person.userIds.includes(id)) person.userIds = person.userIds.concat(id);
 }
 
+/** Takes a distinct id off a person's own lists. */
+function removeId(person: Person, id: string): void {
+  const ids = person.distinctIds;
+  if (ids instanceof Map) ids.delete(id);
+  else {
+    const listed = pairIndexOf(ids, id);
+    if (listed >= 0) person.distinctIds = ids.filter((_, i) => i !== listed && i !== listed + 1);
+  }
+  if (person.userIds.includes(id)) person.userIds = person.userIds.filter((u) => u !== id);
+}
+
 /** The position of `id` among the ids (even positions) of a list, or -1. */
 function pairIndexOf(ids: readonly string[], id: string): number {
   for (let i = 0; i < ids.length; i += 2) if (ids[i] === id) return i;
@@ -127,6 +138,11 @@ export interface IdentityResolver {
   personOf(projectId: string, distinctId: string): string | undefined;
   /** The person `id` belongs to now, as a distinct id or as a current person id. */
   currentPerson(projectId: string, id: string): string | undefined;
+  /**
+   * Drops erased ids and persons from the graph (their rows were deleted from the store): nothing
+   * may link to them again, and a merge by hand must not write them back.
+   */
+  forget(projectId: string, subject: { distinctIds: readonly string[]; personIds: readonly string[] }): void;
   traitsOf(projectId: string, personId: string): Record<string, unknown> | undefined;
   stats(): { projects: number; distinctIds: number; persons: number };
   /** Loads a stored identity (start-up). */
@@ -197,6 +213,18 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
     currentPerson(projectId, id) {
       const graph = graphs.get(projectId);
       return (graph?.personOf.get(id) ?? graph?.persons.get(id))?.id;
+    },
+
+    forget(projectId, subject) {
+      const graph = graphs.get(projectId);
+      if (!graph) return;
+      for (const id of subject.distinctIds) {
+        const person = graph.personOf.get(id);
+        if (!person) continue;
+        graph.personOf.delete(id);
+        removeId(person, id);
+      }
+      for (const personId of subject.personIds) graph.persons.delete(personId);
     },
 
     mergePersons(input: ManualMergeInput): IdentityChanges {

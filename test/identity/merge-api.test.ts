@@ -167,6 +167,27 @@ describe('merging two persons by hand', () => {
     expect(body.personId).toBe(kept);
   });
 
+  it('cannot bring an erased person back: its ids are gone from the graph as from the store', async () => {
+    await send('/v1/identify', { userId: 'gone-1', anonymousId: 'gone-device', timestamp: at(25) });
+    await send('/v1/identify', { userId: 'stay-1', timestamp: at(26) });
+    await t.settle();
+    const erased = await t.api(`/api/v1/projects/${t.projectId}/persons/gone-1`, { method: 'DELETE' });
+    expect(erased.status).toBe(200);
+    for (const body of [
+      { into: 'stay-1', from: 'gone-1' },
+      { into: 'gone-device', from: 'stay-1' },
+    ]) {
+      const refused = await merge(body);
+      expect(refused.status).toBe(404);
+      expect(refused.body.error.code).toBe('person_not_found');
+    }
+    const rows = await t.server.facts.query<{ n: string }>(
+      `SELECT count() AS n FROM identities WHERE project_id = {p:String} AND distinct_id IN ('gone-1', 'gone-device')`,
+      { p: t.projectId },
+    );
+    expect(Number(rows[0]?.n)).toBe(0);
+  });
+
   it('holds after a restart, and new events of the merged ids belong to the kept person', async () => {
     const { dataDir, projectId, writeKey } = t;
     await t.server.close();

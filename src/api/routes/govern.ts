@@ -126,7 +126,7 @@ const principalOf = (request: FastifyRequest): Principal => {
 
 export async function registerGovernRoutes(
   app: FastifyInstance,
-  deps: StoreDeps & { governance?: Governance; ingest?: Pick<IngestDeps, 'wal' | 'writer'> },
+  deps: StoreDeps & { governance?: Governance; ingest?: Pick<IngestDeps, 'wal' | 'writer' | 'identity'> },
 ): Promise<void> {
   const governance = await governanceFor(deps);
   const auth = { metadata: deps.metadata, ipLimiter: governance.apiLimiter };
@@ -392,6 +392,7 @@ export async function registerGovernRoutes(
       id,
       governance.suppression,
       async () => ingest?.writer.drain(),
+      (subject) => ingest?.identity.forget(projectId, subject),
     );
     if (ingest) {
       // The log may still hold the erased person's events (stored, so deleted above): close its
