@@ -113,6 +113,7 @@ const COLUMNS_ZH: Record<string, string> = {
   person: '人员',
   other_person: '对方人员',
   now: '现状',
+  times: '次数',
 };
 
 /** A table's column heading in the command line's language. */

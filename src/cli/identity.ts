@@ -132,6 +132,7 @@ export function registerIdentityCommand(program: Command): void {
             person: c.personId,
             other_person: c.otherPersonId,
             reason: say(c.reason, c.reasonZh),
+            times: c.times,
             now: c.mergedSince ? say('merged since', '已合并') : say('kept apart', '保持分开'),
           })),
         );

@@ -52,7 +52,9 @@ export async function storeStatus(facts: FactsEngine, walDir: string): Promise<S
       'SELECT count() AS rows FROM quarantine WHERE reason_code = {code:String}',
       { code: 'store_refused_row' },
     ),
-    facts.query<{ rows: number }>("SELECT count() AS rows FROM identity_log FINAL WHERE kind = 'conflict'"),
+    facts.query<{ rows: number }>(
+      "SELECT uniqExact(project_id, distinct_id, other_distinct_id) AS rows FROM identity_log FINAL WHERE kind = 'conflict'",
+    ),
   ]);
   const lag = walLagBytes(walDir);
   return {

@@ -53,20 +53,59 @@ export interface IdentityLogEntry {
   reason: string;
   reasonZh: string;
   messageId: string;
+  /**
+   * A conflict is met again each time the refused ids arrive together (every sign-in of a second
+   * member on a shared device): one entry per pair of ids, `at` the latest time, `firstAt` the
+   * first, `times` how often. A merge is one entry (`times` 1).
+   */
+  firstAt: number;
+  times: number;
   /** conflict: the two ids belong to one person now (merged by hand since). */
   mergedSince?: boolean;
 }
 
-/** An `identity_log` row as LOG_COLUMNS reads it (`at` in milliseconds, as text or number). */
-type LogRow = Omit<IdentityLogRow, 'project_id' | 'at'> & { at: string | number };
+/** An `identity_log` entry as logEntriesSql reads it (times in milliseconds, numbers as text or number). */
+type LogRow = Omit<IdentityLogRow, 'project_id' | 'at'> & {
+  at: string | number;
+  first_at: string | number;
+  times: string | number;
+};
 
-const LOG_COLUMNS = `toUnixTimestamp64Milli(at) AS at, kind, person_id, other_person_id, distinct_id,
-  other_distinct_id, reason, message_id`;
+/**
+ * The log entries of a project matching `where` (over identity_log's columns), merges as they are and
+ * conflicts one per pair of ids, newest first; `having` filters the entries (by `at`, in ms).
+ */
+function logEntriesSql(where: string, having = '1'): string {
+  return `SELECT * FROM (
+      SELECT toUnixTimestamp64Milli(at) AS at, kind, person_id, other_person_id, distinct_id,
+        other_distinct_id, reason, message_id, at_ms AS first_at, 1 AS times
+      FROM (SELECT *, toUnixTimestamp64Milli(at) AS at_ms FROM identity_log FINAL
+            WHERE project_id = {projectId:String} AND kind = 'merge' AND (${where}))
+      UNION ALL
+      SELECT toUnixTimestamp64Milli(c_last) AS at, 'conflict' AS kind, c_person AS person_id,
+        c_other_person AS other_person_id, distinct_id, other_distinct_id, c_reason AS reason,
+        c_message AS message_id, toUnixTimestamp64Milli(c_first) AS first_at, c_times AS times
+      FROM (
+        -- Aliases unlike the columns: an alias named as a column would replace it in WHERE.
+        SELECT distinct_id, other_distinct_id, max(at) AS c_last, min(at) AS c_first,
+          argMax(person_id, at) AS c_person, argMax(other_person_id, at) AS c_other_person,
+          argMax(reason, at) AS c_reason, argMax(message_id, at) AS c_message, count() AS c_times
+        FROM identity_log FINAL
+        WHERE project_id = {projectId:String} AND kind = 'conflict' AND (${where})
+        GROUP BY distinct_id, other_distinct_id
+      )
+    )
+    WHERE ${having}
+    ORDER BY at DESC, kind, distinct_id, other_distinct_id
+    LIMIT {limit:UInt32}`;
+}
 
 function logEntry(row: LogRow): IdentityLogEntry {
   const reason = IDENTITY_REASONS[row.reason];
   return {
     at: Number(row.at),
+    firstAt: Number(row.first_at),
+    times: Number(row.times),
     kind: row.kind === 'conflict' ? 'conflict' : 'merge',
     personId: row.person_id,
     otherPersonId: row.other_person_id,
@@ -82,7 +121,7 @@ function logEntry(row: LogRow): IdentityLogEntry {
 
 export interface ConflictPage {
   conflicts: IdentityLogEntry[];
-  /** Conflicts recorded in the project, all pages together. */
+  /** Conflicts in the project (pairs of ids kept apart), all pages together. */
   total: number;
 }
 
@@ -93,17 +132,13 @@ export async function identityConflicts(
   page: { limit: number; before: number },
 ): Promise<ConflictPage> {
   const [rows, counts] = await Promise.all([
-    facts.query<LogRow>(
-      // Qualified: the select list's `at` (milliseconds) would shadow the column.
-      `SELECT ${LOG_COLUMNS} FROM identity_log AS l FINAL
-       WHERE l.project_id = {projectId:String} AND l.kind = 'conflict'
-         AND l.at < fromUnixTimestamp64Milli({before:Int64}, 'UTC')
-       ORDER BY at DESC, distinct_id, other_distinct_id
-       LIMIT {limit:UInt32}`,
-      { projectId, before: page.before, limit: page.limit },
-    ),
+    facts.query<LogRow>(logEntriesSql("kind = 'conflict'", 'at < {before:Int64}'), {
+      projectId,
+      before: page.before,
+      limit: page.limit,
+    }),
     facts.query<{ total: string }>(
-      `SELECT count() AS total FROM identity_log FINAL
+      `SELECT uniqExact(distinct_id, other_distinct_id) AS total FROM identity_log FINAL
        WHERE project_id = {projectId:String} AND kind = 'conflict'`,
       { projectId },
     ),
@@ -321,11 +356,7 @@ async function historyOf(
     for (const p of frontier) persons.add(p);
   }
   const rows = await facts.query<LogRow>(
-    `SELECT ${LOG_COLUMNS} FROM identity_log FINAL
-     WHERE project_id = {projectId:String}
-       AND (person_id IN {persons:Array(String)} OR other_person_id IN {persons:Array(String)})
-     ORDER BY at DESC, kind, distinct_id, other_distinct_id
-     LIMIT {limit:UInt32}`,
+    logEntriesSql('person_id IN {persons:Array(String)} OR other_person_id IN {persons:Array(String)}'),
     { projectId, persons: [...persons], limit: HISTORY_LIMIT },
   );
   return rows.map((row) => {

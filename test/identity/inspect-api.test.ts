@@ -54,6 +54,41 @@ describe('identity conflicts', () => {
   });
 });
 
+describe('a conflict met again', () => {
+  it('is one conflict, seen as often as it was met, not a new row in the list each time', async () => {
+    const other = await t.newProject('Shared kiosk');
+    const send = async (minutes: number, userId: string) =>
+      expect(
+        (
+          await t.collect(
+            '/v1/identify',
+            { anonymousId: 'kiosk-1', userId, timestamp: new Date(T0 + minutes * 60_000).toISOString() },
+            other.writeKey,
+          )
+        ).status,
+      ).toBe(200);
+    await send(0, 'u-owner');
+    // Another member signs in on the owner's kiosk three times (each a conflict the resolver refuses).
+    for (const minutes of [10, 20, 30]) await send(minutes, 'u-guest');
+    await t.settle();
+    const response = await t.api(`/api/v1/projects/${other.projectId}/identity/conflicts`);
+    const body = (await response.json()) as { total: number; conflicts: Record<string, unknown>[] };
+    expect(body.total).toBe(1);
+    expect(body.conflicts).toHaveLength(1);
+    expect(body.conflicts[0]).toMatchObject({
+      distinctId: 'u-guest',
+      otherDistinctId: 'kiosk-1',
+      at: T0 + 30 * 60_000,
+      firstAt: T0 + 10 * 60_000,
+      times: 3,
+    });
+    const guest = await t.api(`/api/v1/projects/${other.projectId}/persons/u-guest/identity`);
+    const identity = (await guest.json()) as { conflicts: number; history: { times: number }[] };
+    expect(identity.conflicts).toBe(1);
+    expect(identity.history).toMatchObject([{ times: 3 }]);
+  });
+});
+
 describe("a person's identity", () => {
   it("shows a known user's ids and the conflict that kept another user off them", async () => {
     const { status, body } = await api('/persons/tablet-1/identity');

@@ -121,6 +121,8 @@ const en = {
   'people.conflictsMergeHint':
     'If the two are in fact one person (one shopper with two accounts), merge them; a shared device is best left as it is.',
   'people.status': 'Now',
+  'people.times': 'Times met',
+  'people.firstAt': 'First met',
   'people.mergedSince': 'Merged since',
   'people.keptApart': 'Kept apart',
   'people.mergeAction': 'Merge…',
@@ -254,6 +256,8 @@ const zh: Record<MessageKey, string> = {
   'people.conflictsMergeHint':
     '如果两者其实是同一个人（同一位顾客的两个账号），可以合并；共用设备则最好保持现状。',
   'people.status': '现状',
+  'people.times': '出现次数',
+  'people.firstAt': '首次出现',
   'people.mergedSince': '已合并',
   'people.keptApart': '保持分开',
   'people.mergeAction': '合并…',

@@ -125,6 +125,14 @@ export default function People() {
       dataIndex: lang === 'zh' ? 'reasonZh' : 'reason',
       render: (_: string, row: LogEntry) => reasonIn(row, lang),
     },
+    {
+      title: t('people.times'),
+      dataIndex: 'times',
+      align: 'right',
+      render: (times: number, row: LogEntry) => (
+        <span title={`${t('people.firstAt')} ${time(row.firstAt)}`}>{times.toLocaleString()}</span>
+      ),
+    },
     { title: t('people.status'), key: 'status', render: (_: unknown, row: LogEntry) => conflictStatus(row) },
   ];
 

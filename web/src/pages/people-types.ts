@@ -12,6 +12,9 @@ export interface LogEntry extends Record<string, unknown> {
   reason: string;
   reasonZh: string;
   messageId: string;
+  /** A conflict met again is one entry: the first time, the latest (`at`) and how often. */
+  firstAt: number;
+  times: number;
   /** conflict: the two ids belong to one person now (merged by hand since). */
   mergedSince?: boolean;
 }
