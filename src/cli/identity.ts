@@ -133,7 +133,11 @@ export function registerIdentityCommand(program: Command): void {
             other_person: c.otherPersonId,
             reason: say(c.reason, c.reasonZh),
             times: c.times,
-            now: c.mergedSince ? say('merged since', '已合并') : say('kept apart', '保持分开'),
+            now: c.mergedSince
+              ? say('merged since', '已合并')
+              : c.decision === 'kept_apart'
+                ? say('kept apart (decided)', '已确认分开')
+                : say('open', '待处理'),
           })),
         );
         process.stdout.write(

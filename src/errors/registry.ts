@@ -404,6 +404,11 @@ export const ERRORS = {
     en: 'No person or distinct id "{id}" in project "{projectId}".',
     zh: '项目 "{projectId}" 中没有人员或标识 "{id}"。',
   },
+  conflict_not_found: {
+    status: 404,
+    en: 'No conflict between "{distinctId}" and "{otherDistinctId}" in project "{projectId}": give the two ids as the conflicts list names them.',
+    zh: '项目 "{projectId}" 中没有 "{distinctId}" 与 "{otherDistinctId}" 之间的冲突：请按冲突列表中的写法给出这两个标识。',
+  },
   persons_already_one: {
     status: 409,
     en: '"{into}" and "{from}" already belong to one person ({personId}): there is nothing to merge.',

@@ -32,6 +32,7 @@ export const AUDIT_ACTIONS = [
   'person.export',
   'person.erase',
   'person.merge',
+  'conflict.decide',
   'consent.set',
   'retention.set',
   'retention.apply',

@@ -62,6 +62,9 @@ export interface IdentityLogEntry {
   times: number;
   /** conflict: the two ids belong to one person now (merged by hand since). */
   mergedSince?: boolean;
+  /** conflict: someone decided the two are different people (`kept_apart`), and when. */
+  decision?: 'kept_apart';
+  decidedAt?: number;
 }
 
 /** An `identity_log` entry as logEntriesSql reads it (times in milliseconds, numbers as text or number). */
@@ -71,34 +74,72 @@ type LogRow = Omit<IdentityLogRow, 'project_id' | 'at'> & {
   times: string | number;
 };
 
+/** Conflicts of a project matching `where` (over identity_log's columns), one row per pair of ids. */
+function conflictPairsSql(where: string): string {
+  return `SELECT toUnixTimestamp64Milli(c_last) AS at, 'conflict' AS kind, c_person AS person_id,
+      c_other_person AS other_person_id, distinct_id, other_distinct_id, c_reason AS reason,
+      c_message AS message_id, toUnixTimestamp64Milli(c_first) AS first_at, c_times AS times
+    FROM (
+      -- Aliases unlike the columns: an alias named as a column would replace it in WHERE.
+      SELECT distinct_id, other_distinct_id, max(at) AS c_last, min(at) AS c_first,
+        argMax(person_id, at) AS c_person, argMax(other_person_id, at) AS c_other_person,
+        argMax(reason, at) AS c_reason, argMax(message_id, at) AS c_message, count() AS c_times
+      FROM identity_log FINAL
+      WHERE project_id = {projectId:String} AND kind = 'conflict' AND (${where})
+      GROUP BY distinct_id, other_distinct_id
+    )`;
+}
+
 /**
  * The log entries of a project matching `where` (over identity_log's columns), merges as they are and
- * conflicts one per pair of ids, newest first; `having` filters the entries (by `at`, in ms).
+ * conflicts one per pair of ids, newest first.
  */
-function logEntriesSql(where: string, having = '1'): string {
+function logEntriesSql(where: string): string {
   return `SELECT * FROM (
       SELECT toUnixTimestamp64Milli(at) AS at, kind, person_id, other_person_id, distinct_id,
         other_distinct_id, reason, message_id, at_ms AS first_at, 1 AS times
       FROM (SELECT *, toUnixTimestamp64Milli(at) AS at_ms FROM identity_log FINAL
             WHERE project_id = {projectId:String} AND kind = 'merge' AND (${where}))
       UNION ALL
-      SELECT toUnixTimestamp64Milli(c_last) AS at, 'conflict' AS kind, c_person AS person_id,
-        c_other_person AS other_person_id, distinct_id, other_distinct_id, c_reason AS reason,
-        c_message AS message_id, toUnixTimestamp64Milli(c_first) AS first_at, c_times AS times
-      FROM (
-        -- Aliases unlike the columns: an alias named as a column would replace it in WHERE.
-        SELECT distinct_id, other_distinct_id, max(at) AS c_last, min(at) AS c_first,
-          argMax(person_id, at) AS c_person, argMax(other_person_id, at) AS c_other_person,
-          argMax(reason, at) AS c_reason, argMax(message_id, at) AS c_message, count() AS c_times
-        FROM identity_log FINAL
-        WHERE project_id = {projectId:String} AND kind = 'conflict' AND (${where})
-        GROUP BY distinct_id, other_distinct_id
-      )
+      ${conflictPairsSql(where)}
     )
-    WHERE ${having}
     ORDER BY at DESC, kind, distinct_id, other_distinct_id
     LIMIT {limit:UInt32}`;
 }
+
+/** What people decided about a conflict (log rows of these kinds; the latest counts). */
+export const CONFLICT_DECISIONS = { keptApart: 'kept_apart', reopened: 'reopened' } as const;
+
+/** The person each distinct id of a conflict points to now (`prefix`_id, `prefix`_person). */
+function conflictIdPersonsSql(prefix: string): string {
+  return `SELECT distinct_id AS ${prefix}_id, argMax(person_id, version) AS ${prefix}_person
+    FROM identities
+    WHERE project_id = {projectId:String} AND distinct_id IN (
+      SELECT arrayJoin([distinct_id, other_distinct_id]) FROM identity_log
+      WHERE project_id = {projectId:String} AND kind = 'conflict')
+    GROUP BY distinct_id HAVING argMax(is_deleted, version) = 0`;
+}
+
+/**
+ * The project's conflicts with their state: merged since (both ids belong to one person now), the
+ * latest decision about them, and whether they still need someone to look (neither).
+ */
+const CONFLICTS_WITH_STATE = `
+  SELECT c.*, (a.a_person != '' AND a.a_person = b.b_person) AS merged_since,
+    if(d.decision = '${CONFLICT_DECISIONS.keptApart}', d.decision, '') AS decision,
+    if(d.decision = '${CONFLICT_DECISIONS.keptApart}', d.decided_at, 0) AS decided_at,
+    NOT merged_since AND decision = '' AS open
+  FROM (${conflictPairsSql('1')}) AS c
+  LEFT JOIN (
+    SELECT distinct_id AS d_id, other_distinct_id AS d_other, argMax(kind, at) AS decision,
+      toUnixTimestamp64Milli(max(at)) AS decided_at
+    FROM identity_log FINAL
+    WHERE project_id = {projectId:String}
+      AND kind IN ('${CONFLICT_DECISIONS.keptApart}', '${CONFLICT_DECISIONS.reopened}')
+    GROUP BY distinct_id, other_distinct_id
+  ) AS d ON d.d_id = c.distinct_id AND d.d_other = c.other_distinct_id
+  LEFT JOIN (${conflictIdPersonsSql('a')}) AS a ON a.a_id = c.distinct_id
+  LEFT JOIN (${conflictIdPersonsSql('b')}) AS b ON b.b_id = c.other_distinct_id`;
 
 function logEntry(row: LogRow): IdentityLogEntry {
   const reason = IDENTITY_REASONS[row.reason];
@@ -123,54 +164,66 @@ export interface ConflictPage {
   conflicts: IdentityLogEntry[];
   /** Conflicts in the project (pairs of ids kept apart), all pages together. */
   total: number;
+  /** Those of them still open: neither merged since nor decided to be kept apart. */
+  open: number;
 }
 
-/** The project's conflicts, newest first: `limit` of them recorded before `before` (UTC ms). */
+/**
+ * The project's conflicts, newest first: `limit` of them met last before `before` (UTC ms), all of
+ * them or only those still open (neither merged since nor decided to be kept apart).
+ */
 export async function identityConflicts(
   facts: FactsEngine,
   projectId: string,
-  page: { limit: number; before: number },
+  page: { limit: number; before: number; openOnly?: boolean },
 ): Promise<ConflictPage> {
   const [rows, counts] = await Promise.all([
-    facts.query<LogRow>(logEntriesSql("kind = 'conflict'", 'at < {before:Int64}'), {
-      projectId,
-      before: page.before,
-      limit: page.limit,
-    }),
-    facts.query<{ total: string }>(
-      `SELECT uniqExact(distinct_id, other_distinct_id) AS total FROM identity_log FINAL
-       WHERE project_id = {projectId:String} AND kind = 'conflict'`,
+    facts.query<ConflictRow>(
+      `SELECT * FROM (${CONFLICTS_WITH_STATE})
+       WHERE at < {before:Int64} AND ({all:UInt8} = 1 OR open)
+       ORDER BY at DESC, distinct_id, other_distinct_id
+       LIMIT {limit:UInt32}`,
+      { projectId, before: page.before, limit: page.limit, all: page.openOnly ? 0 : 1 },
+    ),
+    facts.query<{ total: string; open: string }>(
+      `SELECT count() AS total, countIf(open) AS open FROM (${CONFLICTS_WITH_STATE})`,
       { projectId },
     ),
   ]);
-  const conflicts = rows.map(logEntry);
-  const personOf = await currentPersonsOf(
-    facts,
-    projectId,
-    conflicts.flatMap((c) => [c.distinctId, c.otherDistinctId]),
-  );
-  for (const c of conflicts) {
-    const person = personOf.get(c.distinctId);
-    c.mergedSince = person !== undefined && person === personOf.get(c.otherDistinctId);
-  }
-  return { conflicts, total: Number(counts[0]?.total ?? 0) };
+  const conflicts = rows.map((row) => {
+    const entry = logEntry(row);
+    entry.mergedSince = Number(row.merged_since) === 1;
+    if (row.decision === CONFLICT_DECISIONS.keptApart) {
+      entry.decision = 'kept_apart';
+      entry.decidedAt = Number(row.decided_at);
+    }
+    return entry;
+  });
+  return { conflicts, total: Number(counts[0]?.total ?? 0), open: Number(counts[0]?.open ?? 0) };
 }
 
-/** The person each of `ids` (distinct ids) points to now; erased ids are left out. */
-async function currentPersonsOf(
+/** The persons of the latest log row of a conflict between two ids (as the list names them). */
+export async function latestConflict(
   facts: FactsEngine,
   projectId: string,
-  ids: string[],
-): Promise<Map<string, string>> {
-  if (ids.length === 0) return new Map();
-  const rows = await facts.query<{ id: string; person_id: string }>(
-    `SELECT distinct_id AS id, argMax(person_id, version) AS person_id
-     FROM identities WHERE project_id = {projectId:String} AND distinct_id IN {ids:Array(String)}
-     GROUP BY distinct_id HAVING argMax(is_deleted, version) = 0`,
-    { projectId, ids: [...new Set(ids)] },
+  distinctId: string,
+  otherDistinctId: string,
+): Promise<{ personId: string; otherPersonId: string } | undefined> {
+  const [row] = await facts.query<{ person_id: string; other_person_id: string }>(
+    `SELECT person_id, other_person_id FROM identity_log
+     WHERE project_id = {projectId:String} AND kind = 'conflict'
+       AND distinct_id = {distinctId:String} AND other_distinct_id = {otherDistinctId:String}
+     ORDER BY at DESC LIMIT 1`,
+    { projectId, distinctId, otherDistinctId },
   );
-  return new Map(rows.map((r) => [r.id, r.person_id]));
+  return row && { personId: row.person_id, otherPersonId: row.other_person_id };
 }
+
+type ConflictRow = LogRow & {
+  merged_since: number | string;
+  decision: string;
+  decided_at: number | string;
+};
 
 export interface PersonIdentity {
   personId: string;
@@ -359,11 +412,31 @@ async function historyOf(
     logEntriesSql('person_id IN {persons:Array(String)} OR other_person_id IN {persons:Array(String)}'),
     { projectId, persons: [...persons], limit: HISTORY_LIMIT },
   );
-  return rows.map((row) => {
-    const entry = logEntry(row);
+  const entries = rows.map(logEntry);
+  const conflictIds = entries.filter((e) => e.kind === 'conflict').map((e) => e.distinctId);
+  const decided = new Map<string, number>();
+  if (conflictIds.length > 0) {
+    const decisions = await facts.query<{ pair: string; decision: string; decided_at: string | number }>(
+      `SELECT concat(distinct_id, '\n', other_distinct_id) AS pair, argMax(kind, at) AS decision,
+         toUnixTimestamp64Milli(max(at)) AS decided_at
+       FROM identity_log FINAL
+       WHERE project_id = {projectId:String} AND distinct_id IN {ids:Array(String)}
+         AND kind IN ({keptApart:String}, {reopened:String})
+       GROUP BY distinct_id, other_distinct_id`,
+      { projectId, ids: [...new Set(conflictIds)], ...CONFLICT_DECISIONS },
+    );
+    for (const d of decisions)
+      if (d.decision === CONFLICT_DECISIONS.keptApart) decided.set(d.pair, Number(d.decided_at));
+  }
+  for (const entry of entries) {
+    if (entry.kind !== 'conflict') continue;
     // Both sides of a conflict among this person's own: merged by hand since.
-    if (entry.kind === 'conflict')
-      entry.mergedSince = persons.has(entry.personId) && persons.has(entry.otherPersonId);
-    return entry;
-  });
+    entry.mergedSince = persons.has(entry.personId) && persons.has(entry.otherPersonId);
+    const decidedAt = decided.get(`${entry.distinctId}\n${entry.otherDistinctId}`);
+    if (decidedAt !== undefined) {
+      entry.decision = 'kept_apart';
+      entry.decidedAt = decidedAt;
+    }
+  }
+  return entries;
 }

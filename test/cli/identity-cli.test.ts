@@ -48,7 +48,7 @@ describe('pulseloop identity', () => {
       /^at\s+distinct_id\s+other_distinct_id\s+person\s+other_person\s+reason\s+times\s+now$/,
     );
     expect(row).toMatch(
-      /^2026-11-20 08:05:00\s+member-2\s+kiosk-9\s+\S+\s+\S+\s+a new user id arrived.*\s+1\s+kept apart$/,
+      /^2026-11-20 08:05:00\s+member-2\s+kiosk-9\s+\S+\s+\S+\s+a new user id arrived.*\s+1\s+open$/,
     );
     expect(total).toBe('1 conflict in all; `pulseloop identity show <id>` shows a person.');
   });

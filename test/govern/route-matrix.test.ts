@@ -112,6 +112,23 @@ async function twoPersons(p: ProjectFixture) {
   return { body: { into, from } };
 }
 
+/** A new conflict in `p` (two members on one device), as a body that decides it; for B, ids B never had in conflict. */
+async function newConflict(p: ProjectFixture) {
+  if (p === B)
+    return { body: { distinctId: 'B-user-1', otherDistinctId: B.personId, decision: 'kept_apart' } };
+  const [device, first, second] = [unique('shared-device-'), unique('member-a-'), unique('member-b-')];
+  for (const userId of [first, second]) {
+    const response = await fetch(`${t.url}/v1/identify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basicAuth(p.writeKey) },
+      body: JSON.stringify({ userId, anonymousId: device }),
+    });
+    expect(response.status).toBe(200);
+  }
+  await t.settle();
+  return { body: { distinctId: second, otherDistinctId: device, decision: 'kept_apart' } };
+}
+
 const SPECS: Record<string, RouteSpec> = {
   // Public: sign-in itself, and the list of analysis kinds (names no data).
   'GET /api/v1/analyses': { permission: 'public' },
@@ -310,6 +327,10 @@ const SPECS: Record<string, RouteSpec> = {
   },
   'GET /api/v1/projects/:projectId/identity/conflicts': { permission: 'events.read_raw' },
   'POST /api/v1/projects/:projectId/persons/merge': { permission: 'persons.merge', fresh: twoPersons },
+  'POST /api/v1/projects/:projectId/identity/conflicts/decision': {
+    permission: 'persons.merge',
+    fresh: newConflict,
+  },
   'GET /api/v1/projects/:projectId/persons/:id/profile': {
     permission: 'events.read_raw',
     fresh: async (p) => ({ params: { id: p.personId } }),

@@ -47,7 +47,7 @@ describe('identity conflicts', () => {
   it('pages by time and refuses a bad page size with the field named', async () => {
     const first = await api('/identity/conflicts?limit=1');
     const next = await api(`/identity/conflicts?limit=1&before=${first.body.conflicts[0].at}`);
-    expect(next.body).toEqual({ conflicts: [], total: 1 });
+    expect(next.body).toEqual({ conflicts: [], total: 1, open: 1 });
     const bad = await api('/identity/conflicts?limit=0');
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/limit/);
@@ -188,5 +188,65 @@ describe("a person's identity", () => {
     const other = await t.newProject('Other brand');
     const elsewhere = await t.api(`/api/v1/projects/${other.projectId}/persons/u-alice/identity`);
     expect(elsewhere.status).toBe(404);
+  });
+});
+
+describe('deciding about a conflict', () => {
+  const decide = (body: unknown) =>
+    api('/identity/conflicts/decision', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it('takes a conflict decided "kept apart" off the open list, keeps it in the full one, and can reopen it', async () => {
+    expect((await api('/identity/conflicts?status=open')).body).toMatchObject({ total: 1, open: 1 });
+    const kept = await decide({ distinctId: 'u-bob', otherDistinctId: 'tablet-1', decision: 'kept_apart' });
+    expect(kept.status).toBe(200);
+    expect(kept.body).toMatchObject({
+      decision: 'kept_apart',
+      reference: expect.stringMatching(/^conflict-decision:/),
+    });
+
+    const open = await api('/identity/conflicts?status=open');
+    expect(open.body).toEqual({ conflicts: [], total: 1, open: 0 });
+    const all = await api('/identity/conflicts');
+    expect(all.body.conflicts[0]).toMatchObject({
+      distinctId: 'u-bob',
+      decision: 'kept_apart',
+      decidedAt: kept.body.decidedAt,
+      mergedSince: false,
+    });
+    const bob = await api('/persons/u-bob/identity');
+    expect(bob.body.history.find((h: { kind: string }) => h.kind === 'conflict')).toMatchObject({
+      decision: 'kept_apart',
+    });
+    const audit = await t.api(`/api/v1/projects/${t.projectId}/audit?action=conflict.decide`);
+    const text = await audit.text();
+    expect(JSON.parse(text).entries[0].details).toMatchObject({
+      decision: 'kept_apart',
+      reference: kept.body.reference,
+    });
+    expect(text).not.toContain('u-bob');
+
+    expect(
+      (await decide({ distinctId: 'u-bob', otherDistinctId: 'tablet-1', decision: 'open' })).status,
+    ).toBe(200);
+    const reopened = await api('/identity/conflicts?status=open');
+    expect(reopened.body.open).toBe(1);
+    expect(reopened.body.conflicts[0].decision).toBeUndefined();
+  });
+
+  it('refuses a pair that is no conflict, an unknown decision and an unknown list, naming the problem', async () => {
+    const none = await decide({ distinctId: 'tablet-1', otherDistinctId: 'u-bob', decision: 'kept_apart' });
+    expect(none.status).toBe(404);
+    expect(none.body.error.code).toBe('conflict_not_found');
+    expect(none.body.error.message_zh).toMatch(/没有.*冲突/);
+    const bad = await decide({ distinctId: 'u-bob', otherDistinctId: 'tablet-1', decision: 'ignore' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/decision/);
+    const list = await api('/identity/conflicts?status=closed');
+    expect(list.status).toBe(400);
+    expect(list.body.error.message).toMatch(/status/);
   });
 });

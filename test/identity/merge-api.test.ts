@@ -125,6 +125,7 @@ describe('merging two persons by hand', () => {
     expect(await activePersons()).toBe(1);
     const { body } = await api('/identity/conflicts');
     expect(body.total).toBe(1);
+    expect(body.open).toBe(0);
     expect(body.conflicts[0].mergedSince).toBe(true);
   });
 

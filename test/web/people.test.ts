@@ -205,12 +205,49 @@ describe('people & identity page', () => {
     const history = await page.locator('[data-testid="person-history"]').textContent();
     expect(history).toContain('手动合并');
     expect(history).toContain('已合并');
-    // The conflict now says it was merged, and offers no merge.
+    // The conflict no longer needs a look; among all, it says it was merged, and offers no merge.
     await page.getByRole('tab', { name: /冲突/ }).click();
+    await page.locator('[data-testid="no-conflicts"]').waitFor();
+    expect(await page.locator('[data-testid="no-conflicts"]').textContent()).toContain('没有待处理的冲突');
+    await page.locator('[data-testid="conflicts-show"]').getByText(/全部/).click();
     await page.locator('[data-testid="conflicts-table"] [data-testid="merged-since"]').waitFor();
     expect(await page.locator('[data-testid="conflicts-table"] [data-testid="merge-button"]').count()).toBe(
       0,
     );
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('keeps two people of a shared device apart by decision, which takes the conflict off the open list, and reopens it', async () => {
+    const shop = await t.newProject('Shared kiosk');
+    for (const userId of ['owner-k', 'guest-k']) {
+      expect(
+        (await t.collect('/v1/identify', { userId, anonymousId: 'kiosk-k' }, shop.writeKey)).status,
+      ).toBe(200);
+    }
+    await t.settle();
+    const { page, errors } = await openPage(
+      browser,
+      `${t.url}/people?project=${shop.projectId}&tab=conflicts`,
+      {
+        cookies,
+      },
+    );
+    await settled(page);
+    const count = page.locator('[data-testid="conflict-count"]');
+    expect(await count.innerText()).toBe('1');
+    await page.locator('[data-testid="keep-apart-button"]').click();
+    await page.locator('[data-testid="no-conflicts"]').waitFor();
+    await expect.poll(() => count.innerText()).toBe('0');
+    expect(page.url()).not.toContain('show=all');
+
+    await page.locator('[data-testid="conflicts-show"]').getByText(/^All/).click();
+    await page.locator('[data-testid="kept-apart"]').waitFor();
+    expect(page.url()).toContain('show=all');
+    expect(await page.locator('[data-testid="kept-apart"]').textContent()).toBe('Kept apart (decided)');
+    await page.locator('[data-testid="reopen-button"]').click();
+    await page.locator('[data-testid="keep-apart-button"]').waitFor();
+    await expect.poll(() => count.innerText()).toBe('1');
     expect(errors).toEqual([]);
     await page.context().close();
   });

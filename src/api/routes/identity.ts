@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { projectContext } from '../../analyze/query/scope.js';
+import { decideConflictDurably, mergePersonsDurably } from '../../collect/identity-actions.js';
 import type { IngestDeps } from '../../collect/ingest.js';
-import { mergePersonsDurably } from '../../collect/manual-merge.js';
-import { PulseloopError } from '../../errors/registry.js';
+import { detailText, PulseloopError } from '../../errors/registry.js';
 import { recordAudit } from '../../govern/audit.js';
 import { governanceFor } from '../../govern/governance.js';
 import { jsonBody } from '../../govern/http/body.js';
@@ -12,9 +12,30 @@ import { contactJoinIds, keyedIdHash } from '../../govern/pii/crypto.js';
 import { getPiiFields } from '../../govern/pii/fields.js';
 import { serialiseForRole } from '../../govern/pii/mask.js';
 import { storedTraits } from '../../govern/subjects.js';
-import { identityConflicts, lookupSpellings, personIdentity } from '../../identity/inspect.js';
+import {
+  identityConflicts,
+  latestConflict,
+  lookupSpellings,
+  personIdentity,
+} from '../../identity/inspect.js';
 import type { StoreDeps } from '../app.js';
 import { beforeOf, idParam, limitOf } from './query-params.js';
+
+const DecisionBody = Type.Object(
+  {
+    distinctId: Type.String({
+      minLength: 1,
+      maxLength: 1000,
+      description: "The conflict's id (`distinctId` in the list).",
+    }),
+    otherDistinctId: Type.String({ minLength: 1, maxLength: 1000, description: "The conflict's other id." }),
+    decision: Type.Union([Type.Literal('kept_apart'), Type.Literal('open')], {
+      description:
+        '`kept_apart`: two different people, nothing to do (it leaves the open list); `open`: look at it again.',
+    }),
+  },
+  { additionalProperties: false },
+);
 
 const MergeBody = Type.Object(
   {
@@ -116,15 +137,69 @@ export function registerIdentityRoutes(
     },
   );
 
-  app.get<{ Params: { projectId: string }; Querystring: { limit?: string; before?: string } }>(
-    '/api/v1/projects/:projectId/identity/conflicts',
-    options,
+  app.get<{
+    Params: { projectId: string };
+    Querystring: { limit?: string; before?: string; status?: string };
+  }>('/api/v1/projects/:projectId/identity/conflicts', options, async (request) => {
+    const { projectId } = await projectContext(deps.metadata, request.params.projectId);
+    const status = request.query.status ?? 'all';
+    if (status !== 'all' && status !== 'open') {
+      throw new PulseloopError('invalid_request', {
+        ...detailText(
+          `status: "open" or "all", got ${JSON.stringify(status.slice(0, 40))}`,
+          `status：应为 "open" 或 "all"，实际为 ${JSON.stringify(status.slice(0, 40))}`,
+        ),
+      });
+    }
+    return identityConflicts(deps.facts, projectId, {
+      limit: limitOf(request.query.limit, 500),
+      before: beforeOf(request.query.before),
+      openOnly: status === 'open',
+    });
+  });
+
+  app.post<{ Params: { projectId: string } }>(
+    '/api/v1/projects/:projectId/identity/conflicts/decision',
+    {
+      schema: { tags: ['identity'], body: DecisionBody },
+      validatorCompiler: () => () => true,
+      preHandler: app.requirePermission('persons.merge'),
+    },
     async (request) => {
       const { projectId } = await projectContext(deps.metadata, request.params.projectId);
-      return identityConflicts(deps.facts, projectId, {
-        limit: limitOf(request.query.limit, 500),
-        before: beforeOf(request.query.before),
+      const principal = request.principal;
+      if (!principal) throw new PulseloopError('not_authenticated');
+      const body = jsonBody(DecisionBody, request.body);
+      const conflict = await latestConflict(deps.facts, projectId, body.distinctId, body.otherDistinctId);
+      if (!conflict) {
+        throw new PulseloopError('conflict_not_found', {
+          distinctId: body.distinctId.slice(0, 80),
+          otherDistinctId: body.otherDistinctId.slice(0, 80),
+          projectId,
+        });
+      }
+      const done = await decideConflictDurably(deps.ingest, {
+        projectId,
+        distinctId: body.distinctId,
+        otherDistinctId: body.otherDistinctId,
+        personId: conflict.personId,
+        otherPersonId: conflict.otherPersonId,
+        decision: body.decision,
       });
+      const { keyring } = await governanceFor(deps);
+      await recordAudit(deps.metadata, {
+        action: 'conflict.decide',
+        actor: actorOf(principal),
+        projectId,
+        ...originOf(request),
+        target: { type: 'person', id: keyedIdHash(keyring, projectId, conflict.personId).slice(0, 24) },
+        details: {
+          decision: body.decision,
+          other: keyedIdHash(keyring, projectId, conflict.otherPersonId).slice(0, 24),
+          reference: done.reference,
+        },
+      });
+      return { decision: body.decision, decidedAt: done.at, reference: done.reference };
     },
   );
 

@@ -7,7 +7,7 @@ import { idTypeName, traitText } from '../format';
 import { useLang, useT } from '../i18n';
 import type { PersonIdentity } from './people-types';
 
-/** What POST /persons/merge answers (src/collect/manual-merge.ts ManualMergeResult). */
+/** What POST /persons/merge answers (src/collect/identity-actions.ts ManualMergeResult). */
 export interface MergeResult {
   personId: string;
   mergedFrom: string;

@@ -1,8 +1,21 @@
-import { Alert, Badge, Button, Card, Descriptions, Empty, Input, Space, Tabs, Tag, Typography } from 'antd';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Descriptions,
+  Empty,
+  Input,
+  Segmented,
+  Space,
+  Tabs,
+  Tag,
+  Typography,
+} from 'antd';
 import type { ColumnsType } from 'antd/es/table';
 import { useState } from 'react';
 import { Link, useLocation } from 'react-router-dom';
-import { ApiError, api } from '../api';
+import { ApiError, api, errorText } from '../api';
 import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
@@ -28,25 +41,24 @@ export default function People() {
   const asked = url.get('id') ?? '';
   const tab = url.get('tab') === 'conflicts' ? 'conflicts' : 'lookup';
   const base = `/api/v1/projects/${projectId}`;
+  // The conflicts still open (the default: what needs a look), or all of them.
+  const showAll = url.get('show') === 'all';
+  const conflictsPath = `${base}/identity/conflicts?status=${showAll ? 'all' : 'open'}&limit=${CONFLICT_PAGE}`;
 
-  const conflicts = useAsync(
-    () => api.get<ConflictPage>(`${base}/identity/conflicts?limit=${CONFLICT_PAGE}`),
-    [base],
-  );
+  const conflicts = useAsync(() => api.get<ConflictPage>(conflictsPath), [conflictsPath]);
   // Older pages asked for with "load older", after the first.
-  const [older, setOlder] = useState<{ base: string; rows: LogEntry[]; loading: boolean }>();
-  const olderRows = older?.base === base ? older.rows : [];
+  const [older, setOlder] = useState<{ path: string; rows: LogEntry[]; loading: boolean }>();
+  const olderRows = older?.path === conflictsPath ? older.rows : [];
   const loadOlder = async (shown: LogEntry[]) => {
     const last = shown[shown.length - 1];
     if (!last) return;
-    setOlder({ base, rows: olderRows, loading: true });
+    const path = conflictsPath;
+    setOlder({ path, rows: olderRows, loading: true });
     try {
-      const page = await api.get<ConflictPage>(
-        `${base}/identity/conflicts?limit=${CONFLICT_PAGE}&before=${last.at}`,
-      );
-      setOlder({ base, rows: [...olderRows, ...page.conflicts], loading: false });
+      const page = await api.get<ConflictPage>(`${path}&before=${last.at}`);
+      setOlder({ path, rows: [...olderRows, ...page.conflicts], loading: false });
     } catch {
-      setOlder({ base, rows: olderRows, loading: false });
+      setOlder({ path, rows: olderRows, loading: false });
     }
   };
   const permissions = useAsync(
@@ -85,23 +97,80 @@ export default function People() {
     if (done.result.personId === asked) lookup.reload();
     else show(done.result.personId);
   };
-  /** A conflict's state now: merged since, or (for those who may) the button that merges it. */
-  const conflictStatus = (row: LogEntry) =>
-    row.mergedSince ? (
-      <Tag color="green" data-testid="merged-since">
-        {t('people.mergedSince')}
-      </Tag>
-    ) : canMerge ? (
-      <Button
-        size="small"
-        data-testid="merge-button"
-        onClick={() => setMerging([row.distinctId, row.otherDistinctId])}
-      >
-        {t('people.mergeAction')}
-      </Button>
-    ) : (
-      <Typography.Text type="secondary">{t('people.keptApart')}</Typography.Text>
+  // Decisions about conflicts: the one awaiting its answer, and the last that failed.
+  const [deciding, setDeciding] = useState<string>();
+  const [decisionError, setDecisionError] = useState<string>();
+  const decide = async (row: LogEntry, decision: 'kept_apart' | 'open') => {
+    const key = `${row.distinctId}\n${row.otherDistinctId}`;
+    setDeciding(key);
+    setDecisionError(undefined);
+    try {
+      await api.post(`${base}/identity/conflicts/decision`, {
+        distinctId: row.distinctId,
+        otherDistinctId: row.otherDistinctId,
+        decision,
+      });
+      setOlder(undefined);
+      conflicts.reload();
+      if (asked) lookup.reload();
+    } catch (error) {
+      setDecisionError(errorText(error, lang));
+    } finally {
+      setDeciding(undefined);
+    }
+  };
+  /**
+   * A conflict's state now: merged since, or decided to be two people (with "reopen"), or open (with,
+   * for those who may, "merge…" and "keep apart").
+   */
+  const conflictStatus = (row: LogEntry) => {
+    if (row.mergedSince) {
+      return (
+        <Tag color="green" data-testid="merged-since">
+          {t('people.mergedSince')}
+        </Tag>
+      );
+    }
+    const busy = deciding === `${row.distinctId}\n${row.otherDistinctId}`;
+    if (row.decision === 'kept_apart') {
+      return (
+        <Space size="small">
+          <Tag data-testid="kept-apart">{t('people.keptApartDecided')}</Tag>
+          {canMerge && (
+            <Button
+              size="small"
+              type="link"
+              loading={busy}
+              data-testid="reopen-button"
+              onClick={() => decide(row, 'open')}
+            >
+              {t('people.reopen')}
+            </Button>
+          )}
+        </Space>
+      );
+    }
+    if (!canMerge) return <Typography.Text type="secondary">{t('people.open')}</Typography.Text>;
+    return (
+      <Space size="small">
+        <Button
+          size="small"
+          data-testid="merge-button"
+          onClick={() => setMerging([row.distinctId, row.otherDistinctId])}
+        >
+          {t('people.mergeAction')}
+        </Button>
+        <Button
+          size="small"
+          loading={busy}
+          data-testid="keep-apart-button"
+          onClick={() => decide(row, 'kept_apart')}
+        >
+          {t('people.keepApart')}
+        </Button>
+      </Space>
     );
+  };
   const idLink = (id: string) =>
     id ? (
       <Typography.Link data-testid="id-link" onClick={() => show(id)}>
@@ -133,7 +202,13 @@ export default function People() {
         <span title={`${t('people.firstAt')} ${time(row.firstAt)}`}>{times.toLocaleString()}</span>
       ),
     },
-    { title: t('people.status'), key: 'status', render: (_: unknown, row: LogEntry) => conflictStatus(row) },
+    // Pinned to the right: the actions stay in view when long ids make the table scroll.
+    {
+      title: t('people.status'),
+      key: 'status',
+      fixed: 'right',
+      render: (_: unknown, row: LogEntry) => conflictStatus(row),
+    },
   ];
 
   const historyColumns = (personId: string): ColumnsType<LogEntry> => [
@@ -164,6 +239,7 @@ export default function People() {
     {
       title: t('people.status'),
       key: 'status',
+      fixed: 'right',
       render: (_: unknown, row: LogEntry) => (row.kind === 'conflict' ? conflictStatus(row) : null),
     },
   ];
@@ -309,10 +385,11 @@ export default function People() {
                 {t('people.conflicts')}
                 <Badge
                   data-testid="conflict-count"
-                  count={conflicts.data?.total ?? 0}
+                  title={t('people.openCount')}
+                  count={conflicts.data?.open ?? 0}
                   overflowCount={9999}
                   showZero
-                  color={conflicts.data?.total ? 'red' : 'gray'}
+                  color={conflicts.data?.open ? 'red' : 'gray'}
                 />
               </Space>
             ),
@@ -324,12 +401,42 @@ export default function People() {
                 </Typography.Paragraph>
                 <PageState state={conflicts}>
                   {(d) => {
+                    const listed = showAll ? d.total : d.open;
+                    const choice = (
+                      <Segmented
+                        data-testid="conflicts-show"
+                        value={showAll ? 'all' : 'open'}
+                        onChange={(v) => url.set({ show: v === 'all' ? 'all' : undefined })}
+                        options={[
+                          { value: 'open', label: `${t('people.showOpen')} (${d.open.toLocaleString()})` },
+                          { value: 'all', label: `${t('people.showAll')} (${d.total.toLocaleString()})` },
+                        ]}
+                      />
+                    );
                     if (d.conflicts.length === 0) {
-                      return <Empty data-testid="no-conflicts" description={t('people.noConflicts')} />;
+                      return (
+                        <Space orientation="vertical" style={{ width: '100%' }}>
+                          {d.total > 0 && choice}
+                          <Empty
+                            data-testid="no-conflicts"
+                            description={t(d.total > 0 ? 'people.noOpenConflicts' : 'people.noConflicts')}
+                          />
+                        </Space>
+                      );
                     }
                     const shown = [...d.conflicts, ...olderRows];
                     return (
                       <Space orientation="vertical" style={{ width: '100%' }}>
+                        {choice}
+                        {decisionError && (
+                          <Alert
+                            type="error"
+                            showIcon
+                            closable
+                            message={decisionError}
+                            data-testid="decision-error"
+                          />
+                        )}
                         <DataTable
                           testId="conflicts-table"
                           name="identity-conflicts"
@@ -337,13 +444,13 @@ export default function People() {
                           rows={shown}
                           columns={conflictColumns}
                         />
-                        {shown.length < d.total && (
+                        {shown.length < listed && (
                           <Button
                             data-testid="conflicts-older"
                             loading={older?.loading === true}
                             onClick={() => loadOlder(shown)}
                           >
-                            {t('people.loadOlder')} ({shown.length} / {d.total})
+                            {t('people.loadOlder')} ({shown.length} / {listed})
                           </Button>
                         )}
                       </Space>

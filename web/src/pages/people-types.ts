@@ -17,11 +17,16 @@ export interface LogEntry extends Record<string, unknown> {
   times: number;
   /** conflict: the two ids belong to one person now (merged by hand since). */
   mergedSince?: boolean;
+  /** conflict: someone decided the two are different people, and when. */
+  decision?: 'kept_apart';
+  decidedAt?: number;
 }
 
 export interface ConflictPage {
   conflicts: LogEntry[];
+  /** All conflicts, and those still open (neither merged since nor kept apart by decision). */
   total: number;
+  open: number;
 }
 
 /** Conflicts asked for at a time. */
