@@ -235,10 +235,10 @@ describe('people & identity page', () => {
     );
     await settled(page);
     const count = page.locator('[data-testid="conflict-count"]');
-    expect(await count.innerText()).toBe('1');
+    expect(await count.allInnerTexts()).toEqual(['1']);
     await page.locator('[data-testid="keep-apart-button"]').click();
     await page.locator('[data-testid="no-conflicts"]').waitFor();
-    await expect.poll(() => count.innerText()).toBe('0');
+    await expect.poll(() => count.allInnerTexts()).toEqual(['0']);
     expect(page.url()).not.toContain('show=all');
 
     await page.locator('[data-testid="conflicts-show"]').getByText(/^All/).click();
@@ -247,7 +247,7 @@ describe('people & identity page', () => {
     expect(await page.locator('[data-testid="kept-apart"]').textContent()).toBe('Kept apart (decided)');
     await page.locator('[data-testid="reopen-button"]').click();
     await page.locator('[data-testid="keep-apart-button"]').waitFor();
-    await expect.poll(() => count.innerText()).toBe('1');
+    await expect.poll(() => count.allInnerTexts()).toEqual(['1']);
     expect(errors).toEqual([]);
     await page.context().close();
   });
