@@ -74,72 +74,78 @@ type LogRow = Omit<IdentityLogRow, 'project_id' | 'at'> & {
   times: string | number;
 };
 
-/** Conflicts of a project matching `where` (over identity_log's columns), one row per pair of ids. */
-function conflictPairsSql(where: string): string {
-  return `SELECT toUnixTimestamp64Milli(c_last) AS at, 'conflict' AS kind, c_person AS person_id,
-      c_other_person AS other_person_id, distinct_id, other_distinct_id, c_reason AS reason,
-      c_message AS message_id, toUnixTimestamp64Milli(c_first) AS first_at, c_times AS times
-    FROM (
-      -- Aliases unlike the columns: an alias named as a column would replace it in WHERE.
-      SELECT distinct_id, other_distinct_id, max(at) AS c_last, min(at) AS c_first,
-        argMax(person_id, at) AS c_person, argMax(other_person_id, at) AS c_other_person,
-        argMax(reason, at) AS c_reason, argMax(message_id, at) AS c_message, count() AS c_times
-      FROM identity_log FINAL
-      WHERE project_id = {projectId:String} AND kind = 'conflict' AND (${where})
-      GROUP BY distinct_id, other_distinct_id
-    )`;
-}
-
 /**
- * The log entries of a project matching `where` (over identity_log's columns), merges as they are and
- * conflicts one per pair of ids, newest first.
+ * Rows of the persons `{persons}`, or of every person when `{allPersons}` is 1 (the SQL below is
+ * one text for both, with bound parameters only).
  */
-function logEntriesSql(where: string): string {
-  return `SELECT * FROM (
-      SELECT toUnixTimestamp64Milli(at) AS at, kind, person_id, other_person_id, distinct_id,
-        other_distinct_id, reason, message_id, at_ms AS first_at, 1 AS times
-      FROM (SELECT *, toUnixTimestamp64Milli(at) AS at_ms FROM identity_log FINAL
-            WHERE project_id = {projectId:String} AND kind = 'merge' AND (${where}))
-      UNION ALL
-      ${conflictPairsSql(where)}
-    )
-    ORDER BY at DESC, kind, distinct_id, other_distinct_id
-    LIMIT {limit:UInt32}`;
-}
+const PERSON_FILTER = `({allPersons:UInt8} = 1 OR person_id IN {persons:Array(String)}
+  OR other_person_id IN {persons:Array(String)})`;
+
+/** The conflicts of PERSON_FILTER, one row per pair of ids. */
+const CONFLICT_PAIRS = `SELECT toUnixTimestamp64Milli(c_last) AS at, 'conflict' AS kind, c_person AS person_id,
+    c_other_person AS other_person_id, distinct_id, other_distinct_id, c_reason AS reason,
+    c_message AS message_id, toUnixTimestamp64Milli(c_first) AS first_at, c_times AS times
+  FROM (
+    -- Aliases unlike the columns: an alias named as a column would replace it in WHERE.
+    SELECT distinct_id, other_distinct_id, max(at) AS c_last, min(at) AS c_first,
+      argMax(person_id, at) AS c_person, argMax(other_person_id, at) AS c_other_person,
+      argMax(reason, at) AS c_reason, argMax(message_id, at) AS c_message, count() AS c_times
+    FROM identity_log FINAL
+    WHERE project_id = {projectId:String} AND kind = 'conflict' AND ${PERSON_FILTER}
+    GROUP BY distinct_id, other_distinct_id
+  )`;
+
+/** The log entries of PERSON_FILTER, merges as they are and conflicts one per pair of ids, newest first. */
+const LOG_ENTRIES = `SELECT * FROM (
+    SELECT toUnixTimestamp64Milli(at) AS at, kind, person_id, other_person_id, distinct_id,
+      other_distinct_id, reason, message_id, at_ms AS first_at, 1 AS times
+    FROM (SELECT *, toUnixTimestamp64Milli(at) AS at_ms FROM identity_log FINAL
+          WHERE project_id = {projectId:String} AND kind = 'merge' AND ${PERSON_FILTER})
+    UNION ALL
+    ${CONFLICT_PAIRS}
+  )
+  ORDER BY at DESC, kind, distinct_id, other_distinct_id
+  LIMIT {limit:UInt32}`;
 
 /** What people decided about a conflict (log rows of these kinds; the latest counts). */
 export const CONFLICT_DECISIONS = { keptApart: 'kept_apart', reopened: 'reopened' } as const;
 
-/** The person each distinct id of a conflict points to now (`prefix`_id, `prefix`_person). */
-function conflictIdPersonsSql(prefix: string): string {
-  return `SELECT distinct_id AS ${prefix}_id, argMax(person_id, version) AS ${prefix}_person
-    FROM identities
-    WHERE project_id = {projectId:String} AND distinct_id IN (
-      SELECT arrayJoin([distinct_id, other_distinct_id]) FROM identity_log
-      WHERE project_id = {projectId:String} AND kind = 'conflict')
-    GROUP BY distinct_id HAVING argMax(is_deleted, version) = 0`;
-}
+/** The person each distinct id met in a conflict points to now. */
+const CONFLICT_ID_PERSONS = `SELECT distinct_id AS id, argMax(person_id, version) AS person
+  FROM identities
+  WHERE project_id = {projectId:String} AND distinct_id IN (
+    SELECT arrayJoin([distinct_id, other_distinct_id]) FROM identity_log
+    WHERE project_id = {projectId:String} AND kind = 'conflict')
+  GROUP BY distinct_id HAVING argMax(is_deleted, version) = 0`;
 
 /**
  * The project's conflicts with their state: merged since (both ids belong to one person now), the
- * latest decision about them, and whether they still need someone to look (neither).
+ * latest decision about them, and whether they still need someone to look (neither). Parameters:
+ * projectId, and CONFLICT_DECISIONS (`keptApart`, `reopened`).
  */
 const CONFLICTS_WITH_STATE = `
-  SELECT c.*, (a.a_person != '' AND a.a_person = b.b_person) AS merged_since,
-    if(d.decision = '${CONFLICT_DECISIONS.keptApart}', d.decision, '') AS decision,
-    if(d.decision = '${CONFLICT_DECISIONS.keptApart}', d.decided_at, 0) AS decided_at,
+  SELECT c.*, (a.person != '' AND a.person = b.person) AS merged_since,
+    if(d.decision = {keptApart:String}, d.decision, '') AS decision,
+    if(d.decision = {keptApart:String}, d.decided_at, 0) AS decided_at,
     NOT merged_since AND decision = '' AS open
-  FROM (${conflictPairsSql('1')}) AS c
+  FROM (${CONFLICT_PAIRS}) AS c
   LEFT JOIN (
     SELECT distinct_id AS d_id, other_distinct_id AS d_other, argMax(kind, at) AS decision,
       toUnixTimestamp64Milli(max(at)) AS decided_at
     FROM identity_log FINAL
-    WHERE project_id = {projectId:String}
-      AND kind IN ('${CONFLICT_DECISIONS.keptApart}', '${CONFLICT_DECISIONS.reopened}')
+    WHERE project_id = {projectId:String} AND kind IN ({keptApart:String}, {reopened:String})
     GROUP BY distinct_id, other_distinct_id
   ) AS d ON d.d_id = c.distinct_id AND d.d_other = c.other_distinct_id
-  LEFT JOIN (${conflictIdPersonsSql('a')}) AS a ON a.a_id = c.distinct_id
-  LEFT JOIN (${conflictIdPersonsSql('b')}) AS b ON b.b_id = c.other_distinct_id`;
+  LEFT JOIN (${CONFLICT_ID_PERSONS}) AS a ON a.id = c.distinct_id
+  LEFT JOIN (${CONFLICT_ID_PERSONS}) AS b ON b.id = c.other_distinct_id`;
+
+/** The parameters of CONFLICTS_WITH_STATE for a project. */
+const conflictStateParams = (projectId: string) => ({
+  projectId,
+  allPersons: 1,
+  persons: [] as string[],
+  ...CONFLICT_DECISIONS,
+});
 
 function logEntry(row: LogRow): IdentityLogEntry {
   const reason = IDENTITY_REASONS[row.reason];
@@ -183,11 +189,16 @@ export async function identityConflicts(
        WHERE at < {before:Int64} AND ({all:UInt8} = 1 OR open)
        ORDER BY at DESC, distinct_id, other_distinct_id
        LIMIT {limit:UInt32}`,
-      { projectId, before: page.before, limit: page.limit, all: page.openOnly ? 0 : 1 },
+      {
+        ...conflictStateParams(projectId),
+        before: page.before,
+        limit: page.limit,
+        all: page.openOnly ? 0 : 1,
+      },
     ),
     facts.query<{ total: string; open: string }>(
       `SELECT count() AS total, countIf(open) AS open FROM (${CONFLICTS_WITH_STATE})`,
-      { projectId },
+      conflictStateParams(projectId),
     ),
   ]);
   const conflicts = rows.map((row) => {
@@ -408,10 +419,12 @@ async function historyOf(
     frontier = absorbed.map((r) => r.other_person_id).filter((p) => !persons.has(p));
     for (const p of frontier) persons.add(p);
   }
-  const rows = await facts.query<LogRow>(
-    logEntriesSql('person_id IN {persons:Array(String)} OR other_person_id IN {persons:Array(String)}'),
-    { projectId, persons: [...persons], limit: HISTORY_LIMIT },
-  );
+  const rows = await facts.query<LogRow>(LOG_ENTRIES, {
+    projectId,
+    allPersons: 0,
+    persons: [...persons],
+    limit: HISTORY_LIMIT,
+  });
   const entries = rows.map(logEntry);
   const conflictIds = entries.filter((e) => e.kind === 'conflict').map((e) => e.distinctId);
   const decided = new Map<string, number>();
