@@ -252,6 +252,40 @@ describe('people & identity page', () => {
     await page.context().close();
   });
 
+  it('merges another person into the one shown, found by any id typed, after showing both', async () => {
+    const crm = await t.newProject('CRM duplicates');
+    for (const body of [
+      { userId: 'crm-77', anonymousId: 'web-77', traits: { name: 'Zhou' } },
+      { userId: 'taobao-77', anonymousId: 'shop-77' },
+    ]) {
+      expect((await t.collect('/v1/identify', body, crm.writeKey)).status).toBe(200);
+    }
+    await t.settle();
+    const { page, errors } = await openPage(browser, `${t.url}/people?project=${crm.projectId}&id=crm-77`, {
+      cookies,
+    });
+    await settled(page);
+    await page.locator('[data-testid="merge-other"]').click();
+    await page.locator('[data-testid="merge-other-id"] input').fill('shop-77');
+    await page.locator('[data-testid="merge-other-id"] input').press('Enter');
+    const modal = page.locator('[data-testid="merge-modal"]');
+    await modal.locator('[data-testid="merge-person-1"]').waitFor();
+    expect(await modal.locator('[data-testid="merge-person-1"]').textContent()).toContain('taobao-77');
+    // The person shown is kept when it is the older one (first linked).
+    await modal.locator('[data-testid="merge-person-0"] .ant-radio-wrapper').click();
+    await page.locator('[data-testid="merge-ok"]').click();
+    await page.waitForSelector('[data-testid="merge-done"]');
+    await settled(page);
+    expect((await cellTexts(page, 'person-ids', 1)).sort()).toEqual([
+      'crm-77',
+      'shop-77',
+      'taobao-77',
+      'web-77',
+    ]);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('says so when no person has the id asked for', async () => {
     const { page, errors } = await openPage(
       browser,

@@ -133,6 +133,9 @@ const en = {
   'people.firstAt': 'First met',
   'people.mergedSince': 'Merged since',
   'people.mergeAction': 'Merge…',
+  'people.mergeOther': 'Merge with another person…',
+  'people.mergeOtherHint':
+    'Any id of the other person (user id, anonymous id, phone, e-mail, openid, unionid or person id). Both are shown before anything changes.',
   'people.mergeTitle': 'Merge two persons into one',
   'people.mergeKeep': 'Keep this person',
   'people.mergeIds': '{n} ids',
@@ -275,6 +278,9 @@ const zh: Record<MessageKey, string> = {
   'people.firstAt': '首次出现',
   'people.mergedSince': '已合并',
   'people.mergeAction': '合并…',
+  'people.mergeOther': '与另一人员合并…',
+  'people.mergeOtherHint':
+    '输入另一人员的任意标识（用户 ID、匿名 ID、手机号、邮箱、openid、unionid 或人员 ID）。合并前会先显示两者。',
   'people.mergeTitle': '将两个人员合并为一个',
   'people.mergeKeep': '保留此人员',
   'people.mergeIds': '{n} 个标识',

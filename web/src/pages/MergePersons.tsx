@@ -1,4 +1,4 @@
-import { Alert, Card, Col, Descriptions, Modal, Radio, Row, Space, Typography } from 'antd';
+import { Alert, Card, Col, Descriptions, Input, Modal, Radio, Row, Space, Typography } from 'antd';
 import { useState } from 'react';
 import { api, errorText } from '../api';
 import { PageState } from '../components/PageState';
@@ -23,26 +23,34 @@ const TRAITS_SHOWN = 8;
 const firstLinked = (p: PersonIdentity) => Math.min(...p.ids.map((i) => i.linkedAt), Number.MAX_SAFE_INTEGER);
 
 /**
- * Merging the persons of two ids (a conflict's two sides): both shown side by side, the user picks
- * the one to keep, a warning says what happens and that it cannot be undone.
+ * Merging the persons of two ids (a conflict's two sides, or the person shown and one the user names
+ * here): both shown side by side, the user picks the one to keep, a warning says what happens and
+ * that it cannot be undone.
  */
 export function MergePersonsModal({
   base,
-  ids,
+  first,
+  second,
   onClose,
 }: {
   base: string;
-  ids: readonly [string, string];
+  first: string;
+  /** Absent: the dialog asks for it first. */
+  second?: string;
   onClose: (merged?: { result: MergeResult; from: string; into: string }) => void;
 }) {
   const t = useT();
   const lang = useLang();
+  const [other, setOther] = useState(second);
+  const ids = [first, other ?? ''] as const;
   const persons = useAsync(
-    () =>
-      Promise.all(
-        ids.map((id) => api.get<PersonIdentity>(`${base}/persons/${encodeURIComponent(id)}/identity`)),
-      ),
-    [base, ids[0], ids[1]],
+    async () =>
+      other === undefined
+        ? undefined
+        : Promise.all(
+            ids.map((id) => api.get<PersonIdentity>(`${base}/persons/${encodeURIComponent(id)}/identity`)),
+          ),
+    [base, first, other],
   );
   const [chosen, setChosen] = useState<0 | 1>();
   const [saving, setSaving] = useState(false);
@@ -119,24 +127,47 @@ export function MergePersonsModal({
       destroyOnHidden
       data-testid="merge-modal"
     >
-      <PageState state={persons}>
-        {([a, b]) => (
-          <Space orientation="vertical" size="middle" style={{ width: '100%' }}>
-            <Radio.Group value={keep} onChange={(e) => setChosen(e.target.value)} style={{ width: '100%' }}>
-              <Row gutter={12}>
-                <Col xs={24} md={12}>
-                  {personCard(a!, 0)}
-                </Col>
-                <Col xs={24} md={12}>
-                  {personCard(b!, 1)}
-                </Col>
-              </Row>
-            </Radio.Group>
-            <Alert type="warning" showIcon message={t('people.mergeWarning')} />
-            {error && <Alert type="error" showIcon message={error} data-testid="merge-error" />}
-          </Space>
-        )}
-      </PageState>
+      {other === undefined ? (
+        <>
+          <Typography.Paragraph type="secondary">{t('people.mergeOtherHint')}</Typography.Paragraph>
+          <Input.Search
+            autoFocus
+            enterButton
+            data-testid="merge-other-id"
+            placeholder={t('people.search')}
+            onSearch={(v) => {
+              if (v.trim()) setOther(v.trim());
+            }}
+          />
+        </>
+      ) : (
+        <PageState state={persons}>
+          {(loadedPersons) => {
+            if (!loadedPersons) return null;
+            const [a, b] = loadedPersons;
+            return (
+              <Space orientation="vertical" size="middle" style={{ width: '100%' }}>
+                <Radio.Group
+                  value={keep}
+                  onChange={(e) => setChosen(e.target.value)}
+                  style={{ width: '100%' }}
+                >
+                  <Row gutter={12}>
+                    <Col xs={24} md={12}>
+                      {personCard(a!, 0)}
+                    </Col>
+                    <Col xs={24} md={12}>
+                      {personCard(b!, 1)}
+                    </Col>
+                  </Row>
+                </Radio.Group>
+                <Alert type="warning" showIcon message={t('people.mergeWarning')} />
+                {error && <Alert type="error" showIcon message={error} data-testid="merge-error" />}
+              </Space>
+            );
+          }}
+        </PageState>
+      )}
     </Modal>
   );
 }

@@ -71,7 +71,8 @@ export default function People() {
     return p ? !p.readOnly && (p.matrix['persons.merge']?.includes(p.role) ?? false) : false;
   })();
   // The two ids whose persons the merge dialog shows, and the last merge done (shown on the kept person).
-  const [merging, setMerging] = useState<readonly [string, string]>();
+  // The dialog's two ids (the second absent: it asks for it).
+  const [merging, setMerging] = useState<readonly [string, string?]>();
   const [merged, setMerged] = useState<{ result: MergeResult; from: string; into: string }>();
   // null: no person has the id asked for.
   const lookup = useAsync<PersonIdentity | null | undefined>(async () => {
@@ -281,7 +282,16 @@ export default function People() {
               </Typography.Text>
             </Space>
           }
-          extra={<Link to={eventsLink(person.personId)}>{t('people.seeEvents')}</Link>}
+          extra={
+            <Space size="middle">
+              {canMerge && (
+                <Typography.Link data-testid="merge-other" onClick={() => setMerging([person.personId])}>
+                  {t('people.mergeOther')}
+                </Typography.Link>
+              )}
+              <Link to={eventsLink(person.personId)}>{t('people.seeEvents')}</Link>
+            </Space>
+          }
         >
           {person.idsTotal > person.ids.length && (
             <Typography.Paragraph type="secondary" data-testid="ids-shown">
@@ -344,7 +354,9 @@ export default function People() {
 
   return (
     <>
-      {merging && <MergePersonsModal base={base} ids={merging} onClose={mergeDone} />}
+      {merging && (
+        <MergePersonsModal base={base} first={merging[0]} second={merging[1]} onClose={mergeDone} />
+      )}
       <Tabs
         data-testid="people-tabs"
         activeKey={tab}
