@@ -21,6 +21,10 @@ import {
 import type { StoreDeps } from '../app.js';
 import { beforeOf, idParam, limitOf } from './query-params.js';
 
+/** A person as the audit log names it: a keyed hash, so the log holds no identifier (as for erasure). */
+const personRef = (keyring: Parameters<typeof keyedIdHash>[0], projectId: string, personId: string) =>
+  keyedIdHash(keyring, projectId, personId).slice(0, 24);
+
 const DecisionBody = Type.Object(
   {
     distinctId: Type.String({
@@ -120,15 +124,14 @@ export function registerIdentityRoutes(
         intoId: into,
         fromId: from,
       });
-      // The audit log keeps no identifier: the persons as keyed hashes, as for erasure.
       await recordAudit(deps.metadata, {
         action: 'person.merge',
         actor: actorOf(principal),
         projectId,
         ...originOf(request),
-        target: { type: 'person', id: keyedIdHash(keyring, projectId, intoPersonId).slice(0, 24) },
+        target: { type: 'person', id: personRef(keyring, projectId, intoPersonId) },
         details: {
-          merged: keyedIdHash(keyring, projectId, fromPersonId).slice(0, 24),
+          merged: personRef(keyring, projectId, fromPersonId),
           movedIds: result.movedIds,
           reference: result.reference,
         },
@@ -192,10 +195,10 @@ export function registerIdentityRoutes(
         actor: actorOf(principal),
         projectId,
         ...originOf(request),
-        target: { type: 'person', id: keyedIdHash(keyring, projectId, conflict.personId).slice(0, 24) },
+        target: { type: 'person', id: personRef(keyring, projectId, conflict.personId) },
         details: {
           decision: body.decision,
-          other: keyedIdHash(keyring, projectId, conflict.otherPersonId).slice(0, 24),
+          other: personRef(keyring, projectId, conflict.otherPersonId),
           reference: done.reference,
         },
       });
