@@ -112,10 +112,11 @@ export function registerStatusCommand(program: Command): void {
       // Absent in the answer of a server older than this command.
       if ((status.identityConflicts ?? 0) > 0) {
         const count = integer.format(status.identityConflicts);
+        const open = integer.format(status.openIdentityConflicts ?? status.identityConflicts);
         process.stdout.write(
           say(
-            `identity conflicts (two known users whose ids met, kept apart): ${count}; \`pulseloop identity conflicts\` lists them\n`,
-            `身份冲突（两个已知用户的标识相遇，已保持分开）：${count} 条；用 \`pulseloop identity conflicts\` 查看\n`,
+            `identity conflicts (two known users whose ids met, kept apart): ${count}, ${open} of them to decide (merge or keep apart); \`pulseloop identity conflicts\` lists them\n`,
+            `身份冲突（两个已知用户的标识相遇，已保持分开）：${count} 条，其中 ${open} 条待处理（合并或保持分开）；用 \`pulseloop identity conflicts\` 查看\n`,
           ),
         );
       }

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { conflictCounts } from '../identity/inspect.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import { FACTS_TABLES } from '../store/facts/schema.js';
 import { listSegments, type WalPosition } from './wal.js';
@@ -19,6 +20,8 @@ export interface StoreStatus {
   refusedRows: number;
   /** Identity conflicts recorded in every project: two known users kept apart (identity/inspect.ts). */
   identityConflicts: number;
+  /** Those of them still open: neither merged since nor decided to be kept apart. */
+  openIdentityConflicts: number;
 }
 
 /** Bytes of the log beyond the batch writer's checkpoint. */
@@ -47,14 +50,12 @@ export async function storeStatus(facts: FactsEngine, walDir: string): Promise<S
      GROUP BY table`,
   );
   const byTable = new Map(parts.map((p) => [p.table, p]));
-  const [[refused], [conflicts]] = await Promise.all([
+  const [[refused], conflicts] = await Promise.all([
     facts.query<{ rows: number }>(
       'SELECT count() AS rows FROM quarantine WHERE reason_code = {code:String}',
       { code: 'store_refused_row' },
     ),
-    facts.query<{ rows: number }>(
-      "SELECT uniqExact(project_id, distinct_id, other_distinct_id) AS rows FROM identity_log FINAL WHERE kind = 'conflict'",
-    ),
+    conflictCounts(facts),
   ]);
   const lag = walLagBytes(walDir);
   return {
@@ -68,6 +69,7 @@ export async function storeStatus(facts: FactsEngine, walDir: string): Promise<S
     walLagBytes: lag.bytes,
     walSegments: lag.segments,
     refusedRows: Number(refused?.rows ?? 0),
-    identityConflicts: Number(conflicts?.rows ?? 0),
+    identityConflicts: conflicts.total,
+    openIdentityConflicts: conflicts.open,
   };
 }

@@ -213,6 +213,23 @@ export async function identityConflicts(
   return { conflicts, total: Number(counts[0]?.total ?? 0), open: Number(counts[0]?.open ?? 0) };
 }
 
+/** Conflicts of every project together, and those of them still open (for `pulseloop status`). */
+export async function conflictCounts(facts: FactsEngine): Promise<{ total: number; open: number }> {
+  const projects = await facts.query<{ project_id: string }>(
+    "SELECT DISTINCT project_id FROM identity_log WHERE kind = 'conflict'",
+  );
+  const counts = { total: 0, open: 0 };
+  for (const { project_id } of projects) {
+    const [row] = await facts.query<{ total: string; open: string }>(
+      `SELECT count() AS total, countIf(open) AS open FROM (${CONFLICTS_WITH_STATE})`,
+      conflictStateParams(project_id),
+    );
+    counts.total += Number(row?.total ?? 0);
+    counts.open += Number(row?.open ?? 0);
+  }
+  return counts;
+}
+
 /** The persons of the latest log row of a conflict between two ids (as the list names them). */
 export async function latestConflict(
   facts: FactsEngine,

@@ -75,7 +75,7 @@ describe('pulseloop identity', () => {
     const { code, stdout } = pulseloop(['status']);
     expect(code).toBe(0);
     expect(stdout).toContain(
-      'identity conflicts (two known users whose ids met, kept apart): 1; `pulseloop identity conflicts` lists them',
+      'identity conflicts (two known users whose ids met, kept apart): 1, 1 of them to decide (merge or keep apart); `pulseloop identity conflicts` lists them',
     );
     expect(pulseloop(['status'], 'zh').stdout).toContain(
       '身份冲突（两个已知用户的标识相遇，已保持分开）：1 条',
