@@ -88,6 +88,8 @@ export function registerIdentityCommand(program: Command): void {
             other_distinct_id: h.otherDistinctId,
             other_person: h.personId === person.personId ? h.otherPersonId : h.personId,
             reason: say(h.reason, h.reasonZh),
+            times: h.times,
+            now: h.kind === 'conflict' ? conflictNow(h) : '',
           })),
         );
       } finally {
@@ -133,11 +135,7 @@ export function registerIdentityCommand(program: Command): void {
             other_person: c.otherPersonId,
             reason: say(c.reason, c.reasonZh),
             times: c.times,
-            now: c.mergedSince
-              ? say('merged since', '已合并')
-              : c.decision === 'kept_apart'
-                ? say('kept apart (decided)', '已确认分开')
-                : say('open', '待处理'),
+            now: conflictNow(c),
           })),
         );
         process.stdout.write(
@@ -150,4 +148,11 @@ export function registerIdentityCommand(program: Command): void {
         await stores.close();
       }
     });
+}
+
+/** Where a conflict stands now, in the command's language. */
+function conflictNow(entry: IdentityLogEntry): string {
+  if (entry.mergedSince) return say('merged since', '已合并');
+  if (entry.decision === 'kept_apart') return say('kept apart (decided)', '已确认分开');
+  return say('open', '待处理');
 }

@@ -186,6 +186,15 @@ export default function People() {
     return `/events?${query}`;
   };
 
+  /** How often a conflict was met (its first time on hover); a merge happens once. */
+  const timesColumn: ColumnsType<LogEntry>[number] = {
+    title: t('people.times'),
+    dataIndex: 'times',
+    align: 'right',
+    render: (times: number, row: LogEntry) => (
+      <span title={`${t('people.firstAt')} ${time(row.firstAt)}`}>{times.toLocaleString()}</span>
+    ),
+  };
   const conflictColumns: ColumnsType<LogEntry> = [
     { title: t('events.time'), dataIndex: 'at', render: (v: number) => time(v), width: 180 },
     { title: t('people.ids.this'), dataIndex: 'distinctId', render: idLink },
@@ -195,14 +204,7 @@ export default function People() {
       dataIndex: lang === 'zh' ? 'reasonZh' : 'reason',
       render: (_: string, row: LogEntry) => reasonIn(row, lang),
     },
-    {
-      title: t('people.times'),
-      dataIndex: 'times',
-      align: 'right',
-      render: (times: number, row: LogEntry) => (
-        <span title={`${t('people.firstAt')} ${time(row.firstAt)}`}>{times.toLocaleString()}</span>
-      ),
-    },
+    timesColumn,
     // Pinned to the right: the actions stay in view when long ids make the table scroll.
     {
       title: t('people.status'),
@@ -237,6 +239,7 @@ export default function People() {
       dataIndex: lang === 'zh' ? 'reasonZh' : 'reason',
       render: (_: string, row: LogEntry) => reasonIn(row, lang),
     },
+    timesColumn,
     {
       title: t('people.status'),
       key: 'status',
