@@ -83,3 +83,46 @@ describe('collection into a ClickHouse server over HTTP', () => {
     expect(people.map((p) => p.distinct_id)).toEqual(expect.arrayContaining(['u-1', 'a-1']));
   });
 });
+
+describe('identity over HTTP', () => {
+  const api = async (path: string, body?: unknown) => {
+    const response = await t.api(`/api/v1/projects/${t.projectId}${path}`, {
+      ...(body !== undefined && {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
+    });
+    // biome-ignore lint/suspicious/noExplicitAny: checked field by field
+    return { status: response.status, body: (await response.json()) as Record<string, any> };
+  };
+
+  it('lists conflicts with their state, decides one and merges two persons, as on the embedded engine', async () => {
+    for (const body of [
+      { userId: 'owner-h', anonymousId: 'tablet-h' },
+      { userId: 'guest-h', anonymousId: 'tablet-h' },
+      { userId: 'shop-h' },
+      { userId: 'app-h' },
+    ]) {
+      expect((await t.collect('/v1/identify', body)).status).toBe(200);
+    }
+    await t.settle();
+    const open = await api('/identity/conflicts?status=open');
+    expect(open.status).toBe(200);
+    expect(open.body).toMatchObject({ total: 1, open: 1, conflicts: [{ distinctId: 'guest-h', times: 1 }] });
+
+    const kept = await api('/identity/conflicts/decision', {
+      distinctId: 'guest-h',
+      otherDistinctId: 'tablet-h',
+      decision: 'kept_apart',
+    });
+    expect(kept.status).toBe(200);
+    expect((await api('/identity/conflicts?status=open')).body).toMatchObject({ total: 1, open: 0 });
+
+    const merged = await api('/persons/merge', { into: 'shop-h', from: 'app-h' });
+    expect(merged.status).toBe(200);
+    const identity = await api('/persons/app-h/identity');
+    expect(identity.body.personId).toBe(merged.body.personId);
+    expect(identity.body.history).toMatchObject([{ kind: 'merge', reasonCode: 'manual' }]);
+  });
+});
