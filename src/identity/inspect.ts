@@ -119,23 +119,25 @@ const CONFLICT_ID_PERSONS = `SELECT distinct_id AS id, argMax(person_id, version
   GROUP BY distinct_id HAVING argMax(is_deleted, version) = 0`;
 
 /**
+ * The latest decision about each decided conflict of a project (d_id, d_other: its two ids).
+ * Parameters: projectId, and CONFLICT_DECISIONS (`keptApart`, `reopened`).
+ */
+const LATEST_DECISIONS = `SELECT distinct_id AS d_id, other_distinct_id AS d_other, argMax(kind, at) AS decision,
+    toUnixTimestamp64Milli(max(at)) AS decided_at
+  FROM identity_log FINAL
+  WHERE project_id = {projectId:String} AND kind IN ({keptApart:String}, {reopened:String})
+  GROUP BY distinct_id, other_distinct_id`;
+
+/**
  * The project's conflicts with their state: merged since (both ids belong to one person now), the
  * latest decision about them, and whether they still need someone to look (neither). Parameters:
- * projectId, and CONFLICT_DECISIONS (`keptApart`, `reopened`).
+ * those of LATEST_DECISIONS and of CONFLICT_PAIRS.
  */
 const CONFLICTS_WITH_STATE = `
-  SELECT c.*, (a.person != '' AND a.person = b.person) AS merged_since,
-    if(d.decision = {keptApart:String}, d.decision, '') AS decision,
-    if(d.decision = {keptApart:String}, d.decided_at, 0) AS decided_at,
-    NOT merged_since AND decision = '' AS open
+  SELECT c.*, (a.person != '' AND a.person = b.person) AS merged_since, d.decision AS decision,
+    d.decided_at AS decided_at, NOT merged_since AND decision != {keptApart:String} AS open
   FROM (${CONFLICT_PAIRS}) AS c
-  LEFT JOIN (
-    SELECT distinct_id AS d_id, other_distinct_id AS d_other, argMax(kind, at) AS decision,
-      toUnixTimestamp64Milli(max(at)) AS decided_at
-    FROM identity_log FINAL
-    WHERE project_id = {projectId:String} AND kind IN ({keptApart:String}, {reopened:String})
-    GROUP BY distinct_id, other_distinct_id
-  ) AS d ON d.d_id = c.distinct_id AND d.d_other = c.other_distinct_id
+  LEFT JOIN (${LATEST_DECISIONS}) AS d ON d.d_id = c.distinct_id AND d.d_other = c.other_distinct_id
   LEFT JOIN (${CONFLICT_ID_PERSONS}) AS a ON a.id = c.distinct_id
   LEFT JOIN (${CONFLICT_ID_PERSONS}) AS b ON b.id = c.other_distinct_id`;
 
@@ -204,10 +206,7 @@ export async function identityConflicts(
   const conflicts = rows.map((row) => {
     const entry = logEntry(row);
     entry.mergedSince = Number(row.merged_since) === 1;
-    if (row.decision === CONFLICT_DECISIONS.keptApart) {
-      entry.decision = 'kept_apart';
-      entry.decidedAt = Number(row.decided_at);
-    }
+    noteDecision(entry, row);
     return entry;
   });
   return { conflicts, total: Number(counts[0]?.total ?? 0), open: Number(counts[0]?.open ?? 0) };
@@ -247,11 +246,20 @@ export async function latestConflict(
   return row && { personId: row.person_id, otherPersonId: row.other_person_id };
 }
 
-type ConflictRow = LogRow & {
-  merged_since: number | string;
+/** A decision as LATEST_DECISIONS reads it ('' when there is none). */
+interface DecisionRow {
   decision: string;
   decided_at: number | string;
-};
+}
+
+type ConflictRow = LogRow & DecisionRow & { merged_since: number | string };
+
+/** Marks a conflict kept apart when that is its latest decision (a reopened one is open again). */
+function noteDecision(entry: IdentityLogEntry, row: DecisionRow | undefined): void {
+  if (row?.decision !== CONFLICT_DECISIONS.keptApart) return;
+  entry.decision = 'kept_apart';
+  entry.decidedAt = Number(row.decided_at);
+}
 
 export interface PersonIdentity {
   personId: string;
@@ -323,8 +331,11 @@ export function lookupSpellings(
   return spellings;
 }
 
-/** The person of `id`, else of the first of its spellings or an openid ending in it. */
-async function findPerson(
+/**
+ * The person of `id`, else of the first of its spellings or an openid ending in it: its person id now,
+ * and `matched`, the stored id found under another spelling.
+ */
+export async function findPerson(
   facts: FactsEngine,
   projectId: string,
   id: string,
@@ -444,29 +455,20 @@ async function historyOf(
   });
   const entries = rows.map(logEntry);
   const conflictIds = entries.filter((e) => e.kind === 'conflict').map((e) => e.distinctId);
-  const decided = new Map<string, number>();
-  if (conflictIds.length > 0) {
-    const decisions = await facts.query<{ pair: string; decision: string; decided_at: string | number }>(
-      `SELECT concat(distinct_id, '\n', other_distinct_id) AS pair, argMax(kind, at) AS decision,
-         toUnixTimestamp64Milli(max(at)) AS decided_at
-       FROM identity_log FINAL
-       WHERE project_id = {projectId:String} AND distinct_id IN {ids:Array(String)}
-         AND kind IN ({keptApart:String}, {reopened:String})
-       GROUP BY distinct_id, other_distinct_id`,
-      { projectId, ids: [...new Set(conflictIds)], ...CONFLICT_DECISIONS },
-    );
-    for (const d of decisions)
-      if (d.decision === CONFLICT_DECISIONS.keptApart) decided.set(d.pair, Number(d.decided_at));
-  }
+  const decisions =
+    conflictIds.length === 0
+      ? []
+      : await facts.query<DecisionRow & { d_id: string; d_other: string }>(
+          `SELECT * FROM (${LATEST_DECISIONS}) WHERE d_id IN {ids:Array(String)}`,
+          { projectId, ids: [...new Set(conflictIds)], ...CONFLICT_DECISIONS },
+        );
+  const pair = (a: string, b: string) => `${a}\n${b}`;
+  const decided = new Map(decisions.map((d) => [pair(d.d_id, d.d_other), d]));
   for (const entry of entries) {
     if (entry.kind !== 'conflict') continue;
     // Both sides of a conflict among this person's own: merged by hand since.
     entry.mergedSince = persons.has(entry.personId) && persons.has(entry.otherPersonId);
-    const decidedAt = decided.get(`${entry.distinctId}\n${entry.otherDistinctId}`);
-    if (decidedAt !== undefined) {
-      entry.decision = 'kept_apart';
-      entry.decidedAt = decidedAt;
-    }
+    noteDecision(entry, decided.get(pair(entry.distinctId, entry.otherDistinctId)));
   }
   return entries;
 }

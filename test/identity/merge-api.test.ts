@@ -20,25 +20,23 @@ const api = async (path: string, init?: RequestInit) => {
   // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 };
-const merge = (body: unknown) =>
-  api('/persons/merge', {
+/** POSTs `body` (JSON, or text sent as it is). */
+const post = (path: string, body: unknown) =>
+  api(path, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
+const merge = (body: unknown) => post('/persons/merge', body);
 const send = async (path: string, body: Record<string, unknown>) =>
   expect((await t.collect(path, body)).status).toBe(200);
 
 /** Distinct persons with any event on the story's day, as the trends analysis counts them. */
 async function activePersons(): Promise<number> {
-  const { status, body } = await api('/analyses/trends', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      metrics: ['active_persons'],
-      dateRange: { from: DAY, to: DAY },
-      granularity: 'total',
-    }),
+  const { status, body } = await post('/analyses/trends', {
+    metrics: ['active_persons'],
+    dateRange: { from: DAY, to: DAY },
+    granularity: 'total',
   });
   expect(status).toBe(200);
   return body.result.totals.find((m: { metric: string }) => m.metric === 'active_persons').value;

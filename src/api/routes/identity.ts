@@ -1,9 +1,9 @@
-import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import { type TSchema, Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { projectContext } from '../../analyze/query/scope.js';
 import { decideConflictDurably, mergePersonsDurably } from '../../collect/identity-actions.js';
 import type { IngestDeps } from '../../collect/ingest.js';
-import { detailText, PulseloopError } from '../../errors/registry.js';
+import { PulseloopError } from '../../errors/registry.js';
 import { recordAudit } from '../../govern/audit.js';
 import { governanceFor } from '../../govern/governance.js';
 import { jsonBody } from '../../govern/http/body.js';
@@ -13,13 +13,14 @@ import { getPiiFields } from '../../govern/pii/fields.js';
 import { serialiseForRole } from '../../govern/pii/mask.js';
 import { storedTraits } from '../../govern/subjects.js';
 import {
+  findPerson,
   identityConflicts,
   latestConflict,
   lookupSpellings,
   personIdentity,
 } from '../../identity/inspect.js';
 import type { StoreDeps } from '../app.js';
-import { beforeOf, idParam, limitOf } from './query-params.js';
+import { beforeOf, choiceOf, idParam, limitOf } from './query-params.js';
 
 /** A person as the audit log names it: a keyed hash, so the log holds no identifier (as for erasure). */
 const personRef = (keyring: Parameters<typeof keyedIdHash>[0], projectId: string, personId: string) =>
@@ -70,46 +71,77 @@ export function registerIdentityRoutes(
 ): void {
   const options = { schema: { tags: ['identity'] }, preHandler: app.requirePermission('events.read_raw') };
 
+  const { identity } = deps.ingest;
+
   /**
-   * The current person of what someone typed: the live graph first (it is ahead of the store by the
-   * writer's lag), then the store's lookup by other spellings and merged-away person ids.
+   * An id the live graph knows for what someone typed: the typed id itself, else the one the store's
+   * lookup finds (another spelling, or the survivor of a merged-away person id). The live graph is
+   * ahead of the store by the writer's lag, so it decides which person that id belongs to.
    */
-  const currentPersonOf = async (
+  const graphIdOf = async (
     projectId: string,
     typed: string,
     keyring: Parameters<typeof contactJoinIds>[0],
   ) => {
-    const live = deps.ingest.identity.currentPerson(projectId, typed);
-    if (live) return live;
-    const stored = await personIdentity(
+    if (identity.currentPerson(projectId, typed)) return typed;
+    const found = await findPerson(
       deps.facts,
       projectId,
       typed,
       lookupSpellings(typed, contactJoinIds(keyring)),
     );
-    const person = stored && deps.ingest.identity.currentPerson(projectId, stored.matched ?? stored.personId);
-    if (!person) throw new PulseloopError('person_not_found', { id: typed.slice(0, 80), projectId });
-    return person;
+    const graphId = found && (found.matched ?? found.personId);
+    if (!graphId || !identity.currentPerson(projectId, graphId))
+      throw new PulseloopError('person_not_found', { id: typed.slice(0, 80), projectId });
+    return graphId;
   };
+
+  /** Records an identity action in the audit log, the persons as keyed hashes (no identifier). */
+  const audit = async (
+    request: FastifyRequest,
+    projectId: string,
+    action: 'person.merge' | 'conflict.decide',
+    persons: { target: string; other: string },
+    details: Record<string, unknown>,
+  ) => {
+    if (!request.principal) throw new PulseloopError('not_authenticated');
+    const { keyring } = await governanceFor(deps);
+    await recordAudit(deps.metadata, {
+      action,
+      actor: actorOf(request.principal),
+      projectId,
+      ...originOf(request),
+      target: { type: 'person', id: personRef(keyring, projectId, persons.target) },
+      details: { other: personRef(keyring, projectId, persons.other), ...details },
+    });
+  };
+
+  /** A POST route whose body is validated by the handler, in both languages (jsonBody). */
+  const writeOptions = (body: TSchema) => ({
+    schema: { tags: ['identity'], body },
+    validatorCompiler: () => () => true,
+    preHandler: app.requirePermission('persons.merge'),
+  });
 
   app.post<{ Params: { projectId: string } }>(
     '/api/v1/projects/:projectId/persons/merge',
-    {
-      schema: { tags: ['identity'], body: MergeBody },
-      // The body arrives as bytes and is validated below, with the problem named in both languages.
-      validatorCompiler: () => () => true,
-      preHandler: app.requirePermission('persons.merge'),
-    },
+    writeOptions(MergeBody),
     async (request) => {
       const { projectId } = await projectContext(deps.metadata, request.params.projectId);
-      const principal = request.principal;
-      if (!principal) throw new PulseloopError('not_authenticated');
       const body = jsonBody(MergeBody, request.body);
       const into = body.into.trim();
       const from = body.from.trim();
       const { keyring } = await governanceFor(deps);
-      const intoPersonId = await currentPersonOf(projectId, into, keyring);
-      const fromPersonId = await currentPersonOf(projectId, from, keyring);
+      const intoId = await graphIdOf(projectId, into, keyring);
+      const fromId = await graphIdOf(projectId, from, keyring);
+      // Their persons now, with no wait before the merge: ingestion may have merged either meanwhile.
+      const intoPersonId = identity.currentPerson(projectId, intoId);
+      const fromPersonId = identity.currentPerson(projectId, fromId);
+      if (!intoPersonId || !fromPersonId)
+        throw new PulseloopError('person_not_found', {
+          id: (intoPersonId ? from : into).slice(0, 80),
+          projectId,
+        });
       if (intoPersonId === fromPersonId) {
         throw new PulseloopError('persons_already_one', {
           into: into.slice(0, 80),
@@ -124,18 +156,13 @@ export function registerIdentityRoutes(
         intoId: into,
         fromId: from,
       });
-      await recordAudit(deps.metadata, {
-        action: 'person.merge',
-        actor: actorOf(principal),
+      await audit(
+        request,
         projectId,
-        ...originOf(request),
-        target: { type: 'person', id: personRef(keyring, projectId, intoPersonId) },
-        details: {
-          merged: personRef(keyring, projectId, fromPersonId),
-          movedIds: result.movedIds,
-          reference: result.reference,
-        },
-      });
+        'person.merge',
+        { target: intoPersonId, other: fromPersonId },
+        { movedIds: result.movedIds, reference: result.reference },
+      );
       return result;
     },
   );
@@ -145,15 +172,7 @@ export function registerIdentityRoutes(
     Querystring: { limit?: string; before?: string; status?: string };
   }>('/api/v1/projects/:projectId/identity/conflicts', options, async (request) => {
     const { projectId } = await projectContext(deps.metadata, request.params.projectId);
-    const status = request.query.status ?? 'all';
-    if (status !== 'all' && status !== 'open') {
-      throw new PulseloopError('invalid_request', {
-        ...detailText(
-          `status: "open" or "all", got ${JSON.stringify(status.slice(0, 40))}`,
-          `status：应为 "open" 或 "all"，实际为 ${JSON.stringify(status.slice(0, 40))}`,
-        ),
-      });
-    }
+    const status = choiceOf(request.query.status, 'status', ['open', 'all'], 'all');
     return identityConflicts(deps.facts, projectId, {
       limit: limitOf(request.query.limit, 500),
       before: beforeOf(request.query.before),
@@ -163,15 +182,9 @@ export function registerIdentityRoutes(
 
   app.post<{ Params: { projectId: string } }>(
     '/api/v1/projects/:projectId/identity/conflicts/decision',
-    {
-      schema: { tags: ['identity'], body: DecisionBody },
-      validatorCompiler: () => () => true,
-      preHandler: app.requirePermission('persons.merge'),
-    },
+    writeOptions(DecisionBody),
     async (request) => {
       const { projectId } = await projectContext(deps.metadata, request.params.projectId);
-      const principal = request.principal;
-      if (!principal) throw new PulseloopError('not_authenticated');
       const body = jsonBody(DecisionBody, request.body);
       const conflict = await latestConflict(deps.facts, projectId, body.distinctId, body.otherDistinctId);
       if (!conflict) {
@@ -189,19 +202,13 @@ export function registerIdentityRoutes(
         otherPersonId: conflict.otherPersonId,
         decision: body.decision,
       });
-      const { keyring } = await governanceFor(deps);
-      await recordAudit(deps.metadata, {
-        action: 'conflict.decide',
-        actor: actorOf(principal),
+      await audit(
+        request,
         projectId,
-        ...originOf(request),
-        target: { type: 'person', id: personRef(keyring, projectId, conflict.personId) },
-        details: {
-          decision: body.decision,
-          other: personRef(keyring, projectId, conflict.otherPersonId),
-          reference: done.reference,
-        },
-      });
+        'conflict.decide',
+        { target: conflict.personId, other: conflict.otherPersonId },
+        { decision: body.decision, reference: done.reference },
+      );
       return { decision: body.decision, decidedAt: done.at, reference: done.reference };
     },
   );

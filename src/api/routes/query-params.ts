@@ -53,3 +53,19 @@ export function idParam(id: string): string {
   }
   return id;
 }
+
+/** One of a few words (`choices`), `fallback` when absent. */
+export function choiceOf<const C extends string>(
+  value: string | undefined,
+  field: string,
+  choices: readonly C[],
+  fallback: C,
+): C {
+  if (value === undefined) return fallback;
+  if ((choices as readonly string[]).includes(value)) return value as C;
+  const list = choices.map((c) => `"${c}"`).join(', ');
+  throw new PulseloopError('invalid_query', {
+    field,
+    ...detailText(`expected one of ${list}`, `必须是 ${list} 之一`),
+  });
+}
