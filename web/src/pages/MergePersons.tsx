@@ -1,10 +1,11 @@
-import { Alert, Card, Col, Descriptions, Input, Modal, Radio, Row, Space, Typography } from 'antd';
+import { Alert, Card, Col, Input, Modal, Radio, Row, Space, Typography } from 'antd';
 import { useState } from 'react';
 import { api, errorText } from '../api';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
-import { idTypeName, traitText } from '../format';
+import { idTypeName } from '../format';
 import { useLang, useT } from '../i18n';
+import { PersonTraits } from './PersonTraits';
 import type { PersonIdentity } from './people-types';
 
 /** What POST /persons/merge answers (src/collect/identity-actions.ts ManualMergeResult). */
@@ -18,6 +19,12 @@ export interface MergeResult {
 /** Ids and traits shown of each person: enough to recognise them, not a whole profile. */
 const IDS_SHOWN = 5;
 const TRAITS_SHOWN = 8;
+
+/** A merge done: its answer, and the id the user named the merged person by. */
+export interface MergeDone {
+  result: MergeResult;
+  from: string;
+}
 
 /** The older person (its first id linked earlier) is kept unless the user picks the other. */
 const firstLinked = (p: PersonIdentity) => Math.min(...p.ids.map((i) => i.linkedAt), Number.MAX_SAFE_INTEGER);
@@ -37,7 +44,7 @@ export function MergePersonsModal({
   first: string;
   /** Absent: the dialog asks for it first. */
   second?: string;
-  onClose: (merged?: { result: MergeResult; from: string; into: string }) => void;
+  onClose: (merged?: MergeDone) => void;
 }) {
   const t = useT();
   const lang = useLang();
@@ -65,7 +72,7 @@ export function MergePersonsModal({
     setError(undefined);
     try {
       const result = await api.post<MergeResult>(`${base}/persons/merge`, { into, from });
-      onClose({ result, from, into });
+      onClose({ result, from });
     } catch (e) {
       setError(errorText(e, lang));
       setSaving(false);
@@ -101,13 +108,7 @@ export function MergePersonsModal({
             {t('people.mergeNoTraits')}
           </Typography.Paragraph>
         ) : (
-          <Descriptions size="small" column={1} style={{ marginTop: 8 }}>
-            {traits.map(([key, value]) => (
-              <Descriptions.Item key={key} label={key}>
-                {traitText(key, value, lang)}
-              </Descriptions.Item>
-            ))}
-          </Descriptions>
+          <PersonTraits traits={traits} column={1} style={{ marginTop: 8 }} />
         )}
       </Card>
     );

@@ -1,17 +1,4 @@
-import {
-  Alert,
-  Badge,
-  Button,
-  Card,
-  Descriptions,
-  Empty,
-  Input,
-  Segmented,
-  Space,
-  Tabs,
-  Tag,
-  Typography,
-} from 'antd';
+import { Alert, Badge, Button, Card, Empty, Input, Segmented, Space, Tabs, Tag, Typography } from 'antd';
 import type { ColumnsType } from 'antd/es/table';
 import { useState } from 'react';
 import { Link, useLocation } from 'react-router-dom';
@@ -19,13 +6,17 @@ import { ApiError, api, errorText } from '../api';
 import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
-import { idTypeName, traitText } from '../format';
+import { usePermissions } from '../components/usePermissions';
+import { idTypeName } from '../format';
 import { type Lang, useLang, useT } from '../i18n';
 import { useGlobalView, useUrlState } from '../state';
-import { MergePersonsModal, type MergeResult } from './MergePersons';
+import { type MergeDone, MergePersonsModal } from './MergePersons';
+import { PersonTraits } from './PersonTraits';
 import { CONFLICT_PAGE, type ConflictPage, type LogEntry, type PersonIdentity } from './people-types';
 
 const time = (ms: number) => new Date(ms).toLocaleString();
+/** A conflict by its two ids (a decision is about the pair). */
+const pairKey = (row: LogEntry) => `${row.distinctId}\n${row.otherDistinctId}`;
 const reasonIn = (row: LogEntry, lang: Lang) => (lang === 'zh' ? row.reasonZh : row.reason);
 /**
  * People and identity: any id a person was seen with leads to that person as the identity graph
@@ -61,19 +52,11 @@ export default function People() {
       setOlder({ path, rows: olderRows, loading: false });
     }
   };
-  const permissions = useAsync(
-    () =>
-      api.get<{ role: string; readOnly: boolean; matrix: Record<string, string[]> }>(`${base}/permissions`),
-    [base],
-  );
-  const canMerge = (() => {
-    const p = permissions.data;
-    return p ? !p.readOnly && (p.matrix['persons.merge']?.includes(p.role) ?? false) : false;
-  })();
-  // The two ids whose persons the merge dialog shows, and the last merge done (shown on the kept person).
-  // The dialog's two ids (the second absent: it asks for it).
+  const canMerge = usePermissions(base).can('persons.merge');
+  // The merge dialog's two ids (the second absent: it asks for it), and the last merge done (shown on
+  // the kept person).
   const [merging, setMerging] = useState<readonly [string, string?]>();
-  const [merged, setMerged] = useState<{ result: MergeResult; from: string; into: string }>();
+  const [merged, setMerged] = useState<MergeDone>();
   // null: no person has the id asked for.
   const lookup = useAsync<PersonIdentity | null | undefined>(async () => {
     if (!asked) return undefined;
@@ -87,7 +70,7 @@ export default function People() {
 
   /** Looks up another id: the lookup tab, with the id in the URL (a link to it shows the same). */
   const show = (id: string) => url.set({ id, tab: undefined });
-  const mergeDone = (done?: { result: MergeResult; from: string; into: string }) => {
+  const mergeDone = (done?: MergeDone) => {
     setMerging(undefined);
     if (!done) return;
     setMerged(done);
@@ -102,8 +85,7 @@ export default function People() {
   const [deciding, setDeciding] = useState<string>();
   const [decisionError, setDecisionError] = useState<string>();
   const decide = async (row: LogEntry, decision: 'kept_apart' | 'open') => {
-    const key = `${row.distinctId}\n${row.otherDistinctId}`;
-    setDeciding(key);
+    setDeciding(pairKey(row));
     setDecisionError(undefined);
     try {
       await api.post(`${base}/identity/conflicts/decision`, {
@@ -132,7 +114,7 @@ export default function People() {
         </Tag>
       );
     }
-    const busy = deciding === `${row.distinctId}\n${row.otherDistinctId}`;
+    const busy = deciding === pairKey(row);
     if (row.decision === 'kept_apart') {
       return (
         <Space size="small">
@@ -186,36 +168,46 @@ export default function People() {
     return `/events?${query}`;
   };
 
-  /** How often a conflict was met (its first time on hover); a merge happens once. */
-  const timesColumn: ColumnsType<LogEntry>[number] = {
-    title: t('people.times'),
-    dataIndex: 'times',
-    align: 'right',
-    render: (times: number, row: LogEntry) => (
-      <span title={`${t('people.firstAt')} ${time(row.firstAt)}`}>{times.toLocaleString()}</span>
-    ),
-  };
-  const conflictColumns: ColumnsType<LogEntry> = [
-    { title: t('events.time'), dataIndex: 'at', render: (v: number) => time(v), width: 180 },
-    { title: t('people.ids.this'), dataIndex: 'distinctId', render: idLink },
-    { title: t('people.ids.other'), dataIndex: 'otherDistinctId', render: idLink },
-    {
+  // Columns both tables show: the conflicts list and a person's merges and conflicts.
+  const logColumns = {
+    time: { title: t('events.time'), dataIndex: 'at', render: (v: number) => time(v), width: 180 },
+    ids: [
+      { title: t('people.ids.this'), dataIndex: 'distinctId', render: idLink },
+      { title: t('people.ids.other'), dataIndex: 'otherDistinctId', render: idLink },
+    ],
+    reason: {
       title: t('people.reason'),
       dataIndex: lang === 'zh' ? 'reasonZh' : 'reason',
       render: (_: string, row: LogEntry) => reasonIn(row, lang),
     },
-    timesColumn,
+    /** How often a conflict was met (its first time on hover); a merge happens once. */
+    times: {
+      title: t('people.times'),
+      dataIndex: 'times',
+      align: 'right',
+      render: (times: number, row: LogEntry) => (
+        <span title={`${t('people.firstAt')} ${time(row.firstAt)}`}>{times.toLocaleString()}</span>
+      ),
+    },
     // Pinned to the right: the actions stay in view when long ids make the table scroll.
-    {
+    status: {
       title: t('people.status'),
       key: 'status',
       fixed: 'right',
-      render: (_: unknown, row: LogEntry) => conflictStatus(row),
+      render: (_: unknown, row: LogEntry) => (row.kind === 'conflict' ? conflictStatus(row) : null),
     },
+  } satisfies Record<string, ColumnsType<LogEntry>[number] | ColumnsType<LogEntry>>;
+
+  const conflictColumns: ColumnsType<LogEntry> = [
+    logColumns.time,
+    ...logColumns.ids,
+    logColumns.reason,
+    logColumns.times,
+    logColumns.status,
   ];
 
   const historyColumns = (personId: string): ColumnsType<LogEntry> => [
-    { title: t('events.time'), dataIndex: 'at', render: (v: number) => time(v), width: 180 },
+    logColumns.time,
     {
       title: t('people.kind'),
       dataIndex: 'kind',
@@ -226,26 +218,16 @@ export default function People() {
           <Tag color="green">{t('people.merge')}</Tag>
         ),
     },
-    { title: t('people.ids.this'), dataIndex: 'distinctId', render: idLink },
-    { title: t('people.ids.other'), dataIndex: 'otherDistinctId', render: idLink },
+    ...logColumns.ids,
     {
       title: t('people.otherPerson'),
       dataIndex: 'otherPersonId',
       render: (_: string, row: LogEntry) =>
         idLink(row.personId === personId ? row.otherPersonId : row.personId),
     },
-    {
-      title: t('people.reason'),
-      dataIndex: lang === 'zh' ? 'reasonZh' : 'reason',
-      render: (_: string, row: LogEntry) => reasonIn(row, lang),
-    },
-    timesColumn,
-    {
-      title: t('people.status'),
-      key: 'status',
-      fixed: 'right',
-      render: (_: unknown, row: LogEntry) => (row.kind === 'conflict' ? conflictStatus(row) : null),
-    },
+    logColumns.reason,
+    logColumns.times,
+    logColumns.status,
   ];
 
   const personView = (person: PersonIdentity | null) => {
@@ -321,13 +303,7 @@ export default function People() {
         </Card>
         {traits.length > 0 && (
           <Card size="small" title={t('people.traits')}>
-            <Descriptions size="small" column={{ xs: 1, md: 2 }} data-testid="person-traits">
-              {traits.map(([key, value]) => (
-                <Descriptions.Item key={key} label={key}>
-                  {traitText(key, value, lang)}
-                </Descriptions.Item>
-              ))}
-            </Descriptions>
+            <PersonTraits traits={traits} column={{ xs: 1, md: 2 }} testId="person-traits" />
           </Card>
         )}
         <Card

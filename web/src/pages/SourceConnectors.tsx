@@ -19,6 +19,7 @@ import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { api, errorText } from '../api';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
+import { usePermissions } from '../components/usePermissions';
 import { platformName } from '../format';
 import { type Lang, useLang } from '../i18n';
 
@@ -167,11 +168,7 @@ export function ConnectorsCard({ projectId }: { projectId: string }) {
   const lang = useLang();
   const text = TEXT[lang];
   const base = `/api/v1/projects/${encodeURIComponent(projectId)}`;
-  const permissions = useAsync(
-    () =>
-      api.get<{ role: string; readOnly: boolean; matrix: Record<string, string[]> }>(`${base}/permissions`),
-    [base],
-  );
+  const { permissions, can } = usePermissions(base);
   const list = useAsync(() => api.get<{ connectors: Instance[] }>(`${base}/connectors`), [base]);
   const [message, showMessage] = useLatestOutcome();
   // Connectors whose "Sync now" awaits its answer (several rows can wait at once).
@@ -180,10 +177,6 @@ export function ConnectorsCard({ projectId }: { projectId: string }) {
   const [retokening, setRetokening] = useState<Instance>();
   const [polls, setPolls] = useState(0);
 
-  const can = (permission: string) => {
-    const p = permissions.data;
-    return p ? !p.readOnly && (p.matrix[permission]?.includes(p.role) ?? false) : false;
-  };
   const active = list.data?.connectors.some((c) =>
     c.streams.some((s) => s.state === 'running' || s.state === 'queued'),
   );
