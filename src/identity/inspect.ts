@@ -301,7 +301,7 @@ export async function personIdentity(
   const found = await findPerson(facts, projectId, id, spellings);
   if (!found) return undefined;
   const { personId, mergedFrom, matched } = found;
-  const { ids, total: idsTotal } = await idsOfPerson(facts, projectId, personId);
+  const { ids, total: idsTotal } = found.ids ?? (await idsOfPerson(facts, projectId, personId));
   const history = await historyOf(facts, projectId, personId);
   return {
     personId,
@@ -340,7 +340,7 @@ export async function findPerson(
   projectId: string,
   id: string,
   spellings: readonly string[],
-): Promise<{ personId: string; mergedFrom?: string; matched?: string } | undefined> {
+): Promise<(FoundPerson & { matched?: string }) | undefined> {
   const direct = await currentPersonOf(facts, projectId, id);
   if (direct) return direct;
   const [other] = await facts.query<{ distinct_id: string }>(
@@ -365,7 +365,7 @@ export async function findPerson(
 export async function currentIdsOf(facts: FactsEngine, projectId: string, id: string): Promise<string[]> {
   const found = await currentPersonOf(facts, projectId, id);
   if (!found) return [];
-  return (await idsOfPerson(facts, projectId, found.personId)).ids.map((i) => i.id);
+  return (found.ids ?? (await idsOfPerson(facts, projectId, found.personId))).ids.map((i) => i.id);
 }
 
 /**
@@ -396,12 +396,19 @@ async function idsOfPerson(
   };
 }
 
+/** A person found by an id; `ids` when finding it read them already (found by a person id). */
+interface FoundPerson {
+  personId: string;
+  mergedFrom?: string;
+  ids?: Awaited<ReturnType<typeof idsOfPerson>>;
+}
+
 /** The person `id` points to now: as a distinct id, else as a person id, following merges. */
 async function currentPersonOf(
   facts: FactsEngine,
   projectId: string,
   id: string,
-): Promise<{ personId: string; mergedFrom?: string } | undefined> {
+): Promise<FoundPerson | undefined> {
   const [asDistinct] = await facts.query<{ person_id: string; deleted: number }>(
     `SELECT argMax(person_id, version) AS person_id, argMax(is_deleted, version) AS deleted
      FROM identities WHERE project_id = {projectId:String} AND distinct_id = {id:String}
@@ -412,9 +419,8 @@ async function currentPersonOf(
 
   let personId = id;
   for (let step = 0; step < MAX_MERGE_STEPS; step++) {
-    if ((await idsOfPerson(facts, projectId, personId)).total > 0) {
-      return personId === id ? { personId } : { personId, mergedFrom: id };
-    }
+    const ids = await idsOfPerson(facts, projectId, personId);
+    if (ids.total > 0) return personId === id ? { personId, ids } : { personId, mergedFrom: id, ids };
     const [into] = await facts.query<{ person_id: string }>(
       `SELECT person_id FROM identity_log
        WHERE project_id = {projectId:String} AND kind = 'merge' AND other_person_id = {personId:String}
