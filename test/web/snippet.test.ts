@@ -63,6 +63,8 @@ describe('the browser snippet of the data-sources page', () => {
     await page.goto(`${siteUrl}/tea/spring.html`);
     // The SDK sends within a second or two; then a second in-app page of the same visit.
     const stored = async () => {
+      // A page error (the SDK not loading) fails at once, naming it, rather than as a timeout.
+      expect(pageErrors).toEqual([]);
       await t.settle();
       return t.server.facts.query<{ event: string; page_path: string }>(
         `SELECT event, page_path FROM events WHERE project_id = {p:String} ORDER BY timestamp, event`,
