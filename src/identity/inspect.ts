@@ -27,6 +27,16 @@ export const IDENTITY_REASONS: Record<string, { code: string; en: string; zh: st
     en: 'a new user id arrived with ids of another known user (a shared device?)',
     zh: '新的用户 ID 与另一个已知用户的标识一同出现（共用设备？）',
   },
+  'contact already belongs to a different known user': {
+    code: 'user_with_other_users_contact',
+    en: "a new user id arrived with another known user's phone number or e-mail (shared in a family or a team?)",
+    zh: '新的用户 ID 与另一个已知用户的手机号或邮箱一同出现（家人或同事共用？）',
+  },
+  'platform id already belongs to a different known user': {
+    code: 'user_with_other_users_platform_id',
+    en: "a new user id arrived with another known user's platform account (openid/unionid; a shared account?)",
+    zh: '新的用户 ID 与另一个已知用户的平台账号（openid/unionid）一同出现（共用账号？）',
+  },
   'alias joins two different known users': {
     code: 'alias_joins_known_users',
     en: 'an alias would join two different known users',

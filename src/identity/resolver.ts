@@ -261,6 +261,7 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
         (input.previousId && graph.personOf.has(input.previousId) ? { id: input.previousId } : undefined);
       let anchor: Person = (known && graph.personOf.get(known.id)) || createPerson();
       let anchorId = known?.id ?? ids[0]?.id ?? '';
+      let anchorType: IdType | undefined = known && 'type' in known ? known.type : ids[0]?.type;
 
       // The sender's own person, when the anchor turns out to be another known user: ids nobody has
       // seen yet then go there (first seen with the sender, they are the sender's), else to the anchor.
@@ -274,7 +275,7 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
             // The anchor is another known user (e.g. a shared device): this user gets a person of their own.
             own = createPerson();
             link(own, d);
-            record('conflict', own, anchor, d.id, anchorId, 'id already belongs to a different known user');
+            record('conflict', own, anchor, d.id, anchorId, sharedIdReason(anchorType));
             continue;
           }
           link(own ?? anchor, d);
@@ -292,6 +293,7 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
           merge(current, anchor, d.id, anchorId, 'identified');
           anchor = current;
           anchorId = d.id;
+          anchorType = d.type;
         } else {
           merge(anchor, current, anchorId, d.id, 'identified');
         }
@@ -333,6 +335,19 @@ export function createIdentityResolver(newPersonId: () => string = randomUUID): 
       return edit.finish(sender.id);
     },
   };
+}
+
+/**
+ * Why a new user id was kept off another known user's person, by the kind of id they shared:
+ * a device (anonymous id) suggests a shared device; a phone number or e-mail, a family's or a
+ * team's contact; an openid/unionid, a shared platform account (inspect.ts words each).
+ */
+function sharedIdReason(type: IdType | undefined): string {
+  if (type === 'phone_hash' || type === 'email_hash')
+    return 'contact already belongs to a different known user';
+  if (type === 'openid' || type === 'unionid' || type === 'platform')
+    return 'platform id already belongs to a different known user';
+  return 'id already belongs to a different known user';
 }
 
 /** The reason a merge asked for by a person is logged with (inspect.ts words it). */

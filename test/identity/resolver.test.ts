@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { IDENTITY_REASONS } from '../../src/identity/inspect.js';
 import { linkedIdsOf } from '../../src/identity/linked-ids.js';
 import {
   createIdentityResolver,
@@ -114,11 +115,37 @@ describe('identity resolution', () => {
     const changes = r.resolve(
       base({ userId: 'app-1', anonymousId: 'app-dev-1', linkedIds: [{ id: 'phone:x', type: 'phone_hash' }] }),
     );
-    expect(changes.log.map((l) => l.kind)).toEqual(['conflict']);
+    expect(changes.log.map((l) => [l.kind, l.reason])).toEqual([
+      ['conflict', 'contact already belongs to a different known user'],
+    ]);
     // …and the new device is the app account's, not the web-shop account's.
     expect(r.personOf('proj', 'app-dev-1')).toBe(r.personOf('proj', 'app-1'));
     expect(r.personOf('proj', 'phone:x')).toBe('p1');
     expect(r.personOf('proj', 'app-1')).not.toBe('p1');
+  });
+
+  it('says which kind of id the two known users shared: a device, a contact or a platform account', () => {
+    const r = resolverWithCounter();
+    r.resolve(
+      base({ userId: 'mum', anonymousId: 'tablet', linkedIds: [{ id: 'unionid:U', type: 'unionid' }] }),
+    );
+    const reasonOf = (changes: { log: readonly { reason: string }[] }) => changes.log.map((l) => l.reason);
+    expect(reasonOf(r.resolve(base({ userId: 'son', anonymousId: 'tablet' })))).toEqual([
+      'id already belongs to a different known user',
+    ]);
+    expect(
+      reasonOf(r.resolve(base({ userId: 'aunt', linkedIds: [{ id: 'unionid:U', type: 'unionid' }] }))),
+    ).toEqual(['platform id already belongs to a different known user']);
+    const contact = r.resolve(base({ userId: 'dad', linkedIds: [{ id: 'phone:M', type: 'phone_hash' }] }));
+    expect(contact.log).toEqual([]);
+    const shared = r.resolve(base({ userId: 'nephew', linkedIds: [{ id: 'phone:M', type: 'phone_hash' }] }));
+    expect(reasonOf(shared)).toEqual(['contact already belongs to a different known user']);
+    // Each is worded, with its code, for the lists and the person's history.
+    expect(
+      [...reasonOf(shared), 'platform id already belongs to a different known user'].map(
+        (reason) => IDENTITY_REASONS[reason]?.code,
+      ),
+    ).toEqual(['user_with_other_users_contact', 'user_with_other_users_platform_id']);
   });
 
   it('links a new id to the person an earlier id of the same message was merged into', () => {
@@ -221,7 +248,7 @@ describe('identity resolution', () => {
       base({ userId: 'u4', previousId: 'guest-7', linkedIds: [{ id: 'phone:P', type: 'phone_hash' }] }),
     );
     expect(changes.log.map((l) => [l.kind, l.reason])).toEqual([
-      ['conflict', 'id already belongs to a different known user'],
+      ['conflict', 'contact already belongs to a different known user'],
       ['merge', 'alias'],
     ]);
     expect(r.personOf('proj', 'guest-7')).toBe(r.personOf('proj', 'u4'));
