@@ -2,7 +2,7 @@
 // JavaScript is emitted without comments (it ships to browsers and mini-program packages); the
 // .d.ts files keep the doc comments for editors.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -28,9 +28,18 @@ for (const name of names.length > 0 ? names : all) {
     stdio: 'inherit',
   });
   if (name === 'browser') {
-    execFileSync(process.execPath, [vite, 'build', '--config', join(sdkDir, name, 'vite.config.ts')], {
-      stdio: 'inherit',
-    });
+    // Built beside dist, then renamed into it: a running server serves this file to sites, and a
+    // page loading it while Vite rewrote it in place got an empty module (cached for five minutes).
+    const staging = join(sdkDir, name, '.bundle-staging');
+    rmSync(staging, { recursive: true, force: true });
+    execFileSync(
+      process.execPath,
+      [vite, 'build', '--config', join(sdkDir, name, 'vite.config.ts'), '--outDir', staging, '--emptyOutDir'],
+      { stdio: 'inherit' },
+    );
+    const dist = join(sdkDir, name, 'dist');
+    for (const file of readdirSync(staging)) renameSync(join(staging, file), join(dist, file));
+    rmSync(staging, { recursive: true, force: true });
   }
   if (args.includes('--sizes')) {
     const dist = join(sdkDir, name, 'dist');
