@@ -22,7 +22,8 @@ export interface Subject {
 /**
  * Resolves a person id or distinct id to the subject: every person it belongs to, and every
  * distinct id ever linked to those persons (all identity versions, not only the latest, so that
- * nothing that once pointed at them is missed).
+ * nothing that once pointed at them is missed) or sent on their events, unless another person holds
+ * that id now.
  */
 export async function resolveSubject(
   facts: FactsEngine,
@@ -43,13 +44,20 @@ export async function resolveSubject(
     params,
   );
   const personIds = persons.map((p) => p.person_id);
+  // An id on the subject's events that belongs to someone else now is theirs, not the subject's: a
+  // member who signed in on another member's tablet sent the tablet's id with the sign-in, and
+  // erasing the member must not erase (and suppress) the tablet's owner.
   const ids = await facts.query<{ id: string }>(
     `SELECT DISTINCT id FROM (
        SELECT distinct_id AS id FROM identities WHERE project_id = {projectId:String} AND person_id IN {personIds:Array(String)}
        UNION ALL
        SELECT arrayJoin([distinct_id, anonymous_id, user_id]) AS id FROM events
        WHERE project_id = {projectId:String} AND (person_id IN {personIds:Array(String)} OR distinct_id = {id:String})
-     ) WHERE id != ''`,
+     )
+     WHERE id != '' AND id NOT IN (
+       SELECT distinct_id FROM identities FINAL
+       WHERE project_id = {projectId:String} AND is_deleted = 0 AND person_id NOT IN {personIds:Array(String)}
+     )`,
     { ...params, personIds },
   );
   const distinctIds = new Set(ids.map((r) => r.id));

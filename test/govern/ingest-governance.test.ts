@@ -281,6 +281,47 @@ describe('erased persons', () => {
   });
 });
 
+describe('erasing one of two members of a shared tablet', () => {
+  it("leaves the tablet's owner, her events and the tablet itself, and her later events from it are stored", async () => {
+    await batch([
+      { type: 'page', anonymousId: 'tablet-x', messageId: 'tab-1', timestamp: iso(0) },
+      {
+        type: 'identify',
+        anonymousId: 'tablet-x',
+        userId: 'u-owner',
+        messageId: 'tab-2',
+        timestamp: iso(1000),
+      },
+      // Another member signs in on her tablet: a conflict; his sign-in carries the tablet's id.
+      {
+        type: 'identify',
+        anonymousId: 'tablet-x',
+        userId: 'u-guest',
+        messageId: 'tab-3',
+        timestamp: iso(2000),
+      },
+    ]);
+    await t.settle();
+    const response = await t.api(`/api/v1/projects/${t.projectId}/persons/u-guest`, { method: 'DELETE' });
+    expect(response.status).toBe(200);
+    const report = (await response.json()) as { distinctIdCount: number; removed: Record<string, number> };
+    expect(report).toMatchObject({ distinctIdCount: 1, removed: { events: 1, identities: 1 } });
+    expect((await eventsOfIds(['u-guest'])).map((e) => e.message_id)).toEqual([]);
+    expect((await eventsOfIds(['tablet-x', 'u-owner'])).map((e) => e.message_id).sort()).toEqual([
+      'tab-1',
+      'tab-2',
+    ]);
+    expect((await identitiesOf(['tablet-x', 'u-owner'])).length).toBe(2);
+    // The tablet is not suppressed: its owner's next visit is stored, as hers.
+    const next = await batch([
+      { type: 'page', anonymousId: 'tablet-x', messageId: 'tab-4', timestamp: iso(3000) },
+    ]);
+    expect(next).toMatchObject({ status: 200, json: { accepted: 1 } });
+    await t.settle();
+    expect((await eventsOfIds(['tablet-x'])).map((e) => e.message_id)).toContain('tab-4');
+  });
+});
+
 describe('erasure through the API while events arrive', () => {
   const walText = () =>
     readdirSync(t.server.wal.dir)
