@@ -251,18 +251,34 @@ export function resultCacheFor(owner: object, options?: ResultCacheOptions): Res
 }
 
 /** Runs an analysis through the cache: a stored result when there is one, else runs and stores it. */
-export async function runWithCache<Query, Result>(
+export function runWithCache<Query, Result>(
   cache: ResultCache,
   analysis: Analysis<Query, Result>,
   context: AnalysisContext,
   query: Query,
 ): Promise<{ result: Result; cached: boolean }> {
-  const { projectId } = context.project;
-  const key = cacheKey(projectId, analysis.kind, query);
+  return cachedResult(cache, context.project.projectId, analysis.kind, query, analysis.dependsOn(query), () =>
+    analysis.run(context, query),
+  );
+}
+
+/**
+ * Any read of a project's facts through the cache, under `kind` and `query` (its key): a stored
+ * result when there is one, else `run`'s, stored unless rows of `dependsOn`'s days arrived meanwhile.
+ */
+export async function cachedResult<Result>(
+  cache: ResultCache,
+  projectId: string,
+  kind: string,
+  query: unknown,
+  dependsOn: DateRange,
+  run: () => Promise<Result>,
+): Promise<{ result: Result; cached: boolean }> {
+  const key = cacheKey(projectId, kind, query);
   const hit = cache.get(key);
   if (hit !== undefined) return { result: hit as Result, cached: true };
   const generation = cache.generation(projectId);
-  const result = await analysis.run(context, query);
-  cache.set(key, projectId, analysis.dependsOn(query), result, generation);
+  const result = await run();
+  cache.set(key, projectId, dependsOn, result, generation);
   return { result, cached: false };
 }

@@ -326,6 +326,10 @@ const SPECS: Record<string, RouteSpec> = {
     fresh: async (p) => ({ params: { id: p.personId } }),
   },
   'GET /api/v1/projects/:projectId/identity/conflicts': { permission: 'events.read_raw' },
+  'GET /api/v1/projects/:projectId/persons': {
+    permission: 'events.read_raw',
+    query: '?from=2025-01-01&to=2030-12-31',
+  },
   'POST /api/v1/projects/:projectId/persons/merge': { permission: 'persons.merge', fresh: twoPersons },
   'POST /api/v1/projects/:projectId/identity/conflicts/decision': {
     permission: 'persons.merge',

@@ -71,6 +71,42 @@ describe('people & identity page', () => {
     await page.context().close();
   });
 
+  it('lists the persons seen in the period before any lookup, re-sorts them, and opens one with a click, in Chinese', async () => {
+    const day = 'from=2026-11-20&to=2026-11-20';
+    const { page, errors } = await openPage(browser, `${t.url}/people?project=${t.projectId}&${day}`, {
+      locale: 'zh-CN',
+      cookies,
+    });
+    await settled(page);
+    expect(await page.getByText('本期出现的人员').count()).toBe(1);
+    // Named by a name trait, else by the user id; the most recently seen first.
+    expect(await cellTexts(page, 'persons-table', 1)).toEqual(['u-bob', '爱喝茶的鱼', 'u-alice']);
+    expect(await page.locator('[data-testid="persons-table"]').textContent()).toContain('共 3 人');
+    await page.locator('[data-testid="persons-sort"]').getByText('事件最多').click();
+    await expect.poll(() => cellTexts(page, 'persons-table', 1)).toEqual(['爱喝茶的鱼', 'u-alice', 'u-bob']);
+    expect(await cellTexts(page, 'persons-table', 5)).toEqual(['3', '2', '1']);
+    expect(new URL(page.url()).searchParams.get('sort')).toBe('events');
+    // A click opens the person: the WeChat user with both devices' ids.
+    await page.locator('[data-testid="persons-table"] tbody tr.ant-table-row').first().click();
+    await page.locator('[data-testid="person-ids"]').waitFor();
+    expect(await cellTexts(page, 'person-ids', 1)).toEqual(
+      expect.arrayContaining(['mini-device', 'channels-device']),
+    );
+    // Back returns to the list as it was.
+    await page.goBack();
+    await expect.poll(() => cellTexts(page, 'persons-table', 1)).toEqual(['爱喝茶的鱼', 'u-alice', 'u-bob']);
+    expect(errors).toEqual([]);
+    await page.context().close();
+
+    // Nobody on a platform the story never used.
+    const other = await openPage(browser, `${t.url}/people?project=${t.projectId}&${day}&platform=douyin`, {
+      cookies,
+    });
+    await other.page.locator('[data-testid="persons-none"]').waitFor();
+    expect(other.errors).toEqual([]);
+    await other.page.context().close();
+  });
+
   it('lists the conflicts with their count; an id in it leads to that person, and on to its events', async () => {
     const { page, errors } = await openPage(browser, `${t.url}/people?project=${t.projectId}&tab=conflicts`, {
       cookies,

@@ -69,7 +69,8 @@ export function parseDateRange(value: unknown, at = 'dateRange'): DateRange {
   ] as const) {
     if (typeof date !== 'string' || !isCalendarDate(date)) {
       throw new PulseloopError('invalid_query', {
-        field: `${at}.${name}`,
+        // A range read from a query string (`at` empty) names its parameters as they are.
+        field: at ? `${at}.${name}` : name,
         ...detailText('expected a calendar date YYYY-MM-DD', '必须是 YYYY-MM-DD 格式的日历日期'),
       });
     }
@@ -77,13 +78,13 @@ export function parseDateRange(value: unknown, at = 'dateRange'): DateRange {
   const range = { from: from as string, to: to as string };
   if (range.from > range.to) {
     throw new PulseloopError('invalid_query', {
-      field: at,
+      field: at || 'from',
       ...detailText('"from" is after "to"', '"from" 晚于 "to"'),
     });
   }
   if (rangeDays(range) > MAX_RANGE_DAYS) {
     throw new PulseloopError('invalid_query', {
-      field: at,
+      field: at || 'from',
       ...detailText(`at most ${MAX_RANGE_DAYS} days`, `时间范围最多 ${MAX_RANGE_DAYS} 天`),
     });
   }

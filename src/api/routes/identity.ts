@@ -1,6 +1,7 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { projectContext } from '../../analyze/query/scope.js';
+import { cachedResult, resultCacheFor } from '../../analyze/cache.js';
+import { parseDateRange, projectContext } from '../../analyze/query/scope.js';
 import { decideConflictDurably, mergePersonsDurably } from '../../collect/identity-actions.js';
 import type { IngestDeps } from '../../collect/ingest.js';
 import { PulseloopError } from '../../errors/registry.js';
@@ -19,8 +20,32 @@ import {
   lookupSpellings,
   personIdentity,
 } from '../../identity/inspect.js';
+import { activePersons, PERSONS_SORTS } from '../../identity/persons-list.js';
 import type { StoreDeps } from '../app.js';
-import { beforeOf, choiceOf, idParam, limitOf } from './query-params.js';
+import { beforeOf, choiceOf, idParam, limitOf, offsetOf, platformsOf } from './query-params.js';
+
+interface PersonsQuery {
+  from?: string;
+  to?: string;
+  platform?: string;
+  sort?: string;
+  limit?: string;
+  offset?: string;
+}
+
+/** Documents the list's query (each value is checked by the handler, with an error naming it). */
+const PersonsQuerySchema = Type.Object({
+  from: Type.String({ description: 'First day, YYYY-MM-DD in the project time zone.' }),
+  to: Type.String({ description: 'Last day (included), YYYY-MM-DD.' }),
+  platform: Type.Optional(Type.String({ description: 'Comma-separated platforms; all when absent.' })),
+  sort: Type.Optional(
+    Type.String({
+      description: '`last_seen` (default: the most recently seen first) or `events` (the most active first).',
+    }),
+  ),
+  limit: Type.Optional(Type.String({ description: 'Persons per page, 1–200 (default 50).' })),
+  offset: Type.Optional(Type.String({ description: 'Persons to skip, 0–1,000,000 (default 0).' })),
+});
 
 /** A person as the audit log names it: a keyed hash, so the log holds no identifier (as for erasure). */
 const personRef = (keyring: Parameters<typeof keyedIdHash>[0], projectId: string, personId: string) =>
@@ -72,6 +97,7 @@ export function registerIdentityRoutes(
   const options = { schema: { tags: ['identity'] }, preHandler: app.requirePermission('events.read_raw') };
 
   const { identity } = deps.ingest;
+  const resultCache = resultCacheFor(deps.facts);
 
   /**
    * An id the live graph knows for what someone typed: the typed id itself, else the one the store's
@@ -210,6 +236,51 @@ export function registerIdentityRoutes(
         { decision: body.decision, reference: done.reference },
       );
       return { decision: body.decision, decidedAt: done.at, reference: done.reference };
+    },
+  );
+
+  app.get<{ Params: { projectId: string }; Querystring: PersonsQuery }>(
+    '/api/v1/projects/:projectId/persons',
+    {
+      ...options,
+      schema: { ...options.schema, querystring: PersonsQuerySchema },
+      // Checked by the handler, so that a bad value is named in both languages as elsewhere.
+      validatorCompiler: () => () => true,
+    },
+    async (request) => {
+      const project = await projectContext(deps.metadata, request.params.projectId);
+      const q = request.query;
+      const principal = request.principal;
+      if (!principal) throw new PulseloopError('not_authenticated');
+      const query = {
+        projectId: project.projectId,
+        timeZone: project.timeZone,
+        range: parseDateRange({ from: q.from, to: q.to }, ''),
+        platforms: platformsOf(q.platform),
+        sort: choiceOf(q.sort, 'sort', PERSONS_SORTS, 'last_seen'),
+        limit: limitOf(q.limit, 200),
+        offset: offsetOf(q.offset, 1_000_000),
+      };
+      // Cached as the analyses are (a page back or a second look is instant), dropped by new rows.
+      const { result: page } = await cachedResult(
+        resultCache,
+        project.projectId,
+        'persons',
+        query,
+        query.range,
+        () => activePersons(deps.facts, query),
+      );
+      const [{ keyring }, fields] = await Promise.all([
+        governanceFor(deps),
+        getPiiFields(deps.metadata, project.projectId),
+      ]);
+      return {
+        total: page.total,
+        persons: page.persons.map((p) => ({
+          ...p,
+          traits: serialiseForRole(keyring, principal.role, p.traits, fields),
+        })),
+      };
     },
   );
 

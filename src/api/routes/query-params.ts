@@ -14,6 +14,19 @@ export function limitOf(value: string | undefined, max: number): number {
   return n;
 }
 
+/** A page's first row (0 when absent), up to `max`. */
+export function offsetOf(value: string | undefined, max: number): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > max) {
+    throw new PulseloopError('invalid_query', {
+      field: 'offset',
+      ...detailText(`expected a whole number 0–${max}`, `必须是 0 到 ${max} 之间的整数`),
+    });
+  }
+  return n;
+}
+
 export function platformsOf(value: string | undefined): string[] {
   if (value === undefined || value === '') return [];
   const platforms = value.split(',');

@@ -11,6 +11,7 @@ import { idTypeName } from '../format';
 import { type Lang, useLang, useT } from '../i18n';
 import { useGlobalView, useUrlState } from '../state';
 import { type MergeDone, MergePersonsModal } from './MergePersons';
+import { PersonsList } from './PersonsList';
 import { PersonTraits } from './PersonTraits';
 import { CONFLICT_PAGE, type ConflictPage, type LogEntry, type PersonIdentity } from './people-types';
 
@@ -362,7 +363,10 @@ export default function People() {
                     {(found) => (found === undefined ? null : personView(found))}
                   </PageState>
                 ) : (
-                  <Typography.Paragraph type="secondary">{t('people.hint')}</Typography.Paragraph>
+                  <>
+                    <Typography.Paragraph type="secondary">{t('people.hint')}</Typography.Paragraph>
+                    <PersonsList base={base} onOpen={show} />
+                  </>
                 )}
               </Space>
             ),

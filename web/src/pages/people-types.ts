@@ -46,3 +46,21 @@ export interface PersonIdentity {
   /** Latest traits, PII masked for the viewer's role ({} for a person never identified). */
   traits: Record<string, unknown>;
 }
+
+/** One person of the period's list (src/identity/persons-list.ts ListedPerson). */
+export interface ListedPerson extends Record<string, unknown> {
+  personId: string;
+  events: number;
+  platforms: string[];
+  firstSeen: number;
+  lastSeen: number;
+  userIds: string[];
+  idsTotal: number;
+  /** Latest traits, PII masked for the viewer's role. */
+  traits: Record<string, unknown>;
+}
+
+export interface PersonsPage {
+  persons: ListedPerson[];
+  total: number;
+}
