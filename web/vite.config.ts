@@ -4,6 +4,7 @@ import { defineConfig } from 'vite';
 import { precompress } from './precompress.ts';
 
 // The dashboard is served by the Pulseloop server at `/`; in development Vite proxies the API to it.
+// `npm run build` builds it with web/build.mjs, into a staging folder published into `dist`.
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   plugins: [react(), precompress()],

@@ -254,7 +254,8 @@ const zh: Record<MessageKey, string> = {
   'people.hint':
     '输入此人出现过的任意标识：Pulseloop 会显示它当前所属的人员、此人在各平台的全部标识，以及把它们连在一起的合并与冲突。',
   'people.seen': '本期出现的人员',
-  'people.seenHint': '所选日期和平台内有事件的每个人员，与各项分析的计数方式一致，每人一行。点击人员查看其标识与历史。',
+  'people.seenHint':
+    '所选日期和平台内有事件的每个人员，与各项分析的计数方式一致，每人一行。点击人员查看其标识与历史。',
   'people.sortRecent': '最近出现',
   'people.sortActive': '事件最多',
   'people.userIds': '用户 ID',
