@@ -411,7 +411,8 @@ export function startBatchWriter(
     const batch = retryCount > 0 ? queue.slice(0, retryCount) : queue.slice();
     const last = batch.at(-1)!;
     const from = committed;
-    const startedAt = Date.now();
+    // Monotonic: a step of the wall clock (NTP) must neither hold inserts back nor release them early.
+    const startedAt = performance.now();
     try {
       tokens ??= await logTokens(wal.dir);
       const { rows, setAside } = await insertRange(
@@ -462,7 +463,7 @@ export function startBatchWriter(
   }
 
   const timer = setInterval(() => {
-    if (queue.length > 0 && Date.now() >= holdUntil) void flush();
+    if (queue.length > 0 && performance.now() >= holdUntil) void flush();
   }, options.flushIntervalMs);
   timer.unref();
 
@@ -480,9 +481,9 @@ export function startBatchWriter(
       if (pendingRows >= maxBatchRows && !running && !closed) void flush();
     },
     async drain(timeoutMs = 60_000): Promise<void> {
-      const deadline = Date.now() + timeoutMs;
+      const deadline = performance.now() + timeoutMs;
       while (queue.length > 0) {
-        if (Date.now() > deadline) {
+        if (performance.now() > deadline) {
           throw new Error(`acknowledged events could not be stored in time: ${lastError ?? 'timeout'}`);
         }
         await flush();

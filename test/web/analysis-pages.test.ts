@@ -56,14 +56,14 @@ async function settled(page: Page): Promise<void> {
     .locator('[data-testid="state-ready"], [data-testid="state-empty"], [data-testid="state-error"]')
     .first()
     .waitFor();
-  const deadline = Date.now() + 30_000;
+  const deadline = performance.now() + 30_000;
   for (;;) {
     const busy = await page
       .locator('[data-testid="state-loading"], [data-testid="state-refreshing"]')
       .count();
     const drawing = await page.locator('[data-chart]:not([data-rendered="true"])').count();
     if (busy === 0 && drawing === 0) return;
-    if (Date.now() > deadline) throw new Error(`${page.url()} did not settle within 30 s`);
+    if (performance.now() > deadline) throw new Error(`${page.url()} did not settle within 30 s`);
     await page.waitForTimeout(50);
   }
 }
