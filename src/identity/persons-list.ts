@@ -17,6 +17,8 @@ export interface PersonsListQuery {
   range: DateRange;
   /** Only events on these platforms (all when empty). */
   platforms: readonly string[];
+  /** Only events of this name ('' for all): the persons who did it, with how often and when. */
+  event: string;
   sort: PersonsSort;
   limit: number;
   offset: number;
@@ -24,7 +26,7 @@ export interface PersonsListQuery {
 
 export interface ListedPerson {
   personId: string;
-  /** Events in the period (re-deliveries folded), on the chosen platforms. */
+  /** Events in the period (re-deliveries folded), on the chosen platforms, of the chosen name. */
   events: number;
   platforms: string[];
   /** UTC ms of the person's first and last event in the period. */
@@ -59,6 +61,7 @@ const ACTIVE_PERSONS = `WITH ${PERSON_MAP_CTE}
     AND e.timestamp >= toDateTime64({from:String}, 3, {tz:String})
     AND e.timestamp < toDateTime64({until:String}, 3, {tz:String})
     AND (empty({platforms:Array(String)}) OR e.platform IN {platforms:Array(String)})
+    AND ({event:String} = '' OR e.event = {event:String})
   GROUP BY person
   ORDER BY if({byEvents:UInt8} = 1, event_count, 0) DESC, last_seen DESC, person
   LIMIT {limit:UInt32} OFFSET {offset:UInt32}`;
@@ -95,6 +98,7 @@ function activeParams(query: PersonsListQuery, page: { sort: PersonsSort; limit:
     from: query.range.from,
     until: nextDay(query.range.to),
     platforms: [...query.platforms],
+    event: query.event,
     byEvents: page.sort === 'events' ? 1 : 0,
     limit: page.limit,
     offset: page.offset,

@@ -104,6 +104,18 @@ describe('the persons of a period', () => {
     expect(narrowed.body.total).toBe(3);
   });
 
+  it('narrows to the persons who did an event, counted and dated by it', async () => {
+    const identified = await list(`${DAY}&event=$identify&sort=events`);
+    expect(identified.body.total).toBe(3);
+    // The WeChat user identified on both devices; Alice and Bob once each.
+    expect((identified.body.persons as Listed[]).map((p) => p.events)).toEqual([2, 1, 1]);
+    const pageViews = await list(`${DAY}&event=$pageview`);
+    expect(pageViews.body.persons.map((p: Listed) => [p.userIds, p.events, p.lastSeen])).toEqual([
+      [['u-alice'], 1, Date.parse(storyAt(0))],
+    ]);
+    expect((await list(`${DAY}&event=never_sent`)).body).toEqual({ total: 0, persons: [] });
+  });
+
   it('masks PII traits for a role without pii.read, as the profile does', async () => {
     const owner = (await list(DAY)).body.persons.find((p: Listed) => p.traits.nickname);
     const analyst = (await list(DAY, analystToken)).body.persons.find((p: Listed) => p.traits.nickname);
@@ -132,6 +144,7 @@ describe('the persons of a period', () => {
       [`${DAY}&sort=name`, 'sort'],
       [`${DAY}&limit=500`, 'limit'],
       [`${DAY}&offset=-1`, 'offset'],
+      [`${DAY}&event=${'x'.repeat(201)}`, 'event'],
     ] as const) {
       const { status, body } = await list(query);
       expect(status, query).toBe(400);

@@ -86,6 +86,14 @@ describe('people & identity page', () => {
     await expect.poll(() => cellTexts(page, 'persons-table', 1)).toEqual(['爱喝茶的鱼', 'u-alice', 'u-bob']);
     expect(await cellTexts(page, 'persons-table', 5)).toEqual(['3', '2', '1']);
     expect(new URL(page.url()).searchParams.get('sort')).toBe('events');
+    // Only those who viewed a page: Alice, once.
+    await page.locator('[data-testid="persons-did"] input').fill('$pageview');
+    await page.locator('[data-testid="persons-did"] input').press('Enter');
+    await expect.poll(() => cellTexts(page, 'persons-table', 1)).toEqual(['u-alice']);
+    expect(await cellTexts(page, 'persons-table', 5)).toEqual(['1']);
+    await page.locator('[data-testid="persons-did"] input').fill('');
+    await page.locator('[data-testid="persons-did"] input').press('Enter');
+    await expect.poll(() => cellTexts(page, 'persons-table', 1)).toEqual(['爱喝茶的鱼', 'u-alice', 'u-bob']);
     // A click opens the person: the WeChat user with both devices' ids.
     await page.locator('[data-testid="persons-table"] tbody tr.ant-table-row').first().click();
     await page.locator('[data-testid="person-ids"]').waitFor();

@@ -107,6 +107,7 @@ const en = {
   'people.anonymous': 'anonymous',
   'people.noneSeen': 'Nobody was seen in these dates on these platforms.',
   'people.seenTotal': '{total} persons',
+  'people.didPlaceholder': 'Only those who did an event, e.g. order_completed',
   'people.person': 'Person',
   'people.mergedFrom': 'was merged into this person; showing the person it belongs to now.',
   'people.matched':
@@ -267,6 +268,7 @@ const zh: Record<MessageKey, string> = {
   'people.anonymous': '匿名',
   'people.noneSeen': '这些日期内，所选平台上没有人员出现。',
   'people.seenTotal': '共 {total} 人',
+  'people.didPlaceholder': '只看做过某事件的人，如 order_completed',
   'people.person': '人员',
   'people.mergedFrom': '已并入此人员；下面显示它当前所属的人员。',
   'people.matched': '通过此标识找到（手机号和邮箱只以关联标识保存，从不保存原文）。',

@@ -22,12 +22,13 @@ import {
 } from '../../identity/inspect.js';
 import { activePersons, PERSONS_SORTS } from '../../identity/persons-list.js';
 import type { StoreDeps } from '../app.js';
-import { beforeOf, choiceOf, idParam, limitOf, offsetOf, platformsOf } from './query-params.js';
+import { beforeOf, choiceOf, eventNameOf, idParam, limitOf, offsetOf, platformsOf } from './query-params.js';
 
 interface PersonsQuery {
   from?: string;
   to?: string;
   platform?: string;
+  event?: string;
   sort?: string;
   limit?: string;
   offset?: string;
@@ -38,6 +39,12 @@ const PersonsQuerySchema = Type.Object({
   from: Type.String({ description: 'First day, YYYY-MM-DD in the project time zone.' }),
   to: Type.String({ description: 'Last day (included), YYYY-MM-DD.' }),
   platform: Type.Optional(Type.String({ description: 'Comma-separated platforms; all when absent.' })),
+  event: Type.Optional(
+    Type.String({
+      description:
+        'Only persons who did this event (e.g. `order_completed`), counted by it; all events when absent.',
+    }),
+  ),
   sort: Type.Optional(
     Type.String({
       description: '`last_seen` (default: the most recently seen first) or `events` (the most active first).',
@@ -257,6 +264,7 @@ export function registerIdentityRoutes(
         timeZone: project.timeZone,
         range: parseDateRange({ from: q.from, to: q.to }, ''),
         platforms: platformsOf(q.platform),
+        event: eventNameOf(q.event),
         sort: choiceOf(q.sort, 'sort', PERSONS_SORTS, 'last_seen'),
         limit: limitOf(q.limit, 200),
         offset: offsetOf(q.offset, 1_000_000),

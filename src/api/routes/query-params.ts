@@ -42,6 +42,18 @@ export function platformsOf(value: string | undefined): string[] {
   return platforms;
 }
 
+/** An event name to filter on ('' when absent). */
+export function eventNameOf(value: string | undefined): string {
+  if (value === undefined) return '';
+  if (value.length > 200) {
+    throw new PulseloopError('invalid_query', {
+      field: 'event',
+      ...detailText('expected an event name of at most 200 characters', '事件名最多 200 个字符'),
+    });
+  }
+  return value.trim();
+}
+
 export function beforeOf(value: string | undefined): number {
   if (value === undefined) return Date.now() + 86_400_000;
   const n = Number(value);

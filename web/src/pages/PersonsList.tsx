@@ -1,4 +1,4 @@
-import { Card, Empty, Segmented, Space, Table, Tag, Typography } from 'antd';
+import { Card, Empty, Input, Segmented, Space, Table, Tag, Typography } from 'antd';
 import type { ColumnsType } from 'antd/es/table';
 import { api } from '../api';
 import { PageState } from '../components/PageState';
@@ -31,6 +31,8 @@ export function PersonsList({ base, onOpen }: { base: string; onOpen: (personId:
   const url = useUrlState();
   const sort = url.get('sort') === 'events' ? 'events' : 'last_seen';
   const page = Math.max(1, Number(url.get('page')) || 1);
+  // Only those who did this event (buyers: order_completed), counted and dated by it.
+  const did = url.get('did') ?? '';
   const query = new URLSearchParams({
     from,
     to,
@@ -39,6 +41,7 @@ export function PersonsList({ base, onOpen }: { base: string; onOpen: (personId:
     offset: String((page - 1) * PAGE_SIZE),
   });
   if (platformKey) query.set('platform', platformKey);
+  if (did) query.set('event', did);
   const path = `${base}/persons?${query}`;
   const persons = useAsync(() => api.get<PersonsPage>(path), [path]);
 
@@ -70,7 +73,7 @@ export function PersonsList({ base, onOpen }: { base: string; onOpen: (personId:
       render: (platforms: string[]) => platforms.map((p) => <Tag key={p}>{platformName(p, lang)}</Tag>),
     },
     {
-      title: t('people.eventCount'),
+      title: did ? `${t('people.eventCount')}: ${did}` : t('people.eventCount'),
       dataIndex: 'events',
       align: 'right',
       render: (n: number) => n.toLocaleString(),
@@ -96,6 +99,16 @@ export function PersonsList({ base, onOpen }: { base: string; onOpen: (personId:
       }
     >
       <Typography.Paragraph type="secondary">{t('people.seenHint')}</Typography.Paragraph>
+      <Input.Search
+        // A new value from a link replaces what was typed.
+        key={did}
+        data-testid="persons-did"
+        allowClear
+        placeholder={t('people.didPlaceholder')}
+        defaultValue={did}
+        onSearch={(v) => url.set({ did: v.trim() || undefined, page: undefined })}
+        style={{ maxWidth: 420, marginBottom: 12 }}
+      />
       <PageState state={persons}>
         {(d) =>
           d.total === 0 ? (
