@@ -124,5 +124,23 @@ describe('identity over HTTP', () => {
     const identity = await api('/persons/app-h/identity');
     expect(identity.body.personId).toBe(merged.body.personId);
     expect(identity.body.history).toMatchObject([{ kind: 'merge', reasonCode: 'manual' }]);
+
+    // The persons of today: the merged pair is one person, paged with the total, and only those
+    // who did an event when asked.
+    // Yesterday to tomorrow: today in the project's time zone, whatever the hour in UTC.
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    const range = `from=${day(-1)}&to=${day(1)}`;
+    const all = await api(`/persons?${range}`);
+    expect(all.status).toBe(200);
+    const users = all.body.persons.map((p: { userIds: string[] }) => [...p.userIds].sort().join('+'));
+    expect(users).toEqual(expect.arrayContaining(['owner-h', 'guest-h', 'app-h+shop-h']));
+    expect(users.filter((u: string) => u.includes('shop-h'))).toHaveLength(1);
+    const page = await api(`/persons?${range}&limit=2&offset=1&sort=events`);
+    expect(page.body.total).toBe(all.body.persons.length);
+    expect(page.body.persons).toHaveLength(2);
+    expect((await api(`/persons?${range}&event=$identify&platform=nowhere`)).body).toEqual({
+      total: 0,
+      persons: [],
+    });
   });
 });
