@@ -45,6 +45,7 @@ export function PersonsList({ base, onOpen }: { base: string; onOpen: (personId:
   const path = `${base}/persons?${query}`;
   const persons = useAsync(() => api.get<PersonsPage>(path), [path]);
 
+  // What the list is sorted by comes first, so that it stays in view on a narrow screen.
   const columns: ColumnsType<ListedPerson> = [
     {
       title: t('people.person'),
@@ -61,25 +62,25 @@ export function PersonsList({ base, onOpen }: { base: string; onOpen: (personId:
         );
       },
     },
-    {
-      title: t('people.userIds'),
-      dataIndex: 'userIds',
-      render: (ids: string[]) => ids.join(', '),
-    },
-    { title: t('people.idCount'), dataIndex: 'idsTotal', align: 'right' },
-    {
-      title: t('people.platforms'),
-      dataIndex: 'platforms',
-      render: (platforms: string[]) => platforms.map((p) => <Tag key={p}>{platformName(p, lang)}</Tag>),
-    },
+    { title: t('people.lastSeen'), dataIndex: 'lastSeen', render: time },
     {
       title: did ? `${t('people.eventCount')}: ${did}` : t('people.eventCount'),
       dataIndex: 'events',
       align: 'right',
       render: (n: number) => n.toLocaleString(),
     },
+    {
+      title: t('people.platforms'),
+      dataIndex: 'platforms',
+      render: (platforms: string[]) => platforms.map((p) => <Tag key={p}>{platformName(p, lang)}</Tag>),
+    },
+    {
+      title: t('people.userIds'),
+      dataIndex: 'userIds',
+      render: (ids: string[]) => ids.join(', '),
+    },
+    { title: t('people.idCount'), dataIndex: 'idsTotal', align: 'right' },
     { title: t('people.firstSeen'), dataIndex: 'firstSeen', render: time },
-    { title: t('people.lastSeen'), dataIndex: 'lastSeen', render: time },
   ];
 
   return (
