@@ -41,7 +41,7 @@ export interface ListedPerson {
 
 export interface PersonsPage {
   persons: ListedPerson[];
-  /** Persons seen in the period on the chosen platforms. */
+  /** Persons seen in the period on the chosen platforms (who did the chosen event). */
   total: number;
 }
 
@@ -66,7 +66,7 @@ const ACTIVE_PERSONS = `WITH ${PERSON_MAP_CTE}
   ORDER BY if({byEvents:UInt8} = 1, event_count, 0) DESC, last_seen DESC, person
   LIMIT {limit:UInt32} OFFSET {offset:UInt32}`;
 
-/** The ids of a page's persons: user ids (oldest first) and the count of all. */
+/** The ids of a page's persons: its first user ids in sorted order, and the count of all its ids. */
 const PERSONS_IDS = `SELECT person_id,
     arraySlice(arraySort(groupArrayIf(distinct_id, id_type = 'user')), 1, ${USER_IDS_SHOWN}) AS user_ids,
     count() AS ids
