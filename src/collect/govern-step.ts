@@ -175,15 +175,22 @@ export class RequestGovernance {
       memo.keyedIds.get(`${kind}\u0000${value}`, () => keyedContactId(ring, kind, value));
   }
 
-  /** True when any id the call carries (or vouches for) belongs to an erased person. */
-  isErased(message: SegmentMessage, linkedIds: readonly DistinctId[]): boolean {
+  /**
+   * The call as it may be kept when ids of erased persons are among those it carries or vouches
+   * for: the call itself when none is; without its anonymous id when only that one is and a known
+   * user who was not erased sent it (another member on an erased owner's tablet: his events are
+   * his, the tablet's id is not stored again); undefined (withheld) otherwise.
+   */
+  keptDespiteErasure<M extends SegmentMessage>(message: M, linkedIds: readonly DistinctId[]): M | undefined {
     const project = this.projectId;
     const list = this.suppression;
-    if (message.userId !== undefined && list.isSuppressed(project, message.userId)) return true;
-    if (message.anonymousId !== undefined && list.isSuppressed(project, message.anonymousId)) return true;
-    if (message.type === 'alias' && list.isSuppressed(project, message.previousId)) return true;
-    for (const linked of linkedIds) if (list.isSuppressed(project, linked.id)) return true;
-    return false;
+    if (message.userId !== undefined && list.isSuppressed(project, message.userId)) return undefined;
+    if (message.type === 'alias' && list.isSuppressed(project, message.previousId)) return undefined;
+    for (const linked of linkedIds) if (list.isSuppressed(project, linked.id)) return undefined;
+    if (message.anonymousId === undefined || !list.isSuppressed(project, message.anonymousId)) return message;
+    if (message.userId === undefined || message.type === 'alias') return undefined;
+    const { anonymousId: _erased, ...rest } = message;
+    return rest as M;
   }
 
   /** Notes the consent an identify call sets, under each of the call's ids, at the event's time. */

@@ -380,9 +380,11 @@ async function ingestClaiming(
       quarantine(validated.error, item, index);
       continue;
     }
-    const message = validated.message;
-    const linkedIds = linkedIdsOfMessage(message, governance);
-    if (governance?.isErased(message, linkedIds)) {
+    const linkedIds = linkedIdsOfMessage(validated.message, governance);
+    const message = governance
+      ? governance.keptDespiteErasure(validated.message, linkedIds)
+      : validated.message;
+    if (!message) {
       result.accepted += 1;
       continue;
     }

@@ -322,6 +322,67 @@ describe('erasing one of two members of a shared tablet', () => {
   });
 });
 
+describe('erasing the owner of a shared tablet', () => {
+  it("keeps the other member's later events from it, without the tablet's id, and none of hers", async () => {
+    await batch([
+      {
+        type: 'identify',
+        anonymousId: 'tablet-y',
+        userId: 'u-tablet-owner',
+        messageId: 'own-1',
+        timestamp: iso(0),
+      },
+      {
+        type: 'identify',
+        anonymousId: 'tablet-y',
+        userId: 'u-tablet-guest',
+        messageId: 'own-2',
+        timestamp: iso(1000),
+      },
+    ]);
+    await t.settle();
+    const erased = await t.api(`/api/v1/projects/${t.projectId}/persons/u-tablet-owner`, {
+      method: 'DELETE',
+    });
+    expect(erased.status).toBe(200);
+    const after = await batch([
+      // The guest goes on using the tablet: his event is his.
+      {
+        type: 'track',
+        event: 'like',
+        userId: 'u-tablet-guest',
+        anonymousId: 'tablet-y',
+        messageId: 'own-3',
+        timestamp: iso(2000),
+      },
+      // The tablet alone, or the owner herself: hers, withheld.
+      { type: 'page', anonymousId: 'tablet-y', messageId: 'own-4', timestamp: iso(3000) },
+      { type: 'track', event: 'like', userId: 'u-tablet-owner', messageId: 'own-5', timestamp: iso(3000) },
+      // An alias from the tablet's id would join it to someone: withheld.
+      {
+        type: 'alias',
+        previousId: 'tablet-y',
+        userId: 'u-tablet-guest',
+        messageId: 'own-6',
+        timestamp: iso(3000),
+      },
+    ]);
+    expect(after).toMatchObject({ status: 200, json: { accepted: 4, quarantined: 0 } });
+    await t.settle();
+    const stored = await t.server.facts.query<{
+      message_id: string;
+      anonymous_id: string;
+      distinct_id: string;
+    }>(
+      `SELECT message_id, anonymous_id, distinct_id FROM events
+       WHERE project_id = {project:String} AND message_id IN ('own-3', 'own-4', 'own-5', 'own-6')`,
+      { project: t.projectId },
+    );
+    expect(stored).toEqual([{ message_id: 'own-3', anonymous_id: '', distinct_id: 'u-tablet-guest' }]);
+    expect(await identitiesOf(['tablet-y', 'u-tablet-owner'])).toEqual([]);
+  });
+});
+
 describe('erasure through the API while events arrive', () => {
   const walText = () =>
     readdirSync(t.server.wal.dir)
