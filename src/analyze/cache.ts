@@ -250,6 +250,14 @@ export function resultCacheFor(owner: object, options?: ResultCacheOptions): Res
   return cache;
 }
 
+/**
+ * Drops a project's cached results after rows were deleted outside the batch writer (erasure,
+ * retention, scheduled or asked for): on the cache of this facts engine, when a server keeps one.
+ */
+export function noteFactsDeleted(facts: object, projectId: string): void {
+  caches.get(facts)?.noteWritten(projectId, 'all');
+}
+
 /** Runs an analysis through the cache: a stored result when there is one, else runs and stores it. */
 export function runWithCache<Query, Result>(
   cache: ResultCache,

@@ -1,3 +1,4 @@
+import { noteFactsDeleted } from '../analyze/cache.js';
 import { detailText, PulseloopError } from '../errors/registry.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import { rebuildEventRollup } from '../store/facts/rollups.js';
@@ -104,6 +105,7 @@ export async function enforceRetention(
   }
   // The hourly rollup cannot see deletions: recompute it from what is left.
   if ((removed.events ?? 0) > 0) await rebuildEventRollup(facts, projectId);
+  if (Object.values(removed).some((n) => n > 0)) noteFactsDeleted(facts, projectId);
   return removed;
 }
 

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { noteFactsDeleted } from '../analyze/cache.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import { rebuildEventRollup } from '../store/facts/rollups.js';
 import type { MetadataStore } from '../store/metadata/open.js';
@@ -196,6 +197,8 @@ export async function erasePerson(
   forgetIdentity(subject);
   // The hourly rollup holds no ids, but its counts included the erased events.
   if (removed.events > 0) await rebuildEventRollup(facts, projectId);
+  // Cached results (the persons list names people) must not outlive the rows.
+  noteFactsDeleted(facts, projectId);
   removed.consent_records = consentRecords;
   return {
     projectId,

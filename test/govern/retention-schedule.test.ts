@@ -41,6 +41,15 @@ describe('scheduled retention', () => {
     await t.server.facts.insertJsonEachRow('events', [row('old', 100), row('recent', 2)].join('\n'));
     await setRetention(t.server.metadata, t.projectId, { events: 30 });
     expect(await eventIds()).toEqual(['old', 'recent']);
+    // A result read now is cached; the deletion must drop it.
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const persons = async () => {
+      const response = await t.api(
+        `/api/v1/projects/${t.projectId}/persons?from=${day(now - 120 * DAY)}&to=${day(now + DAY)}`,
+      );
+      return ((await response.json()) as { persons: { events: number }[] }).persons.map((p) => p.events);
+    };
+    expect(await persons()).toEqual([2]);
 
     const schedule = scheduleRetention({
       facts: t.server.facts,
@@ -51,6 +60,7 @@ describe('scheduled retention', () => {
     });
     try {
       await expect.poll(eventIds, { timeout: 20_000, interval: 100 }).toEqual(['recent']);
+      expect(await persons()).toEqual([1]);
       const round = await schedule.runOnce();
       // Every project of this server keeps events 30 days, so the table's TTL follows.
       expect(round.ttl.events).toBe(30);

@@ -1,6 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { resultCacheFor } from '../../analyze/cache.js';
 import { projectContext } from '../../analyze/query/scope.js';
 import type { IngestDeps } from '../../collect/ingest.js';
 import { PulseloopError } from '../../errors/registry.js';
@@ -261,7 +260,6 @@ export async function registerGovernRoutes(
 
   app.post<ProjectParams>(`${base}/retention/apply`, guarded('retention.configure'), async (request) => {
     const removed = await enforceRetention(deps.facts, deps.metadata, request.params.projectId);
-    resultCacheFor(deps.facts).noteWritten(request.params.projectId, 'all');
     await audit(request, {
       action: 'retention.apply',
       target: { type: 'settings', id: 'retention' },
@@ -403,8 +401,6 @@ export async function registerGovernRoutes(
       await ingest.writer.drain();
       await ingest.wal.removeSegmentsBefore(start);
     }
-    // Deleted outside the batch writer: cached results (the persons list names people) go now.
-    resultCacheFor(deps.facts).noteWritten(projectId, 'all');
     await audit(request, {
       action: 'person.erase',
       target: subjectRef(projectId, id),
