@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiToken } from '../../src/govern/tokens.js';
 import { createUser, setProjectRole } from '../../src/govern/users.js';
+import type { ListedPerson } from '../../src/identity/persons-list.js';
 import { sendIdentityStory, storyAt } from '../support/identity-story.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -13,16 +14,7 @@ import { startTestServer, type TestServer } from '../support/server.js';
 let t: TestServer;
 let analystToken: string;
 
-interface Listed {
-  personId: string;
-  events: number;
-  platforms: string[];
-  firstSeen: number;
-  lastSeen: number;
-  userIds: string[];
-  idsTotal: number;
-  traits: Record<string, unknown>;
-}
+type Listed = ListedPerson;
 
 const list = async (query: string, token?: string) => {
   const path = `/api/v1/projects/${t.projectId}/persons?${query}`;

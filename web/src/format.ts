@@ -3,6 +3,9 @@ import type { Lang } from './i18n';
 export type MetricFormat = 'integer' | 'decimal' | 'percent' | 'currency' | 'seconds' | string;
 
 /** A metric value as people read it: 1.2万 / 12.3K, 4.5%, ¥1,234, 35 s; '—' when there is none. */
+/** A UTC millisecond time as the browser's locale writes date and time. */
+export const dateTime = (ms: number) => new Date(ms).toLocaleString();
+
 export function formatValue(
   value: number | null | undefined,
   format: MetricFormat,

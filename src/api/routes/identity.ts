@@ -129,6 +129,17 @@ export function registerIdentityRoutes(
     return graphId;
   };
 
+  /** Masks traits for the caller's role with the project's PII fields, as the profile route does. */
+  const traitsMasker = async (request: FastifyRequest, projectId: string) => {
+    const principal = request.principal;
+    if (!principal) throw new PulseloopError('not_authenticated');
+    const [{ keyring }, fields] = await Promise.all([
+      governanceFor(deps),
+      getPiiFields(deps.metadata, projectId),
+    ]);
+    return (traits: Record<string, unknown>) => serialiseForRole(keyring, principal.role, traits, fields);
+  };
+
   /** Records an identity action in the audit log, the persons as keyed hashes (no identifier). */
   const audit = async (
     request: FastifyRequest,
@@ -257,8 +268,6 @@ export function registerIdentityRoutes(
     async (request) => {
       const project = await projectContext(deps.metadata, request.params.projectId);
       const q = request.query;
-      const principal = request.principal;
-      if (!principal) throw new PulseloopError('not_authenticated');
       const query = {
         projectId: project.projectId,
         timeZone: project.timeZone,
@@ -278,17 +287,8 @@ export function registerIdentityRoutes(
         query.range,
         () => activePersons(deps.facts, query),
       );
-      const [{ keyring }, fields] = await Promise.all([
-        governanceFor(deps),
-        getPiiFields(deps.metadata, project.projectId),
-      ]);
-      return {
-        total: page.total,
-        persons: page.persons.map((p) => ({
-          ...p,
-          traits: serialiseForRole(keyring, principal.role, p.traits, fields),
-        })),
-      };
+      const mask = await traitsMasker(request, project.projectId);
+      return { total: page.total, persons: page.persons.map((p) => ({ ...p, traits: mask(p.traits) })) };
     },
   );
 
@@ -298,20 +298,17 @@ export function registerIdentityRoutes(
     async (request) => {
       const { projectId } = await projectContext(deps.metadata, request.params.projectId);
       const id = idParam(request.params.id);
-      const principal = request.principal;
-      if (!principal) throw new PulseloopError('not_authenticated');
       const { keyring } = await governanceFor(deps);
       // A phone number or e-mail is looked up by the join ids ingestion makes of it (never stored plain).
       const spellings = lookupSpellings(id, contactJoinIds(keyring));
       const identity = await personIdentity(deps.facts, projectId, id, spellings);
       if (!identity) throw new PulseloopError('person_not_found', { id: id.slice(0, 80), projectId });
       // Traits with the person (none for one never identified), PII masked as for the profile route.
-      const [stored, fields] = await Promise.all([
+      const [stored, mask] = await Promise.all([
         storedTraits(deps.facts, projectId, identity.personId),
-        getPiiFields(deps.metadata, projectId),
+        traitsMasker(request, projectId),
       ]);
-      const traits = stored ? serialiseForRole(keyring, principal.role, stored.traits, fields) : {};
-      return { ...identity, traits };
+      return { ...identity, traits: stored ? mask(stored.traits) : {} };
     },
   );
 }

@@ -2,30 +2,26 @@ import { detailText, PulseloopError } from '../../errors/registry.js';
 
 /** Query-string and path values the read routes share, each checked with an error naming it. */
 
-export function limitOf(value: string | undefined, max: number): number {
-  if (value === undefined) return 50;
+/** A whole number from `min` to `max` in query value `field`, `fallback` when absent. */
+function wholeNumberOf(value: string | undefined, field: string, min: number, max: number, fallback: number) {
+  if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) {
+  if (!Number.isInteger(n) || n < min || n > max) {
     throw new PulseloopError('invalid_query', {
-      field: 'limit',
-      ...detailText(`expected a whole number 1–${max}`, `必须是 1 到 ${max} 之间的整数`),
+      field,
+      ...detailText(`expected a whole number ${min}–${max}`, `必须是 ${min} 到 ${max} 之间的整数`),
     });
   }
   return n;
 }
 
+/** A page's size (50 when absent), 1 to `max`. */
+export const limitOf = (value: string | undefined, max: number): number =>
+  wholeNumberOf(value, 'limit', 1, max, 50);
+
 /** A page's first row (0 when absent), up to `max`. */
-export function offsetOf(value: string | undefined, max: number): number {
-  if (value === undefined) return 0;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > max) {
-    throw new PulseloopError('invalid_query', {
-      field: 'offset',
-      ...detailText(`expected a whole number 0–${max}`, `必须是 0 到 ${max} 之间的整数`),
-    });
-  }
-  return n;
-}
+export const offsetOf = (value: string | undefined, max: number): number =>
+  wholeNumberOf(value, 'offset', 0, max, 0);
 
 export function platformsOf(value: string | undefined): string[] {
   if (value === undefined || value === '') return [];

@@ -20,7 +20,7 @@ import { api, errorText } from '../api';
 import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
-import { channelName, platformName } from '../format';
+import { channelName, dateTime, platformName } from '../format';
 import { type Lang, useLang, useT } from '../i18n';
 import { useGlobalView, useUrlState } from '../state';
 
@@ -82,8 +82,6 @@ function retryText(lang: Lang, o: RetryOutcome): string {
     ? `已存入：${o.stored} 行 · 再次被拒：${o.refusedAgain} 行 · 无法读取：${o.unreadable} 行。${why}`
     : `Stored: ${o.stored} · refused again: ${o.refusedAgain} · unreadable: ${o.unreadable}.${why}`;
 }
-
-const time = (ms: number) => new Date(ms).toLocaleString();
 
 function parsed(row: EventRow): Record<string, unknown> {
   const json = (text: string) => {
@@ -156,7 +154,7 @@ export default function Events() {
 
   const columns = useMemo(
     () => [
-      { title: t('events.time'), dataIndex: 'timestamp', render: (v: number) => time(v), width: 180 },
+      { title: t('events.time'), dataIndex: 'timestamp', render: (v: number) => dateTime(v), width: 180 },
       { title: t('events.name'), dataIndex: 'event', render: (v: string) => <Tag color="blue">{v}</Tag> },
       { title: t('events.distinctId'), dataIndex: 'distinct_id', ellipsis: true },
       { title: t('events.platform'), dataIndex: 'platform', render: (v: string) => platformName(v, lang) },
@@ -288,7 +286,7 @@ export default function Events() {
                             {
                               title: t('events.receivedAt'),
                               dataIndex: 'received_at',
-                              render: (v: number) => time(v),
+                              render: (v: number) => dateTime(v),
                             },
                             { title: t('events.origin'), dataIndex: 'origin' },
                             {

@@ -7,7 +7,7 @@ import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { usePermissions } from '../components/usePermissions';
-import { idTypeName } from '../format';
+import { dateTime, idTypeName } from '../format';
 import { type Lang, useLang, useT } from '../i18n';
 import { useGlobalView, useUrlState } from '../state';
 import { type MergeDone, MergePersonsModal } from './MergePersons';
@@ -15,7 +15,6 @@ import { PersonsList } from './PersonsList';
 import { PersonTraits } from './PersonTraits';
 import { CONFLICT_PAGE, type ConflictPage, type LogEntry, type PersonIdentity } from './people-types';
 
-const time = (ms: number) => new Date(ms).toLocaleString();
 /** A conflict by its two ids (a decision is about the pair). */
 const pairKey = (row: LogEntry) => `${row.distinctId}\n${row.otherDistinctId}`;
 const reasonIn = (row: LogEntry, lang: Lang) => (lang === 'zh' ? row.reasonZh : row.reason);
@@ -171,7 +170,7 @@ export default function People() {
 
   // Columns both tables show: the conflicts list and a person's merges and conflicts.
   const logColumns = {
-    time: { title: t('events.time'), dataIndex: 'at', render: (v: number) => time(v), width: 180 },
+    time: { title: t('events.time'), dataIndex: 'at', render: (v: number) => dateTime(v), width: 180 },
     ids: [
       { title: t('people.ids.this'), dataIndex: 'distinctId', render: idLink },
       { title: t('people.ids.other'), dataIndex: 'otherDistinctId', render: idLink },
@@ -187,7 +186,7 @@ export default function People() {
       dataIndex: 'times',
       align: 'right',
       render: (times: number, row: LogEntry) => (
-        <span title={`${t('people.firstAt')} ${time(row.firstAt)}`}>{times.toLocaleString()}</span>
+        <span title={`${t('people.firstAt')} ${dateTime(row.firstAt)}`}>{times.toLocaleString()}</span>
       ),
     },
     // Pinned to the right: the actions stay in view when long ids make the table scroll.
@@ -298,7 +297,7 @@ export default function People() {
                 render: (id: string) => <Typography.Text copyable>{id}</Typography.Text>,
               },
               { title: t('people.idType'), dataIndex: 'typeName' },
-              { title: t('people.linkedAt'), dataIndex: 'linkedAt', render: (v: number) => time(v) },
+              { title: t('people.linkedAt'), dataIndex: 'linkedAt', render: (v: number) => dateTime(v) },
             ]}
           />
         </Card>

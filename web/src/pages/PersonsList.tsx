@@ -3,13 +3,12 @@ import type { ColumnsType } from 'antd/es/table';
 import { api } from '../api';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
-import { platformName } from '../format';
+import { dateTime, platformName } from '../format';
 import { useLang, useT } from '../i18n';
 import { useGlobalView, useUrlState } from '../state';
 import type { ListedPerson, PersonsPage } from './people-types';
 
 const PAGE_SIZE = 50;
-const time = (ms: number) => new Date(ms).toLocaleString();
 
 /** What a person is called in the list: a name trait, else a user id, else nothing (anonymous). */
 function nameOf(person: ListedPerson): string | undefined {
@@ -62,7 +61,7 @@ export function PersonsList({ base, onOpen }: { base: string; onOpen: (personId:
         );
       },
     },
-    { title: t('people.lastSeen'), dataIndex: 'lastSeen', render: time },
+    { title: t('people.lastSeen'), dataIndex: 'lastSeen', render: dateTime },
     {
       title: did ? `${t('people.eventCount')}: ${did}` : t('people.eventCount'),
       dataIndex: 'events',
@@ -80,7 +79,7 @@ export function PersonsList({ base, onOpen }: { base: string; onOpen: (personId:
       render: (ids: string[]) => ids.join(', '),
     },
     { title: t('people.idCount'), dataIndex: 'idsTotal', align: 'right' },
-    { title: t('people.firstSeen'), dataIndex: 'firstSeen', render: time },
+    { title: t('people.firstSeen'), dataIndex: 'firstSeen', render: dateTime },
   ];
 
   return (
