@@ -101,11 +101,16 @@ export async function enforceRetention(
     removed[kind] = Number(count?.n ?? 0);
     if (removed[kind] > 0) {
       await facts.command(`ALTER TABLE ${table} DELETE WHERE ${where} SETTINGS mutations_sync = 2`, params);
+      // At once: a cached result must not show deleted rows while the other tables are done.
+      noteFactsDeleted(facts, projectId);
     }
   }
   // The hourly rollup cannot see deletions: recompute it from what is left.
-  if ((removed.events ?? 0) > 0) await rebuildEventRollup(facts, projectId);
-  if (Object.values(removed).some((n) => n > 0)) noteFactsDeleted(facts, projectId);
+  if ((removed.events ?? 0) > 0) {
+    await rebuildEventRollup(facts, projectId);
+    // Results cached while the rollup was rebuilt read it half done.
+    noteFactsDeleted(facts, projectId);
+  }
   return removed;
 }
 

@@ -192,12 +192,15 @@ export async function erasePerson(
     removed[table] = Number(count?.n ?? 0);
     if (removed[table] > 0) {
       await facts.command(`ALTER TABLE ${table} DELETE WHERE ${where} SETTINGS mutations_sync = 2`, params);
+      // Cached results (the persons list names people) must not outlive the rows, not even while
+      // the other tables are done.
+      noteFactsDeleted(facts, projectId);
     }
   }
   forgetIdentity(subject);
   // The hourly rollup holds no ids, but its counts included the erased events.
   if (removed.events > 0) await rebuildEventRollup(facts, projectId);
-  // Cached results (the persons list names people) must not outlive the rows.
+  // Results cached meanwhile may have read the rollup half rebuilt, or the identity graph before.
   noteFactsDeleted(facts, projectId);
   removed.consent_records = consentRecords;
   return {
