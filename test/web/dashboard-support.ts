@@ -91,22 +91,25 @@ export async function startDashboardHarness(): Promise<DashboardHarness> {
 }
 
 /**
- * Opens a page in a context of its own (1280 × 900, the locale given, en-US by default) with these
- * session cookies, and collects its console errors and uncaught exceptions.
+ * Opens a page in a context of its own (1280 × 900, the locale given, en-US by default; the browser's
+ * time zone and a fixed `Date.now()` if given) with these session cookies, and collects its console
+ * errors and uncaught exceptions.
  */
 export async function openPage(
   browser: Browser,
   url: string,
-  options: { locale?: string; cookies?: Cookies } = {},
+  options: { locale?: string; cookies?: Cookies; timezoneId?: string; fixedTime?: number } = {},
 ): Promise<OpenPage> {
   const context = await browser.newContext({
     viewport: { width: 1280, height: 900 },
     locale: options.locale ?? 'en-US',
+    timezoneId: options.timezoneId,
     // The server's CSP forbids eval, which Playwright's wait predicates need; the page's own
     // scripts are checked against it by the console-error assertions in a context without bypass.
     bypassCSP: true,
   });
   if (options.cookies?.length) await context.addCookies(options.cookies);
+  if (options.fixedTime !== undefined) await context.clock.setFixedTime(options.fixedTime);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('console', (m) => {

@@ -115,6 +115,29 @@ describe('people & identity page', () => {
     await other.page.context().close();
   });
 
+  it("shows times and the default dates in the project's time zone, wherever the browser is", async () => {
+    // 01:30 on 21 November in Shanghai, the project's zone; still 20 November in New York and in UTC.
+    const { page, errors } = await openPage(browser, `${t.url}/people?project=${t.projectId}`, {
+      locale: 'zh-CN',
+      cookies,
+      timezoneId: 'America/New_York',
+      fixedTime: Date.parse('2026-11-20T17:30:00Z'),
+    });
+    await settled(page);
+    expect(await page.locator('[data-testid="project-timezone"]').textContent()).toBe('Asia/Shanghai');
+    // The last 30 days up to yesterday in Shanghai: the story's day is the last one (antd puts the
+    // test id on both inputs).
+    const range = page.locator('input[data-testid="date-range"]');
+    expect(await range.nth(0).inputValue()).toBe('2026-10-22');
+    expect(await range.nth(1).inputValue()).toBe('2026-11-20');
+    // Bob was last seen at 08:05 UTC: 16:05 in Shanghai (03:05 in New York).
+    const people = await cellTexts(page, 'persons-table', 1);
+    const lastSeen = await cellTexts(page, 'persons-table', 2);
+    expect(lastSeen[people.indexOf('u-bob')]).toBe('2026/11/20 16:05:00');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('lists the conflicts with their count; an id in it leads to that person, and on to its events', async () => {
     const { page, errors } = await openPage(browser, `${t.url}/people?project=${t.projectId}&tab=conflicts`, {
       cookies,

@@ -21,6 +21,7 @@ import { PageState } from './components/PageState';
 import { PlatformFilter } from './components/PlatformFilter';
 import { useAsync } from './components/useAsync';
 import { type Lang, type MessageKey, useLang, useT } from './i18n';
+import { type Project, ProjectContext } from './project';
 import { useGlobalView, useUrlState } from './state';
 
 // Each page is its own chunk: the first load carries only the shell and the page opened.
@@ -52,13 +53,6 @@ export const PAGES: { path: string; label: MessageKey; icon: React.ReactNode; el
   { path: 'sources', label: 'nav.sources', icon: <ApiOutlined />, element: <Sources /> },
   { path: 'settings', label: 'nav.settings', icon: <SettingOutlined />, element: <Settings /> },
 ];
-
-interface Project {
-  id: string;
-  name: string;
-  timeZone: string;
-  currency: string;
-}
 
 interface AppProps {
   onLang: (lang: Lang) => void;
@@ -122,8 +116,9 @@ function Dashboard({ onLang, theme, onTheme, me, onLogout }: AppProps & { me: Me
   const location = useLocation();
   const navigate = useNavigate();
   const url = useUrlState();
-  const view = useGlobalView();
   const projects = useAsync(() => api.get<{ projects: Project[] }>('/api/v1/projects'), []);
+  const project = projects.data?.projects.find((p) => p.id === url.get('project'));
+  const view = useGlobalView(project?.timeZone);
 
   // Open the first project when the URL names none.
   useEffect(() => {
@@ -133,115 +128,122 @@ function Dashboard({ onLang, theme, onTheme, me, onLogout }: AppProps & { me: Me
 
   const page = location.pathname.replace(/^\//, '').split('/')[0] || 'overview';
   return (
-    <Layout style={{ minHeight: '100vh' }}>
-      <Layout.Sider
-        breakpoint="lg"
-        collapsedWidth={56}
-        theme={theme}
-        width={208}
-        onCollapse={(collapsed) => setNarrow(collapsed)}
-      >
-        <div
-          style={{
-            padding: narrow ? '16px 0' : '16px 20px',
-            textAlign: narrow ? 'center' : 'left',
-            fontWeight: 700,
-            fontSize: 18,
-          }}
-          data-testid="brand"
-        >
-          <Typography.Text strong style={{ fontSize: 18 }}>
-            {narrow ? 'P' : t('app.title')}
-          </Typography.Text>
-        </div>
-        <Menu
-          mode="inline"
+    <ProjectContext.Provider value={project}>
+      <Layout style={{ minHeight: '100vh' }}>
+        <Layout.Sider
+          breakpoint="lg"
+          collapsedWidth={56}
           theme={theme}
-          selectedKeys={[page]}
-          data-testid="nav"
-          items={PAGES.map((p) => ({ key: p.path, icon: p.icon, label: t(p.label) }))}
-          onClick={(item) => navigate({ pathname: `/${item.key}`, search: location.search })}
-        />
-      </Layout.Sider>
-      <Layout>
-        <Layout.Header
-          style={{ background: 'transparent', padding: '8px 16px', height: 'auto', lineHeight: 'normal' }}
+          width={208}
+          onCollapse={(collapsed) => setNarrow(collapsed)}
         >
-          <Space wrap size="middle">
-            <Space>
-              <Typography.Text type="secondary">{t('top.project')}</Typography.Text>
-              <Select
-                data-testid="project-switcher"
-                style={{ minWidth: 220 }}
-                value={view.projectId}
-                options={projects.data?.projects.map((p) => ({ value: p.id, label: p.name })) ?? []}
-                onChange={(id) => url.set({ project: id })}
+          <div
+            style={{
+              padding: narrow ? '16px 0' : '16px 20px',
+              textAlign: narrow ? 'center' : 'left',
+              fontWeight: 700,
+              fontSize: 18,
+            }}
+            data-testid="brand"
+          >
+            <Typography.Text strong style={{ fontSize: 18 }}>
+              {narrow ? 'P' : t('app.title')}
+            </Typography.Text>
+          </div>
+          <Menu
+            mode="inline"
+            theme={theme}
+            selectedKeys={[page]}
+            data-testid="nav"
+            items={PAGES.map((p) => ({ key: p.path, icon: p.icon, label: t(p.label) }))}
+            onClick={(item) => navigate({ pathname: `/${item.key}`, search: location.search })}
+          />
+        </Layout.Sider>
+        <Layout>
+          <Layout.Header
+            style={{ background: 'transparent', padding: '8px 16px', height: 'auto', lineHeight: 'normal' }}
+          >
+            <Space wrap size="middle">
+              <Space>
+                <Typography.Text type="secondary">{t('top.project')}</Typography.Text>
+                <Select
+                  data-testid="project-switcher"
+                  style={{ minWidth: 220 }}
+                  value={view.projectId}
+                  options={projects.data?.projects.map((p) => ({ value: p.id, label: p.name })) ?? []}
+                  onChange={(id) => url.set({ project: id })}
+                />
+              </Space>
+              <Space>
+                <Typography.Text type="secondary">{t('top.dateRange')}</Typography.Text>
+                <DatePicker.RangePicker
+                  data-testid="date-range"
+                  allowClear={false}
+                  value={[dayjs(view.from), dayjs(view.to)]}
+                  onChange={(range) => {
+                    if (range?.[0] && range[1])
+                      url.set({ from: range[0].format('YYYY-MM-DD'), to: range[1].format('YYYY-MM-DD') });
+                  }}
+                />
+                {project && (
+                  <Typography.Text type="secondary" title={t('top.timeZone')} data-testid="project-timezone">
+                    {project.timeZone}
+                  </Typography.Text>
+                )}
+              </Space>
+              <Space>
+                <Typography.Text type="secondary">{t('top.platforms')}</Typography.Text>
+                <PlatformFilter />
+              </Space>
+              <Segmented
+                data-testid="lang-switch"
+                value={lang}
+                options={[
+                  { value: 'zh', label: '中文' },
+                  { value: 'en', label: 'English' },
+                ]}
+                onChange={(v) => onLang(v as Lang)}
               />
-            </Space>
-            <Space>
-              <Typography.Text type="secondary">{t('top.dateRange')}</Typography.Text>
-              <DatePicker.RangePicker
-                data-testid="date-range"
-                allowClear={false}
-                value={[dayjs(view.from), dayjs(view.to)]}
-                onChange={(range) => {
-                  if (range?.[0] && range[1])
-                    url.set({ from: range[0].format('YYYY-MM-DD'), to: range[1].format('YYYY-MM-DD') });
-                }}
+              <Segmented
+                data-testid="theme-switch"
+                value={theme}
+                options={[
+                  { value: 'light', label: t('theme.light') },
+                  { value: 'dark', label: t('theme.dark') },
+                ]}
+                onChange={(v) => onTheme(v as 'light' | 'dark')}
               />
+              <Space>
+                <Typography.Text type="secondary" data-testid="current-user">
+                  {me.user.email}
+                </Typography.Text>
+                <Button size="small" onClick={onLogout} data-testid="logout">
+                  {t('top.logout')}
+                </Button>
+              </Space>
             </Space>
-            <Space>
-              <Typography.Text type="secondary">{t('top.platforms')}</Typography.Text>
-              <PlatformFilter />
-            </Space>
-            <Segmented
-              data-testid="lang-switch"
-              value={lang}
-              options={[
-                { value: 'zh', label: '中文' },
-                { value: 'en', label: 'English' },
-              ]}
-              onChange={(v) => onLang(v as Lang)}
-            />
-            <Segmented
-              data-testid="theme-switch"
-              value={theme}
-              options={[
-                { value: 'light', label: t('theme.light') },
-                { value: 'dark', label: t('theme.dark') },
-              ]}
-              onChange={(v) => onTheme(v as 'light' | 'dark')}
-            />
-            <Space>
-              <Typography.Text type="secondary" data-testid="current-user">
-                {me.user.email}
-              </Typography.Text>
-              <Button size="small" onClick={onLogout} data-testid="logout">
-                {t('top.logout')}
-              </Button>
-            </Space>
-          </Space>
-        </Layout.Header>
-        <Layout.Content style={{ padding: 16 }}>
-          <PageState state={projects} isEmpty={(d) => d.projects.length === 0}>
-            {() =>
-              view.projectId ? (
-                <Suspense fallback={null}>
-                  <Routes>
-                    {PAGES.map((p) => (
-                      <Route key={p.path} path={`/${p.path}`} element={p.element} />
-                    ))}
-                    <Route
-                      path="*"
-                      element={<Navigate to={{ pathname: '/overview', search: location.search }} replace />}
-                    />
-                  </Routes>
-                </Suspense>
-              ) : null
-            }
-          </PageState>
-        </Layout.Content>
+          </Layout.Header>
+          <Layout.Content style={{ padding: 16 }}>
+            <PageState state={projects} isEmpty={(d) => d.projects.length === 0}>
+              {() =>
+                view.projectId ? (
+                  <Suspense fallback={null}>
+                    <Routes>
+                      {PAGES.map((p) => (
+                        <Route key={p.path} path={`/${p.path}`} element={p.element} />
+                      ))}
+                      <Route
+                        path="*"
+                        element={<Navigate to={{ pathname: '/overview', search: location.search }} replace />}
+                      />
+                    </Routes>
+                  </Suspense>
+                ) : null
+              }
+            </PageState>
+          </Layout.Content>
+        </Layout>
       </Layout>
-    </Layout>
+    </ProjectContext.Provider>
   );
 }

@@ -2,10 +2,19 @@ import type { Lang } from './i18n';
 
 export type MetricFormat = 'integer' | 'decimal' | 'percent' | 'currency' | 'seconds' | string;
 
-/** A metric value as people read it: 1.2万 / 12.3K, 4.5%, ¥1,234, 35 s; '—' when there is none. */
-/** A UTC millisecond time as the browser's locale writes date and time. */
-export const dateTime = (ms: number) => new Date(ms).toLocaleString();
+/** A time (UTC ms or ISO text) as the language writes date and time, in a time zone (the browser's if none). */
+export function dateTime(at: number | string, lang: Lang, timeZone?: string): string {
+  return new Date(at).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-US', { timeZone });
+}
 
+/** The date (YYYY-MM-DD) `daysBack` calendar days before today in a time zone (the browser's if none). */
+export function dayInZone(timeZone: string | undefined, daysBack = 0, now = Date.now()): string {
+  // en-CA writes dates as YYYY-MM-DD; calendar days are counted on that date, not in hours (DST).
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone }).format(now);
+  return new Date(Date.parse(`${today}T00:00:00Z`) - daysBack * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** A metric value as people read it: 1.2万 / 12.3K, 4.5%, ¥1,234, 35 s; '—' when there is none. */
 export function formatValue(
   value: number | null | undefined,
   format: MetricFormat,

@@ -1,5 +1,7 @@
 import { useCallback } from 'react';
 import { useSearchParams } from 'react-router-dom';
+import { dayInZone } from './format';
+import { useProjectTimeZone } from './project';
 
 /**
  * The view's state lives in the URL (project, dates, page options), so a copied link reproduces
@@ -46,18 +48,19 @@ export interface Filter {
   value?: unknown;
 }
 
-const day = (d: Date) => d.toISOString().slice(0, 10);
-
-/** The last 30 days up to yesterday: the demo world ends yesterday. */
-export function defaultRange(): { from: string; to: string } {
-  const to = new Date(Date.now() - 86_400_000);
-  const from = new Date(to.getTime() - 29 * 86_400_000);
-  return { from: day(from), to: day(to) };
+/**
+ * The last 30 days up to yesterday, in the project's time zone (the demo world ends yesterday in
+ * Asia/Shanghai: in the browser's zone, a day of it was left out for part of each day).
+ */
+export function defaultRange(timeZone: string | undefined): { from: string; to: string } {
+  return { from: dayInZone(timeZone, 30), to: dayInZone(timeZone, 1) };
 }
 
-export function useGlobalView(): GlobalView {
+/** The view of the URL; `timeZone` for the shell, which provides the project the pages read. */
+export function useGlobalView(timeZone?: string): GlobalView {
   const { get } = useUrlState();
-  const range = defaultRange();
+  const projectZone = useProjectTimeZone();
+  const range = defaultRange(timeZone ?? projectZone);
   const platformKey = get('platform') ?? '';
   return {
     projectId: get('project'),

@@ -8,6 +8,7 @@ import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { formatValue, platformName } from '../format';
 import { useLang } from '../i18n';
+import { useDateTime } from '../project';
 import { useGlobalView, useUrlState } from '../state';
 import type { LeaderboardRow } from '../types';
 
@@ -293,6 +294,7 @@ function PostPanel({
   lang: 'zh' | 'en';
 }) {
   const text = TEXT[lang];
+  const dateTime = useDateTime();
   const option = useMemo(() => {
     const daily = state.data?.result.daily;
     if (!daily) return undefined;
@@ -353,7 +355,7 @@ function PostPanel({
                     <Space direction="vertical" size={0}>
                       <Typography.Text>{c.text}</Typography.Text>
                       <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                        {c.authorName} · {new Date(c.createdAt).toLocaleString()} ·{' '}
+                        {c.authorName} · {dateTime(c.createdAt)} ·{' '}
                         <Tag
                           color={
                             c.sentiment === 'positive'

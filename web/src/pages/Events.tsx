@@ -20,8 +20,9 @@ import { api, errorText } from '../api';
 import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
-import { channelName, dateTime, platformName } from '../format';
+import { channelName, platformName } from '../format';
 import { type Lang, useLang, useT } from '../i18n';
+import { useDateTime } from '../project';
 import { useGlobalView, useUrlState } from '../state';
 
 interface EventRow extends Record<string, unknown> {
@@ -98,6 +99,7 @@ function parsed(row: EventRow): Record<string, unknown> {
 export default function Events() {
   const t = useT();
   const lang = useLang();
+  const dateTime = useDateTime();
   const { projectId, platforms, platformKey } = useGlobalView();
   const url = useUrlState();
   const eventFilter = url.get('event') ?? '';
@@ -160,7 +162,7 @@ export default function Events() {
       { title: t('events.platform'), dataIndex: 'platform', render: (v: string) => platformName(v, lang) },
       { title: t('events.channel'), dataIndex: 'channel', render: (v: string) => channelName(v, lang) },
     ],
-    [t, lang],
+    [t, lang, dateTime],
   );
 
   return (

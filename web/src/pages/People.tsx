@@ -7,8 +7,9 @@ import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { usePermissions } from '../components/usePermissions';
-import { dateTime, idTypeName } from '../format';
+import { idTypeName } from '../format';
 import { type Lang, useLang, useT } from '../i18n';
+import { useDateTime } from '../project';
 import { useGlobalView, useUrlState } from '../state';
 import { type MergeDone, MergePersonsModal } from './MergePersons';
 import { PersonsList } from './PersonsList';
@@ -26,6 +27,7 @@ const reasonIn = (row: LogEntry, lang: Lang) => (lang === 'zh' ? row.reasonZh : 
 export default function People() {
   const t = useT();
   const lang = useLang();
+  const dateTime = useDateTime();
   const { projectId } = useGlobalView();
   const url = useUrlState();
   const location = useLocation();

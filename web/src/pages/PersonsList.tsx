@@ -3,8 +3,9 @@ import type { ColumnsType } from 'antd/es/table';
 import { api } from '../api';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
-import { dateTime, platformName } from '../format';
+import { platformName } from '../format';
 import { useLang, useT } from '../i18n';
+import { useDateTime } from '../project';
 import { useGlobalView, useUrlState } from '../state';
 import type { ListedPerson, PersonsPage } from './people-types';
 
@@ -26,6 +27,7 @@ function nameOf(person: ListedPerson): string | undefined {
 export function PersonsList({ base, onOpen }: { base: string; onOpen: (personId: string) => void }) {
   const t = useT();
   const lang = useLang();
+  const dateTime = useDateTime();
   const { from, to, platformKey } = useGlobalView();
   const url = useUrlState();
   const sort = url.get('sort') === 'events' ? 'events' : 'last_seen';
@@ -61,7 +63,7 @@ export function PersonsList({ base, onOpen }: { base: string; onOpen: (personId:
         );
       },
     },
-    { title: t('people.lastSeen'), dataIndex: 'lastSeen', render: dateTime },
+    { title: t('people.lastSeen'), dataIndex: 'lastSeen', render: (v: number) => dateTime(v) },
     {
       title: did ? `${t('people.eventCount')}: ${did}` : t('people.eventCount'),
       dataIndex: 'events',
@@ -79,7 +81,7 @@ export function PersonsList({ base, onOpen }: { base: string; onOpen: (personId:
       render: (ids: string[]) => ids.join(', '),
     },
     { title: t('people.idCount'), dataIndex: 'idsTotal', align: 'right' },
-    { title: t('people.firstSeen'), dataIndex: 'firstSeen', render: dateTime },
+    { title: t('people.firstSeen'), dataIndex: 'firstSeen', render: (v: number) => dateTime(v) },
   ];
 
   return (

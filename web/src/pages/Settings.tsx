@@ -5,6 +5,7 @@ import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { type Names, nameIn } from '../format';
 import { type Lang, useLang } from '../i18n';
+import { useDateTime } from '../project';
 import { useGlobalView } from '../state';
 
 const TEXT = {
@@ -238,6 +239,7 @@ function RetentionCard({ base, canRead, canChange }: { base: string; canRead: bo
 
 function AuditCard({ base, canRead }: { base: string; canRead: boolean }) {
   const lang = useLang();
+  const dateTime = useDateTime();
   const text = TEXT[lang];
   const entries = useAsync(
     () =>
@@ -274,7 +276,7 @@ function AuditCard({ base, canRead }: { base: string; canRead: boolean }) {
                   {
                     title: text.time,
                     dataIndex: 'at',
-                    render: (at: string) => new Date(at).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-US'),
+                    render: (at: string) => dateTime(at),
                   },
                   {
                     title: text.who,

@@ -21,7 +21,8 @@ import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { usePermissions } from '../components/usePermissions';
 import { platformName } from '../format';
-import { type Lang, useLang } from '../i18n';
+import { useLang } from '../i18n';
+import { useDateTime } from '../project';
 
 // The shapes GET /api/v1/connectors and GET …/connectors answer (src/collect/connectors/catalogue.ts, status.ts).
 interface Bilingual {
@@ -149,9 +150,6 @@ const STREAM_NAMES: Record<string, Bilingual> = {
 const POLL_MS = 1_500;
 const POLL_LIMIT = 80;
 
-const when = (iso: string | null, lang: Lang) =>
-  iso ? new Date(iso).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-US') : '—';
-
 /** Lines of a cell, one per stream (every connector has one stream today; the layout allows more). */
 function perStream(streams: StreamStatus[], render: (s: StreamStatus) => ReactNode) {
   return (
@@ -166,6 +164,8 @@ function perStream(streams: StreamStatus[], render: (s: StreamStatus) => ReactNo
 /** The project's connectors on the data-sources page: state of their syncs, sync now, add, remove. */
 export function ConnectorsCard({ projectId }: { projectId: string }) {
   const lang = useLang();
+  const dateTime = useDateTime();
+  const when = (iso: string | null) => (iso ? dateTime(iso) : '—');
   const text = TEXT[lang];
   const base = `/api/v1/projects/${encodeURIComponent(projectId)}`;
   const { permissions, can } = usePermissions(base);
@@ -302,12 +302,12 @@ export function ConnectorsCard({ projectId }: { projectId: string }) {
                 {
                   title: text.lastSuccess,
                   key: 'lastSuccess',
-                  render: (_, row) => perStream(row.streams, (s) => when(s.lastSuccessAt, lang)),
+                  render: (_, row) => perStream(row.streams, (s) => when(s.lastSuccessAt)),
                 },
                 {
                   title: text.nextRun,
                   key: 'nextRun',
-                  render: (_, row) => perStream(row.streams, (s) => when(s.nextRunAt, lang)),
+                  render: (_, row) => perStream(row.streams, (s) => when(s.nextRunAt)),
                 },
                 {
                   title: text.rows,

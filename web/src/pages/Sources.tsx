@@ -19,6 +19,7 @@ import { api, errorText } from '../api';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { useLang, useT } from '../i18n';
+import { useDateTime } from '../project';
 import { useGlobalView } from '../state';
 import { ConnectorsCard } from './SourceConnectors';
 
@@ -139,6 +140,7 @@ const IMPORT_TEXT = {
 export default function Sources() {
   const t = useT();
   const lang = useLang();
+  const dateTime = useDateTime();
   const { projectId } = useGlobalView();
   const sources = useAsync(
     () => api.get<{ sources: Source[]; keysVisible: boolean }>(`/api/v1/projects/${projectId}/sources`),
@@ -273,7 +275,7 @@ export default function Sources() {
                       {
                         title: t('sources.created'),
                         dataIndex: 'createdAt',
-                        render: (v: string) => new Date(v).toLocaleString(),
+                        render: (v: string) => dateTime(v),
                       },
                       {
                         title: t('sources.keyStatus'),
