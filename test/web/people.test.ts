@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../bench/browser.js';
@@ -134,6 +135,17 @@ describe('people & identity page', () => {
     const people = await cellTexts(page, 'persons-table', 1);
     const lastSeen = await cellTexts(page, 'persons-table', 2);
     expect(lastSeen[people.indexOf('u-bob')]).toBe('2026/11/20 16:05:00');
+
+    // Bob's sign-in on the tablet, a conflict: on the page, and as spreadsheets read a time in the CSV.
+    await page.goto(`${t.url}/people?project=${t.projectId}&tab=conflicts`);
+    await settled(page);
+    expect(await cellTexts(page, 'conflicts-table', 1)).toEqual(['2026/11/20 16:05:00']);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('[data-testid="conflicts-table"]').getByText('导出 CSV').click(),
+    ]);
+    const csv = readFileSync(await download.path(), 'utf8').split('\r\n');
+    expect(csv[1]).toMatch(/^2026-11-20 16:05:00,u-bob,tablet-1,/);
     expect(errors).toEqual([]);
     await page.context().close();
   });

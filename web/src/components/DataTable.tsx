@@ -1,6 +1,7 @@
 import { Button, Table } from 'antd';
 import type { ColumnsType } from 'antd/es/table';
 import { useT } from '../i18n';
+import { sheetTime, useProjectTimeZone } from '../project';
 
 /** Quotes a CSV cell when it holds a separator, quote or line break. */
 function csvCell(value: unknown): string {
@@ -29,7 +30,19 @@ export function downloadText(name: string, text: string, type = 'text/csv;charse
   URL.revokeObjectURL(url);
 }
 
-/** An antd table with a CSV export of exactly the rows and columns it shows. */
+function withSheetTimes(row: Record<string, unknown>, keys: string[], timeZone: string | undefined) {
+  const out = { ...row };
+  for (const key of keys) {
+    const at = row[key];
+    if (typeof at === 'number' || (typeof at === 'string' && at !== '')) out[key] = sheetTime(at, timeZone);
+  }
+  return out;
+}
+
+/**
+ * An antd table with a CSV export of exactly the rows and columns it shows: the rows' values, with
+ * `timeColumns` (UTC ms or ISO text) as date and time in the project's time zone, not as numbers.
+ */
 export function DataTable<Row extends Record<string, unknown>>({
   columns,
   rows,
@@ -39,6 +52,7 @@ export function DataTable<Row extends Record<string, unknown>>({
   testId,
   onRow,
   onSort,
+  timeColumns = [],
 }: {
   columns: ColumnsType<Row>;
   rows: Row[];
@@ -49,15 +63,20 @@ export function DataTable<Row extends Record<string, unknown>>({
   onRow?: (row: Row) => { onClick?: () => void };
   /** Sorting done by the server: called with the column key and 'asc' | 'desc' (undefined: cleared). */
   onSort?: (key: string, direction: 'asc' | 'desc' | undefined) => void;
+  timeColumns?: string[];
 }) {
   const t = useT();
+  const timeZone = useProjectTimeZone();
   const exportCsv = () => {
     const plain = columns
       .filter(
         (c): c is typeof c & { dataIndex: string } => 'dataIndex' in c && typeof c.dataIndex === 'string',
       )
       .map((c) => ({ title: String(c.title), key: c.dataIndex }));
-    downloadText(`${name}.csv`, toCsv(plain, rows));
+    const sheetRows = timeColumns.length
+      ? rows.map((row) => withSheetTimes(row, timeColumns, timeZone))
+      : rows;
+    downloadText(`${name}.csv`, toCsv(plain, sheetRows));
   };
   return (
     <div data-testid={testId}>

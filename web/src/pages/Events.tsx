@@ -195,6 +195,7 @@ export default function Events() {
                     <DataTable
                       testId="latest-events"
                       name="events"
+                      timeColumns={['timestamp']}
                       rowKey="message_id"
                       columns={columns}
                       rows={d.events}
@@ -282,6 +283,7 @@ export default function Events() {
                         <DataTable
                           testId="quarantine-table"
                           name="quarantine"
+                          timeColumns={['received_at']}
                           rowKey="id"
                           rows={d.rows}
                           columns={[

@@ -290,6 +290,7 @@ export default function People() {
           <DataTable
             testId="person-ids"
             name="person-ids"
+            timeColumns={['linkedAt']}
             rowKey="id"
             rows={person.ids.map((i) => ({ ...i, typeName: idTypeName(i.type, lang) }))}
             columns={[
@@ -323,6 +324,7 @@ export default function People() {
             <DataTable
               testId="person-history"
               name="person-history"
+              timeColumns={['at']}
               rowKey={(row) => `${row.at}-${row.kind}-${row.distinctId}-${row.otherDistinctId}`}
               rows={person.history}
               columns={historyColumns(person.personId)}
@@ -436,6 +438,7 @@ export default function People() {
                         <DataTable
                           testId="conflicts-table"
                           name="identity-conflicts"
+                          timeColumns={['at']}
                           rowKey={(row) => `${row.at}-${row.distinctId}-${row.otherDistinctId}`}
                           rows={shown}
                           columns={conflictColumns}
