@@ -67,6 +67,53 @@ describe('dashboard', () => {
     await context.close();
   });
 
+  it("lists as alerts the days far from a platform's usual plays, each with its usual day beside it", async () => {
+    const range = { from: '2026-09-01', to: '2026-10-31' };
+    const { page, errors } = await h.open('/overview', { query: range });
+    await settled(page);
+    const api = await h.api(`/api/v1/projects/${h.demoProjectId}/analyses/trends`, {
+      method: 'POST',
+      body: JSON.stringify({
+        metrics: ['plays'],
+        dimensions: ['platform'],
+        dateRange: range,
+        granularity: 'day',
+        breakdownLimit: 8,
+      }),
+    });
+    const { result } = (await api.json()) as {
+      result: { series: { breakdown: string[] | null; points: { t: string; value: number | null }[] }[] };
+    };
+    const median = (values: number[]) => {
+      const s = [...values].sort((a, b) => a - b);
+      const mid = Math.floor(s.length / 2);
+      return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+    };
+    // Plays as the page writes them: 1,234, or 1.6M from 100,000 on.
+    const shown = (v: number) =>
+      new Intl.NumberFormat(
+        'en-US',
+        v >= 1e5 ? { notation: 'compact', maximumFractionDigits: 1 } : {},
+      ).format(Math.round(v));
+    const alerts = await page.locator('[data-testid="alerts"] .ant-list-item').allInnerTexts();
+    expect(alerts.length).toBeGreaterThan(0);
+    for (const alert of alerts) {
+      const [, day, value, typical] =
+        /^(\d{4}-\d{2}-\d{2}) · .+ · ([\d.,KM]+) \(unusually (?:high|low), usually ([\d.,KM]+)\)$/.exec(
+          alert.trim(),
+        ) ?? [];
+      expect(day, alert).toBeDefined();
+      // The platform whose plays that day were the value shown; its usual day is its median day.
+      const series = result.series.find(
+        (s) => shown(s.points.find((p) => p.t === day)?.value ?? -1) === value,
+      );
+      expect(series, alert).toBeDefined();
+      expect(typical, alert).toBe(shown(median(series!.points.map((p) => p.value ?? 0))));
+    }
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('shows on the overview the numbers the API answers for the same query', async () => {
     const range = { from: '2026-10-01', to: '2026-10-31' };
     const { page } = await h.open('/overview', { query: range });

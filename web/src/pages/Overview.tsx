@@ -31,6 +31,7 @@ const TEXT = {
     vsPrev: 'vs previous period',
     spike: 'unusually high',
     dip: 'unusually low',
+    unusual: '({how}, usually {typical})',
   },
   zh: {
     trend: '各平台播放量',
@@ -40,6 +41,7 @@ const TEXT = {
     vsPrev: '较上一周期',
     spike: '异常偏高',
     dip: '异常偏低',
+    unusual: '（{how}，通常 {typical}）',
   },
 };
 
@@ -51,8 +53,13 @@ function median(values: number[]): number {
   return s.length % 2 ? s[mid]! : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
 
-/** Days where a platform's plays sit more than 4 robust z-scores from that platform's median. */
-function findAlerts(series: TrendSeries[]): { platform: string; day: string; value: number; z: number }[] {
+/**
+ * Days where a platform's plays sit more than 4 robust z-scores from that platform's median (its
+ * `typical` day, shown beside the value so that the reader sees how far off it is), most unusual first.
+ */
+function findAlerts(
+  series: TrendSeries[],
+): { platform: string; day: string; value: number; typical: number; z: number }[] {
   const alerts = [];
   for (const s of series) {
     const values = s.points.map((p) => p.value ?? 0);
@@ -62,7 +69,7 @@ function findAlerts(series: TrendSeries[]): { platform: string; day: string; val
     for (const p of s.points) {
       const z = ((p.value ?? 0) - m) / (1.4826 * mad);
       if (Math.abs(z) > 4)
-        alerts.push({ platform: s.breakdown?.[0] ?? '', day: p.t, value: p.value ?? 0, z });
+        alerts.push({ platform: s.breakdown?.[0] ?? '', day: p.t, value: p.value ?? 0, typical: m, z });
     }
   }
   return alerts.sort((a, b) => Math.abs(b.z) - Math.abs(a.z)).slice(0, 8);
@@ -188,7 +195,10 @@ export default function Overview() {
                           <WarningOutlined style={{ color: '#faad14' }} />
                           <span>
                             {a.day} · {platformName(a.platform, lang)} ·{' '}
-                            {formatValue(a.value, 'integer', lang)} ({a.z > 0 ? text.spike : text.dip})
+                            {formatValue(a.value, 'integer', lang)}{' '}
+                            {text.unusual
+                              .replace('{how}', a.z > 0 ? text.spike : text.dip)
+                              .replace('{typical}', formatValue(a.typical, 'integer', lang))}
                           </span>
                         </Space>
                       </List.Item>
