@@ -156,11 +156,23 @@ describe('dashboard', () => {
       method: 'POST',
       body: JSON.stringify({ dateRange: range, sort: { by: 'shares', direction: 'desc' }, limit: 20 }),
     });
-    const { result } = (await api.json()) as { result: { rows: { title: string }[] } };
+    const { result } = (await api.json()) as {
+      result: { rows: { title: string; publishedAt: string | null }[] };
+    };
     const titles = await page
       .locator('[data-testid="content-leaderboard"] tbody tr.ant-table-row td:first-child')
       .allTextContents();
     expect(titles.slice(0, 5)).toEqual(result.rows.slice(0, 5).map((r) => r.title));
+    expect(result.rows.slice(0, 5).every((r) => r.publishedAt !== null)).toBe(true);
+    // Published to the minute in the project's time zone (Asia/Shanghai, UTC+8; the browser's is UTC).
+    const published = await page
+      .locator('[data-testid="content-leaderboard"] tbody tr.ant-table-row td:nth-child(3)')
+      .allTextContents();
+    const inShanghai = (iso: string) =>
+      new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+    expect(published.slice(0, 5)).toEqual(
+      result.rows.slice(0, 5).map((r) => (r.publishedAt ? inShanghai(r.publishedAt) : '')),
+    );
     await page.context().close();
   });
 

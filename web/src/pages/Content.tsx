@@ -8,7 +8,7 @@ import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { formatValue, platformName } from '../format';
 import { useLang } from '../i18n';
-import { useDateTime } from '../project';
+import { sheetTime, useDateTime, useProjectTimeZone } from '../project';
 import { useGlobalView, useUrlState } from '../state';
 import type { LeaderboardRow } from '../types';
 
@@ -122,6 +122,7 @@ interface PostResult {
 export default function Content() {
   const lang = useLang();
   const text = TEXT[lang];
+  const timeZone = useProjectTimeZone();
   const { projectId, from, to, platforms, platformKey } = useGlobalView();
   const url = useUrlState();
   const sortBy = url.get('sort') ?? 'plays';
@@ -210,7 +211,8 @@ export default function Content() {
                 rows={result.rows.map((r) => ({
                   ...r,
                   ...r.metrics,
-                  publishedAtText: r.publishedAt?.slice(0, 16).replace('T', ' ') ?? '',
+                  // To the minute, in the project's time zone (the API answers UTC).
+                  publishedAtText: r.publishedAt ? sheetTime(r.publishedAt, timeZone).slice(0, 16) : '',
                 }))}
                 pageSize={PAGE_SIZE + 1}
                 onRow={(r) => ({ onClick: () => url.set({ post: `${r.platform}:${r.contentId}` }) })}
