@@ -1,6 +1,7 @@
 import { type AnalysisContext, defineAnalysis } from './analysis.js';
 import { type FunnelQuery, parseFunnelQuery } from './funnels/query.js';
 import { droppedPersonsSql, funnelAggregateSql, funnelPeopleSql } from './funnels/sql.js';
+import { todayIn } from './periods.js';
 import { SqlParams } from './query/params.js';
 import { bindProject, type DateRange, nextDay, rangeDays } from './query/scope.js';
 
@@ -28,7 +29,17 @@ export interface FunnelResult {
   breakdown?: { field: string; values: { value: string; steps: FunnelStepResult[] }[] };
   conversionOverTime: {
     granularity: 'day' | 'week';
-    periods: { period: string; entered: number; converted: number; conversionRate: number | null }[];
+    periods: {
+      period: string;
+      entered: number;
+      converted: number;
+      conversionRate: number | null;
+      /**
+       * Whether every entrant of the period has had the whole conversion window by the start of
+       * today (project time zone): an incomplete period's rate can still rise as late steps arrive.
+       */
+      complete: boolean;
+    }[];
   };
   timeToConvert: {
     fromStep: number;
@@ -96,7 +107,20 @@ function periodsOf(range: DateRange, granularity: 'day' | 'week'): string[] {
   return [...new Set(mondays)];
 }
 
-function shapeResult(query: FunnelQuery, rows: AggregateRow[]): FunnelResult {
+/**
+ * Whether the window of the period's last possible entrant (the end of its last day in the range)
+ * has ended by the start of `today`. Whole days: a window of hours counts as one day, so a period is
+ * called complete a little late rather than early.
+ */
+function periodComplete(period: string, query: FunnelQuery, today: string): boolean {
+  const periodEnd = query.conversionOverTime.granularity === 'week' ? nextDay(period, 7) : nextDay(period);
+  const rangeEnd = nextDay(query.dateRange.to);
+  // YYYY-MM-DD texts: the earlier date sorts first.
+  const entriesEnd = [periodEnd, rangeEnd].sort()[0]!;
+  return nextDay(entriesEnd, Math.ceil(query.windowSeconds / 86_400)) <= today;
+}
+
+function shapeResult(query: FunnelQuery, rows: AggregateRow[], today: string): FunnelResult {
   const total = rows.find((r) => !r.by_breakdown && !r.by_period && !r.by_bucket);
   const n = query.steps.length;
   const result: FunnelResult = {
@@ -129,7 +153,13 @@ function shapeResult(query: FunnelQuery, rows: AggregateRow[]): FunnelResult {
       const row = byPeriod.get(period);
       const entered = Number(row?.step_counts[0] ?? 0);
       const converted = Number(row?.step_counts[n - 1] ?? 0);
-      return { period, entered, converted, conversionRate: entered > 0 ? converted / entered : null };
+      return {
+        period,
+        entered,
+        converted,
+        conversionRate: entered > 0 ? converted / entered : null,
+        complete: periodComplete(period, query, today),
+      };
     },
   );
   const bounds = query.timeToConvert.bucketsSeconds;
@@ -155,7 +185,7 @@ export async function runFunnel(context: AnalysisContext, query: FunnelQuery): P
     funnelAggregateSql(funnelPeopleSql(query, params)),
     params.values,
   );
-  const result = shapeResult(query, rows);
+  const result = shapeResult(query, rows, todayIn(context.project.timeZone));
   if (query.dropped) {
     const { step, limit, offset, breakdownValue } = query.dropped;
     const steps =

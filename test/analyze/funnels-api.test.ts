@@ -51,7 +51,7 @@ describe('funnels and paths over HTTP', () => {
     expect(body.result.steps.map((s) => (s as { count: number }).count)).toEqual([3, 2, 1]);
     expect(body.result.steps[1]?.avgSecondsFromPrevious).toBe(150);
     expect(body.result.conversionOverTime.periods).toEqual([
-      { period: '2025-03-03', entered: 3, converted: 1, conversionRate: 1 / 3 },
+      { period: '2025-03-03', entered: 3, converted: 1, conversionRate: 1 / 3, complete: true },
     ]);
     expect(body.result.dropped).toMatchObject({ step: 2, total: 1, persons: ['c'] });
   });

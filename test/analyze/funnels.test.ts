@@ -142,9 +142,9 @@ describe('an ordered funnel', () => {
     expect(counts(result)).toEqual([0, 0, 0]);
     expect(result.steps[1]).toMatchObject({ conversionFromPrevious: 0, avgSecondsFromPrevious: null });
     expect(result.conversionOverTime.periods).toEqual([
-      { period: '2024-01-01', entered: 0, converted: 0, conversionRate: null },
-      { period: '2024-01-02', entered: 0, converted: 0, conversionRate: null },
-      { period: '2024-01-03', entered: 0, converted: 0, conversionRate: null },
+      { period: '2024-01-01', entered: 0, converted: 0, conversionRate: null, complete: true },
+      { period: '2024-01-02', entered: 0, converted: 0, conversionRate: null, complete: true },
+      { period: '2024-01-03', entered: 0, converted: 0, conversionRate: null, complete: true },
     ]);
     expect(result.timeToConvert.averageSeconds).toBeNull();
   });
@@ -178,8 +178,8 @@ describe('the date range', () => {
       steps: steps('view', 'cart'),
     });
     expect(daily.conversionOverTime.periods).toEqual([
-      { period: '2025-03-01', entered: 2, converted: 1, conversionRate: 0.5 },
-      { period: '2025-03-02', entered: 1, converted: 0, conversionRate: 0 },
+      { period: '2025-03-01', entered: 2, converted: 1, conversionRate: 0.5, complete: true },
+      { period: '2025-03-02', entered: 1, converted: 0, conversionRate: 0, complete: true },
     ]);
     // 28 February, 1 and 2 March 2025 are a Friday, a Saturday and a Sunday: all in the week of
     // Monday 24 February (q1, q2, q3, q4 enter; q1 and q4 convert). 3 March starts the next week.
@@ -189,9 +189,55 @@ describe('the date range', () => {
       conversionOverTime: { granularity: 'week' },
     });
     expect(weekly.conversionOverTime.periods).toEqual([
-      { period: '2025-02-24', entered: 4, converted: 2, conversionRate: 0.5 },
-      { period: '2025-03-03', entered: 0, converted: 0, conversionRate: null },
+      { period: '2025-02-24', entered: 4, converted: 2, conversionRate: 0.5, complete: true },
+      { period: '2025-03-03', entered: 0, converted: 0, conversionRate: null, complete: true },
     ]);
+  });
+});
+
+describe('periods whose entrants are still within the window', () => {
+  it('marks the days whose entrants have not all had the whole window by today as not final', async () => {
+    // Days in Shanghai, counted back from today there; entries at 12:00 Shanghai (04:00 UTC).
+    const day = (back: number) => {
+      const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
+      return new Date(Date.parse(`${today}T00:00:00Z`) - back * 86_400_000).toISOString().slice(0, 10);
+    };
+    const noon = (back: number) => `${day(back)}T04:00:00Z`;
+    await fx.events([
+      { event: 'view', distinct_id: 'r1', at: noon(4) },
+      { event: 'cart', distinct_id: 'r1', at: noon(3) },
+      { event: 'view', distinct_id: 'r2', at: noon(2) },
+      { event: 'view', distinct_id: 'r3', at: noon(1) },
+    ]);
+    // A 2-day window: the last entrant of the day 3 days ago (at its end) had until the start of
+    // today: final; of 2 days ago, until the start of tomorrow: not yet.
+    const result = await run({
+      dateRange: { from: day(4), to: day(0) },
+      steps: steps('view', 'cart'),
+      windowSeconds: 2 * 86_400,
+    });
+    expect(result.conversionOverTime.periods.map((p) => [p.period, p.entered, p.complete])).toEqual([
+      [day(4), 1, true],
+      [day(3), 0, true],
+      [day(2), 1, false],
+      [day(1), 1, false],
+      [day(0), 0, false],
+    ]);
+    // By week: a week is final once its last day in the range is.
+    const weekly = await run({
+      dateRange: { from: day(4), to: day(3) },
+      steps: steps('view', 'cart'),
+      windowSeconds: 2 * 86_400,
+      conversionOverTime: { granularity: 'week' },
+    });
+    expect(weekly.conversionOverTime.periods.every((p) => p.complete)).toBe(true);
+    const lastWeek = await run({
+      dateRange: { from: day(4), to: day(2) },
+      steps: steps('view', 'cart'),
+      windowSeconds: 2 * 86_400,
+      conversionOverTime: { granularity: 'week' },
+    });
+    expect(lastWeek.conversionOverTime.periods.at(-1)?.complete).toBe(false);
   });
 });
 

@@ -13,11 +13,14 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => h?.close());
 
-// The dashboard's default range (state.ts): the 30 days up to yesterday, spelled out so the test
-// sends the API exactly the range the page uses.
-const day = (d: Date) => d.toISOString().slice(0, 10);
-const TO = day(new Date(Date.now() - 86_400_000));
-const FROM = day(new Date(Date.now() - 30 * 86_400_000));
+// The dashboard's default range (state.ts): the 30 days up to yesterday in the project's time zone
+// (the demo's, Asia/Shanghai), spelled out so the test sends the API exactly the range the page uses.
+const day = (back: number) => {
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
+  return new Date(Date.parse(`${today}T00:00:00Z`) - back * 86_400_000).toISOString().slice(0, 10);
+};
+const TO = day(1);
+const FROM = day(30);
 const RANGE = { from: FROM, to: TO };
 
 async function api<T>(kind: string, body: unknown): Promise<T> {
@@ -102,8 +105,18 @@ describe('analysis pages', () => {
       windowSeconds: 7 * 86_400,
       conversionOverTime: { granularity: 'day' },
     };
-    const expected = await api<{ steps: FunnelStep[] }>('funnels', body);
+    const expected = await api<{
+      steps: FunnelStep[];
+      conversionOverTime: { periods: { complete: boolean }[] };
+    }>('funnels', body);
     expect(expected.steps[0]!.count).toBeGreaterThan(0);
+    // The range ends yesterday: the entrants of its last week are still within the 7-day window,
+    // which the page says under the chart (the dashed part of the line).
+    const periods = expected.conversionOverTime.periods;
+    expect(periods.map((p) => p.complete)).toEqual(periods.map((_, i) => i < periods.length - 7));
+    expect(await page.locator('[data-testid="funnel-not-final"]').textContent()).toContain(
+      'still within the conversion window',
+    );
     // The view refreshes after the URL changes: wait until it shows the filtered funnel.
     const counts = expected.steps.map((s) => s.count);
     await expect

@@ -66,7 +66,14 @@ export interface FunnelResult {
   breakdown?: { field: string; values: { value: string; steps: FunnelStepResult[] }[] };
   conversionOverTime: {
     granularity: 'day' | 'week';
-    periods: { period: string; entered: number; converted: number; conversionRate: number | null }[];
+    /** `complete`: every entrant has had the whole window by today; otherwise the rate can still rise. */
+    periods: {
+      period: string;
+      entered: number;
+      converted: number;
+      conversionRate: number | null;
+      complete: boolean;
+    }[];
   };
   timeToConvert: {
     fromStep: number;

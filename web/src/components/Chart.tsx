@@ -39,7 +39,7 @@ export function Chart({
   clickRef.current = onClick;
   const chart = useRef<ReturnType<ECharts['init']> | undefined>(undefined);
   const { token } = theme.useToken();
-  const dark = token.colorBgBase !== '#fff' && token.colorBgBase !== '#ffffff';
+  const dark = useDarkCharts();
   const t = useT();
 
   useEffect(() => {
@@ -88,4 +88,15 @@ export function Chart({
       <div ref={ref} style={{ height, width: '100%' }} data-testid={testId} data-chart={name} />
     </div>
   );
+}
+
+/** Whether charts draw in ECharts' dark theme (the dashboard's dark mode). */
+export function useDarkCharts(): boolean {
+  const { token } = theme.useToken();
+  return token.colorBgBase !== '#fff' && token.colorBgBase !== '#ffffff';
+}
+
+/** ECharts' first series colour in the theme charts draw in: for a second series that continues the first. */
+export function useFirstSeriesColor(): string {
+  return useDarkCharts() ? '#4992ff' : '#5470c6';
 }

@@ -32,7 +32,7 @@ import {
   useEventCatalog,
   useUrlOptions,
 } from '../components/AnalysisKit';
-import { Chart } from '../components/Chart';
+import { Chart, useFirstSeriesColor } from '../components/Chart';
 import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
@@ -76,6 +76,8 @@ const TEXT = {
     day: 'Day',
     week: 'Week',
     rate: 'Conversion rate',
+    notFinal: 'Not final yet',
+    notFinalHint: 'Dashed: entrants still within the conversion window; their rate can still rise.',
     timeToConvert: 'Time to convert',
     median: 'Median',
     average: 'Average',
@@ -125,6 +127,8 @@ const TEXT = {
     day: '按日',
     week: '按周',
     rate: '转化率',
+    notFinal: '尚未最终',
+    notFinalHint: '虚线：进入者仍在转化窗口内，转化率还会上升。',
     timeToConvert: '转化用时',
     median: '中位数',
     average: '平均',
@@ -543,6 +547,10 @@ function FilterAdder({ onAdd, testId }: { onAdd: (f: FunnelFilter) => void; test
   );
 }
 
+/** A period's conversion rate in percent, to two decimals; null without entrants. */
+const percent = (p: { conversionRate: number | null }) =>
+  p.conversionRate === null ? null : Number((p.conversionRate * 100).toFixed(2));
+
 function FunnelResults({
   result,
   breakdown,
@@ -604,29 +612,44 @@ function FunnelResults({
     [steps, lang, text],
   );
 
+  const periods = result.conversionOverTime.periods;
+  // The dashed part keeps the line's colour.
+  const lineColor = useFirstSeriesColor();
   const overTimeOption = useMemo(
     () => ({
+      color: [lineColor],
       tooltip: {
         trigger: 'axis',
         valueFormatter: (v: number | null) => (v === null ? '—' : `${v.toFixed(1)}%`),
       },
       grid: { left: 48, right: 16, top: 24, bottom: 28 },
-      xAxis: { type: 'category', data: result.conversionOverTime.periods.map((p) => p.period) },
+      xAxis: { type: 'category', data: periods.map((p) => p.period) },
       yAxis: { type: 'value', axisLabel: { formatter: '{value}%' } },
+      // Final periods solid, the ones still within the window dashed; the dashed line starts at the
+      // last final point so that the two join.
       series: [
         {
           name: text.rate,
           type: 'line',
           smooth: true,
           connectNulls: false,
-          data: result.conversionOverTime.periods.map((p) =>
-            p.conversionRate === null ? null : Number((p.conversionRate * 100).toFixed(2)),
+          data: periods.map((p) => (p.complete ? percent(p) : null)),
+        },
+        {
+          name: text.notFinal,
+          type: 'line',
+          smooth: true,
+          connectNulls: false,
+          lineStyle: { type: 'dashed' },
+          data: periods.map((p, i) =>
+            !p.complete || periods[i + 1]?.complete === false ? percent(p) : null,
           ),
         },
       ],
     }),
-    [result, text],
+    [periods, text, lineColor],
   );
+  const notFinal = periods.some((p) => !p.complete);
 
   const ttc = result.timeToConvert;
   const ttcOption = useMemo(
@@ -800,6 +823,11 @@ function FunnelResults({
             <div style={{ marginTop: 36 }}>
               <Chart option={overTimeOption} name="funnel-conversion-over-time" testId="funnel-over-time" />
             </div>
+            {notFinal && (
+              <Typography.Text type="secondary" data-testid="funnel-not-final">
+                {text.notFinalHint}
+              </Typography.Text>
+            )}
           </Card>
         </Col>
         <Col xs={24} xl={12}>
