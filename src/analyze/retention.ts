@@ -64,11 +64,19 @@ export interface RetentionRow {
   /** Persons counted in period 0…N; only periods that have begun are listed. */
   values: number[];
   rates: number[];
+  /**
+   * How many of `values` belong to periods that have ended (by today in the project time zone); the
+   * one after them, if listed, is today's period, still in progress: its count can still rise.
+   */
+  ended: number;
 }
 
 export interface RetentionAverage {
   size: number;
-  /** Per period: the sum of the values of the cohorts that have reached it. */
+  /**
+   * Per period: the sum of the values of the cohorts for which it has ended (period 0: of every
+   * cohort). A period in progress would pull the average down; one no cohort has ended is left out.
+   */
   values: number[];
   /** Per period: those values over the sizes of the same cohorts (a weighted average). */
   rates: number[];
@@ -295,7 +303,9 @@ function buildTable(
     const values = [size, ...(found?.returned ?? []).map(Number)]
       .concat(new Array<number>(query.periods + 1).fill(0))
       .slice(0, reached);
+    const ended = Math.min(reached, Math.max(0, currentIndex - cohort));
     values.forEach((v, k) => {
+      if (k > 0 && k >= ended) return;
       sums[k] = (sums[k] ?? 0) + v;
       sizes[k] = (sizes[k] ?? 0) + size;
     });
@@ -305,9 +315,10 @@ function buildTable(
       size,
       values,
       rates: values.map((v) => rate(v, size)),
+      ended,
     });
   }
-  const width = Math.max(0, ...cohorts.map((c) => c.values.length));
+  const width = Math.max(0, ...cohorts.map((c) => Math.min(c.values.length, Math.max(1, c.ended))));
   return {
     cohorts,
     average: {

@@ -182,6 +182,40 @@ describe('retention', () => {
     expect(result.average.values).toHaveLength(1);
   });
 
+  it("marks today's period as in progress and leaves it out of the average", async () => {
+    // Days in Shanghai counted back from today; 'visit' events of the persons f, g, h at noon there.
+    const day = (back: number) => {
+      const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
+      return new Date(Date.parse(`${today}T00:00:00Z`) - back * 86_400_000).toISOString().slice(0, 10);
+    };
+    const visit = (id: string, back: number) => ({
+      event: 'visit',
+      distinct_id: id,
+      at: `${day(back)}T12:00:00+08:00`,
+    });
+    // f starts 2 days ago and comes back yesterday and today; g starts yesterday and comes back
+    // today; h starts today.
+    await fx.events([
+      visit('f', 2),
+      visit('f', 1),
+      visit('f', 0),
+      visit('g', 1),
+      visit('g', 0),
+      visit('h', 0),
+    ]);
+    const result = await retention({
+      dateRange: { from: day(2), to: day(0) },
+      startEvent: { event: 'visit' },
+    });
+    expect(result.cohorts.map((c) => [c.cohort, c.values, c.ended])).toEqual([
+      [day(2), [1, 1, 1], 2],
+      [day(1), [1, 1], 1],
+      [day(0), [1], 0],
+    ]);
+    // Period 1 has ended for f's cohort only: g's return today would count as a whole period's.
+    expect(result.average).toEqual({ size: 3, values: [3, 1], rates: [1, 1] });
+  });
+
   it('names the wrong field of a bad query', () => {
     const fieldOf = (body: Record<string, unknown>) => {
       try {

@@ -180,21 +180,29 @@ describe('analysis pages', () => {
     const query = { ...RANGE, start: 'app_opened', ret: 'video_played', n: '4', mode: 'unbounded' };
     const { page, errors, screenshot } = await h.open('/retention', { locale: 'zh-CN', query });
     await settled(page);
-    const expected = await api<{ cohorts: { cohort: string; size: number }[]; average: { size: number } }>(
-      'retention',
-      {
-        dateRange: RANGE,
-        startEvent: { event: 'app_opened' },
-        returnEvent: { event: 'video_played' },
-        period: 'week',
-        periods: 4,
-        mode: 'unbounded',
-        cohortType: 'first_time',
-      },
-    );
+    const expected = await api<{
+      cohorts: { cohort: string; size: number; values: number[]; ended: number }[];
+      average: { size: number };
+    }>('retention', {
+      dateRange: RANGE,
+      startEvent: { event: 'app_opened' },
+      returnEvent: { event: 'video_played' },
+      period: 'week',
+      periods: 4,
+      mode: 'unbounded',
+      cohortType: 'first_time',
+    });
     expect(expected.average.size).toBeGreaterThan(0);
     const sizes = await values(page, '[data-testid^="retention-size-"]');
     expect(sizes).toEqual([expected.average.size, ...expected.cohorts.map((c) => c.size)]);
+    // The range ends yesterday: the latest cohort has a period in progress (this week), marked
+    // dashed, one cell per cohort that has one.
+    const inProgress = expected.cohorts.filter((c) => c.ended < c.values.length).length;
+    expect(inProgress).toBeGreaterThan(0);
+    expect(await page.locator('[data-testid="retention-table"] td[data-in-progress="true"]').count()).toBe(
+      inProgress,
+    );
+    expect(await page.getByText('今天所在的周期，尚未结束').count()).toBe(1);
     // Four periods after period 0, as asked.
     await expect(page.locator('[data-testid="retention-table"] thead th').allInnerTexts()).resolves.toContain(
       '第 4 周',

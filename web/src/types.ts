@@ -90,6 +90,8 @@ export interface RetentionRow {
   size: number;
   values: number[];
   rates: number[];
+  /** Values of ended periods; the next one, if listed, is today's period, still in progress. */
+  ended: number;
 }
 
 export interface RetentionResult {

@@ -42,6 +42,7 @@ const TEXT = {
     average: 'Average',
     rate: 'Retained',
     hint: 'Share of each cohort that came back; darker is higher. Hover a cell for the number of persons.',
+    inProgress: " Dashed: today's period, still in progress (the average leaves it out).",
     periodLabel: { day: 'Day {n}', week: 'Week {n}', month: 'Month {n}' },
   },
   zh: {
@@ -67,6 +68,7 @@ const TEXT = {
     average: '平均',
     rate: '留存率',
     hint: '各同期群回访的比例，颜色越深比例越高。鼠标悬停可查看人数。',
+    inProgress: '虚线框：今天所在的周期，尚未结束（平均值不含此格）。',
     periodLabel: { day: '第 {n} 天', week: '第 {n} 周', month: '第 {n} 月' },
   },
 };
@@ -215,16 +217,32 @@ function RetentionResults({ result }: { result: RetentionResult }) {
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: indexes follow result.periods
   const rows = useMemo(() => {
-    const row = (key: string, label: string, size: number, values: number[], rates: number[]) => ({
+    const row = (
+      key: string,
+      label: string,
+      size: number,
+      values: number[],
+      rates: number[],
+      ended: number,
+    ) => ({
       key,
       cohort: label,
       size,
+      ended,
       ...Object.fromEntries(indexes.map((k) => [`p${k}`, rates[k] === undefined ? null : rates[k]])),
       ...Object.fromEntries(indexes.map((k) => [`n${k}`, values[k] ?? null])),
     });
     return [
-      row('average', text.average, result.average.size, result.average.values, result.average.rates),
-      ...result.cohorts.map((c) => row(c.cohort, c.cohort, c.size, c.values, c.rates)),
+      // The average holds ended periods only.
+      row(
+        'average',
+        text.average,
+        result.average.size,
+        result.average.values,
+        result.average.rates,
+        Infinity,
+      ),
+      ...result.cohorts.map((c) => row(c.cohort, c.cohort, c.size, c.values, c.rates, c.ended)),
     ];
   }, [result, text]);
 
@@ -262,7 +280,10 @@ function RetentionResults({ result }: { result: RetentionResult }) {
   return (
     <Space orientation="vertical" size="middle" style={{ width: '100%' }}>
       <Card title={text.table}>
-        <Typography.Paragraph type="secondary">{text.hint}</Typography.Paragraph>
+        <Typography.Paragraph type="secondary">
+          {text.hint}
+          {result.cohorts.some((c) => c.ended < c.values.length) && text.inProgress}
+        </Typography.Paragraph>
         <DataTable
           testId="retention-table"
           name="retention-cohorts"
@@ -289,9 +310,17 @@ function RetentionResults({ result }: { result: RetentionResult }) {
               title: periodLabel(result.period, k, lang),
               dataIndex: `p${k}`,
               align: 'center' as const,
-              onCell: (row: Record<string, unknown>) => ({
-                style: { ...heatStyle(row[`p${k}`] as number | null), padding: '6px 8px' },
-              }),
+              onCell: (row: Record<string, unknown>) => {
+                const inProgress = row[`p${k}`] !== null && k >= (row.ended as number);
+                return {
+                  'data-in-progress': inProgress ? 'true' : undefined,
+                  style: {
+                    ...heatStyle(row[`p${k}`] as number | null),
+                    padding: '6px 8px',
+                    ...(inProgress ? { outline: '1px dashed rgba(0, 0, 0, 0.45)', outlineOffset: -3 } : {}),
+                  },
+                };
+              },
               render: (v: number | null, row: Record<string, unknown>) =>
                 v === null ? (
                   ''
