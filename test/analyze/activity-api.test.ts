@@ -53,8 +53,8 @@ describe('activity analyses over HTTP', () => {
     expect(status).toBe(200);
     // 03-03 cohort: x, y; x opens again on 03-04. 03-04 cohort: z.
     expect(body.result.cohorts).toEqual([
-      { cohort: '2025-03-03', size: 2, values: [2, 1], rates: [1, 0.5] },
-      { cohort: '2025-03-04', size: 1, values: [1, 0], rates: [1, 0] },
+      { cohort: '2025-03-03', size: 2, values: [2, 1], rates: [1, 0.5], ended: 2 },
+      { cohort: '2025-03-04', size: 1, values: [1, 0], rates: [1, 0], ended: 2 },
     ]);
   });
 
