@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { detectImport } from '../collect/import/detect.js';
 import { type ImportSummary, importFile } from '../collect/import/importer.js';
 import { IMPORT_KINDS } from '../collect/import/kinds/index.js';
-import type { CustomMapping } from '../collect/import/mapping.js';
+import { type CustomMapping, withDayOfNumbers } from '../collect/import/mapping.js';
 import { PRESETS } from '../collect/import/presets/index.js';
 import { loadConfig } from '../config/config.js';
 import { detailText, PulseloopError } from '../errors/registry.js';
@@ -105,6 +105,7 @@ interface ImportCommandOptions {
   kind?: string;
   preset?: string;
   mapping?: string;
+  date?: string;
   project?: string;
   source?: string;
   detect?: boolean;
@@ -136,6 +137,13 @@ export function registerImportCommand(program: Command): void {
       ),
     )
     .option(
+      '--date <yyyy-mm-dd>',
+      say(
+        'the day the numbers are for, when the file has no date column or dated title line',
+        '数据所属的日期（文件没有日期列、标题行也没有日期时）',
+      ),
+    )
+    .option(
       '--project <id>',
       say('project id or name (default: the only project)', '项目 ID 或名称（默认：唯一的项目）'),
     )
@@ -161,7 +169,10 @@ export function registerImportCommand(program: Command): void {
         throw new PulseloopError('import_reader_unknown', { reader: String(options.reader) });
       }
       const size = fileSize(file);
-      const mapping = options.mapping ? readMapping(options.mapping) : undefined;
+      const mapping = withDayOfNumbers(
+        options.mapping ? readMapping(options.mapping) : undefined,
+        options.date,
+      );
       if (options.detect) {
         // Detection needs no project; a named one must exist, and gives its time zone.
         const timeZone = await withMetadata(async (metadata) =>

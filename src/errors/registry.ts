@@ -195,8 +195,13 @@ export const ERRORS = {
   },
   import_missing_columns: {
     status: 400,
-    en: 'The file has no column for {fields}. Columns found: {columns}. Choose a --preset or give a --mapping file.',
-    zh: '文件中没有以下字段对应的列：{fields}。找到的列：{columns}。请选择 --preset 或提供 --mapping 映射文件。',
+    en: 'The file has no column for {fields}. Columns found: {columns}. Choose a --preset or give a --mapping file.{hint}',
+    zh: '文件中没有以下字段对应的列：{fields}。找到的列：{columns}。请选择 --preset 或提供 --mapping 映射文件。{hint}',
+  },
+  import_invalid_date: {
+    status: 400,
+    en: 'The day of the numbers (--date, or date= for an upload) must be a date as YYYY-MM-DD, not "{value}".',
+    zh: '数据日期（--date，上传时为 date=）必须是 YYYY-MM-DD 格式的日期，而不是 "{value}"。',
   },
   import_invalid_mapping: {
     status: 400,

@@ -51,7 +51,8 @@ describe('lists inside messages', () => {
     );
     expect(error.zh).toBe(
       '文件中没有以下字段对应的列：platform（平台）、date（数据日期，缺失时用标题行中的日期）。' +
-        '找到的列：作品名称、播放量。请选择 --preset 或提供 --mapping 映射文件。',
+        '找到的列：作品名称、播放量。请选择 --preset 或提供 --mapping 映射文件。' +
+        '也可以指定数据所属的日期：--date YYYY-MM-DD（上传时：date=YYYY-MM-DD）。',
     );
   });
 });

@@ -61,6 +61,30 @@ describe('POST /api/v1/projects/:projectId/imports', () => {
     });
   });
 
+  it('takes the day of the numbers from date= for an export without a date, and names a wrong one', async () => {
+    const postList = Buffer.from(
+      csvText([
+        ['作品ID', '作品标题', '播放数', '点赞数'],
+        ['k9', '冷泡', '900', '9'],
+      ]),
+    );
+    const path = `/api/v1/projects/${server.projectId}/imports?preset=kuaishou_content&filename=list.csv`;
+    const refused = await post(path, postList);
+    expect(refused.status).toBe(400);
+    const { error } = (await refused.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe('import_missing_columns');
+    expect(error.message).toContain('date=YYYY-MM-DD');
+    expect(await (await post(`${path}&date=2025-03-07`, postList)).json()).toMatchObject({ imported: 1 });
+    const [row] = await server.server.facts.query<{ date: string; plays: number }>(
+      "SELECT toString(date) AS date, plays FROM content_stats FINAL WHERE project_id = {p:String} AND content_id = 'k9'",
+      { p: server.projectId },
+    );
+    expect(row).toEqual({ date: '2025-03-07', plays: 900 });
+    const wrong = await post(`${path}&date=07.03.2025`, postList);
+    expect(wrong.status).toBe(400);
+    expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe('import_invalid_date');
+  });
+
   it('proposes the preset for a file it is shown', async () => {
     const response = await post(
       `/api/v1/projects/${server.projectId}/imports/detect?filename=ks.csv`,

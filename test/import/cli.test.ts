@@ -90,6 +90,36 @@ describe('pulseloop import', () => {
     expect(zh.stdout).not.toContain('unchanged');
   });
 
+  it('takes the day of the numbers from --date for an export without a date, and refuses a wrong day', () => {
+    const undated = join(dir, 'post-list.csv');
+    writeFileSync(
+      undated,
+      csvText([
+        ['作品名称', '作品ID', '播放量', '点赞量'],
+        ['春日新茶', 'd1', '1.2万', '300'],
+      ]),
+    );
+    const refused = pulseloop('import', undated, '--preset', 'douyin_content');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--date YYYY-MM-DD');
+    expect(refused.stderr).toContain('也可以指定数据所属的日期');
+    const json = (...args: string[]) =>
+      JSON.parse(
+        pulseloop(...args)
+          .stdout.split('\n')
+          .pop()!,
+      );
+    const args = ['import', undated, '--preset', 'douyin_content', '--json'];
+    expect(json(...args, '--date', '2025-03-09')).toMatchObject({ imported: 1, quarantined: 0 });
+    expect(json(...args, '--date', '2025-03-09')).toMatchObject({ imported: 0, unchanged: 1 });
+    // Another day's numbers are another row of the post's history.
+    expect(json(...args, '--date', '2025-03-10')).toMatchObject({ imported: 1, unchanged: 0 });
+    const wrong = pulseloop('import', undated, '--preset', 'douyin_content', '--date', '2025-02-30');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('must be a date as YYYY-MM-DD, not "2025-02-30"');
+    expect(wrong.stderr).toContain('必须是 YYYY-MM-DD 格式的日期');
+  });
+
   it('reads a UTF-8 export with the engine, says so, and reads it alike with --reader javascript', () => {
     const utf8 = join(dir, 'douyin-utf8.csv');
     writeFileSync(

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { detectImport } from '../../collect/import/detect.js';
 import { type ImportSummary, importFile } from '../../collect/import/importer.js';
-import type { CustomMapping } from '../../collect/import/mapping.js';
+import { type CustomMapping, withDayOfNumbers } from '../../collect/import/mapping.js';
 import { detailText, PulseloopError } from '../../errors/registry.js';
 import { recordAudit } from '../../govern/audit.js';
 import { actorOf, originOf } from '../../govern/http/principal.js';
@@ -16,6 +16,8 @@ interface ImportQuery {
   source?: string;
   /** A custom mapping as JSON text (the same shape as a --mapping file). */
   mapping?: string;
+  /** The day the numbers are for (YYYY-MM-DD), for a file without a date column (`--date`). */
+  date?: string;
 }
 
 function mappingOf(text: string | undefined): CustomMapping | undefined {
@@ -71,6 +73,11 @@ const querySchema = {
     },
     source: { type: 'string', description: 'source id recorded on the rows' },
     mapping: { type: 'string', description: 'custom mapping as JSON: {"columns": {"列名": "field"}}' },
+    date: {
+      type: 'string',
+      description:
+        'the day the numbers are for (YYYY-MM-DD), for a file without a date column or dated title line',
+    },
   },
 } as const;
 
@@ -98,7 +105,7 @@ export function registerImportRoutes(app: FastifyInstance, deps: StoreDeps): voi
       },
       async (request) => {
         const project = await projectOf(deps, request.params.projectId);
-        const mapping = mappingOf(request.query.mapping);
+        const mapping = withDayOfNumbers(mappingOf(request.query.mapping), request.query.date);
         const { kind, preset, filename, source } = request.query;
         if (!request.body) throw new PulseloopError('import_empty_file');
         const principal = request.principal!;

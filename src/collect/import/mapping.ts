@@ -218,7 +218,13 @@ export function planMapping(
       f.required && !taken.has(field) && defaults[field] === undefined && !hasFallback(field, taken),
   );
   if (lacking.length > 0) {
+    const dateLacking = lacking.some(([field]) => field === 'date');
     throw new PulseloopError('import_missing_columns', {
+      // Exports of cumulative numbers (a post list) often carry no date: the user knows the day.
+      hint: dateLacking
+        ? ' Or give the day the numbers are for: --date YYYY-MM-DD (an upload: date=YYYY-MM-DD).'
+        : '',
+      hint_zh: dateLacking ? '也可以指定数据所属的日期：--date YYYY-MM-DD（上传时：date=YYYY-MM-DD）。' : '',
       fields: lacking.map(([field, f]) => `${field} (${f.en} / ${f.zh})`).join(', '),
       // A description's own note in brackets becomes a clause: brackets are not nested.
       fields_zh: lacking.map(([field, f]) => `${field}（${f.zh.replace(/（(.*)）$/, '，$1')}）`).join('、'),
@@ -232,6 +238,23 @@ export function planMapping(
       .map((column, index) => ({ column, index }))
       .filter((c) => !usedColumns.has(c.index)),
   };
+}
+
+/**
+ * A mapping with the day the file's numbers are for as the default of `date` (`--date`, `date=`):
+ * for exports without a date column or a dated title line. A date column in the file still wins.
+ */
+export function withDayOfNumbers(
+  mapping: CustomMapping | undefined,
+  day: string | undefined,
+): CustomMapping | undefined {
+  if (day === undefined) return mapping;
+  const ms = Date.parse(`${day}T00:00:00Z`);
+  // 2026-02-30 parses (as 2 March): the date must come back as written.
+  const valid =
+    /^\d{4}-\d{2}-\d{2}$/.test(day) && !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(day);
+  if (!valid) throw new PulseloopError('import_invalid_date', { value: day.slice(0, 40) });
+  return { ...mapping, columns: mapping?.columns ?? {}, defaults: { ...mapping?.defaults, date: day } };
 }
 
 /** Required fields a kind can fill from another column (documented in docs/import.md). */
