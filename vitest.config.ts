@@ -7,8 +7,8 @@ export default defineConfig({
     // chdb allows one data directory per process: every test file runs in its own fork.
     pool: 'forks',
     // Vitest's default is one fork fewer than the cores: one at a time on a 2-core machine. The files
-    // wait much of their time on servers, child processes and the browser, so two forks there take
-    // 576 s instead of 812 s (AMD EPYC, 2 vCPUs, 124 files).
+    // wait much of their time on servers, child processes and the browser, so at least two forks:
+    // on 2 cores, 576 s instead of 812 s (AMD EPYC, 2 vCPUs, 124 files).
     maxWorkers: Math.max(availableParallelism() - 1, 2),
     testTimeout: 60_000,
     hookTimeout: 60_000,

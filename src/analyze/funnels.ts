@@ -1,3 +1,4 @@
+import { zonedClock } from '../collect/import/time.js';
 import { type AnalysisContext, defineAnalysis } from './analysis.js';
 import { type FunnelQuery, parseFunnelQuery } from './funnels/query.js';
 import { droppedPersonsSql, funnelAggregateSql, funnelPeopleSql } from './funnels/sql.js';
@@ -108,19 +109,38 @@ function periodsOf(range: DateRange, granularity: 'day' | 'week'): string[] {
 }
 
 /**
- * Whether the window of the period's last possible entrant (the end of its last day in the range)
- * has ended by the start of `today`. Whole days: a window of hours counts as one day, so a period is
- * called complete a little late rather than early.
+ * Whether the window of the period's last possible entrant (at the end of its last day in the
+ * range) has ended by the start of today: both instants in the project's time zone, so that a
+ * daylight-saving day inside the window is an hour shorter or longer, as the window is not.
  */
-function periodComplete(period: string, query: FunnelQuery, today: string): boolean {
+export function periodComplete(
+  period: string,
+  query: Pick<FunnelQuery, 'conversionOverTime' | 'dateRange' | 'windowSeconds'>,
+  today: ZonedDay,
+): boolean {
   const periodEnd = query.conversionOverTime.granularity === 'week' ? nextDay(period, 7) : nextDay(period);
   const rangeEnd = nextDay(query.dateRange.to);
   // YYYY-MM-DD texts: the earlier date sorts first.
   const entriesEnd = [periodEnd, rangeEnd].sort()[0]!;
-  return nextDay(entriesEnd, Math.ceil(query.windowSeconds / 86_400)) <= today;
+  return today.midnightMs(entriesEnd) + query.windowSeconds * 1000 <= today.startMs;
 }
 
-function shapeResult(query: FunnelQuery, rows: AggregateRow[], today: string): FunnelResult {
+/** Today in a time zone, and the instant any day of it begins there. */
+export interface ZonedDay {
+  startMs: number;
+  midnightMs(day: string): number;
+}
+
+export function zonedToday(timeZone: string, now = new Date()): ZonedDay {
+  const clock = zonedClock(timeZone);
+  const midnightMs = (day: string) => {
+    const [year, month, date] = day.split('-').map(Number) as [number, number, number];
+    return clock({ year, month, day: date, hour: 0, minute: 0, second: 0, millisecond: 0 });
+  };
+  return { startMs: midnightMs(todayIn(timeZone, now)), midnightMs };
+}
+
+function shapeResult(query: FunnelQuery, rows: AggregateRow[], today: ZonedDay): FunnelResult {
   const total = rows.find((r) => !r.by_breakdown && !r.by_period && !r.by_bucket);
   const n = query.steps.length;
   const result: FunnelResult = {
@@ -185,7 +205,7 @@ export async function runFunnel(context: AnalysisContext, query: FunnelQuery): P
     funnelAggregateSql(funnelPeopleSql(query, params)),
     params.values,
   );
-  const result = shapeResult(query, rows, todayIn(context.project.timeZone));
+  const result = shapeResult(query, rows, zonedToday(context.project.timeZone));
   if (query.dropped) {
     const { step, limit, offset, breakdownValue } = query.dropped;
     const steps =

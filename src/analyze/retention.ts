@@ -65,8 +65,10 @@ export interface RetentionRow {
   values: number[];
   rates: number[];
   /**
-   * How many of `values` belong to periods that have ended (by today in the project time zone); the
-   * one after them, if listed, is today's period, still in progress: its count can still rise.
+   * How many of `values` are final: those of periods that have ended (by today in the project time
+   * zone); the one after them, if listed, is today's period, still in progress, whose count can
+   * still rise. Unbounded, a return today raises every earlier value too: 0 until the cohort's last
+   * period has ended.
    */
   ended: number;
 }
@@ -303,7 +305,14 @@ function buildTable(
     const values = [size, ...(found?.returned ?? []).map(Number)]
       .concat(new Array<number>(query.periods + 1).fill(0))
       .slice(0, reached);
-    const ended = Math.min(reached, Math.max(0, currentIndex - cohort));
+    // Unbounded, a return today counts in every period up to today's: until the cohort's last
+    // period has ended, none of its values is final.
+    const ended =
+      query.mode === 'unbounded'
+        ? cohort + query.periods < currentIndex
+          ? reached
+          : 0
+        : Math.min(reached, Math.max(0, currentIndex - cohort));
     values.forEach((v, k) => {
       if (k > 0 && k >= ended) return;
       sums[k] = (sums[k] ?? 0) + v;

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AnalysisContext } from '../../src/analyze/analysis.js';
-import { funnelsAnalysis } from '../../src/analyze/funnels.js';
+import { funnelsAnalysis, periodComplete, zonedToday } from '../../src/analyze/funnels.js';
 import { projectContext } from '../../src/analyze/query/scope.js';
 import { PulseloopError } from '../../src/errors/registry.js';
 import { type AnalyticsFixture, openAnalyticsFixture } from '../support/analytics-fixture.js';
+import { daysBackFrom } from '../support/project-days.js';
 
 // The project is in Asia/Shanghai (UTC+8). Times below are UTC; comments give Shanghai time where
 // the day matters. Every expected number is worked out by hand in the comments next to the data.
@@ -198,10 +199,7 @@ describe('the date range', () => {
 describe('periods whose entrants are still within the window', () => {
   it('marks the days whose entrants have not all had the whole window by today as not final', async () => {
     // Days in Shanghai, counted back from today there; entries at 12:00 Shanghai (04:00 UTC).
-    const day = (back: number) => {
-      const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
-      return new Date(Date.parse(`${today}T00:00:00Z`) - back * 86_400_000).toISOString().slice(0, 10);
-    };
+    const day = daysBackFrom('Asia/Shanghai');
     const noon = (back: number) => `${day(back)}T04:00:00Z`;
     await fx.events([
       { event: 'view', distinct_id: 'r1', at: noon(4) },
@@ -238,6 +236,41 @@ describe('periods whose entrants are still within the window', () => {
       conversionOverTime: { granularity: 'week' },
     });
     expect(lastWeek.conversionOverTime.periods.at(-1)?.complete).toBe(false);
+  });
+});
+
+describe('when a period is final', () => {
+  const daily = (to: string, windowSeconds: number) => ({
+    conversionOverTime: { granularity: 'day' as const },
+    dateRange: { from: '2026-03-01', to },
+    windowSeconds,
+  });
+
+  it('counts the window in hours across a daylight-saving change, not in calendar days', () => {
+    // New York moves its clocks forward on Sunday 8 March 2026: that day has 23 hours. The last
+    // entrant of 6 March (at midnight, 05:00 UTC on the 7th) with a 2-day window has until 05:00 UTC
+    // on the 9th, 01:00 in New York: at 12:00 UTC on the 9th, 6 March is not final yet.
+    const monday = zonedToday('America/New_York', new Date('2026-03-09T12:00:00Z'));
+    expect(periodComplete('2026-03-06', daily('2026-03-31', 2 * 86_400), monday)).toBe(false);
+    expect(periodComplete('2026-03-05', daily('2026-03-31', 2 * 86_400), monday)).toBe(true);
+    // Without the change, the same day is final at the start of the 9th (Shanghai keeps its clock).
+    const shanghai = zonedToday('Asia/Shanghai', new Date('2026-03-09T12:00:00Z'));
+    expect(periodComplete('2026-03-06', daily('2026-03-31', 2 * 86_400), shanghai)).toBe(true);
+  });
+
+  it("ends a period's entries at the end of the range, and an hour's window a day later", () => {
+    const today = zonedToday('Asia/Shanghai', new Date('2026-03-10T12:00:00+08:00'));
+    // A week from Monday 2 March, the range ending on Wednesday the 4th: its last entrants came on
+    // the 4th, and their 5-day window ended at the start of the 10th.
+    const weekly = {
+      ...daily('2026-03-04', 5 * 86_400),
+      conversionOverTime: { granularity: 'week' as const },
+    };
+    expect(periodComplete('2026-03-02', weekly, today)).toBe(true);
+    expect(periodComplete('2026-03-02', { ...weekly, windowSeconds: 5 * 86_400 + 1 }, today)).toBe(false);
+    // One hour: yesterday's last entrant (at midnight) had until 01:00 today.
+    expect(periodComplete('2026-03-09', daily('2026-03-31', 3_600), today)).toBe(false);
+    expect(periodComplete('2026-03-08', daily('2026-03-31', 3_600), today)).toBe(true);
   });
 });
 

@@ -11,6 +11,7 @@ import {
   openAnalyticsFixture,
 } from '../support/analytics-fixture.js';
 import { recordingAnswerSizes } from '../support/answer-sizes.js';
+import { daysBackFrom } from '../support/project-days.js';
 
 // Times are written in Shanghai time (+08:00). Range 2025-03-03 (Monday) … 2025-03-05, daily.
 //  P1: anon a1 opens 03-03 10:00 (before identify; merged into P1 with user u1), u1 opens 03-04 09:00
@@ -184,10 +185,7 @@ describe('retention', () => {
 
   it("marks today's period as in progress and leaves it out of the average", async () => {
     // Days in Shanghai counted back from today; 'visit' events of the persons f, g, h at noon there.
-    const day = (back: number) => {
-      const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
-      return new Date(Date.parse(`${today}T00:00:00Z`) - back * 86_400_000).toISOString().slice(0, 10);
-    };
+    const day = daysBackFrom('Asia/Shanghai');
     const visit = (id: string, back: number) => ({
       event: 'visit',
       distinct_id: id,
@@ -214,6 +212,19 @@ describe('retention', () => {
     ]);
     // Period 1 has ended for f's cohort only: g's return today would count as a whole period's.
     expect(result.average).toEqual({ size: 3, values: [3, 1], rates: [1, 1] });
+    // Unbounded ("in period k or later"), f's return today counts in its periods 1 and 2: no value of
+    // a cohort is final before its last period (3 here) has ended.
+    const unbounded = await retention({
+      dateRange: { from: day(2), to: day(0) },
+      startEvent: { event: 'visit' },
+      mode: 'unbounded',
+    });
+    expect(unbounded.cohorts.map((c) => [c.cohort, c.values, c.ended])).toEqual([
+      [day(2), [1, 1, 1], 0],
+      [day(1), [1, 1], 0],
+      [day(0), [1], 0],
+    ]);
+    expect(unbounded.average).toEqual({ size: 3, values: [3], rates: [1] });
   });
 
   it('names the wrong field of a bad query', () => {

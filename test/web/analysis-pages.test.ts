@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { daysBackFrom } from '../support/project-days.js';
 import { ARTIFACTS, type DashboardHarness, openPage, startDashboardHarness } from './dashboard-support.js';
 
 // The analysis pages (funnels, retention, paths, heatmap, distributions) in Debian's chromium
@@ -15,10 +16,7 @@ afterAll(() => h?.close());
 
 // The dashboard's default range (state.ts): the 30 days up to yesterday in the project's time zone
 // (the demo's, Asia/Shanghai), spelled out so the test sends the API exactly the range the page uses.
-const day = (back: number) => {
-  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
-  return new Date(Date.parse(`${today}T00:00:00Z`) - back * 86_400_000).toISOString().slice(0, 10);
-};
+const day = daysBackFrom('Asia/Shanghai');
 const TO = day(1);
 const FROM = day(30);
 const RANGE = { from: FROM, to: TO };
@@ -107,13 +105,17 @@ describe('analysis pages', () => {
     };
     const expected = await api<{
       steps: FunnelStep[];
-      conversionOverTime: { periods: { complete: boolean }[] };
+      conversionOverTime: { periods: { period: string; complete: boolean }[] };
     }>('funnels', body);
     expect(expected.steps[0]!.count).toBeGreaterThan(0);
     // The range ends yesterday: the entrants of its last week are still within the 7-day window,
     // which the page says under the chart (the dashed part of the line).
     const periods = expected.conversionOverTime.periods;
-    expect(periods.map((p) => p.complete)).toEqual(periods.map((_, i) => i < periods.length - 7));
+    // Final: the days whose last entrants' 7 days had passed by the start of today (read now: the
+    // file may have started before midnight in Shanghai).
+    const lastFinal = daysBackFrom('Asia/Shanghai')(8);
+    expect(periods.map((p) => p.complete)).toEqual(periods.map((p) => p.period <= lastFinal));
+    expect(periods.at(-1)?.complete).toBe(false);
     expect(await page.locator('[data-testid="funnel-not-final"]').textContent()).toContain(
       'still within the conversion window',
     );
@@ -195,14 +197,14 @@ describe('analysis pages', () => {
     expect(expected.average.size).toBeGreaterThan(0);
     const sizes = await values(page, '[data-testid^="retention-size-"]');
     expect(sizes).toEqual([expected.average.size, ...expected.cohorts.map((c) => c.size)]);
-    // The range ends yesterday: the latest cohort has a period in progress (this week), marked
-    // dashed, one cell per cohort that has one.
-    const inProgress = expected.cohorts.filter((c) => c.ended < c.values.length).length;
+    // The range ends yesterday: recent cohorts have values that are not final (unbounded: every
+    // period until the cohort's last one has ended), each cell of them marked dashed.
+    const inProgress = expected.cohorts.reduce((n, c) => n + c.values.length - c.ended, 0);
     expect(inProgress).toBeGreaterThan(0);
     expect(await page.locator('[data-testid="retention-table"] td[data-in-progress="true"]').count()).toBe(
       inProgress,
     );
-    expect(await page.getByText('今天所在的周期，尚未结束').count()).toBe(1);
+    expect(await page.getByText('虚线框：尚未最终的数据').count()).toBe(1);
     // Four periods after period 0, as asked.
     await expect(page.locator('[data-testid="retention-table"] thead th').allInnerTexts()).resolves.toContain(
       '第 4 周',

@@ -111,7 +111,7 @@ interface PostResult {
       commentId: string;
       authorName: string;
       text: string;
-      createdAt: string;
+      createdAt: string | null;
       likeCount: number;
       sentiment: string;
     }[];
@@ -357,7 +357,7 @@ function PostPanel({
                     <Space direction="vertical" size={0}>
                       <Typography.Text>{c.text}</Typography.Text>
                       <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                        {c.authorName} · {dateTime(c.createdAt)} ·{' '}
+                        {c.authorName} · {c.createdAt ? dateTime(c.createdAt) : '—'} ·{' '}
                         <Tag
                           color={
                             c.sentiment === 'positive'

@@ -42,7 +42,8 @@ const TEXT = {
     average: 'Average',
     rate: 'Retained',
     hint: 'Share of each cohort that came back; darker is higher. Hover a cell for the number of persons.',
-    inProgress: " Dashed: today's period, still in progress (the average leaves it out).",
+    inProgress:
+      " Dashed: not final yet, today's period (on period N or later: every period until the cohort's last one has ended); the average leaves them out.",
     periodLabel: { day: 'Day {n}', week: 'Week {n}', month: 'Month {n}' },
   },
   zh: {
@@ -68,7 +69,8 @@ const TEXT = {
     average: '平均',
     rate: '留存率',
     hint: '各同期群回访的比例，颜色越深比例越高。鼠标悬停可查看人数。',
-    inProgress: '虚线框：今天所在的周期，尚未结束（平均值不含此格）。',
+    inProgress:
+      '虚线框：尚未最终的数据，即今天所在的周期（“第 N 期及以后回访”时：同期群最后一期结束之前的所有周期），平均值不含这些格。',
     periodLabel: { day: '第 {n} 天', week: '第 {n} 周', month: '第 {n} 月' },
   },
 };
