@@ -45,6 +45,11 @@ export interface LtvCell {
   revenue: (number | null)[];
   /** Cumulative revenue per acquired person after each period. */
   ltv: (number | null)[];
+  /**
+   * Periods 0 … ended − 1 are final. A cohort's value after them, if not null, includes today's
+   * period, still in progress; a channel's line holds final periods only.
+   */
+  ended: number;
   spend: number | null;
   /** Spend / persons acquired; null without spend. */
   acquisitionCost: number | null;
@@ -58,7 +63,7 @@ export interface LtvResult {
   dimension: TouchDimension;
   currency: string;
   cohorts: LtvCell[];
-  /** Per channel over all cohorts (cohort = 'all'); LTV_k over the persons whose period k has begun. */
+  /** Per channel over all cohorts (cohort = 'all'); LTV_k over the persons whose period k has ended. */
   channels: LtvCell[];
 }
 
@@ -240,10 +245,18 @@ function revenueByPeriod(row: CohortRow, n: number): (number | null)[] {
 
 /**
  * One line of the table from cohort rows (one row for a cohort cell, all of a channel's rows for its
- * total): LTV_k = cumulative revenue to k / persons, both over the rows whose period k has started,
- * so young cohorts do not dilute a channel's later periods.
+ * total): LTV_k = cumulative revenue to k / persons, both over the rows whose period k has started
+ * (`endedOnly`: ended), so young cohorts do not dilute a channel's later periods, nor does the week
+ * in progress pull them down.
  */
-function line(cohort: string, channel: string, rows: CohortRow[], n: number, spend: number | null): LtvCell {
+function line(
+  cohort: string,
+  channel: string,
+  rows: CohortRow[],
+  n: number,
+  spend: number | null,
+  endedOnly = false,
+): LtvCell {
   const revenue: (number | null)[] = [];
   const ltv: (number | null)[] = [];
   const cumulative = rows.map(() => 0);
@@ -254,7 +267,7 @@ function line(cohort: string, channel: string, rows: CohortRow[], n: number, spe
     let persons = 0;
     rows.forEach((row, i) => {
       const amount = byRow[i]![k];
-      if (amount === null || amount === undefined) return;
+      if (amount === null || amount === undefined || (endedOnly && k >= row.started)) return;
       cumulative[i]! += amount;
       inPeriod += amount;
       total += cumulative[i]!;
@@ -267,12 +280,15 @@ function line(cohort: string, channel: string, rows: CohortRow[], n: number, spe
   const latest = [...ltv].reverse().find((v) => v !== null) ?? null;
   // CAC = spend / persons acquired; ROI = LTV / CAC.
   const acquisitionCost = spend !== null && spend > 0 && persons > 0 ? spend / persons : null;
+  // A single cohort: its periods before today's; a channel's line: all its values are of ended periods.
+  const ended = endedOnly ? ltv.filter((v) => v !== null).length : Math.min(n + 1, rows[0]?.started ?? 0);
   return {
     cohort,
     channel,
     persons,
     revenue,
     ltv,
+    ended,
     spend: spend === null ? null : round(spend, 2),
     acquisitionCost: acquisitionCost === null ? null : round(acquisitionCost, 4),
     roi: acquisitionCost === null || latest === null ? null : round(latest / acquisitionCost, 4),
@@ -299,7 +315,7 @@ export async function runLtv(context: AnalysisContext, query: LtvQuery): Promise
         if (key.slice(key.indexOf('|') + 1) === channel) channelSpend = (channelSpend ?? 0) + amount;
       }
     }
-    return line('all', channel, list, n, channelSpend);
+    return line('all', channel, list, n, channelSpend, true);
   });
   channels.sort((a, b) => b.persons - a.persons || a.channel.localeCompare(b.channel));
   return {

@@ -3,6 +3,7 @@ import { type LtvResult, parseLtvQuery, runLtv } from '../../src/analyze/ltv.js'
 import { projectContext } from '../../src/analyze/query/scope.js';
 import { PulseloopError } from '../../src/errors/registry.js';
 import { type AnalyticsFixture, openAnalyticsFixture } from '../support/analytics-fixture.js';
+import { daysBackFrom } from '../support/project-days.js';
 
 // LTV by weekly acquisition cohort (Monday weeks in Asia/Shanghai) and first-touch channel.
 let fx: AnalyticsFixture;
@@ -86,6 +87,29 @@ describe('LTV by acquisition cohort and channel', () => {
     // kol over both cohorts: (40 + 0) / 2 = 20 after week 0, (40 + 20) / 2 = 30 after week 1.
     const kol = result.channels.find((c) => c.channel === 'kol')!;
     expect(kol).toMatchObject({ persons: 2, ltv: [20, 30, 30, 30], revenue: [40, 20, 0, 0] });
+  });
+
+  it('averages a channel over the periods that have ended: this week does not pull its line down', async () => {
+    const day = daysBackFrom('Asia/Shanghai');
+    // A joins three weeks ago and buys 100 that day; B joins today and buys 10 so far.
+    await fx.events([
+      seen('A', `${day(21)}T10:00:00+08:00`, 'kol'),
+      buy('A', `${day(21)}T11:00:00+08:00`, 100),
+      seen('B', `${day(0)}T00:00:01+08:00`, 'kol'),
+      buy('B', `${day(0)}T00:00:02+08:00`, 10),
+    ]);
+    const result = await ltv({ dateRange: { from: day(21), to: day(0) } });
+    expect(result.cohorts.map((c) => [c.persons, c.ltv, c.ended])).toEqual([
+      [1, [100, 100, 100, 100], 3],
+      [1, [10, null, null, null], 0],
+    ]);
+    // Week 0 of the channel: A's only (B's week is in progress), not (100 + 10) / 2.
+    expect(result.channels[0]).toMatchObject({
+      channel: 'kol',
+      persons: 2,
+      ltv: [100, 100, 100, null],
+      ended: 3,
+    });
   });
 
   it('divides LTV by acquisition cost from the channel’s spend; no spend gives null', async () => {
