@@ -385,6 +385,34 @@ describe('dashboard', () => {
     await zh.page.context().close();
   });
 
+  it('imports a post list without a date once the day of its numbers is picked', async () => {
+    const file = join(tmpdir(), `douyin-list-${Date.now()}.csv`);
+    writeFileSync(file, '作品名称,作品ID,播放量,点赞量\n日期测试,dated-v1,900,9\n');
+    const { page, errors } = await h.open('/sources', { locale: 'zh-CN' });
+    await settled(page);
+    await page.locator('input[type="file"]').setInputFiles(file);
+    // Refused, saying what is missing and how to give it.
+    await page.locator('.ant-alert-error').waitFor({ timeout: 30_000 });
+    expect(await page.locator('.ant-alert-error').textContent()).toBe(
+      '文件中没有数据所属的日期：请在上方选择数据日期后重新上传。',
+    );
+    await page.locator('input[data-testid="import-day"]').click();
+    await page.locator('input[data-testid="import-day"]').fill('2026-11-05');
+    await page.locator('input[data-testid="import-day"]').press('Enter');
+    await page.locator('input[type="file"]').setInputFiles(file);
+    await page.locator('[data-testid="import-summary"]').waitFor({ timeout: 30_000 });
+    expect(await page.locator('[data-testid="import-imported"]').textContent()).toBe('1');
+    const [stored] = await h.server.server.facts.query<{ date: string; plays: string }>(
+      `SELECT toString(date) AS date, plays FROM content_stats FINAL WHERE project_id = {p:String} AND content_id = 'dated-v1'`,
+      { p: h.demoProjectId },
+    );
+    expect(stored).toEqual({ date: '2026-11-05', plays: expect.anything() });
+    expect(Number(stored?.plays)).toBe(900);
+    // The refusal is an answer of the API (a 400), which the console reports; nothing else.
+    expect(errors.filter((e) => !e.includes('400'))).toEqual([]);
+    await page.context().close();
+  });
+
   it('stores again, with one click, the rows the store refused', async () => {
     const sink = new ByteSink(64);
     writeEventBinary(sink, {

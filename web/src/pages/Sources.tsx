@@ -3,6 +3,7 @@ import {
   Alert,
   Button,
   Card,
+  DatePicker,
   Descriptions,
   Popconfirm,
   Progress,
@@ -15,7 +16,7 @@ import {
   Upload,
 } from 'antd';
 import { useState } from 'react';
-import { api, errorText } from '../api';
+import { ApiError, api, errorText } from '../api';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
 import { useLang, useT } from '../i18n';
@@ -118,6 +119,10 @@ const IMPORT_TEXT = {
     value: 'Value',
     format: 'Format',
     preset: 'Preset',
+    day: 'Day of the numbers',
+    dayHint: 'for a file without a date column (such as a post list)',
+    pickDay:
+      'The file does not say which day its numbers are for: pick the day of the numbers above and upload it again.',
   },
   zh: {
     auto: '自动识别',
@@ -133,6 +138,9 @@ const IMPORT_TEXT = {
     value: '值',
     format: '格式',
     preset: '预设',
+    day: '数据日期',
+    dayHint: '文件没有日期列时填写（如作品列表）',
+    pickDay: '文件中没有数据所属的日期：请在上方选择数据日期后重新上传。',
   },
 };
 
@@ -147,6 +155,8 @@ export default function Sources() {
     [projectId],
   );
   const [kind, setKind] = useState('auto');
+  // The day an export's numbers are for, when the file says it nowhere (`date=`).
+  const [numbersDay, setNumbersDay] = useState<string>();
   const [progress, setProgress] = useState<number>();
   const [summary, setSummary] = useState<ImportSummary>();
   const [detection, setDetection] = useState<Detection>();
@@ -177,6 +187,7 @@ export default function Sources() {
     try {
       const base = `/api/v1/projects/${projectId}/imports`;
       const q = new URLSearchParams({ filename: file.name });
+      if (numbersDay) q.set('date', numbersDay);
       if (kind === 'auto') {
         // Only the head of the file is needed to propose a kind and preset.
         const detected = await api.upload<Detection>(
@@ -198,7 +209,12 @@ export default function Sources() {
       }
       setSummary(await api.upload<ImportSummary>(`${base}?${q}`, file, setProgress));
     } catch (error) {
-      setImportError(errorText(error, lang));
+      // The server's sentence names command-line options; here the answer is the date box.
+      const lacksDay =
+        error instanceof ApiError &&
+        error.code === 'import_missing_columns' &&
+        /(^|, )date \(/.test(String(error.details.fields ?? ''));
+      setImportError(lacksDay ? it.pickDay : errorText(error, lang));
     } finally {
       setProgress(undefined);
     }
@@ -354,6 +370,13 @@ export default function Sources() {
                 { value: 'auto', label: it.auto },
                 ...IMPORT_KINDS.map((k) => ({ value: k, label: k })),
               ]}
+            />
+            <Typography.Text>{it.day}</Typography.Text>
+            <DatePicker
+              data-testid="import-day"
+              placeholder={it.dayHint}
+              style={{ width: 280 }}
+              onChange={(day) => setNumbersDay(day ? day.format('YYYY-MM-DD') : undefined)}
             />
           </Space>
           <Upload.Dragger
