@@ -7,6 +7,7 @@ import { loadConfig } from '../config/config.js';
 import { demoScaleProblem, demoSeedProblem } from '../demo/limits.js';
 import { detailText, PulseloopError } from '../errors/registry.js';
 import { ownerExists, randomSecret } from '../govern/users.js';
+import { isCalendarDate } from '../lib/calendar-date.js';
 import { compactFacts } from '../store/facts/compact.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import type { MetadataStore } from '../store/metadata/open.js';
@@ -56,13 +57,6 @@ async function ensureDemoOwner(
   const password = configured ?? randomSecret(18);
   await createFirstOwner(metadata, { email: DEMO_OWNER_EMAIL, password, name: 'Demo owner' });
   return { email: DEMO_OWNER_EMAIL, password, generated: configured === undefined };
-}
-
-/** True for a YYYY-MM-DD text that names a day of the calendar (not 2026-02-30). */
-function isCalendarDate(text: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
-  const day = new Date(`${text}T00:00:00Z`);
-  return !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === text;
 }
 
 /** Written last when the world is built: its presence means there is nothing to build. */

@@ -1,4 +1,5 @@
 import { detailText, PulseloopError } from '../../errors/registry.js';
+import { isCalendarDate } from '../../lib/calendar-date.js';
 import type { MetadataStore } from '../../store/metadata/open.js';
 import { getProject } from '../../store/metadata/projects.js';
 import { needsPersonTraits } from './fields.js';
@@ -22,7 +23,6 @@ export interface DateRange {
   to: string;
 }
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** Longest range one query may cover (ten years): bounds work for a typo such as 1025-01-01. */
 const MAX_RANGE_DAYS = 3660;
 
@@ -30,12 +30,6 @@ function dayNumber(date: string): number {
   return (
     Date.UTC(Number(date.slice(0, 4)), Number(date.slice(5, 7)) - 1, Number(date.slice(8, 10))) / 86_400_000
   );
-}
-
-function isCalendarDate(date: string): boolean {
-  if (!DATE.test(date)) return false;
-  const d = new Date(`${date}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === date;
 }
 
 /** The day after `date` (YYYY-MM-DD), calendar arithmetic without time zones. */

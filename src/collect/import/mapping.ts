@@ -1,4 +1,5 @@
 import { detailText, listDetail, PulseloopError } from '../../errors/registry.js';
+import { isCalendarDate } from '../../lib/calendar-date.js';
 import { MAX_STORED_AMOUNT } from '../../store/facts/rows.js';
 import { type Header, normaliseName, splitUnit } from './header.js';
 import type { ImportKind } from './kinds/index.js';
@@ -249,11 +250,7 @@ export function withDayOfNumbers(
   day: string | undefined,
 ): CustomMapping | undefined {
   if (day === undefined) return mapping;
-  const ms = Date.parse(`${day}T00:00:00Z`);
-  // 2026-02-30 parses (as 2 March): the date must come back as written.
-  const valid =
-    /^\d{4}-\d{2}-\d{2}$/.test(day) && !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(day);
-  if (!valid) throw new PulseloopError('import_invalid_date', { value: day.slice(0, 40) });
+  if (!isCalendarDate(day)) throw new PulseloopError('import_invalid_date', { value: day.slice(0, 40) });
   return { ...mapping, columns: mapping?.columns ?? {}, defaults: { ...mapping?.defaults, date: day } };
 }
 
