@@ -71,9 +71,13 @@ describe('POST /api/v1/projects/:projectId/imports', () => {
     const path = `/api/v1/projects/${server.projectId}/imports?preset=kuaishou_content&filename=list.csv`;
     const refused = await post(path, postList);
     expect(refused.status).toBe(400);
-    const { error } = (await refused.json()) as { error: { code: string; message: string } };
+    const { error } = (await refused.json()) as {
+      error: { code: string; message: string; details: { missing: string } };
+    };
     expect(error.code).toBe('import_missing_columns');
     expect(error.message).toContain('date=YYYY-MM-DD');
+    // For programs (the dashboard's date box): the missing fields by name.
+    expect(error.details.missing).toBe('date');
     expect(await (await post(`${path}&date=2025-03-07`, postList)).json()).toMatchObject({ imported: 1 });
     const [row] = await server.server.facts.query<{ date: string; plays: number }>(
       "SELECT toString(date) AS date, plays FROM content_stats FINAL WHERE project_id = {p:String} AND content_id = 'k9'",

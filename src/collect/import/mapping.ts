@@ -221,6 +221,8 @@ export function planMapping(
   if (lacking.length > 0) {
     const dateLacking = lacking.some(([field]) => field === 'date');
     throw new PulseloopError('import_missing_columns', {
+      // The fields' names for programs (the dashboard offers its date box when `date` is one).
+      missing: lacking.map(([field]) => field).join(','),
       // Exports of cumulative numbers (a post list) often carry no date: the user knows the day.
       hint: dateLacking
         ? ' Or give the day the numbers are for: --date YYYY-MM-DD (an upload: date=YYYY-MM-DD).'

@@ -212,8 +212,9 @@ export default function Sources() {
       // The server's sentence names command-line options; here the answer is the date box.
       const lacksDay =
         error instanceof ApiError &&
-        error.code === 'import_missing_columns' &&
-        /(^|, )date \(/.test(String(error.details.fields ?? ''));
+        String(error.details.missing ?? '')
+          .split(',')
+          .includes('date');
       setImportError(lacksDay ? it.pickDay : errorText(error, lang));
     } finally {
       setProgress(undefined);
