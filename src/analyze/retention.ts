@@ -277,6 +277,14 @@ function rate(part: number, whole: number): number {
   return whole > 0 ? part / whole : 0;
 }
 
+/** How many of a cohort's `reached` values are final (RetentionRow.ended). */
+function finalValues(query: RetentionQuery, cohort: number, currentIndex: number, reached: number): number {
+  // Unbounded, a return today counts in every period up to today's: until the cohort's last period
+  // has ended, none of its values is final.
+  if (query.mode === 'unbounded') return cohort + query.periods < currentIndex ? reached : 0;
+  return Math.min(reached, Math.max(0, currentIndex - cohort));
+}
+
 /** Turns per-cohort counts into the heat table: every cohort of the range, periods that have begun. */
 function buildTable(
   counts: readonly CohortCounts[],
@@ -305,14 +313,7 @@ function buildTable(
     const values = [size, ...(found?.returned ?? []).map(Number)]
       .concat(new Array<number>(query.periods + 1).fill(0))
       .slice(0, reached);
-    // Unbounded, a return today counts in every period up to today's: until the cohort's last
-    // period has ended, none of its values is final.
-    const ended =
-      query.mode === 'unbounded'
-        ? cohort + query.periods < currentIndex
-          ? reached
-          : 0
-        : Math.min(reached, Math.max(0, currentIndex - cohort));
+    const ended = finalValues(query, cohort, currentIndex, reached);
     values.forEach((v, k) => {
       if (k > 0 && k >= ended) return;
       sums[k] = (sums[k] ?? 0) + v;

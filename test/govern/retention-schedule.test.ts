@@ -18,6 +18,35 @@ afterAll(() => t.close());
 
 const silent = { info: () => undefined, warn: () => undefined };
 
+/** Events of `distinctId`, `ageDays` old each, written straight into the store. */
+async function insertEvents(distinctId: string, now: number, events: [id: string, ageDays: number][]) {
+  const row = ([id, ageDays]: [string, number]) =>
+    JSON.stringify({
+      project_id: t.projectId,
+      message_id: id,
+      type: 'track',
+      event: 'open',
+      distinct_id: distinctId,
+      timestamp: now - ageDays * DAY,
+      received_at: now - ageDays * DAY,
+    });
+  await t.server.facts.insertJsonEachRow('events', events.map(row).join('\n'));
+}
+
+/**
+ * The events the persons list counts for `distinctId` (a person of its own: no identify linked it),
+ * over the days from `fromDaysAgo` to `toMs`; undefined when it is not listed. Each test asks over
+ * its own days: the list's answers are cached by their query.
+ */
+async function listedEvents(distinctId: string, now: number, fromDaysAgo: number, toMs: number) {
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  const response = await t.api(
+    `/api/v1/projects/${t.projectId}/persons?from=${day(now - fromDaysAgo * DAY)}&to=${day(toMs)}`,
+  );
+  const { persons } = (await response.json()) as { persons: { personId: string; events: number }[] };
+  return persons.find((p) => p.personId === distinctId)?.events;
+}
+
 async function eventIds(): Promise<string[]> {
   const rows = await t.server.facts.query<{ message_id: string }>(
     "SELECT message_id FROM events WHERE project_id = {p:String} AND distinct_id = 'x' ORDER BY message_id",
@@ -30,27 +59,12 @@ describe('scheduled retention', () => {
   // First: the scheduled run below sets the table's TTL, which drops old rows as they are inserted.
   it('drops cached results as soon as the rows are deleted, not only once the rollup is rebuilt', async () => {
     const now = Date.now();
-    const row = (id: string, ageDays: number) =>
-      JSON.stringify({
-        project_id: t.projectId,
-        message_id: id,
-        type: 'track',
-        event: 'open',
-        distinct_id: 'y',
-        timestamp: now - ageDays * DAY,
-        received_at: now - ageDays * DAY,
-      });
-    await t.server.facts.insertJsonEachRow('events', [row('y-old', 100), row('y-recent', 3)].join('\n'));
+    await insertEvents('y', now, [
+      ['y-old', 100],
+      ['y-recent', 3],
+    ]);
     await setRetention(t.server.metadata, t.projectId, { events: 30 });
-    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-    const eventsOfY = async () => {
-      const response = await t.api(
-        `/api/v1/projects/${t.projectId}/persons?from=${day(now - 110 * DAY)}&to=${day(now)}`,
-      );
-      const { persons } = (await response.json()) as { persons: { personId: string; events: number }[] };
-      // A distinct id no identify call linked is a person of its own, under that id.
-      return persons.find((p) => p.personId === 'y')?.events;
-    };
+    const eventsOfY = () => listedEvents('y', now, 110, now);
     expect(await eventsOfY()).toBe(2);
     // What the list answers when the rollup's rebuild begins (the rebuild takes seconds on a large
     // project): the deleted event is gone already.
@@ -73,28 +87,14 @@ describe('scheduled retention', () => {
 
   it('deletes what is older than the period on its own, audits it and sets the TTL', async () => {
     const now = Date.now();
-    const row = (id: string, ageDays: number) =>
-      JSON.stringify({
-        project_id: t.projectId,
-        message_id: id,
-        type: 'track',
-        event: 'open',
-        distinct_id: 'x',
-        timestamp: now - ageDays * DAY,
-        received_at: now - ageDays * DAY,
-      });
-    await t.server.facts.insertJsonEachRow('events', [row('old', 100), row('recent', 2)].join('\n'));
+    await insertEvents('x', now, [
+      ['old', 100],
+      ['recent', 2],
+    ]);
     await setRetention(t.server.metadata, t.projectId, { events: 30 });
     expect(await eventIds()).toEqual(['old', 'recent']);
     // A result read now is cached; the deletion must drop it.
-    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-    const persons = async () => {
-      const response = await t.api(
-        `/api/v1/projects/${t.projectId}/persons?from=${day(now - 120 * DAY)}&to=${day(now + DAY)}`,
-      );
-      const { persons } = (await response.json()) as { persons: { personId: string; events: number }[] };
-      return persons.filter((p) => p.personId === 'x').map((p) => p.events);
-    };
+    const persons = async () => [await listedEvents('x', now, 120, now + DAY)].filter((n) => n !== undefined);
     expect(await persons()).toEqual([2]);
 
     const schedule = scheduleRetention({

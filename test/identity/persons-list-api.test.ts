@@ -14,8 +14,6 @@ import { startTestServer, type TestServer } from '../support/server.js';
 let t: TestServer;
 let analystToken: string;
 
-type Listed = ListedPerson;
-
 const list = async (query: string, token?: string) => {
   const path = `/api/v1/projects/${t.projectId}/persons?${query}`;
   const response = token
@@ -51,7 +49,7 @@ describe('the persons of a period', () => {
     const { status, body } = await list(DAY);
     expect(status).toBe(200);
     expect(body.total).toBe(3);
-    const [bob, wechat, alice] = body.persons as Listed[];
+    const [bob, wechat, alice] = body.persons as ListedPerson[];
     // Bob signed in last (minute 5), the WeChat user at minute 3, Alice at minute 1.
     expect(bob).toMatchObject({ userIds: ['u-bob'], events: 1, lastSeen: Date.parse(storyAt(5)) });
     expect(alice).toMatchObject({
@@ -75,10 +73,10 @@ describe('the persons of a period', () => {
 
   it('puts the most active first when asked, and pages with the total kept', async () => {
     const { body } = await list(`${DAY}&sort=events`);
-    expect((body.persons as Listed[]).map((p) => p.events)).toEqual([3, 2, 1]);
+    expect((body.persons as ListedPerson[]).map((p) => p.events)).toEqual([3, 2, 1]);
     const second = await list(`${DAY}&sort=events&limit=1&offset=1`);
     expect(second.body.total).toBe(3);
-    expect(second.body.persons.map((p: Listed) => p.personId)).toEqual([body.persons[1].personId]);
+    expect(second.body.persons.map((p: ListedPerson) => p.personId)).toEqual([body.persons[1].personId]);
     // A page past the end is empty but still says how many there are.
     const past = await list(`${DAY}&limit=2&offset=10`);
     expect(past.body).toEqual({ total: 3, persons: [] });
@@ -91,7 +89,7 @@ describe('the persons of a period', () => {
     const douyin = await list(`${DAY}&platform=douyin`);
     expect(douyin.body.total).toBe(0);
     const all = await list(DAY);
-    const platforms = [...new Set((all.body.persons as Listed[]).flatMap((p) => p.platforms))];
+    const platforms = [...new Set((all.body.persons as ListedPerson[]).flatMap((p) => p.platforms))];
     const narrowed = await list(`${DAY}&platform=${platforms.join(',')}`);
     expect(narrowed.body.total).toBe(3);
   });
@@ -100,17 +98,17 @@ describe('the persons of a period', () => {
     const identified = await list(`${DAY}&event=$identify&sort=events`);
     expect(identified.body.total).toBe(3);
     // The WeChat user identified on both devices; Alice and Bob once each.
-    expect((identified.body.persons as Listed[]).map((p) => p.events)).toEqual([2, 1, 1]);
+    expect((identified.body.persons as ListedPerson[]).map((p) => p.events)).toEqual([2, 1, 1]);
     const pageViews = await list(`${DAY}&event=$pageview`);
-    expect(pageViews.body.persons.map((p: Listed) => [p.userIds, p.events, p.lastSeen])).toEqual([
+    expect(pageViews.body.persons.map((p: ListedPerson) => [p.userIds, p.events, p.lastSeen])).toEqual([
       [['u-alice'], 1, Date.parse(storyAt(0))],
     ]);
     expect((await list(`${DAY}&event=never_sent`)).body).toEqual({ total: 0, persons: [] });
   });
 
   it('masks PII traits for a role without pii.read, as the profile does', async () => {
-    const owner = (await list(DAY)).body.persons.find((p: Listed) => p.traits.nickname);
-    const analyst = (await list(DAY, analystToken)).body.persons.find((p: Listed) => p.traits.nickname);
+    const owner = (await list(DAY)).body.persons.find((p: ListedPerson) => p.traits.nickname);
+    const analyst = (await list(DAY, analystToken)).body.persons.find((p: ListedPerson) => p.traits.nickname);
     expect(owner.traits.phone).toBe('+86 138 0013 8000');
     expect(analyst.traits.phone).not.toContain('0013 8000');
     expect(analyst.traits.email).not.toBe(owner.traits.email);
@@ -118,14 +116,14 @@ describe('the persons of a period', () => {
 
   it('drops an erased person from the list at once, also from a list read just before, and only that person', async () => {
     const before = await list(DAY);
-    expect(before.body.persons.map((p: Listed) => p.userIds[0])).toContain('u-bob');
+    expect(before.body.persons.map((p: ListedPerson) => p.userIds[0])).toContain('u-bob');
     const erased = await t.api(`/api/v1/projects/${t.projectId}/persons/u-bob`, { method: 'DELETE' });
     expect(erased.status).toBe(200);
     const after = await list(DAY);
     expect(after.body.total).toBe(before.body.total - 1);
     expect(JSON.stringify(after.body)).not.toContain('u-bob');
     // Alice, whose tablet Bob signed in on, keeps both her events.
-    expect(after.body.persons.find((p: Listed) => p.userIds[0] === 'u-alice')?.events).toBe(2);
+    expect(after.body.persons.find((p: ListedPerson) => p.userIds[0] === 'u-alice')?.events).toBe(2);
   });
 
   it('refuses a missing or bad period, sort, page size or offset, naming the parameter in both languages', async () => {

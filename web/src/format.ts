@@ -7,6 +7,12 @@ export function dateTime(at: number | string, lang: Lang, timeZone?: string): st
   return new Date(at).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-US', { timeZone });
 }
 
+/** `YYYY-MM-DD HH:mm:ss` in a time zone: what spreadsheets read as a date and time. */
+export function sheetTime(at: number | string, timeZone: string | undefined): string {
+  // Swedish writes dates and times this way.
+  return new Date(at).toLocaleString('sv-SE', { timeZone });
+}
+
 /** The date (YYYY-MM-DD) `daysBack` calendar days before today in a time zone (the browser's if none). */
 export function dayInZone(timeZone: string | undefined, daysBack = 0, now = Date.now()): string {
   // en-CA writes dates as YYYY-MM-DD; calendar days are counted on that date, not in hours (DST).

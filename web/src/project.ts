@@ -18,12 +18,6 @@ export function useProjectTimeZone(): string | undefined {
   return useContext(ProjectContext)?.timeZone;
 }
 
-/** `YYYY-MM-DD HH:mm:ss` in a time zone: what spreadsheets read as a date and time. */
-export function sheetTime(at: number | string, timeZone: string | undefined): string {
-  // Swedish writes dates and times this way.
-  return new Date(at).toLocaleString('sv-SE', { timeZone });
-}
-
 /**
  * Formats a time (UTC ms or ISO text) in the dashboard's language and the project's time zone, so
  * that an event at 00:30 in Shanghai reads as that day wherever the browser is.

@@ -1,7 +1,8 @@
 import { Button, Table } from 'antd';
 import type { ColumnsType } from 'antd/es/table';
+import { sheetTime } from '../format';
 import { useT } from '../i18n';
-import { sheetTime, useProjectTimeZone } from '../project';
+import { useProjectTimeZone } from '../project';
 
 /** Quotes a CSV cell when it holds a separator, quote or line break. */
 function csvCell(value: unknown): string {

@@ -6,9 +6,9 @@ import { Chart } from '../components/Chart';
 import { DataTable } from '../components/DataTable';
 import { PageState } from '../components/PageState';
 import { useAsync } from '../components/useAsync';
-import { formatValue, platformName } from '../format';
+import { formatValue, platformName, sheetTime } from '../format';
 import { useLang } from '../i18n';
-import { sheetTime, useDateTime, useProjectTimeZone } from '../project';
+import { useDateTime, useProjectTimeZone } from '../project';
 import { useGlobalView, useUrlState } from '../state';
 import type { LeaderboardRow } from '../types';
 
