@@ -1,7 +1,5 @@
-import { ByteSink } from '../lib/byte-sink.js';
 import type { FactsEngine } from '../store/facts/engine.js';
 import { PathTally } from './attribution-truth.js';
-import { emptyOutput } from './behaviour.js';
 import { DAY_MS } from './calendar.js';
 import { addTallies, chunksOf } from './chunk.js';
 import { defaultDemoThreads, openChunkPool } from './chunk-pool.js';
@@ -12,7 +10,7 @@ import { buildGroundTruth, emptyChurnTally, type GroundTruth } from './ground-tr
 import { demoScaleProblem, demoSeedProblem } from './limits.js';
 import { IDENTITY_ROW_COLUMNS, PERSON_ROW_COLUMNS } from './person-rows.js';
 import { buildDemoWorld, type WorldSettings } from './world.js';
-import { FactsWriter } from './writer.js';
+import { FactsWriter, PendingRows } from './writer.js';
 
 /**
  * `generateDemoWorld`: the seeded demo world of a tea brand selling on eight platforms, written
@@ -106,70 +104,91 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
     throw error;
   }
   try {
-    const statsRows = contentStatsRows(content, calendar, projectId, seed);
-    const backgroundComments = backgroundCommentRows(content, calendar, projectId, seed, scale);
-    writer.writeRows('ad_spend', adSpend.rows);
-    writer.writeRows('content_stats', statsRows);
-    writer.writeRows('comments', backgroundComments);
-    progress({ phase: 'catalogue', done: 1, total: 1, events: 0 });
-
     const total = world.regularPersons + world.spikeVisitors;
     const counts: DemoCounts = {
       events: 0,
       identities: 0,
       persons: 0,
-      content_stats: statsRows.length,
-      ad_spend: adSpend.rows.length,
+      content_stats: 0,
+      ad_spend: 0,
       orders: 0,
-      comments: backgroundComments.length,
+      comments: 0,
       identity_log: 0,
     };
-    const out = emptyOutput();
-    // Shared-device sign-ins: their `$identify` events go straight into `events`, their conflicts into `identity_log`.
-    const sharedDeviceEvents = new ByteSink(1 << 16);
-    const identityLog = new ByteSink(1 << 16);
-    const tallies = { paths: new PathTally(), churn: emptyChurnTally(), experiment: out.experiment };
+    const pending = {
+      visits: new PendingRows(),
+      events: 0,
+      identities: new PendingRows(),
+      persons: new PendingRows(),
+      orders: new PendingRows(),
+      comments: new PendingRows(),
+      // Shared-device sign-ins: their `$identify` events go straight into `events`, their conflicts into `identity_log`.
+      sharedDeviceEvents: new PendingRows(),
+      identityLog: new PendingRows(),
+    };
+    const tallies = {
+      paths: new PathTally(),
+      churn: emptyChurnTally(),
+      experiment: { exposed: [0, 0], converted: [0, 0] },
+    };
     let multiPlatformPersons = 0;
 
     let staged = 0;
     const flush = async (final: boolean): Promise<void> => {
-      counts.events += out.events;
-      counts.identities += out.identities.lines;
-      counts.persons += out.persons.lines;
-      counts.orders += out.orders.lines;
-      counts.comments += out.comments.lines;
-      counts.identity_log += identityLog.lines;
-      staged += out.events;
-      out.events = 0;
-      await writer.stageVisits(out.visits);
+      counts.events += pending.events;
+      counts.identities += pending.identities.lines;
+      counts.persons += pending.persons.lines;
+      counts.orders += pending.orders.lines;
+      counts.comments += pending.comments.lines;
+      counts.identity_log += pending.identityLog.lines;
+      staged += pending.events;
+      pending.events = 0;
+      await writer.stageVisits(pending.visits);
       if (final || staged >= EVENTS_PER_EXPANSION) {
         writer.expandStaged();
         staged = 0;
       }
-      writer.writeBinaryRows('identities', out.identities, IDENTITY_ROW_COLUMNS);
-      writer.writeBinaryRows('persons', out.persons, PERSON_ROW_COLUMNS);
-      writer.writeRows('orders', out.orders);
-      writer.writeRows('comments', out.comments);
-      writer.writeRows('events', sharedDeviceEvents);
-      writer.writeRows('identity_log', identityLog);
+      writer.writeBinaryRows('identities', pending.identities, IDENTITY_ROW_COLUMNS);
+      writer.writeBinaryRows('persons', pending.persons, PERSON_ROW_COLUMNS);
+      writer.writeRows('orders', pending.orders);
+      writer.writeRows('comments', pending.comments);
+      writer.writeRows('events', pending.sharedDeviceEvents);
+      writer.writeRows('identity_log', pending.identityLog);
     };
 
     let personsDone = 0;
-    await pool.generate(world, chunks, async (chunk) => {
-      out.visits.append(chunk.visits.bytes, chunk.visits.lines);
-      out.identities.append(chunk.identities.bytes, chunk.identities.lines);
-      out.persons.append(chunk.personRows.bytes, chunk.personRows.lines);
-      out.orders.append(chunk.orders.bytes, chunk.orders.lines);
-      out.comments.append(chunk.comments.bytes, chunk.comments.lines);
-      sharedDeviceEvents.append(chunk.sharedDeviceEvents.bytes, chunk.sharedDeviceEvents.lines);
-      identityLog.append(chunk.identityLog.bytes, chunk.identityLog.lines);
-      out.events += chunk.events;
+    // The worker threads generate persons from here on, while this thread writes the catalogue (its
+    // rows are queued first: chunk outputs are consumed only once this thread is free).
+    const generating = pool.generate(world, chunks, async (chunk) => {
+      pending.visits.add(chunk.visits);
+      pending.identities.add(chunk.identities);
+      pending.persons.add(chunk.personRows);
+      pending.orders.add(chunk.orders);
+      pending.comments.add(chunk.comments);
+      pending.sharedDeviceEvents.add(chunk.sharedDeviceEvents);
+      pending.identityLog.add(chunk.identityLog);
+      pending.events += chunk.events;
       addTallies(tallies, chunk);
       multiPlatformPersons += chunk.multiPlatformPersons;
       personsDone += chunk.persons;
-      if (out.events >= EVENTS_PER_BATCH) await flush(false);
-      progress({ phase: 'persons', done: personsDone, total, events: counts.events + out.events });
+      if (pending.events >= EVENTS_PER_BATCH) await flush(false);
+      progress({ phase: 'persons', done: personsDone, total, events: counts.events + pending.events });
     });
+    try {
+      const statsRows = contentStatsRows(content, calendar, projectId, seed);
+      const backgroundComments = backgroundCommentRows(content, calendar, projectId, seed, scale);
+      writer.writeRows('ad_spend', adSpend.rows);
+      writer.writeRows('content_stats', statsRows);
+      writer.writeRows('comments', backgroundComments);
+      counts.ad_spend = adSpend.rows.length;
+      counts.content_stats = statsRows.length;
+      counts.comments += backgroundComments.length;
+      progress({ phase: 'catalogue', done: 1, total: 1, events: 0 });
+    } catch (error) {
+      generating.catch(() => undefined); // the catalogue's error is the one to report; the workers are stopped below
+      throw error;
+    }
+    await generating;
     await flush(true);
     progress({ phase: 'finishing', done: total, total, events: counts.events });
     await writer.finish();
