@@ -38,11 +38,12 @@ function dirtyDecayMs(statsText: string): number {
 const STATS_SQL = 'SELECT * FROM system.jemalloc_stats';
 
 describe('the embedded engine’s own settings', () => {
-  it('keeps freed memory for 30 s instead of chdb’s 5 s, and leaves the environment as it was', async () => {
+  it('keeps freed memory for 30 s instead of chdb’s 5 s, asks for huge pages, and leaves the environment as it was', async () => {
     expect(envBeforeOpen).toBeUndefined();
     const rows = await engine.query<Record<string, string>>(STATS_SQL);
     const text = rows.map((row) => Object.values(row).join('\t')).join('\n');
     expect(dirtyDecayMs(text)).toBe(30_000);
+    expect(text).toMatch(/opt\.thp: "always"/);
     // Processes the server starts do not inherit it.
     expect(process.env.JE_MALLOC_CONF).toBeUndefined();
   });
