@@ -15,6 +15,7 @@ import { createOrganisation, listOrganisations } from '../store/metadata/organis
 import { createProject, listProjects, type Project } from '../store/metadata/projects.js';
 import { createSource, listWriteKeys } from '../store/metadata/sources.js';
 import { openStores } from './context.js';
+import { generatorEnv } from './generator-env.js';
 import { integer, say } from './lang.js';
 import { progressBar } from './progress.js';
 import { serveUntilSignal } from './serve.js';
@@ -75,7 +76,8 @@ interface DemoOptions {
  * Builds the world in a `pulseloop demo --only-build` process of its own and waits for it. The
  * server that runs afterwards then never held the generator's data: generating in the serving
  * process left its heap and allocator pools grown, ~20 MiB more resident memory at idle for as long
- * as it ran (over the 0.5 GB the server is held to).
+ * as it ran (over the 0.5 GB the server is held to). The builder runs without the command's glibc
+ * trim threshold, which slows generation (generator-env.ts); so `--no-serve` builds in one too.
  */
 async function buildInChildProcess(options: {
   scale: number;
@@ -103,7 +105,7 @@ async function buildInChildProcess(options: {
     options.endDate,
     ...(options.bench ? ['--bench'] : []),
   ];
-  const child = spawn(process.execPath, args, { stdio: 'inherit' });
+  const child = spawn(process.execPath, args, { stdio: 'inherit', env: generatorEnv(process.env) });
   const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
     (resolve, reject) => {
       child.once('error', reject);
@@ -261,7 +263,7 @@ export function registerDemoCommand(program: Command): void {
         );
       }
       let builtInChild = false;
-      if (options.serve && !options.onlyBuild && !existsSync(join(config.dataDir, GROUND_TRUTH_FILE))) {
+      if (!options.onlyBuild && !existsSync(join(config.dataDir, GROUND_TRUTH_FILE))) {
         await buildInChildProcess({ scale, seed, endDate, bench: options.bench });
         builtInChild = true;
       }
