@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quarantineRows } from '../../src/collect/import/rows.js';
 import { writeQuarantine } from '../../src/collect/import/store.js';
 import { ByteSink } from '../../src/lib/byte-sink.js';
-import { type FactsEngine, FactsQueryError } from '../../src/store/facts/engine.js';
+import { commandsAtOnce, type FactsEngine, FactsQueryError } from '../../src/store/facts/engine.js';
 import { type MigrationReport, migrateFacts } from '../../src/store/facts/migrate.js';
 import type { EventRow } from '../../src/store/facts/rows.js';
 import { FACTS_MIGRATIONS, FACTS_TABLES } from '../../src/store/facts/schema.js';
@@ -655,6 +655,45 @@ export function describeFactsSuite(name: string, open: () => Promise<FactsEngine
         },
       );
       expect(rows).toEqual([]);
+    });
+
+    describe('statements run at once (table maintenance)', () => {
+      it('runs each statement once, in the database of the engine, more at a time than there are statements too', async () => {
+        const table = `at_once_${randomUUID().replaceAll('-', '')}`;
+        await engine.command(`CREATE TABLE ${table} (n UInt32) ENGINE = MergeTree ORDER BY n`);
+        try {
+          // Literal numbers, not parameters: the statements these are for (OPTIMIZE) take none.
+          const statements = Array.from({ length: 7 }, (_, n) => `INSERT INTO ${table} SELECT ${n}`);
+          const done: string[] = [];
+          await commandsAtOnce(engine, statements, 3, (statement) => done.push(statement));
+          expect([...done].sort()).toEqual([...statements].sort());
+          await commandsAtOnce(engine, [`INSERT INTO ${table} SELECT 7`], 4);
+          const rows = await engine.query<{ n: number }>(`SELECT n FROM ${table} ORDER BY n`);
+          expect(rows.map((r) => Number(r.n))).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+        } finally {
+          await engine.command(`DROP TABLE IF EXISTS ${table}`);
+        }
+      });
+
+      it('rejects with the statement that failed, starts no more, and the engine goes on working', async () => {
+        const table = `at_once_${randomUUID().replaceAll('-', '')}`;
+        await engine.command(`CREATE TABLE ${table} (n UInt32) ENGINE = MergeTree ORDER BY n`);
+        try {
+          const failing = 'OPTIMIZE TABLE no_such_table FINAL';
+          const statements = [
+            failing,
+            ...Array.from({ length: 20 }, (_, n) => `INSERT INTO ${table} SELECT ${n}`),
+          ];
+          const error = await rejection(commandsAtOnce(engine, statements, 2));
+          expect(error.clickhouseCode).toBe(60);
+          expect(error.sql).toBe(failing);
+          const [row] = await engine.query<{ n: number }>(`SELECT count() AS n FROM ${table}`);
+          // The other turn may have finished the statement it had begun, not the twenty.
+          expect(Number(row!.n)).toBeLessThan(20);
+        } finally {
+          await engine.command(`DROP TABLE IF EXISTS ${table}`);
+        }
+      });
     });
 
     describe('rows an import set aside', () => {

@@ -14,6 +14,7 @@ import {
   type InsertOptions,
   type InsertPayload,
   type InsertRowsOptions,
+  inTurns,
   joinedPayload,
   payloadBytes,
   QUERY_SETTINGS,
@@ -399,6 +400,29 @@ export async function openChdbEngine(
       await idle.run(() => insert(table, rows, { ...options, format: 'JSONEachRow' }));
     },
     insertRows: (table, rows, insertOptions) => idle.run(() => insert(table, rows, insertOptions)),
+    async commandsAtOnce(statements, concurrency, onDone): Promise<void> {
+      // chdb runs one statement at a time per connection (measured: two 170 ms queries on one session
+      // took 331 ms at once, on two sessions 170 ms); statements without parameters run in parallel
+      // on connections of their own (with parameters chdb runs them one at a time in the process).
+      const sessions: Session[] = [session];
+      try {
+        while (sessions.length < Math.min(concurrency, statements.length)) {
+          const side = new ChdbSession(dataDir, { connectionArgs });
+          sessions.push(side);
+          await side.queryAsync(`USE ${database}`);
+        }
+        await inTurns(statements, sessions.length, async (sql, worker) => {
+          try {
+            await idle.run(() => sessions[worker]!.queryAsync(sql, { format: 'Null' }));
+          } catch (error) {
+            throw wrap(error, sql);
+          }
+          onDone?.(sql);
+        });
+      } finally {
+        for (const side of sessions.slice(1)) side.close();
+      }
+    },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;

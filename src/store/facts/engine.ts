@@ -81,6 +81,17 @@ export interface FactsEngine {
    */
   insertRows?(table: string, rows: InsertPayload, options: InsertRowsOptions): Promise<void>;
   /**
+   * Runs statements that take no parameters (table maintenance such as OPTIMIZE) up to `concurrency`
+   * at a time, calling `onDone` after each; the first failure stops it from starting more. The
+   * embedded engine runs one statement at a time per connection, so it opens connections of its own
+   * for them. Optional: call it through `commandsAtOnce` below, which runs them in turn otherwise.
+   */
+  commandsAtOnce?(
+    statements: readonly string[],
+    concurrency: number,
+    onDone?: (statement: string) => void,
+  ): Promise<void>;
+  /**
    * A directory whose files the engine itself reads with `file()` (the embedded engine's own disk);
    * absent where the engine runs elsewhere. Files put there are the writer's to remove.
    */
@@ -136,6 +147,45 @@ export const INSERT_SETTINGS = {
   input_format_json_read_objects_as_strings: 1,
   max_partitions_per_insert_block: '0',
 } as const;
+
+/** `engine.commandsAtOnce`, or the statements one after another on an engine without it. */
+export async function commandsAtOnce(
+  engine: FactsEngine,
+  statements: readonly string[],
+  concurrency: number,
+  onDone?: (statement: string) => void,
+): Promise<void> {
+  if (engine.commandsAtOnce) return engine.commandsAtOnce(statements, concurrency, onDone);
+  for (const statement of statements) {
+    await engine.command(statement);
+    onDone?.(statement);
+  }
+}
+
+/**
+ * Runs `run` over `items`, `workers` at a time (one loop per worker taking the next item); the first
+ * failure stops the loops from taking more and is what the promise rejects with.
+ */
+export async function inTurns<T>(
+  items: readonly T[],
+  workers: number,
+  run: (item: T, worker: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const loop = async (worker: number): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await run(item, worker);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, items.length)) }, (_, w) => loop(w)));
+}
 
 /** Whether the engine takes `insertRows` payloads in other formats than JSONEachRow. */
 export function canInsertRows(engine: FactsEngine): boolean {

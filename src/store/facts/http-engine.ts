@@ -11,6 +11,7 @@ import {
   type InsertOptions,
   type InsertPayload,
   type InsertRowsOptions,
+  inTurns,
   QUERY_SETTINGS,
   type QueryParams,
 } from './engine.js';
@@ -109,6 +110,16 @@ export async function openHttpEngine(options: HttpEngineOptions): Promise<FactsE
     },
     async insertJsonEachRow(table: string, rows: InsertPayload, options: InsertOptions = {}): Promise<void> {
       await insert(table, rows, { ...options, format: 'JSONEachRow' });
+    },
+    async commandsAtOnce(statements, concurrency, onDone): Promise<void> {
+      await inTurns(statements, concurrency, async (sql) => {
+        try {
+          await client.command({ query: sql });
+        } catch (error) {
+          throw wrap(error, sql);
+        }
+        onDone?.(sql);
+      });
     },
     insertRows: insert,
     async close(): Promise<void> {
