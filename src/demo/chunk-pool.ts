@@ -51,6 +51,8 @@ export function openChunkPool(settings: WorldSettings, threads: number, chunkCou
     return {
       threads: 0,
       async generate(world, chunks, consume) {
+        // As with worker threads, the caller goes on (it writes the catalogue) before the first chunk.
+        await new Promise((resolve) => setImmediate(resolve));
         for (const chunk of chunks) {
           await consume(generateChunk(world, chunk));
           // Let finished inserts hand over to the next queued one between chunks.

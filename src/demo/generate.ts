@@ -33,6 +33,8 @@ export interface DemoOptions {
   onProgress?: (progress: DemoProgress) => void;
   /** Worker threads that generate persons (0: the calling thread). Default: one per core, up to four. */
   threads?: number;
+  /** How the events are sent to the store (tests make them small to run several expansions). */
+  batching?: { eventsPerBatch: number; eventsPerExpansion: number };
 }
 
 export interface DemoProgress {
@@ -83,6 +85,10 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
   const settings = validateOptions(options);
   const { projectId, seed, scale } = settings;
   const progress = options.onProgress ?? (() => undefined);
+  const { eventsPerBatch, eventsPerExpansion } = options.batching ?? {
+    eventsPerBatch: EVENTS_PER_BATCH,
+    eventsPerExpansion: EVENTS_PER_EXPANSION,
+  };
   progress({ phase: 'catalogue', done: 0, total: 1, events: 0 });
 
   const world = buildDemoWorld(settings);
@@ -142,7 +148,7 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
       staged += pending.events;
       pending.events = 0;
       await writer.stageVisits(pending.visits);
-      if (!final && staged < EVENTS_PER_EXPANSION) return;
+      if (!final && staged < eventsPerExpansion) return;
       counts.identities += pending.identities.lines;
       counts.persons += pending.persons.lines;
       counts.orders += pending.orders.lines;
@@ -173,7 +179,7 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
       addTallies(tallies, chunk);
       multiPlatformPersons += chunk.multiPlatformPersons;
       personsDone += chunk.persons;
-      if (pending.events >= EVENTS_PER_BATCH) await flush(false);
+      if (pending.events >= eventsPerBatch) await flush(false);
       progress({ phase: 'persons', done: personsDone, total, events: counts.events + pending.events });
     });
     try {
@@ -187,7 +193,7 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
       counts.comments += backgroundComments.length;
       progress({ phase: 'catalogue', done: 1, total: 1, events: 0 });
     } catch (error) {
-      generating.catch(() => undefined); // the catalogue's error is the one to report; the workers are stopped below
+      generating.catch(() => undefined); // the catalogue's error is the one to report; abandon() and close() below stop the rest
       throw error;
     }
     await generating;

@@ -121,8 +121,12 @@ export class FactsWriter {
     await this.dropWorkTables();
   }
 
-  /** Drops the work tables after a failure, without masking the original error. */
+  /**
+   * Drops the work tables after a failure, without masking the original error. Nothing queued from
+   * here on runs (chunks still arriving while the generator threads stop), and staging throws.
+   */
   async abandon(): Promise<void> {
+    this.failure ??= new Error('demo generation was abandoned');
     await this.queue;
     await this.dropWorkTables({ ignoreErrors: true });
   }

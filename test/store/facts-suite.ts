@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quarantineRows } from '../../src/collect/import/rows.js';
 import { writeQuarantine } from '../../src/collect/import/store.js';
 import { ByteSink } from '../../src/lib/byte-sink.js';
-import { commandsAtOnce, type FactsEngine, FactsQueryError } from '../../src/store/facts/engine.js';
+import { commandsConcurrently, type FactsEngine, FactsQueryError } from '../../src/store/facts/engine.js';
 import { type MigrationReport, migrateFacts } from '../../src/store/facts/migrate.js';
 import type { EventRow } from '../../src/store/facts/rows.js';
 import { FACTS_MIGRATIONS, FACTS_TABLES } from '../../src/store/facts/schema.js';
@@ -664,10 +664,10 @@ export function describeFactsSuite(name: string, open: () => Promise<FactsEngine
         try {
           // Literal numbers, not parameters: the statements these are for (OPTIMIZE) take none.
           const statements = Array.from({ length: 7 }, (_, n) => `INSERT INTO ${table} SELECT ${n}`);
-          const done: string[] = [];
-          await commandsAtOnce(engine, statements, 3, (statement) => done.push(statement));
-          expect([...done].sort()).toEqual([...statements].sort());
-          await commandsAtOnce(engine, [`INSERT INTO ${table} SELECT 7`], 4);
+          const done: number[] = [];
+          await commandsConcurrently(engine, statements, 3, (index) => done.push(index));
+          expect([...done].sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+          await commandsConcurrently(engine, [`INSERT INTO ${table} SELECT 7`], 4);
           const rows = await engine.query<{ n: number }>(`SELECT n FROM ${table} ORDER BY n`);
           expect(rows.map((r) => Number(r.n))).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
         } finally {
@@ -684,7 +684,7 @@ export function describeFactsSuite(name: string, open: () => Promise<FactsEngine
             failing,
             ...Array.from({ length: 20 }, (_, n) => `INSERT INTO ${table} SELECT ${n}`),
           ];
-          const error = await rejection(commandsAtOnce(engine, statements, 2));
+          const error = await rejection(commandsConcurrently(engine, statements, 2));
           expect(error.clickhouseCode).toBe(60);
           expect(error.sql).toBe(failing);
           const [row] = await engine.query<{ n: number }>(`SELECT count() AS n FROM ${table}`);

@@ -14,11 +14,11 @@ import {
   type InsertOptions,
   type InsertPayload,
   type InsertRowsOptions,
-  inTurns,
   joinedPayload,
   payloadBytes,
   QUERY_SETTINGS,
   type QueryParams,
+  runConcurrently,
   SCRATCH_TABLE_PREFIX,
 } from './engine.js';
 import { startIdlePurge } from './idle-purge.js';
@@ -400,24 +400,28 @@ export async function openChdbEngine(
       await idle.run(() => insert(table, rows, { ...options, format: 'JSONEachRow' }));
     },
     insertRows: (table, rows, insertOptions) => idle.run(() => insert(table, rows, insertOptions)),
-    async commandsAtOnce(statements, concurrency, onDone): Promise<void> {
-      // chdb runs one statement at a time per connection (measured: two 170 ms queries on one session
-      // took 331 ms at once, on two sessions 170 ms); statements without parameters run in parallel
-      // on connections of their own (with parameters chdb runs them one at a time in the process).
+    async commandsConcurrently(statements, limit, onDone): Promise<void> {
+      // chdb runs one statement at a time per connection (two 170 ms queries on one session took
+      // 331 ms together, on two sessions 170 ms). Statements without parameters run in parallel on
+      // connections of their own; with parameters chdb runs them one at a time in the process anyway.
       const sessions: Session[] = [session];
       try {
-        while (sessions.length < Math.min(concurrency, statements.length)) {
+        while (sessions.length < Math.min(limit, statements.length)) {
           const side = new ChdbSession(dataDir, { connectionArgs });
           sessions.push(side);
-          await side.queryAsync(`USE ${database}`);
+          const use = `USE ${database}`;
+          await side.queryAsync(use).catch((error: unknown) => {
+            throw wrap(error, use);
+          });
         }
-        await inTurns(statements, sessions.length, async (sql, worker) => {
+        await runConcurrently(statements.length, sessions.length, async (index, lane) => {
+          const sql = statements[index]!;
           try {
-            await idle.run(() => sessions[worker]!.queryAsync(sql, { format: 'Null' }));
+            await idle.run(() => sessions[lane]!.queryAsync(sql, { format: 'Null' }));
           } catch (error) {
             throw wrap(error, sql);
           }
-          onDone?.(sql);
+          onDone?.(index);
         });
       } finally {
         for (const side of sessions.slice(1)) side.close();

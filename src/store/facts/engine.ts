@@ -81,15 +81,15 @@ export interface FactsEngine {
    */
   insertRows?(table: string, rows: InsertPayload, options: InsertRowsOptions): Promise<void>;
   /**
-   * Runs statements that take no parameters (table maintenance such as OPTIMIZE) up to `concurrency`
-   * at a time, calling `onDone` after each; the first failure stops it from starting more. The
-   * embedded engine runs one statement at a time per connection, so it opens connections of its own
-   * for them. Optional: call it through `commandsAtOnce` below, which runs them in turn otherwise.
+   * Runs statements that take no parameters (table maintenance such as OPTIMIZE) up to `limit` at a
+   * time, calling `onDone` with each one's index when it ends. The embedded engine runs one statement
+   * at a time per connection, so it opens connections of its own for them. Optional: call it through
+   * `commandsConcurrently` below, which runs them as concurrent `command` calls otherwise.
    */
-  commandsAtOnce?(
+  commandsConcurrently?(
     statements: readonly string[],
-    concurrency: number,
-    onDone?: (statement: string) => void,
+    limit: number,
+    onDone?: (index: number) => void,
   ): Promise<void>;
   /**
    * A directory whose files the engine itself reads with `file()` (the embedded engine's own disk);
@@ -148,43 +148,44 @@ export const INSERT_SETTINGS = {
   max_partitions_per_insert_block: '0',
 } as const;
 
-/** `engine.commandsAtOnce`, or the statements one after another on an engine without it. */
-export async function commandsAtOnce(
+/** `engine.commandsConcurrently`, or concurrent `command` calls on an engine without it (a server). */
+export async function commandsConcurrently(
   engine: FactsEngine,
   statements: readonly string[],
-  concurrency: number,
-  onDone?: (statement: string) => void,
+  limit: number,
+  onDone?: (index: number) => void,
 ): Promise<void> {
-  if (engine.commandsAtOnce) return engine.commandsAtOnce(statements, concurrency, onDone);
-  for (const statement of statements) {
-    await engine.command(statement);
-    onDone?.(statement);
-  }
+  if (engine.commandsConcurrently) return engine.commandsConcurrently(statements, limit, onDone);
+  await runConcurrently(statements.length, limit, async (index) => {
+    await engine.command(statements[index]!);
+    onDone?.(index);
+  });
 }
 
 /**
- * Runs `run` over `items`, `workers` at a time (one loop per worker taking the next item); the first
- * failure stops the loops from taking more and is what the promise rejects with.
+ * Runs `run` for indexes 0 … count − 1, at most `limit` at a time (`lane` tells which of the limit
+ * runs it). After a failure no more are started; the promise settles once those running have ended,
+ * and rejects with the first failure.
  */
-export async function inTurns<T>(
-  items: readonly T[],
-  workers: number,
-  run: (item: T, worker: number) => Promise<void>,
+export async function runConcurrently(
+  count: number,
+  limit: number,
+  run: (index: number, lane: number) => Promise<void>,
 ): Promise<void> {
   let next = 0;
-  let failed = false;
-  const loop = async (worker: number): Promise<void> => {
-    while (!failed && next < items.length) {
-      const item = items[next++]!;
+  let failure: { error: unknown } | undefined;
+  const lane = async (laneIndex: number): Promise<void> => {
+    while (failure === undefined && next < count) {
+      const index = next++;
       try {
-        await run(item, worker);
+        await run(index, laneIndex);
       } catch (error) {
-        failed = true;
-        throw error;
+        failure ??= { error };
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, items.length)) }, (_, w) => loop(w)));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, count)) }, (_, i) => lane(i)));
+  if (failure) throw failure.error;
 }
 
 /** Whether the engine takes `insertRows` payloads in other formats than JSONEachRow. */

@@ -11,7 +11,6 @@ import {
   type InsertOptions,
   type InsertPayload,
   type InsertRowsOptions,
-  inTurns,
   QUERY_SETTINGS,
   type QueryParams,
 } from './engine.js';
@@ -110,16 +109,6 @@ export async function openHttpEngine(options: HttpEngineOptions): Promise<FactsE
     },
     async insertJsonEachRow(table: string, rows: InsertPayload, options: InsertOptions = {}): Promise<void> {
       await insert(table, rows, { ...options, format: 'JSONEachRow' });
-    },
-    async commandsAtOnce(statements, concurrency, onDone): Promise<void> {
-      await inTurns(statements, concurrency, async (sql) => {
-        try {
-          await client.command({ query: sql });
-        } catch (error) {
-          throw wrap(error, sql);
-        }
-        onDone?.(sql);
-      });
     },
     insertRows: insert,
     async close(): Promise<void> {
