@@ -5,7 +5,7 @@ import { type SessionRecorder, type VisitHeader, writeVisit } from './event-plan
 import { writeIdentities, writePersonRow } from './person-rows.js';
 import { rngFor } from './prng.js';
 import type { PersonPlan, SessionPlan } from './sessions.js';
-import { type ExperimentTally, emitShopVisit } from './shop-visit.js';
+import { type ExperimentTally, emitShopVisit, emptyExperimentTally } from './shop-visit.js';
 import { emitSocialVisit } from './social-visit.js';
 import type {
   BehaviourWorld,
@@ -36,7 +36,7 @@ export interface WorldOutput {
 }
 
 /** Empty sinks; `visitBytes` sizes the visits' buffer (the other sinks get a fraction of it). */
-export function emptyOutput(visitBytes = 64 << 20): WorldOutput {
+export function emptyOutput(visitBytes: number): WorldOutput {
   return {
     visits: new ByteSink(visitBytes),
     events: 0,
@@ -44,7 +44,7 @@ export function emptyOutput(visitBytes = 64 << 20): WorldOutput {
     comments: new ByteSink(visitBytes >> 6),
     identities: new ByteSink(visitBytes >> 3),
     persons: new ByteSink(visitBytes >> 4),
-    experiment: { exposed: [0, 0], converted: [0, 0] },
+    experiment: emptyExperimentTally(),
     multiPlatformPersons: 0,
   };
 }

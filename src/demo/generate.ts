@@ -9,6 +9,7 @@ import { eventLoadTableName, expansionParams, monthBoundaries, stagingTableName 
 import { buildGroundTruth, emptyChurnTally, type GroundTruth } from './ground-truth.js';
 import { demoScaleProblem, demoSeedProblem } from './limits.js';
 import { IDENTITY_ROW_COLUMNS, PERSON_ROW_COLUMNS } from './person-rows.js';
+import { emptyExperimentTally } from './shop-visit.js';
 import { buildDemoWorld, type WorldSettings } from './world.js';
 import { FactsWriter, PendingRows } from './writer.js';
 
@@ -135,7 +136,7 @@ export async function generateDemoWorld(engine: FactsEngine, options: DemoOption
     const tallies = {
       paths: new PathTally(),
       churn: emptyChurnTally(),
-      experiment: { exposed: [0, 0], converted: [0, 0] },
+      experiment: emptyExperimentTally(),
     };
     let multiPlatformPersons = 0;
 

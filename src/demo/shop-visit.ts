@@ -18,6 +18,11 @@ export interface ExperimentTally {
   converted: number[];
 }
 
+/** Nobody exposed yet, in either variant (control, treatment). */
+export function emptyExperimentTally(): ExperimentTally {
+  return { exposed: [0, 0], converted: [0, 0] };
+}
+
 /** Emits the events of a web or app visit into the context's recorder. */
 export function emitShopVisit(ctx: VisitContext, experiment: ExperimentTally): void {
   const { rng, recorder, session } = ctx;

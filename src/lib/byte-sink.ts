@@ -249,14 +249,6 @@ export class ByteSink {
     return out;
   }
 
-  /** Appends lines written by another sink. */
-  append(bytes: Uint8Array, lines: number): void {
-    this.reserve(bytes.length);
-    this.buffer.set(bytes, this.length);
-    this.length += bytes.length;
-    this.lines += lines;
-  }
-
   private reserve(extra: number): void {
     if (this.length + extra <= this.buffer.length) return;
     const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + extra));

@@ -4,6 +4,7 @@ import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Session } from 'chdb';
 import { PulseloopError } from '../../errors/registry.js';
+import { runConcurrently } from '../../lib/run-concurrently.js';
 import { makeDataDir } from '../data-dir.js';
 import {
   checkInsertOptions,
@@ -18,7 +19,6 @@ import {
   payloadBytes,
   QUERY_SETTINGS,
   type QueryParams,
-  runConcurrently,
   SCRATCH_TABLE_PREFIX,
 } from './engine.js';
 import { startIdlePurge } from './idle-purge.js';

@@ -16,7 +16,7 @@ const MERGES_AT_ONCE = 2;
  */
 export async function compactFacts(
   facts: FactsEngine,
-  onProgress?: (done: number, total: number, table: FactsTable) => void,
+  onProgress?: (done: number, total: number) => void,
 ): Promise<{ table: FactsTable; partitions: number }[]> {
   const report: { table: FactsTable; partitions: number }[] = [];
   const work: { table: FactsTable; partition: string }[] = [];
@@ -37,10 +37,9 @@ export async function compactFacts(
     return `OPTIMIZE TABLE ${table} PARTITION ID '${partition}' FINAL`;
   });
   let done = 0;
-  onProgress?.(0, work.length, work[0]?.table ?? FACTS_TABLES[0]!);
-  await commandsConcurrently(facts, statements, MERGES_AT_ONCE, (index) => {
-    done++;
-    onProgress?.(done, work.length, work[index]!.table);
-  });
+  onProgress?.(0, statements.length);
+  await commandsConcurrently(facts, statements, MERGES_AT_ONCE, () =>
+    onProgress?.(++done, statements.length),
+  );
   return report;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runConcurrently } from '../../src/store/facts/engine.js';
+import { runConcurrently } from '../../src/lib/run-concurrently.js';
 
 /** A task the test ends by hand: `started` tells which are running, `end` settles one. */
 function manualTasks() {
