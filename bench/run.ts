@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import {
   INGEST_CONNECTIONS,
 } from './ingest.js';
 import { benchGovernance } from './ingest-govern.js';
-import { mib, startServerProcess } from './server-process.js';
+import { CLI_ENTRY, mib, SERVER_ENV, SERVER_NODE_FLAGS, startServerProcess } from './server-process.js';
 
 /**
  * `npm run bench`: measures the targets of the issues and writes them to BENCHMARKS.md with the
@@ -130,6 +131,54 @@ async function governanceSection(): Promise<Row[]> {
   ];
 }
 
+/** The `BENCH {…}` line `pulseloop demo --bench` prints: events generated and the seconds it took. */
+function generationOf(output: string): { events: number; seconds: number } {
+  const line = /BENCH (\{.*\})/.exec(output)?.[1];
+  if (!line) throw new Error(`pulseloop demo printed no BENCH line:\n${output.slice(-2000)}`);
+  return JSON.parse(line) as { events: number; seconds: number };
+}
+
+/** `pulseloop demo --no-serve --bench` on a fresh data directory, as the command runs (shebang flags and environment). */
+function buildDemoWorldOnce(): { events: number; seconds: number } {
+  const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-bench-demo-build-'));
+  try {
+    const output = execFileSync(
+      process.execPath,
+      [...SERVER_NODE_FLAGS, CLI_ENTRY, 'demo', '--no-serve', '--bench'],
+      {
+        env: { ...process.env, ...SERVER_ENV, PULSELOOP_DATA: dataDir, LOG_LEVEL: 'warn' },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        maxBuffer: 16 << 20,
+      },
+    );
+    return generationOf(output);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Microseconds for the first write to a page (4 KiB) of memory the process has not used yet: one
+ * page fault, which every fresh buffer pays once. About 1 µs or less on bare metal; ~11 µs on the
+ * virtual machines the benchmarks have run on, where the demo world's ~200,000 faults (and its ~2 GB
+ * of fresh memory in the engine) are a tenth of its CPU. The median of three 256 MiB runs.
+ */
+function freshPageMicros(): number {
+  const runs: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    const bytes = 256 * MiB;
+    const started = performance.now();
+    // calloc of this size maps fresh zero pages; fill writes every page once.
+    Buffer.alloc(bytes).fill(1);
+    runs.push(((performance.now() - started) * 1000) / (bytes / 4096));
+  }
+  return runs.sort((a, b) => a - b)[1]!;
+}
+
+/** Builds of the world in one run of the section: the host's speed drifts, so the median of three is reported. */
+const DEMO_BUILDS = 3;
+
 async function demoSection(): Promise<Row[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-bench-demo-'));
   try {
@@ -141,24 +190,35 @@ async function demoSection(): Promise<Row[]> {
     });
     await new Promise((r) => setTimeout(r, 5000));
     const firstRunIdle = demo.memory().rss;
-    const generation = JSON.parse(/BENCH (\{.*\})/.exec(demo.output())?.[1] ?? '{}') as {
-      events?: number;
-      seconds?: number;
-    };
+    const builds = [generationOf(demo.output())];
     await demo.stop('SIGTERM');
-    const rate = (generation.events ?? 0) / (generation.seconds ?? Number.POSITIVE_INFINITY);
     log('measuring idle memory of a server restarted on the demo world (pulseloop serve)');
     const server = await startServerProcess(dataDir);
     await new Promise((r) => setTimeout(r, 5000));
     const restartedIdle = server.memory().rss;
     await server.stop('SIGTERM');
     const idle = Math.max(firstRunIdle, restartedIdle);
+    for (let i = builds.length; i < DEMO_BUILDS; i++) {
+      log(`building the demo world again (${i + 1} of ${DEMO_BUILDS}, pulseloop demo --no-serve)`);
+      builds.push(buildDemoWorldOnce());
+    }
+    const rates = builds.map((b) => b.events / b.seconds);
+    const median = [...rates].sort((a, b) => a - b)[Math.floor(rates.length / 2)]!;
+    const typical = builds[rates.indexOf(median)]!;
+    const perSecond = (rate: number) => Math.round(rate).toLocaleString('en-US');
     return [
       {
-        metric: 'Demo world generation into the store (scale 1)',
-        value: `${Math.round(rate).toLocaleString('en-US')} events/s (${(generation.events ?? 0).toLocaleString('en-US')} events in ${(generation.seconds ?? 0).toFixed(1)} s)`,
+        metric: `Demo world generation into the store (scale 1; median of ${DEMO_BUILDS} builds in this run, each by \`pulseloop demo\` on a fresh data directory)`,
+        value: `${perSecond(median)} events/s (${typical.events.toLocaleString('en-US')} events in ${typical.seconds.toFixed(1)} s; the builds: ${rates.map(perSecond).join(' / ')})`,
         target: '≥ 500,000 events/s',
-        met: rate >= 500_000,
+        met: median >= 500_000,
+      },
+      {
+        metric:
+          'For comparison, in the same run: a page fault, the first write to a 4 KiB page of fresh memory (about 1 µs or less on bare metal; building the world takes ~200,000)',
+        value: `${freshPageMicros().toFixed(2)} µs`,
+        target: '—',
+        met: undefined,
       },
       {
         metric:
