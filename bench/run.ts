@@ -148,7 +148,8 @@ function buildDemoWorldOnce(): { events: number; seconds: number } {
       {
         env: { ...process.env, ...SERVER_ENV, PULSELOOP_DATA: dataDir, LOG_LEVEL: 'warn' },
         encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'ignore'],
+        // stderr piped: a failed build's error then says why.
+        stdio: ['ignore', 'pipe', 'pipe'],
         maxBuffer: 16 << 20,
       },
     );
