@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,7 @@ import {
   INGEST_CONNECTIONS,
 } from './ingest.js';
 import { benchGovernance } from './ingest-govern.js';
-import { CLI_ENTRY, mib, SERVER_ENV, SERVER_NODE_FLAGS, startServerProcess } from './server-process.js';
+import { mib, runCli, startServerProcess } from './server-process.js';
 
 /**
  * `npm run bench`: measures the targets of the issues and writes them to BENCHMARKS.md with the
@@ -138,22 +137,11 @@ function generationOf(output: string): { events: number; seconds: number } {
   return JSON.parse(line) as { events: number; seconds: number };
 }
 
-/** `pulseloop demo --no-serve --bench` on a fresh data directory, as the command runs (shebang flags and environment). */
+/** `pulseloop demo --no-serve --bench` on a fresh data directory, as the command runs. */
 function buildDemoWorldOnce(): { events: number; seconds: number } {
   const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-bench-demo-build-'));
   try {
-    const output = execFileSync(
-      process.execPath,
-      [...SERVER_NODE_FLAGS, CLI_ENTRY, 'demo', '--no-serve', '--bench'],
-      {
-        env: { ...process.env, ...SERVER_ENV, PULSELOOP_DATA: dataDir, LOG_LEVEL: 'warn' },
-        encoding: 'utf8',
-        // stderr piped: a failed build's error then says why.
-        stdio: ['ignore', 'pipe', 'pipe'],
-        maxBuffer: 16 << 20,
-      },
-    );
-    return generationOf(output);
+    return generationOf(runCli(dataDir, 'demo', '--no-serve', '--bench'));
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -66,10 +66,13 @@ export async function serverStatus(server: Pick<ServerProcess, 'url'>): Promise<
   return (await (await fetch(`${server.url}/status`)).json()) as ServerStatus;
 }
 
-/** Runs a `pulseloop` command on a data directory and answers its standard output, trimmed. */
+/**
+ * Runs a `pulseloop` command on a data directory, with the flags and environment of the command's
+ * shebang line as users start it, and answers its standard output, trimmed.
+ */
 export function runCli(dataDir: string, ...args: string[]): string {
-  return execFileSync(process.execPath, [CLI_ENTRY, ...args], {
-    env: { ...process.env, PULSELOOP_DATA: dataDir, LOG_LEVEL: 'warn' },
+  return execFileSync(process.execPath, [...SERVER_NODE_FLAGS, CLI_ENTRY, ...args], {
+    env: { ...process.env, ...SERVER_ENV, PULSELOOP_DATA: dataDir, LOG_LEVEL: 'warn' },
     encoding: 'utf8',
   }).trim();
 }

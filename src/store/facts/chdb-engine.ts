@@ -188,8 +188,8 @@ export function withoutLowCardinality(type: string): string {
  * it back to the system; chdb's default is 5 s. Ingestion needs the same ~30 MB of buffers again every
  * second, and every page handed back is a page fault to take again: at the default, 0.17 faults an
  * event, most of them in the store's insert threads. Faults cost ~15 µs each on the gVisor sandbox the
- * benchmarks first ran on, ~11 µs on the firecracker VMs since (~1 µs on bare metal). At 30 s: 0.07 faults an event and ~1.5 µs less of the
- * store's CPU an event. Memory is not kept for an idle server: it is given back once the engine has
+ * benchmarks first ran on, ~11 µs on the firecracker VMs since (~1 µs on bare metal). At 30 s: 0.07
+ * faults an event and ~1.5 µs less of the store's CPU an event. Memory is not kept for an idle server: it is given back once the engine has
  * had no work for IDLE_PURGE_MS (idle-purge.ts).
  *
  * `thp:always`: the allocator asks for transparent huge pages (2 MiB) for its memory, where the system
