@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { INGEST_THREAD_NAME } from '../src/collect/ingest-threads.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repositoryRoot = here.split('/').includes('dist') ? join(here, '..', '..') : join(here, '..');
@@ -139,6 +140,7 @@ function threadKind(pid: number, tid: string, name: string): string {
   if (tid === String(pid)) return 'main thread';
   // Node's own threads (garbage collector helpers, libuv's file-system pool) are all named "node".
   if (name === 'node') return 'Node.js helper threads (GC, file writes)';
+  if (name === INGEST_THREAD_NAME) return 'ingestion threads (preparing batches)';
   return 'embedded ClickHouse threads';
 }
 

@@ -5,6 +5,7 @@ import { type BatchWriter, replayWal, startBatchWriter } from '../collect/batch-
 import { scheduleConnectorSyncs } from '../collect/connectors/schedule.js';
 import { startMessageIdWindow } from '../collect/dedupe-lifecycle.js';
 import { ingestGovernance } from '../collect/govern-step.js';
+import { defaultIngestThreads, openIngestThreads } from '../collect/ingest-threads.js';
 import { createLiveFeed } from '../collect/live.js';
 import { createRateLimiter } from '../collect/rate-limit.js';
 import { MAX_BATCH_BYTES } from '../collect/segment/limits.js';
@@ -46,6 +47,11 @@ export interface StartOptions {
   /** Already open and migrated stores to use (the CLI's demo opens them first). */
   facts?: FactsEngine;
   metadata?: MetadataStore;
+  /**
+   * Opens the ingestion threads (default `openIngestThreads`). Tests running the TypeScript sources,
+   * which have no compiled thread file, pass the built module's.
+   */
+  openIngestThreads?: typeof openIngestThreads;
 }
 
 /**
@@ -161,6 +167,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const governedIngest = config.ingest.governance
     ? ingestGovernance(governance, metadata, { legacyContactHashes: config.ingest.legacyContactHashes })
     : undefined;
+  const ingestThreads = (options.openIngestThreads ?? openIngestThreads)(
+    config.ingest.threads ?? defaultIngestThreads(),
+    governedIngest ? governance.keyring : undefined,
+  );
   const app = await buildApp({
     logger,
     facts,
@@ -182,6 +192,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       logger,
       live,
       ...(governedIngest ? { governance: governedIngest } : {}),
+      ...(ingestThreads ? { threads: ingestThreads } : {}),
     },
     writeKeys: createWriteKeyCache(metadata),
     rateLimiter: createRateLimiter(),
@@ -229,7 +240,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       stopRefreshing();
       await Promise.all([retention?.stop(), connectors.stop()]);
       await app.close();
-      await governedIngest?.consentWriter.close();
+      await Promise.all([governedIngest?.consentWriter.close(), ingestThreads?.close()]);
       // After the last request, so the snapshot holds every id claimed; beside the log's drain,
       // which a large snapshot should not delay.
       await Promise.all([dedupeWindow.close(), writer.close()]);

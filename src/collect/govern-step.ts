@@ -6,12 +6,11 @@ import {
 } from '../govern/consent.js';
 import { type ConsentThread, openConsentThread } from '../govern/consent-thread.js';
 import type { Governance } from '../govern/governance.js';
-import { encryptField, isEncrypted, keyedContactId } from '../govern/pii/crypto.js';
 import type { PiiFieldCache } from '../govern/pii/fields.js';
+import { createGovernanceMemo, type GovernanceMemo, PiiProtector } from '../govern/pii/protect.js';
 import type { SuppressionList } from '../govern/subjects.js';
 import type { KeyedContactId } from '../identity/linked-ids.js';
 import type { DistinctId } from '../identity/resolver.js';
-import { BoundedMemo } from '../lib/bounded-memo.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import type { JsonObject, SegmentMessage } from './segment/validate.js';
 
@@ -35,23 +34,6 @@ export type IngestGovernance = Pick<Governance, 'keyring' | 'consent' | 'suppres
   memo: GovernanceMemo;
 };
 
-/**
- * The same people identify again and again with the same phone, e-mail and name (every app start,
- * every sign-in), and a keyed hash or a cipher costs microseconds each. Remembered here:
- * - the keyed join id of each contact value (an HMAC of it; deterministic anyway);
- * - the ciphertext of each (sender, field, value): a sender's repeated value is stored as the same
- *   ciphertext, which tells a reader of the store nothing the sender's id on those rows does not
- *   already tell; different senders' equal values still get different ciphertexts.
- * Both belong to the process's one key ring (a rotated ring takes effect at the next start).
- */
-export interface GovernanceMemo {
-  keyedIds: BoundedMemo<string>;
-  ciphertexts: BoundedMemo<string>;
-}
-
-/** Entries each memo holds: ~150 bytes each, so at most a few megabytes apiece. */
-const MEMO_ENTRIES = 50_000;
-
 /** The governance ingestion uses, over the process's Governance. */
 export function ingestGovernance(
   governance: Governance,
@@ -62,10 +44,7 @@ export function ingestGovernance(
     ...governance,
     consentWriter: createConsentWriter(metadata, governance.consent),
     legacyContactHashes: options.legacyContactHashes ?? false,
-    memo: {
-      keyedIds: new BoundedMemo(MEMO_ENTRIES),
-      ciphertexts: new BoundedMemo(MEMO_ENTRIES),
-    },
+    memo: createGovernanceMemo(),
   };
 }
 
@@ -150,6 +129,14 @@ export type Withheld = 'erased' | 'opted_out';
 const CONSENT_TRAIT = 'consent';
 const CONSENT_TRAIT_PREFIX = 'consent_';
 
+/** What consent checks read of a call: its type, its sender's ids and, on identify, its traits (plain). */
+export interface ConsentSubject {
+  type: SegmentMessage['type'];
+  userId?: string | undefined;
+  anonymousId?: string | undefined;
+  traits?: JsonObject | undefined;
+}
+
 /** The governance of one request: the project's PII fields and the consent changes it carries. */
 export class RequestGovernance {
   /** Consent changes found in this request's identify calls, written before it is acknowledged. */
@@ -158,21 +145,24 @@ export class RequestGovernance {
   private readonly analyticsHere = new Map<string, boolean>();
   private readonly consent: ConsentCache;
   private readonly suppression: SuppressionList;
-  private readonly memo: GovernanceMemo;
+  /** Encrypts the project's PII fields; computes keyed contact ids. */
+  readonly pii: PiiProtector;
   readonly keyed: KeyedContactId;
 
   constructor(
     readonly governance: IngestGovernance,
     readonly projectId: string,
-    private readonly piiFields: ReadonlySet<string>,
+    piiFields: ReadonlySet<string>,
   ) {
     this.consent = governance.consent;
     this.suppression = governance.suppression;
-    const ring = governance.keyring;
-    const memo = governance.memo;
-    this.memo = memo;
-    this.keyed = (kind, value) =>
-      memo.keyedIds.get(`${kind}\u0000${value}`, () => keyedContactId(ring, kind, value));
+    this.pii = new PiiProtector(governance.keyring, piiFields, governance.memo);
+    this.keyed = this.pii.keyed;
+  }
+
+  /** Whether an id is on the project's list of erased ids. */
+  isErased(id: string): boolean {
+    return this.suppression.isSuppressed(this.projectId, id);
   }
 
   /**
@@ -194,8 +184,8 @@ export class RequestGovernance {
   }
 
   /** Notes the consent an identify call sets, under each of the call's ids, at the event's time. */
-  noteConsent(message: SegmentMessage, timestampMs: number): void {
-    if (message.type !== 'identify' || !carriesConsent(message.traits)) return;
+  noteConsent(message: ConsentSubject, timestampMs: number): void {
+    if (message.type !== 'identify' || !message.traits || !carriesConsent(message.traits)) return;
     for (const id of [message.userId, message.anonymousId]) {
       if (id === undefined) continue;
       for (const change of consentChangesFromIdentify(id, message.traits, timestampMs)) {
@@ -210,7 +200,7 @@ export class RequestGovernance {
    * for the person those ids belong to (consent API records may name a person id), or set by an
    * earlier call of this request.
    */
-  isOptedOut(message: SegmentMessage, personOf: (distinctId: string) => string | undefined): boolean {
+  isOptedOut(message: ConsentSubject, personOf: (distinctId: string) => string | undefined): boolean {
     const anyOptOut = this.consent.hasAnalyticsOptOuts(this.projectId);
     if (!anyOptOut && this.analyticsHere.size === 0) return false;
     for (const id of [message.userId, message.anonymousId]) {
@@ -228,48 +218,19 @@ export class RequestGovernance {
     return false;
   }
 
-  /**
-   * The call with its PII fields encrypted (traits, properties, context.traits); the same object
-   * when it carries none. The original keeps the plain values for the keyed join ids.
-   */
+  /** The call with its PII fields encrypted (see PiiProtector.protect). */
   protect<M extends SegmentMessage>(message: M): M {
-    let out = message;
-    const sender = message.userId ?? message.anonymousId;
-    if ('traits' in message) {
-      const traits = this.encryptObject(message.traits, sender);
-      if (traits !== message.traits) out = { ...out, traits };
-    } else if ('properties' in message) {
-      const properties = this.encryptObject(message.properties, sender);
-      if (properties !== message.properties) out = { ...out, properties };
-    }
-    const context = this.protectContext(message.context, sender);
-    if (context !== message.context) out = { ...out, context };
-    return out;
+    return this.pii.protect(message);
   }
 
-  /** A context (an event's or a batch's) with the PII fields of its `traits` encrypted. */
+  /** A context with the PII fields of its `traits` encrypted. */
   protectContext(context: JsonObject, sender?: string): JsonObject {
-    const traits = context.traits;
-    if (!isPlainObject(traits)) return context;
-    const encrypted = this.encryptObject(traits, sender);
-    return encrypted === traits ? context : { ...context, traits: encrypted };
+    return this.pii.protectContext(context, sender);
   }
 
   /** What was sent for an invalid call, with the PII fields it holds encrypted, for quarantine. */
   protectRaw(raw: unknown): unknown {
-    if (!isPlainObject(raw)) return raw;
-    let out = raw;
-    for (const key of ['traits', 'properties'] as const) {
-      const value = raw[key];
-      if (!isPlainObject(value)) continue;
-      const encrypted = this.encryptObject(value);
-      if (encrypted !== value) out = { ...out, [key]: encrypted };
-    }
-    if (isPlainObject(raw.context)) {
-      const context = this.protectContext(raw.context);
-      if (context !== raw.context) out = { ...out, context };
-    }
-    return out;
+    return this.pii.protectRaw(raw);
   }
 
   /** Whether an invalid call names an erased or opted-out sender: then nothing of it is kept. */
@@ -284,26 +245,6 @@ export class RequestGovernance {
       if (this.consent.isAnalyticsOptedOut(this.projectId, text)) return true;
     }
     return false;
-  }
-
-  /**
-   * The object with every PII field encrypted; the same object when it has none (the usual case).
-   * With a sender, its repeated values reuse their ciphertext (`GovernanceMemo`).
-   */
-  private encryptObject(object: JsonObject, sender?: string): JsonObject {
-    let out: JsonObject | undefined;
-    const ring = this.governance.keyring;
-    for (const key in object) {
-      if (!this.piiFields.has(key)) continue;
-      const plain = plainText(object[key]);
-      if (plain === undefined) continue;
-      out ??= { ...object };
-      out[key] =
-        sender === undefined
-          ? encryptField(ring, plain)
-          : this.memo.ciphertexts.get(`${sender}\u0000${key}\u0000${plain}`, () => encryptField(ring, plain));
-    }
-    return out ?? object;
   }
 }
 
@@ -323,18 +264,6 @@ function carriesConsent(traits: JsonObject): boolean {
     if (key === CONSENT_TRAIT || key.startsWith(CONSENT_TRAIT_PREFIX)) return true;
   }
   return false;
-}
-
-/**
- * The text to encrypt for a PII value: strings as they are, numbers and booleans as written,
- * objects and arrays as JSON (an address object is PII as a whole). Empty, null and already
- * encrypted values are left alone.
- */
-function plainText(value: unknown): string | undefined {
-  if (typeof value === 'string') return value === '' || isEncrypted(value) ? undefined : value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (value !== null && typeof value === 'object') return JSON.stringify(value);
-  return undefined;
 }
 
 function isPlainObject(value: unknown): value is JsonObject {

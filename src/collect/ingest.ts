@@ -1,15 +1,21 @@
 import type { Logger } from 'pino';
 import { PulseloopError } from '../errors/registry.js';
-import { linkedIdsOf } from '../identity/linked-ids.js';
-import type { DistinctId, IdentityChanges, IdentityInput, IdentityResolver } from '../identity/resolver.js';
+import type { IdentityChanges, IdentityInput, IdentityResolver } from '../identity/resolver.js';
 import { ByteSink } from '../lib/byte-sink.js';
 import { writeEventBinary } from '../store/facts/event-binary.js';
 import type { EventRow, QuarantineRow } from '../store/facts/rows.js';
 import type { FactsTable } from '../store/facts/schema.js';
 import type { BatchWriter } from './batch-writer.js';
-import type { ClaimOutcome, MessageIdWindow } from './dedupe.js';
-import { type IngestGovernance, type RequestGovernance, requestGovernance } from './govern-step.js';
+import type { ClaimedEvent, ClaimOutcome, MessageIdWindow } from './dedupe.js';
+import {
+  type ConsentSubject,
+  type IngestGovernance,
+  type RequestGovernance,
+  requestGovernance,
+} from './govern-step.js';
+import type { IngestThreads } from './ingest-threads.js';
 import type { LiveFeed, LiveItem } from './live.js';
+import { linkedIdsOfCall, type PreparedEvents } from './prepare-batch.js';
 import type { CompactText, JsonScan } from './segment/json-scan.js';
 import { toEventRow } from './segment/normalise.js';
 import { toQuarantineRow } from './segment/quarantine.js';
@@ -44,6 +50,8 @@ export interface IngestDeps {
   live?: LiveFeed;
   /** Consent, erasure and PII encryption (absent: events are stored as sent). */
   governance?: IngestGovernance;
+  /** Threads that prepare batch requests (absent: the serving thread prepares them). */
+  threads?: IngestThreads;
 }
 
 export interface IngestRequest {
@@ -128,6 +136,16 @@ export class RowBuffers {
   addEvent(row: EventRow): void {
     writeEventBinary(this.sink('events'), row);
   }
+  /** Event `index` of those a preparing thread encoded, with its person id put in. */
+  addPreparedEvent(events: PreparedEvents, index: number, personId: string): void {
+    const sink = this.sink('events');
+    const { rows, offsets } = events;
+    const personAt = offsets[3 * index + 1]!;
+    sink.bytes(rows, offsets[3 * index]!, personAt);
+    sink.binaryString(personId);
+    sink.bytes(rows, personAt, offsets[3 * index + 2]!);
+    sink.endRow();
+  }
   private sink(table: FactsTable): ByteSink {
     let sink = this.parts.get(table);
     if (!sink) {
@@ -183,7 +201,7 @@ function itemsOf(request: IngestRequest): {
  */
 function identityOf(
   stored: SegmentMessage,
-  linkedIds: DistinctId[],
+  linkedIds: IdentityInput['linkedIds'] & {},
   projectId: string,
   at: number,
 ): IdentityInput {
@@ -195,17 +213,30 @@ function identityOf(
   return input;
 }
 
-/** The platform and contact ids the plain call vouches for (with keyed contact ids under governance). */
-function linkedIdsOfMessage(
-  message: SegmentMessage,
-  governance: RequestGovernance | undefined,
-): DistinctId[] {
-  const traits = message.type === 'identify' ? message.traits : undefined;
-  if (!governance) return linkedIdsOf(traits, message.context);
-  return linkedIdsOf(traits, message.context, {
-    keyed: governance.keyed,
-    keepUnkeyed: governance.governance.legacyContactHashes,
-  });
+/** Event `index` of those a preparing thread prepared, ready for the serving thread to finish. */
+function readyFromThread(events: PreparedEvents, index: number, projectId: string): ReadyEvent {
+  const extra = events.extras.get(index);
+  const timestamp = events.timestamps[index]!;
+  const userId = events.userIds[index] || undefined;
+  const anonymousId = events.anonymousIds[index] || undefined;
+  const messageId = events.messageIds[index]!;
+  const identity: IdentityInput = { projectId, messageId, at: timestamp, linkedIds: extra?.linkedIds ?? [] };
+  if (userId) identity.userId = userId;
+  if (anonymousId) identity.anonymousId = anonymousId;
+  if (extra?.previousId !== undefined) identity.previousId = extra.previousId;
+  if (extra?.storedTraits) identity.traits = extra.storedTraits;
+  return {
+    key: {
+      message_id: messageId,
+      event: events.eventNames[index]!,
+      distinct_id: events.distinctIds[index]!,
+      timestamp,
+    },
+    // Only identify calls carry consent; the others' type does not matter to it.
+    sender: { type: extra?.type ?? 'track', userId, anonymousId, traits: extra?.traits },
+    identity,
+    write: (buffers, personId) => buffers.addPreparedEvent(events, index, personId),
+  };
 }
 
 /**
@@ -213,7 +244,7 @@ function linkedIdsOfMessage(
  * exact hours, or a chance match). When the store cannot answer, the event is taken as new: stored
  * twice at worst, which the events table folds, rather than dropped.
  */
-async function isStoredCopy(deps: IngestDeps, projectId: string, row: EventRow): Promise<boolean> {
+async function isStoredCopy(deps: IngestDeps, projectId: string, row: ClaimedEvent): Promise<boolean> {
   try {
     return await deps.dedupe.isStored(projectId, row);
   } catch (error) {
@@ -261,7 +292,7 @@ class RequestClaims {
    * Answers at once for a new id (the path of nearly every event); a promise only when it must wait
    * for another request or ask the store.
    */
-  claim(row: EventRow, receivedAt: number): boolean | Promise<boolean> {
+  claim(row: ClaimedEvent, receivedAt: number): boolean | Promise<boolean> {
     const outcome = this.deps.dedupe.claim(this.projectId, row.message_id, receivedAt);
     if (outcome === 'new') {
       this.own(row.message_id);
@@ -275,7 +306,7 @@ class RequestClaims {
     this.ids.push(messageId);
   }
 
-  private async claimSlowly(row: EventRow, receivedAt: number, first: ClaimOutcome): Promise<boolean> {
+  private async claimSlowly(row: ClaimedEvent, receivedAt: number, first: ClaimOutcome): Promise<boolean> {
     const { dedupe } = this.deps;
     let outcome = first;
     for (
@@ -332,15 +363,114 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
   }
 }
 
+/** A `/v1/batch` request as received, for a preparing thread. */
+export interface RawBatchRequest {
+  /** The body as received (compressed or not). */
+  raw: Buffer;
+  contentEncoding?: string;
+  /** Largest body accepted, after decompression. */
+  limitBytes: number;
+  projectId: string;
+  sourceId: string;
+  receivedAt: number;
+  ip: string;
+}
+
+/**
+ * Ingests a batch request prepared on a thread (prepare-batch.ts): the serving thread only claims,
+ * checks consent, resolves identities and writes the log. Answers undefined when the serving thread
+ * must ingest the request itself with `ingest` (nothing of it has been claimed or logged then): no
+ * threads, someone watching the project's live view, invalid events (quarantine needs the server's
+ * state), an id on the erased list, or a thread that failed.
+ */
+export async function ingestBatchOnThread(
+  deps: IngestDeps,
+  request: RawBatchRequest,
+): Promise<IngestResult | undefined> {
+  const { threads } = deps;
+  if (!threads || deps.live?.hasListeners(request.projectId)) return undefined;
+  refuseWhenOverloaded(deps);
+  const governance = deps.governance
+    ? await requestGovernance(deps.governance, request.projectId)
+    : undefined;
+  let prepared: Awaited<ReturnType<IngestThreads['prepare']>>;
+  try {
+    prepared = await threads.prepare({
+      body: request.raw,
+      ...(request.contentEncoding !== undefined ? { contentEncoding: request.contentEncoding } : {}),
+      limitBytes: request.limitBytes,
+      projectId: request.projectId,
+      sourceId: request.sourceId,
+      receivedAt: request.receivedAt,
+      ip: request.ip,
+      ...(governance
+        ? {
+            piiFields: [...governance.pii.fields],
+            legacyContactHashes: governance.governance.legacyContactHashes,
+          }
+        : {}),
+    });
+  } catch (error) {
+    deps.logger?.warn({ err: error }, 'an ingestion thread failed: the serving thread takes the request');
+    return undefined;
+  }
+  if (prepared.kind === 'refused') throw new PulseloopError(prepared.code, prepared.details);
+  if (prepared.kind === 'has_invalid_events') return undefined;
+  const { events } = prepared;
+  const ready: ReadyEvent[] = [];
+  for (let index = 0; index < events.count; index++)
+    ready.push(readyFromThread(events, index, request.projectId));
+  if (governance && ready.some((event) => namesErasedId(governance, event))) return undefined;
+  const claims = new RequestClaims(deps, request.projectId);
+  try {
+    const result: IngestResult = { accepted: 0, duplicates: 0, quarantined: 0, errors: [] };
+    const buffers = new RowBuffers();
+    for (const event of ready) {
+      const waiting = commitEvent(deps, request, governance, event, buffers, result, claims);
+      if (waiting) await waiting;
+    }
+    await appendAndAcknowledge(deps, request.projectId, governance, buffers, claims);
+    return result;
+  } finally {
+    claims.fail();
+  }
+}
+
+/** Whether a prepared call carries or vouches for an id on the project's erased list. */
+function namesErasedId(governance: RequestGovernance, event: ReadyEvent): boolean {
+  const { userId, anonymousId, previousId, linkedIds } = event.identity;
+  for (const id of [userId, anonymousId, previousId]) {
+    if (id !== undefined && governance.isErased(id)) return true;
+  }
+  return (linkedIds ?? []).some((linked) => governance.isErased(linked.id));
+}
+
+/** 503 while the store is too far behind the log to take more. */
+function refuseWhenOverloaded(deps: IngestDeps): void {
+  if (deps.writer.stats().pendingBytes > deps.maxPendingBytes) {
+    throw new PulseloopError('overloaded', { retryAfterSeconds: 5 });
+  }
+}
+
+/** A valid event, ready to be claimed, checked for consent, joined to its person and written. */
+interface ReadyEvent {
+  /** What the dedupe window and, when it is unsure, the store are asked. */
+  key: ClaimedEvent;
+  /** The plain call's type, ids and traits, which consent is read from. */
+  sender: ConsentSubject;
+  identity: IdentityInput;
+  /** Writes the event's row, once its person is known. */
+  write(buffers: RowBuffers, personId: string): void;
+  /** The row, for the live view (events the serving thread normalised itself). */
+  row?: EventRow;
+}
+
 async function ingestClaiming(
   deps: IngestDeps,
   request: IngestRequest,
   claims: RequestClaims,
 ): Promise<IngestResult> {
-  const stats = deps.writer.stats();
-  if (stats.pendingBytes > deps.maxPendingBytes) {
-    throw new PulseloopError('overloaded', { retryAfterSeconds: 5 });
-  }
+  refuseWhenOverloaded(deps);
   const { items, itemTexts, batchContext: sentBatchContext, batchSentAt } = itemsOf(request);
   const governance = deps.governance
     ? await requestGovernance(deps.governance, request.projectId)
@@ -380,7 +510,11 @@ async function ingestClaiming(
       quarantine(validated.error, item, index);
       continue;
     }
-    const linkedIds = linkedIdsOfMessage(validated.message, governance);
+    const linkedIds = linkedIdsOfCall(
+      validated.message,
+      governance?.keyed,
+      governance?.governance.legacyContactHashes,
+    );
     const message = governance
       ? governance.keptDespiteErasure(validated.message, linkedIds)
       : validated.message;
@@ -403,26 +537,77 @@ async function ingestClaiming(
       continue;
     }
     const row: EventRow = normalised.row;
-    const claimed = claims.claim(row, request.receivedAt);
-    if (!(typeof claimed === 'boolean' ? claimed : await claimed)) {
-      result.duplicates += 1;
-      continue;
-    }
-    if (governance) {
-      governance.noteConsent(message, row.timestamp);
-      if (governance.isOptedOut(message, (id) => deps.identity.personOf(request.projectId, id))) {
-        result.accepted += 1;
-        continue;
-      }
-    }
-    const changes = deps.identity.resolve(identityOf(stored, linkedIds, request.projectId, row.timestamp));
-    row.person_id = changes.personId;
-    buffers.addIdentityChanges(changes);
-    buffers.addEvent(row);
-    liveItems?.push({ kind: 'event', row });
-    result.accepted += 1;
+    // Each event is committed before the next is validated: an identify's consent counts for the
+    // calls after it in the same request (an opted-out sender's invalid call is not quarantined).
+    const ready: ReadyEvent = {
+      key: row,
+      sender: message,
+      identity: identityOf(stored, linkedIds, request.projectId, row.timestamp),
+      write: (rowBuffers, personId) => {
+        row.person_id = personId;
+        rowBuffers.addEvent(row);
+      },
+      row,
+    };
+    const waiting = commitEvent(deps, request, governance, ready, buffers, result, claims, liveItems);
+    if (waiting) await waiting;
   }
 
+  await appendAndAcknowledge(deps, request.projectId, governance, buffers, claims, liveItems);
+  if (request.callType !== 'batch' && singleError) throw singleError;
+  return result;
+}
+
+/**
+ * Claims the event's message id (a re-delivery is counted, not kept), records its consent and leaves
+ * it out when its sender opted out, resolves its identity, and writes its rows. Synchronous unless
+ * the claim must wait (for another request's log write, or the store): nearly every event.
+ */
+function commitEvent(
+  deps: IngestDeps,
+  request: Pick<IngestRequest, 'projectId' | 'receivedAt'>,
+  governance: RequestGovernance | undefined,
+  ready: ReadyEvent,
+  buffers: RowBuffers,
+  result: IngestResult,
+  claims: RequestClaims,
+  liveItems?: LiveItem[],
+): Promise<void> | undefined {
+  const keep = (claimed: boolean) => {
+    if (!claimed) {
+      result.duplicates += 1;
+      return;
+    }
+    if (governance) {
+      governance.noteConsent(ready.sender, ready.key.timestamp);
+      if (governance.isOptedOut(ready.sender, (id) => deps.identity.personOf(request.projectId, id))) {
+        result.accepted += 1;
+        return;
+      }
+    }
+    const changes = deps.identity.resolve(ready.identity);
+    buffers.addIdentityChanges(changes);
+    ready.write(buffers, changes.personId);
+    if (liveItems && ready.row) liveItems.push({ kind: 'event', row: ready.row });
+    result.accepted += 1;
+  };
+  const claimed = claims.claim(ready.key, request.receivedAt);
+  if (typeof claimed === 'boolean') {
+    keep(claimed);
+    return undefined;
+  }
+  return claimed.then(keep);
+}
+
+/** Appends the request's rows to the log; the request is acknowledged only once they are durable. */
+async function appendAndAcknowledge(
+  deps: IngestDeps,
+  projectId: string,
+  governance: RequestGovernance | undefined,
+  buffers: RowBuffers,
+  claims: RequestClaims,
+  liveItems?: LiveItem[],
+): Promise<void> {
   // Consent and events are both durable before the call is acknowledged. The two writes (a metadata
   // commit and a log append, each waiting for its disk) run side by side rather than one after the
   // other, so a request that carries consent waits for one disk round-trip, not two.
@@ -430,7 +615,7 @@ async function ingestClaiming(
   const records = buffers.records();
   const [consent, logged] = await Promise.allSettled([
     consentChanges.length > 0 && governance
-      ? governance.governance.consentWriter.write(request.projectId, consentChanges)
+      ? governance.governance.consentWriter.write(projectId, consentChanges)
       : Promise.resolve(),
     records.length > 0 ? deps.wal.append(records) : Promise.resolve(undefined),
   ]);
@@ -449,7 +634,5 @@ async function ingestClaiming(
     throw new PulseloopError('overloaded', { retryAfterSeconds: 5 });
   }
   claims.done();
-  if (liveItems && liveItems.length > 0) deps.live?.publish(request.projectId, liveItems);
-  if (request.callType !== 'batch' && singleError) throw singleError;
-  return result;
+  if (liveItems && liveItems.length > 0) deps.live?.publish(projectId, liveItems);
 }

@@ -48,6 +48,8 @@ export const ConfigSchema = Type.Object({
     governanceRefreshSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
     /** Under governance, also emit the unkeyed phone/e-mail hashes (while moving stored identities over). */
     legacyContactHashes: Type.Boolean(),
+    /** Threads that prepare /v1/batch requests beside the serving thread (0: none); one per extra core, at most 3, when unset. */
+    threads: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
   }),
 });
 export type Config = Static<typeof ConfigSchema>;
@@ -104,6 +106,7 @@ const ENV_NAMES: Record<string, string> = {
   '/ingest/governance': 'PULSELOOP_INGEST_GOVERNANCE',
   '/ingest/governanceRefreshSeconds': 'PULSELOOP_GOVERNANCE_REFRESH_SECONDS',
   '/ingest/legacyContactHashes': 'PULSELOOP_LEGACY_CONTACT_HASHES',
+  '/ingest/threads': 'PULSELOOP_INGEST_THREADS',
 };
 
 /** Settings whose values are secrets: an error names them but never shows what was given. */
@@ -158,6 +161,7 @@ function fromEnv(env: Env): Record<string, unknown> {
     ['dedupeWindowHours', 'PULSELOOP_DEDUPE_WINDOW_HOURS'],
     ['dedupeMemoryMb', 'PULSELOOP_DEDUPE_MEMORY_MB'],
     ['governanceRefreshSeconds', 'PULSELOOP_GOVERNANCE_REFRESH_SECONDS'],
+    ['threads', 'PULSELOOP_INGEST_THREADS'],
   ] as const) {
     const value = numberValue(env[name]);
     if (value !== undefined) ingest[key] = value;

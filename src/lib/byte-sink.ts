@@ -210,6 +210,14 @@ export class ByteSink {
     this.length = o;
   }
 
+  /** Bytes `start` to `end` of `source`, as they are (a piece of a row written elsewhere). */
+  bytes(source: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.reserve(n);
+    this.buffer.set(source.subarray(start, end), this.length);
+    this.length += n;
+  }
+
   /** Ends a binary row (counted as a line, like a text row's). */
   endRow(): void {
     this.lines++;

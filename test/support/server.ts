@@ -9,6 +9,7 @@ import { addOrganisationMember, createUser, findUserByEmail, type User } from '.
 import { createOrganisation } from '../../src/store/metadata/organisations.js';
 import { createProject } from '../../src/store/metadata/projects.js';
 import { createSource } from '../../src/store/metadata/sources.js';
+import { builtIngestThreads } from './ingest-threads.js';
 
 /** The test owner's sign-in (owner of every project `startTestServer` creates). */
 export const TEST_OWNER_EMAIL = 'owner@test.pulseloop.local';
@@ -46,6 +47,7 @@ export interface TestServer {
 export async function startTestServer(
   overrides: ConfigOverrides = {},
   dataDir?: string,
+  options: { ingestThreads?: boolean } = {},
 ): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'pulseloop-server-'));
   // Every test request comes from one IP, hundreds a second: the per-IP API limit (tested on its own
@@ -56,6 +58,8 @@ export async function startTestServer(
   );
   const server = await startServer(config, {
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    // Batches are prepared on the serving thread unless asked (the thread file is compiled only).
+    openIngestThreads: options.ingestThreads ? await builtIngestThreads() : () => undefined,
   });
   // A restarted test server (same data directory) keeps its owner.
   const owner =

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type IngestDeps, ingest } from '../../collect/ingest.js';
+import { type IngestDeps, ingest, ingestBatchOnThread } from '../../collect/ingest.js';
 import type { RateLimiter } from '../../collect/rate-limit.js';
 import { decodeBody, parseJsonBodyScanned } from '../../collect/segment/body.js';
 import { MAX_BATCH_BYTES, MAX_EVENT_BYTES } from '../../collect/segment/limits.js';
@@ -110,9 +110,21 @@ export function registerCollectRoutes(app: FastifyInstance, deps: CollectRouteDe
         const early = fromHeader ? await authorise(deps, fromHeader) : undefined;
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         const encoding = request.headers['content-encoding'];
-        const { body, scan } = parseJsonBodyScanned(
-          decodeBody(raw, typeof encoding === 'string' ? encoding : undefined, limit),
-        );
+        const contentEncoding = typeof encoding === 'string' ? encoding : undefined;
+        if (early && route.callType === 'batch') {
+          // Batches whose key is known before parsing are prepared on an ingestion thread, if any.
+          const onThread = await ingestBatchOnThread(deps.ingest, {
+            raw,
+            ...(contentEncoding !== undefined ? { contentEncoding } : {}),
+            limitBytes: limit,
+            projectId: early.projectId,
+            sourceId: early.sourceId,
+            receivedAt: Date.now(),
+            ip: request.ip,
+          });
+          if (onThread) return { success: true, ...onThread };
+        }
+        const { body, scan } = parseJsonBodyScanned(decodeBody(raw, contentEncoding, limit));
         const active = early ?? (await authorise(deps, bodyWriteKey(body)));
         const result = await ingest(deps.ingest, {
           callType: route.callType,

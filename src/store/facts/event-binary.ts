@@ -78,6 +78,25 @@ export function decimal4Ticks(amount: number): bigint {
 
 /** Appends one `events` row in RowBinary (EVENT_BINARY_COLUMNS order). */
 export function writeEventBinary(sink: ByteSink, row: EventRow): void {
+  writeColumnsBeforePerson(sink, row);
+  sink.binaryString(row.person_id);
+  writeColumnsAfterPerson(sink, row);
+  sink.endRow();
+}
+
+/**
+ * Appends one `events` row without its person id, which is known only once identity has been
+ * resolved on the serving thread: answers where the person id goes. The serving thread then writes
+ * the bytes before that point, the person id as a RowBinary String, and the bytes after it.
+ */
+export function writeEventBinaryWithoutPerson(sink: ByteSink, row: EventRow): number {
+  writeColumnsBeforePerson(sink, row);
+  const personAt = sink.length;
+  writeColumnsAfterPerson(sink, row);
+  return personAt;
+}
+
+function writeColumnsBeforePerson(sink: ByteSink, row: EventRow): void {
   sink.binaryString(row.project_id);
   sink.binaryString(row.message_id);
   sink.binaryString(row.type);
@@ -87,7 +106,9 @@ export function writeEventBinary(sink: ByteSink, row: EventRow): void {
   sink.binaryString(row.distinct_id);
   sink.binaryString(row.anonymous_id);
   sink.binaryString(row.user_id);
-  sink.binaryString(row.person_id);
+}
+
+function writeColumnsAfterPerson(sink: ByteSink, row: EventRow): void {
   sink.binaryString(row.session_id);
   sink.binaryString(row.source_id);
   sink.binaryString(row.platform);
@@ -118,7 +139,6 @@ export function writeEventBinary(sink: ByteSink, row: EventRow): void {
   sink.binaryString(row.referrer);
   sink.binaryString(row.properties);
   sink.binaryString(row.context);
-  sink.endRow();
 }
 
 /** Reads a LEB128 length at `at`: the value and where it ends. */
