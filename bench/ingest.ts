@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runAlternating } from './alternating.js';
 import { runIngestLoad } from './ingest-load.js';
 import {
   freePort,
@@ -183,6 +184,36 @@ export async function benchTwoServers(
   } finally {
     for (const side of servers) await stopIngestServer(side);
   }
+}
+
+export interface ThreadsOnOffResult {
+  /** events/s with the default ingestion threads, and with none (PULSELOOP_INGEST_THREADS=0). */
+  withThreads: number;
+  withoutThreads: number;
+  rounds: number;
+}
+
+/**
+ * The same load on a server that prepares batches on its ingestion threads (the default) and on one
+ * that prepares them on its serving thread, in alternating rounds (alternating.ts).
+ */
+export async function benchIngestThreads(
+  options: { rounds?: number; roundMs?: number; log?: (line: string) => void } = {},
+): Promise<ThreadsOnOffResult> {
+  const rounds = options.rounds ?? 3;
+  const [on, off] = await runAlternating(
+    [
+      { label: 'ingestion threads', env: {} },
+      { label: 'no ingestion threads', env: { PULSELOOP_INGEST_THREADS: '0' } },
+    ],
+    {
+      rounds,
+      roundMs: options.roundMs ?? 10_000,
+      load: (target, durationMs) => benchLoad(target, durationMs),
+      ...(options.log ? { log: options.log } : {}),
+    },
+  );
+  return { withThreads: on.eventsPerSecond, withoutThreads: off.eventsPerSecond, rounds };
 }
 
 export interface BareServerResult {

@@ -9,6 +9,7 @@ import { benchImport } from './import.js';
 import {
   benchBareServer,
   benchIngestion,
+  benchIngestThreads,
   benchSustained,
   benchTwoServers,
   INGEST_CONNECTIONS,
@@ -37,6 +38,7 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 async function ingestionSection(): Promise<Row[]> {
   const r = await benchIngestion({ log });
+  const threads = await benchIngestThreads({ log });
   const pair = await benchTwoServers({ log });
   const bare = await benchBareServer({ log });
   const sustained = await benchSustained({ log });
@@ -86,6 +88,12 @@ async function ingestionSection(): Promise<Row[]> {
       metric:
         'Serving thread under that load: share of the seconds on a core / runnable but waiting for one (together near 100 %: that thread is the limit); page faults of the server per event',
       value: `${(r.mainThread.onCpu * 100).toFixed(0)} % / ${(r.mainThread.waiting * 100).toFixed(0)} %; ${r.pageFaultsPerEvent.toFixed(3)} faults an event`,
+      target: '—',
+      met: undefined,
+    },
+    {
+      metric: `For comparison, in the same run: the same load on a server with its ingestion threads (the default: batches parsed, validated and encoded beside the serving thread) and on one without (PULSELOOP_INGEST_THREADS=0), ${threads.rounds} alternating rounds`,
+      value: `${events(threads.withThreads)} against ${events(threads.withoutThreads)} events/s = ${(threads.withThreads / threads.withoutThreads).toFixed(2)}×`,
       target: '—',
       met: undefined,
     },
