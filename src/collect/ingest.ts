@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { PulseloopError } from '../errors/registry.js';
-import type { IdentityChanges, IdentityInput, IdentityResolver } from '../identity/resolver.js';
+import type { DistinctId, IdentityChanges, IdentityInput, IdentityResolver } from '../identity/resolver.js';
 import { ByteSink } from '../lib/byte-sink.js';
 import { writeEventBinary } from '../store/facts/event-binary.js';
 import type { EventRow, QuarantineRow } from '../store/facts/rows.js';
@@ -15,7 +15,7 @@ import {
 } from './govern-step.js';
 import type { IngestThreads } from './ingest-threads.js';
 import type { LiveFeed, LiveItem } from './live.js';
-import { linkedIdsOfCall, type PreparedEvents } from './prepare-batch.js';
+import { type BatchToPrepare, linkedIdsOfCall, type PreparedEvents } from './prepare-batch.js';
 import type { CompactText, JsonScan } from './segment/json-scan.js';
 import { toEventRow } from './segment/normalise.js';
 import { toQuarantineRow } from './segment/quarantine.js';
@@ -201,7 +201,7 @@ function itemsOf(request: IngestRequest): {
  */
 function identityOf(
   stored: SegmentMessage,
-  linkedIds: IdentityInput['linkedIds'] & {},
+  linkedIds: DistinctId[],
   projectId: string,
   at: number,
 ): IdentityInput {
@@ -363,18 +363,8 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
   }
 }
 
-/** A `/v1/batch` request as received, for a preparing thread. */
-export interface RawBatchRequest {
-  /** The body as received (compressed or not). */
-  raw: Buffer;
-  contentEncoding?: string;
-  /** Largest body accepted, after decompression. */
-  limitBytes: number;
-  projectId: string;
-  sourceId: string;
-  receivedAt: number;
-  ip: string;
-}
+/** A `/v1/batch` request as received (its body compressed or not), for a preparing thread. */
+export type RawBatchRequest = Omit<BatchToPrepare, 'piiFields' | 'legacyContactHashes'>;
 
 /**
  * Ingests a batch request prepared on a thread (prepare-batch.ts): the serving thread only claims,
@@ -396,13 +386,7 @@ export async function ingestBatchOnThread(
   let prepared: Awaited<ReturnType<IngestThreads['prepare']>>;
   try {
     prepared = await threads.prepare({
-      body: request.raw,
-      ...(request.contentEncoding !== undefined ? { contentEncoding: request.contentEncoding } : {}),
-      limitBytes: request.limitBytes,
-      projectId: request.projectId,
-      sourceId: request.sourceId,
-      receivedAt: request.receivedAt,
-      ip: request.ip,
+      ...request,
       ...(governance
         ? {
             piiFields: [...governance.pii.fields],

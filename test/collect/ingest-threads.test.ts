@@ -62,7 +62,7 @@ const RECEIVED_AT = Date.parse('2026-11-20T08:00:00.000Z');
 
 function request(body: Buffer, contentEncoding?: string): RawBatchRequest {
   return {
-    raw: body,
+    body,
     ...(contentEncoding ? { contentEncoding } : {}),
     limitBytes: MAX_BATCH_BYTES,
     projectId: 'p1',

@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addConnectorInstance, getCheckpoint } from '../../src/collect/connectors/instances.js';
 import { listJobs } from '../../src/collect/connectors/jobs.js';
 import { syncJobKey, syncNow } from '../../src/collect/connectors/sync.js';
@@ -11,36 +9,26 @@ import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
 import { migrateFacts } from '../../src/store/facts/migrate.js';
 import { migrateMetadata } from '../../src/store/metadata/migrate.js';
 import { openMetadataStore } from '../../src/store/metadata/open.js';
+import { ownTestDatabase } from '../support/postgres.js';
 import { makeVideos, startFakePlatforms } from './fake-platforms.js';
 import { describeJobTableSuite } from './jobs-suite.js';
 import { newProjectIn, testKeyring } from './setup.js';
 
-// Runs against a real server; a missing server fails these tests rather than skipping them.
-const databaseUrl = process.env.PULSELOOP_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const runId = randomBytes(6).toString('hex');
-const schemas: string[] = [];
+const postgres = ownTestDatabase('jobs');
 
-afterAll(async () => {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await client.end();
-  }
-});
-
-describeJobTableSuite('PostgreSQL', () => {
-  const schema = `pulseloop_jobs_${runId}_${schemas.length + 1}`;
-  schemas.push(schema);
-  return openMetadataStore({ dataDir: 'unused', databaseUrl }, { postgresSchema: schema });
-});
+describeJobTableSuite('PostgreSQL', () =>
+  openMetadataStore(
+    { dataDir: 'unused', databaseUrl: postgres.url() },
+    { postgresSchema: postgres.freshSchema() },
+  ),
+);
 
 describe('a connector sync with its jobs and checkpoints on PostgreSQL', () => {
   it('runs, resumes after a failed page and schedules the next run', async () => {
-    const schema = `pulseloop_jobs_${runId}_sync`;
-    schemas.push(schema);
-    const metadata = await openMetadataStore({ dataDir: 'unused', databaseUrl }, { postgresSchema: schema });
+    const metadata = await openMetadataStore(
+      { dataDir: 'unused', databaseUrl: postgres.url() },
+      { postgresSchema: postgres.freshSchema() },
+    );
     const dir = mkdtempSync(join(tmpdir(), 'pulseloop-jobs-pg-'));
     const facts = await openChdbEngine(join(dir, 'facts'), 'pulseloop_test');
     const fake = await startFakePlatforms();

@@ -114,7 +114,7 @@ export function registerCollectRoutes(app: FastifyInstance, deps: CollectRouteDe
         if (early && route.callType === 'batch') {
           // Batches whose key is known before parsing are prepared on an ingestion thread, if any.
           const onThread = await ingestBatchOnThread(deps.ingest, {
-            raw,
+            body: raw,
             ...(contentEncoding !== undefined ? { contentEncoding } : {}),
             limitBytes: limit,
             projectId: early.projectId,
