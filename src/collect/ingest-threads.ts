@@ -97,7 +97,14 @@ export function openIngestThreads(count: number, keyring?: PiiKeyring): IngestTh
         if (slot.waiting.size === 0) slot.worker.ref();
         slot.waiting.set(id, { resolve, reject });
         const request: IngestThreadRequest = { id, batch };
-        slot.worker.postMessage(request);
+        try {
+          slot.worker.postMessage(request);
+        } catch (error) {
+          // Not sent (e.g. data that cannot be passed): the thread must not count it as in hand.
+          slot.waiting.delete(id);
+          if (slot.waiting.size === 0) slot.worker.unref();
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
       });
     },
     async close() {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { PulseloopError } from '../errors/registry.js';
 import type { DistinctId, IdentityChanges, IdentityInput, IdentityResolver } from '../identity/resolver.js';
 import { ByteSink } from '../lib/byte-sink.js';
-import { writeEventBinary } from '../store/facts/event-binary.js';
+import { readEventBinary, writeEventBinary } from '../store/facts/event-binary.js';
 import type { EventRow, QuarantineRow } from '../store/facts/rows.js';
 import type { FactsTable } from '../store/facts/schema.js';
 import type { BatchWriter } from './batch-writer.js';
@@ -213,8 +213,16 @@ function identityOf(
   return input;
 }
 
-/** Event `index` of those a preparing thread prepared, ready for the serving thread to finish. */
-function readyFromThread(events: PreparedEvents, index: number, projectId: string): ReadyEvent {
+/**
+ * Event `index` of those a preparing thread prepared, ready for the serving thread to finish; `rows`
+ * (the prepared rows as a Buffer) when someone watches the live view, which is then sent the row.
+ */
+function readyFromThread(
+  events: PreparedEvents,
+  index: number,
+  projectId: string,
+  rows?: Buffer,
+): ReadyEvent {
   const extra = events.extras.get(index);
   const timestamp = events.timestamps[index]!;
   const userId = events.userIds[index] || undefined;
@@ -225,7 +233,7 @@ function readyFromThread(events: PreparedEvents, index: number, projectId: strin
   if (anonymousId) identity.anonymousId = anonymousId;
   if (extra?.previousId !== undefined) identity.previousId = extra.previousId;
   if (extra?.storedTraits) identity.traits = extra.storedTraits;
-  return {
+  const ready: ReadyEvent = {
     key: {
       message_id: messageId,
       event: events.eventNames[index]!,
@@ -236,6 +244,16 @@ function readyFromThread(events: PreparedEvents, index: number, projectId: strin
     sender: { type: extra?.type ?? 'track', userId, anonymousId, traits: extra?.traits },
     identity,
     write: (buffers, personId) => buffers.addPreparedEvent(events, index, personId),
+  };
+  if (!rows) return ready;
+  const row = readEventBinary(rows, events.offsets[3 * index]!, true).row;
+  return {
+    ...ready,
+    row,
+    write: (buffers, personId) => {
+      buffers.addPreparedEvent(events, index, personId);
+      row.person_id = personId;
+    },
   };
 }
 
@@ -370,15 +388,15 @@ export type RawBatchRequest = Omit<BatchToPrepare, 'piiFields' | 'legacyContactH
  * Ingests a batch request prepared on a thread (prepare-batch.ts): the serving thread only claims,
  * checks consent, resolves identities and writes the log. Answers undefined when the serving thread
  * must ingest the request itself with `ingest` (nothing of it has been claimed or logged then): no
- * threads, someone watching the project's live view, invalid events (quarantine needs the server's
- * state), an id on the erased list, or a thread that failed.
+ * threads, invalid events (quarantine needs the server's state), an id on the erased list, or a
+ * thread that failed.
  */
 export async function ingestBatchOnThread(
   deps: IngestDeps,
   request: RawBatchRequest,
 ): Promise<IngestResult | undefined> {
   const { threads } = deps;
-  if (!threads || deps.live?.hasListeners(request.projectId)) return undefined;
+  if (!threads) return undefined;
   refuseWhenOverloaded(deps);
   const governance = deps.governance
     ? await requestGovernance(deps.governance, request.projectId)
@@ -401,19 +419,24 @@ export async function ingestBatchOnThread(
   if (prepared.kind === 'refused') throw new PulseloopError(prepared.code, prepared.details);
   if (prepared.kind === 'has_invalid_events') return undefined;
   const { events } = prepared;
+  // Rows are decoded for the live view only while someone watches this project.
+  const liveItems: LiveItem[] | undefined = deps.live?.hasListeners(request.projectId) ? [] : undefined;
+  const rows = liveItems
+    ? Buffer.from(events.rows.buffer, events.rows.byteOffset, events.rows.byteLength)
+    : undefined;
   const ready: ReadyEvent[] = [];
   for (let index = 0; index < events.count; index++)
-    ready.push(readyFromThread(events, index, request.projectId));
+    ready.push(readyFromThread(events, index, request.projectId, rows));
   if (governance && ready.some((event) => namesErasedId(governance, event))) return undefined;
   const claims = new RequestClaims(deps, request.projectId);
   try {
     const result: IngestResult = { accepted: 0, duplicates: 0, quarantined: 0, errors: [] };
     const buffers = new RowBuffers();
     for (const event of ready) {
-      const waiting = commitEvent(deps, request, governance, event, buffers, result, claims);
+      const waiting = commitEvent(deps, request, governance, event, buffers, result, claims, liveItems);
       if (waiting) await waiting;
     }
-    await appendAndAcknowledge(deps, request.projectId, governance, buffers, claims);
+    await appendAndAcknowledge(deps, request.projectId, governance, buffers, claims, liveItems);
     return result;
   } finally {
     claims.fail();
@@ -445,7 +468,7 @@ interface ReadyEvent {
   identity: IdentityInput;
   /** Writes the event's row, once its person is known. */
   write(buffers: RowBuffers, personId: string): void;
-  /** The row, for the live view (events the serving thread normalised itself). */
+  /** The row, for the live view (while someone watches it). */
   row?: EventRow;
 }
 

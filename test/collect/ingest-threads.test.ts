@@ -10,6 +10,7 @@ import {
   type RawBatchRequest,
 } from '../../src/collect/ingest.js';
 import type { IngestThreads } from '../../src/collect/ingest-threads.js';
+import { createLiveFeed, type LiveItem } from '../../src/collect/live.js';
 import { MAX_BATCH_BYTES } from '../../src/collect/segment/limits.js';
 import type { Wal, WalPosition, WalRecord } from '../../src/collect/wal.js';
 import { createIdentityResolver } from '../../src/identity/resolver.js';
@@ -39,6 +40,8 @@ const position = { segment: 1, offset: 0 } as unknown as WalPosition;
 /** A pipeline with its own window and identity graph, whose person ids are numbered (comparable). */
 function pipeline(withThreads: boolean) {
   const logged: WalRecord[][] = [];
+  const live = createLiveFeed();
+  const published: LiveItem[] = [];
   const wal = {
     async append(records: WalRecord[]) {
       logged.push(records);
@@ -53,9 +56,12 @@ function pipeline(withThreads: boolean) {
     dedupe: createMessageIdWindow(48),
     identity: createIdentityResolver(() => `person-${++persons}`),
     maxPendingBytes: 1 << 30,
+    live,
     ...(withThreads ? { threads } : {}),
   };
-  return { deps, logged };
+  /** Someone watches the project's live view from now on: what it is sent lands in `published`. */
+  const watch = () => live.subscribe('p1', (items) => published.push(...items));
+  return { deps, logged, published, watch };
 }
 
 const RECEIVED_AT = Date.parse('2026-11-20T08:00:00.000Z');
@@ -179,6 +185,19 @@ describe('a batch prepared on an ingestion thread', () => {
     const tables = here.logged[0]!.map((record) => record.table).sort();
     expect(tables).toEqual(['events', 'identities', 'identity_log', 'persons']);
     expect(here.logged[0]!.find((r) => r.table === 'events')?.rowCount).toBe(9);
+  });
+
+  it("sends a watched live view the same rows as the serving thread's", async () => {
+    const here = pipeline(false);
+    const onThread = pipeline(true);
+    here.watch();
+    onThread.watch();
+    const body = mixedBatch();
+    await ingestHere(here.deps, body);
+    expect(await ingestBatchOnThread(onThread.deps, request(body))).toMatchObject({ accepted: 9 });
+    expect(here.published).toHaveLength(9);
+    expect(onThread.published).toEqual(here.published);
+    expect(onThread.logged).toEqual(here.logged);
   });
 
   it('takes gzip bodies, and counts a re-delivered batch as duplicates', async () => {
