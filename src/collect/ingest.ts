@@ -384,12 +384,45 @@ export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<
 /** A `/v1/batch` request as received (its body compressed or not), for a preparing thread. */
 export type RawBatchRequest = Omit<BatchToPrepare, 'piiFields' | 'legacyContactHashes'>;
 
+const WRITE_KEY_FIELD = Buffer.from('"writeKey"');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * The write key a JSON body carries, found in its bytes without parsing (browsers send it in the
+ * body: sendBeacon cannot set headers), so that the request can be authorised before a thread parses
+ * it. The first `"writeKey": "…"` is taken; the thread then checks it is the body's top-level key
+ * (`bodyWriteKey`), so a nested field of that name costs a hand-back, never a wrong project. Undefined
+ * when there is none or it holds an escape (the serving thread then parses the body itself).
+ */
+export function writeKeyInBody(body: Buffer): string | undefined {
+  const at = body.indexOf(WRITE_KEY_FIELD);
+  if (at === -1) return undefined;
+  let i = at + WRITE_KEY_FIELD.length;
+  const skipSpace = () => {
+    while (i < body.length && (body[i] === 0x20 || body[i] === 0x09 || body[i] === 0x0a || body[i] === 0x0d))
+      i++;
+  };
+  skipSpace();
+  if (body[i] !== 0x3a) return undefined;
+  i++;
+  skipSpace();
+  if (body[i] !== QUOTE) return undefined;
+  const start = ++i;
+  while (i < body.length && body[i] !== QUOTE) {
+    if (body[i] === BACKSLASH) return undefined;
+    i++;
+  }
+  if (i >= body.length || i === start) return undefined;
+  return body.toString('utf8', start, i);
+}
+
 /**
  * Ingests a batch request prepared on a thread (prepare-batch.ts): the serving thread only claims,
  * checks consent, resolves identities and writes the log. Answers undefined when the serving thread
  * must ingest the request itself with `ingest` (nothing of it has been claimed or logged then): no
- * threads, invalid events (quarantine needs the server's state), an id on the erased list, or a
- * thread that failed.
+ * threads, invalid events (quarantine needs the server's state), a body whose write key is not the
+ * `bodyWriteKey` authorised, an id on the erased list, or a thread that failed.
  */
 export async function ingestBatchOnThread(
   deps: IngestDeps,
@@ -417,7 +450,7 @@ export async function ingestBatchOnThread(
     return undefined;
   }
   if (prepared.kind === 'refused') throw new PulseloopError(prepared.code, prepared.details);
-  if (prepared.kind === 'has_invalid_events') return undefined;
+  if (prepared.kind === 'for_serving_thread') return undefined;
   const { events } = prepared;
   // Rows are decoded for the live view only while someone watches this project.
   const liveItems: LiveItem[] | undefined = deps.live?.hasListeners(request.projectId) ? [] : undefined;

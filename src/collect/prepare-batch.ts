@@ -37,6 +37,11 @@ export interface BatchToPrepare {
   piiFields?: string[];
   /** Under governance: also emit the unkeyed phone/e-mail hashes. */
   legacyContactHashes?: boolean;
+  /**
+   * The write key the serving thread found in the body and authorised (a body without a key in the
+   * header): the body's top-level `writeKey` must be exactly this one.
+   */
+  bodyWriteKey?: string;
 }
 
 /**
@@ -83,10 +88,11 @@ export type PreparedBatch =
   /** The request is refused as a whole (not JSON, too large, not a batch…). */
   | { kind: 'refused'; code: ErrorCode; details: Details }
   /**
-   * Some events are invalid: the serving thread ingests the request itself, as quarantine needs its
-   * state (erased and opted-out senders' payloads are not kept).
+   * The serving thread ingests the request itself: some events are invalid (quarantine needs its
+   * state: erased and opted-out senders' payloads are not kept), or the body's write key is not the
+   * one it authorised.
    */
-  | { kind: 'has_invalid_events' };
+  | { kind: 'for_serving_thread' };
 
 /** The platform and contact ids a plain call vouches for (keyed contact ids under governance). */
 export function linkedIdsOfCall(
@@ -113,6 +119,8 @@ function prepare(input: BatchToPrepare, pii: PiiProtector | undefined): Prepared
   // A view of the bytes, not a copy (a thread receives a plain Uint8Array).
   const raw = Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength);
   const { body, scan } = parseJsonBodyScanned(decodeBody(raw, input.contentEncoding, input.limitBytes));
+  if (input.bodyWriteKey !== undefined && body.writeKey !== input.bodyWriteKey)
+    return { kind: 'for_serving_thread' };
   const read = readBatchEnvelope(body, scan.batch);
   if (!read.ok) throw read.error;
   const { items, itemTexts, context: sentContext, sentAt } = read.envelope;
@@ -133,7 +141,7 @@ function prepare(input: BatchToPrepare, pii: PiiProtector | undefined): Prepared
   };
   for (const [index, item] of items.entries()) {
     const validated = validateBatchItem(item, itemTexts?.[index]);
-    if (!validated.ok) return { kind: 'has_invalid_events' };
+    if (!validated.ok) return { kind: 'for_serving_thread' };
     const message = validated.message;
     const linkedIds = linkedIdsOfCall(message, pii?.keyed, input.legacyContactHashes);
     const stored = pii ? pii.protect(message) : message;
@@ -145,7 +153,7 @@ function prepare(input: BatchToPrepare, pii: PiiProtector | undefined): Prepared
       ...(batchContext ? { batchContext } : {}),
       ...(sentAt !== undefined ? { batchSentAt: sentAt } : {}),
     });
-    if (!normalised.ok) return { kind: 'has_invalid_events' };
+    if (!normalised.ok) return { kind: 'for_serving_thread' };
     const row = normalised.row;
     const start = sink.length;
     const personAt = writeEventBinaryWithoutPerson(sink, row);

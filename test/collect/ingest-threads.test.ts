@@ -8,6 +8,7 @@ import {
   ingest,
   ingestBatchOnThread,
   type RawBatchRequest,
+  writeKeyInBody,
 } from '../../src/collect/ingest.js';
 import type { IngestThreads } from '../../src/collect/ingest-threads.js';
 import { createLiveFeed, type LiveItem } from '../../src/collect/live.js';
@@ -254,6 +255,37 @@ describe('a batch prepared on an ingestion thread', () => {
     const body = mixedBatch();
     expect(await ingestBatchOnThread({ ...deps, threads: failing }, request(body))).toBeUndefined();
     expect(await ingestHere(deps, body)).toMatchObject({ accepted: 9, duplicates: 0 });
+    expect(logged).toHaveLength(1);
+  });
+});
+
+describe('a write key in the body (browsers: sendBeacon cannot set headers)', () => {
+  it('is found in the bytes before parsing, unless it is escaped or absent', () => {
+    const key = (text: string) => writeKeyInBody(Buffer.from(text));
+    expect(key('{"batch":[],"writeKey":"wk_abc123"}')).toBe('wk_abc123');
+    expect(key('{ "writeKey" :\n "wk_abc123" , "batch": [] }')).toBe('wk_abc123');
+    expect(key('{"batch":[],"writeKey":"wk_\\u0061bc"}')).toBeUndefined();
+    expect(key('{"batch":[],"writeKey":""}')).toBeUndefined();
+    expect(key('{"batch":[],"writeKey":42}')).toBeUndefined();
+    expect(key('{"batch":[]}')).toBeUndefined();
+  });
+
+  it("is prepared on the thread when it is the body's own key, and handed back when it is not", async () => {
+    const { deps, logged } = pipeline(true);
+    const batch = [{ type: 'track', messageId: 'k-1', userId: 'u-1', event: 'Viewed' }];
+    const own = Buffer.from(JSON.stringify({ writeKey: 'wk_own', batch }));
+    expect(
+      await ingestBatchOnThread(deps, { ...request(own), bodyWriteKey: writeKeyInBody(own)! }),
+    ).toMatchObject({ accepted: 1 });
+    // The first "writeKey" in the bytes is a property of an event; the body's own key is another.
+    const decoy = Buffer.from(
+      JSON.stringify({
+        batch: [{ ...batch[0], messageId: 'k-2', properties: { writeKey: 'wk_decoy' } }],
+        writeKey: 'wk_own',
+      }),
+    );
+    expect(writeKeyInBody(decoy)).toBe('wk_decoy');
+    expect(await ingestBatchOnThread(deps, { ...request(decoy), bodyWriteKey: 'wk_decoy' })).toBeUndefined();
     expect(logged).toHaveLength(1);
   });
 });

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type IngestDeps, ingest, ingestBatchOnThread } from '../../collect/ingest.js';
+import { type IngestDeps, ingest, ingestBatchOnThread, writeKeyInBody } from '../../collect/ingest.js';
 import type { RateLimiter } from '../../collect/rate-limit.js';
 import { decodeBody, parseJsonBodyScanned } from '../../collect/segment/body.js';
 import { MAX_BATCH_BYTES, MAX_EVENT_BYTES } from '../../collect/segment/limits.js';
@@ -111,21 +111,37 @@ export function registerCollectRoutes(app: FastifyInstance, deps: CollectRouteDe
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         const encoding = request.headers['content-encoding'];
         const contentEncoding = typeof encoding === 'string' ? encoding : undefined;
-        if (early && route.callType === 'batch') {
-          // Batches whose key is known before parsing are prepared on an ingestion thread, if any.
-          const onThread = await ingestBatchOnThread(deps.ingest, {
-            body: raw,
-            ...(contentEncoding !== undefined ? { contentEncoding } : {}),
-            limitBytes: limit,
-            projectId: early.projectId,
-            sourceId: early.sourceId,
-            receivedAt: Date.now(),
-            ip: request.ip,
-          });
-          if (onThread) return { success: true, ...onThread };
+        // Batches whose key is known before parsing are prepared on an ingestion thread, if any: the
+        // header's key, or (browsers) the one found in an uncompressed body, which the thread checks.
+        let beforeParsing = early;
+        let foundInBody: string | undefined;
+        if (route.callType === 'batch' && deps.ingest.threads) {
+          if (!beforeParsing && contentEncoding === undefined) {
+            foundInBody = writeKeyInBody(raw);
+            // Refused here, the key may not be the body's own: the parsed body decides (below).
+            if (foundInBody) beforeParsing = await authorise(deps, foundInBody).catch(() => undefined);
+          }
+          if (beforeParsing) {
+            const onThread = await ingestBatchOnThread(deps.ingest, {
+              body: raw,
+              ...(contentEncoding !== undefined ? { contentEncoding } : {}),
+              ...(foundInBody !== undefined ? { bodyWriteKey: foundInBody } : {}),
+              limitBytes: limit,
+              projectId: beforeParsing.projectId,
+              sourceId: beforeParsing.sourceId,
+              receivedAt: Date.now(),
+              ip: request.ip,
+            });
+            if (onThread) return { success: true, ...onThread };
+          }
         }
         const { body, scan } = parseJsonBodyScanned(decodeBody(raw, contentEncoding, limit));
-        const active = early ?? (await authorise(deps, bodyWriteKey(body)));
+        // A key authorised before parsing is not counted against its rate limit twice.
+        const active =
+          early ??
+          (beforeParsing && bodyWriteKey(body) === foundInBody
+            ? beforeParsing
+            : await authorise(deps, bodyWriteKey(body)));
         const result = await ingest(deps.ingest, {
           callType: route.callType,
           body,
