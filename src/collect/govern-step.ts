@@ -9,7 +9,6 @@ import type { Governance } from '../govern/governance.js';
 import type { PiiFieldCache } from '../govern/pii/fields.js';
 import { createGovernanceMemo, type GovernanceMemo, PiiProtector } from '../govern/pii/protect.js';
 import type { SuppressionList } from '../govern/subjects.js';
-import type { KeyedContactId } from '../identity/linked-ids.js';
 import type { DistinctId } from '../identity/resolver.js';
 import type { MetadataStore } from '../store/metadata/open.js';
 import type { JsonObject, SegmentMessage } from './segment/validate.js';
@@ -147,7 +146,6 @@ export class RequestGovernance {
   private readonly suppression: SuppressionList;
   /** Encrypts the project's PII fields; computes keyed contact ids. */
   readonly pii: PiiProtector;
-  readonly keyed: KeyedContactId;
 
   constructor(
     readonly governance: IngestGovernance,
@@ -157,7 +155,6 @@ export class RequestGovernance {
     this.consent = governance.consent;
     this.suppression = governance.suppression;
     this.pii = new PiiProtector(governance.keyring, piiFields, governance.memo);
-    this.keyed = this.pii.keyed;
   }
 
   /** Whether an id is on the project's list of erased ids. */
@@ -216,21 +213,6 @@ export class RequestGovernance {
       if (person !== undefined && this.consent.isAnalyticsOptedOut(this.projectId, person)) return true;
     }
     return false;
-  }
-
-  /** The call with its PII fields encrypted (see PiiProtector.protect). */
-  protect<M extends SegmentMessage>(message: M): M {
-    return this.pii.protect(message);
-  }
-
-  /** A context with the PII fields of its `traits` encrypted. */
-  protectContext(context: JsonObject, sender?: string): JsonObject {
-    return this.pii.protectContext(context, sender);
-  }
-
-  /** What was sent for an invalid call, with the PII fields it holds encrypted, for quarantine. */
-  protectRaw(raw: unknown): unknown {
-    return this.pii.protectRaw(raw);
   }
 
   /** Whether an invalid call names an erased or opted-out sender: then nothing of it is kept. */

@@ -17,7 +17,6 @@ import type { BatchToPrepare, PreparedBatch } from './prepare-batch.js';
  * itself: nothing of them was claimed or logged yet) and a new thread starts for the next.
  */
 export interface IngestThreads {
-  readonly size: number;
   prepare(batch: BatchToPrepare): Promise<PreparedBatch>;
   close(): Promise<void>;
 }
@@ -26,8 +25,8 @@ export interface IngestThreads {
 export const INGEST_THREAD_NAME = 'pl-ingest';
 
 /** Threads to prepare on by default: one per core beyond the serving thread's, at most 3; none on one core. */
-export function defaultIngestThreads(): number {
-  return Math.min(Math.max(availableParallelism() - 1, 0), 3);
+export function defaultIngestThreads(cores: number = availableParallelism()): number {
+  return Math.min(Math.max(cores - 1, 0), 3);
 }
 
 type Reply = { id: number; prepared: PreparedBatch } | { id: number; failure: string };
@@ -88,7 +87,6 @@ export function openIngestThreads(count: number, keyring?: PiiKeyring): IngestTh
   };
 
   return {
-    size: count,
     prepare(batch) {
       if (closed) return Promise.reject(new Error('the ingestion threads are closed'));
       const slot = pick();

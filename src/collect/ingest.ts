@@ -17,7 +17,7 @@ import type { IngestThreads } from './ingest-threads.js';
 import type { LiveFeed, LiveItem } from './live.js';
 import { type BatchToPrepare, linkedIdsOfCall, type PreparedEvents } from './prepare-batch.js';
 import type { CompactText, JsonScan } from './segment/json-scan.js';
-import { toEventRow } from './segment/normalise.js';
+import { requestNormaliseEnv, toEventRow } from './segment/normalise.js';
 import { toQuarantineRow } from './segment/quarantine.js';
 import {
   type CallType,
@@ -233,7 +233,8 @@ function readyFromThread(
   if (anonymousId) identity.anonymousId = anonymousId;
   if (extra?.previousId !== undefined) identity.previousId = extra.previousId;
   if (extra?.storedTraits) identity.traits = extra.storedTraits;
-  const ready: ReadyEvent = {
+  const row = rows ? readEventBinary(rows, events.offsets[3 * index]!, true).row : undefined;
+  return {
     key: {
       message_id: messageId,
       event: events.eventNames[index]!,
@@ -243,17 +244,11 @@ function readyFromThread(
     // Only identify calls carry consent; the others' type does not matter to it.
     sender: { type: extra?.type ?? 'track', userId, anonymousId, traits: extra?.traits },
     identity,
-    write: (buffers, personId) => buffers.addPreparedEvent(events, index, personId),
-  };
-  if (!rows) return ready;
-  const row = readEventBinary(rows, events.offsets[3 * index]!, true).row;
-  return {
-    ...ready,
-    row,
     write: (buffers, personId) => {
       buffers.addPreparedEvent(events, index, personId);
-      row.person_id = personId;
+      if (row) row.person_id = personId;
     },
+    ...(row ? { row } : {}),
   };
 }
 
@@ -371,51 +366,27 @@ class RequestClaims {
   }
 }
 
-export async function ingest(deps: IngestDeps, request: IngestRequest): Promise<IngestResult> {
-  const claims = new RequestClaims(deps, request.projectId);
+export function ingest(deps: IngestDeps, request: IngestRequest): Promise<IngestResult> {
+  return claiming(deps, request.projectId, (claims) => ingestClaiming(deps, request, claims));
+}
+
+/** Runs a request's claims; whatever stops it before its rows reach the log releases them. */
+async function claiming<T>(
+  deps: IngestDeps,
+  projectId: string,
+  run: (claims: RequestClaims) => Promise<T>,
+): Promise<T> {
+  const claims = new RequestClaims(deps, projectId);
   try {
-    return await ingestClaiming(deps, request, claims);
+    return await run(claims);
   } finally {
-    // Whatever stopped the request before its rows reached the log (a no-op once they did).
+    // A no-op once the rows are in the log.
     claims.fail();
   }
 }
 
 /** A `/v1/batch` request as received (its body compressed or not), for a preparing thread. */
 export type RawBatchRequest = Omit<BatchToPrepare, 'piiFields' | 'legacyContactHashes'>;
-
-const WRITE_KEY_FIELD = Buffer.from('"writeKey"');
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-
-/**
- * The write key a JSON body carries, found in its bytes without parsing (browsers send it in the
- * body: sendBeacon cannot set headers), so that the request can be authorised before a thread parses
- * it. The first `"writeKey": "…"` is taken; the thread then checks it is the body's top-level key
- * (`bodyWriteKey`), so a nested field of that name costs a hand-back, never a wrong project. Undefined
- * when there is none or it holds an escape (the serving thread then parses the body itself).
- */
-export function writeKeyInBody(body: Buffer): string | undefined {
-  const at = body.indexOf(WRITE_KEY_FIELD);
-  if (at === -1) return undefined;
-  let i = at + WRITE_KEY_FIELD.length;
-  const skipSpace = () => {
-    while (i < body.length && (body[i] === 0x20 || body[i] === 0x09 || body[i] === 0x0a || body[i] === 0x0d))
-      i++;
-  };
-  skipSpace();
-  if (body[i] !== 0x3a) return undefined;
-  i++;
-  skipSpace();
-  if (body[i] !== QUOTE) return undefined;
-  const start = ++i;
-  while (i < body.length && body[i] !== QUOTE) {
-    if (body[i] === BACKSLASH) return undefined;
-    i++;
-  }
-  if (i >= body.length || i === start) return undefined;
-  return body.toString('utf8', start, i);
-}
 
 /**
  * Ingests a batch request prepared on a thread (prepare-batch.ts): the serving thread only claims,
@@ -458,11 +429,10 @@ export async function ingestBatchOnThread(
     ? Buffer.from(events.rows.buffer, events.rows.byteOffset, events.rows.byteLength)
     : undefined;
   const ready: ReadyEvent[] = [];
-  for (let index = 0; index < events.count; index++)
+  for (let index = 0; index < events.messageIds.length; index++)
     ready.push(readyFromThread(events, index, request.projectId, rows));
   if (governance && ready.some((event) => namesErasedId(governance, event))) return undefined;
-  const claims = new RequestClaims(deps, request.projectId);
-  try {
+  return claiming(deps, request.projectId, async (claims) => {
     const result: IngestResult = { accepted: 0, duplicates: 0, quarantined: 0, errors: [] };
     const buffers = new RowBuffers();
     for (const event of ready) {
@@ -471,9 +441,7 @@ export async function ingestBatchOnThread(
     }
     await appendAndAcknowledge(deps, request.projectId, governance, buffers, claims, liveItems);
     return result;
-  } finally {
-    claims.fail();
-  }
+  });
 }
 
 /** Whether a prepared call carries or vouches for an id on the project's erased list. */
@@ -517,7 +485,8 @@ async function ingestClaiming(
     : undefined;
   // A batch's shared context may carry traits too; they are encrypted once for all its calls.
   const batchContext =
-    sentBatchContext && governance ? governance.protectContext(sentBatchContext) : sentBatchContext;
+    sentBatchContext && governance ? governance.pii.protectContext(sentBatchContext) : sentBatchContext;
+  const env = requestNormaliseEnv(request, batchContext, batchSentAt);
   const buffers = new RowBuffers();
   const result: IngestResult = { accepted: 0, duplicates: 0, quarantined: 0, errors: [] };
   let singleError: PulseloopError | undefined;
@@ -530,7 +499,7 @@ async function ingestClaiming(
     singleError ??= error;
     // An erased or opted-out sender's data is not kept, not even as a rejected payload.
     if (governance?.rawIsWithheld(raw)) return;
-    const row: QuarantineRow = toQuarantineRow(error, governance ? governance.protectRaw(raw) : raw, {
+    const row: QuarantineRow = toQuarantineRow(error, governance ? governance.pii.protectRaw(raw) : raw, {
       projectId: request.projectId,
       sourceId: request.sourceId,
       receivedAt: request.receivedAt,
@@ -552,7 +521,7 @@ async function ingestClaiming(
     }
     const linkedIds = linkedIdsOfCall(
       validated.message,
-      governance?.keyed,
+      governance?.pii.keyed,
       governance?.governance.legacyContactHashes,
     );
     const message = governance
@@ -563,15 +532,8 @@ async function ingestClaiming(
       continue;
     }
     // What is stored: the call with its PII fields encrypted (the same object when it has none).
-    const stored = governance ? governance.protect(message) : message;
-    const normalised = toEventRow(stored, {
-      projectId: request.projectId,
-      sourceId: request.sourceId,
-      receivedAt: request.receivedAt,
-      ip: request.ip,
-      ...(batchContext ? { batchContext } : {}),
-      ...(batchSentAt !== undefined ? { batchSentAt } : {}),
-    });
+    const stored = governance ? governance.pii.protect(message) : message;
+    const normalised = toEventRow(stored, env);
     if (!normalised.ok) {
       quarantine(normalised.error, item, index);
       continue;

@@ -6,7 +6,7 @@ import type { DistinctId } from '../identity/resolver.js';
 import { ByteSink } from '../lib/byte-sink.js';
 import { writeEventBinaryWithoutPerson } from '../store/facts/event-binary.js';
 import { decodeBody, parseJsonBodyScanned } from './segment/body.js';
-import { toEventRow } from './segment/normalise.js';
+import { requestNormaliseEnv, toEventRow } from './segment/normalise.js';
 import {
   type CallType,
   type JsonObject,
@@ -49,7 +49,7 @@ export interface BatchToPrepare {
  * between threads, arrays of strings and numbers cost a third of what an object per event does.
  */
 export interface PreparedEvents {
-  count: number;
+  /** One per event, in order (their count is the events'). */
   messageIds: string[];
   eventNames: string[];
   /** The sender as stored (userId, else anonymousId). */
@@ -125,10 +125,10 @@ function prepare(input: BatchToPrepare, pii: PiiProtector | undefined): Prepared
   if (!read.ok) throw read.error;
   const { items, itemTexts, context: sentContext, sentAt } = read.envelope;
   const batchContext = sentContext && pii ? pii.protectContext(sentContext) : sentContext;
+  const env = requestNormaliseEnv(input, batchContext, sentAt);
   const count = items.length;
   const sink = new ByteSink(Math.max(4096, count * 400));
   const events: PreparedEvents = {
-    count: 0,
     messageIds: [],
     eventNames: [],
     distinctIds: [],
@@ -145,14 +145,7 @@ function prepare(input: BatchToPrepare, pii: PiiProtector | undefined): Prepared
     const message = validated.message;
     const linkedIds = linkedIdsOfCall(message, pii?.keyed, input.legacyContactHashes);
     const stored = pii ? pii.protect(message) : message;
-    const normalised = toEventRow(stored, {
-      projectId: input.projectId,
-      sourceId: input.sourceId,
-      receivedAt: input.receivedAt,
-      ip: input.ip,
-      ...(batchContext ? { batchContext } : {}),
-      ...(sentAt !== undefined ? { batchSentAt: sentAt } : {}),
-    });
+    const normalised = toEventRow(stored, env);
     if (!normalised.ok) return { kind: 'for_serving_thread' };
     const row = normalised.row;
     const start = sink.length;
@@ -175,7 +168,6 @@ function prepare(input: BatchToPrepare, pii: PiiProtector | undefined): Prepared
     }
     events.extras.set(index, extra);
   }
-  events.count = count;
   events.rows = sink.finish();
   return { kind: 'prepared', events };
 }

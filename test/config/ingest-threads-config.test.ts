@@ -9,6 +9,7 @@ describe('ingestion thread setting', () => {
     expect(loadConfig(env({})).ingest.threads).toBeUndefined();
     expect(defaultIngestThreads()).toBeGreaterThanOrEqual(0);
     expect(defaultIngestThreads()).toBeLessThanOrEqual(3);
+    expect([1, 2, 4, 16].map((cores) => defaultIngestThreads(cores))).toEqual([0, 1, 3, 3]);
     expect(loadConfig(env({ PULSELOOP_INGEST_THREADS: '0' })).ingest.threads).toBe(0);
     expect(loadConfig(env({ PULSELOOP_INGEST_THREADS: '2' })).ingest.threads).toBe(2);
   });

@@ -1,24 +1,22 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { generateDemoWorld } from '../../src/demo/index.js';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
 import type { FactsEngine } from '../../src/store/facts/engine.js';
 import { migrateFacts } from '../../src/store/facts/migrate.js';
+import { importBuilt } from '../support/built.js';
 import { demoChecksums, emptyDemoTables } from '../support/demo-checksums.js';
 
-// Worker threads run the compiled generator (the test runner's TypeScript sources have no worker
-// file), so this test drives the built module, as `pulseloop demo` does. `npm test` builds first.
-const BUILT = join(import.meta.dirname, '..', '..', 'dist', 'src', 'demo', 'index.js');
+// Worker threads run the compiled generator, so this test drives the built module, as `pulseloop
+// demo` does (support/built.ts).
 const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-demo-threads-'));
 let engine: FactsEngine;
 let generate: typeof generateDemoWorld;
 
 beforeAll(async () => {
-  if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run npm run build first`);
-  generate = ((await import(pathToFileURL(BUILT).href)) as { generateDemoWorld: typeof generateDemoWorld })
+  generate = (await importBuilt<{ generateDemoWorld: typeof generateDemoWorld }>('src/demo/index.js'))
     .generateDemoWorld;
   engine = await openChdbEngine(dataDir, 'pulseloop_demo_threads');
   await migrateFacts(engine);

@@ -1,7 +1,6 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startServerProcess } from '../../bench/server-process.js';
 import { consentHistory } from '../../src/govern/consent.js';
@@ -10,18 +9,16 @@ import { migrateMetadata } from '../../src/store/metadata/migrate.js';
 import { type MetadataStore, openMetadataStore } from '../../src/store/metadata/open.js';
 import { createOrganisation } from '../../src/store/metadata/organisations.js';
 import { createProject } from '../../src/store/metadata/projects.js';
+import { importBuilt } from '../support/built.js';
 
-// The thread runs the compiled worker (the test runner's TypeScript sources have none), as
-// `pulseloop serve` does. `npm test` builds first.
-const BUILT = join(import.meta.dirname, '..', '..', 'dist', 'src', 'govern', 'consent-thread.js');
+// The thread runs the compiled worker, as `pulseloop serve` does (support/built.ts).
 const dataDir = mkdtempSync(join(tmpdir(), 'pulseloop-consent-thread-'));
 let store: MetadataStore;
 let open: typeof openConsentThread;
 let projectId: string;
 
 beforeAll(async () => {
-  if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run npm run build first`);
-  open = ((await import(pathToFileURL(BUILT).href)) as { openConsentThread: typeof openConsentThread })
+  open = (await importBuilt<{ openConsentThread: typeof openConsentThread }>('src/govern/consent-thread.js'))
     .openConsentThread;
   store = await openMetadataStore({ dataDir });
   await migrateMetadata(store);

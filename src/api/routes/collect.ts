@@ -1,8 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type IngestDeps, ingest, ingestBatchOnThread, writeKeyInBody } from '../../collect/ingest.js';
+import { type IngestDeps, ingest, ingestBatchOnThread } from '../../collect/ingest.js';
 import type { RateLimiter } from '../../collect/rate-limit.js';
-import { decodeBody, parseJsonBodyScanned } from '../../collect/segment/body.js';
+import { decodeBody, parseJsonBodyScanned, writeKeyInBody } from '../../collect/segment/body.js';
 import { MAX_BATCH_BYTES, MAX_EVENT_BYTES } from '../../collect/segment/limits.js';
 import { COLLECT_BODY_SCHEMAS } from '../../collect/segment/schemas.js';
 import type { CallType } from '../../collect/segment/validate.js';

@@ -131,6 +131,39 @@ export function parseJsonBodyScanned(buf: Buffer): ParsedBody {
   return { body: value, scan };
 }
 
+const WRITE_KEY_FIELD = Buffer.from('"writeKey"');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * The write key a JSON body carries, found in its bytes without parsing (browsers send it in the
+ * body: sendBeacon cannot set headers), so that the request can be authorised before a thread parses
+ * it. The first `"writeKey": "…"` is taken; the thread then checks it is the body's top-level key
+ * (`bodyWriteKey`), so a nested field of that name costs a hand-back, never a wrong project. Undefined
+ * when there is none or it holds an escape (the serving thread then parses the body itself).
+ */
+export function writeKeyInBody(body: Buffer): string | undefined {
+  const at = body.indexOf(WRITE_KEY_FIELD);
+  if (at === -1) return undefined;
+  let i = at + WRITE_KEY_FIELD.length;
+  const skipSpace = () => {
+    while (i < body.length && (body[i] === 0x20 || body[i] === 0x09 || body[i] === 0x0a || body[i] === 0x0d))
+      i++;
+  };
+  skipSpace();
+  if (body[i] !== 0x3a) return undefined;
+  i++;
+  skipSpace();
+  if (body[i] !== QUOTE) return undefined;
+  const start = ++i;
+  while (i < body.length && body[i] !== QUOTE) {
+    if (body[i] === BACKSLASH) return undefined;
+    i++;
+  }
+  if (i >= body.length || i === start) return undefined;
+  return body.toString('utf8', start, i);
+}
+
 /** True for `{…}` objects (not arrays, null, class instances). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;

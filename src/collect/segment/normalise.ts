@@ -28,6 +28,22 @@ export interface NormaliseEnv {
 
 export type NormaliseResult = { ok: true; row: EventRow } | { ok: false; error: PulseloopError };
 
+/** The environment every call of one request is normalised in (made once per request). */
+export function requestNormaliseEnv(
+  request: Pick<NormaliseEnv, 'projectId' | 'sourceId' | 'receivedAt' | 'ip'>,
+  batchContext: Record<string, unknown> | undefined,
+  batchSentAt: number | undefined,
+): NormaliseEnv {
+  return {
+    projectId: request.projectId,
+    sourceId: request.sourceId,
+    receivedAt: request.receivedAt,
+    ip: request.ip,
+    ...(batchContext ? { batchContext } : {}),
+    ...(batchSentAt !== undefined ? { batchSentAt } : {}),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Time
 

@@ -156,7 +156,34 @@ function readVarUInt(bytes: Uint8Array, at: number): { value: number; end: numbe
 }
 
 const PERSON_INDEX = EVENT_BINARY_COLUMNS.indexOf('person_id');
-const REVENUE_INDEX = EVENT_BINARY_COLUMNS.indexOf('revenue');
+
+/**
+ * Reads the columns of the row at `at`, handing each to `take` (text, or an Int64 as a bigint), and
+ * answers where the row ends. With `withoutPerson`, a row `writeEventBinaryWithoutPerson` wrote:
+ * person_id is not read. Throws a RangeError on a row cut short.
+ */
+function readColumns(
+  bytes: Buffer,
+  at: number,
+  take: (column: number, value: string | bigint) => void,
+  withoutPerson = false,
+): number {
+  let i = at;
+  for (let column = 0; column < EVENT_BINARY_COLUMNS.length; column++) {
+    if (column === PERSON_INDEX && withoutPerson) continue;
+    if (IS_INT64[column]) {
+      if (i + 8 > bytes.length) throw new RangeError('RowBinary events row cut short');
+      take(column, bytes.readBigInt64LE(i));
+      i += 8;
+      continue;
+    }
+    const length = readVarUInt(bytes, i);
+    i = length.end + length.value;
+    if (i > bytes.length) throw new RangeError('RowBinary events row cut short');
+    take(column, bytes.toString('utf8', length.end, i));
+  }
+  return i;
+}
 
 /**
  * Reads the row `writeEventBinary` wrote at `at` (with `withoutPerson`, one `writeEventBinaryWithoutPerson`
@@ -168,27 +195,18 @@ export function readEventBinary(
   at: number,
   withoutPerson = false,
 ): { row: EventRow; end: number } {
-  const row: Record<string, string | number> = {};
-  let i = at;
-  for (let column = 0; column < EVENT_BINARY_COLUMNS.length; column++) {
-    const name = EVENT_BINARY_COLUMNS[column]!;
-    if (column === PERSON_INDEX && withoutPerson) {
-      row[name] = '';
-      continue;
-    }
-    if (IS_INT64[column]) {
-      if (i + 8 > bytes.length) throw new RangeError('RowBinary events row cut short');
-      const value = bytes.readBigInt64LE(i);
-      row[name] = column === REVENUE_INDEX ? Number(value) / 10_000 : Number(value);
-      i += 8;
-      continue;
-    }
-    const length = readVarUInt(bytes, i);
-    i = length.end + length.value;
-    if (i > bytes.length) throw new RangeError('RowBinary events row cut short');
-    row[name] = bytes.toString('utf8', length.end, i);
-  }
-  return { row: row as unknown as EventRow, end: i };
+  const row: Record<string, string | number> = { person_id: '' };
+  const end = readColumns(
+    bytes,
+    at,
+    (column, value) => {
+      const name = EVENT_BINARY_COLUMNS[column]!;
+      if (typeof value === 'string') row[name] = value;
+      else row[name] = name === 'revenue' ? Number(value) / 10_000 : Number(value);
+    },
+    withoutPerson,
+  );
+  return { row: row as unknown as EventRow, end };
 }
 
 /** What `scanEventRows` reports of each row: where its project id lies, and its event time. */
@@ -244,19 +262,11 @@ export function decodeEventRows(bytes: Buffer): Array<Record<string, string>> {
   let at = 0;
   while (at < bytes.length) {
     const row: Record<string, string> = {};
-    for (const [column, name] of EVENT_BINARY_COLUMNS.entries()) {
-      if (IS_INT64[column]) {
-        if (at + 8 > bytes.length) throw new RangeError('RowBinary events row cut short');
-        const value = bytes.readBigInt64LE(at);
-        row[name] = name === 'revenue' ? ticksText(value) : new Date(Number(value)).toISOString();
-        at += 8;
-        continue;
-      }
-      const length = readVarUInt(bytes, at);
-      at = length.end + length.value;
-      if (at > bytes.length) throw new RangeError('RowBinary events row cut short');
-      row[name] = bytes.toString('utf8', length.end, at);
-    }
+    at = readColumns(bytes, at, (column, value) => {
+      const name = EVENT_BINARY_COLUMNS[column]!;
+      if (typeof value === 'string') row[name] = value;
+      else row[name] = name === 'revenue' ? ticksText(value) : new Date(Number(value)).toISOString();
+    });
     rows.push(row);
   }
   return rows;
