@@ -37,6 +37,30 @@ function dirtyDecayMs(statsText: string): number {
 
 const STATS_SQL = 'SELECT * FROM system.jemalloc_stats';
 
+/**
+ * The allocator's statistics in a process of its own started with JE_MALLOC_CONF = `conf` (this
+ * process has loaded chdb already), and the variable as the process saw it once the engine was open.
+ * It runs the built engine (npm test builds first).
+ */
+function allocatorStatsWith(conf: string, dir: string): { stats: string; envAfterOpen: string | null } {
+  const engine = pathToFileURL(join(process.cwd(), 'dist', 'src', 'store', 'facts', 'chdb-engine.js')).href;
+  const script = `
+    const { openChdbEngine } = await import(${JSON.stringify(engine)});
+    const engine = await openChdbEngine(${JSON.stringify(join(root, dir))}, 'allocator_test');
+    const envAfterOpen = process.env.JE_MALLOC_CONF ?? null;
+    const rows = await engine.query(${JSON.stringify(STATS_SQL)});
+    const stats = rows.map((row) => Object.values(row).join('\\t')).join('\\n');
+    process.stdout.write(JSON.stringify({ stats, envAfterOpen }));
+    await engine.close();`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, JE_MALLOC_CONF: conf },
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  expect(child.status, child.stderr).toBe(0);
+  return JSON.parse(child.stdout) as { stats: string; envAfterOpen: string | null };
+}
+
 describe('the embedded engine’s own settings', () => {
   it('keeps freed memory for 30 s instead of chdb’s 5 s, asks for huge pages, and leaves the environment as it was', async () => {
     expect(envBeforeOpen).toBeUndefined();
@@ -73,20 +97,15 @@ describe('the embedded engine’s own settings', () => {
   });
 
   it('takes JE_MALLOC_CONF from the environment when the user sets it', () => {
-    // A process of its own: this one has loaded chdb already. It runs the built engine (npm test builds first).
-    const engine = pathToFileURL(join(process.cwd(), 'dist', 'src', 'store', 'facts', 'chdb-engine.js')).href;
-    const script = `
-      const { openChdbEngine } = await import(${JSON.stringify(engine)});
-      const engine = await openChdbEngine(${JSON.stringify(join(root, 'user'))}, 'allocator_test');
-      const rows = await engine.query(${JSON.stringify(STATS_SQL)});
-      process.stdout.write(rows.map((row) => Object.values(row).join('\\t')).join('\\n'));
-      await engine.close();`;
-    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      env: { ...process.env, JE_MALLOC_CONF: 'dirty_decay_ms:7000' },
-      encoding: 'utf8',
-      maxBuffer: 64 << 20,
-    });
-    expect(child.status, child.stderr).toBe(0);
-    expect(dirtyDecayMs(child.stdout)).toBe(7_000);
+    const child = allocatorStatsWith('dirty_decay_ms:7000', 'user');
+    expect(dirtyDecayMs(child.stats)).toBe(7_000);
+    expect(child.envAfterOpen).toBe('dirty_decay_ms:7000');
+  });
+
+  it('takes an empty JE_MALLOC_CONF as unset: its own settings, and the variable left empty', () => {
+    const child = allocatorStatsWith('', 'empty');
+    expect(dirtyDecayMs(child.stats)).toBe(30_000);
+    expect(child.stats).toMatch(/MALLOC_CONF: "[^"]*thp:always/);
+    expect(child.envAfterOpen).toBe('');
   });
 });
