@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runAlternating } from './alternating.js';
@@ -254,6 +255,57 @@ export async function benchBareServer(
     };
   } finally {
     child.kill('SIGKILL');
+  }
+}
+
+export interface OneCoreResult {
+  eventsPerSecond: number;
+  /** CPU of the server per event, in µs (all of it on its one core). */
+  serverCpuMicrosPerEvent: number;
+}
+
+/** The CPUs a process may run on, as /proc lists them ("0-1", "0,2"). */
+function cpusAllowed(pid: number): string {
+  const list = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  if (!list) throw new Error(`no Cpus_allowed_list for process ${pid}`);
+  return list;
+}
+
+/** Pins every thread of a process to `cpus` (threads it starts later inherit it). */
+function pin(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-cp', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+/**
+ * The server on one core and the load generator (this process) on another: what one core of server
+ * takes, the figure to size a deployment by when the rate on two shared cores is not enough. The
+ * server runs as it would on a one-core machine, with no ingestion thread (on one core a thread only
+ * adds a hand-over). Undefined where there are fewer than two cores.
+ */
+export async function benchOneCore(
+  options: { durationMs?: number; log?: (line: string) => void } = {},
+): Promise<OneCoreResult | undefined> {
+  if (availableParallelism() < 2) return undefined;
+  const log = options.log ?? (() => {});
+  const ownCpus = cpusAllowed(process.pid);
+  const ingestServer = await startIngestServer('ingest-one-core', { PULSELOOP_INGEST_THREADS: '0' });
+  const { server, writeKey } = ingestServer;
+  try {
+    pin(server.child.pid!, '1');
+    pin(process.pid, '0');
+    log('warming up the server on one core');
+    await benchLoad({ url: server.url, writeKey }, 3000);
+    log('measuring the server on one core');
+    const cpuSeconds = () => statCpuSeconds(readFileSync(`/proc/${server.child.pid}/stat`, 'utf8'));
+    const before = cpuSeconds();
+    const load = await benchLoad({ url: server.url, writeKey }, options.durationMs ?? 15_000);
+    return {
+      eventsPerSecond: load.eventsPerSecond,
+      serverCpuMicrosPerEvent: ((cpuSeconds() - before) * 1e6) / Math.max(1, load.acknowledgedEvents),
+    };
+  } finally {
+    pin(process.pid, ownCpus);
+    await stopIngestServer(ingestServer);
   }
 }
 

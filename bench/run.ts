@@ -10,6 +10,7 @@ import {
   benchBareServer,
   benchIngestion,
   benchIngestThreads,
+  benchOneCore,
   benchSustained,
   benchTwoServers,
   INGEST_CONNECTIONS,
@@ -41,6 +42,7 @@ async function ingestionSection(): Promise<Row[]> {
   const threads = await benchIngestThreads({ log });
   const pair = await benchTwoServers({ log });
   const bare = await benchBareServer({ log });
+  const oneCore = await benchOneCore({ log });
   const sustained = await benchSustained({ log });
   const events = (perSecond: number) => Math.round(perSecond).toLocaleString('en-US');
   return [
@@ -121,6 +123,16 @@ async function ingestionSection(): Promise<Row[]> {
       target: '—',
       met: undefined,
     },
+    ...(oneCore
+      ? [
+          {
+            metric: `Per core: the server pinned to one core (taskset; as on a one-core machine, no ingestion thread) and the load generator to another, same load`,
+            value: `${events(oneCore.eventsPerSecond)} events/s, ${oneCore.serverCpuMicrosPerEvent.toFixed(1)} µs of server CPU an event`,
+            target: '—',
+            met: undefined,
+          },
+        ]
+      : []),
   ];
 }
 
