@@ -271,6 +271,14 @@ function cpusAllowed(pid: number): string {
   return list;
 }
 
+/** The CPU numbers of a list as /proc writes it ("0-1,4" → 0, 1, 4). */
+function cpuNumbers(list: string): number[] {
+  return list.split(',').flatMap((range) => {
+    const [from, to = from] = range.split('-').map(Number) as [number, number?];
+    return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  });
+}
+
 /** Pins every thread of a process to `cpus` (threads it starts later inherit it). */
 function pin(pid: number, cpus: string): void {
   execFileSync('taskset', ['-a', '-cp', cpus, String(pid)], { stdio: 'ignore' });
@@ -285,14 +293,15 @@ function pin(pid: number, cpus: string): void {
 export async function benchOneCore(
   options: { durationMs?: number; log?: (line: string) => void } = {},
 ): Promise<OneCoreResult | undefined> {
-  if (availableParallelism() < 2) return undefined;
-  const log = options.log ?? (() => {});
   const ownCpus = cpusAllowed(process.pid);
+  const [generatorCpu, serverCpu] = cpuNumbers(ownCpus);
+  if (availableParallelism() < 2 || serverCpu === undefined) return undefined;
+  const log = options.log ?? (() => {});
   const ingestServer = await startIngestServer('ingest-one-core', { PULSELOOP_INGEST_THREADS: '0' });
   const { server, writeKey } = ingestServer;
   try {
-    pin(server.child.pid!, '1');
-    pin(process.pid, '0');
+    pin(server.child.pid!, String(serverCpu));
+    pin(process.pid, String(generatorCpu));
     log('warming up the server on one core');
     await benchLoad({ url: server.url, writeKey }, 3000);
     log('measuring the server on one core');
