@@ -12,6 +12,10 @@ export default defineConfig({
     maxWorkers: Math.max(availableParallelism() - 1, 2),
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // expect.poll waits for what a page or server does next. Vitest's default of 1 s failed a browser
+    // test once in a full run (a filtered list still loading while two forks, a browser and servers
+    // shared two cores); a poll that holds ends at once, so a longer wait only delays a real failure.
+    expect: { poll: { timeout: 15_000 } },
     // The command line speaks the locale's language; tests read its English unless they choose.
     env: { PULSELOOP_LANG: 'en' },
   },
