@@ -1,6 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runAlternating } from './alternating.js';
@@ -288,14 +287,14 @@ function pin(pid: number, cpus: string): void {
  * The server on one core and the load generator (this process) on another: what one core of server
  * takes, the figure to size a deployment by when the rate on two shared cores is not enough. The
  * server runs as it would on a one-core machine, with no ingestion thread (on one core a thread only
- * adds a hand-over). Undefined where there are fewer than two cores.
+ * adds a hand-over). Undefined where this process may run on fewer than two CPUs.
  */
 export async function benchOneCore(
   options: { durationMs?: number; log?: (line: string) => void } = {},
 ): Promise<OneCoreResult | undefined> {
   const ownCpus = cpusAllowed(process.pid);
   const [generatorCpu, serverCpu] = cpuNumbers(ownCpus);
-  if (availableParallelism() < 2 || serverCpu === undefined) return undefined;
+  if (serverCpu === undefined) return undefined;
   const log = options.log ?? (() => {});
   const ingestServer = await startIngestServer('ingest-one-core', { PULSELOOP_INGEST_THREADS: '0' });
   const { server, writeKey } = ingestServer;
@@ -313,8 +312,9 @@ export async function benchOneCore(
       serverCpuMicrosPerEvent: ((cpuSeconds() - before) * 1e6) / Math.max(1, load.acknowledgedEvents),
     };
   } finally {
-    pin(process.pid, ownCpus);
+    // The server first: were taskset missing, restoring this process's CPUs would throw as well.
     await stopIngestServer(ingestServer);
+    pin(process.pid, ownCpus);
   }
 }
 

@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openChdbEngine } from '../../src/store/facts/chdb-engine.js';
 import type { FactsEngine } from '../../src/store/facts/engine.js';
+import { builtUrl } from '../support/built.js';
 
 // chdb loads once per process (vitest gives this file its own): the first open decides its allocator.
 const root = mkdtempSync(join(tmpdir(), 'pulseloop-chdb-settings-'));
@@ -40,10 +40,10 @@ const STATS_SQL = 'SELECT * FROM system.jemalloc_stats';
 /**
  * The allocator's statistics in a process of its own started with JE_MALLOC_CONF = `conf` (this
  * process has loaded chdb already), and the variable as the process saw it once the engine was open.
- * It runs the built engine (npm test builds first).
+ * It runs the built engine (support/built.ts).
  */
 function allocatorStatsWith(conf: string, dir: string): { stats: string; envAfterOpen: string | null } {
-  const engine = pathToFileURL(join(process.cwd(), 'dist', 'src', 'store', 'facts', 'chdb-engine.js')).href;
+  const engine = builtUrl('src/store/facts/chdb-engine.js');
   const script = `
     const { openChdbEngine } = await import(${JSON.stringify(engine)});
     const engine = await openChdbEngine(${JSON.stringify(join(root, dir))}, 'allocator_test');
